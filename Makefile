@@ -1,0 +1,43 @@
+# Round tables: the two commands (run, test) and the benchmark.
+# Nothing to install but Python 3.11+; everything else goes into .venv.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+# `make run` is the local demo: DEBUG allows the development secret key.
+RUN_ENV := DEBUG=$${DEBUG:-1} BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} PORT=$(PORT)
+
+.PHONY: run test bench install install-test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test,dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	$(RUN_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) forum.asgi:application
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(PY) bench/fanout.py $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check forum realtime moderation tests bench
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -1,0 +1,65 @@
+import csv
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from forum.models import RoundTable
+from forum.services.participants import ImportRefused, participants_import
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update users and seats from a CSV with the header "
+        "name,email,organization,sector,role. Refuses the whole file if any row is invalid."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("file")
+        parser.add_argument("--out", help="write name,email,role,join_url rows here (default: stdout)")
+        parser.add_argument("--base-url", help="e.g. https://roundtables.example.org")
+        parser.add_argument(
+            "--reissue-links", action="store_true",
+            help="give every seat in the file a new link (revokes links already sent)",
+        )
+
+    def handle(self, *args, **opts):
+        room = RoundTable.objects.filter(slug=opts["slug"]).first()
+        if room is None:
+            raise CommandError(f"There is no round table with slug {opts['slug']!r}.")
+        path = Path(opts["file"])
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file.")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CommandError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB.")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path}: not UTF-8 text (byte {exc.start}). Save the file as CSV UTF-8.") from None
+        try:
+            results = participants_import(
+                room=room, text=text, base_url=opts["base_url"], reissue_links=opts["reissue_links"]
+            )
+        except ImportRefused as exc:
+            raise CommandError(
+                f"{path}: nothing was imported; fix these rows and try again:\n  "
+                + "\n  ".join(exc.problems)
+            ) from None
+        out = open(opts["out"], "w", newline="", encoding="utf-8") if opts["out"] else sys.stdout
+        try:
+            writer = csv.writer(out)
+            writer.writerow(["name", "email", "role", "join_url"])
+            for r in results:
+                writer.writerow([r.name, r.email, r.role, r.join_url])
+        finally:
+            if opts["out"]:
+                out.close()
+        created = sum(r.created for r in results)
+        kept = sum(1 for r in results if not r.join_url)
+        summary = f"{len(results)} participants: {created} new seats, {len(results) - created} updated"
+        if kept:
+            summary += f"; {kept} existing seats kept their links (--reissue-links to replace them)"
+        self.stderr.write(summary)

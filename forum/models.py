@@ -1,0 +1,253 @@
+"""The domain of round tables.
+
+Every change inside a round table is also a RoomEvent in the same transaction (see
+realtime/log.py); the tables here hold current state, the log holds history.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def new_room_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def new_public_id() -> str:
+    # Opaque, random, per-room: safe to show to any client, links to nothing else.
+    return secrets.token_urlsafe(9)
+
+
+class User(AbstractUser):
+    """A person. `display_name` is what a named (open) forum shows."""
+
+    display_name = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Sector(models.Model):
+    """A stakeholder group of equal standing (government, civil society, ...)."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(models.Model):
+    class Accreditation(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        ACCREDITED = "accredited", "Accredited"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=200)
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="organizations")
+    accreditation = models.CharField(
+        max_length=20, choices=Accreditation.choices, default=Accreditation.ACCREDITED
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organization_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dialogue(models.Model):
+    """A standing process that holds many round tables and owns follow-up."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=300)
+    convener = models.CharField(max_length=300, blank=True)
+    sectors = models.ManyToManyField(Sector, related_name="dialogues")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RoundTable(models.Model):
+    class Rule(models.TextChoices):
+        OPEN = "open", "Open"
+        CHATHAM_HOUSE = "chatham-house", "Chatham House Rule"
+
+    class Attribution(models.TextChoices):
+        NAMED = "named", "Named"
+        SECTOR = "sector", "By sector"
+        ANONYMOUS = "anonymous", "Anonymous"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        LIVE = "live", "Live"
+        CLOSED = "closed", "Closed"
+
+    dialogue = models.ForeignKey(Dialogue, on_delete=models.PROTECT, related_name="round_tables")
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=300)
+    rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.CHATHAM_HOUSE)
+    attribution = models.CharField(
+        max_length=20, choices=Attribution.choices, default=Attribution.SECTOR
+    )
+    k = models.PositiveSmallIntegerField(
+        default=3, help_text="Below k seated delegates, a sector is attributed as anonymous."
+    )
+    seats_per_sector = models.PositiveIntegerField(default=10)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    place = models.CharField(max_length=200, blank=True, default="online")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    current_item = models.ForeignKey(
+        "AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The event log's counter. Locked with select_for_update by realtime.log.append_event,
+    # which is what makes sequence numbers gapless under concurrent writers.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    # Per-room secret for pseudonyms and opaque ids; never leaves the server.
+    secret = models.CharField(max_length=64, default=new_room_secret, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_chatham_house(self) -> bool:
+        return self.rule == self.Rule.CHATHAM_HOUSE
+
+    @property
+    def group_name(self) -> str:
+        return f"room.{self.pk}"
+
+
+class AgendaItem(models.Model):
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="agenda_items")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+
+    class Meta:
+        ordering = ["room", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "position"], name="agenda_item_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class Seat(models.Model):
+    """A person's place in one round table: role, sector, join link, consent."""
+
+    class Role(models.TextChoices):
+        CHAIR = "chair", "Chair"
+        MODERATOR = "moderator", "Moderator"
+        RAPPORTEUR = "rapporteur", "Rapporteur"
+        DELEGATE = "delegate", "Delegate"
+        OBSERVER = "observer", "Observer"
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="seats")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="seats")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DELEGATE)
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="seats"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="seats"
+    )
+    # SHA-256 of the join token; the token itself is shown once and never stored.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    token_revoked_at = models.DateTimeField(null=True, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    # Per-room number in "Civil society · Delegate 3"; drawn at random, never from ids.
+    pseudonym_number = models.PositiveIntegerField(null=True, blank=True)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "role", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="seat_room_user_unique"),
+            models.UniqueConstraint(
+                fields=["room", "sector", "pseudonym_number"],
+                name="seat_pseudonym_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room.slug} ({self.role})"
+
+
+class Intervention(models.Model):
+    class Kind(models.TextChoices):
+        STATEMENT = "statement", "Statement"
+        QUESTION = "question", "Question"
+        REPLY = "reply", "Reply"
+        POINT_OF_ORDER = "point_of_order", "Point of order"
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        HELD = "held", "Held for the moderator"
+        HIDDEN = "hidden", "Hidden"
+        REJECTED = "rejected", "Rejected"
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="interventions")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="interventions")
+    agenda_item = models.ForeignKey(
+        AgendaItem, on_delete=models.PROTECT, related_name="interventions"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STATEMENT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PUBLISHED)
+    body_md = models.TextField()
+    body_html = models.TextField()
+    client_id = models.UUIDField()
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    # The seq of the event that published it; what a repeated client_id is acknowledged with.
+    seq = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["room", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["seat", "client_id"], name="intervention_client_id_unique"),
+        ]
+
+
+class RoomEvent(models.Model):
+    """One entry of a room's log: gapless `seq`, one payload per audience.
+
+    A payload of None means that audience may not see the event; it receives a
+    `redacted` stub with the same seq instead.
+    """
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=60)
+    participants = models.JSONField(null=True, blank=True)
+    moderators = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="room_event_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}#{self.seq} {self.kind}"

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from forum.errors import ServiceError
+from forum.models import AgendaItem, Dialogue, RoundTable, Sector
+from realtime.log import append_event
+
+DEFAULT_SECTORS = (
+    ("government", "Government"),
+    ("intergovernmental", "Intergovernmental"),
+    ("civil-society", "Civil society"),
+    ("private-sector", "Private sector"),
+    ("academia", "Academia"),
+)
+
+
+def sectors_ensure_defaults() -> list[Sector]:
+    sectors = []
+    for position, (slug, name) in enumerate(DEFAULT_SECTORS):
+        sector, _ = Sector.objects.get_or_create(
+            slug=slug, defaults={"name": name, "position": position}
+        )
+        sectors.append(sector)
+    return sectors
+
+
+@transaction.atomic
+def dialogue_get_or_create(*, slug: str, title: str, convener: str = "") -> Dialogue:
+    dialogue, created = Dialogue.objects.get_or_create(
+        slug=slug, defaults={"title": title, "convener": convener}
+    )
+    if created:
+        dialogue.sectors.set(sectors_ensure_defaults())
+    return dialogue
+
+
+def default_attribution(rule: str) -> str:
+    if rule == RoundTable.Rule.OPEN:
+        return RoundTable.Attribution.NAMED
+    return RoundTable.Attribution.SECTOR
+
+
+@transaction.atomic
+def room_create(
+    *,
+    dialogue: Dialogue,
+    slug: str,
+    title: str,
+    rule: str = RoundTable.Rule.CHATHAM_HOUSE,
+    attribution: str | None = None,
+    seats_per_sector: int = 10,
+    k: int = 3,
+    status: str = RoundTable.Status.LIVE,
+    agenda: list[str] | None = None,
+    place: str = "online",
+) -> RoundTable:
+    if slugify(slug) != slug or not slug:
+        raise ServiceError("invalid_slug", f"{slug!r} is not a valid slug (lowercase letters, digits, hyphens).")
+    if RoundTable.objects.filter(slug=slug).exists():
+        raise ServiceError("slug_taken", f"A round table with slug {slug!r} already exists.")
+    if not title.strip():
+        raise ServiceError("invalid_title", "The title may not be empty.")
+    if rule not in RoundTable.Rule.values:
+        raise ServiceError("invalid_rule", f"Rule must be one of {', '.join(RoundTable.Rule.values)}.")
+    attribution = attribution or default_attribution(rule)
+    if attribution not in RoundTable.Attribution.values:
+        raise ServiceError(
+            "invalid_attribution",
+            f"Attribution must be one of {', '.join(RoundTable.Attribution.values)}.",
+        )
+    if rule == RoundTable.Rule.CHATHAM_HOUSE and attribution == RoundTable.Attribution.NAMED:
+        raise ServiceError(
+            "invalid_attribution", "Named attribution would break the Chatham House Rule."
+        )
+    if seats_per_sector < 1:
+        raise ServiceError("invalid_seats", "Seats per sector must be at least 1.")
+    if k < 1:
+        raise ServiceError("invalid_k", "k must be at least 1.")
+    if status not in RoundTable.Status.values:
+        raise ServiceError("invalid_status", f"Status must be one of {', '.join(RoundTable.Status.values)}.")
+    room = RoundTable.objects.create(
+        dialogue=dialogue,
+        slug=slug,
+        title=title.strip(),
+        rule=rule,
+        attribution=attribution,
+        seats_per_sector=seats_per_sector,
+        k=k,
+        status=status,
+        place=place,
+    )
+    items = [
+        AgendaItem.objects.create(room=room, position=position, title=item_title)
+        for position, item_title in enumerate(agenda or ["General discussion"], start=1)
+    ]
+    room.current_item = items[0]
+    room.save(update_fields=["current_item"])
+    return room
+
+
+@transaction.atomic
+def room_set_status(*, room: RoundTable, status: str) -> RoundTable:
+    if status not in RoundTable.Status.values:
+        raise ServiceError("invalid_status", f"Status must be one of {', '.join(RoundTable.Status.values)}.")
+    if room.status == status:
+        return room
+    room.status = status
+    room.save(update_fields=["status"])
+    data = {"status": status}
+    append_event(room, "room.status_changed", participants=data, moderators=data)
+    return room
+
+
+@transaction.atomic
+def room_set_current_item(*, room: RoundTable, item: AgendaItem) -> RoundTable:
+    if item.room_id != room.pk:
+        raise ServiceError("invalid_agenda_item", "That agenda item belongs to another room.")
+    room.current_item = item
+    room.save(update_fields=["current_item"])
+    data = {"agenda_item": item.public_id, "title": item.title}
+    append_event(room, "agenda.current_changed", participants=data, moderators=data)
+    return room

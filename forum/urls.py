@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("join/<str:token>/", views.join, name="join"),
+    path("rooms/<slug:slug>/", views.room, name="room"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "forum.views.not_found"

@@ -1,0 +1,36 @@
+"""User text to safe HTML: the one place that decides what markup survives.
+
+Markdown is parsed by markdown-it-py's `js-default` preset (raw HTML disabled), then the
+HTML goes through nh3, which binds the maintained Rust sanitiser ammonia. bleach, the
+usual choice, was deprecated in 2023 and is no longer maintained; swapping sanitisers
+means changing this file only.
+"""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+
+_markdown = MarkdownIt("js-default")
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "h3", "h4", "h5", "h6", "hr",
+    "table", "thead", "tbody", "tr", "th", "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "nofollow noopener noreferrer"
+
+
+def render_markdown(source: str) -> str:
+    """Render untrusted Markdown to HTML that is safe to insert into any page."""
+    html = _markdown.render(source)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel=LINK_REL,
+        strip_comments=True,
+    ).strip()

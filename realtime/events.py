@@ -1,0 +1,107 @@
+"""The declared event kinds of the room log and their payloads, per audience.
+
+This module is the single list of what may appear in a room's log. The log refuses an
+undeclared kind or a payload that does not match its schema, the protocol docs list the
+same kinds, and the tests check every emitted event against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PARTICIPANTS = "participants"
+MODERATORS = "moderators"
+AUDIENCES = (PARTICIPANTS, MODERATORS)
+
+# Who reads which rendering. Chairs and moderators run the room and see moderator-only
+# events; everyone else (delegates, rapporteur, observers) reads the participants' one.
+_ROLE_AUDIENCE = {
+    "chair": MODERATORS,
+    "moderator": MODERATORS,
+    "rapporteur": PARTICIPANTS,
+    "delegate": PARTICIPANTS,
+    "observer": PARTICIPANTS,
+}
+
+
+def audience_for_role(role: str) -> str:
+    return _ROLE_AUDIENCE[role]
+
+
+ATTRIBUTION = {"label": str, "sector": (str, type(None))}
+
+
+@dataclass(frozen=True)
+class EventKind:
+    name: str
+    description: str
+    # Required keys of `data` and their types; a nested dict is a nested schema.
+    schema: dict = field(default_factory=dict)
+    # Audiences that receive the payload; the others receive a `redacted` stub.
+    audiences: tuple[str, ...] = AUDIENCES
+
+
+KINDS: dict[str, EventKind] = {
+    kind.name: kind
+    for kind in (
+        EventKind(
+            "intervention.posted",
+            "An intervention was published in the room.",
+            {
+                "id": str,
+                "kind": str,
+                "attribution": ATTRIBUTION,
+                "body_html": str,
+                "agenda_item": str,
+                "created_at": str,
+            },
+        ),
+        EventKind(
+            "seat.consented",
+            "A seat accepted the room's rule (moderators only: who has consented).",
+            {"attribution": ATTRIBUTION, "at": str},
+            audiences=(MODERATORS,),
+        ),
+        EventKind(
+            "room.status_changed",
+            "The round table was opened or closed.",
+            {"status": str},
+        ),
+        EventKind(
+            "agenda.current_changed",
+            "The chair moved to another agenda item.",
+            {"agenda_item": str, "title": str},
+        ),
+    )
+}
+
+
+class PayloadError(ValueError):
+    pass
+
+
+def _check(schema: dict, data: object, path: str) -> None:
+    if not isinstance(data, dict):
+        raise PayloadError(f"{path or 'data'} must be an object")
+    for key, expected in schema.items():
+        where = f"{path}.{key}" if path else key
+        if key not in data:
+            raise PayloadError(f"missing {where}")
+        if isinstance(expected, dict):
+            _check(expected, data[key], where)
+        elif not isinstance(data[key], expected):
+            raise PayloadError(f"{where} has the wrong type")
+
+
+def validate_payload(kind: str, audience: str, data: dict | None) -> None:
+    """Raise PayloadError unless `data` is what `kind` declares for `audience`."""
+    declared = KINDS.get(kind)
+    if declared is None:
+        raise PayloadError(f"undeclared event kind {kind!r}")
+    if audience not in declared.audiences:
+        if data is not None:
+            raise PayloadError(f"{kind} may not carry a payload for {audience}")
+        return
+    if data is None:
+        raise PayloadError(f"{kind} needs a payload for {audience}")
+    _check(declared.schema, data, "")

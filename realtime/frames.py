@@ -1,0 +1,123 @@
+"""Parsing and validating client frames. Nothing here touches state.
+
+A refused frame raises FrameError with a stable code (docs/protocol.md); the consumer
+turns it into an `error` frame and the socket stays open.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = {k: v for k, v in extra.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ClientFrame:
+    type: str
+    fields: dict[str, Any]
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise ValueError
+    return uuid.UUID(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    return value
+
+
+def _seq(value: Any) -> int:
+    # bool is an int in Python; `true` is not a sequence number.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError
+    return value
+
+
+# type -> {field: (parser, required, description)}
+FRAME_FIELDS: dict[str, dict[str, tuple]] = {
+    "post": {
+        "client_id": (_uuid, True, "a UUID chosen by the client"),
+        "body": (_text, True, "Markdown text"),
+        "kind": (_text, False, "statement, question, reply or point_of_order"),
+    },
+    "consent": {"rule": (_text, True, "the room's rule, e.g. chatham-house")},
+    "resume": {"after": (_seq, True, "the last sequence number the client holds, 0 or more")},
+    "ping": {},
+}
+
+
+def parse_frame(text: str) -> ClientFrame:
+    limit = settings.ROUNDTABLES["MAX_FRAME_BYTES"]
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise FrameError(
+            "too_large", f"The frame is {size} bytes; the limit is {limit}.", field="frame", limit=limit
+        )
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise FrameError("invalid_json", "The frame is not valid JSON.") from None
+    if not isinstance(raw, dict):
+        raise FrameError("invalid_frame", "A frame must be a JSON object.")
+    client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
+    frame_type = raw.get("type")
+    if not isinstance(frame_type, str):
+        raise FrameError("invalid_frame", "The frame has no \"type\".", field="type", client_id=client_id)
+    spec = FRAME_FIELDS.get(frame_type)
+    if spec is None:
+        raise FrameError(
+            "unknown_type", f"Unknown frame type {frame_type[:40]!r}.", client_id=client_id
+        )
+    fields: dict[str, Any] = {}
+    for name, (parser, required, description) in spec.items():
+        if name not in raw:
+            if required:
+                raise FrameError(
+                    "invalid_frame", f"\"{name}\" is missing: {description}.",
+                    field=name, client_id=client_id,
+                )
+            continue
+        try:
+            fields[name] = parser(raw[name])
+        except ValueError:
+            raise FrameError(
+                "invalid_frame", f"\"{name}\" must be {description}.",
+                field=name, client_id=client_id,
+            ) from None
+    unknown = sorted(set(raw) - set(spec) - {"type"})
+    if unknown:
+        raise FrameError(
+            "invalid_frame", f"Unexpected field {unknown[0][:40]!r}.", field=unknown[0][:40],
+            client_id=client_id,
+        )
+    return ClientFrame(frame_type, fields)
+
+
+def parse_after(query_string: bytes) -> int | None:
+    """The `after` of `/ws/rooms/<slug>/?after=N`, or None when absent."""
+    from urllib.parse import parse_qs
+
+    try:
+        values = parse_qs(query_string.decode("latin1"), strict_parsing=False).get("after")
+    except ValueError:
+        values = None
+    if not values:
+        return None
+    value = values[-1]
+    if not value.isdigit() or len(value) > 18:
+        raise FrameError("invalid_frame", "?after= must be a sequence number (0 or more).", field="after")
+    return int(value)

@@ -1,0 +1,390 @@
+"""Room hubs: one channel-layer subscription per room per process, local fan-out.
+
+The usual Channels pattern gives every socket its own channel and group membership, so
+each event costs one layer message, one decode and one encode per socket. Here a process
+subscribes once per room (the hub), receives each event once with its frames already
+encoded per audience, and writes the same string to every local socket of that audience.
+
+The hub also keeps each socket's stream gapless and ordered: it delivers seq N+1 only
+after N, refills from the log whatever the channel layer dropped or reordered, and looks
+at the log every few seconds in case the last message of a burst was lost.
+
+Presence (connected seats per sector) travels between the hubs of a room as small layer
+messages; it is never written to the log and never names anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from . import log
+from .events import AUDIENCES
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict], Awaitable[None]]
+
+PRESENCE = "room.presence"
+PRESENCE_REQUEST = "room.presence_request"
+REJOIN_SECONDS = 30.0
+PRESENCE_HEARTBEAT_SECONDS = 20.0
+PRESENCE_TTL_SECONDS = 60.0
+
+_last_seq = database_sync_to_async(log.last_seq)
+_frames_between = database_sync_to_async(log.frames_between)
+
+
+class Subscriber:
+    """One local socket as the hub sees it: where to write, what it may read, how far it is."""
+
+    __slots__ = ("send", "audience", "bucket", "seat_id", "last_sent", "live", "buffer")
+
+    def __init__(self, send: Send, audience: str, bucket: str, seat_id: int):
+        self.send = send
+        self.audience = audience
+        self.bucket = bucket  # presence bucket: a sector slug, or "others"
+        self.seat_id = seat_id
+        self.last_sent = 0
+        # Until the socket has had its welcome and replay, live events wait here.
+        self.live = False
+        self.buffer: deque[tuple[int, dict]] = deque()
+
+
+class RoomHub:
+    def __init__(self, room_id: int, registry: HubRegistry):
+        self.room_id = room_id
+        self.group = log.group_for(room_id)
+        self.registry = registry
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.last_seq = 0
+        self.subscribers: set[Subscriber] = set()
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._remote_presence: dict[str, tuple[dict[str, int], float]] = {}
+        self._presence_publish: asyncio.TimerHandle | None = None
+        self._presence_broadcast: asyncio.TimerHandle | None = None
+        self._presence_frame: dict | None = None
+        self.stopped = False
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.channel = await self.layer.new_channel(prefix="hub")
+        await self.layer.group_add(self.group, self.channel)
+        # Read the log's position only after subscribing: anything committed later is
+        # published later, so it reaches us; anything earlier is replayed from the log.
+        self.last_seq = await _last_seq(self.room_id)
+        self._tasks = [
+            asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
+            asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
+        ]
+        await self._layer_send({"type": PRESENCE_REQUEST, "origin": self.channel})
+
+    async def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        for handle in (self._idle_handle, self._presence_publish, self._presence_broadcast):
+            if handle is not None:
+                handle.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        try:
+            # An empty count tells the other processes to forget ours at once.
+            await self.layer.group_send(
+                self.group, {"type": PRESENCE, "origin": self.channel, "counts": {}}
+            )
+            await self.layer.group_discard(self.group, self.channel)
+        except Exception:  # noqa: BLE001 - the membership lapses by itself
+            logger.info("hub %s could not leave its group cleanly", self.room_id, exc_info=True)
+
+    # -- sockets ----------------------------------------------------------------------
+
+    def attach(self, send: Send, *, audience: str, bucket: str, seat_id: int) -> Subscriber:
+        """Register a socket; it buffers live events until `go_live`."""
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        sub = Subscriber(send, audience, bucket, seat_id)
+        self.subscribers.add(sub)
+        self._schedule_presence_publish()
+        return sub
+
+    def detach(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        self._schedule_presence_publish()
+        if not self.subscribers and not self.stopped:
+            idle = settings.ROUNDTABLES.get("HUB_IDLE_SECONDS", 30.0)
+            loop = asyncio.get_running_loop()
+            self._idle_handle = loop.call_later(idle, self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        if not self.subscribers:
+            self.registry.discard(self)
+            asyncio.get_running_loop().create_task(self.stop())
+
+    async def replay(self, sub: Subscriber, after: int) -> None:
+        """Send `sub` every event with seq > after, in order; live events wait meanwhile."""
+        sub.live = False
+        sub.last_sent = after
+        chunk = settings.ROUNDTABLES["REPLAY_CHUNK"]
+        while True:
+            batch = await _frames_between(self.room_id, sub.last_sent, None, chunk)
+            if not batch:
+                break
+            for seq, frames in batch:
+                await sub.send({"type": "websocket.send", "text": frames[sub.audience]})
+                sub.last_sent = seq
+
+    async def go_live(self, sub: Subscriber) -> None:
+        """Flush what arrived during the replay (skipping what it already sent), then stream."""
+        while sub.buffer:
+            seq, message = sub.buffer.popleft()
+            if seq > sub.last_sent:
+                await sub.send(message)
+                sub.last_sent = seq
+        # No await between the empty check and this line: nothing can slip in unbuffered.
+        sub.live = True
+        if self._presence_frame is not None:
+            await sub.send(self._presence_frame)
+
+    # -- events -----------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the layer is down; the log still has it all
+                logger.warning("hub %s: channel layer receive failed", self.room_id, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            try:
+                await self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                logger.exception("hub %s: failed to handle %s", self.room_id, message.get("type"))
+
+    async def _dispatch(self, message: dict) -> None:
+        kind = message.get("type")
+        if kind == log.HUB_MESSAGE:
+            async with self._lock:
+                await self._on_event(message["seq"], message["frames"])
+        elif kind == PRESENCE:
+            self._on_presence(message["origin"], message.get("counts", {}))
+        elif kind == PRESENCE_REQUEST:
+            if message.get("origin") != self.channel:
+                self._schedule_presence_publish(immediately=True)
+
+    async def _on_event(self, seq: int, frames: dict[str, str]) -> None:
+        if seq <= self.last_seq:
+            return  # already delivered (refilled from the log, or a duplicate)
+        if seq > self.last_seq + 1:
+            # A message went missing or overtook another: the log has what lies between.
+            await self._fill(seq - 1)
+            if seq <= self.last_seq:
+                return
+        await self._deliver(seq, frames)
+
+    async def _fill(self, upto: int | None) -> None:
+        chunk = settings.ROUNDTABLES["REPLAY_CHUNK"]
+        while upto is None or self.last_seq < upto:
+            batch = await _frames_between(self.room_id, self.last_seq, upto, chunk)
+            if not batch:
+                return
+            for seq, frames in batch:
+                await self._deliver(seq, frames)
+
+    async def _deliver(self, seq: int, frames: dict[str, str]) -> None:
+        self.last_seq = seq
+        messages = {aud: {"type": "websocket.send", "text": frames[aud]} for aud in AUDIENCES}
+        for sub in list(self.subscribers):
+            message = messages[sub.audience]
+            if not sub.live:
+                sub.buffer.append((seq, message))
+            elif seq > sub.last_sent:
+                sub.last_sent = seq
+                try:
+                    await sub.send(message)
+                except Exception:  # noqa: BLE001 - a socket that cannot take writes is gone
+                    self.subscribers.discard(sub)
+
+    async def _maintenance_loop(self) -> None:
+        interval = settings.ROUNDTABLES["HUB_POLL_SECONDS"]
+        last_rejoin = last_heartbeat = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                latest = await _last_seq(self.room_id)
+                if latest > self.last_seq:
+                    async with self._lock:
+                        await self._fill(latest)
+                now = time.monotonic()
+                if now - last_rejoin >= REJOIN_SECONDS:
+                    # Group membership expires in the layer; renewing it keeps a long-lived
+                    # hub subscribed, and re-subscribes it after a Redis restart.
+                    await self.layer.group_add(self.group, self.channel)
+                    last_rejoin = now
+                if now - last_heartbeat >= PRESENCE_HEARTBEAT_SECONDS:
+                    await self._publish_presence()
+                    last_heartbeat = now
+                self._expire_presence()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                logger.warning("hub %s: maintenance failed", self.room_id, exc_info=True)
+
+    # -- presence ---------------------------------------------------------------------
+
+    def local_counts(self) -> dict[str, int]:
+        seats: dict[int, str] = {sub.seat_id: sub.bucket for sub in self.subscribers}
+        counts: dict[str, int] = {}
+        for bucket in seats.values():
+            counts[bucket] = counts.get(bucket, 0) + 1
+        return counts
+
+    def _schedule_presence_publish(self, immediately: bool = False) -> None:
+        if self.stopped or self.channel is None:
+            return
+        if self._presence_publish is not None and not immediately:
+            return
+        if self._presence_publish is not None:
+            self._presence_publish.cancel()
+        delay = 0 if immediately else settings.ROUNDTABLES["PRESENCE_DEBOUNCE_SECONDS"]
+        loop = asyncio.get_running_loop()
+        self._presence_publish = loop.call_later(
+            delay, lambda: loop.create_task(self._publish_presence())
+        )
+
+    async def _publish_presence(self) -> None:
+        self._presence_publish = None
+        await self._layer_send(
+            {"type": PRESENCE, "origin": self.channel, "counts": self.local_counts()}
+        )
+
+    async def _layer_send(self, message: dict) -> None:
+        try:
+            await self.layer.group_send(self.group, message)
+        except Exception:  # noqa: BLE001 - presence is best effort; the heartbeat repeats it
+            logger.info("hub %s: presence send failed", self.room_id, exc_info=True)
+
+    def _on_presence(self, origin: str, counts: dict[str, int]) -> None:
+        if counts:
+            self._remote_presence[origin] = (dict(counts), time.monotonic())
+        else:
+            self._remote_presence.pop(origin, None)
+        self._schedule_presence_broadcast()
+
+    def _expire_presence(self) -> None:
+        cutoff = time.monotonic() - PRESENCE_TTL_SECONDS
+        stale = [o for o, (_, seen) in self._remote_presence.items() if seen < cutoff]
+        for origin in stale:
+            del self._remote_presence[origin]
+        if stale:
+            self._schedule_presence_broadcast()
+
+    def presence_totals(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for counts, _ in self._remote_presence.values():
+            for bucket, n in counts.items():
+                totals[bucket] = totals.get(bucket, 0) + int(n)
+        return totals
+
+    def _schedule_presence_broadcast(self) -> None:
+        if self._presence_broadcast is not None or self.stopped:
+            return
+        loop = asyncio.get_running_loop()
+        delay = settings.ROUNDTABLES["PRESENCE_DEBOUNCE_SECONDS"]
+        self._presence_broadcast = loop.call_later(
+            delay, lambda: loop.create_task(self._broadcast_presence())
+        )
+
+    async def _broadcast_presence(self) -> None:
+        self._presence_broadcast = None
+        totals = self.presence_totals()
+        others = totals.pop("others", 0)
+        frame = log.encode(
+            {
+                "type": "presence",
+                "sectors": dict(sorted(totals.items())),
+                "others": others,
+                "total": sum(totals.values()) + others,
+            }
+        )
+        message = {"type": "websocket.send", "text": frame}
+        if self._presence_frame is not None and self._presence_frame["text"] == frame:
+            return
+        self._presence_frame = message
+        for sub in list(self.subscribers):
+            if sub.live:
+                try:
+                    await sub.send(message)
+                except Exception:  # noqa: BLE001
+                    self.subscribers.discard(sub)
+
+
+class HubRegistry:
+    """The hubs of this process, one per room, per event loop."""
+
+    def __init__(self) -> None:
+        self._hubs: dict[tuple[int, int], asyncio.Future] = {}
+
+    async def join(self, room_id: int) -> RoomHub:
+        loop = asyncio.get_running_loop()
+        key = (id(loop), room_id)
+        future = self._hubs.get(key)
+        if future is None:
+            future = loop.create_future()
+            self._hubs[key] = future
+            hub = RoomHub(room_id, self)
+            try:
+                await hub.start()
+            except BaseException as exc:
+                del self._hubs[key]
+                future.set_exception(exc)
+                future.exception()  # mark retrieved; the caller gets it below
+                raise
+            future.set_result(hub)
+            return hub
+        return await asyncio.shield(future)
+
+    def discard(self, hub: RoomHub) -> None:
+        for key, future in list(self._hubs.items()):
+            if future.done() and not future.exception() and future.result() is hub:
+                del self._hubs[key]
+
+    def hubs(self) -> list[RoomHub]:
+        return [f.result() for f in self._hubs.values() if f.done() and not f.exception()]
+
+    async def shutdown(self) -> None:
+        """Stop every hub of the running loop (tests, and process shutdown)."""
+        loop_id = id(asyncio.get_running_loop())
+        for key, future in list(self._hubs.items()):
+            if key[0] != loop_id:
+                continue
+            del self._hubs[key]
+            if future.done() and not future.exception():
+                await future.result().stop()
+
+
+hubs = HubRegistry()

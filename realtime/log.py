@@ -1,0 +1,119 @@
+"""The room event log: append inside the transaction, publish after commit.
+
+`append_event` is the only writer of RoomEvent. It locks the room's counter row, so two
+writers (threads or Daphne processes) can never take the same seq or leave a hole, and it
+schedules the publication with `transaction.on_commit`: no client ever hears of a change
+that was rolled back, and a published seq is always already readable from the log.
+
+Frames are rendered and JSON-encoded here, once per audience per event; the hubs of every
+process write those strings to their sockets unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from forum.models import RoomEvent, RoundTable
+
+from .events import AUDIENCES, validate_payload
+
+logger = logging.getLogger(__name__)
+
+HUB_MESSAGE = "room.event"
+
+
+def group_for(room_id: int) -> str:
+    return f"room.{room_id}"
+
+
+def encode(frame: dict) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def redacted_frame(seq: int) -> str:
+    return encode({"type": "event", "seq": seq, "kind": "redacted", "data": {}})
+
+
+def render_frames(event: RoomEvent) -> dict[str, str]:
+    """The encoded `event` frame for each audience (a redacted stub where it may not see)."""
+    frames = {}
+    for audience in AUDIENCES:
+        data = getattr(event, audience)
+        if data is None:
+            frames[audience] = redacted_frame(event.seq)
+        else:
+            frames[audience] = encode(
+                {"type": "event", "seq": event.seq, "kind": event.kind, "data": data}
+            )
+    return frames
+
+
+def append_event(
+    room: RoundTable | int, kind: str, *, participants: dict | None, moderators: dict | None
+) -> RoomEvent:
+    """Append one event to the room's log and publish it after commit.
+
+    Must run inside `transaction.atomic()`; takes the room row lock (select_for_update)
+    and holds it to the end of the caller's transaction.
+    """
+    validate_payload(kind, "participants", participants)
+    validate_payload(kind, "moderators", moderators)
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("append_event must run inside transaction.atomic()")
+    room_id = room if isinstance(room, int) else room.pk
+    locked = RoundTable.objects.select_for_update().only("id", "last_seq").get(pk=room_id)
+    seq = locked.last_seq + 1
+    RoundTable.objects.filter(pk=room_id).update(last_seq=seq)
+    event = RoomEvent.objects.create(
+        room_id=room_id, seq=seq, kind=kind, participants=participants, moderators=moderators
+    )
+    if not isinstance(room, int):
+        room.last_seq = seq
+    transaction.on_commit(lambda: publish(room_id, event))
+    return event
+
+
+def publish(room_id: int, event: RoomEvent) -> None:
+    """Hand one committed event to the channel layer: one message per hub, not per socket.
+
+    Delivery through the layer is best effort: if it fails, hubs notice the gap (or their
+    periodic look at the log does) and read the event from the log instead.
+    """
+    message = {"type": HUB_MESSAGE, "seq": event.seq, "frames": render_frames(event)}
+    try:
+        async_to_sync(get_channel_layer().group_send)(group_for(room_id), message)
+    except Exception:  # noqa: BLE001 - the log already holds the event
+        logger.warning("publish of room %s seq %s failed", room_id, event.seq, exc_info=True)
+
+
+def last_seq(room_id: int) -> int:
+    return RoundTable.objects.filter(pk=room_id).values_list("last_seq", flat=True).get()
+
+
+def events_between(room_id: int, after: int, upto: int | None = None, limit: int = 500) -> list[RoomEvent]:
+    """Events with after < seq (<= upto), in order, at most `limit` of them."""
+    qs = RoomEvent.objects.filter(room_id=room_id, seq__gt=after)
+    if upto is not None:
+        qs = qs.filter(seq__lte=upto)
+    return list(qs.order_by("seq")[:limit])
+
+
+def frames_between(room_id: int, after: int, upto: int | None = None, limit: int = 500) -> list[tuple[int, dict[str, str]]]:
+    return [(e.seq, render_frames(e)) for e in events_between(room_id, after, upto, limit)]
+
+
+def iter_events(room_id: int, after: int = 0, chunk: int = 500) -> Iterator[RoomEvent]:
+    cursor = after
+    while True:
+        batch = events_between(room_id, cursor, limit=chunk)
+        if not batch:
+            return
+        yield from batch
+        cursor = batch[-1].seq

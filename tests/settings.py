@@ -1,0 +1,13 @@
+"""Settings for the test suite: the product's settings with a test-only secret."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+from forum.settings import *  # noqa: E402,F401,F403
+from forum.settings import ROUNDTABLES  # noqa: E402
+
+# Hubs stop as soon as their last socket leaves, so tests do not leak tasks across loops.
+ROUNDTABLES = {**ROUNDTABLES, "HUB_IDLE_SECONDS": 0.0, "PRESENCE_DEBOUNCE_SECONDS": 0.05}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
