@@ -11,3 +11,10 @@ from forum.settings import ROUNDTABLES  # noqa: E402
 # Hubs stop as soon as their last socket leaves, so tests do not leak tasks across loops.
 ROUNDTABLES = {**ROUNDTABLES, "HUB_IDLE_SECONDS": 0.0, "PRESENCE_DEBOUNCE_SECONDS": 0.05}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# An on-disk test database: an in-memory one hides connection-closing bugs across threads.
+DATABASES["default"].setdefault("TEST", {})  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"]["NAME"] = os.path.join(  # noqa: F405
+        os.environ["DATA_DIR"], f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"
+    )
