@@ -103,6 +103,7 @@ class Socket:
     def __init__(self, communicator: WebsocketCommunicator):
         self.comm = communicator
         self.backlog: list[dict] = []  # events passed over while waiting for another frame
+        self.closed = False
 
     async def send(self, frame: dict | str) -> None:
         await self.comm.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
@@ -144,7 +145,9 @@ class Socket:
             return True
 
     async def close(self) -> None:
-        await self.comm.disconnect()
+        if not self.closed:
+            self.closed = True
+            await self.comm.disconnect()
 
 
 async def open_socket(
@@ -177,6 +180,6 @@ async def sockets():
     for sock in opened:
         try:
             await sock.close()
-        except Exception:  # noqa: BLE001
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - the server closed it already
             pass
     await hubs.shutdown()
