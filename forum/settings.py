@@ -188,6 +188,8 @@ ROUNDTABLES = {
     # channel-layer message was lost still reaches every socket.
     "HUB_POLL_SECONDS": float(os.environ.get("HUB_POLL_SECONDS", "2")),
     "PRESENCE_DEBOUNCE_SECONDS": 0.5,
+    # A hub outlives its last socket briefly, so a page reload does not resubscribe.
+    "HUB_IDLE_SECONDS": 30.0,
 }
 
 LOGGING = {

@@ -129,7 +129,7 @@ class RoomHub:
         self.subscribers.discard(sub)
         self._schedule_presence_publish()
         if not self.subscribers and not self.stopped:
-            idle = settings.ROUNDTABLES.get("HUB_IDLE_SECONDS", 30.0)
+            idle = settings.ROUNDTABLES["HUB_IDLE_SECONDS"]
             loop = asyncio.get_running_loop()
             self._idle_handle = loop.call_later(idle, self._stop_if_idle)
 
