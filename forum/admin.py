@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .services.rooms import room_set_status
+from .services.seats import join_url, seat_issue_token, seat_revoke_token
 from .models import AgendaItem, Dialogue, Intervention, Organization, RoomEvent, RoundTable, Seat, Sector, User
 
 
@@ -38,16 +40,44 @@ class AgendaItemInline(admin.TabularInline):
 class RoundTableAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "rule", "attribution", "status", "last_seq")
     list_filter = ("rule", "status")
-    # The counter belongs to the event log; editing it by hand would break the sequence.
-    readonly_fields = ("last_seq",)
+    # The counter belongs to the event log; the status changes through the actions below,
+    # which go through the service and so reach the log and the live rooms.
+    readonly_fields = ("last_seq", "status", "current_item")
     inlines = [AgendaItemInline]
+    actions = ["open_rooms", "close_rooms"]
+
+    @admin.action(description="Open the selected round tables (live)")
+    def open_rooms(self, request, queryset):
+        for room in queryset:
+            room_set_status(room=room, status=RoundTable.Status.LIVE)
+        self.message_user(request, f"{queryset.count()} round table(s) opened.")
+
+    @admin.action(description="Close the selected round tables")
+    def close_rooms(self, request, queryset):
+        for room in queryset:
+            room_set_status(room=room, status=RoundTable.Status.CLOSED)
+        self.message_user(request, f"{queryset.count()} round table(s) closed.")
 
 
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
     list_display = ("user", "room", "role", "sector", "organization", "consented_at", "token_revoked_at")
     list_filter = ("room", "role", "sector")
-    readonly_fields = ("token_hash", "pseudonym_number", "consented_at")
+    readonly_fields = ("token_hash", "token_revoked_at", "pseudonym_number", "consented_at")
+    actions = ["issue_links", "revoke_links"]
+
+    @admin.action(description="Issue new join links (replaces and revokes the old ones)")
+    def issue_links(self, request, queryset):
+        # Tokens are stored hashed: this is the only time they can be shown.
+        for seat in queryset.select_related("user"):
+            url = join_url(seat_issue_token(seat=seat))
+            self.message_user(request, f"Join link for {seat.user.email}: {url}", messages.WARNING)
+
+    @admin.action(description="Revoke join links")
+    def revoke_links(self, request, queryset):
+        for seat in queryset:
+            seat_revoke_token(seat=seat)
+        self.message_user(request, f"{queryset.count()} link(s) revoked.")
 
 
 @admin.register(Intervention)

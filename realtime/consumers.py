@@ -73,9 +73,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
         if after is None:
             self.sub.last_sent = last
+            await self.hub.go_live(self.sub)
         else:
-            await self.hub.replay(self.sub, after)
-        await self.hub.go_live(self.sub)
+            await self._replay_then_live(after)
 
     async def disconnect(self, code: int) -> None:
         if self.hub is not None and self.sub is not None:
@@ -116,7 +116,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "consented", "rule": frame.fields["rule"]})
 
     async def on_resume(self, frame: ClientFrame) -> None:
-        await self.hub.replay(self.sub, frame.fields["after"])
+        await self._replay_then_live(frame.fields["after"])
+
+    async def _replay_then_live(self, after: int) -> None:
+        try:
+            await self.hub.replay(self.sub, after)
+        except Exception:
+            # Half a replay cannot be finished live without a gap: close, and let the
+            # client reconnect with ?after=, which starts the replay afresh.
+            logger.exception("room %s: replay failed", self.access.slug)
+            await self.send_error("internal_error", "The replay failed; reconnect to resume.")
+            await self.close(code=1011)
+            return
         await self.hub.go_live(self.sub)
 
     async def on_ping(self, frame: ClientFrame) -> None:

@@ -102,7 +102,8 @@ def seat_upsert(
             "organization_sector",
             f"Organization {organization.name!r} belongs to another sector.",
         )
-    RoundTable.objects.select_for_update().filter(pk=room.pk).exists()
+    # Lock the room so that two imports cannot both take a sector's last seat.
+    RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
     if role in QUOTA_ROLES and delegates_in_sector(room, sector, exclude_user=user) >= room.seats_per_sector:
         raise ServiceError(
             "sector_full",
