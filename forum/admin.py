@@ -1,9 +1,19 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .models import (
+    AgendaItem,
+    Dialogue,
+    Intervention,
+    Organization,
+    RoomEvent,
+    RoundTable,
+    Seat,
+    Sector,
+    User,
+)
 from .services.rooms import room_set_status
 from .services.seats import join_url, seat_issue_token, seat_revoke_token
-from .models import AgendaItem, Dialogue, Intervention, Organization, RoomEvent, RoundTable, Seat, Sector, User
 
 
 @admin.register(User)

@@ -15,9 +15,9 @@ from forum import selectors
 from forum.errors import ServiceError
 from forum.services import interventions, seats
 
+from . import log
 from .frames import ClientFrame, FrameError, parse_after, parse_frame
 from .hub import Subscriber, hubs
-from . import log
 from .log import encode
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,12 @@ from django.test import Client
 
 from forum.models import RoundTable, Seat, Sector, User
 from forum.services.rooms import dialogue_get_or_create, room_create
-from forum.services.seats import organization_get_or_create, seat_issue_token, seat_upsert, user_upsert
+from forum.services.seats import (
+    organization_get_or_create,
+    seat_issue_token,
+    seat_upsert,
+    user_upsert,
+)
 
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
@@ -141,7 +146,7 @@ class Socket:
                 frame = json.loads(await self.comm.receive_from(timeout=timeout))
                 if frame["type"] != "presence":
                     raise AssertionError(f"unexpected frame {frame}")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
 
     async def close(self) -> None:

@@ -5,9 +5,10 @@ import django.contrib.auth.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import forum.models
 from django.conf import settings
 from django.db import migrations, models
+
+import forum.models
 
 
 class Migration(migrations.Migration):

@@ -18,7 +18,14 @@ from django.db import transaction
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat
 
-from .seats import QUOTA_ROLES, join_url, organization_get_or_create, seat_issue_token, seat_upsert, user_upsert
+from .seats import (
+    QUOTA_ROLES,
+    join_url,
+    organization_get_or_create,
+    seat_issue_token,
+    seat_upsert,
+    user_upsert,
+)
 
 COLUMNS = ("name", "email", "organization", "sector", "role")
 MAX_ROWS = 5000
