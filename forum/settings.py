@@ -38,6 +38,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def envlist(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -186,7 +196,7 @@ ROUNDTABLES = {
     "REPLAY_CHUNK": 500,
     # Every hub compares its position with the log this often, so an event whose
     # channel-layer message was lost still reaches every socket.
-    "HUB_POLL_SECONDS": float(os.environ.get("HUB_POLL_SECONDS", "2")),
+    "HUB_POLL_SECONDS": envfloat("HUB_POLL_SECONDS", 2.0),
     "PRESENCE_DEBOUNCE_SECONDS": 0.5,
     # A hub outlives its last socket briefly, so a page reload does not resubscribe.
     "HUB_IDLE_SECONDS": 30.0,

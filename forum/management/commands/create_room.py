@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from forum.errors import ServiceError
 from forum.models import RoundTable
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dialogue", default=DEFAULT_DIALOGUE[0], help="slug of the dialogue (created if missing)")
 
+    @transaction.atomic
     def handle(self, *args, **opts):
         dialogue = dialogue_get_or_create(
             slug=opts["dialogue"],

@@ -1,8 +1,9 @@
 import csv
-import sys
+import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from forum.models import RoundTable
 from forum.services.participants import ImportRefused, participants_import
@@ -40,23 +41,29 @@ class Command(BaseCommand):
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path}: not UTF-8 text (byte {exc.start}). Save the file as CSV UTF-8.") from None
         try:
-            results = participants_import(
-                room=room, text=text, base_url=opts["base_url"], reissue_links=opts["reissue_links"]
-            )
+            # The new links exist only in this output: if it cannot be written, import nothing.
+            with transaction.atomic():
+                results = participants_import(
+                    room=room, text=text, base_url=opts["base_url"], reissue_links=opts["reissue_links"]
+                )
+                rows = io.StringIO()
+                writer = csv.writer(rows)
+                writer.writerow(["name", "email", "role", "join_url"])
+                for r in results:
+                    writer.writerow([r.name, r.email, r.role, r.join_url])
+                if opts["out"]:
+                    Path(opts["out"]).write_text(rows.getvalue(), encoding="utf-8", newline="")
         except ImportRefused as exc:
             raise CommandError(
                 f"{path}: nothing was imported; fix these rows and try again:\n  "
                 + "\n  ".join(exc.problems)
             ) from None
-        out = open(opts["out"], "w", newline="", encoding="utf-8") if opts["out"] else sys.stdout
-        try:
-            writer = csv.writer(out)
-            writer.writerow(["name", "email", "role", "join_url"])
-            for r in results:
-                writer.writerow([r.name, r.email, r.role, r.join_url])
-        finally:
-            if opts["out"]:
-                out.close()
+        except OSError as exc:
+            raise CommandError(
+                f"{opts['out']}: cannot write the links ({exc.strerror}); nothing was imported."
+            ) from None
+        if not opts["out"]:
+            self.stdout.write(rows.getvalue(), ending="")
         created = sum(r.created for r in results)
         kept = sum(1 for r in results if not r.join_url)
         summary = f"{len(results)} participants: {created} new seats, {len(results) - created} updated"
