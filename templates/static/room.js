@@ -91,7 +91,11 @@ function handle(frame) {
       showPresence(frame);
       break;
     case "error":
-      if (frame.client_id) pending.delete(frame.client_id);
+      if (frame.client_id && pending.has(frame.client_id)) {
+        // A refused post goes back into the box: nothing the delegate typed is lost.
+        if (!bodyInput.value.trim()) bodyInput.value = pending.get(frame.client_id);
+        pending.delete(frame.client_id);
+      }
       if (frame.code === "consent_required" && consentBox) consentBox.hidden = false;
       postStatus.textContent = frame.message;
       break;
@@ -118,8 +122,10 @@ function place(frame) {
       body.className = "body";
       body.innerHTML = d.body_html;  // sanitised by the server (moderation/sanitize.py)
       li.append(head, body);
+      // Follow the stream only if its reader was at the bottom; never scroll the window.
+      const atBottom = stream.scrollHeight - stream.scrollTop - stream.clientHeight < 40;
       stream.append(li);
-      li.scrollIntoView({ block: "nearest" });
+      if (atBottom) stream.scrollTop = stream.scrollHeight;
       break;
     }
     case "agenda.current_changed":

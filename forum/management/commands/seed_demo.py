@@ -79,7 +79,7 @@ class Command(BaseCommand):
             seat, _ = seat_upsert(room=room, user=user, role=role, sector=sector, organization=org)
             token = seat_issue_token(seat=seat, token=demo_token(room.slug, email))
             label = f"{role} · {sector.name}" if sector else role
-            lines.append(f"  {label:<28} {name:<24} {join_url(token, opts['base_url'])}")
+            lines.append(f"  {label:<30} {name:<24} {join_url(token, opts['base_url'])}")
         if not opts["quiet"]:
             self.stdout.write(f"Demo round table {room.slug!r} ({room.get_rule_display()}, {room.attribution} attribution).")
             self.stdout.write("Join links (open two in different browsers, or one in a private window):")
