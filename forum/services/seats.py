@@ -164,7 +164,12 @@ def demo_token(room_slug: str, email: str) -> str:
 @transaction.atomic
 def seat_consent(*, seat_id: int, rule: str) -> Seat:
     """Record that the seat accepts its room's rule. Repeating it changes nothing."""
-    seat = Seat.objects.select_for_update().select_related("room", "sector", "user", "organization").get(pk=seat_id)
+    seat = (
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        Seat.objects.select_for_update(of=("self",))
+        .select_related("room", "sector", "user", "organization")
+        .get(pk=seat_id)
+    )
     if rule != seat.room.rule:
         raise ServiceError("invalid_rule", f"This room runs under the rule {seat.room.rule!r}, not {rule!r}.", field="rule")
     if seat.consented_at is None:
