@@ -30,8 +30,20 @@ run: $(VENV)/.installed
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(RUN_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) forum.asgi:application
 
+# The whole suite on the embedded SQLite default, then the in-process tests again on
+# PostgreSQL (SQLite ignores FOR UPDATE and hides real bugs). Without PostgreSQL the second
+# pass is skipped with its reason; with CI=true it fails instead.
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@problem="$$($(PY) -c 'from tests.cluster import postgres_problem; print(postgres_problem() or "")')"; \
+	if [ -z "$$problem" ]; then \
+	  echo "== the in-process suite again, on PostgreSQL =="; \
+	  TEST_DATABASE=postgres $(PY) -m pytest -m "not multiprocess and not browser" $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "FAILED: PostgreSQL is required when CI=true: $$problem"; exit 1; \
+	else \
+	  echo "SKIPPED: the PostgreSQL pass ($$problem)"; \
+	fi
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/fanout.py $(BENCH_ARGS)

@@ -18,3 +18,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = os.path.join(  # noqa: F405
         os.environ["DATA_DIR"], f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"
     )
+
+# `make test` runs the in-process suite a second time on PostgreSQL (TEST_DATABASE=postgres):
+# SQLite ignores FOR UPDATE and serialises all writers, which hides real bugs.
+if os.environ.get("TEST_DATABASE") == "postgres":
+    import dj_database_url
+
+    DATABASES["default"] = dj_database_url.parse(  # noqa: F405
+        os.environ.get("POSTGRES_TEST_URL", "postgres://postgres@127.0.0.1:5432/test")
+    )
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10, "timeout": 10}}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_roundtables_{os.getpid()}"}  # noqa: F405
