@@ -28,24 +28,22 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
 
 
-def envint(name: str, default: int) -> int:
+def _envnumber(name, default, cast, what):
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
+        return cast(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+        raise ImproperlyConfigured(f"{name} must be {what}, not {value!r}") from None
+
+
+def envint(name: str, default: int) -> int:
+    return _envnumber(name, default, int, "an integer")
 
 
 def envfloat(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+    return _envnumber(name, default, float, "a number")
 
 
 def envlist(name: str, default: list[str]) -> list[str]:
