@@ -201,3 +201,34 @@ async def test_foreign_origin_is_refused_at_the_handshake(cast, sockets):
 async def test_bad_after_parameter_is_refused(cast, sockets):
     sock, _, _ = await sockets(cast.cora.user, after="abc")
     assert (await sock.recv_type("error"))["code"] == "invalid_frame"
+
+
+@pytest.mark.parametrize("status, code", [("closed", "room_closed"), ("scheduled", "room_not_open")])
+async def test_posts_are_refused_unless_the_room_is_live(cast, sockets, status, code):
+    from forum.models import RoundTable
+
+    await database_sync_to_async(RoundTable.objects.filter(pk=cast.room.pk).update)(status=status)
+    sock, _, _ = await sockets(cast.cora.user)
+    await sock.recv_type("welcome")
+    await consent(sock)
+    frame = post("Is anyone there?")
+    await sock.send(frame)
+    error = await sock.recv_type("error")
+    assert (error["code"], error["client_id"]) == (code, frame["client_id"])
+    assert await database_sync_to_async(Intervention.objects.count)() == 0
+
+
+async def test_an_unexpected_failure_is_an_internal_error_and_rolls_back(cast, sockets, monkeypatch):
+    from forum.services import interventions
+
+    def explode(html_source):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(interventions, "render_markdown", explode)
+    sock, _, _ = await sockets(cast.cora.user)
+    await sock.recv_type("welcome")
+    await consent(sock)
+    await sock.send(post("boom"))
+    assert (await sock.recv_type("error"))["code"] == "internal_error"
+    assert await database_sync_to_async(Intervention.objects.count)() == 0
+    assert await database_sync_to_async(RoomEvent.objects.filter(kind="intervention.posted").count)() == 0
