@@ -1,0 +1,308 @@
+"""Append to a room's audit chain, read it, and verify it.
+
+`audit_append` is the only writer of AuditEntry. It runs inside the caller's transaction
+(the moderation service that took the action), so an action and its audit entry commit or
+roll back together, and it serialises appends per room on the room row lock, the same lock
+the event log takes.
+
+The hash of an entry is SHA-256 over a canonical JSON serialisation of every field but the
+hash itself (the previous entry's hash included), so changing any stored field, or the
+order of entries, breaks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from forum.models import RoundTable, Seat
+
+from .models import GENESIS_HASH, AuditEntry, AuditHead
+
+SECRETARIAT = "secretariat"  # actor_role of entries written by the secretariat or the system
+ACTION_MAX = AuditEntry._meta.get_field("action").max_length
+TARGET_MAX = AuditEntry._meta.get_field("target").max_length
+# How far back verify looks for the seq an entry had before a renumbering.
+RENUMBER_SEARCH_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def audit_append(
+    *,
+    room: RoundTable,
+    action: str,
+    actor: Seat | None,
+    target: str = "",
+    reason: str = "",
+    data: dict | None = None,
+) -> AuditEntry:
+    """Append one entry to the room's audit chain and return it.
+
+    Must run inside `transaction.atomic()`. Takes the room row lock (select_for_update) and
+    holds it to the end of the caller's transaction; a caller may already hold it. `actor`
+    None means the secretariat or the system.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_append must run inside transaction.atomic()")
+    if not action or len(action) > ACTION_MAX:
+        raise ValueError(f"an audit action is 1 to {ACTION_MAX} characters, not {action!r}")
+    target, reason = target or "", reason or ""
+    if len(target) > TARGET_MAX:
+        raise ValueError(f"an audit target is at most {TARGET_MAX} characters")
+    if actor is not None and actor.room_id != room.pk:
+        raise ValueError("the actor holds no seat in this round table")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise TypeError("audit data is a dict")
+    data = _plain(data)
+
+    RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
+    head, _ = AuditHead.objects.get_or_create(room_id=room.pk)
+    entry = AuditEntry(
+        room_id=room.pk,
+        seq=head.count + 1,
+        created_at=timezone.now(),
+        action=action,
+        actor_role=str(actor.role) if actor else SECRETARIAT,
+        actor_public_id=actor.public_id if actor else "",
+        actor_seat=actor,
+        target=target,
+        reason=reason,
+        data=data,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = entry_hash(entry)
+    entry.save()
+    head.count = entry.seq
+    head.last_hash = entry.hash
+    head.save(update_fields=["count", "last_hash", "updated_at"])
+    return entry
+
+
+def audit_entries(room: RoundTable) -> list[AuditEntry]:
+    """The room's audit entries in order (for the chair's page and the admin)."""
+    return list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq"))
+
+
+def audit_verify(room: RoundTable) -> AuditReport:
+    """Walk the room's chain in seq order and report the first problem found, if any."""
+    with transaction.atomic():
+        # Appends wait while we read, so the entries and the head are one consistent picture.
+        RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
+        entries = audit_entries(room)
+        head = AuditHead.objects.filter(room_id=room.pk).first()
+    found = _first_problem(entries, head)
+    if found is None:
+        return AuditReport(ok=True, entries=len(entries))
+    seq, problem = found
+    return AuditReport(ok=False, entries=len(entries), first_bad_seq=seq, problem=problem)
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash `entry` should carry, computed from its stored content."""
+    return _digest(entry, entry.seq)
+
+
+# -- hashing ------------------------------------------------------------------------------
+
+
+def _digest(entry: AuditEntry, seq: int) -> str:
+    content = {
+        "room": entry.room_id,
+        "seq": seq,
+        "created_at": _timestamp(entry.created_at),
+        "action": entry.action,
+        "actor_role": entry.actor_role,
+        "actor_public_id": entry.actor_public_id,
+        "actor_seat": entry.actor_seat_id,
+        "target": entry.target,
+        "reason": entry.reason,
+        "data": entry.data,
+        "prev_hash": entry.prev_hash,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _timestamp(moment: datetime) -> str:
+    # One spelling whatever the database hands back: UTC, always with microseconds.
+    if timezone.is_aware(moment):
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec="microseconds")
+
+
+def _plain(value):
+    """`value` as plain JSON that reads back from every database exactly as it went in.
+
+    Integral floats become ints: PostgreSQL's jsonb gives 1e16 back as an integer, and
+    the hash must not change on the way through the database.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("audit data cannot hold NaN or infinity")
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        plain = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"audit data keys are strings, not {key!r}")
+            plain[str.__str__(key)] = _plain(item)
+        return plain
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    raise TypeError(f"audit data cannot hold a {type(value).__name__}")
+
+
+# -- verification -------------------------------------------------------------------------
+
+
+def _first_problem(
+    entries: list[AuditEntry], head: AuditHead | None
+) -> tuple[int | None, str] | None:
+    seen = {GENESIS_HASH: 0}  # hash -> seq, for the entries walked so far
+    upto = max([head.count if head else 0] + [e.seq for e in entries[-1:]])
+    prev = None
+    for index, entry in enumerate(entries):
+        following = entries[index + 1] if index + 1 < len(entries) else None
+        found = _entry_problem(prev, entry, following, seen, upto)
+        if found is not None:
+            return found
+        seen.setdefault(entry.hash, entry.seq)
+        prev = entry
+    return _head_problem(prev, head)
+
+
+def _entry_problem(
+    prev: AuditEntry | None,
+    entry: AuditEntry,
+    following: AuditEntry | None,
+    seen: dict[str, int],
+    upto: int,
+) -> tuple[int, str] | None:
+    prev_seq = prev.seq if prev else 0
+    expected_prev_hash = prev.hash if prev else GENESIS_HASH
+    intact = entry_hash(entry) == entry.hash
+
+    if entry.seq > prev_seq + 1:
+        where = f"goes from entry {prev_seq} straight to" if prev else "starts at"
+        return prev_seq + 1, (
+            f"{_entries(prev_seq + 1, entry.seq - 1)} removed: the log {where} entry {entry.seq}"
+        )
+    if entry.seq <= prev_seq:  # only a seq of 0 gets here: (room, seq) is unique
+        return entry.seq, f"entry {entry.seq} was inserted: entries are numbered from 1"
+
+    if entry.prev_hash != expected_prev_hash:
+        linked = seen.get(entry.prev_hash)
+        if linked is not None:
+            # Chained past the entries after `linked`: those were slipped in.
+            return linked + 1, (
+                f"{_entries(linked + 1, prev_seq)} inserted: entry {entry.seq} is chained to "
+                f"{_entry_name(linked)}, not to entry {prev_seq}"
+            )
+        if intact and prev is not None:
+            # Its own content is genuine, so what it was chained to is no longer entry prev_seq.
+            return prev_seq, (
+                f"entry {prev_seq} was altered or replaced: entry {entry.seq} is chained to "
+                "a different version of it"
+            )
+        if intact:
+            return entry.seq, (
+                f"entry {entry.seq} was inserted: it is chained to an entry that is not in the log"
+            )
+        original = _original_seq(entry, upto)
+        if original is not None:
+            return prev_seq + 1, (
+                f"{_entries(prev_seq + 1, original - 1)} removed and the later entries "
+                f"renumbered: entry {entry.seq} was entry {original}"
+            )
+        return _altered_or_inserted(entry, following, expected_prev_hash, prev_seq)
+
+    if not intact:
+        return _altered_or_inserted(entry, following, expected_prev_hash, prev_seq)
+    return None
+
+
+def _altered_or_inserted(
+    entry: AuditEntry, following: AuditEntry | None, expected_prev_hash: str, prev_seq: int
+) -> tuple[int, str]:
+    """An entry whose content does not match its hash: altered in place, or slipped in?"""
+    if (
+        following is not None
+        and following.prev_hash == expected_prev_hash
+        and following.prev_hash != entry.hash
+    ):
+        return entry.seq, (
+            f"entry {entry.seq} was inserted: entry {following.seq} is chained to "
+            f"{_entry_name(prev_seq)}, and entry {entry.seq}'s hash does not match its content"
+        )
+    return entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash"
+
+
+def _original_seq(entry: AuditEntry, upto: int) -> int | None:
+    """The seq under which `entry`'s content matches its hash, if it was renumbered down."""
+    last = min(max(upto, entry.seq), entry.seq + RENUMBER_SEARCH_MAX)
+    for seq in range(entry.seq + 1, last + 1):
+        if _digest(entry, seq) == entry.hash:
+            return seq
+    return None
+
+
+def _head_problem(last: AuditEntry | None, head: AuditHead | None) -> tuple[int | None, str] | None:
+    count = last.seq if last else 0
+    last_hash = last.hash if last else GENESIS_HASH
+    if head is None:
+        if last is None:
+            return None
+        return None, (
+            "the audit head of this round table is missing, so the removal of its last "
+            "entries cannot be ruled out"
+        )
+    if head.count > count:
+        ends = f"ends at entry {count}" if count else "is empty"
+        return count + 1, (
+            f"{_entries(count + 1, head.count)} removed: the log {ends}, "
+            f"the head records {head.count} entries"
+        )
+    if head.count < count:
+        return head.count + 1, (
+            f"{_entries(head.count + 1, count)} inserted after the last entry the head records "
+            f"(entry {head.count})"
+        )
+    if head.last_hash != last_hash:
+        if not count:
+            return None, "the audit head was altered: it records a hash for an empty log"
+        return count, (
+            f"entry {count} was altered or replaced: its hash is not the one the head records"
+        )
+    return None
+
+
+def _entries(first: int, last: int) -> str:
+    """'entry 3 was' or 'entries 3 to 5 were'."""
+    if first == last:
+        return f"entry {first} was"
+    return f"entries {first} to {last} were"
+
+
+def _entry_name(seq: int) -> str:
+    return f"entry {seq}" if seq else "the start of the log"
