@@ -108,6 +108,14 @@ class RoundTable(models.Model):
     )
     seats_per_sector = models.PositiveIntegerField(default=10)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    # Moderation settings, changed only through forum.services.moderation.
+    premoderation = models.BooleanField(
+        default=False, help_text="Every intervention is held until a moderator approves it."
+    )
+    slow_mode_seconds = models.PositiveIntegerField(
+        default=0, help_text="Minimum seconds between two posts of a delegate (0: off)."
+    )
+    locked = models.BooleanField(default=False, help_text="Only the chair and moderators may post.")
     place = models.CharField(max_length=200, blank=True, default="online")
     starts_at = models.DateTimeField(null=True, blank=True)
     current_item = models.ForeignKey(
@@ -175,6 +183,13 @@ class Seat(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     token_revoked_at = models.DateTimeField(null=True, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    muted_until = models.DateTimeField(null=True, blank=True)
+    # The post rate bucket (see forum.services.limits); kept on the row so every Daphne
+    # process sees the same bucket.
+    rate_tokens = models.FloatField(null=True, blank=True)
+    rate_updated_at = models.DateTimeField(null=True, blank=True)
+    last_post_at = models.DateTimeField(null=True, blank=True)
     # Per-room number in "Civil society · Delegate 3"; drawn at random, never from ids.
     pseudonym_number = models.PositiveIntegerField(null=True, blank=True)
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
@@ -214,8 +229,17 @@ class Intervention(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STATEMENT)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PUBLISHED)
+    # The original text. Once redacted, it stays here for the audit only; readers get
+    # `redacted_html`.
     body_md = models.TextField()
     body_html = models.TextField()
+    redacted_html = models.TextField(null=True, blank=True)
+    redaction_reason = models.TextField(blank=True)
+    # Why it is held or hidden, in words the author and the moderators can read.
+    status_reason = models.TextField(blank=True)
+    # The label it was posted under ({"label", "sector"}), reused when it is released or
+    # restored so that one intervention never changes attribution.
+    attribution = models.JSONField(default=dict)
     client_id = models.UUIDField()
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
     # The seq of the event that published it; what a repeated client_id is acknowledged with.
@@ -226,6 +250,20 @@ class Intervention(models.Model):
         ordering = ["room", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["seat", "client_id"], name="intervention_client_id_unique"),
+        ]
+
+
+class Flag(models.Model):
+    """A delegate's report of an intervention, with a reason, for the moderators' queue."""
+
+    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE, related_name="flags")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="flags")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["intervention", "seat"], name="flag_once_per_seat"),
         ]
 
 

@@ -206,6 +206,15 @@ ROUNDTABLES = {
     # channel-layer message was lost still reaches every socket.
     "HUB_POLL_SECONDS": envfloat("HUB_POLL_SECONDS", 2.0),
     "PRESENCE_DEBOUNCE_SECONDS": 0.5,
+    # Per seat: a burst of POST_BURST posts, then one more every POST_REFILL_SECONDS.
+    # The chair and moderators are exempt (they run the room).
+    "POST_BURST": envint("POST_BURST", 5),
+    "POST_REFILL_SECONDS": envfloat("POST_REFILL_SECONDS", 6.0),
+    # Per socket: any frame, FRAME_BURST at once and FRAME_RATE per second after that.
+    "FRAME_BURST": envint("FRAME_BURST", 30),
+    "FRAME_RATE": envfloat("FRAME_RATE", 10.0),
+    # Sockets one seat may hold open in one process (tabs, devices).
+    "MAX_SOCKETS_PER_SEAT": envint("MAX_SOCKETS_PER_SEAT", 5),
     # A hub outlives its last socket briefly, so a page reload does not resubscribe.
     "HUB_IDLE_SECONDS": 30.0,
 }

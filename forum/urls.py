@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("join/<str:token>/", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
+    path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -18,6 +18,8 @@ from forum import selectors
 from forum.errors import Forbidden, NotFound
 from forum.models import Seat
 from forum.services.seats import seat_by_token
+from moderation.audit import audit_entries, audit_verify
+from moderation.permissions import Action, allowed
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,25 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             "agenda": room.agenda_items.order_by("position"),
             "sectors": {s.slug: s.name for s in room.dialogue.sectors.all()},
         },
+    )
+
+
+@never_cache
+@require_GET
+def room_audit(request: HttpRequest, slug: str) -> HttpResponse:
+    """The room's audit log, for the chair (the secretariat reads it in the admin)."""
+    try:
+        room, seat = selectors.access_room(request.user, slug)
+    except NotFound as exc:
+        return render(request, "404.html", {"message": exc.message}, status=404)
+    except Forbidden as exc:
+        return render(request, "403.html", {"message": exc.message}, status=403)
+    if not allowed(seat.role, Action.READ_AUDIT):
+        return render(request, "403.html", {"message": "Only the chair and the secretariat read the audit log."}, status=403)
+    return render(
+        request,
+        "audit.html",
+        {"room": room, "entries": audit_entries(room), "report": audit_verify(room)},
     )
 
 

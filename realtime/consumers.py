@@ -7,13 +7,15 @@ hub in this process writes them straight to the socket. See realtime/hub.py.
 from __future__ import annotations
 
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from forum import selectors
 from forum.errors import ServiceError
-from forum.services import interventions, seats
+from forum.services import interventions, moderation, seats
 
 from . import log
 from .frames import ClientFrame, FrameError, parse_after, parse_frame
@@ -22,12 +24,49 @@ from .log import encode
 
 logger = logging.getLogger(__name__)
 
-CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400}
+CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
 
 _room_access = database_sync_to_async(selectors.room_access)
 _last_seq = database_sync_to_async(log.last_seq)
 _post = database_sync_to_async(interventions.intervention_post)
 _consent = database_sync_to_async(seats.seat_consent)
+_flag = database_sync_to_async(moderation.intervention_flag)
+
+# frame action -> (service, the frame fields it takes)
+_MODERATE = {
+    "approve": (moderation.intervention_approve, ()),
+    "reject": (moderation.intervention_reject, ("reason",)),
+    "hide": (moderation.intervention_hide, ("reason",)),
+    "restore": (moderation.intervention_restore, ()),
+    "redact": (moderation.intervention_redact, ("reason", "body")),
+}
+_SEAT = {
+    "mute": (moderation.seat_mute, ("minutes", "reason")),
+    "unmute": (moderation.seat_unmute, ()),
+    "remove": (moderation.seat_remove, ("reason",)),
+    "reveal": (moderation.seat_reveal, ("reason",)),
+}
+
+
+class FrameBucket:
+    """Per-socket frame limit: a burst, then a steady rate (any frame type)."""
+
+    def __init__(self) -> None:
+        limits = settings.ROUNDTABLES
+        self.capacity = float(limits["FRAME_BURST"])
+        self.rate = float(limits["FRAME_RATE"])
+        self.tokens = self.capacity
+        self.at = time.monotonic()
+
+    def take(self) -> float:
+        """0 if the frame may pass, else the seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -51,10 +90,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         access = self.access
+        self.frames = FrameBucket()
         self.hub = await hubs.join(access.room_id)
+        if self.hub.sockets_of(access.seat_id) >= settings.ROUNDTABLES["MAX_SOCKETS_PER_SEAT"]:
+            limit = settings.ROUNDTABLES["MAX_SOCKETS_PER_SEAT"]
+            await self.send_error(
+                "too_many_sockets", f"Your seat already has {limit} connections open; close one first.", limit=limit
+            )
+            await self.close(code=CLOSE_CODES["too_many_sockets"])
+            return
         bucket = access.sector if access.role == "delegate" and access.sector else "others"
         self.sub = self.hub.attach(
-            self.base_send, audience=access.audience, bucket=bucket, seat_id=access.seat_id
+            self.base_send, self._close_from_hub, audience=access.audience, bucket=bucket,
+            seat_id=access.seat_id,
         )
         last = await _last_seq(access.room_id)
         await self.send_json(
@@ -88,13 +136,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             await self.send_error("invalid_frame", "Frames are JSON text; binary frames are refused.")
             return
+        wait = self.frames.take()
+        if wait:
+            await self.send_error(
+                "rate_limited", "Too many frames on this connection; slow down.", retry_after=round(wait, 2)
+            )
+            return
         try:
             frame = parse_frame(text_data)
             await getattr(self, f"on_{frame.type}")(frame)
         except FrameError as exc:
             await self.send_error(exc.code, exc.message, **exc.extra)
         except ServiceError as exc:
-            await self.send_error(exc.code, exc.message, **self._client_id(frame), **exc.extra)
+            await self.send_error(exc.code, exc.message, **self._echo(frame), **exc.extra)
         except Exception:  # noqa: BLE001 - the transaction rolled back; say so, keep the socket
             logger.exception("room %s: frame failed", self.access.slug)
             await self.send_error("internal_error", "Something went wrong; nothing was changed.")
@@ -109,7 +163,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             body=fields["body"],
             kind=fields.get("kind", "statement"),
         )
-        await self.send_json({"type": "ack", "client_id": str(fields["client_id"]), "seq": result.seq})
+        ack = {"type": "ack", "client_id": str(fields["client_id"]), "seq": result.seq}
+        if result.held_reason:
+            ack.update(held=True, reason=result.held_reason)
+        await self.send_json(ack)
 
     async def on_consent(self, frame: ClientFrame) -> None:
         await _consent(seat_id=self.access.seat_id, rule=frame.fields["rule"])
@@ -133,12 +190,69 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, frame: ClientFrame) -> None:
         await self.send_json({"type": "pong"})
 
+    async def on_flag(self, frame: ClientFrame) -> None:
+        f = frame.fields
+        flags = await _flag(seat_id=self.access.seat_id, intervention_id=f["id"], reason=f["reason"])
+        await self.send_json({"type": "flagged", "id": f["id"], "flags": flags, **self._echo(frame)})
+
+    async def on_moderate(self, frame: ClientFrame) -> None:
+        f = frame.fields
+        service, takes = _MODERATE[f["action"]]
+        kwargs = {name: f[name] for name in takes if name in f}
+        if "reason" in takes and "reason" not in kwargs:
+            kwargs["reason"] = ""
+        await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, intervention_id=f["id"], **kwargs)
+        await self.send_json({"type": "done", "action": f["action"], "id": f["id"], **self._echo(frame)})
+
+    async def on_seat(self, frame: ClientFrame) -> None:
+        f = frame.fields
+        service, takes = _SEAT[f["action"]]
+        kwargs = {name: f[name] for name in takes if name in f}
+        if "minutes" in takes and "minutes" not in kwargs:
+            raise FrameError("invalid_frame", "\"minutes\" is missing: whole minutes, 1 to 1440.", field="minutes")
+        if "reason" in takes and "reason" not in kwargs:
+            kwargs["reason"] = ""
+        result = await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs)
+        if f["action"] == "reveal":
+            # The identity goes to this socket alone, never through the log or the hub.
+            await self.send_json({"type": "revealed", "identity": result, **self._echo(frame)})
+        else:
+            await self.send_json({"type": "done", "action": f["action"], "seat": f["seat"], **self._echo(frame)})
+
+    async def on_room(self, frame: ClientFrame) -> None:
+        f = frame.fields
+        actor = self.access.seat_id
+        action = f["action"]
+        if action == "premoderation":
+            if "on" not in f:
+                raise FrameError("invalid_frame", "\"on\" is missing: true or false.", field="on")
+            call = lambda: moderation.room_set_premoderation(actor_seat_id=actor, on=f["on"])  # noqa: E731
+        elif action == "slow_mode":
+            if "seconds" not in f:
+                raise FrameError("invalid_frame", "\"seconds\" is missing: 0 (off) to 3600.", field="seconds")
+            call = lambda: moderation.room_set_slow_mode(actor_seat_id=actor, seconds=f["seconds"])  # noqa: E731
+        elif action in ("lock", "unlock"):
+            call = lambda: moderation.room_set_locked(actor_seat_id=actor, locked=action == "lock")  # noqa: E731
+        else:
+            call = lambda: moderation.room_close(actor_seat_id=actor, reopen=action == "reopen")  # noqa: E731
+        await database_sync_to_async(call)()
+        await self.send_json({"type": "done", "action": action, **self._echo(frame)})
+
     # -- helpers ----------------------------------------------------------------------
 
     @staticmethod
-    def _client_id(frame: ClientFrame) -> dict:
-        client_id = frame.fields.get("client_id")
-        return {"client_id": str(client_id)} if client_id is not None else {}
+    def _echo(frame: ClientFrame) -> dict:
+        """The client's own correlation fields, repeated in the answer or error."""
+        echo = {}
+        if frame.fields.get("client_id") is not None:
+            echo["client_id"] = str(frame.fields["client_id"])
+        if frame.fields.get("ref") is not None:
+            echo["ref"] = frame.fields["ref"]
+        return echo
+
+    async def _close_from_hub(self, code: int) -> None:
+        self.sub = None
+        await self.close(code=code)
 
     async def send_json(self, payload: dict) -> None:
         await self.send(text_data=encode(payload))

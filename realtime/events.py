@@ -41,31 +41,95 @@ class EventKind:
     audiences: tuple[str, ...] = AUDIENCES
 
 
+INTERVENTION = {
+    "id": str,
+    "kind": str,
+    "attribution": ATTRIBUTION,
+    "body_html": str,
+    "agenda_item": str,
+    "created_at": str,
+}
+SEAT = {"seat": str, "attribution": ATTRIBUTION}  # seat: opaque per-room handle
+MODERATORS_ONLY = (MODERATORS,)
+
 KINDS: dict[str, EventKind] = {
     kind.name: kind
     for kind in (
         EventKind(
             "intervention.posted",
-            "An intervention was published in the room.",
-            {
-                "id": str,
-                "kind": str,
-                "attribution": ATTRIBUTION,
-                "body_html": str,
-                "agenda_item": str,
-                "created_at": str,
-            },
+            "An intervention was published (directly, or released by a moderator). "
+            "Moderators also get `author`, the seat's handle, and `redaction` when a "
+            "moderator published a redacted version.",
+            INTERVENTION,
+        ),
+        EventKind(
+            "intervention.held",
+            "An intervention is held for the moderators (leak guard or pre-moderation).",
+            {**INTERVENTION, "author": str, "reason": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "intervention.rejected",
+            "A moderator rejected a held intervention; it is never published.",
+            {"id": str, "reason": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "intervention.hidden",
+            "A published intervention is hidden (by a moderator, or pending review after flags).",
+            {"id": str, "reason": str},
+        ),
+        EventKind(
+            "intervention.restored",
+            "A hidden intervention is shown again; `data` is the whole intervention.",
+            INTERVENTION,
+        ),
+        EventKind(
+            "intervention.redacted",
+            "A moderator redacted a published intervention; readers see `body_html` instead.",
+            {"id": str, "body_html": str, "reason": str},
+        ),
+        EventKind(
+            "intervention.flagged",
+            "A delegate flagged an intervention for the moderators.",
+            {"id": str, "reason": str, "flags": int},
+            audiences=MODERATORS_ONLY,
         ),
         EventKind(
             "seat.consented",
             "A seat accepted the room's rule (moderators only: who has consented).",
             {"attribution": ATTRIBUTION, "at": str},
-            audiences=(MODERATORS,),
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "seat.muted",
+            "A moderator muted a seat until `until`.",
+            {**SEAT, "until": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind("seat.unmuted", "A seat may post again.", SEAT, audiences=MODERATORS_ONLY),
+        EventKind(
+            "seat.removed",
+            "A seat was removed: its link is revoked and its sockets closed.",
+            SEAT,
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "seat.revealed",
+            "A moderator looked behind a pseudonym (the identity goes to that moderator "
+            "alone; the reason is in the audit log).",
+            {**SEAT, "by": str},
+            audiences=MODERATORS_ONLY,
         ),
         EventKind(
             "room.status_changed",
             "The round table was opened or closed.",
             {"status": str},
+        ),
+        EventKind(
+            "room.settings_changed",
+            "Pre-moderation, slow mode or the lock changed.",
+            {"premoderation": bool, "slow_mode_seconds": int, "locked": bool},
         ),
         EventKind(
             "agenda.current_changed",

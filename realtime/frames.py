@@ -40,12 +40,41 @@ def _text(value: Any) -> str:
     return value
 
 
+def _short(limit: int):
+    def parse(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str):
+    def parse(value: Any) -> str:
+        if value not in choices:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
 def _seq(value: Any) -> int:
     # bool is an int in Python; `true` is not a sequence number.
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError
     return value
 
+
+_ID = (_short(64), True, "the opaque id of an intervention in this room")
+_SEAT = (_short(64), True, "the opaque handle of a seat in this room")
+_REASON = (_text, False, "a reason in words")
+_REF = (_short(64), False, "any string up to 64 characters, echoed in the answer")
 
 # type -> {field: (parser, required, description)}
 FRAME_FIELDS: dict[str, dict[str, tuple]] = {
@@ -57,6 +86,29 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
     "consent": {"rule": (_text, True, "the room's rule, e.g. chatham-house")},
     "resume": {"after": (_seq, True, "the last sequence number the client holds, 0 or more")},
     "ping": {},
+    "flag": {"id": _ID, "reason": (_text, True, "why the moderators should look at it"), "ref": _REF},
+    "moderate": {
+        "action": (_one_of("approve", "reject", "hide", "restore", "redact"), True,
+                   "approve, reject, hide, restore or redact"),
+        "id": _ID,
+        "reason": _REASON,
+        "body": (_text, False, "the redacted version, in Markdown"),
+        "ref": _REF,
+    },
+    "seat": {
+        "action": (_one_of("mute", "unmute", "remove", "reveal"), True, "mute, unmute, remove or reveal"),
+        "seat": _SEAT,
+        "minutes": (_seq, False, "whole minutes, 1 to 1440"),
+        "reason": _REASON,
+        "ref": _REF,
+    },
+    "room": {
+        "action": (_one_of("premoderation", "slow_mode", "lock", "unlock", "close", "reopen"), True,
+                   "premoderation, slow_mode, lock, unlock, close or reopen"),
+        "on": (_bool, False, "true or false (premoderation)"),
+        "seconds": (_seq, False, "whole seconds, 0 (off) to 3600 (slow_mode)"),
+        "ref": _REF,
+    },
 }
 
 
@@ -74,13 +126,14 @@ def parse_frame(text: str) -> ClientFrame:
     if not isinstance(raw, dict):
         raise FrameError("invalid_frame", "A frame must be a JSON object.")
     client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
+    ref = raw.get("ref") if isinstance(raw.get("ref"), str) and len(raw["ref"]) <= 64 else None
     frame_type = raw.get("type")
     if not isinstance(frame_type, str):
-        raise FrameError("invalid_frame", "The frame has no \"type\".", field="type", client_id=client_id)
+        raise FrameError("invalid_frame", "The frame has no \"type\".", field="type", client_id=client_id, ref=ref)
     spec = FRAME_FIELDS.get(frame_type)
     if spec is None:
         raise FrameError(
-            "unknown_type", f"Unknown frame type {frame_type[:40]!r}.", client_id=client_id
+            "unknown_type", f"Unknown frame type {frame_type[:40]!r}.", client_id=client_id, ref=ref
         )
     fields: dict[str, Any] = {}
     for name, (parser, required, description) in spec.items():
@@ -88,7 +141,7 @@ def parse_frame(text: str) -> ClientFrame:
             if required:
                 raise FrameError(
                     "invalid_frame", f"\"{name}\" is missing: {description}.",
-                    field=name, client_id=client_id,
+                    field=name, client_id=client_id, ref=ref,
                 )
             continue
         try:
@@ -96,13 +149,13 @@ def parse_frame(text: str) -> ClientFrame:
         except ValueError:
             raise FrameError(
                 "invalid_frame", f"\"{name}\" must be {description}.",
-                field=name, client_id=client_id,
+                field=name, client_id=client_id, ref=ref,
             ) from None
     unknown = sorted(set(raw) - set(spec) - {"type"})
     if unknown:
         raise FrameError(
             "invalid_frame", f"Unexpected field {unknown[0][:40]!r}.", field=unknown[0][:40],
-            client_id=client_id,
+            client_id=client_id, ref=ref,
         )
     return ClientFrame(frame_type, fields)
 

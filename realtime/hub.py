@@ -31,6 +31,7 @@ from .events import AUDIENCES
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict], Awaitable[None]]
+Close = Callable[[int], Awaitable[None]]
 
 PRESENCE = "room.presence"
 PRESENCE_REQUEST = "room.presence_request"
@@ -45,10 +46,11 @@ _frames_between = database_sync_to_async(log.frames_between)
 class Subscriber:
     """One local socket as the hub sees it: where to write, what it may read, how far it is."""
 
-    __slots__ = ("send", "audience", "bucket", "seat_id", "last_sent", "live", "buffer")
+    __slots__ = ("send", "close", "audience", "bucket", "seat_id", "last_sent", "live", "buffer")
 
-    def __init__(self, send: Send, audience: str, bucket: str, seat_id: int):
+    def __init__(self, send: Send, close: Close, audience: str, bucket: str, seat_id: int):
         self.send = send
+        self.close = close
         self.audience = audience
         self.bucket = bucket  # presence bucket: a sector slug, or "others"
         self.seat_id = seat_id
@@ -115,12 +117,15 @@ class RoomHub:
 
     # -- sockets ----------------------------------------------------------------------
 
-    def attach(self, send: Send, *, audience: str, bucket: str, seat_id: int) -> Subscriber:
+    def sockets_of(self, seat_id: int) -> int:
+        return sum(1 for sub in self.subscribers if sub.seat_id == seat_id)
+
+    def attach(self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
-        sub = Subscriber(send, audience, bucket, seat_id)
+        sub = Subscriber(send, close, audience, bucket, seat_id)
         self.subscribers.add(sub)
         self._schedule_presence_publish()
         return sub
@@ -190,6 +195,8 @@ class RoomHub:
         if kind == log.HUB_MESSAGE:
             async with self._lock:
                 await self._on_event(message["seq"], message["frames"])
+        elif kind == log.SEAT_MESSAGE:
+            await self._on_seat_notice(message["seat_id"], message["frame"], message.get("close"))
         elif kind == PRESENCE:
             self._on_presence(message["origin"], message.get("counts", {}))
         elif kind == PRESENCE_REQUEST:
@@ -228,6 +235,19 @@ class RoomHub:
                     await sub.send(message)
                 except Exception:  # noqa: BLE001 - a socket that cannot take writes is gone
                     self.subscribers.discard(sub)
+
+    async def _on_seat_notice(self, seat_id: int, frame: str, close_code: int | None) -> None:
+        message = {"type": "websocket.send", "text": frame}
+        for sub in [s for s in self.subscribers if s.seat_id == seat_id]:
+            try:
+                await sub.send(message)
+                if close_code:
+                    self.subscribers.discard(sub)
+                    await sub.close(close_code)
+            except Exception:  # noqa: BLE001
+                self.subscribers.discard(sub)
+        if close_code:
+            self._schedule_presence_publish()
 
     async def _maintenance_loop(self) -> None:
         interval = settings.ROUNDTABLES["HUB_POLL_SECONDS"]

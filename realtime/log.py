@@ -26,6 +26,7 @@ from .events import AUDIENCES, validate_payload
 logger = logging.getLogger(__name__)
 
 HUB_MESSAGE = "room.event"
+SEAT_MESSAGE = "room.seat_notice"
 
 
 def group_for(room_id: int) -> str:
@@ -91,6 +92,25 @@ def publish(room_id: int, event: RoomEvent) -> None:
         async_to_sync(get_channel_layer().group_send)(group_for(room_id), message)
     except Exception:  # noqa: BLE001 - the log already holds the event
         logger.warning("publish of room %s seq %s failed", room_id, event.seq, exc_info=True)
+
+
+def notify_seat(room_id: int, seat_id: int, frame: dict, *, close_code: int | None = None) -> None:
+    """After commit, send `frame` to the sockets of one seat only (in every process), and
+    close them if `close_code` is given.
+
+    For what concerns one person and is no event of the room: why their post was rejected,
+    that they are muted, that they were removed. The seat id travels between our processes
+    only; clients never see it.
+    """
+    message = {"type": SEAT_MESSAGE, "seat_id": seat_id, "frame": encode(frame), "close": close_code}
+
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(group_for(room_id), message)
+        except Exception:  # noqa: BLE001 - a notice is best effort; state is already saved
+            logger.warning("notice to a seat of room %s failed", room_id, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def last_seq(room_id: int) -> int:

@@ -52,6 +52,7 @@ class Cast:
 # persona -> (full name, organization, sector, role)
 PERSONAS = {
     "chloe": ("Chloe Chairwoman", "", "", "chair"),
+    "mona": ("Mona Moderator", "", "", "moderator"),
     "rita": ("Rita Rapporteur", "", "", "rapporteur"),
     "oscar": ("Oscar Observer", "", "", "observer"),
     "gus": ("Gustavo Gobierno", "Ministry of Testing", "government", "delegate"),

@@ -29,3 +29,7 @@ if os.environ.get("TEST_DATABASE") == "postgres":
     )
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10, "timeout": 10}}  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_roundtables_{os.getpid()}"}  # noqa: F405
+
+# Generous limits so that tests about other things can post in bulk; the tests of the
+# limits themselves set tight ones with the `settings` fixture.
+ROUNDTABLES = {**ROUNDTABLES, "POST_BURST": 10_000, "FRAME_BURST": 10_000}

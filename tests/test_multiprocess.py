@@ -23,7 +23,12 @@ TIMEOUT = 20  # generous waits; a healthy cluster answers in well under a second
 @pytest.fixture(scope="module")
 def cluster():
     require_services()
-    cluster = Cluster(processes=2, env={"HUB_POLL_SECONDS": "30"})
+    # Slow log polling so only the Redis fan-out can deliver; room for bulk posting (these
+    # tests are about delivery, not about the per-seat post rate limit).
+    cluster = Cluster(
+        processes=2,
+        env={"HUB_POLL_SECONDS": "30", "POST_BURST": "1000", "FRAME_BURST": "1000"},
+    )
     cluster.start()
     try:
         yield cluster

@@ -10,11 +10,18 @@ from django.utils import timezone
 from forum.errors import ServiceError
 from forum.models import Intervention, RoundTable, Seat
 from moderation.attribution import attribute
+from moderation.guard import mentions_in
+from moderation.permissions import Action, allowed, require
 from moderation.sanitize import render_markdown
 from realtime.log import append_event
 
-# Roles that may take the floor with an intervention.
-SPEAKING_ROLES = {Seat.Role.CHAIR, Seat.Role.MODERATOR, Seat.Role.RAPPORTEUR, Seat.Role.DELEGATE}
+from .limits import check_post_limits, consume_post
+
+HELD_FOR_MENTIONS = (
+    "Your intervention names a participant or an organization of this round table. Under the "
+    "Chatham House Rule it waits for a moderator, who may publish it, redact it or decline it."
+)
+HELD_FOR_PREMODERATION = "The chair has asked that every intervention be approved before it is published."
 
 
 @dataclass(frozen=True)
@@ -22,13 +29,11 @@ class PostResult:
     seq: int
     intervention_id: str
     created: bool  # False when the client_id had been posted before
+    held_reason: str = ""  # set when the intervention waits for a moderator
 
 
 def check_can_post(seat: Seat, room: RoundTable) -> None:
-    if seat.token_revoked_at is not None:
-        raise ServiceError("forbidden", "Your seat in this room has been withdrawn.")
-    if seat.role not in SPEAKING_ROLES:
-        raise ServiceError("forbidden", "Observers follow the room but do not post.")
+    require(seat, Action.POST)
     if room.status == RoundTable.Status.CLOSED:
         raise ServiceError("room_closed", "This round table is closed.")
     if room.status != RoundTable.Status.LIVE:
@@ -52,11 +57,27 @@ def check_body(body: str) -> str:
     return body
 
 
+def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
+    """(participants, moderators) renderings of a published intervention."""
+    redacted = intervention.redacted_html is not None
+    data = {
+        "id": intervention.public_id,
+        "kind": intervention.kind,
+        "attribution": intervention.attribution,
+        "body_html": intervention.redacted_html if redacted else intervention.body_html,
+        "agenda_item": intervention.agenda_item.public_id,
+        "created_at": intervention.created_at.isoformat(),
+        "redaction": {"reason": intervention.redaction_reason} if redacted else None,
+    }
+    return data, {**data, "author": intervention.seat.public_id}
+
+
 @transaction.atomic
 def intervention_post(
     *, seat_id: int, client_id: uuid.UUID, body: str, kind: str = Intervention.Kind.STATEMENT
 ) -> PostResult:
-    """Publish an intervention; a client_id seen before from this seat is not posted twice."""
+    """Publish an intervention, or hold it for the moderators; a client_id seen before from
+    this seat is not posted twice."""
     if kind not in Intervention.Kind.values:
         raise ServiceError("invalid_frame", f"Unknown intervention kind {kind!r}.", field="kind")
     seat = Seat.objects.select_related("user", "sector", "organization").get(pk=seat_id)
@@ -65,28 +86,38 @@ def intervention_post(
     seat.room = room
     earlier = Intervention.objects.filter(seat=seat, client_id=client_id).first()
     if earlier is not None:
-        return PostResult(earlier.seq, earlier.public_id, created=False)
+        held = earlier.status_reason if earlier.status == Intervention.Status.HELD else ""
+        return PostResult(earlier.seq, earlier.public_id, created=False, held_reason=held)
     check_can_post(seat, room)
     body = check_body(body)
+    now = timezone.now()
+    check_post_limits(seat, room, now)
     item = room.current_item or room.agenda_items.order_by("position").first()
     if item is None:
         raise ServiceError("no_agenda", "This round table has no agenda item to speak to.")
-    html = render_markdown(body)
-    now = timezone.now()
+
+    held_reason = ""
+    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, body):
+        held_reason = HELD_FOR_MENTIONS
+    elif room.premoderation and not allowed(seat.role, Action.APPROVE):
+        held_reason = HELD_FOR_PREMODERATION
+
     intervention = Intervention(
-        room=room, seat=seat, agenda_item=item, kind=kind, body_md=body, body_html=html,
-        client_id=client_id,
+        room=room, seat=seat, agenda_item=item, kind=kind, body_md=body,
+        body_html=render_markdown(body), client_id=client_id, created_at=now,
+        attribution=attribute(seat).as_payload(),
+        status=Intervention.Status.HELD if held_reason else Intervention.Status.PUBLISHED,
+        status_reason=held_reason,
     )
-    data = {
-        "id": intervention.public_id,
-        "kind": kind,
-        "attribution": attribute(seat).as_payload(),
-        "body_html": html,
-        "agenda_item": item.public_id,
-        "created_at": now.isoformat(),
-    }
-    event = append_event(room, "intervention.posted", participants=data, moderators=data)
+    participants, moderators = intervention_payloads(intervention)
+    if held_reason:
+        event = append_event(
+            room, "intervention.held", participants=None,
+            moderators={**moderators, "reason": held_reason},
+        )
+    else:
+        event = append_event(room, "intervention.posted", participants=participants, moderators=moderators)
     intervention.seq = event.seq
-    intervention.created_at = now
     intervention.save()
-    return PostResult(event.seq, intervention.public_id, created=True)
+    seat.save(update_fields=consume_post(seat, now))
+    return PostResult(event.seq, intervention.public_id, created=True, held_reason=held_reason)

@@ -12,6 +12,10 @@ const bodyInput = document.getElementById("post-body");
 const postStatus = document.getElementById("post-status");
 const consentBox = document.getElementById("consent-box");
 const consentButton = document.getElementById("consent-button");
+// Delegates and the rapporteur may flag an intervention for the moderators.
+const canFlag = ["delegate", "rapporteur"].includes(root.dataset.role);
+const moderates = ["chair", "moderator"].includes(root.dataset.role);
+const held = document.getElementById("held");
 
 let socket = null;
 let lastSeq = 0;        // highest seq placed on the page
@@ -82,7 +86,15 @@ function handle(frame) {
       place(frame);
       break;
     case "ack":
-      if (pending.delete(frame.client_id)) postStatus.textContent = "Posted.";
+      if (pending.delete(frame.client_id)) {
+        postStatus.textContent = frame.held ? `Held for the moderator: ${frame.reason}` : "Posted.";
+      }
+      break;
+    case "notice":
+      postStatus.textContent = frame.message;
+      break;
+    case "flagged":
+      postStatus.textContent = "Thank you: the moderators will look at it.";
       break;
     case "consented":
       if (consentBox) consentBox.hidden = true;
@@ -105,27 +117,44 @@ function handle(frame) {
 function place(frame) {
   const d = frame.data;
   switch (frame.kind) {
-    case "intervention.posted": {
-      const li = document.createElement("li");
-      li.className = `intervention kind-${d.kind}`;
-      li.dataset.seq = frame.seq;
-      li.dataset.id = d.id;
-      const head = document.createElement("p");
-      head.className = "attribution";
-      const who = document.createElement("strong");
-      who.textContent = d.attribution.label;
-      const when = document.createElement("time");
-      when.dateTime = d.created_at;
-      when.textContent = new Date(d.created_at).toLocaleTimeString();
-      head.append(who, " · ", when);
-      const body = document.createElement("div");
-      body.className = "body";
-      body.innerHTML = d.body_html;  // sanitised by the server (moderation/sanitize.py)
-      li.append(head, body);
-      // Follow the stream only if its reader was at the bottom; never scroll the window.
-      const atBottom = stream.scrollHeight - stream.scrollTop - stream.clientHeight < 40;
-      stream.append(li);
-      if (atBottom) stream.scrollTop = stream.scrollHeight;
+    case "intervention.held":
+      if (held) held.append(renderHeld(frame.seq, d));
+      break;
+    case "intervention.rejected":
+      removeHeld(d.id);
+      break;
+    case "intervention.flagged": {
+      const li = findIntervention(d.id);
+      if (li) li.dataset.flags = d.flags;
+      break;
+    }
+    case "intervention.posted":
+    case "intervention.restored": {
+      removeHeld(d.id);
+      const existing = findIntervention(d.id);
+      const li = renderIntervention(frame.seq, d);
+      if (existing) {
+        existing.replaceWith(li);
+      } else {
+        // Follow the stream only if its reader was at the bottom; never scroll the window.
+        const atBottom = stream.scrollHeight - stream.scrollTop - stream.clientHeight < 40;
+        stream.append(li);
+        if (atBottom) stream.scrollTop = stream.scrollHeight;
+      }
+      break;
+    }
+    case "intervention.hidden": {
+      const li = findIntervention(d.id);
+      if (li) li.remove();
+      break;
+    }
+    case "intervention.redacted": {
+      const li = findIntervention(d.id);
+      if (li) {
+        li.querySelector(".body").innerHTML = d.body_html;  // sanitised by the server
+        li.querySelector(".redaction")?.remove();
+        li.append(redactionNote(d.reason));
+      }
       break;
     }
     case "agenda.current_changed":
@@ -135,6 +164,13 @@ function place(frame) {
         if (current) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
       }
       break;
+    case "room.settings_changed":
+      document.getElementById("room-settings").textContent = [
+        d.locked ? "Floor locked" : "",
+        d.premoderation ? "Pre-moderated" : "",
+        d.slow_mode_seconds ? `Slow mode: ${d.slow_mode_seconds} s` : "",
+      ].filter(Boolean).join(" · ");
+      break;
     case "room.status_changed":
       document.getElementById("room-status").textContent =
         { scheduled: "Scheduled", live: "Live", closed: "Closed" }[d.status] || d.status;
@@ -143,6 +179,113 @@ function place(frame) {
     default:
       break;  // redacted stubs and kinds this page does not show
   }
+}
+
+function removeHeld(id) {
+  if (!held) return;
+  for (const li of held.children) if (li.dataset.id === id) li.remove();
+}
+
+function moderate(action, id, extra = {}) {
+  send({ type: "moderate", action, id, ...extra });
+}
+
+function button(text, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function askReason(question) {
+  const reason = window.prompt(question);
+  return reason && reason.trim() ? reason.trim() : null;
+}
+
+// A held intervention, for the chair and moderators: publish, publish redacted, or decline.
+function renderHeld(seq, d) {
+  const li = renderIntervention(seq, d);
+  const why = document.createElement("p");
+  why.className = "muted";
+  why.textContent = d.reason;
+  const actions = document.createElement("p");
+  actions.className = "actions";
+  actions.append(
+    button("Publish", () => moderate("approve", d.id)),
+    " ",
+    button("Publish redacted…", () => {
+      const reason = askReason("Reason for the redaction (shown to everyone):");
+      if (!reason) return;
+      const body = window.prompt("The redacted text:", li.querySelector(".body").innerText);
+      if (body && body.trim()) moderate("redact", d.id, { reason, body });
+    }),
+    " ",
+    button("Decline…", () => {
+      const reason = askReason("Reason for declining (sent to the author):");
+      if (reason) moderate("reject", d.id, { reason });
+    }),
+  );
+  li.append(why, actions);
+  return li;
+}
+
+function findIntervention(id) {
+  return [...stream.children].find((li) => li.dataset.id === id) || null;
+}
+
+function redactionNote(reason) {
+  const note = document.createElement("p");
+  note.className = "redaction muted";
+  note.textContent = `Redacted by the moderator: ${reason}`;
+  return note;
+}
+
+function renderIntervention(seq, d) {
+  const li = document.createElement("li");
+  li.className = `intervention kind-${d.kind}`;
+  li.dataset.seq = seq;
+  li.dataset.id = d.id;
+  const head = document.createElement("p");
+  head.className = "attribution";
+  const who = document.createElement("strong");
+  who.textContent = d.attribution.label;
+  const when = document.createElement("time");
+  when.dateTime = d.created_at;
+  when.textContent = new Date(d.created_at).toLocaleTimeString();
+  head.append(who, " · ", when);
+  if (moderates) {
+    head.append(
+      " ",
+      button("Hide…", () => {
+        const reason = askReason("Why hide this intervention?");
+        if (reason) moderate("hide", d.id, { reason });
+      }),
+      " ",
+      button("Redact…", () => {
+        const reason = askReason("Reason for the redaction (shown to everyone):");
+        if (reason) moderate("redact", d.id, { reason });
+      }),
+    );
+  }
+  if (canFlag) {
+    const flag = document.createElement("button");
+    flag.type = "button";
+    flag.className = "flag";
+    flag.textContent = "Flag";
+    flag.setAttribute("aria-label", `Flag this intervention by ${d.attribution.label} for the moderators`);
+    flag.addEventListener("click", () => {
+      const reason = window.prompt("Why should the moderators look at this intervention?");
+      if (reason && reason.trim()) send({ type: "flag", id: d.id, reason: reason.trim() });
+    });
+    head.append(" ", flag);
+  }
+  const body = document.createElement("div");
+  body.className = "body";
+  body.innerHTML = d.body_html;  // sanitised by the server (moderation/sanitize.py)
+  li.append(head, body);
+  if (d.redaction) li.append(redactionNote(d.redaction.reason));
+  return li;
 }
 
 function showPresence(frame) {

@@ -1,0 +1,586 @@
+"""The leak guard's matcher: where does a text name a seat holder of the room?
+
+Pure (no database, no Django): the caller builds one `Identity` per seat holder, keeps one
+`IdentityMatcher` per room, and `find(text)` returns the mentions with offsets into the
+original text, so a moderator tool can highlight or redact them.
+
+How it matches. The text is folded into a string of letters and digits (casefolded, accents
+dropped, a few letters transliterated, look-alike Cyrillic/Greek letters mapped to Latin,
+zero-width characters and soft hyphens removed, HTML entities decoded). Each folded position
+keeps its original offsets and the kind of gap before it: none (inside a word), soft
+(punctuation, Markdown emphasis, emoji, a lower->upper case change, letter<->digit, CJK: may
+or may not be a word boundary) or hard (whitespace: always one). A term (a name, an acronym,
+an e-mail address) is a sequence of folded words; it matches where its letters appear in order,
+starting and ending on a boundary, with hard gaps only between its words: words may be glued
+together ("DialloSane") or split by anything, but whitespace may not split a word. All terms of
+a room share one trie, walked from every word start of the text: one pass, no regex alternation.
+
+What counts (see `_name_terms`, `_org_terms`, `_email_pattern`): a person's full name, the
+given names with the family name in either order, the family name alone when distinctive
+(>= 4 letters and not a common word), initials + family name; an organization's full name (with
+or without its parenthesised acronym, without a leading article), its acronyms (in parentheses,
+or all-caps words of >= 3 letters) as whole words or dotted; an e-mail address, also written
+"name at domain dot org" and the like. Given names alone and an e-mail's local part alone do not.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+NAME, EMAIL, ORGANIZATION = "name", "email", "organization"
+# One span, several kinds (an e-mail that is also a name...): report the most specific.
+_RANK = {EMAIL: 0, NAME: 1, ORGANIZATION: 2}
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str  # the seat holder's display name, e.g. "Fatoumata Diallo-Sané"
+    email: str  # e.g. "f.diallo@wanep.example"
+    organization: str | None  # e.g. "West Africa Network for Peacebuilding (WANEP)"
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str  # "name", "email" or "organization"
+    start: int  # offsets in the original text: text[start:end] is what was matched
+    end: int
+
+
+# --- Folding --------------------------------------------------------------------------------
+
+_NONE, _SOFT, _HARD, _MARK = 0, 1, 2, -1  # gap strengths; _MARK: a combining mark
+
+# After casefolding and dropping marks. Latin letters NFKD leaves alone, a few letters of West
+# African orthographies, and Cyrillic/Greek letters that look Latin (an evasion otherwise).
+_TRANSLIT = {
+    "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "þ": "th",
+    "ħ": "h", "ŧ": "t", "ə": "e", "ɛ": "e", "ɔ": "o", "ɓ": "b", "ɗ": "d", "ƴ": "y", "ƙ": "k",
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "һ": "h",
+    "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w",
+    "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m",
+    "ν": "n", "ο": "o", "ρ": "p", "τ": "t", "υ": "y", "χ": "x",
+}  # fmt: skip
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")  # Hangul fillers: letters that show nothing
+_APOSTROPHES = frozenset("\u02bb\u02bc\u02bd")  # modifier-letter apostrophes: punctuation here
+
+
+def _is_cjk(cp: int) -> bool:
+    # Scripts written without spaces: every character is its own word.
+    return (
+        0x1100 <= cp <= 0x11FF
+        or 0x2E80 <= cp <= 0x9FFF
+        or 0xA960 <= cp <= 0xA97F
+        or 0xAC00 <= cp <= 0xD7FF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x20000 <= cp <= 0x3FFFF
+    )
+
+
+def _char_class(x: str) -> str:
+    if _is_cjk(ord(x)):
+        return "c"
+    if not x.isalpha():
+        return "d"
+    return "u" if x.isupper() else "l" if x.islower() else "o"
+
+
+@lru_cache(maxsize=16384)
+def _fold_char(c: str) -> tuple:
+    """One character of text, folded: (letters, class) items, gap strengths and _MARKs."""
+    items: list = []
+    for x in unicodedata.normalize("NFKD", c):
+        cat = unicodedata.category(x)
+        if cat[0] == "M":
+            items.append(_MARK)
+        elif cat == "Cf" or x in _INVISIBLE or (cat == "Cc" and not x.isspace()):
+            continue  # zero-width characters, soft hyphens, bidi controls: not even a gap
+        elif x.isspace() or cat[0] == "Z":
+            items.append(_HARD)
+        elif x in _APOSTROPHES or not x.isalnum():
+            items.append(_SOFT)
+        else:
+            folded = "".join(
+                _TRANSLIT.get(z, z)
+                for z in unicodedata.normalize("NFKD", x.casefold())
+                if unicodedata.category(z)[0] != "M"
+            )
+            folded = "".join(z for z in folded if z.isalnum())
+            items.append((folded, _char_class(x)) if folded else _SOFT)
+    return tuple(items)
+
+
+@dataclass(slots=True)
+class _Folded:
+    text: str  # letters and digits only
+    starts: list[int]  # original offsets of text[k]
+    ends: list[int]
+    gaps: list[int]  # gaps[k]: the gap before text[k]; gaps[len(text)] is the end of text
+
+
+def _fold(text: str, replacements: Iterable[tuple[int, int, str]] = ()) -> _Folded:
+    """Fold `text`; each (start, end, s) of `replacements` (sorted) reads text[start:end] as s."""
+
+    def units() -> Iterator[tuple[int, int, str]]:
+        pos = 0
+        for start, end, s in replacements:
+            for i in range(pos, start):
+                yield i, i + 1, text[i]
+            for ch in s:
+                yield start, end, ch
+            pos = end
+        for i in range(pos, len(text)):
+            yield i, i + 1, text[i]
+
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    gaps: list[int] = []
+    pending, prev = _HARD, ""
+    for start, end, c in units():
+        for item in _fold_char(c):
+            if item.__class__ is int:
+                if item == _MARK:
+                    if pending == _NONE and ends:
+                        ends[-1] = end  # an accent belongs to the letter before it
+                elif item > pending:
+                    pending = item
+                continue
+            letters, cls = item
+            gap = pending
+            if gap == _NONE and (
+                cls == "c"
+                or prev == "c"
+                or (prev == "l" and cls == "u")
+                or ((prev == "d") != (cls == "d"))
+            ):
+                gap = _SOFT
+            for k, ch in enumerate(letters):
+                chars.append(ch)
+                starts.append(start)
+                ends.append(end)
+                gaps.append(gap if k == 0 else _NONE)
+            pending, prev = _NONE, cls
+    gaps.append(_HARD)
+    return _Folded("".join(chars), starts, ends, gaps)
+
+
+def _words(s: str) -> list[str]:
+    """The folded words of `s`, split at every gap (soft ones included)."""
+    f = _fold(s)
+    words: list[str] = []
+    for k, ch in enumerate(f.text):
+        if f.gaps[k] or not words:
+            words.append(ch)
+        else:
+            words[-1] += ch
+    return words
+
+
+_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+# The destination of an inline Markdown link, "](url "title")": readers do not see it.
+_LINK_DEST = r"\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
+_ENTITY_RE = re.compile(_ENTITY)
+_RENDERED_RE = re.compile(f"{_ENTITY}|{_LINK_DEST}")
+
+
+def _replacements(text: str, pattern: re.Pattern) -> list[tuple[int, int, str]]:
+    out = []
+    for m in pattern.finditer(text):
+        s = m.group()
+        if s[0] == "]":
+            out.append((m.start(), m.end(), "]"))
+        elif (decoded := html.unescape(s)) != s:
+            out.append((m.start(), m.end(), decoded))
+    return out
+
+
+# --- Words that do not identify anyone --------------------------------------------------------
+
+# Ordinary English, Spanish, French and Portuguese words (folded) that are also family names or
+# acronyms: alone, they name nobody. Full names that contain them still count.
+_COMMON = frozenset(
+    """
+    the and for but not all any can one two six ten new old our out own may man men war law aid
+    act art arc air age ask big bus car day end eye far few fun get god gun has her him his how
+    its job key kid let lot low map net nor now off oil per put red run say sea see set she sky
+    son sun tax tea too top try use via was way who why win yes yet you tan sir bay ash fox oak
+    ray hay joy rey ley voz fin hay muy que sus los las del por con una uno dos mas sin sur mar
+    sol paz luz les des une par est aux qui mer roi loi vie bon pas ses nos vos mai ete ans com
+    sem lei rei fim ano dia mae pai gil sal
+    will rose long grant young king white black brown green gray grey hill hills wood woods
+    stone rich bell bells hall wall walls ward page price bush baker cook mason hunter fisher
+    fish bird swan wolf lamb hart love hope faith grace dawn summer winter spring april june
+    august noble sharp strong short small little good best case mark bill frank sterling major
+    marsh lake field fields ford park parks lane english french west north south east night moon
+    star rice bean burns banks sands rivers river waters water walker turner cooper porter house
+    church chase chance hardy hand head heart power powers cash gold silver steel iron glass wise
+    bright free mayor judge bishop pope knight prince duke earl lord baron dean sane well wells
+    mills miller cross crane drake finch crow hawk gates gate brook brooks pond dale vale glen
+    moss heath birch pine reed reeds rush flower berry bloom spark sweet gentle fair peacock salt
+    pepper sugar honey butter bread wheat corn rock cliff coast shore beach storm snow frost rain
+    hail gale light steward marshal archer tanner weaver tailor butcher barber brewer potter
+    farmer fuller gardener shepherd hunt rule bond link money penny worth more most less last
+    first early late soon still even ever able back over under down near wide high hale bold
+    brave keen quick swift wild mild merry glad happy proud lean stout tall large round strange
+    fresh sole soul spirit angel saint dutch said song fall sunday monday friday jordan israel
+    france paris london chad lagos kano care peace help save open life home land food youth
+    women voice unity trust alert focus space impact reach action access agenda world earth
+    plan forum network union council alliance centre center
+    cruz rosa flores flor leon leone campo campos vega rios santos santo santa blanco blanca
+    negro rojo delgado bueno buena caballero iglesia iglesias castillo montes monte moreno
+    salvador mesa torre torres prado nieves dolores mercedes pilar reyes fuentes fuente puerto
+    sierra llano cerro lobo lobos paredes ramos pastor cordero gallo olivo mata pinto prieto solo
+    sola alegre bravo franco calle lima cano largo manso alto alta rico rica ciudad playa valle
+    ribera pena roca piedra arena palma palmas nuevo nueva marina guerra amor rubio moral morales
+    leal justo justa santiago angeles cuesta duque conde marques obispo abad cura madre padre
+    cabeza corral molino casa casas mora parra lago arroyo pozo toro paloma cortes costa rica
+    blanc blanche noir petit petite grand grande roux rousse fontaine pierre chevalier boucher
+    berger meunier marchand mercier riviere roche bois bonne belle beau joli jolie juin avril
+    soleil lune fleur coeur jardin champ champs marais pont clair claire fort forte brun brune
+    vert verte bonheur dieu noel pape prince comte baron masse porte croix chene poirier
+    boulanger charpentier fournier renard clement maire jolly
+    rocha matos ribeiro correia dias bastos branco preto leite porto serra neves reis pais
+    coelho cordeiro nogueira sala pace villa bianco conte gentile
+    government governments gobierno governo gouvernement civil civile society sociedad
+    societe sociedade academic academia academy private public sector sectors collective
+    observer observers rapporteur chair chairwoman chairman chairperson moderator delegate
+    delegates participant member members minister ministry office cabinet gabinete institute
+    secretariat committee commission agency foundation association federation coalition
+    movement university college school bank group people nation nations state states united
+    national international global regional local community development research policy rights
+    justice security mediation mediator dialogue
+    """.split()
+)
+_TITLES = frozenset(
+    "dr dra prof professor mr mrs ms mx miss mme mlle m sr sra srta h.e s.e hon rev sir dame "
+    "amb ambassador excmo excma".split()
+)
+_SUFFIXES = frozenset("jr sr ii iii iv phd ph.d md esq obe mbe cbe".split())
+_PARTICLES = frozenset(
+    "al bin ibn bint ben da das de del della der di do dos du el la las le les los van von "
+    "ter ten zu".split()
+)
+_ARTICLES = frozenset("the la le les el los las l o a os as die der das".split())
+_HYPHENS_RE = re.compile(r"[-\u2010-\u2015\u2212]")
+_NICK_RE = re.compile(r"\(([^()]*)\)|\"([^\"]*)\"|\u201c([^\u201d]*)\u201d")
+_BRACKETS_RE = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+_RUN_RE = re.compile(r"[^\W_]+")
+_UMLAUTS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "å": "aa", "Å": "Aa"}
+)
+
+
+def _letters(s: str) -> int:
+    return sum(ch.isalpha() for ch in s)
+
+
+def _distinctive(words: list[str]) -> bool:
+    """Can this word (or these glued words) name someone on its own?"""
+    joined = "".join(words)
+    return _letters(joined) >= 4 and joined not in _COMMON
+
+
+def _sayable(words: list[str]) -> bool:
+    """Is this a family name that names someone after an initial or a given name?"""
+    joined = "".join(words)
+    return _letters(joined) >= 2 and joined not in _COMMON
+
+
+def _acronym_ok(word: str) -> bool:
+    return len(word) >= 3 and word not in _COMMON
+
+
+def _bare(chunk: str) -> str:
+    return chunk.casefold().strip(".,")
+
+
+def _spellings(s: str) -> tuple[str, ...]:
+    """`s`, and `s` with German/Nordic umlauts spelled out (Müller, Mueller)."""
+    s = unicodedata.normalize("NFC", s)
+    alt = s.translate(_UMLAUTS)
+    return (s,) if alt == s else (s, alt)
+
+
+# --- Terms of an identity ---------------------------------------------------------------------
+
+# Trie patterns are folded letters and these: a word break (any gap, or none: glued words), a
+# word break that needs a gap ("F Diallo", not "FDiallo": that is an e-mail's local part), an
+# "@" and a "." (any gap, or "at"/"dot" spelled out), and the end of a pattern.
+_BREAK, _GAP, _AT, _DOT, _END = " ", "\x03", "\x01", "\x02", ""
+
+
+def _join(words: list[str]) -> str:
+    return _BREAK.join(words)
+
+
+def _strip_affixes(chunks: list[str]) -> list[str]:
+    chunks = list(chunks)
+    while len(chunks) > 1 and _bare(chunks[0]) in _TITLES:
+        chunks.pop(0)
+    while len(chunks) > 1 and _bare(chunks[-1]) in _SUFFIXES:
+        chunks.pop()
+    return chunks
+
+
+def _is_caps(chunk: str) -> bool:
+    letters = [ch for ch in chunk if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def _split_name(name: str) -> tuple[list[str], list[str]]:
+    """(given, family) chunks of a display name: "Fatoumata DIALLO", "Diallo, Fatoumata",
+    "Charles de Gaulle" (family "de Gaulle"), else the last chunk is the family name."""
+    if name.count(",") == 1:
+        left, right = (part.split() for part in name.split(","))
+        if left and right and not all(_bare(c) in _SUFFIXES for c in right):
+            return _strip_affixes(right), _strip_affixes(left)
+        name = " ".join(left)
+    chunks = _strip_affixes(name.split())
+    if not chunks:
+        return [], []
+    caps = [i for i, c in enumerate(chunks) if _is_caps(c)]
+    initials_first = caps == [0] and _letters(chunks[0]) <= 2  # "JP Dupont"
+    if caps and len(caps) < len(chunks) and not initials_first:
+        return [c for i, c in enumerate(chunks) if i not in caps], [chunks[i] for i in caps]
+    k = len(chunks) - 1
+    while k > 1 and _bare(chunks[k - 1]) in _PARTICLES:
+        k -= 1
+    return chunks[:k], chunks[k:]
+
+
+def _flat(chunks: Iterable[str]) -> list[str]:
+    return [w for c in chunks for w in _words(c)]
+
+
+def _name_terms(name: str) -> Iterator[str]:
+    nicknames = [a or b or c for a, b, c in _NICK_RE.findall(name)]
+    name = " ".join(_NICK_RE.sub(" ", name).split())
+    full = _flat(name.replace(",", " ").split())
+    if len(full) >= 2 or _distinctive(full):
+        yield _join(full)  # as displayed, titles included
+    given_chunks, family_chunks = _split_name(name)
+    given = [w for w in (_words(c) for c in given_chunks) if w]
+    family = _flat(family_chunks)
+    if not family:
+        return
+    core_chunks = [c for c in family_chunks if _bare(c) not in _PARTICLES] or family_chunks
+    core = _flat(core_chunks)
+    parts = [_words(p) for c in core_chunks for p in _HYPHENS_RE.split(c)]
+    if _distinctive(core):
+        yield _join(family)  # "de Gaulle"
+    for surname in [core, *parts]:
+        if _distinctive(surname):
+            yield _join(surname)  # "Diallo-Sané", "Diallo", "Gaulle"
+    all_given = [w for chunk in given for w in chunk]
+    firsts = [_join(words) + _BREAK for words in [*map(_words, nicknames), *given[1:]] if words]
+    if given:
+        firsts += [_join(all_given) + _BREAK, _join(given[0]) + _BREAK]
+        firsts += [given[0][0][0] + _GAP, _join([w[0] for w in all_given]) + _GAP]
+    for surname in [family, core, *parts]:
+        if not surname or not _sayable(surname):
+            continue  # "M. Rose", "May Long": too ordinary
+        for first in firsts:
+            yield first + _join(surname)  # "Fatoumata Diallo", "F. Diallo-Sané", "FB Diallo"
+        if given:
+            yield _join(surname + all_given)  # "DIALLO Fatoumata"
+            yield _join(surname + given[0])
+
+
+def _org_terms(org: str) -> Iterator[list[str]]:
+    org = " ".join(org.split())
+    bracketed = [a or b for a, b in _BRACKETS_RE.findall(org)]
+    short = _words(_BRACKETS_RE.sub(" ", org))
+    for words in (_words(org), short):
+        if len(words) >= 2 or (words and _acronym_ok(words[0])):
+            yield words
+    if len(short) >= 3 and short[0] in _ARTICLES:
+        yield short[1:]  # "The Carter Center" -> "Carter Center"
+    acronyms: list[str] = []
+    for content in bracketed:
+        words = _words(content)
+        if len(words) >= 2:
+            yield words  # an alias: "(Red Cross)"
+        if not any(ch.isspace() for ch in content.strip()):
+            acronyms += words  # "(WANEP)", "(CEDEAO-ECOWAS)"
+    if any(ch.islower() for ch in org):  # in an all-caps name every word is in caps
+        for run in _RUN_RE.findall(org):
+            if run.isupper() and _letters(run) >= 3:
+                acronyms += _words(run)
+    for acronym in acronyms:
+        if _acronym_ok(acronym):
+            yield list(acronym)  # letter by letter: "WANEP", "W.A.N.E.P.", "w a n e p"
+
+
+def _email_pattern(email: str) -> str | None:
+    """The trie pattern of an address: labels joined by _DOT, local part and domain by _AT;
+    both connectors match any gap, "@"/"." or "at"/"dot" spelled out."""
+    local, at, domain = email.strip().rpartition("@")
+
+    def labels(part: str) -> str:
+        return _DOT.join(" ".join(w) for w in map(_words, part.split(".")) if w)
+
+    local, domain = labels(local), labels(domain)
+    if not at or not local or not domain:
+        return None
+    return f"{local}{_AT}{domain}"
+
+
+def _patterns(identity: Identity) -> set[tuple[str, str]]:
+    """The trie patterns of one identity, with their kinds."""
+    out = {
+        (pattern, NAME)
+        for spelling in _spellings(identity.name or "")
+        for pattern in _name_terms(spelling)
+    }
+    out |= {
+        (_join(words), ORGANIZATION)
+        for spelling in _spellings(identity.organization or "")
+        for words in _org_terms(spelling)
+    }
+    if pattern := _email_pattern(identity.email or ""):
+        out.add((pattern, EMAIL))
+    return out
+
+
+# --- Matching --------------------------------------------------------------------------------
+
+
+def _trie(words: Iterable[str]) -> dict:
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[_END] = True
+    return root
+
+
+_CONNECTORS = {_AT: _trie(["at", "arroba"]), _DOT: _trie(["dot", "punto", "ponto", "point"])}
+
+# A walk state: (trie node, where to go after a spelled-out connector or None, what may come
+# before the next letter: _IN_WORD no hard gap, _AT_BREAK anything, _NEED_GAP a soft or hard gap).
+_State = tuple[dict, "dict | None", int]
+_IN_WORD, _AT_BREAK, _NEED_GAP = 0, 1, 2
+
+
+def _closure(states: list[_State]) -> list[_State]:
+    """`states` plus every state reachable without reading a letter (breaks, connectors)."""
+    out: list[_State] = []
+    seen: set[tuple[int, int, int]] = set()
+    stack = list(states)
+    while stack:
+        state = stack.pop()
+        node, cont, before = state
+        key = (id(node), id(cont), before)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(state)
+        if cont is not None:
+            if _END in node:
+                stack.append((cont, None, _AT_BREAK))
+            continue
+        if (nxt := node.get(_BREAK)) is not None:
+            stack.append((nxt, None, _AT_BREAK))
+        if (nxt := node.get(_GAP)) is not None:
+            stack.append((nxt, None, _NEED_GAP))
+        for sym in (_AT, _DOT):
+            if (nxt := node.get(sym)) is not None:
+                stack.append((nxt, None, _AT_BREAK))
+                stack.append((_CONNECTORS[sym], nxt, _AT_BREAK))
+    return out
+
+
+class IdentityMatcher:
+    """Every term of every identity of a room in one trie; build once per room."""
+
+    def __init__(self, identities: Iterable[Identity]):
+        self._root: dict = {}
+        for identity in identities:
+            for pattern, kind in _patterns(identity):
+                node = self._root
+                for ch in pattern:
+                    node = node.setdefault(ch, {})
+                current = node.get(_END)
+                if current is None or _RANK[kind] < _RANK[current]:
+                    node[_END] = kind
+
+    def find(self, text: str) -> list[Mention]:
+        """All mentions in `text`, sorted by start; a mention inside a longer one is left out
+        ("F. Diallo" inside "f.diallo@wanep.example")."""
+        if not self._root or not text:
+            return []
+        views = [_replacements(text, _ENTITY_RE) if "&" in text else []]
+        if "](" in text:  # also as rendered: link text without its destination
+            views.append(_replacements(text, _RENDERED_RE))
+        found: dict[tuple[int, int], str] = {}
+        for replacements in views:
+            folded = _fold(text, replacements)
+            for p, q, kind in self._scan(folded):
+                span = _tidy(text, folded.starts[p], folded.ends[q - 1])
+                if span not in found or _RANK[kind] < _RANK[found[span]]:
+                    found[span] = kind
+        mentions = []
+        reach = -1
+        for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
+            if end > reach:
+                mentions.append(Mention(found[start, end], start, end))
+                reach = end
+        return mentions
+
+    def _scan(self, f: _Folded) -> Iterator[tuple[int, int, str]]:
+        text, gaps, root = f.text, f.gaps, self._root
+        n = len(text)
+        for p in range(n):
+            if not gaps[p] or (node := root.get(text[p])) is None:
+                continue
+            states: list[_State] = [(node, None, _IN_WORD)]
+            q = p + 1
+            while states:
+                gap = gaps[q]
+                if gap:
+                    for node, cont, _ in states:
+                        if cont is None and _END in node:
+                            yield p, q, node[_END]
+                if q == n:
+                    break
+                ch = text[q]
+                states = [
+                    (nxt, cont, _IN_WORD)
+                    for node, cont, before in _closure(states)
+                    if (gap != _HARD or before != _IN_WORD)
+                    and (gap != _NONE or before != _NEED_GAP)
+                    and (nxt := node.get(ch)) is not None
+                ]
+                q += 1
+
+
+def _tidy(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span to the Markdown brackets and emphasis it opens or closes ("**Fatoumata**
+    Diallo", "... (WANEP)"), so that redacting it leaves balanced markup."""
+    for opener, closer in (("(", ")"), ("[", "]")):
+        span = text[start:end]
+        if span.count(opener) > span.count(closer) and text[end : end + 1] == closer:
+            end += 1
+        elif span.count(closer) > span.count(opener) and text[start - 1 : start] == opener:
+            start -= 1
+    for marker in "*_~`":
+        if len(re.findall(re.escape(marker) + "+", text[start:end])) % 2:
+            if text[start - 1 : start] == marker:
+                while start and text[start - 1] == marker:
+                    start -= 1
+            else:
+                while end < len(text) and text[end] == marker:
+                    end += 1
+    return start, end
+
+
+def find_mentions(text: str, identities: Iterable[Identity]) -> list[Mention]:
+    """`IdentityMatcher(identities).find(text)`, for one-off checks."""
+    return IdentityMatcher(identities).find(text)

@@ -1,0 +1,88 @@
+"""Who may do what in a round table: the one table, and the one check.
+
+docs/permissions.md is this table in words; tests walk every role x every action against
+it. Services call `require(seat, action)` with the seat fresh from the database, so a
+role change or a removal takes effect at once.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from forum.errors import ServiceError
+from forum.models import Seat
+
+CHAIR = Seat.Role.CHAIR
+MODERATOR = Seat.Role.MODERATOR
+RAPPORTEUR = Seat.Role.RAPPORTEUR
+DELEGATE = Seat.Role.DELEGATE
+OBSERVER = Seat.Role.OBSERVER
+EVERYONE = frozenset(Seat.Role.values)
+RUNS_THE_ROOM = frozenset({CHAIR, MODERATOR})
+
+
+class Action(StrEnum):
+    JOIN = "join"  # enter the live room and read it
+    CONSENT = "consent"  # accept the room's rule
+    POST = "post"  # post an intervention
+    POST_WHEN_LOCKED = "post_when_locked"
+    SKIP_LIMITS = "skip_limits"  # exempt from slow mode and the post rate bucket
+    FLAG = "flag"  # report an intervention to the moderators
+    READ_MODERATION = "read_moderation"  # held interventions, flags, who consented
+    APPROVE = "approve"  # release a held intervention
+    REJECT = "reject"
+    HIDE = "hide"
+    RESTORE = "restore"
+    REDACT = "redact"
+    MUTE = "mute"  # and unmute
+    REMOVE_SEAT = "remove_seat"
+    REVEAL = "reveal"  # see who is behind a pseudonym, with a reason (audited)
+    PREMODERATION = "premoderation"
+    SLOW_MODE = "slow_mode"
+    LOCK = "lock"  # and unlock
+    CLOSE = "close"  # close (or reopen) the round table
+    READ_AUDIT = "read_audit"
+
+
+PERMISSIONS: dict[Action, frozenset[str]] = {
+    Action.JOIN: EVERYONE,
+    Action.CONSENT: EVERYONE,
+    Action.POST: frozenset({CHAIR, MODERATOR, RAPPORTEUR, DELEGATE}),
+    Action.POST_WHEN_LOCKED: RUNS_THE_ROOM,
+    Action.SKIP_LIMITS: RUNS_THE_ROOM,
+    Action.FLAG: frozenset({RAPPORTEUR, DELEGATE}),
+    Action.READ_MODERATION: RUNS_THE_ROOM,
+    Action.APPROVE: RUNS_THE_ROOM,
+    Action.REJECT: RUNS_THE_ROOM,
+    Action.HIDE: RUNS_THE_ROOM,
+    Action.RESTORE: RUNS_THE_ROOM,
+    Action.REDACT: RUNS_THE_ROOM,
+    Action.MUTE: RUNS_THE_ROOM,
+    Action.REMOVE_SEAT: RUNS_THE_ROOM,
+    Action.REVEAL: RUNS_THE_ROOM,
+    Action.PREMODERATION: RUNS_THE_ROOM,
+    Action.SLOW_MODE: RUNS_THE_ROOM,
+    Action.LOCK: RUNS_THE_ROOM,
+    Action.CLOSE: frozenset({CHAIR}),
+    Action.READ_AUDIT: frozenset({CHAIR}),
+}
+
+_REFUSALS = {
+    Action.POST: "Observers follow the round table without speaking.",
+    Action.FLAG: "Only delegates and the rapporteur flag interventions; moderators act on them.",
+    Action.CLOSE: "Only the chair opens and closes the round table.",
+    Action.READ_AUDIT: "Only the chair and the secretariat read the audit log.",
+}
+
+
+def allowed(role: str, action: Action) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def require(seat: Seat, action: Action) -> None:
+    """Refuse with `forbidden` unless the seat's role may do `action` (and the seat is live)."""
+    if seat.removed_at is not None or seat.token_revoked_at is not None:
+        raise ServiceError("forbidden", "Your seat in this round table has been withdrawn.")
+    if not allowed(seat.role, action):
+        message = _REFUSALS.get(action, "Only the chair and the moderators may do that.")
+        raise ServiceError("forbidden", message, action=str(action))
