@@ -182,3 +182,19 @@ def test_changing_sector_draws_a_new_number_in_the_new_sector(cast):
         .values_list("pseudonym_number", flat=True)
     )
     assert seat.pseudonym_number not in taken
+
+
+def test_pseudonym_numbers_derive_from_the_room_secret_and_handle_not_from_ids(cast):
+    from forum.services.seats import _draw_pseudonym_number
+
+    seat = cast.cora
+    again = _draw_pseudonym_number(cast.room, seat.sector, seat)
+    assert again == _draw_pseudonym_number(cast.room, seat.sector, seat)  # deterministic
+    # Another room secret (every room has its own) gives, over many seats, other numbers.
+    numbers = {}
+    for secret in ("a" * 64, "b" * 64, "c" * 64, "d" * 64):
+        cast.room.secret = secret
+        numbers[secret] = tuple(
+            _draw_pseudonym_number(cast.room, s.sector, s) for s in (cast.cora, cast.cyrus, cast.celia)
+        )
+    assert len(set(numbers.values())) > 1

@@ -70,15 +70,26 @@ def delegates_in_sector(room: RoundTable, sector: Sector, exclude_user: User | N
     return qs.count()
 
 
-def _draw_pseudonym_number(room: RoundTable, sector: Sector) -> int:
-    """A random free number: stable for the seat, unrelated to ids or arrival order."""
+def _draw_pseudonym_number(room: RoundTable, sector: Sector, seat: Seat) -> int:
+    """The seat's number in "Civil society · Delegate N".
+
+    Derived from the room's secret and the seat's random per-room handle, never from
+    database ids: the free numbers are ordered by HMAC(room secret, handle:number) and the
+    first is taken. Stable once stored, and nothing links the numbers of one person in two
+    rooms (different secrets, different handles).
+    """
     taken = set(
         Seat.objects.filter(room=room, sector=sector, pseudonym_number__isnull=False)
+        .exclude(pk=seat.pk)
         .values_list("pseudonym_number", flat=True)
     )
     pool_size = max(room.seats_per_sector, len(taken) + 1)
     free = [n for n in range(1, pool_size + 1) if n not in taken]
-    return secrets.choice(free)
+    key = room.secret.encode()
+    return min(
+        free,
+        key=lambda n: hmac.new(key, f"{seat.public_id}:{n}".encode(), hashlib.sha256).digest(),
+    )
 
 
 @transaction.atomic
@@ -120,7 +131,7 @@ def seat_upsert(
     if sector is None:
         seat.pseudonym_number = None
     elif sector_changed or seat.pseudonym_number is None:
-        seat.pseudonym_number = _draw_pseudonym_number(room, sector)
+        seat.pseudonym_number = _draw_pseudonym_number(room, sector, seat)
     seat.save()
     return seat, created
 
