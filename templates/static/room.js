@@ -205,7 +205,7 @@ function askReason(question) {
 
 // A held intervention, for the chair and moderators: publish, publish redacted, or decline.
 function renderHeld(seq, d) {
-  const li = renderIntervention(seq, d);
+  const li = renderIntervention(seq, d, { inStream: false });
   const why = document.createElement("p");
   why.className = "muted";
   why.textContent = d.reason;
@@ -241,7 +241,7 @@ function redactionNote(reason) {
   return note;
 }
 
-function renderIntervention(seq, d) {
+function renderIntervention(seq, d, { inStream = true } = {}) {
   const li = document.createElement("li");
   li.className = `intervention kind-${d.kind}`;
   li.dataset.seq = seq;
@@ -254,7 +254,7 @@ function renderIntervention(seq, d) {
   when.dateTime = d.created_at;
   when.textContent = new Date(d.created_at).toLocaleTimeString();
   head.append(who, " · ", when);
-  if (moderates) {
+  if (moderates && inStream) {
     head.append(
       " ",
       button("Hide…", () => {
@@ -268,7 +268,7 @@ function renderIntervention(seq, d) {
       }),
     );
   }
-  if (canFlag) {
+  if (canFlag && inStream) {
     const flag = document.createElement("button");
     flag.type = "button";
     flag.className = "flag";
