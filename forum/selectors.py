@@ -39,7 +39,7 @@ def access_room(user: User | None, slug: str) -> tuple[RoundTable, Seat]:
         raise Forbidden("Sign in with your personal join link to enter this round table.")
     seat = (
         Seat.objects.select_related("sector", "organization", "user")
-        .filter(room=room, user=user, token_revoked_at__isnull=True)
+        .filter(room=room, user=user, token_revoked_at__isnull=True, removed_at__isnull=True)
         .first()
     )
     if seat is None:

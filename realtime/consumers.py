@@ -142,11 +142,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 "rate_limited", "Too many frames on this connection; slow down.", retry_after=round(wait, 2)
             )
             return
+        frame = None
         try:
             frame = parse_frame(text_data)
             await getattr(self, f"on_{frame.type}")(frame)
         except FrameError as exc:
-            await self.send_error(exc.code, exc.message, **exc.extra)
+            echo = self._echo(frame) if frame is not None else {}
+            await self.send_error(exc.code, exc.message, **{**echo, **exc.extra})
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message, **self._echo(frame), **exc.extra)
         except Exception:  # noqa: BLE001 - the transaction rolled back; say so, keep the socket

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from forum.errors import ServiceError
-from forum.models import Flag, Intervention, RoundTable, Seat
+from forum.models import Flag, Intervention, RoomEvent, RoundTable, Seat
 from moderation.attribution import attribute
 from moderation.audit import audit_append
 from moderation.permissions import Action, require
@@ -27,6 +27,7 @@ FLAGS_TO_HIDE = 3
 MAX_MUTE_MINUTES = 24 * 60
 MIN_REASON_CHARS = 5
 REDACTED_PLACEHOLDER = "<p><em>Redacted by the moderator.</em></p>"
+HIDDEN_PLACEHOLDER = "<p><em>Hidden by the moderator.</em></p>"
 
 Status = Intervention.Status
 
@@ -159,9 +160,22 @@ def intervention_hide(*, actor_seat_id: int, intervention_id: str, reason: str) 
     _audit(acting, Action.HIDE, intervention.public_id, reason)
 
 
+def _scrub(intervention: Intervention, body_html: str) -> None:
+    """Replays stop carrying a taken-down text to readers: the participants' rendering of
+    the events that published it now shows `body_html` instead (moderators' untouched)."""
+    for event in RoomEvent.objects.filter(
+        room_id=intervention.room_id,
+        kind__in=("intervention.posted", "intervention.restored"),
+        participants__id=intervention.public_id,
+    ):
+        event.participants = {**event.participants, "body_html": body_html}
+        event.save(update_fields=["participants"])
+
+
 def _hide(intervention: Intervention, reason: str) -> None:
     intervention.status, intervention.status_reason = Status.HIDDEN, reason
     intervention.save(update_fields=["status", "status_reason"])
+    _scrub(intervention, HIDDEN_PLACEHOLDER)
     data = {"id": intervention.public_id, "reason": reason}
     append_event(intervention.room_id, "intervention.hidden", participants=data, moderators=data)
 
@@ -199,7 +213,9 @@ def intervention_redact(
     intervention.save(update_fields=["redacted_html", "redaction_reason", "status", "status_reason"])
     if was == Status.HELD:
         _publish(intervention)
-    elif was == Status.PUBLISHED:
+    else:
+        _scrub(intervention, html)
+    if was == Status.PUBLISHED:
         data = {"id": intervention.public_id, "body_html": html, "reason": reason}
         append_event(acting.room, "intervention.redacted", participants=data, moderators=data)
     _audit(acting, Action.REDACT, intervention.public_id, reason, edited=body is not None)

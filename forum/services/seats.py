@@ -14,7 +14,7 @@ from django.utils import timezone
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, User
 from moderation.attribution import attribute
-from realtime.log import append_event
+from realtime.log import append_event, notify_seat
 
 # Roles that hold a sector's seat and count against its quota; the others sit outside.
 QUOTA_ROLES = {Seat.Role.DELEGATE}
@@ -150,6 +150,12 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
 def seat_revoke_token(*, seat: Seat) -> None:
     seat.token_revoked_at = timezone.now()
     seat.save(update_fields=["token_revoked_at"])
+    # The sessions the link opened end too: close the seat's sockets in every process.
+    notify_seat(
+        seat.room_id, seat.pk,
+        {"type": "error", "code": "forbidden", "message": "Your join link has been revoked."},
+        close_code=4403,
+    )
 
 
 def seat_by_token(token: str) -> Seat | None:
@@ -159,7 +165,7 @@ def seat_by_token(token: str) -> Seat | None:
     # Looking up the hash, not the token, means timing the index reveals nothing useful.
     return (
         Seat.objects.select_related("room", "user")
-        .filter(token_hash=hash_token(token), token_revoked_at__isnull=True)
+        .filter(token_hash=hash_token(token), token_revoked_at__isnull=True, removed_at__isnull=True)
         .first()
     )
 
@@ -175,12 +181,15 @@ def demo_token(room_slug: str, email: str) -> str:
 @transaction.atomic
 def seat_consent(*, seat_id: int, rule: str) -> Seat:
     """Record that the seat accepts its room's rule. Repeating it changes nothing."""
+    from moderation.permissions import Action, require
+
     seat = (
         # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
         Seat.objects.select_for_update(of=("self",))
         .select_related("room", "sector", "user", "organization")
         .get(pk=seat_id)
     )
+    require(seat, Action.CONSENT)
     if rule != seat.room.rule:
         raise ServiceError("invalid_rule", f"This room runs under the rule {seat.room.rule!r}, not {rule!r}.", field="rule")
     if seat.consented_at is None:

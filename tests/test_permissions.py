@@ -1,0 +1,653 @@
+"""Every role x every action of moderation.permissions.PERMISSIONS, allowed and refused.
+
+Each action goes through its real entry point: the service function (all of them), the
+websocket frame (every action that has one), the room page and the audit page. Allowed:
+the action succeeds, changes the rows and appends its event (and its audit entry, from
+`approve` down). Refused: `forbidden` (or the limit's own code where a role may post but
+not past that limit), and the room's rows, log and audit chain are exactly as before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from django.utils import timezone
+
+from forum import selectors
+from forum.errors import ServiceError
+from forum.models import Flag, Intervention, RoomEvent, RoundTable, Seat
+from forum.services import moderation
+from forum.services.interventions import intervention_post
+from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
+from moderation.audit import audit_verify
+from moderation.models import AuditEntry
+from moderation.permissions import PERMISSIONS, Action, allowed, require
+from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
+from tests.conftest import Cast
+
+REPO = Path(__file__).resolve().parent.parent
+ROLES = list(Seat.Role.values)  # chair, moderator, rapporteur, delegate, observer
+ROLE_PERSONA = {"chair": "chloe", "moderator": "mona", "rapporteur": "rita", "delegate": "cora", "observer": "oscar"}
+CLEAN = "Early warning only works when the alerts reach the districts in time."
+NAMING = "I agree with what CORA civil said about early warning."
+REASON = "It strays far from the agenda item."
+# Actions the table lists from `approve` down are written to the audit log (docs/permissions.md).
+AUDITED = {
+    Action.APPROVE, Action.REJECT, Action.HIDE, Action.RESTORE, Action.REDACT, Action.MUTE,
+    Action.REMOVE_SEAT, Action.REVEAL, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
+    Action.CLOSE,
+}  # fmt: skip
+
+
+# -- the state a refusal must leave untouched ----------------------------------------------
+
+
+def snapshot(room: RoundTable) -> dict:
+    """Every row an action in `room` could touch, as plain values."""
+    return {
+        "room": RoundTable.objects.filter(pk=room.pk).values().get(),
+        "seats": list(Seat.objects.filter(room=room).order_by("pk").values()),
+        "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
+        "flags": list(Flag.objects.filter(intervention__room=room).order_by("pk").values()),
+        "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),
+        "audit": list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")),
+    }
+
+
+def fresh(seat: Seat) -> Seat:
+    return Seat.objects.select_related("room", "user").get(pk=seat.pk)
+
+
+def last_event(room: RoundTable) -> RoomEvent:
+    return RoomEvent.objects.filter(room=room).order_by("-seq").first()
+
+
+def consent_everyone(room: RoundTable) -> None:
+    Seat.objects.filter(room=room).update(consented_at=timezone.now())
+
+
+def post_as(seat: Seat, body: str = CLEAN):
+    return intervention_post(seat_id=seat.pk, client_id=uuid.uuid4(), body=body)
+
+
+def published(cast: Cast) -> str:
+    result = post_as(cast.gus)
+    assert not result.held_reason
+    return result.intervention_id
+
+
+def held(cast: Cast) -> str:
+    result = post_as(cast.gus, NAMING)
+    assert result.held_reason
+    return result.intervention_id
+
+
+def status_of(ctx: dict) -> str:
+    return Intervention.objects.get(public_id=ctx["id"]).status
+
+
+def gus(cast: Cast) -> Seat:
+    return fresh(cast.gus)
+
+
+def the_room(cast: Cast) -> RoundTable:
+    return RoundTable.objects.get(pk=cast.room.pk)
+
+
+# -- one case per action (and per direction where an action goes both ways) --------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    action: Action
+    setup: Callable[[Cast, Seat], dict]  # prepares the state the action applies to
+    run: Callable[[Cast, Seat, dict], object]  # the service call, as `actor`
+    effect: Callable[[Cast, Seat, dict], bool]  # the change an allowed run made
+    emits: str  # the kind of the event the action appends
+    frame: Callable[[Cast, dict], dict] | None = None  # the websocket frame, if any
+    answer: str | None = None  # the frame type answering an allowed frame
+    audit_target: Callable[[Cast, dict], str] | None = None
+    # Code for a role that may post but not past this limit (lock, slow mode).
+    limit_code: str | None = None
+
+
+def new_post(cast: Cast, actor: Seat) -> dict:
+    consent_everyone(cast.room)
+    return {"client_id": uuid.uuid4()}
+
+
+def locked_room(cast: Cast, actor: Seat) -> dict:
+    ctx = new_post(cast, actor)
+    moderation.room_set_locked(actor_seat_id=cast.chloe.pk, locked=True)
+    return ctx
+
+
+def slow_room_after_a_first_post(cast: Cast, actor: Seat) -> dict:
+    ctx = new_post(cast, actor)
+    moderation.room_set_slow_mode(actor_seat_id=cast.chloe.pk, seconds=600)
+    if allowed(actor.role, Action.POST):
+        post_as(actor)
+    return ctx
+
+
+def run_post(cast: Cast, actor: Seat, ctx: dict):
+    return intervention_post(seat_id=actor.pk, client_id=ctx["client_id"], body=CLEAN)
+
+
+def posted(cast: Cast, actor: Seat, ctx: dict) -> bool:
+    return Intervention.objects.get(seat=actor, client_id=ctx["client_id"]).status == "published"
+
+
+def post_frame(cast: Cast, ctx: dict) -> dict:
+    return {"type": "post", "client_id": str(ctx["client_id"]), "body": CLEAN}
+
+
+def with_published(cast: Cast, actor: Seat) -> dict:
+    consent_everyone(cast.room)
+    return {"id": published(cast)}
+
+
+def with_held(cast: Cast, actor: Seat) -> dict:
+    consent_everyone(cast.room)
+    return {"id": held(cast)}
+
+
+def with_hidden(cast: Cast, actor: Seat) -> dict:
+    ctx = with_published(cast, actor)
+    moderation.intervention_hide(actor_seat_id=cast.chloe.pk, intervention_id=ctx["id"], reason=REASON)
+    return ctx
+
+
+def with_target(cast: Cast, actor: Seat) -> dict:
+    return {"seat": cast.gus.public_id}
+
+
+def with_muted_target(cast: Cast, actor: Seat) -> dict:
+    moderation.seat_mute(actor_seat_id=cast.chloe.pk, seat=cast.gus.public_id, minutes=30)
+    return with_target(cast, actor)
+
+
+def with_nothing(cast: Cast, actor: Seat) -> dict:
+    return {}
+
+
+def with_lock(cast: Cast, actor: Seat) -> dict:
+    moderation.room_set_locked(actor_seat_id=cast.chloe.pk, locked=True)
+    return {}
+
+
+def with_closed_room(cast: Cast, actor: Seat) -> dict:
+    moderation.room_close(actor_seat_id=cast.chloe.pk)
+    return {}
+
+
+def moderate(action: str, **fields) -> Callable[[Cast, dict], dict]:
+    return lambda cast, ctx: {"type": "moderate", "action": action, "id": ctx["id"], "ref": "r1", **fields}
+
+
+def seat_frame(action: str, **fields) -> Callable[[Cast, dict], dict]:
+    return lambda cast, ctx: {"type": "seat", "action": action, "seat": ctx["seat"], "ref": "r1", **fields}
+
+
+def room_frame(action: str, **fields) -> Callable[[Cast, dict], dict]:
+    return lambda cast, ctx: {"type": "room", "action": action, "ref": "r1", **fields}
+
+
+def intervention_target(cast: Cast, ctx: dict) -> str:
+    return ctx["id"]
+
+
+def seat_target(cast: Cast, ctx: dict) -> str:
+    return ctx["seat"]
+
+
+def room_target(cast: Cast, ctx: dict) -> str:
+    return cast.room.slug
+
+
+CASES = [
+    Case(
+        "consent", Action.CONSENT, with_nothing,
+        lambda cast, actor, ctx: seat_consent(seat_id=actor.pk, rule="chatham-house"),
+        lambda cast, actor, ctx: fresh(actor).consented_at is not None,
+        "seat.consented",
+        frame=lambda cast, ctx: {"type": "consent", "rule": "chatham-house"}, answer="consented",
+    ),
+    Case("post", Action.POST, new_post, run_post, posted, "intervention.posted", post_frame, "ack"),
+    Case(
+        "post_when_locked", Action.POST_WHEN_LOCKED, locked_room, run_post, posted,
+        "intervention.posted", post_frame, "ack", limit_code="room_locked",
+    ),
+    Case(
+        "skip_limits", Action.SKIP_LIMITS, slow_room_after_a_first_post, run_post, posted,
+        "intervention.posted", post_frame, "ack", limit_code="rate_limited",
+    ),
+    Case(
+        "flag", Action.FLAG, with_published,
+        lambda cast, actor, ctx: moderation.intervention_flag(seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON),
+        lambda cast, actor, ctx: Flag.objects.filter(seat=actor, intervention__public_id=ctx["id"]).exists(),
+        "intervention.flagged",
+        frame=lambda cast, ctx: {"type": "flag", "id": ctx["id"], "reason": REASON, "ref": "r1"}, answer="flagged",
+    ),
+    Case(
+        "approve", Action.APPROVE, with_held,
+        lambda cast, actor, ctx: moderation.intervention_approve(actor_seat_id=actor.pk, intervention_id=ctx["id"]),
+        lambda cast, actor, ctx: status_of(ctx) == "published",
+        "intervention.posted", moderate("approve"), "done", intervention_target,
+    ),
+    Case(
+        "reject", Action.REJECT, with_held,
+        lambda cast, actor, ctx: moderation.intervention_reject(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON),
+        lambda cast, actor, ctx: status_of(ctx) == "rejected",
+        "intervention.rejected", moderate("reject", reason=REASON), "done", intervention_target,
+    ),
+    Case(
+        "hide", Action.HIDE, with_published,
+        lambda cast, actor, ctx: moderation.intervention_hide(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON),
+        lambda cast, actor, ctx: status_of(ctx) == "hidden",
+        "intervention.hidden", moderate("hide", reason=REASON), "done", intervention_target,
+    ),
+    Case(
+        "restore", Action.RESTORE, with_hidden,
+        lambda cast, actor, ctx: moderation.intervention_restore(actor_seat_id=actor.pk, intervention_id=ctx["id"]),
+        lambda cast, actor, ctx: status_of(ctx) == "published",
+        "intervention.restored", moderate("restore"), "done", intervention_target,
+    ),
+    Case(
+        "redact", Action.REDACT, with_published,
+        lambda cast, actor, ctx: moderation.intervention_redact(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON, body="A shorter version."),
+        lambda cast, actor, ctx: "A shorter version." in Intervention.objects.get(public_id=ctx["id"]).redacted_html,
+        "intervention.redacted", moderate("redact", reason=REASON, body="A shorter version."), "done",
+        intervention_target,
+    ),
+    Case(
+        "mute", Action.MUTE, with_target,
+        lambda cast, actor, ctx: moderation.seat_mute(actor_seat_id=actor.pk, seat=ctx["seat"], minutes=5),
+        lambda cast, actor, ctx: gus(cast).muted_until is not None and gus(cast).muted_until > timezone.now(),
+        "seat.muted", seat_frame("mute", minutes=5), "done", seat_target,
+    ),
+    Case(
+        "unmute", Action.MUTE, with_muted_target,
+        lambda cast, actor, ctx: moderation.seat_unmute(actor_seat_id=actor.pk, seat=ctx["seat"]),
+        lambda cast, actor, ctx: gus(cast).muted_until is None,
+        "seat.unmuted", seat_frame("unmute"), "done", seat_target,
+    ),
+    Case(
+        "remove_seat", Action.REMOVE_SEAT, with_target,
+        lambda cast, actor, ctx: moderation.seat_remove(actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON),
+        lambda cast, actor, ctx: gus(cast).removed_at is not None and gus(cast).token_revoked_at is not None,
+        "seat.removed", seat_frame("remove", reason=REASON), "done", seat_target,
+    ),
+    Case(
+        "reveal", Action.REVEAL, with_target,
+        lambda cast, actor, ctx: moderation.seat_reveal(actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON),
+        lambda cast, actor, ctx: AuditEntry.objects.filter(action="reveal", target=ctx["seat"], reason=REASON).exists(),
+        "seat.revealed", seat_frame("reveal", reason=REASON), "revealed", seat_target,
+    ),
+    Case(
+        "premoderation", Action.PREMODERATION, with_nothing,
+        lambda cast, actor, ctx: moderation.room_set_premoderation(actor_seat_id=actor.pk, on=True),
+        lambda cast, actor, ctx: the_room(cast).premoderation,
+        "room.settings_changed", room_frame("premoderation", on=True), "done", room_target,
+    ),
+    Case(
+        "slow_mode", Action.SLOW_MODE, with_nothing,
+        lambda cast, actor, ctx: moderation.room_set_slow_mode(actor_seat_id=actor.pk, seconds=45),
+        lambda cast, actor, ctx: the_room(cast).slow_mode_seconds == 45,
+        "room.settings_changed", room_frame("slow_mode", seconds=45), "done", room_target,
+    ),
+    Case(
+        "lock", Action.LOCK, with_nothing,
+        lambda cast, actor, ctx: moderation.room_set_locked(actor_seat_id=actor.pk, locked=True),
+        lambda cast, actor, ctx: the_room(cast).locked,
+        "room.settings_changed", room_frame("lock"), "done", room_target,
+    ),
+    Case(
+        "unlock", Action.LOCK, with_lock,
+        lambda cast, actor, ctx: moderation.room_set_locked(actor_seat_id=actor.pk, locked=False),
+        lambda cast, actor, ctx: not the_room(cast).locked,
+        "room.settings_changed", room_frame("unlock"), "done", room_target,
+    ),
+    Case(
+        "close", Action.CLOSE, with_nothing,
+        lambda cast, actor, ctx: moderation.room_close(actor_seat_id=actor.pk),
+        lambda cast, actor, ctx: the_room(cast).status == "closed",
+        "room.status_changed", room_frame("close"), "done", room_target,
+    ),
+    Case(
+        "reopen", Action.CLOSE, with_closed_room,
+        lambda cast, actor, ctx: moderation.room_close(actor_seat_id=actor.pk, reopen=True),
+        lambda cast, actor, ctx: the_room(cast).status == "live",
+        "room.status_changed", room_frame("reopen"), "done", room_target,
+    ),
+]
+# Walked by their own tests below: what a page or a socket lets each role read.
+READS = {Action.JOIN, Action.READ_MODERATION, Action.READ_AUDIT}
+FRAME_CASES = [case for case in CASES if case.frame is not None]
+
+
+def refusal(case: Case, role: str) -> tuple[str, Action]:
+    """The error code a role gets for `case`, and the action its `forbidden` names."""
+    if case.limit_code and allowed(role, Action.POST):
+        return case.limit_code, case.action
+    if case.limit_code:
+        return "forbidden", Action.POST  # an observer is stopped before any limit
+    return "forbidden", case.action
+
+
+def assert_allowed_effect(cast: Cast, case: Case, actor: Seat, ctx: dict, before: dict) -> None:
+    assert snapshot(cast.room) != before
+    assert case.effect(cast, actor, ctx)
+    event = last_event(cast.room)
+    assert event.kind == case.emits
+    # The log already validates on append; this checks what is stored, both audiences.
+    validate_payload(event.kind, PARTICIPANTS, event.participants)
+    validate_payload(event.kind, MODERATORS, event.moderators)
+    assert audit_verify(cast.room).ok
+    if case.action in AUDITED:
+        entry = AuditEntry.objects.filter(room_id=cast.room.pk).order_by("-seq").first()
+        assert entry is not None and entry.seq > len(before["audit"])
+        assert (entry.action, entry.actor_role, entry.actor_public_id, entry.target) == (
+            str(case.action), actor.role, actor.public_id, case.audit_target(cast, ctx),
+        )
+    else:
+        assert len(snapshot(cast.room)["audit"]) == len(before["audit"])
+
+
+def test_the_walk_covers_every_action_of_the_table():
+    assert {case.action for case in CASES} | READS == set(Action)
+    assert set(PERMISSIONS) == set(Action)
+    assert all(set(roles) <= set(ROLES) for roles in PERMISSIONS.values())
+
+
+def test_every_audited_action_has_an_audit_target():
+    for case in CASES:
+        assert (case.audit_target is not None) == (case.action in AUDITED), case.name
+
+
+# -- the services ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_each_role_may_call_exactly_the_services_the_table_allows(cast, case, role):
+    actor = cast.seats[ROLE_PERSONA[role]]
+    ctx = case.setup(cast, actor)
+    actor = fresh(actor)
+    before = snapshot(cast.room)
+    if allowed(role, case.action):
+        case.run(cast, actor, ctx)
+        assert_allowed_effect(cast, case, actor, ctx, before)
+        return
+    with pytest.raises(ServiceError) as refused:
+        case.run(cast, actor, ctx)
+    code, action = refusal(case, role)
+    assert refused.value.code == code
+    if code == "forbidden":
+        assert refused.value.extra.get("action") == str(action)
+    assert refused.value.message
+    assert snapshot(cast.room) == before
+
+
+# -- the websocket frames ----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", FRAME_CASES, ids=lambda case: case.name)
+async def test_each_role_may_send_exactly_the_frames_the_table_allows(cast, sockets, case, role):
+    actor = cast.seats[ROLE_PERSONA[role]]
+    ctx = await database_sync_to_async(case.setup)(cast, actor)
+    sock, connected, _ = await sockets(actor.user)
+    assert connected
+    await sock.recv_type("welcome")
+    before = await database_sync_to_async(snapshot)(cast.room)
+    frame = case.frame(cast, ctx)
+    await sock.send(frame)
+    if allowed(role, case.action):
+        answer = await sock.recv_type(case.answer)
+        if "ref" in frame:
+            assert answer["ref"] == "r1"
+        actor = await database_sync_to_async(fresh)(actor)
+        await database_sync_to_async(assert_allowed_effect)(cast, case, actor, ctx, before)
+        return
+    error = await sock.recv_type("error")
+    code, action = refusal(case, role)
+    assert error["code"] == code
+    if code == "forbidden":
+        assert error["action"] == str(action)
+    if "ref" in frame:
+        assert error["ref"] == "r1"
+    if frame["type"] == "post":
+        assert error["client_id"] == frame["client_id"]
+    assert await database_sync_to_async(snapshot)(cast.room) == before
+    # A refusal is an answer, not a disconnect.
+    await sock.send({"type": "ping"})
+    await sock.recv_type("pong")
+
+
+# -- join: the room page and the socket ----------------------------------------------------
+
+
+def page(user, path="/rooms/test-room/"):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client.get(path)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_may_open_the_room_page(cast, role):
+    assert allowed(role, Action.JOIN)
+    response = page(cast.seats[ROLE_PERSONA[role]].user)
+    assert response.status_code == 200
+    assert "Test round table" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_role_may_connect_to_the_room(cast, sockets, role):
+    sock, connected, _ = await sockets(cast.seats[ROLE_PERSONA[role]].user)
+    assert connected
+    welcome = await sock.recv_type("welcome")
+    assert welcome["you"]["role"] == role
+
+
+@pytest.mark.django_db
+def test_someone_without_a_seat_may_not_join(cast, outsider):
+    assert page(outsider).status_code == 403
+    assert page(None).status_code == 403
+
+
+# -- read_moderation: which rendering of the log a socket gets ----------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_the_audience_of_a_role_follows_read_moderation(cast, role):
+    access = selectors.room_access(cast.seats[ROLE_PERSONA[role]].user, "test-room")
+    expected = MODERATORS if allowed(role, Action.READ_MODERATION) else PARTICIPANTS
+    assert access.audience == expected
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+async def test_only_roles_with_read_moderation_receive_moderator_events(cast, sockets, role):
+    sock, _, _ = await sockets(cast.seats[ROLE_PERSONA[role]].user)
+    await sock.recv_type("welcome")
+    await database_sync_to_async(seat_consent)(seat_id=cast.gus.pk, rule="chatham-house")
+    intervention_id = await database_sync_to_async(held)(cast)
+    consented, held_event = await sock.events(2)
+    if allowed(role, Action.READ_MODERATION):
+        assert consented["kind"] == "seat.consented"
+        assert held_event["kind"] == "intervention.held"
+        assert held_event["data"]["id"] == intervention_id
+        assert held_event["data"]["author"] == cast.gus.public_id
+    else:
+        assert consented == {"type": "event", "seq": 1, "kind": "redacted", "data": {}}
+        assert held_event == {"type": "event", "seq": 2, "kind": "redacted", "data": {}}
+
+
+# -- read_audit: the chair's audit page ----------------------------------------------------
+
+
+def audit_page(user):
+    return page(user, "/rooms/test-room/audit/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_only_roles_with_read_audit_may_read_the_audit_log(cast, role):
+    moderation.room_set_slow_mode(actor_seat_id=cast.chloe.pk, seconds=45)
+    seat = cast.seats[ROLE_PERSONA[role]]
+    response = audit_page(seat.user)
+    body = response.content.decode()
+    if allowed(role, Action.READ_AUDIT):
+        require(fresh(seat), Action.READ_AUDIT)
+        assert response.status_code == 200
+        assert "slow_mode" in body
+        assert cast.chloe.public_id in body
+        assert "Chain intact" in body
+    else:
+        with pytest.raises(ServiceError) as refused:
+            require(fresh(seat), Action.READ_AUDIT)
+        assert refused.value.code == "forbidden"
+        assert response.status_code == 403
+        assert "slow_mode" not in body
+        assert cast.chloe.public_id not in body
+
+
+# -- withdrawn seats: removed, or their link revoked ---------------------------------------
+
+WITHDRAWALS = ["removed", "link revoked", "removed then given a new link"]
+
+
+def withdraw(cast: Cast, seat: Seat, how: str) -> str:
+    """Withdraw `seat` the way the product does (the chair's seat, which no moderator may
+    remove, gets the same two fields set directly); returns the seat's latest join token."""
+    token = next(t for persona, t in cast.tokens.items() if cast.seats[persona].pk == seat.pk)
+    if how == "link revoked":
+        seat_revoke_token(seat=fresh(seat))
+        return token
+    if seat.role == Seat.Role.CHAIR:
+        now = timezone.now()
+        Seat.objects.filter(pk=seat.pk).update(removed_at=now, token_revoked_at=now)
+    else:
+        moderation.seat_remove(actor_seat_id=cast.chloe.pk, seat=seat.public_id, reason=REASON)
+    if how == "removed then given a new link":
+        # e.g. the secretariat re-imports its list with --reissue-links
+        token = seat_issue_token(seat=fresh(seat))
+    return token
+
+
+def allowed_persona(action: Action) -> str:
+    """A persona whose role the table allows `action`, so only the withdrawal refuses it."""
+    for role in ("moderator", "delegate", "chair"):
+        if allowed(role, action):
+            return ROLE_PERSONA[role]
+    raise AssertionError(action)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", WITHDRAWALS)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_a_withdrawn_seat_may_call_no_service(cast, case, how):
+    actor = cast.seats[allowed_persona(case.action)]
+    ctx = case.setup(cast, actor)
+    withdraw(cast, actor, how)
+    actor = fresh(actor)
+    before = snapshot(cast.room)
+    with pytest.raises(ServiceError) as refused:
+        case.run(cast, actor, ctx)
+    assert refused.value.code == "forbidden"
+    assert snapshot(cast.room) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", WITHDRAWALS)
+@pytest.mark.parametrize("persona", ["chloe", "mona", "cora"])
+def test_a_withdrawn_seat_may_not_open_the_room_or_the_audit_page(cast, persona, how):
+    seat = cast.seats[persona]
+    token = withdraw(cast, seat, how)
+    assert Client().get(f"/join/{token}/").status_code == 404
+    assert page(seat.user).status_code == 403
+    assert audit_page(seat.user).status_code == 403
+    with pytest.raises(ServiceError) as refused:
+        selectors.room_access(seat.user, "test-room")
+    assert refused.value.code == "forbidden"
+    for action in Action:
+        with pytest.raises(ServiceError):
+            require(fresh(seat), action)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", WITHDRAWALS)
+async def test_a_withdrawn_seat_may_not_connect(cast, sockets, how):
+    await database_sync_to_async(withdraw)(cast, cast.cora, how)
+    sock, _, _ = await sockets(cast.cora.user)
+    error = await sock.recv_type("error")
+    assert error["code"] == "forbidden"
+    assert await sock.comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_open_socket_stops_reading_the_room_when_its_link_is_revoked(cast, sockets):
+    """Revoking a link (say it leaked) must also end the sessions it opened: a socket left
+    open would go on reading the live room, which a withdrawn seat may not."""
+    await database_sync_to_async(consent_everyone)(cast.room)
+    sock, _, _ = await sockets(cast.cora.user)
+    await sock.recv_type("welcome")
+    await database_sync_to_async(seat_revoke_token)(seat=cast.cora)
+    await sock.send({"type": "post", "client_id": str(uuid.uuid4()), "body": CLEAN})
+    assert (await sock.recv_type("error"))["code"] == "forbidden"
+    await database_sync_to_async(post_as)(cast.gus)
+    while True:  # told why (or not), then closed; never another event
+        message = await sock.comm.receive_output(timeout=3)
+        if message["type"] == "websocket.close":
+            assert message["code"] == 4403
+            break
+        assert json.loads(message["text"])["type"] in ("presence", "error"), message
+
+
+# -- the table in the docs is the table in the code ----------------------------------------
+
+
+def doc_table() -> tuple[list[str], dict[str, set[str]]]:
+    text = (REPO / "docs" / "permissions.md").read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert header[:2] == ["action", "what it is"]
+    assert re.fullmatch(r"[|:\- ]+", lines[1])
+    roles = header[2:]
+    table: dict[str, set[str]] = {}
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert len(cells) == len(header), line
+        name = cells[0].strip("`")
+        assert name not in table, f"{name} is listed twice"
+        marks = cells[2:]
+        assert set(marks) <= {"✓", "–"}, line
+        table[name] = {role for role, mark in zip(roles, marks, strict=True) if mark == "✓"}
+    return roles, table
+
+
+def test_the_table_in_docs_permissions_matches_the_code_exactly():
+    roles, table = doc_table()
+    assert roles == ROLES
+    assert set(table) == {str(action) for action in Action}
+    for action, who in PERMISSIONS.items():
+        assert table[str(action)] == set(who), action
