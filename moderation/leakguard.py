@@ -96,7 +96,11 @@ def _fold_char(c: str) -> tuple:
     items: list = []
     for x in unicodedata.normalize("NFKD", c):
         cat = unicodedata.category(x)
-        if cat[0] == "M":
+        if x == "\u0345":
+            # The Greek iota subscript is the one mark that case-folds to a letter: capitals
+            # write "ᾳ" as "ΑΙ". Read it as the iota it stands for.
+            items.append(("i", "l"))
+        elif cat[0] == "M":
             items.append(_MARK)
         elif cat == "Cf" or x in _INVISIBLE or (cat == "Cc" and not x.isspace()):
             continue  # zero-width characters, soft hyphens, bidi controls: not even a gap
@@ -301,10 +305,11 @@ def _bare(chunk: str) -> str:
 
 
 def _spellings(s: str) -> tuple[str, ...]:
-    """`s`, and `s` with German/Nordic umlauts spelled out (Müller, Mueller)."""
+    """`s`, `s` with German/Nordic umlauts spelled out (Müller, Mueller), and `s` without
+    Greek iota subscripts (often left out in typing)."""
     s = unicodedata.normalize("NFC", s)
-    alt = s.translate(_UMLAUTS)
-    return (s,) if alt == s else (s, alt)
+    no_iota = unicodedata.normalize("NFC", unicodedata.normalize("NFD", s).replace("\u0345", ""))
+    return tuple(dict.fromkeys((s, s.translate(_UMLAUTS), no_iota)))
 
 
 # --- Terms of an identity ---------------------------------------------------------------------
