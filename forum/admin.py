@@ -1,6 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
 
+from .errors import ServiceError
 from .models import (
     AgendaItem,
     Dialogue,
@@ -10,10 +15,28 @@ from .models import (
     RoundTable,
     Seat,
     Sector,
+    SectorSeats,
     User,
 )
 from .services.rooms import room_set_status
-from .services.seats import join_url, seat_issue_token, seat_revoke_token
+from .services.seats import (
+    QUOTA_ROLES,
+    check_seat,
+    delegates_per_sector,
+    draw_pseudonym_number,
+    join_url,
+    seat_issue_token,
+    seat_revoke_token,
+)
+
+# The admin keeps the same rules as the services: seats per sector, accreditation. A change
+# that would break them is refused with a form error and saves nothing.
+
+ACCREDITED = Organization.Accreditation.ACCREDITED
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 @admin.register(User)
@@ -27,8 +50,45 @@ class SectorAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "position")
 
 
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        org = self.instance
+        if org.pk is None:
+            return cleaned
+        sector = cleaned.get("sector")
+        if sector is not None and Seat.objects.filter(organization=org).exclude(sector=sector).exists():
+            self.add_error(
+                "sector",
+                f"Seats of delegates of {org.name!r} are in another sector; an organization's seats "
+                "must be in its own sector. Change those seats first.",
+            )
+        accreditation = cleaned.get("accreditation")
+        if accreditation and accreditation != ACCREDITED:
+            seated = Seat.objects.filter(
+                organization=org,
+                role__in=QUOTA_ROLES,
+                removed_at__isnull=True,
+                room__require_accreditation=True,
+            ).exclude(room__status=RoundTable.Status.CLOSED)
+            rooms = sorted(set(seated.values_list("room__slug", flat=True)))
+            if rooms:
+                self.add_error(
+                    "accreditation",
+                    f"{_plural(seated.count(), 'delegate')} of {org.name!r} hold seats in round tables "
+                    f"that require accreditation ({', '.join(rooms)}). Remove those seats first, or "
+                    "stop requiring accreditation there.",
+                )
+        return cleaned
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationForm
     list_display = ("name", "sector", "accreditation")
     list_filter = ("sector", "accreditation")
     search_fields = ("name",)
@@ -46,14 +106,103 @@ class AgendaItemInline(admin.TabularInline):
     exclude = ("public_id",)
 
 
+class SectorSeatsFormSet(BaseInlineFormSet):
+    """The secretariat's per-sector numbers, checked together with the room's seats_per_sector
+    (the number of every sector without its own): no sector may end up with fewer seats than
+    it has seated delegates, and only the dialogue's sectors get a number."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        room = self.instance
+        dialogue_sectors = (
+            set(room.dialogue.sectors.values_list("slug", flat=True)) if room.dialogue_id else None
+        )
+        own: dict[str, tuple[int, forms.Form]] = {}
+        for form in self.forms:
+            if not getattr(form, "cleaned_data", None) or self._should_delete_form(form):
+                continue
+            sector, seats = form.cleaned_data.get("sector"), form.cleaned_data.get("seats")
+            if sector is None or seats is None:
+                continue
+            if dialogue_sectors is not None and sector.slug not in dialogue_sectors:
+                form.add_error("sector", f"Sector {sector.slug!r} does not take part in this dialogue.")
+                continue
+            own[sector.slug] = (seats, form)
+        if room.pk is None:
+            return
+        problems = []
+        for slug, seated in sorted(delegates_per_sector(room).items()):
+            if slug in own:
+                seats, form = own[slug]
+                if seated > seats:
+                    form.add_error(
+                        "seats",
+                        f"Sector {slug!r} has {_plural(seated, 'seated delegate')}; it cannot have "
+                        f"fewer than {seated} seats. Remove delegates first.",
+                    )
+            elif room.seats_per_sector is not None and seated > room.seats_per_sector:
+                problems.append(
+                    f"Sector {slug!r} has {_plural(seated, 'seated delegate')}, more than the "
+                    f"{room.seats_per_sector} seats per sector: keep seats per sector at {seated} or more, "
+                    f"or give the sector its own number of seats (at least {seated})."
+                )
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class SectorSeatsInline(admin.TabularInline):
+    """Seats per sector are equal (the round table's seats per sector) unless set here."""
+
+    model = SectorSeats
+    formset = SectorSeatsFormSet
+    extra = 0
+    verbose_name = "own number of seats for a sector"
+    verbose_name_plural = "Seats per sector (sectors not listed get the round table's seats per sector)"
+
+
+class RoundTableForm(forms.ModelForm):
+    class Meta:
+        model = RoundTable
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        room = self.instance
+        if room.pk is not None and cleaned.get("require_accreditation"):
+            offending = Seat.objects.filter(
+                room=room, role__in=QUOTA_ROLES, removed_at__isnull=True
+            ).filter(
+                Q(organization__isnull=True)
+                | Q(organization__accreditation__in=[a for a in Organization.Accreditation.values if a != ACCREDITED])
+            )
+            count = offending.count()
+            if count:
+                names = sorted(set(n for n in offending.values_list("organization__name", flat=True) if n))
+                without = offending.filter(organization__isnull=True).count()
+                detail = []
+                if names:
+                    detail.append("organizations not accredited: " + ", ".join(names))
+                if without:
+                    detail.append(f"{_plural(without, 'delegate')} without an organization")
+                self.add_error(
+                    "require_accreditation",
+                    f"{_plural(count, 'seated delegate')} would break this rule ({'; '.join(detail)}). "
+                    "Accredit the organizations or remove those seats first.",
+                )
+        return cleaned
+
+
 @admin.register(RoundTable)
 class RoundTableAdmin(admin.ModelAdmin):
+    form = RoundTableForm
     list_display = ("title", "slug", "rule", "attribution", "status", "last_seq")
     list_filter = ("rule", "status")
     # The counter belongs to the event log; the status changes through the actions below,
     # which go through the service and so reach the log and the live rooms.
     readonly_fields = ("last_seq", "status", "current_item")
-    inlines = [AgendaItemInline]
+    inlines = [AgendaItemInline, SectorSeatsInline]
     actions = ["open_rooms", "close_rooms"]
 
     @admin.action(description="Open the selected round tables (live)")
@@ -69,12 +218,58 @@ class RoundTableAdmin(admin.ModelAdmin):
         self.message_user(request, f"{queryset.count()} round table(s) closed.")
 
 
+class SeatForm(forms.ModelForm):
+    """Refuses, as form errors, what seat_upsert refuses: a full sector, a sector outside
+    the dialogue, an organization of another sector, a delegate of an organization that is
+    not accredited where the round table requires accreditation."""
+
+    class Meta:
+        model = Seat
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        room = cleaned.get("room") if "room" in self.fields else self.instance.room
+        user = cleaned.get("user") if "user" in self.fields else self.instance.user
+        role = cleaned.get("role")
+        if room is None or user is None or role is None or self.errors:
+            return cleaned
+        try:
+            check_seat(
+                room=room, user=user, role=role,
+                sector=cleaned.get("sector"), organization=cleaned.get("organization"),
+            )
+        except ServiceError as exc:
+            field = exc.extra.get("field")
+            self.add_error(field if field in self.fields else None, exc.message)
+        return cleaned
+
+
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
+    form = SeatForm
     list_display = ("user", "room", "role", "sector", "organization", "consented_at", "token_revoked_at")
     list_filter = ("room", "role", "sector")
     readonly_fields = ("token_hash", "token_revoked_at", "pseudonym_number", "consented_at")
     actions = ["issue_links", "revoke_links"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A seat belongs to one person in one room (its handle, pseudonym and log entries
+        # are per room): to move someone, give them a new seat.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("room", "user") if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        # The same rules again under the room lock (the form checked without it), and a
+        # pseudonym number drawn the way seat_upsert draws it.
+        with transaction.atomic():
+            RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=obj.room_id)
+            check_seat(room=obj.room, user=obj.user, role=obj.role, sector=obj.sector, organization=obj.organization)
+            if obj.sector_id is None:
+                obj.pseudonym_number = None
+            elif "sector" in form.changed_data or obj.pseudonym_number is None:
+                obj.pseudonym_number = draw_pseudonym_number(obj.room, obj.sector, obj)
+            super().save_model(request, obj, form, change)
 
     @admin.action(description="Issue new join links (replaces and revokes the old ones)")
     def issue_links(self, request, queryset):

@@ -116,6 +116,16 @@ class RoundTable(models.Model):
         default=0, help_text="Minimum seconds between two posts of a delegate (0: off)."
     )
     locked = models.BooleanField(default=False, help_text="Only the chair and moderators may post.")
+
+    class FloorMode(models.TextChoices):
+        OPEN = "open", "Open: any delegate posts"
+        QUEUED = "queued", "Queued: only the delegate holding the floor posts statements"
+
+    floor_mode = models.CharField(max_length=10, choices=FloorMode.choices, default=FloorMode.OPEN)
+    turn_seconds = models.PositiveIntegerField(default=180, help_text="Time limit of a turn on the floor.")
+    require_accreditation = models.BooleanField(
+        default=False, help_text="Only delegates of accredited organizations get seats."
+    )
     place = models.CharField(max_length=200, blank=True, default="online")
     starts_at = models.DateTimeField(null=True, blank=True)
     current_item = models.ForeignKey(
@@ -265,6 +275,139 @@ class Flag(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["intervention", "seat"], name="flag_once_per_seat"),
         ]
+
+
+class SectorSeats(models.Model):
+    """The secretariat's own number of seats for one sector of a room (else seats_per_sector)."""
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="sector_seats")
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+")
+    seats = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "sector"], name="sector_seats_unique"),
+        ]
+
+
+class FloorRequest(models.Model):
+    """A raised hand, and the turn on the floor it may become."""
+
+    class Kind(models.TextChoices):
+        STATEMENT = "statement", "Statement"
+        REPLY = "reply", "Reply"
+        POINT_OF_ORDER = "point_of_order", "Point of order"
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        SPEAKING = "speaking", "Has the floor"
+        DONE = "done", "Spoke"
+        WITHDRAWN = "withdrawn", "Lowered"
+        REMOVED = "removed", "Removed by the chair"
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="floor_requests")
+    agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="floor_requests")
+    # The seat's sector when the hand went up: parity counts turns by it.
+    sector = models.ForeignKey(Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STATEMENT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    requested_at = models.DateTimeField(default=timezone.now)
+    # A chair's manual place in the queue (move); None follows the parity rule.
+    pinned_position = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    out_of_order = models.BooleanField(default=False, help_text="Given by the chair against the rule.")
+    # The label the hand was raised under, kept so that a sector crossing k later does not
+    # relabel (and so link) an earlier anonymous request.
+    attribution = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["room", "requested_at", "pk"]
+        constraints = [
+            # One raised hand per seat, one speaker per room: the database refuses a second,
+            # whatever two moderators do at the same moment.
+            models.UniqueConstraint(
+                fields=["room", "seat"], condition=models.Q(status="waiting"), name="floor_one_hand_per_seat"
+            ),
+            models.UniqueConstraint(
+                fields=["room"], condition=models.Q(status="speaking"), name="floor_one_speaker"
+            ),
+        ]
+
+
+class ConsensusCheck(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="consensus_checks")
+    agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    proposition = models.TextField()
+    # [{"key": "support", "label": "Support"}, ...]
+    options = models.JSONField()
+    # e.g. {"support": ["support", "live"], "threshold": 0.6, "objection": "object"}
+    rule = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    # Keys ballots to voters while the check is open (HMAC); wiped when a Chatham House
+    # check closes, after which nothing links a ballot to a voter.
+    voter_secret = models.CharField(max_length=64, null=True, blank=True, default=new_room_secret)
+
+
+class Ballot(models.Model):
+    """One choice, stored apart from who voted (see Voter)."""
+
+    consensus_check = models.ForeignKey(ConsensusCheck, on_delete=models.CASCADE, related_name="ballots")
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+")
+    option = models.CharField(max_length=40)
+    voter_key = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consensus_check", "voter_key"], name="ballot_one_per_voter"),
+        ]
+
+
+class Voter(models.Model):
+    """The list of who voted in a check, without their choice."""
+
+    consensus_check = models.ForeignKey(ConsensusCheck, on_delete=models.CASCADE, related_name="voters")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consensus_check", "seat"], name="voter_once_per_check"),
+        ]
+
+
+class Recommendation(models.Model):
+    class Audience(models.TextChoices):
+        RIGOS = "rigos", "Regional intergovernmental organizations"
+        CSOS = "csos", "Civil society organizations"
+        UN = "un", "The United Nations"
+        STATES = "states", "States"
+        PRIVATE_SECTOR = "private-sector", "The private sector"
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="recommendations")
+    agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    text_md = models.TextField()
+    text_html = models.TextField()
+    audience = models.CharField(max_length=20, choices=Audience.choices)
+    consensus_check = models.ForeignKey(
+        ConsensusCheck, null=True, blank=True, on_delete=models.SET_NULL, related_name="recommendations"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["room", "agenda_item__position", "created_at"]
 
 
 class RoomEvent(models.Model):

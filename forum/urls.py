@@ -8,6 +8,7 @@ urlpatterns = [
     path("join/<str:token>/", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
+    path("rooms/<slug:slug>/parity.json", views.room_parity, name="room_parity"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from forum import selectors
 from forum.errors import Forbidden, NotFound
 from forum.models import Seat
+from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
 from moderation.audit import audit_entries, audit_verify
 from moderation.permissions import Action, allowed
@@ -96,6 +97,24 @@ def room_audit(request: HttpRequest, slug: str) -> HttpResponse:
         "audit.html",
         {"room": room, "entries": audit_entries(room), "report": audit_verify(room)},
     )
+
+
+@never_cache
+@require_GET
+def room_parity(request: HttpRequest, slug: str) -> JsonResponse:
+    """The room's parity figures (a projection of its event log), for the room page."""
+    try:
+        room, seat = selectors.access_room(request.user, slug)
+    except NotFound as exc:
+        return JsonResponse({"error": "not_found", "message": exc.message}, status=404)
+    except Forbidden as exc:
+        return JsonResponse({"error": "forbidden", "message": exc.message}, status=403)
+    if room.attribution == room.Attribution.ANONYMOUS and not allowed(seat.role, Action.READ_MODERATION):
+        # Live per-sector figures would tell an anonymous room which sector is speaking.
+        return JsonResponse(
+            {"hidden": True, "message": "In this anonymous round table the parity figures appear in the minutes."}
+        )
+    return JsonResponse(parity_figures(room))
 
 
 async def _layer_roundtrip() -> None:

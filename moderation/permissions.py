@@ -42,6 +42,12 @@ class Action(StrEnum):
     LOCK = "lock"  # and unlock
     CLOSE = "close"  # close (or reopen) the round table
     READ_AUDIT = "read_audit"
+    RAISE_HAND = "raise_hand"  # and lower it
+    RUN_FLOOR = "run_floor"  # give the floor by the rule, end a turn, set the floor mode
+    FLOOR_OVERRIDE = "floor_override"  # give out of order, move or remove a request
+    RUN_CHECKS = "run_checks"  # open and close consensus checks
+    VOTE = "vote"
+    DRAFT_RECOMMENDATIONS = "draft_recommendations"
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -65,6 +71,12 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.LOCK: RUNS_THE_ROOM,
     Action.CLOSE: frozenset({CHAIR}),
     Action.READ_AUDIT: frozenset({CHAIR}),
+    Action.RAISE_HAND: frozenset({DELEGATE}),
+    Action.RUN_FLOOR: RUNS_THE_ROOM,
+    Action.FLOOR_OVERRIDE: RUNS_THE_ROOM,
+    Action.RUN_CHECKS: RUNS_THE_ROOM,
+    Action.VOTE: frozenset({DELEGATE}),
+    Action.DRAFT_RECOMMENDATIONS: frozenset({CHAIR, RAPPORTEUR}),
 }
 
 _REFUSALS = {
@@ -72,6 +84,9 @@ _REFUSALS = {
     Action.FLAG: "Only delegates and the rapporteur flag interventions; moderators act on them.",
     Action.CLOSE: "Only the chair opens and closes the round table.",
     Action.READ_AUDIT: "Only the chair and the secretariat read the audit log.",
+    Action.RAISE_HAND: "Only delegates ask for the floor.",
+    Action.VOTE: "Only delegates vote in consensus checks.",
+    Action.DRAFT_RECOMMENDATIONS: "Only the rapporteur and the chair draft recommendations.",
 }
 
 

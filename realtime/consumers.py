@@ -242,6 +242,104 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # -- helpers ----------------------------------------------------------------------
 
+    # -- the floor, consensus checks, recommendations ------------------------------------
+
+    async def _call(self, service, **kwargs):
+        return await database_sync_to_async(service)(**kwargs)
+
+    async def on_hand(self, frame: ClientFrame) -> None:
+        from forum.services import floor
+
+        f = frame.fields
+        if f["action"] == "raise":
+            request = await self._call(floor.hand_raise, seat_id=self.access.seat_id, kind=f.get("kind", "statement"))
+            await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
+        else:
+            await self._call(floor.hand_lower, seat_id=self.access.seat_id)
+            await self.send_json({"type": "done", "action": "lower", **self._echo(frame)})
+
+    async def on_floor(self, frame: ClientFrame) -> None:
+        from forum.services import floor
+
+        f = frame.fields
+        actor = self.access.seat_id
+        action = f["action"]
+
+        def need(name: str):
+            if name not in f:
+                raise FrameError("invalid_frame", f"\"{name}\" is missing for {action}.", field=name)
+            return f[name]
+
+        expected = f.get("expected_speaker")  # None: no check; "": nobody had the floor
+        if action == "next":
+            await self._call(floor.floor_give_next, actor_seat_id=actor, expected_speaker=expected)
+        elif action == "give":
+            await self._call(
+                floor.floor_give, actor_seat_id=actor, request_id=need("request"), reason=f.get("reason", ""),
+                expected_speaker=expected,
+            )
+        elif action == "move":
+            await self._call(
+                floor.floor_move, actor_seat_id=actor, request_id=need("request"), position=need("position"),
+                reason=f.get("reason", ""),
+            )
+        elif action == "remove":
+            await self._call(floor.floor_remove, actor_seat_id=actor, request_id=need("request"), reason=f.get("reason", ""))
+        elif action == "end":
+            await self._call(floor.turn_end, seat_id=actor)
+        else:
+            await self._call(
+                floor.floor_set_mode, actor_seat_id=actor, floor_mode=need("floor_mode"),
+                turn_seconds=f.get("turn_seconds"),
+            )
+        await self.send_json({"type": "done", "action": action, **self._echo(frame)})
+
+    async def on_check(self, frame: ClientFrame) -> None:
+        from forum.services import consensus
+
+        f = frame.fields
+        if f["action"] == "open":
+            if "proposition" not in f:
+                raise FrameError("invalid_frame", "\"proposition\" is missing.", field="proposition")
+            check = await self._call(
+                consensus.check_open, actor_seat_id=self.access.seat_id, proposition=f["proposition"],
+                options=f.get("options"), rule=f.get("rule"),
+            )
+        else:
+            if "check" not in f:
+                raise FrameError("invalid_frame", "\"check\" is missing.", field="check")
+            check = f["check"]
+            await self._call(consensus.check_close, actor_seat_id=self.access.seat_id, check_id=check)
+        await self.send_json({"type": "done", "action": f["action"], "check": check, **self._echo(frame)})
+
+    async def on_vote(self, frame: ClientFrame) -> None:
+        from forum.services import consensus
+
+        f = frame.fields
+        await self._call(consensus.ballot_cast, seat_id=self.access.seat_id, check_id=f["check"], option=f["option"])
+        await self.send_json({"type": "done", "action": "vote", "check": f["check"], **self._echo(frame)})
+
+    async def on_recommendation(self, frame: ClientFrame) -> None:
+        from forum.services import recommendations
+
+        f = frame.fields
+        actor = self.access.seat_id
+        if f["action"] == "delete":
+            if "id" not in f:
+                raise FrameError("invalid_frame", "\"id\" is missing.", field="id")
+            await self._call(recommendations.recommendation_delete, actor_seat_id=actor, recommendation_id=f["id"])
+            rec_id = f["id"]
+        else:
+            for name in ("text", "audience"):
+                if name not in f:
+                    raise FrameError("invalid_frame", f"\"{name}\" is missing.", field=name)
+            saved = await self._call(
+                recommendations.recommendation_save, actor_seat_id=actor, text=f["text"], audience=f["audience"],
+                agenda_item=f.get("agenda_item"), consensus_check=f.get("check"), recommendation_id=f.get("id"),
+            )
+            rec_id = saved.public_id
+        await self.send_json({"type": "done", "action": f["action"], "id": rec_id, **self._echo(frame)})
+
     @staticmethod
     def _echo(frame: ClientFrame) -> dict:
         """The client's own correlation fields, repeated in the answer or error."""

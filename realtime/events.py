@@ -51,6 +51,10 @@ INTERVENTION = {
 }
 SEAT = {"seat": str, "attribution": ATTRIBUTION}  # seat: opaque per-room handle
 MODERATORS_ONLY = (MODERATORS,)
+# Every floor event carries the whole floor after the change, so a client just redraws it.
+# queue: [{"request", "kind", "attribution", "requested_at"}] in the order the rule gives;
+# speaker: null or {"request", "kind", "attribution", "started_at", "ends_at", "limit_seconds"}.
+FLOOR = {"request": str, "queue": list, "speaker": (dict, type(None))}
 
 KINDS: dict[str, EventKind] = {
     kind.name: kind
@@ -131,6 +135,47 @@ KINDS: dict[str, EventKind] = {
             "Pre-moderation, slow mode or the lock changed.",
             {"premoderation": bool, "slow_mode_seconds": int, "locked": bool},
         ),
+        EventKind("floor.hand_raised", "A delegate asked for the floor.", {**FLOOR, "kind": str}),
+        EventKind("floor.hand_lowered", "A delegate withdrew a request.", FLOOR),
+        EventKind(
+            "floor.given",
+            "A delegate has the floor until `speaker.ends_at` (server clock); `out_of_order` "
+            "is true when the chair overrode the rule.",
+            {**FLOOR, "out_of_order": bool},
+        ),
+        EventKind(
+            "floor.turn_ended",
+            "A turn ended: `reason` is time, yielded or chair; `seconds` it lasted.",
+            {**FLOOR, "reason": str, "seconds": int},
+        ),
+        EventKind("floor.request_moved", "The chair moved a request in the queue (an override).", {**FLOOR, "position": int}),
+        EventKind("floor.request_removed", "The chair removed a request (an override).", {**FLOOR, "reason": str}),
+        EventKind(
+            "floor.mode_changed",
+            "The floor mode (open or queued) or the turn time changed; `request` is empty.",
+            {**FLOOR, "floor_mode": str, "turn_seconds": int},
+        ),
+        EventKind(
+            "consensus.opened",
+            "The chair opened a consensus check on a proposition.",
+            {"check": str, "proposition": str, "options": list, "rule": dict, "agenda_item": str},
+        ),
+        EventKind(
+            "consensus.voted",
+            "Someone cast or changed a ballot: how many delegates have voted, never who or how.",
+            {"check": str, "voters": int},
+        ),
+        EventKind(
+            "consensus.closed",
+            "A check closed; `result` holds the weighted tally, each sector's distribution and the outcome.",
+            {"check": str, "result": dict},
+        ),
+        EventKind(
+            "recommendation.saved",
+            "A recommendation was drafted or edited.",
+            {"id": str, "text_html": str, "audience": str, "agenda_item": str, "consensus_check": (str, type(None))},
+        ),
+        EventKind("recommendation.deleted", "A draft recommendation was withdrawn.", {"id": str}),
         EventKind(
             "agenda.current_changed",
             "The chair moved to another agenda item.",

@@ -58,6 +58,18 @@ def _one_of(*choices: str):
     return parse
 
 
+def _list(value: Any) -> list:
+    if not isinstance(value, list) or len(value) > 20:
+        raise ValueError
+    return value
+
+
+def _dict(value: Any) -> dict:
+    if not isinstance(value, dict) or len(value) > 20:
+        raise ValueError
+    return value
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError
@@ -100,6 +112,44 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "seat": _SEAT,
         "minutes": (_seq, False, "whole minutes, 1 to 1440"),
         "reason": _REASON,
+        "ref": _REF,
+    },
+    "hand": {
+        "action": (_one_of("raise", "lower"), True, "raise or lower"),
+        "kind": (_one_of("statement", "reply", "point_of_order"), False, "statement, reply or point_of_order"),
+        "ref": _REF,
+    },
+    "floor": {
+        "action": (_one_of("next", "give", "move", "remove", "end", "mode"), True,
+                   "next, give, move, remove, end or mode"),
+        "request": (_short(64), False, "the opaque id of a floor request"),
+        "position": (_seq, False, "a 1-based position in the queue"),
+        "reason": _REASON,
+        "floor_mode": (_one_of("open", "queued"), False, "open or queued"),
+        "turn_seconds": (_seq, False, "whole seconds, 30 to 3600"),
+        "expected_speaker": (_text, False, "the request id of the speaker you saw, or \"\" for nobody"),
+        "ref": _REF,
+    },
+    "check": {
+        "action": (_one_of("open", "close"), True, "open or close"),
+        "proposition": (_text, False, "the proposition, in words"),
+        "options": (_list, False, "a list of {\"key\", \"label\"} objects"),
+        "rule": (_dict, False, "the consensus rule, an object"),
+        "check": (_short(64), False, "the opaque id of a consensus check"),
+        "ref": _REF,
+    },
+    "vote": {
+        "check": (_short(64), True, "the opaque id of a consensus check"),
+        "option": (_short(40), True, "the key of one of the check's options"),
+        "ref": _REF,
+    },
+    "recommendation": {
+        "action": (_one_of("save", "delete"), True, "save or delete"),
+        "id": (_short(64), False, "the opaque id of a recommendation"),
+        "text": (_text, False, "the recommendation, in Markdown"),
+        "audience": (_short(40), False, "rigos, csos, un, states or private-sector"),
+        "agenda_item": (_short(64), False, "the opaque id of an agenda item"),
+        "check": (_short(64), False, "the opaque id of a closed consensus check"),
         "ref": _REF,
     },
     "room": {

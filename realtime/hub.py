@@ -20,6 +20,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -40,6 +41,14 @@ PRESENCE_HEARTBEAT_SECONDS = 20.0
 PRESENCE_TTL_SECONDS = 60.0
 
 _last_seq = database_sync_to_async(log.last_seq)
+_turn_deadline = database_sync_to_async(log.turn_deadline)
+
+
+@database_sync_to_async
+def _expire_turn(room_id: int) -> bool:
+    from forum.services.floor import floor_expire
+
+    return floor_expire(room_id=room_id)
 _frames_between = database_sync_to_async(log.frames_between)
 
 
@@ -76,6 +85,7 @@ class RoomHub:
         self._presence_publish: asyncio.TimerHandle | None = None
         self._presence_broadcast: asyncio.TimerHandle | None = None
         self._presence_frame: dict | None = None
+        self._turn_timer: asyncio.TimerHandle | None = None
         self.stopped = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -91,12 +101,39 @@ class RoomHub:
             asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
         ]
         await self._layer_send({"type": PRESENCE_REQUEST, "origin": self.channel})
+        self.watch_turn(await _turn_deadline(self.room_id))
+
+    def watch_turn(self, deadline: str | None) -> None:
+        """End the turn in progress at its deadline: the server's clock, not a client's.
+
+        Every process's hub of the room sets the timer; floor_expire is idempotent under
+        the room lock, so the first to fire ends the turn and the others find nothing to do.
+        """
+        if self._turn_timer is not None:
+            self._turn_timer.cancel()
+            self._turn_timer = None
+        if not deadline or self.stopped:
+            return
+        from datetime import datetime
+
+        delay = (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds()
+        loop = asyncio.get_running_loop()
+        self._turn_timer = loop.call_later(
+            max(0.0, delay) + 0.05, lambda: loop.create_task(self._end_turn())
+        )
+
+    async def _end_turn(self) -> None:
+        self._turn_timer = None
+        try:
+            await _expire_turn(self.room_id)
+        except Exception:  # noqa: BLE001 - the next floor action settles an overdue turn too
+            logger.warning("hub %s: ending an overdue turn failed", self.room_id, exc_info=True)
 
     async def stop(self) -> None:
         if self.stopped:
             return
         self.stopped = True
-        for handle in (self._idle_handle, self._presence_publish, self._presence_broadcast):
+        for handle in (self._idle_handle, self._presence_publish, self._presence_broadcast, self._turn_timer):
             if handle is not None:
                 handle.cancel()
         for task in self._tasks:
@@ -195,6 +232,8 @@ class RoomHub:
         if kind == log.HUB_MESSAGE:
             async with self._lock:
                 await self._on_event(message["seq"], message["frames"])
+            if message.get("deadline"):
+                self.watch_turn(message["deadline"])
         elif kind == log.SEAT_MESSAGE:
             await self._on_seat_notice(message["seat_id"], message["frame"], message.get("close"))
         elif kind == PRESENCE:

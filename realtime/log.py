@@ -88,6 +88,9 @@ def publish(room_id: int, event: RoomEvent) -> None:
     periodic look at the log does) and read the event from the log instead.
     """
     message = {"type": HUB_MESSAGE, "seq": event.seq, "frames": render_frames(event)}
+    if event.kind == "floor.given":
+        # Every hub of the room sets a timer for the turn's end (see RoomHub.watch_turn).
+        message["deadline"] = event.participants["speaker"]["ends_at"]
     try:
         async_to_sync(get_channel_layer().group_send)(group_for(room_id), message)
     except Exception:  # noqa: BLE001 - the log already holds the event
@@ -111,6 +114,18 @@ def notify_seat(room_id: int, seat_id: int, frame: dict, *, close_code: int | No
             logger.warning("notice to a seat of room %s failed", room_id, exc_info=True)
 
     transaction.on_commit(send)
+
+
+def turn_deadline(room_id: int) -> str | None:
+    """When the turn in progress ends (ISO 8601), for a hub that starts mid-turn."""
+    from forum.models import FloorRequest
+
+    ends_at = (
+        FloorRequest.objects.filter(room_id=room_id, status=FloorRequest.Status.SPEAKING)
+        .values_list("ends_at", flat=True)
+        .first()
+    )
+    return ends_at.isoformat() if ends_at else None
 
 
 def last_seq(room_id: int) -> int:

@@ -15,6 +15,7 @@ from moderation.permissions import Action, allowed, require
 from moderation.sanitize import render_markdown
 from realtime.log import append_event
 
+from .floor import floor_may_post
 from .limits import check_post_limits, consume_post
 
 HELD_FOR_MENTIONS = (
@@ -69,7 +70,10 @@ def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
         "created_at": intervention.created_at.isoformat(),
         "redaction": {"reason": intervention.redaction_reason} if redacted else None,
     }
-    return data, {**data, "author": intervention.seat.public_id}
+    # Moderators also get the seat's handle (to act on it) and its sector, which the parity
+    # figures count whatever the attribution policy shows participants.
+    sector = intervention.seat.sector.slug if intervention.seat.sector_id else None
+    return data, {**data, "author": intervention.seat.public_id, "sector": sector}
 
 
 @transaction.atomic
@@ -92,6 +96,7 @@ def intervention_post(
     body = check_body(body)
     now = timezone.now()
     check_post_limits(seat, room, now)
+    floor_may_post(seat, room, kind, now)
     item = room.current_item or room.agenda_items.order_by("position").first()
     if item is None:
         raise ServiceError("no_agenda", "This round table has no agenda item to speak to.")

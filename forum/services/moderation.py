@@ -22,10 +22,10 @@ from moderation.sanitize import render_markdown
 from realtime.log import append_event, notify_seat
 
 from .interventions import check_body, intervention_payloads
+from .reasons import clean_reason
 
 FLAGS_TO_HIDE = 3
 MAX_MUTE_MINUTES = 24 * 60
-MIN_REASON_CHARS = 5
 REDACTED_PLACEHOLDER = "<p><em>Redacted by the moderator.</em></p>"
 HIDDEN_PLACEHOLDER = "<p><em>Hidden by the moderator.</em></p>"
 
@@ -48,21 +48,13 @@ def _acting(actor_seat_id: int, action: Action) -> Acting:
     return Acting(seat, room)
 
 
-def _reason(reason: str | None, *, required: bool = True) -> str:
-    reason = (reason or "").strip()
-    if required and len(reason) < MIN_REASON_CHARS:
-        raise ServiceError(
-            "reason_required", f"Give a reason of at least {MIN_REASON_CHARS} characters.", field="reason"
-        )
-    if len(reason) > 1000:
-        raise ServiceError("too_large", "The reason is longer than 1,000 characters.", field="reason", limit=1000)
-    return reason
+_reason = clean_reason
 
 
 def _intervention(acting: Acting, public_id: str) -> Intervention:
     intervention = (
         Intervention.objects.select_for_update(of=("self",))
-        .select_related("seat", "agenda_item")
+        .select_related("seat__sector", "agenda_item")
         .filter(room=acting.room, public_id=public_id)
         .first()
     )
@@ -284,6 +276,8 @@ def seat_unmute(*, actor_seat_id: int, seat: str) -> Seat:
 @transaction.atomic
 def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     """Withdraw a seat: its link is revoked and its open sockets are closed everywhere."""
+    from .floor import floor_release_seat  # floor imports this module
+
     acting = _acting(actor_seat_id, Action.REMOVE_SEAT)
     reason = _reason(reason)
     target = _target_below_chair(acting, seat)
@@ -293,6 +287,7 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     target.removed_at = now
     target.token_revoked_at = target.token_revoked_at or now
     target.save(update_fields=["removed_at", "token_revoked_at"])
+    floor_release_seat(acting.room, target, now)
     append_event(acting.room, "seat.removed", participants=None, moderators=_seat_data(target))
     notify_seat(
         acting.room.pk, target.pk,
@@ -362,12 +357,15 @@ def room_set_locked(*, actor_seat_id: int, locked: bool) -> RoundTable:
 
 @transaction.atomic
 def room_close(*, actor_seat_id: int, reopen: bool = False) -> RoundTable:
+    from .floor import floor_stop
     from .rooms import room_set_status
 
     acting = _acting(actor_seat_id, Action.CLOSE)
     status = RoundTable.Status.LIVE if reopen else RoundTable.Status.CLOSED
     if acting.room.status == status:
         raise ServiceError("invalid_state", f"The round table is already {acting.room.get_status_display().lower()}.")
+    if not reopen:
+        floor_stop(acting.room)
     room_set_status(room=acting.room, status=status)
     _audit(acting, Action.CLOSE, acting.room.slug, "reopen" if reopen else "close")
     return acting.room

@@ -2,6 +2,16 @@
 
 Every row is checked first and every problem is reported with its line number; only a
 file without a single problem is applied, in one transaction.
+
+Quotas: delegates per sector after the import may not exceed the sector's seats (its own
+number, else the room's seats_per_sector); observers, the chair, moderators and the
+rapporteur sit outside the quotas.
+
+Accreditation: an import never accredits. Organizations it creates start as "applied"
+(the secretariat accredits them in the admin). When the round table requires
+accreditation, every delegate row must name an organization that already exists and is
+accredited; a row that names none, a new one, or one that is applied or suspended is
+reported with its line.
 """
 
 from __future__ import annotations
@@ -20,10 +30,14 @@ from forum.models import Organization, RoundTable, Seat
 
 from .seats import (
     QUOTA_ROLES,
+    describe_limit,
+    is_accredited,
     join_url,
     organization_get_or_create,
+    quota_seats,
     seat_issue_token,
     seat_upsert,
+    sector_seat_limits,
     user_upsert,
 )
 
@@ -124,6 +138,8 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                     row_problems.append(
                         f"organization {org!r} is in sector {earlier[0]!r} on line {earlier[1]}"
                     )
+            if room.require_accreditation and role in QUOTA_ROLES:
+                row_problems.extend(_accreditation_problems(org, known_orgs))
             for problem in row_problems:
                 problems.append(f"line {line}: {problem}")
             if not row_problems:
@@ -140,22 +156,45 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
     return rows
 
 
+def _accreditation_problems(org: str, known_orgs: dict[str, Organization]) -> list[str]:
+    """Why a delegate row cannot have a seat in a room that requires accreditation."""
+    if not org:
+        return ["this round table seats only delegates of accredited organizations; the organization is empty"]
+    existing = known_orgs.get(org.lower())
+    if existing is None:
+        return [
+            f"organization {org!r} is not known; this round table seats only delegates of accredited "
+            "organizations, and an import cannot accredit one (the secretariat does, in the admin)"
+        ]
+    if not is_accredited(existing):
+        return [
+            f"organization {existing.name!r} is {existing.get_accreditation_display().lower()}, not accredited; "
+            "this round table seats only delegates of accredited organizations"
+        ]
+    return []
+
+
 def _quota_problems(rows: list[ParticipantRow], room: RoundTable) -> list[str]:
     """Seats per sector after the import: existing seats not in the file plus the file's."""
     in_file = {row.email for row in rows}
     after = Counter(
         sector
-        for sector, username in Seat.objects.filter(room=room, role__in=QUOTA_ROLES).values_list(
+        for sector, username in quota_seats(room).values_list(
             "sector__slug", "user__username"
         )
         if username not in in_file
     )
     after.update(row.sector for row in rows if row.role in QUOTA_ROLES)
-    return [
-        f"sector {sector!r} would have {count} delegates; this round table has {room.seats_per_sector} seats per sector"
-        for sector, count in sorted(after.items())
-        if count > room.seats_per_sector
-    ]
+    limits = sector_seat_limits(room)
+    problems = []
+    for sector, count in sorted(after.items()):
+        limit = limits.get(sector, room.seats_per_sector)
+        if count > limit:
+            problems.append(
+                f"sector {sector!r} would have {count} delegates; this round table has "
+                f"{describe_limit(room, sector, limit)}"
+            )
+    return problems
 
 
 @transaction.atomic
@@ -173,7 +212,14 @@ def participants_import(
     for row in rows:
         user = user_upsert(email=row.email, name=row.name)
         sector = sectors.get(row.sector) if row.sector else None
-        org = organization_get_or_create(name=row.organization, sector=sector) if row.organization else None
+        # An import never accredits: organizations it creates start as applied.
+        org = (
+            organization_get_or_create(
+                name=row.organization, sector=sector, accreditation=Organization.Accreditation.APPLIED
+            )
+            if row.organization
+            else None
+        )
         seat, created = seat_upsert(room=room, user=user, role=row.role, sector=sector, organization=org)
         url = ""
         if created or reissue_links or seat.token_hash is None or seat.token_revoked_at is not None:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from forum.errors import ServiceError
-from forum.models import Organization, RoundTable, Seat, Sector, User
+from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
 from moderation.attribution import attribute
 from realtime.log import append_event, notify_seat
 
@@ -50,11 +50,17 @@ def user_upsert(*, email: str, name: str) -> User:
     return user
 
 
-def organization_get_or_create(*, name: str, sector: Sector) -> Organization:
+def organization_get_or_create(*, name: str, sector: Sector, accreditation: str | None = None) -> Organization:
+    """The organization called `name` (case-insensitive), created in `sector` if new.
+
+    `accreditation` is the status a NEW organization starts with (default: the model's);
+    an existing organization keeps its own: only the secretariat changes it, in the admin.
+    """
     name = " ".join(name.split())
     org = Organization.objects.filter(name__iexact=name).first()
     if org is None:
-        return Organization.objects.create(name=name, sector=sector)
+        extra = {"accreditation": accreditation} if accreditation else {}
+        return Organization.objects.create(name=name, sector=sector, **extra)
     if org.sector_id != sector.pk:
         raise ServiceError(
             "organization_sector",
@@ -63,14 +69,112 @@ def organization_get_or_create(*, name: str, sector: Sector) -> Organization:
     return org
 
 
+def quota_seats(room: RoundTable):
+    """The seats that count against sector quotas: delegates not removed by a moderator
+    (a sector may replace a delegate who was removed)."""
+    return Seat.objects.filter(room=room, role__in=QUOTA_ROLES, removed_at__isnull=True)
+
+
 def delegates_in_sector(room: RoundTable, sector: Sector, exclude_user: User | None = None) -> int:
-    qs = Seat.objects.filter(room=room, sector=sector, role__in=QUOTA_ROLES)
+    qs = quota_seats(room).filter(sector=sector)
     if exclude_user is not None:
         qs = qs.exclude(user=exclude_user)
     return qs.count()
 
 
-def _draw_pseudonym_number(room: RoundTable, sector: Sector, seat: Seat) -> int:
+def delegates_per_sector(room: RoundTable) -> dict[str, int]:
+    """Seated delegates (the seats that count against quotas) per sector slug."""
+    counts: dict[str, int] = {}
+    for slug in quota_seats(room).filter(sector__isnull=False).values_list(
+        "sector__slug", flat=True
+    ):
+        counts[slug] = counts.get(slug, 0) + 1
+    return counts
+
+
+def sector_seat_limit(room: RoundTable, sector: Sector) -> int:
+    """How many delegates `sector` may seat in `room`: the secretariat's own number for
+    that sector (a SectorSeats row) if there is one, else the room's equal seats_per_sector."""
+    if room.pk is None:
+        return room.seats_per_sector
+    own = SectorSeats.objects.filter(room=room, sector=sector).values_list("seats", flat=True).first()
+    return room.seats_per_sector if own is None else own
+
+
+def sector_seat_limits(room: RoundTable) -> dict[str, int]:
+    """sector slug -> seats, for every sector of the room's dialogue (and any sector with
+    its own number)."""
+    limits = {slug: room.seats_per_sector for slug in room.dialogue.sectors.values_list("slug", flat=True)}
+    limits.update(SectorSeats.objects.filter(room=room).values_list("sector__slug", "seats"))
+    return limits
+
+
+def describe_limit(room: RoundTable, sector_slug: str, limit: int) -> str:
+    """"3 seats per sector" for the equal number, "2 seats for sector 'x'" for a sector's own."""
+    own = SectorSeats.objects.filter(room=room, sector__slug=sector_slug).exists()
+    return f"{limit} seats for sector {sector_slug!r}" if own else f"{limit} seats per sector"
+
+
+def is_accredited(organization: Organization | None) -> bool:
+    return organization is not None and organization.accreditation == Organization.Accreditation.ACCREDITED
+
+
+def check_accreditation(room: RoundTable, role: str, organization: Organization | None) -> None:
+    """Refuse a delegate's seat in a room that requires accreditation unless the delegate's
+    organization is accredited. Observers, the chair, moderators and the rapporteur sit
+    outside the quotas and are not checked."""
+    if not room.require_accreditation or role not in QUOTA_ROLES:
+        return
+    if organization is None:
+        raise ServiceError(
+            "not_accredited",
+            "This round table seats only delegates of accredited organizations; give the delegate's organization.",
+            field="organization",
+        )
+    if not is_accredited(organization):
+        raise ServiceError(
+            "not_accredited",
+            f"Organization {organization.name!r} is {organization.get_accreditation_display().lower()}, "
+            "not accredited; this round table seats only delegates of accredited organizations.",
+            field="organization",
+        )
+
+
+def check_seat(
+    *, room: RoundTable, user: User | None, role: str, sector: Sector | None, organization: Organization | None
+) -> None:
+    """Every rule a seat must keep, without changing anything: raise ServiceError or return.
+
+    seat_upsert calls it under the room lock; the admin's forms call it to show the same
+    refusal as a form error.
+    """
+    if role not in Seat.Role.values:
+        raise ServiceError("invalid_role", f"Role must be one of {', '.join(Seat.Role.values)}.", field="role")
+    if role == Seat.Role.DELEGATE and sector is None:
+        raise ServiceError("sector_required", "A delegate needs a sector.", field="sector")
+    if sector is not None and not room.dialogue.sectors.filter(pk=sector.pk).exists():
+        raise ServiceError(
+            "invalid_sector", f"Sector {sector.slug!r} does not take part in this dialogue.", field="sector"
+        )
+    if organization is not None and sector is not None and organization.sector_id != sector.pk:
+        raise ServiceError(
+            "organization_sector",
+            f"Organization {organization.name!r} belongs to another sector.",
+            field="organization",
+        )
+    check_accreditation(room, role, organization)
+    if role in QUOTA_ROLES:
+        limit = sector_seat_limit(room, sector)
+        if delegates_in_sector(room, sector, exclude_user=user) >= limit:
+            raise ServiceError(
+                "sector_full",
+                f"Sector {sector.slug!r} already has its {limit} seats.",
+                field="sector",
+                limit=limit,
+            )
+
+
+def draw_pseudonym_number(room: RoundTable, sector: Sector, seat: Seat) -> int:
     """The seat's number in "Civil society · Delegate N".
 
     Derived from the room's secret and the seat's random per-room handle, never from
@@ -83,13 +187,16 @@ def _draw_pseudonym_number(room: RoundTable, sector: Sector, seat: Seat) -> int:
         .exclude(pk=seat.pk)
         .values_list("pseudonym_number", flat=True)
     )
-    pool_size = max(room.seats_per_sector, len(taken) + 1)
+    pool_size = max(sector_seat_limit(room, sector), len(taken) + 1)
     free = [n for n in range(1, pool_size + 1) if n not in taken]
     key = room.secret.encode()
     return min(
         free,
         key=lambda n: hmac.new(key, f"{seat.public_id}:{n}".encode(), hashlib.sha256).digest(),
     )
+
+
+_draw_pseudonym_number = draw_pseudonym_number  # the earlier private name
 
 
 @transaction.atomic
@@ -101,25 +208,25 @@ def seat_upsert(
     sector: Sector | None,
     organization: Organization | None,
 ) -> tuple[Seat, bool]:
-    """Create or update `user`'s seat in `room`, keeping the sector quotas."""
-    if role not in Seat.Role.values:
-        raise ServiceError("invalid_role", f"Role must be one of {', '.join(Seat.Role.values)}.")
-    if role == Seat.Role.DELEGATE and sector is None:
-        raise ServiceError("sector_required", "A delegate needs a sector.")
-    if sector is not None and not room.dialogue.sectors.filter(pk=sector.pk).exists():
-        raise ServiceError("invalid_sector", f"Sector {sector.slug!r} does not take part in this dialogue.")
-    if organization is not None and sector is not None and organization.sector_id != sector.pk:
-        raise ServiceError(
-            "organization_sector",
-            f"Organization {organization.name!r} belongs to another sector.",
-        )
-    # Lock the room so that two imports cannot both take a sector's last seat.
-    RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
-    if role in QUOTA_ROLES and delegates_in_sector(room, sector, exclude_user=user) >= room.seats_per_sector:
-        raise ServiceError(
-            "sector_full",
-            f"Sector {sector.slug!r} already has its {room.seats_per_sector} seats.",
-        )
+    """Create or update `user`'s seat in `room`, keeping the sector quotas (the sector's own
+    number of seats, else the room's seats_per_sector) and, when the room requires it, the
+    accreditation of delegates' organizations.
+
+    Refusals (ServiceError codes): invalid_role, sector_required, invalid_sector,
+    organization_sector, not_accredited, sector_full. A refusal changes nothing.
+    """
+    # Lock the room so that two imports cannot both take a sector's last seat; read the
+    # room's settings fresh under the lock.
+    locked = (
+        RoundTable.objects.select_for_update()
+        .only("id", "seats_per_sector", "require_accreditation", "dialogue_id")
+        .get(pk=room.pk)
+    )
+    room.seats_per_sector = locked.seats_per_sector
+    room.require_accreditation = locked.require_accreditation
+    if organization is not None and organization.pk is not None:
+        organization.refresh_from_db(fields=["accreditation", "sector"])
+    check_seat(room=room, user=user, role=role, sector=sector, organization=organization)
     seat = Seat.objects.filter(room=room, user=user).first()
     created = seat is None
     if created:
@@ -131,7 +238,7 @@ def seat_upsert(
     if sector is None:
         seat.pseudonym_number = None
     elif sector_changed or seat.pseudonym_number is None:
-        seat.pseudonym_number = _draw_pseudonym_number(room, sector, seat)
+        seat.pseudonym_number = draw_pseudonym_number(room, sector, seat)
     seat.save()
     return seat, created
 

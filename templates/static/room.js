@@ -93,6 +93,9 @@ function handle(frame) {
     case "notice":
       postStatus.textContent = frame.message;
       break;
+    case "done":
+      if (frame.action === "vote") postStatus.textContent = "Your ballot is recorded; you may change it until the check closes.";
+      break;
     case "flagged":
       postStatus.textContent = "Thank you: the moderators will look at it.";
       break;
@@ -131,6 +134,7 @@ function place(frame) {
     case "intervention.posted":
     case "intervention.restored": {
       removeHeld(d.id);
+      refreshParity();
       const existing = findIntervention(d.id);
       const li = renderIntervention(frame.seq, d);
       if (existing) {
@@ -163,6 +167,21 @@ function place(frame) {
         li.classList.toggle("current", current);
         if (current) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
       }
+      break;
+    case "floor.hand_raised":
+    case "floor.hand_lowered":
+    case "floor.given":
+    case "floor.turn_ended":
+    case "floor.request_moved":
+    case "floor.request_removed":
+    case "floor.mode_changed":
+      showFloor(d);
+      refreshParity();
+      break;
+    case "consensus.opened":
+    case "consensus.voted":
+    case "consensus.closed":
+      showCheck(frame.kind, d);
       break;
     case "room.settings_changed":
       document.getElementById("room-settings").textContent = [
@@ -288,6 +307,121 @@ function renderIntervention(seq, d, { inStream = true } = {}) {
   return li;
 }
 
+// -- the floor: the server's queue and speaker; the countdown runs on the server's deadline --
+
+let countdown = null;
+
+function showFloor(d) {
+  const queue = document.getElementById("queue");
+  queue.replaceChildren(
+    ...d.queue.map((r) => {
+      const li = document.createElement("li");
+      li.textContent = `${r.attribution.label}${r.kind === "point_of_order" ? " (point of order)" : r.kind === "reply" ? " (reply)" : ""}`;
+      return li;
+    }),
+  );
+  const speaker = document.getElementById("speaker");
+  clearInterval(countdown);
+  if (!d.speaker) {
+    speaker.textContent = "Nobody has the floor.";
+    return;
+  }
+  const ends = new Date(d.speaker.ends_at).getTime();
+  const tick = () => {
+    const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+    speaker.textContent = `${d.speaker.attribution.label} has the floor: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
+// -- consensus checks --
+
+const checks = new Map();
+
+function showCheck(kind, d) {
+  const list = document.getElementById("checks");
+  let li = checks.get(d.check);
+  if (!li) {
+    li = document.createElement("li");
+    li.className = "check";
+    checks.set(d.check, li);
+    list.append(li);
+  }
+  if (kind === "consensus.opened") {
+    const p = document.createElement("p");
+    p.className = "proposition";
+    p.textContent = d.proposition;
+    const status = document.createElement("p");
+    status.className = "check-status muted";
+    status.textContent = "Open";
+    li.replaceChildren(p, status);
+    if (root.dataset.role === "delegate") {
+      const votes = document.createElement("p");
+      votes.className = "votes";
+      for (const option of d.options) {
+        votes.append(button(option.label, () => send({ type: "vote", check: d.check, option: option.key })), " ");
+      }
+      li.append(votes);
+    }
+    if (moderates) li.append(button("Close the check", () => send({ type: "check", action: "close", check: d.check })));
+  } else if (kind === "consensus.voted") {
+    const status = li.querySelector(".check-status");
+    if (status) status.textContent = `Open · ${d.voters} voted`;
+  } else {
+    li.querySelectorAll("button").forEach((b) => b.remove());
+    const r = d.result;
+    const status = li.querySelector(".check-status") || li.appendChild(document.createElement("p"));
+    const shares = Object.entries(r.weighted).map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(" · ");
+    status.textContent = `${r.outcome === "consensus" ? "Consensus" : "No consensus"} — weighted: ${shares}`;
+  }
+}
+
+// -- parity figures (a projection of the log, fetched after floor and intervention events) --
+
+let parityTimer = null;
+
+function clock(seconds) {
+  return `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, "0")}`;
+}
+
+function refreshParity() {
+  clearTimeout(parityTimer);
+  parityTimer = setTimeout(async () => {
+    const box = document.getElementById("parity");
+    try {
+      const response = await fetch(`/rooms/${slug}/parity.json`, { credentials: "same-origin" });
+      const data = await response.json();
+      if (data.hidden) {
+        box.textContent = data.message;
+        return;
+      }
+      const table = document.createElement("table");
+      const head = table.createTHead().insertRow();
+      for (const t of ["Sector", "Turns", "Time", "Words"]) {
+        const th = document.createElement("th");
+        th.scope = "col";
+        th.textContent = t;
+        head.append(th);
+      }
+      const body = table.createTBody();
+      for (const s of data.sectors) {
+        const f = data.room.sectors[s.slug] || {};
+        const row = body.insertRow();
+        for (const v of [s.name, f.turns ?? 0, clock(f.speaking_seconds ?? 0), f.words ?? 0]) {
+          row.insertCell().textContent = v;
+        }
+      }
+      const balance = document.createElement("p");
+      balance.textContent = `Balance index: ${data.room.balance.toFixed(2)} (1 = equal speaking time)`;
+      box.classList.remove("muted");
+      box.replaceChildren(table, balance);
+    } catch {
+      box.textContent = "Parity figures unavailable.";
+    }
+  }, 800);
+}
+
 function showPresence(frame) {
   const list = document.getElementById("presence");
   list.replaceChildren();
@@ -318,8 +452,30 @@ if (form) {
   });
 }
 
+const handRaise = document.getElementById("hand-raise");
+if (handRaise) {
+  handRaise.addEventListener("click", () =>
+    send({ type: "hand", action: "raise", kind: document.getElementById("hand-kind").value }));
+  document.getElementById("hand-lower").addEventListener("click", () => send({ type: "hand", action: "lower" }));
+}
+const floorNext = document.getElementById("floor-next");
+if (floorNext) {
+  floorNext.addEventListener("click", () => send({ type: "floor", action: "next" }));
+  document.getElementById("floor-end").addEventListener("click", () => send({ type: "floor", action: "end" }));
+}
+const checkForm = document.getElementById("check-form");
+if (checkForm) {
+  checkForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById("check-proposition");
+    if (input.value.trim()) send({ type: "check", action: "open", proposition: input.value.trim() });
+    input.value = "";
+  });
+}
+
 if (consentButton) {
   consentButton.addEventListener("click", () => send({ type: "consent", rule: root.dataset.rule }));
 }
 
 connect();
+refreshParity();

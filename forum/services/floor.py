@@ -1,0 +1,589 @@
+"""The floor: raised hands, the queue in parity order, turns on a server-side clock.
+
+Each entry point runs in one transaction under the room row lock (select_for_update), so
+floor actions in a room happen one after the other whatever the number of processes; the
+order of the queue is forum.floor_order. Every change appends one floor.* event carrying
+the whole floor afterwards (queue and speaker), one rendering per audience; the
+moderators' one adds each request's `sector` and `author` (the seat's handle), which the
+parity figures count. Overrides (out of order, move, remove) are also audited.
+
+Time: a turn starts at `now` and ends at `now + room.turn_seconds`. `floor_expire` ends it
+when the clock says so (any process may call it, as often as it likes); every other floor
+action first ends an overdue turn the same way, so a late timer never lengthens a turn:
+a turn ended by time lasts exactly its limit.
+
+Races between two moderators: actions are serialised on the room lock. `floor_give_next`
+and `floor_give` end the current turn before giving the floor, so without more information
+the second of two simultaneous calls would end the turn the first one just gave. A caller
+that passes `expected_speaker` (the request it saw holding the floor, "" for nobody) gets
+`floor_taken` instead when someone else holds the floor now, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from forum.errors import ServiceError
+from forum.floor_order import Tally, Waiting, floor_order, repin
+from forum.models import AgendaItem, FloorRequest, RoundTable, Seat
+from moderation.attribution import attribute
+from moderation.audit import audit_append
+from moderation.permissions import Action, allowed, require
+from realtime.log import append_event
+
+from .reasons import clean_reason as _reason
+
+Kind = FloorRequest.Kind
+Status = FloorRequest.Status
+TURN_SECONDS_MIN, TURN_SECONDS_MAX = 30, 3600
+
+
+# -- loading the floor ------------------------------------------------------------------
+
+
+@dataclass
+class Floor:
+    """A room's floor as read under its lock: the queue in order, the speaker, the figures."""
+
+    room: RoundTable
+    now: datetime
+    queue: list[FloorRequest]
+    speaker: FloorRequest | None
+    spoken: dict[int, Tally]
+    _labels: dict[int, dict] = field(default_factory=dict)
+
+    def position(self, request: FloorRequest) -> int:
+        return next(i for i, r in enumerate(self.queue, start=1) if r.pk == request.pk)
+
+    def waiting(self) -> list[Waiting]:
+        return [_waiting(r) for r in self.queue]
+
+    def attribution(self, seat: Seat) -> dict:
+        if seat.pk not in self._labels:
+            self._labels[seat.pk] = attribute(seat).as_payload()
+        return self._labels[seat.pk]
+
+
+def _waiting(request: FloorRequest) -> Waiting:
+    return Waiting(request.pk, request.kind, request.sector_id, request.requested_at, request.pinned_position)
+
+
+def spoken_seconds(request: FloorRequest) -> int:
+    """Whole seconds a turn lasted (or will last, for one in progress: its limit)."""
+    end = request.ended_at or request.ends_at
+    return max(0, round((end - request.started_at).total_seconds()))
+
+
+def _current_item_id(room: RoundTable) -> int | None:
+    if room.current_item_id:
+        return room.current_item_id
+    return AgendaItem.objects.filter(room=room).order_by("position").values_list("pk", flat=True).first()
+
+
+def _spoken(room: RoundTable, speaker: FloorRequest | None) -> dict[int, Tally]:
+    """Seconds and turns per sector in the current agenda item. The turn in progress
+    counts as one turn of its full limit (what the sector is taking now)."""
+    item = _current_item_id(room)
+    turns = list(
+        FloorRequest.objects.filter(room=room, agenda_item_id=item, status=Status.DONE, sector__isnull=False)
+    )
+    if speaker is not None and speaker.agenda_item_id == item and speaker.sector_id is not None:
+        turns.append(speaker)
+    spoken: dict[int, Tally] = {}
+    for turn in turns:
+        seconds, count = spoken.get(turn.sector_id, Tally())
+        spoken[turn.sector_id] = Tally(seconds + spoken_seconds(turn), count + 1)
+    return spoken
+
+
+def _seated(seat: Seat) -> bool:
+    return seat.removed_at is None and seat.token_revoked_at is None
+
+
+def _load(room: RoundTable, now: datetime) -> Floor:
+    rows = list(
+        FloorRequest.objects.filter(room=room, status__in=(Status.WAITING, Status.SPEAKING))
+        .select_related("seat__user", "seat__organization", "seat__sector", "sector")
+        .order_by("requested_at", "pk")
+    )
+    for row in rows:
+        row.seat.room = room
+    speaker = next((r for r in rows if r.status == Status.SPEAKING), None)
+    # A withdrawn seat's hand does not stand in the queue (and cannot be given the floor).
+    waiting = {r.pk: r for r in rows if r.status == Status.WAITING and _seated(r.seat)}
+    spoken = _spoken(room, speaker)
+    queue = [waiting[w.id] for w in floor_order((_waiting(r) for r in waiting.values()), spoken)]
+    return Floor(room, now, queue, speaker, spoken)
+
+
+# -- payloads ---------------------------------------------------------------------------
+
+
+def _sector(request: FloorRequest) -> str | None:
+    return request.sector.slug if request.sector_id else None
+
+
+def _entry(floor: Floor, request: FloorRequest) -> tuple[dict, dict]:
+    data = {
+        "request": request.public_id,
+        "kind": request.kind,
+        "attribution": request.attribution or floor.attribution(request.seat),
+        "requested_at": request.requested_at.isoformat(),
+    }
+    return data, {**data, "sector": _sector(request), "author": request.seat.public_id}
+
+
+def _speaker(floor: Floor) -> tuple[dict | None, dict | None]:
+    turn = floor.speaker
+    if turn is None:
+        return None, None
+    data = {
+        "request": turn.public_id,
+        "kind": turn.kind,
+        "attribution": turn.attribution or floor.attribution(turn.seat),
+        "started_at": turn.started_at.isoformat(),
+        "ends_at": turn.ends_at.isoformat(),
+        "limit_seconds": spoken_seconds(turn),
+    }
+    return data, {**data, "sector": _sector(turn), "author": turn.seat.public_id}
+
+
+def floor_payloads(floor: Floor, request: FloorRequest | None = None, /, **extra) -> tuple[dict, dict]:
+    """(participants, moderators) renderings of the floor after a change to `request`."""
+    entries = [_entry(floor, r) for r in floor.queue]
+    speaker_p, speaker_m = _speaker(floor)
+    public_id = request.public_id if request is not None else ""
+    participants = {"request": public_id, "queue": [p for p, _ in entries], "speaker": speaker_p, **extra}
+    moderators = {"request": public_id, "queue": [m for _, m in entries], "speaker": speaker_m, **extra}
+    if request is not None:
+        moderators.update(sector=_sector(request), author=request.seat.public_id)
+    return participants, moderators
+
+
+def _emit(
+    room: RoundTable, event_kind: str, now: datetime, request: FloorRequest | None = None, /, **extra
+) -> Floor:
+    floor = _load(room, now)
+    participants, moderators = floor_payloads(floor, request, **extra)
+    append_event(room, event_kind, participants=participants, moderators=moderators)
+    return floor
+
+
+# -- the pieces of every action -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acting:
+    seat: Seat
+    room: RoundTable
+
+
+def _acting(seat_id: int, action: Action | None) -> Acting:
+    """The actor's seat, fresh, and its room, locked for the rest of the transaction."""
+    seat = Seat.objects.select_related("user", "sector").get(pk=seat_id)
+    room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
+    seat.room = room
+    if action is not None:
+        require(seat, action)
+    return Acting(seat, room)
+
+
+def _live(room: RoundTable) -> None:
+    if room.status == RoundTable.Status.CLOSED:
+        raise ServiceError("room_closed", "This round table is closed.")
+    if room.status != RoundTable.Status.LIVE:
+        raise ServiceError("room_not_open", "This round table has not been opened yet.")
+
+
+def _request(room: RoundTable, public_id: str) -> FloorRequest:
+    request = None
+    if isinstance(public_id, str):
+        request = (
+            FloorRequest.objects.select_for_update(of=("self",))
+            .select_related("seat__user", "seat__organization", "seat__sector", "sector")
+            .filter(room=room, public_id=public_id)
+            .first()
+        )
+    if request is None:
+        raise ServiceError("not_found", "There is no such request for the floor in this round table.", field="request")
+    request.seat.room = room
+    return request
+
+
+def _expect_waiting(request: FloorRequest) -> None:
+    if request.status == Status.SPEAKING:
+        raise ServiceError("floor_taken", "That request already has the floor.", field="request")
+    if request.status != Status.WAITING or not _seated(request.seat):
+        raise ServiceError(
+            "invalid_state",
+            f"That request is no longer waiting ({request.get_status_display().lower()}).",
+            field="request",
+        )
+
+
+def _speaking(room: RoundTable) -> FloorRequest | None:
+    return (
+        FloorRequest.objects.select_for_update(of=("self",))
+        .select_related("seat__user", "seat__organization", "seat__sector", "sector")
+        .filter(room=room, status=Status.SPEAKING)
+        .first()
+    )
+
+
+def _end(room: RoundTable, turn: FloorRequest, reason: str, at: datetime, now: datetime) -> None:
+    turn.status, turn.ended_at = Status.DONE, at
+    turn.save(update_fields=["status", "ended_at"])
+    turn.seat.room = room
+    _emit(room, "floor.turn_ended", now, turn, reason=reason, seconds=spoken_seconds(turn))
+
+
+def _settle(room: RoundTable, now: datetime) -> FloorRequest | None:
+    """End the turn in progress if its time is up; it ended at its limit, not now."""
+    turn = _speaking(room)
+    if turn is None or turn.ends_at > now:
+        return None
+    _end(room, turn, "time", turn.ends_at, now)
+    return turn
+
+
+def _check_expected(room: RoundTable, expected: str | None) -> FloorRequest | None:
+    """The speaker now; `floor_taken` if it is not the one the caller saw (None: no check)."""
+    speaker = _speaking(room)
+    if expected is not None and speaker is not None and speaker.public_id != expected:
+        raise ServiceError(
+            "floor_taken", "The floor changed hands a moment ago; look at the queue again and retry."
+        )
+    return speaker
+
+
+def _leave(floor: Floor, request: FloorRequest) -> None:
+    """`request` leaves the queue: the chair's pinned requests behind it move up with it."""
+    moves = repin(floor.waiting(), request.pk)
+    for other in floor.queue:
+        if other.pk in moves:
+            other.pinned_position = moves[other.pk]
+            other.save(update_fields=["pinned_position"])
+    request.pinned_position = None
+
+
+def _give(acting: Acting, request: FloorRequest, now: datetime, *, out_of_order: bool, reason: str = "") -> str:
+    room = acting.room
+    floor = _load(room, now)
+    _leave(floor, request)
+    request.status, request.out_of_order = Status.SPEAKING, out_of_order
+    request.started_at, request.ended_at = now, None
+    request.ends_at = now + timedelta(seconds=room.turn_seconds)
+    # A turn counts in the agenda item it is spoken in, whenever the hand went up.
+    request.agenda_item_id = _current_item_id(room) or request.agenda_item_id
+    try:
+        with transaction.atomic():
+            request.save(update_fields=[
+                "status", "out_of_order", "started_at", "ended_at", "ends_at", "agenda_item", "pinned_position",
+            ])
+    except IntegrityError:
+        # Only reachable if a writer skipped the room lock; the database kept one speaker.
+        raise ServiceError("floor_taken", "Someone else was given the floor a moment ago; look again.")
+    extra = {"reason": reason} if out_of_order else {}
+    participants, moderators = floor_payloads(_load(room, now), request, out_of_order=out_of_order)
+    append_event(room, "floor.given", participants=participants, moderators={**moderators, **extra})
+    if out_of_order:
+        _audit(acting, request, reason, op="give")
+    return request.public_id
+
+
+def _audit(acting: Acting, request: FloorRequest, reason: str, **data) -> None:
+    audit_append(
+        room=acting.room, action=str(Action.FLOOR_OVERRIDE), actor=acting.seat,
+        target=request.public_id, reason=reason, data={**data, "sector": _sector(request)},
+    )
+
+
+# -- delegates ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None = None) -> str:
+    """Ask for the floor; returns the request's public id. One waiting hand per seat."""
+    now = now or timezone.now()
+    acting = _acting(seat_id, Action.RAISE_HAND)
+    seat, room = acting.seat, acting.room
+    if kind not in Kind.values:
+        raise ServiceError("invalid_frame", f"kind must be one of {', '.join(Kind.values)}.", field="kind")
+    kind = str(kind)
+    _live(room)
+    if seat.muted_until is not None and seat.muted_until > now:
+        raise ServiceError(
+            "muted", f"A moderator has muted you until {seat.muted_until:%H:%M} UTC.",
+            until=seat.muted_until.isoformat(),
+        )
+    if FloorRequest.objects.filter(room=room, seat=seat, status=Status.WAITING).exists():
+        raise ServiceError("already_raised", "Your hand is already raised; lower it first to change it.")
+    item = _current_item_id(room)
+    if item is None:
+        raise ServiceError("no_agenda", "This round table has no agenda item to speak to.")
+    _settle(room, now)
+    try:
+        with transaction.atomic():
+            request = FloorRequest.objects.create(
+                room=room, agenda_item_id=item, seat=seat, sector_id=seat.sector_id, kind=kind, requested_at=now,
+                attribution=attribute(seat).as_payload(),
+            )
+    except IntegrityError:
+        raise ServiceError("already_raised", "Your hand is already raised; lower it first to change it.")
+    request.seat = seat
+    _emit(room, "floor.hand_raised", now, request, kind=kind)
+    return request.public_id
+
+
+@transaction.atomic
+def hand_lower(*, seat_id: int, request_id: str | None = None, now: datetime | None = None) -> None:
+    """Withdraw one's own waiting request (the seat's waiting one when `request_id` is None)."""
+    now = now or timezone.now()
+    acting = _acting(seat_id, Action.RAISE_HAND)
+    if request_id is None:
+        own = FloorRequest.objects.filter(room=acting.room, seat=acting.seat, status=Status.WAITING).first()
+        if own is None:
+            raise ServiceError("not_found", "Your hand is not raised.", field="request")
+        request_id = own.public_id
+    request = _request(acting.room, request_id)
+    if request.seat_id != acting.seat.pk:
+        raise ServiceError(
+            "forbidden", "You can lower only your own hand; the chair removes requests.", field="request"
+        )
+    _expect_waiting(request)
+    _settle(acting.room, now)
+    _leave(_load(acting.room, now), request)
+    request.status = Status.WITHDRAWN
+    request.save(update_fields=["status", "pinned_position"])
+    _emit(acting.room, "floor.hand_lowered", now, request)
+
+
+@transaction.atomic
+def turn_end(*, seat_id: int, now: datetime | None = None) -> None:
+    """End the turn in progress: the speaker yields (reason `yielded`), or the chair or a
+    moderator ends it (reason `chair`). A turn whose time ran out meanwhile ends by time."""
+    now = now or timezone.now()
+    acting = _acting(seat_id, None)
+    runs_floor = allowed(acting.seat.role, Action.RUN_FLOOR)
+    require(acting.seat, Action.RUN_FLOOR if runs_floor else Action.RAISE_HAND)
+    expired = _settle(acting.room, now)
+    turn = _speaking(acting.room)
+    if runs_floor:
+        if turn is not None:
+            _end(acting.room, turn, "chair", now, now)
+        elif expired is None:
+            raise ServiceError("no_turn", "Nobody holds the floor.")
+        return
+    if turn is not None and turn.seat_id == acting.seat.pk:
+        _end(acting.room, turn, "yielded", now, now)
+    elif expired is None or expired.seat_id != acting.seat.pk:
+        raise ServiceError("not_your_turn", "You do not hold the floor.")
+
+
+# -- the chair and moderators ----------------------------------------------------------------
+
+
+@transaction.atomic
+def floor_give_next(
+    *, actor_seat_id: int, now: datetime | None = None, expected_speaker: str | None = None
+) -> str:
+    """End the turn in progress (reason `chair`) and give the floor to the head of the
+    queue; returns the request's public id. `queue_empty` (and nothing ends) if no one waits."""
+    now = now or timezone.now()
+    acting = _acting(actor_seat_id, Action.RUN_FLOOR)
+    _live(acting.room)
+    _settle(acting.room, now)
+    speaker = _check_expected(acting.room, expected_speaker)
+    if not _load(acting.room, now).queue:
+        raise ServiceError("queue_empty", "Nobody is waiting for the floor.")
+    if speaker is not None:
+        _end(acting.room, speaker, "chair", now, now)
+    head = _load(acting.room, now).queue[0]
+    return _give(acting, head, now, out_of_order=False)
+
+
+@transaction.atomic
+def floor_give(
+    *,
+    actor_seat_id: int,
+    request_id: str,
+    reason: str = "",
+    now: datetime | None = None,
+    expected_speaker: str | None = None,
+) -> str:
+    """Give the floor to one request. At the head of the queue it is `floor_give_next`;
+    anywhere else it is an override (FLOOR_OVERRIDE, a reason, `out_of_order`, audited)."""
+    now = now or timezone.now()
+    acting = _acting(actor_seat_id, Action.RUN_FLOOR)
+    _live(acting.room)
+    request = _request(acting.room, request_id)
+    _expect_waiting(request)
+    _settle(acting.room, now)
+    speaker = _check_expected(acting.room, expected_speaker)
+    floor = _load(acting.room, now)
+    if all(r.pk != request.pk for r in floor.queue):
+        raise ServiceError("invalid_state", "That request is not in the queue.", field="request")
+    if speaker is not None:
+        _end(acting.room, speaker, "chair", now, now)
+        floor = _load(acting.room, now)
+    if floor.queue[0].pk == request.pk:
+        return _give(acting, request, now, out_of_order=False)
+    require(acting.seat, Action.FLOOR_OVERRIDE)
+    reason = _reason(reason)
+    return _give(acting, request, now, out_of_order=True, reason=reason)
+
+
+@transaction.atomic
+def floor_move(
+    *, actor_seat_id: int, request_id: str, position: int, reason: str, now: datetime | None = None
+) -> int:
+    """Place a waiting request at `position` (1-based; beyond the end means last). It stays
+    there, moving up as the requests ahead of it leave. Returns the position it took."""
+    now = now or timezone.now()
+    acting = _acting(actor_seat_id, Action.FLOOR_OVERRIDE)
+    if isinstance(position, bool) or not isinstance(position, int) or position < 1:
+        raise ServiceError("invalid_frame", "position must be a whole number from 1.", field="position")
+    reason = _reason(reason)
+    request = _request(acting.room, request_id)
+    _expect_waiting(request)
+    _settle(acting.room, now)
+    request.pinned_position = min(position, len(_load(acting.room, now).queue))
+    request.save(update_fields=["pinned_position"])
+    floor = _load(acting.room, now)
+    taken = floor.position(request)
+    participants, moderators = floor_payloads(floor, request, position=taken)
+    append_event(acting.room, "floor.request_moved", participants=participants, moderators=moderators)
+    _audit(acting, request, reason, op="move", position=taken)
+    return taken
+
+
+@transaction.atomic
+def floor_remove(*, actor_seat_id: int, request_id: str, reason: str, now: datetime | None = None) -> None:
+    """Take a waiting request out of the queue (an override, with a reason, audited)."""
+    now = now or timezone.now()
+    acting = _acting(actor_seat_id, Action.FLOOR_OVERRIDE)
+    reason = _reason(reason)
+    request = _request(acting.room, request_id)
+    _expect_waiting(request)
+    _settle(acting.room, now)
+    _leave(_load(acting.room, now), request)
+    request.status = Status.REMOVED
+    request.save(update_fields=["status", "pinned_position"])
+    _emit(acting.room, "floor.request_removed", now, request, reason=reason)
+    _audit(acting, request, reason, op="remove")
+
+
+@transaction.atomic
+def floor_set_mode(
+    *, actor_seat_id: int, floor_mode: str, turn_seconds: int | None = None, now: datetime | None = None
+) -> RoundTable:
+    """Set the floor mode (`open` or `queued`) and, optionally, the time limit of the
+    turns to come (30 to 3600 s; a turn in progress keeps its own)."""
+    acting = _acting(actor_seat_id, Action.RUN_FLOOR)
+    room = acting.room
+    if floor_mode not in RoundTable.FloorMode.values:
+        raise ServiceError(
+            "invalid_frame", f"floor_mode must be one of {', '.join(RoundTable.FloorMode.values)}.",
+            field="floor_mode",
+        )
+    if turn_seconds is not None and (
+        isinstance(turn_seconds, bool) or not isinstance(turn_seconds, int)
+        or not TURN_SECONDS_MIN <= turn_seconds <= TURN_SECONDS_MAX
+    ):
+        raise ServiceError(
+            "invalid_frame",
+            f"turn_seconds must be a whole number from {TURN_SECONDS_MIN} to {TURN_SECONDS_MAX}.",
+            field="turn_seconds",
+        )
+    room.floor_mode = floor_mode
+    if turn_seconds is not None:
+        room.turn_seconds = turn_seconds
+    room.save(update_fields=["floor_mode", "turn_seconds"])
+    now = now or timezone.now()
+    _settle(room, now)
+    _emit(room, "floor.mode_changed", now, floor_mode=room.floor_mode, turn_seconds=room.turn_seconds)
+    audit_append(
+        room=room, action=str(Action.RUN_FLOOR), actor=acting.seat, target=room.slug,
+        data={"floor_mode": room.floor_mode, "turn_seconds": room.turn_seconds},
+    )
+    return room
+
+
+# -- the clock -------------------------------------------------------------------------------
+
+
+def floor_release_seat(room: RoundTable, seat: Seat, now: datetime | None = None) -> None:
+    """A removed seat leaves the floor: its turn ends, its raised hand is taken down.
+
+    Runs inside the caller's transaction, with the room row already locked.
+    """
+    now = now or timezone.now()
+    _settle(room, now)
+    turn = _speaking(room)
+    if turn is not None and turn.seat_id == seat.pk:
+        _end(room, turn, "chair", now, now)
+    waiting = FloorRequest.objects.filter(room=room, seat=seat, status=Status.WAITING).first()
+    if waiting is not None:
+        waiting.seat = seat
+        _leave(_load(room, now), waiting)
+        waiting.status = Status.REMOVED
+        waiting.save(update_fields=["status", "pinned_position"])
+        _emit(room, "floor.request_removed", now, waiting, reason="The seat was withdrawn.")
+
+
+def floor_stop(room: RoundTable, now: datetime | None = None) -> None:
+    """The room closes: a turn in progress ends (the queue stays for a reopening)."""
+    now = now or timezone.now()
+    _settle(room, now)
+    turn = _speaking(room)
+    if turn is not None:
+        _end(room, turn, "chair", now, now)
+
+
+@transaction.atomic
+def floor_expire(*, room_id: int, now: datetime | None = None) -> bool:
+    """End the turn in progress if its time is up (reason `time`). True if one ended.
+
+    Idempotent and safe from any number of processes at once: they queue on the room
+    lock, and the first one ends the turn; the others find nothing to do.
+    """
+    now = now or timezone.now()
+    room = RoundTable.objects.select_for_update().filter(pk=room_id).first()
+    if room is None:
+        return False
+    return _settle(room, now) is not None
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+
+def floor_may_post(seat: Seat, room: RoundTable, kind: str = "statement", now: datetime | None = None) -> None:
+    """Refuse (`not_your_turn`) a delegate's statement in a queued room unless the delegate
+    holds the floor and its time is not up. Other kinds, roles and open rooms pass."""
+    if room.floor_mode != RoundTable.FloorMode.QUEUED or seat.role != Seat.Role.DELEGATE:
+        return
+    if kind != Kind.STATEMENT:
+        return
+    now = now or timezone.now()
+    if FloorRequest.objects.filter(room=room, seat=seat, status=Status.SPEAKING, ends_at__gt=now).exists():
+        return
+    raise ServiceError(
+        "not_your_turn",
+        "The chair gives the floor in turn here: raise your hand, and post your statement when you have the floor.",
+    )
+
+
+def floor_state(*, room: RoundTable, moderators: bool, now: datetime | None = None) -> dict:
+    """The floor as it stands, for a page or a welcome frame: the same `queue` and
+    `speaker` as the events, plus the mode and the turn time."""
+    floor = _load(room, now or timezone.now())
+    participants, for_moderators = floor_payloads(floor)
+    data = for_moderators if moderators else participants
+    return {
+        "queue": data["queue"], "speaker": data["speaker"],
+        "floor_mode": room.floor_mode, "turn_seconds": room.turn_seconds,
+    }
