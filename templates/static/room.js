@@ -94,6 +94,11 @@ function handle(frame) {
       postStatus.textContent = frame.message;
       break;
     case "done":
+      if (frame.ref === "rec") {
+        // Cleared only once the server has it: a refused draft stays in the box.
+        document.getElementById("rec-text").value = "";
+        document.getElementById("rec-status").textContent = "Saved.";
+      }
       if (frame.action === "vote") postStatus.textContent = "Your ballot is recorded; you may change it until the check closes.";
       break;
     case "flagged":
@@ -106,6 +111,10 @@ function handle(frame) {
       showPresence(frame);
       break;
     case "error":
+      if (frame.ref === "rec") {
+        document.getElementById("rec-status").textContent = frame.message;
+        break;
+      }
       if (frame.client_id && pending.has(frame.client_id)) {
         // A refused post goes back into the box: nothing the delegate typed is lost.
         if (!bodyInput.value.trim()) bodyInput.value = pending.get(frame.client_id);
@@ -182,6 +191,10 @@ function place(frame) {
     case "consensus.voted":
     case "consensus.closed":
       showCheck(frame.kind, d);
+      break;
+    case "recommendation.saved":
+    case "recommendation.deleted":
+      showRecommendation(frame.kind, d);
       break;
     case "room.settings_changed":
       document.getElementById("room-settings").textContent = [
@@ -377,6 +390,34 @@ function showCheck(kind, d) {
   }
 }
 
+// -- recommendations --
+
+const AUDIENCES = {
+  rigos: "Regional intergovernmental organizations", csos: "Civil society organizations",
+  un: "The United Nations", states: "States", "private-sector": "The private sector",
+};
+
+function showRecommendation(kind, d) {
+  const list = document.getElementById("recommendations");
+  let li = [...list.children].find((x) => x.dataset.id === d.id);
+  if (kind === "recommendation.deleted") {
+    if (li) li.remove();
+    return;
+  }
+  if (!li) {
+    li = document.createElement("li");
+    li.className = "check";
+    li.dataset.id = d.id;
+    list.append(li);
+  }
+  const to = document.createElement("p");
+  to.className = "muted";
+  to.textContent = `To: ${AUDIENCES[d.audience] || d.audience}`;
+  const body = document.createElement("div");
+  body.innerHTML = d.text_html;  // sanitised by the server
+  li.replaceChildren(to, body);
+}
+
 // -- parity figures (a projection of the log, fetched after floor and intervention events) --
 
 let parityTimer = null;
@@ -462,6 +503,17 @@ const floorNext = document.getElementById("floor-next");
 if (floorNext) {
   floorNext.addEventListener("click", () => send({ type: "floor", action: "next" }));
   document.getElementById("floor-end").addEventListener("click", () => send({ type: "floor", action: "end" }));
+}
+const recForm = document.getElementById("rec-form");
+if (recForm) {
+  recForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = document.getElementById("rec-text");
+    if (!text.value.trim()) return;
+    send({ type: "recommendation", action: "save", ref: "rec", text: text.value,
+           audience: document.getElementById("rec-audience").value });
+    document.getElementById("rec-status").textContent = "Saving…";
+  });
 }
 const checkForm = document.getElementById("check-form");
 if (checkForm) {
