@@ -118,9 +118,13 @@ class RoomHub:
 
         delay = (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds()
         loop = asyncio.get_running_loop()
-        self._turn_timer = loop.call_later(
-            max(0.0, delay) + 0.05, lambda: loop.create_task(self._end_turn())
-        )
+        self._turn_timer = loop.call_later(max(0.0, delay) + 0.05, self._spawn_end_turn)
+
+    def _spawn_end_turn(self) -> None:
+        # Keep a reference: the event loop holds tasks only weakly.
+        task = asyncio.get_running_loop().create_task(self._end_turn())
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: t in self._tasks and self._tasks.remove(t))
 
     async def _end_turn(self) -> None:
         self._turn_timer = None
@@ -254,12 +258,18 @@ class RoomHub:
 
     async def _fill(self, upto: int | None) -> None:
         chunk = settings.ROUNDTABLES["REPLAY_CHUNK"]
+        filled = False
         while upto is None or self.last_seq < upto:
             batch = await _frames_between(self.room_id, self.last_seq, upto, chunk)
             if not batch:
-                return
+                break
             for seq, frames in batch:
                 await self._deliver(seq, frames)
+                filled = True
+        if filled:
+            # Events read from the log carry no deadline: re-arm the turn's timer from the
+            # database, so a lost floor.given message cannot leave a turn without an end.
+            self.watch_turn(await _turn_deadline(self.room_id))
 
     async def _deliver(self, seq: int, frames: dict[str, str]) -> None:
         self.last_seq = seq

@@ -189,3 +189,8 @@ async def sockets():
         except (Exception, asyncio.CancelledError):  # noqa: BLE001 - the server closed it already
             pass
     await hubs.shutdown()
+    # The worker thread of database_sync_to_async keeps its connection otherwise, and
+    # PostgreSQL then refuses to drop the test database at the end of the run.
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()

@@ -24,7 +24,16 @@ from django.utils import timezone
 from forum import selectors
 from forum.errors import ServiceError
 from forum.models import (
-    Ballot, ConsensusCheck, Flag, FloorRequest, Intervention, Recommendation, RoomEvent, RoundTable, Seat, Voter,
+    Ballot,
+    ConsensusCheck,
+    Flag,
+    FloorRequest,
+    Intervention,
+    Recommendation,
+    RoomEvent,
+    RoundTable,
+    Seat,
+    Voter,
 )
 from forum.services import consensus, floor, moderation, recommendations
 from forum.services.interventions import intervention_post

@@ -323,8 +323,10 @@ function renderIntervention(seq, d, { inStream = true } = {}) {
 // -- the floor: the server's queue and speaker; the countdown runs on the server's deadline --
 
 let countdown = null;
+let currentSpeaker = "";  // the request holding the floor, as this page last saw it
 
 function showFloor(d) {
+  currentSpeaker = d.speaker ? d.speaker.request : "";
   const queue = document.getElementById("queue");
   queue.replaceChildren(
     ...d.queue.map((r) => {
@@ -501,7 +503,10 @@ if (handRaise) {
 }
 const floorNext = document.getElementById("floor-next");
 if (floorNext) {
-  floorNext.addEventListener("click", () => send({ type: "floor", action: "next" }));
+  // expected_speaker: if another moderator changed the floor a moment ago, the server
+  // refuses (floor_taken) instead of giving two turns in a row.
+  floorNext.addEventListener("click", () =>
+    send({ type: "floor", action: "next", expected_speaker: currentSpeaker }));
   document.getElementById("floor-end").addEventListener("click", () => send({ type: "floor", action: "end" }));
 }
 const recForm = document.getElementById("rec-form");
