@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from asgiref.sync import async_to_sync
@@ -57,15 +58,32 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("room", slug=seat.room.slug)
 
 
-@never_cache
-@require_GET
-def room(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        room, seat = selectors.access_room(request.user, slug)
-    except NotFound as exc:
-        return render(request, "404.html", {"message": exc.message}, status=404)
-    except Forbidden as exc:
-        return render(request, "403.html", {"message": exc.message}, status=403)
+def room_page(view):
+    """A room's page for its seat holders: `view(request, room, seat)`, or the refusal."""
+
+    @never_cache
+    @require_GET
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, slug: str) -> HttpResponse:
+        try:
+            room, seat = selectors.access_room(request.user, slug)
+        except NotFound as exc:
+            return _refusal(request, 404, "not_found", exc.message)
+        except Forbidden as exc:
+            return _refusal(request, 403, "forbidden", exc.message)
+        return view(request, room, seat)
+
+    return wrapper
+
+
+def _refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    if request.path.endswith(".json"):
+        return JsonResponse({"error": code, "message": message}, status=status)
+    return render(request, f"{status}.html", {"message": message}, status=status)
+
+
+@room_page
+def room(request: HttpRequest, room, seat) -> HttpResponse:
     access = selectors.describe_access(room, seat)
     return render(
         request,
@@ -80,18 +98,11 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@never_cache
-@require_GET
-def room_audit(request: HttpRequest, slug: str) -> HttpResponse:
+@room_page
+def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
     """The room's audit log, for the chair (the secretariat reads it in the admin)."""
-    try:
-        room, seat = selectors.access_room(request.user, slug)
-    except NotFound as exc:
-        return render(request, "404.html", {"message": exc.message}, status=404)
-    except Forbidden as exc:
-        return render(request, "403.html", {"message": exc.message}, status=403)
     if not allowed(seat.role, Action.READ_AUDIT):
-        return render(request, "403.html", {"message": "Only the chair and the secretariat read the audit log."}, status=403)
+        return _refusal(request, 403, "forbidden", "Only the chair and the secretariat read the audit log.")
     return render(
         request,
         "audit.html",
@@ -99,16 +110,9 @@ def room_audit(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@never_cache
-@require_GET
-def room_parity(request: HttpRequest, slug: str) -> JsonResponse:
+@room_page
+def room_parity(request: HttpRequest, room, seat) -> JsonResponse:
     """The room's parity figures (a projection of its event log), for the room page."""
-    try:
-        room, seat = selectors.access_room(request.user, slug)
-    except NotFound as exc:
-        return JsonResponse({"error": "not_found", "message": exc.message}, status=404)
-    except Forbidden as exc:
-        return JsonResponse({"error": "forbidden", "message": exc.message}, status=403)
     if room.attribution == room.Attribution.ANONYMOUS and not allowed(seat.role, Action.READ_MODERATION):
         # Live per-sector figures would tell an anonymous room which sector is speaking.
         return JsonResponse(

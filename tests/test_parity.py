@@ -323,3 +323,30 @@ def test_the_intervention_services_payloads_feed_the_figures(cast):
 
     room_set_current_item(room=cast.room, item=cast.room.agenda_items.get())
     assert parity_figures(cast.room)["items"][0]["sectors"]["government"]["interventions"] == 2
+
+
+def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal(cast, outsider):
+    from django.test import Client
+
+    from forum.models import RoundTable
+
+    delegate = Client()
+    delegate.force_login(cast.cora.user)
+    response = delegate.get(f"/rooms/{cast.room.slug}/parity.json")
+    assert response.status_code == 200
+    data = response.json()
+    assert {s["slug"] for s in data["sectors"]} >= {"government", "civil-society"}
+    assert data["room"]["balance"] == 1.0  # nobody has spoken yet
+
+    stranger = Client()
+    stranger.force_login(outsider)
+    refused = stranger.get(f"/rooms/{cast.room.slug}/parity.json")
+    assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
+
+    # In an anonymous room live per-sector figures would point at the speaker's sector:
+    # participants get them in the minutes, the chair and moderators live.
+    RoundTable.objects.filter(pk=cast.room.pk).update(attribution="anonymous")
+    assert delegate.get(f"/rooms/{cast.room.slug}/parity.json").json()["hidden"] is True
+    chair = Client()
+    chair.force_login(cast.chloe.user)
+    assert "room" in chair.get(f"/rooms/{cast.room.slug}/parity.json").json()
