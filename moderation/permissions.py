@@ -85,6 +85,7 @@ _REFUSALS = {
     Action.CLOSE: "Only the chair opens and closes the round table.",
     Action.READ_AUDIT: "Only the chair and the secretariat read the audit log.",
     Action.RAISE_HAND: "Only delegates ask for the floor.",
+    Action.RUN_FLOOR: "Only the chair and the moderators run the floor (the speaker may yield).",
     Action.VOTE: "Only delegates vote in consensus checks.",
     Action.DRAFT_RECOMMENDATIONS: "Only the rapporteur and the chair draft recommendations.",
 }

@@ -369,6 +369,9 @@ def turn_end(*, seat_id: int, now: datetime | None = None) -> None:
     now = now or timezone.now()
     acting = _acting(seat_id, None)
     runs_floor = allowed(acting.seat.role, Action.RUN_FLOOR)
+    if not runs_floor and not allowed(acting.seat.role, Action.RAISE_HAND):
+        # Neither the speaker's role nor the chair's: say who may end a turn.
+        require(acting.seat, Action.RUN_FLOOR)
     require(acting.seat, Action.RUN_FLOOR if runs_floor else Action.RAISE_HAND)
     expired = _settle(acting.room, now)
     turn = _speaking(acting.room)
