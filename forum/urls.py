@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import views
+from . import minutes_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
     path("rooms/<slug:slug>/parity.json", views.room_parity, name="room_parity"),
+    path("rooms/<slug:slug>/minutes.<str:fmt>", minutes_views.minutes_export, name="room_minutes"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,313 @@
+"""Renderings of the minutes document (forum/minutes.py) and the leak check before export.
+
+Every renderer takes only the document. User text is escaped (HTML) or set as plain text
+(Markdown); intervention and recommendation bodies in HTML are the product's already
+sanitised HTML (moderation/sanitize.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from html import escape
+
+from forum.errors import ServiceError
+from forum.models import RoundTable
+from moderation.guard import mentions_in
+
+logger = logging.getLogger("forum.minutes")
+
+EXCERPT_CHARS = 30
+
+
+# -- Markdown ----------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def _md(text: object) -> str:
+    """User text as literal Markdown: no markup, no raw HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
+def _md_block(text: str) -> str:
+    paragraphs = [_md(p) for p in (text or "").split("\n\n") if p.strip()]
+    return "\n>\n".join(f"> {p}" for p in paragraphs) or ">"
+
+
+def _percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:.1f}%"
+
+
+def _check_lines(check: dict) -> list[str]:
+    labels = {o["key"]: o["label"] for o in check["options"]}
+    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
+    lines = [f"**Consensus check:** {_md(check['proposition'])}", "", f"Outcome: **{_md(outcome)}**"]
+    if check["support"] is not None:
+        lines.append(f"; weighted support {_percent(check['support'])}")
+    lines[-1] += "."
+    if check["weighted"]:
+        lines += ["", "| Option | Weighted share |", "|---|---|"]
+        lines += [f"| {_md(labels.get(k, k))} | {_percent(v)} |" for k, v in check["weighted"].items()]
+    if check["sectors"]:
+        keys = [o["key"] for o in check["options"]]
+        lines += ["", "| Sector | Voters | Weight | " + " | ".join(_md(labels[k]) for k in keys) + " |"]
+        lines.append("|---" * (3 + len(keys)) + "|")
+        for sector in check["sectors"]:
+            counts = " | ".join(str(sector["distribution"].get(k, 0)) for k in keys)
+            lines.append(f"| {_md(sector['name'])} | {sector['voters']} | {sector['weight']:.3f} | {counts} |")
+    for reason in check["reasons"]:
+        lines += ["", f"- {_md(reason)}"]
+    return lines
+
+
+def render_markdown_minutes(doc: dict) -> str:
+    h = doc["header"]
+    att = h["attendance"]
+    out = [
+        f"# Minutes: {_md(h['round_table'])}",
+        "",
+        f"**Dialogue:** {_md(h['dialogue'])}  ",
+        f"**Date:** {h['date']}  ",
+        f"**Place:** {_md(h['place'])}  ",
+        f"**Status:** {doc['status']}",
+        "",
+        f"**Rule:** {_md(h['rule']['name'])}. {_md(h['rule']['explanation'])}",
+        "",
+        f"**Attribution:** {_md(h['attribution']['name'])}. {_md(h['attribution']['explanation'])}",
+        "",
+        "## Attendance",
+        "",
+        "| Sector | Delegates |",
+        "|---|---|",
+    ]
+    out += [f"| {_md(s['name'])} | {s['delegates']} |" for s in att["sectors"]]
+    out += [
+        "",
+        f"Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
+        f"observers: {att['observers']}; delegates in all: {att['delegates']}.",
+    ]
+    for item in doc["items"]:
+        out += ["", f"## {item['position']}. {_md(item['title'])}"]
+        if item["description"]:
+            out += ["", _md(item["description"])]
+        if item["summary"]:
+            out += ["", "### Summary", "", _md(item["summary"])]
+        out += ["", "### Interventions", ""]
+        if not item["interventions"]:
+            out.append("No interventions.")
+        for iv in item["interventions"]:
+            note = " *(redacted by the moderators)*" if iv["redacted"] else ""
+            out += [f"{_md(iv['sentence'])}{note}", "", _md_block(iv["body_text"]), ""]
+        if item["consensus_checks"]:
+            out += ["", "### Consensus checks"]
+            for check in item["consensus_checks"]:
+                out += [""] + _check_lines(check)
+        if item["recommendations"]:
+            out += ["", "### Recommendations", ""]
+            for rec in item["recommendations"]:
+                out.append(f"- {_md(rec['text_md'])} (to: {_md(rec['audience_label'])})")
+    out += ["", "## Parity figures", ""]
+    out += _parity_md(doc["parity"])
+    out += ["", "## Method", ""]
+    for part in doc["method"]:
+        out += [f"**{_md(part['title'])}.** {_md(part['text'])}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _parity_rows(parity: dict) -> tuple[list[dict], dict]:
+    return parity["sectors"], parity["room"]
+
+
+def _parity_md(parity: dict) -> list[str]:
+    sectors, room = _parity_rows(parity)
+    lines = [
+        "| Sector | Turns | Speaking time (s) | Share | Interventions | Words |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in sectors:
+        f = room["sectors"].get(s["slug"], {})
+        lines.append(
+            f"| {_md(s['name'])} | {f.get('turns', 0)} | {f.get('speaking_seconds', 0):.0f} | "
+            f"{_percent(f.get('speaking_share', 0.0))} | {f.get('interventions', 0)} | {f.get('words', 0)} |"
+        )
+    lines += ["", f"Balance index: {room['balance']:.2f}; departures from the floor rule: {room['overrides']['total']}."]
+    return lines
+
+
+# -- HTML --------------------------------------------------------------------------------------
+
+STYLE = """
+body { font: 11pt/1.5 Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto; padding: 0 1em; color: #111; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #999; margin-top: 1.6em; }
+h3 { font-size: 1.05em; }
+table { border-collapse: collapse; margin: .6em 0; } th, td { border: 1px solid #999; padding: .2em .5em; text-align: left; }
+.intervention { margin: .8em 0; } .intervention .said { font-weight: bold; margin: 0; }
+.intervention .body { margin: .2em 0 0 1.2em; } .note { color: #555; font-style: italic; }
+dl.header dt { font-weight: bold; float: left; clear: left; width: 7em; } dl.header dd { margin-left: 8em; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10pt; }
+  h2 { page-break-after: avoid; } table, .intervention { page-break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  @page { margin: 2cm; }
+}
+"""
+
+
+def _e(text: object) -> str:
+    return escape(str(text if text is not None else ""))
+
+
+def _check_html(check: dict) -> str:
+    labels = {o["key"]: o["label"] for o in check["options"]}
+    keys = [o["key"] for o in check["options"]]
+    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
+    support = f"; weighted support {_percent(check['support'])}" if check["support"] is not None else ""
+    parts = [
+        '<div class="check">',
+        f"<p><strong>Consensus check:</strong> {_e(check['proposition'])}</p>",
+        f"<p>Outcome: <strong>{_e(outcome)}</strong>{support}.</p>",
+    ]
+    if check["weighted"]:
+        rows = "".join(
+            f"<tr><td>{_e(labels.get(k, k))}</td><td>{_percent(v)}</td></tr>" for k, v in check["weighted"].items()
+        )
+        parts.append(f"<table><thead><tr><th>Option</th><th>Weighted share</th></tr></thead><tbody>{rows}</tbody></table>")
+    if check["sectors"]:
+        head = "".join(f"<th>{_e(labels[k])}</th>" for k in keys)
+        rows = "".join(
+            f"<tr><td>{_e(s['name'])}</td><td>{s['voters']}</td><td>{s['weight']:.3f}</td>"
+            + "".join(f"<td>{s['distribution'].get(k, 0)}</td>" for k in keys)
+            + "</tr>"
+            for s in check["sectors"]
+        )
+        parts.append(
+            f"<table><thead><tr><th>Sector</th><th>Voters</th><th>Weight</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        )
+    if check["reasons"]:
+        parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in check["reasons"]) + "</ul>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def render_html_minutes(doc: dict) -> str:
+    h = doc["header"]
+    att = h["attendance"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>Minutes: {_e(h['round_table'])}</title>",
+        f"<style>{STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>Minutes: {_e(h['round_table'])}</h1>",
+        '<dl class="header">',
+        f"<dt>Dialogue</dt><dd>{_e(h['dialogue'])}</dd>",
+        f"<dt>Date</dt><dd>{_e(h['date'])}</dd>",
+        f"<dt>Place</dt><dd>{_e(h['place'])}</dd>",
+        f"<dt>Status</dt><dd>{_e(doc['status'])}</dd>",
+        f"<dt>Rule</dt><dd>{_e(h['rule']['name'])}. {_e(h['rule']['explanation'])}</dd>",
+        f"<dt>Attribution</dt><dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
+        "</dl>",
+        "<h2>Attendance</h2>",
+        "<table><thead><tr><th>Sector</th><th>Delegates</th></tr></thead><tbody>",
+    ]
+    out += [f"<tr><td>{_e(s['name'])}</td><td>{s['delegates']}</td></tr>" for s in att["sectors"]]
+    out += [
+        "</tbody></table>",
+        f"<p>Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
+        f"observers: {att['observers']}; delegates in all: {att['delegates']}.</p>",
+    ]
+    for item in doc["items"]:
+        out.append(f'<section class="item"><h2>{item["position"]}. {_e(item["title"])}</h2>')
+        if item["description"]:
+            out.append(f"<p>{_e(item['description'])}</p>")
+        if item["summary"]:
+            out.append(f"<h3>Summary</h3><p>{_e(item['summary'])}</p>")
+        out.append("<h3>Interventions</h3>")
+        if not item["interventions"]:
+            out.append('<p class="note">No interventions.</p>')
+        for iv in item["interventions"]:
+            note = ' <span class="note">(redacted by the moderators)</span>' if iv["redacted"] else ""
+            # body_html is the product's sanitised HTML (moderation/sanitize.py).
+            out.append(
+                f'<div class="intervention"><p class="said">{_e(iv["sentence"])}{note}</p>'
+                f'<div class="body">{iv["body_html"]}</div></div>'
+            )
+        if item["consensus_checks"]:
+            out.append("<h3>Consensus checks</h3>")
+            out += [_check_html(check) for check in item["consensus_checks"]]
+        if item["recommendations"]:
+            out.append("<h3>Recommendations</h3><ul>")
+            out += [
+                f"<li>{rec['text_html']} <span class=\"note\">(to: {_e(rec['audience_label'])})</span></li>"
+                for rec in item["recommendations"]
+            ]
+            out.append("</ul>")
+        out.append("</section>")
+    out.append("<h2>Parity figures</h2>")
+    out.append(_parity_html(doc["parity"]))
+    out.append("<h2>Method</h2>")
+    out += [f"<p><strong>{_e(p['title'])}.</strong> {_e(p['text'])}</p>" for p in doc["method"]]
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+def _parity_html(parity: dict) -> str:
+    sectors, room = _parity_rows(parity)
+    rows = []
+    for s in sectors:
+        f = room["sectors"].get(s["slug"], {})
+        rows.append(
+            f"<tr><td>{_e(s['name'])}</td><td>{f.get('turns', 0)}</td><td>{f.get('speaking_seconds', 0):.0f}</td>"
+            f"<td>{_percent(f.get('speaking_share', 0.0))}</td><td>{f.get('interventions', 0)}</td><td>{f.get('words', 0)}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>Sector</th><th>Turns</th><th>Speaking time (s)</th><th>Share</th>"
+        f"<th>Interventions</th><th>Words</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p>Balance index: {room['balance']:.2f}; departures from the floor rule: {room['overrides']['total']}.</p>"
+    )
+
+
+# -- JSON --------------------------------------------------------------------------------------
+
+
+def render_json_minutes(doc: dict) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+# -- The leak check ----------------------------------------------------------------------------
+
+
+def _place(rendered: str, start: int, end: int) -> str:
+    """Where a match is: its line number and a short excerpt around it."""
+    line = rendered.count("\n", 0, start) + 1
+    left = max(0, start - EXCERPT_CHARS)
+    right = min(len(rendered), end + EXCERPT_CHARS)
+    excerpt = " ".join(rendered[left:right].split())
+    return f"line {line}: \u201c{'…' if left else ''}{excerpt}{'…' if right < len(rendered) else ''}\u201d"
+
+
+def leak_check(room: RoundTable, rendered: str) -> None:
+    """Refuse (ServiceError "export_leak") a Chatham House room's export that names a seat
+    holder (name, e-mail or organization); the refusal is logged without the identity."""
+    if not room.is_chatham_house:
+        return
+    found = mentions_in(room, rendered)
+    if not found:
+        return
+    first = found[0]
+    logger.warning(
+        "minutes export refused: room %s, %d mention(s) of a participant (%s) at line %d",
+        room.slug, len(found), first.kind, rendered.count("\n", 0, first.start) + 1,
+    )
+    raise ServiceError(
+        "export_leak",
+        f"The export was refused: it names a participant at {_place(rendered, first.start, first.end)}. "
+        "Remove the mention (redact the intervention or edit the text) and export again.",
+        kind=first.kind,
+        mentions=len(found),
+    )
