@@ -25,38 +25,12 @@ from forum.models import Ballot, ConsensusCheck, RoundTable, Seat, Sector, Voter
 from forum.tally import clean_check, tally
 from moderation.audit import audit_append
 from moderation.guard import mentions_in
-from moderation.permissions import Action, require
+from moderation.permissions import Action
 from realtime.log import append_event
 
+from .acting import Acting, current_agenda_item, load_acting, require_live, seat_marks
+
 MAX_PROPOSITION_CHARS = 2_000
-
-
-@dataclass(frozen=True)
-class Acting:
-    """The actor's seat and its room, the room row locked for the rest of the transaction."""
-
-    seat: Seat
-    room: RoundTable
-
-
-def load_acting(seat_id: int, action: Action) -> Acting:
-    seat = Seat.objects.select_related("user", "sector").get(pk=seat_id)
-    room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
-    seat.room = room
-    require(seat, action)
-    return Acting(seat, room)
-
-
-def _live(room: RoundTable) -> None:
-    if room.status == RoundTable.Status.CLOSED:
-        raise ServiceError("room_closed", "This round table is closed.")
-    if room.status != RoundTable.Status.LIVE:
-        raise ServiceError("room_not_open", "This round table has not been opened yet.")
-
-
-def _by(acting: Acting) -> dict:
-    """What moderators' payloads add about the acting seat (the parity figures read it)."""
-    return {"author": acting.seat.public_id, "sector": acting.seat.sector.slug if acting.seat.sector_id else None}
 
 
 def _check(acting: Acting, check_id: object) -> ConsensusCheck:
@@ -130,10 +104,10 @@ def check_open(
     """
     acting = load_acting(actor_seat_id, Action.RUN_CHECKS)
     room = acting.room
-    _live(room)
+    require_live(room)
     proposition = clean_text(room, proposition, field="proposition", limit=MAX_PROPOSITION_CHARS, what="proposition")
     options, rule = clean_check(options, rule)
-    item = room.current_item or room.agenda_items.order_by("position").first()
+    item = current_agenda_item(room)
     if item is None:
         raise ServiceError("no_agenda", "This round table has no agenda item to hold a check on.")
     check = ConsensusCheck.objects.create(
@@ -143,7 +117,7 @@ def check_open(
         "check": check.public_id, "proposition": proposition, "options": options, "rule": rule,
         "agenda_item": item.public_id, "opened_at": check.opened_at.isoformat(),
     }
-    append_event(room, "consensus.opened", participants=data, moderators={**data, **_by(acting)})
+    append_event(room, "consensus.opened", participants=data, moderators={**data, **seat_marks(acting.seat)})
     audit_append(room=room, action=str(Action.RUN_CHECKS), actor=acting.seat, target=check.public_id, data={"step": "open"})
     return check.public_id
 
@@ -161,7 +135,7 @@ def ballot_cast(*, seat_id: int, check_id: str, option: str) -> VoteResult:
     """Cast or change the delegate's one ballot in an open check."""
     acting = load_acting(seat_id, Action.VOTE)
     seat = acting.seat
-    _live(acting.room)
+    require_live(acting.room)
     check = _check(acting, check_id)
     _expect_open(check)
     keys = [choice["key"] for choice in check.options]
@@ -212,7 +186,7 @@ def check_close(*, actor_seat_id: int, check_id: str) -> dict:
         fields.append("voter_secret")
     check.save(update_fields=fields)
     data = {"check": check.public_id, "result": result, "closed_at": check.closed_at.isoformat()}
-    append_event(room, "consensus.closed", participants=data, moderators={**data, **_by(acting)})
+    append_event(room, "consensus.closed", participants=data, moderators={**data, **seat_marks(acting.seat)})
     audit_append(
         room=room, action=str(Action.RUN_CHECKS), actor=acting.seat, target=check.public_id,
         data={"step": "close", "outcome": result["outcome"]},

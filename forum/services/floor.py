@@ -35,6 +35,7 @@ from moderation.audit import audit_append
 from moderation.permissions import Action, allowed, require
 from realtime.log import append_event
 
+from .acting import Acting, load_acting, require_live
 from .reasons import clean_reason as _reason
 
 Kind = FloorRequest.Kind
@@ -176,29 +177,6 @@ def _emit(
 # -- the pieces of every action -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Acting:
-    seat: Seat
-    room: RoundTable
-
-
-def _acting(seat_id: int, action: Action | None) -> Acting:
-    """The actor's seat, fresh, and its room, locked for the rest of the transaction."""
-    seat = Seat.objects.select_related("user", "sector").get(pk=seat_id)
-    room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
-    seat.room = room
-    if action is not None:
-        require(seat, action)
-    return Acting(seat, room)
-
-
-def _live(room: RoundTable) -> None:
-    if room.status == RoundTable.Status.CLOSED:
-        raise ServiceError("room_closed", "This round table is closed.")
-    if room.status != RoundTable.Status.LIVE:
-        raise ServiceError("room_not_open", "This round table has not been opened yet.")
-
-
 def _request(room: RoundTable, public_id: str) -> FloorRequest:
     request = None
     if isinstance(public_id, str):
@@ -309,12 +287,12 @@ def _audit(acting: Acting, request: FloorRequest, reason: str, **data) -> None:
 def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None = None) -> str:
     """Ask for the floor; returns the request's public id. One waiting hand per seat."""
     now = now or timezone.now()
-    acting = _acting(seat_id, Action.RAISE_HAND)
+    acting = load_acting(seat_id, Action.RAISE_HAND)
     seat, room = acting.seat, acting.room
     if kind not in Kind.values:
         raise ServiceError("invalid_frame", f"kind must be one of {', '.join(Kind.values)}.", field="kind")
     kind = str(kind)
-    _live(room)
+    require_live(room)
     if seat.muted_until is not None and seat.muted_until > now:
         raise ServiceError(
             "muted", f"A moderator has muted you until {seat.muted_until:%H:%M} UTC.",
@@ -343,7 +321,7 @@ def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None
 def hand_lower(*, seat_id: int, request_id: str | None = None, now: datetime | None = None) -> None:
     """Withdraw one's own waiting request (the seat's waiting one when `request_id` is None)."""
     now = now or timezone.now()
-    acting = _acting(seat_id, Action.RAISE_HAND)
+    acting = load_acting(seat_id, Action.RAISE_HAND)
     if request_id is None:
         own = FloorRequest.objects.filter(room=acting.room, seat=acting.seat, status=Status.WAITING).first()
         if own is None:
@@ -367,7 +345,7 @@ def turn_end(*, seat_id: int, now: datetime | None = None) -> None:
     """End the turn in progress: the speaker yields (reason `yielded`), or the chair or a
     moderator ends it (reason `chair`). A turn whose time ran out meanwhile ends by time."""
     now = now or timezone.now()
-    acting = _acting(seat_id, None)
+    acting = load_acting(seat_id, None)
     runs_floor = allowed(acting.seat.role, Action.RUN_FLOOR)
     if not runs_floor and not allowed(acting.seat.role, Action.RAISE_HAND):
         # Neither the speaker's role nor the chair's: say who may end a turn.
@@ -397,8 +375,8 @@ def floor_give_next(
     """End the turn in progress (reason `chair`) and give the floor to the head of the
     queue; returns the request's public id. `queue_empty` (and nothing ends) if no one waits."""
     now = now or timezone.now()
-    acting = _acting(actor_seat_id, Action.RUN_FLOOR)
-    _live(acting.room)
+    acting = load_acting(actor_seat_id, Action.RUN_FLOOR)
+    require_live(acting.room)
     _settle(acting.room, now)
     speaker = _check_expected(acting.room, expected_speaker)
     if not _load(acting.room, now).queue:
@@ -421,8 +399,8 @@ def floor_give(
     """Give the floor to one request. At the head of the queue it is `floor_give_next`;
     anywhere else it is an override (FLOOR_OVERRIDE, a reason, `out_of_order`, audited)."""
     now = now or timezone.now()
-    acting = _acting(actor_seat_id, Action.RUN_FLOOR)
-    _live(acting.room)
+    acting = load_acting(actor_seat_id, Action.RUN_FLOOR)
+    require_live(acting.room)
     request = _request(acting.room, request_id)
     _expect_waiting(request)
     _settle(acting.room, now)
@@ -447,7 +425,7 @@ def floor_move(
     """Place a waiting request at `position` (1-based; beyond the end means last). It stays
     there, moving up as the requests ahead of it leave. Returns the position it took."""
     now = now or timezone.now()
-    acting = _acting(actor_seat_id, Action.FLOOR_OVERRIDE)
+    acting = load_acting(actor_seat_id, Action.FLOOR_OVERRIDE)
     if isinstance(position, bool) or not isinstance(position, int) or position < 1:
         raise ServiceError("invalid_frame", "position must be a whole number from 1.", field="position")
     reason = _reason(reason)
@@ -468,7 +446,7 @@ def floor_move(
 def floor_remove(*, actor_seat_id: int, request_id: str, reason: str, now: datetime | None = None) -> None:
     """Take a waiting request out of the queue (an override, with a reason, audited)."""
     now = now or timezone.now()
-    acting = _acting(actor_seat_id, Action.FLOOR_OVERRIDE)
+    acting = load_acting(actor_seat_id, Action.FLOOR_OVERRIDE)
     reason = _reason(reason)
     request = _request(acting.room, request_id)
     _expect_waiting(request)
@@ -486,7 +464,7 @@ def floor_set_mode(
 ) -> RoundTable:
     """Set the floor mode (`open` or `queued`) and, optionally, the time limit of the
     turns to come (30 to 3600 s; a turn in progress keeps its own)."""
-    acting = _acting(actor_seat_id, Action.RUN_FLOOR)
+    acting = load_acting(actor_seat_id, Action.RUN_FLOOR)
     room = acting.room
     if floor_mode not in RoundTable.FloorMode.values:
         raise ServiceError(

@@ -15,6 +15,7 @@ from moderation.permissions import Action, allowed, require
 from moderation.sanitize import render_markdown
 from realtime.log import append_event
 
+from .acting import current_agenda_item, require_live, seat_marks
 from .floor import floor_may_post
 from .limits import check_post_limits, consume_post
 
@@ -35,10 +36,7 @@ class PostResult:
 
 def check_can_post(seat: Seat, room: RoundTable) -> None:
     require(seat, Action.POST)
-    if room.status == RoundTable.Status.CLOSED:
-        raise ServiceError("room_closed", "This round table is closed.")
-    if room.status != RoundTable.Status.LIVE:
-        raise ServiceError("room_not_open", "This round table has not been opened yet.")
+    require_live(room)
     if room.is_chatham_house and seat.consented_at is None:
         raise ServiceError(
             "consent_required",
@@ -72,8 +70,7 @@ def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
     }
     # Moderators also get the seat's handle (to act on it) and its sector, which the parity
     # figures count whatever the attribution policy shows participants.
-    sector = intervention.seat.sector.slug if intervention.seat.sector_id else None
-    return data, {**data, "author": intervention.seat.public_id, "sector": sector}
+    return data, {**data, **seat_marks(intervention.seat)}
 
 
 @transaction.atomic
@@ -97,7 +94,7 @@ def intervention_post(
     now = timezone.now()
     check_post_limits(seat, room, now)
     floor_may_post(seat, room, kind, now)
-    item = room.current_item or room.agenda_items.order_by("position").first()
+    item = current_agenda_item(room)
     if item is None:
         raise ServiceError("no_agenda", "This round table has no agenda item to speak to.")
 

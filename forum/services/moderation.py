@@ -7,7 +7,6 @@ Actors and targets are seats of the room. Targets are named by their opaque per-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -17,10 +16,11 @@ from forum.errors import ServiceError
 from forum.models import Flag, Intervention, RoomEvent, RoundTable, Seat
 from moderation.attribution import attribute
 from moderation.audit import audit_append
-from moderation.permissions import Action, require
+from moderation.permissions import Action
 from moderation.sanitize import render_markdown
 from realtime.log import append_event, notify_seat
 
+from .acting import Acting, load_acting
 from .interventions import check_body, intervention_payloads
 from .reasons import clean_reason
 
@@ -30,22 +30,6 @@ REDACTED_PLACEHOLDER = "<p><em>Redacted by the moderator.</em></p>"
 HIDDEN_PLACEHOLDER = "<p><em>Hidden by the moderator.</em></p>"
 
 Status = Intervention.Status
-
-
-@dataclass(frozen=True)
-class Acting:
-    """The actor's seat and its room, both locked for the rest of the transaction."""
-
-    seat: Seat
-    room: RoundTable
-
-
-def _acting(actor_seat_id: int, action: Action) -> Acting:
-    seat = Seat.objects.select_related("user").get(pk=actor_seat_id)
-    room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
-    seat.room = room
-    require(seat, action)
-    return Acting(seat, room)
 
 
 _reason = clean_reason
@@ -112,7 +96,7 @@ def _publish(intervention: Intervention) -> None:
 
 @transaction.atomic
 def intervention_approve(*, actor_seat_id: int, intervention_id: str) -> None:
-    acting = _acting(actor_seat_id, Action.APPROVE)
+    acting = load_acting(actor_seat_id, Action.APPROVE)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD)
     intervention.status, intervention.status_reason = Status.PUBLISHED, ""
@@ -123,7 +107,7 @@ def intervention_approve(*, actor_seat_id: int, intervention_id: str) -> None:
 
 @transaction.atomic
 def intervention_reject(*, actor_seat_id: int, intervention_id: str, reason: str) -> None:
-    acting = _acting(actor_seat_id, Action.REJECT)
+    acting = load_acting(actor_seat_id, Action.REJECT)
     reason = _reason(reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD)
@@ -144,7 +128,7 @@ def intervention_reject(*, actor_seat_id: int, intervention_id: str, reason: str
 
 @transaction.atomic
 def intervention_hide(*, actor_seat_id: int, intervention_id: str, reason: str) -> None:
-    acting = _acting(actor_seat_id, Action.HIDE)
+    acting = load_acting(actor_seat_id, Action.HIDE)
     reason = _reason(reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.PUBLISHED)
@@ -174,7 +158,7 @@ def _hide(intervention: Intervention, reason: str) -> None:
 
 @transaction.atomic
 def intervention_restore(*, actor_seat_id: int, intervention_id: str) -> None:
-    acting = _acting(actor_seat_id, Action.RESTORE)
+    acting = load_acting(actor_seat_id, Action.RESTORE)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HIDDEN)
     intervention.status, intervention.status_reason = Status.PUBLISHED, ""
@@ -193,7 +177,7 @@ def intervention_redact(
     The original stays in the database for the audit only. A held intervention is published
     in its redacted version; a published one is replaced in place.
     """
-    acting = _acting(actor_seat_id, Action.REDACT)
+    acting = load_acting(actor_seat_id, Action.REDACT)
     reason = _reason(reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD, Status.PUBLISHED, Status.HIDDEN)
@@ -217,7 +201,7 @@ def intervention_redact(
 def intervention_flag(*, seat_id: int, intervention_id: str, reason: str) -> int:
     """A delegate reports an intervention; at FLAGS_TO_HIDE different flaggers it is hidden
     pending review. Returns the number of flags."""
-    acting = _acting(seat_id, Action.FLAG)
+    acting = load_acting(seat_id, Action.FLAG)
     reason = _reason(reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.PUBLISHED)
@@ -241,7 +225,7 @@ def intervention_flag(*, seat_id: int, intervention_id: str, reason: str) -> int
 
 @transaction.atomic
 def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") -> Seat:
-    acting = _acting(actor_seat_id, Action.MUTE)
+    acting = load_acting(actor_seat_id, Action.MUTE)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MUTE_MINUTES:
         raise ServiceError(
             "invalid_frame", f"minutes must be a whole number from 1 to {MAX_MUTE_MINUTES}.", field="minutes"
@@ -263,7 +247,7 @@ def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") 
 
 @transaction.atomic
 def seat_unmute(*, actor_seat_id: int, seat: str) -> Seat:
-    acting = _acting(actor_seat_id, Action.MUTE)
+    acting = load_acting(actor_seat_id, Action.MUTE)
     target = _target_seat(acting, seat)
     target.muted_until = None
     target.save(update_fields=["muted_until"])
@@ -278,7 +262,7 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     """Withdraw a seat: its link is revoked and its open sockets are closed everywhere."""
     from .floor import floor_release_seat  # floor imports this module
 
-    acting = _acting(actor_seat_id, Action.REMOVE_SEAT)
+    acting = load_acting(actor_seat_id, Action.REMOVE_SEAT)
     reason = _reason(reason)
     target = _target_below_chair(acting, seat)
     if target.removed_at is not None:
@@ -301,7 +285,7 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
 @transaction.atomic
 def seat_reveal(*, actor_seat_id: int, seat: str, reason: str) -> dict:
     """Who is behind a pseudonym, for the asking moderator alone; always audited."""
-    acting = _acting(actor_seat_id, Action.REVEAL)
+    acting = load_acting(actor_seat_id, Action.REVEAL)
     reason = _reason(reason)
     target = _target_seat(acting, seat)
     append_event(
@@ -334,14 +318,14 @@ def _settings_changed(acting: Acting, action: Action, **fields) -> None:
 
 @transaction.atomic
 def room_set_premoderation(*, actor_seat_id: int, on: bool) -> RoundTable:
-    acting = _acting(actor_seat_id, Action.PREMODERATION)
+    acting = load_acting(actor_seat_id, Action.PREMODERATION)
     _settings_changed(acting, Action.PREMODERATION, premoderation=bool(on))
     return acting.room
 
 
 @transaction.atomic
 def room_set_slow_mode(*, actor_seat_id: int, seconds: int) -> RoundTable:
-    acting = _acting(actor_seat_id, Action.SLOW_MODE)
+    acting = load_acting(actor_seat_id, Action.SLOW_MODE)
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 3600:
         raise ServiceError("invalid_frame", "seconds must be a whole number from 0 (off) to 3600.", field="seconds")
     _settings_changed(acting, Action.SLOW_MODE, slow_mode_seconds=seconds)
@@ -350,7 +334,7 @@ def room_set_slow_mode(*, actor_seat_id: int, seconds: int) -> RoundTable:
 
 @transaction.atomic
 def room_set_locked(*, actor_seat_id: int, locked: bool) -> RoundTable:
-    acting = _acting(actor_seat_id, Action.LOCK)
+    acting = load_acting(actor_seat_id, Action.LOCK)
     _settings_changed(acting, Action.LOCK, locked=bool(locked))
     return acting.room
 
@@ -360,7 +344,7 @@ def room_close(*, actor_seat_id: int, reopen: bool = False) -> RoundTable:
     from .floor import floor_stop
     from .rooms import room_set_status
 
-    acting = _acting(actor_seat_id, Action.CLOSE)
+    acting = load_acting(actor_seat_id, Action.CLOSE)
     status = RoundTable.Status.LIVE if reopen else RoundTable.Status.CLOSED
     if acting.room.status == status:
         raise ServiceError("invalid_state", f"The round table is already {acting.room.get_status_display().lower()}.")

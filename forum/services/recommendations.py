@@ -19,7 +19,8 @@ from moderation.permissions import Action
 from moderation.sanitize import render_markdown
 from realtime.log import append_event
 
-from .consensus import Acting, clean_text, load_acting
+from .acting import Acting, current_agenda_item, load_acting, seat_marks
+from .consensus import clean_text
 
 
 def _recommendation(acting: Acting, public_id: object) -> Recommendation:
@@ -76,11 +77,6 @@ def recommendation_payload(recommendation: Recommendation) -> dict:
     }
 
 
-def _by(acting: Acting) -> dict:
-    seat = acting.seat
-    return {"author": seat.public_id, "sector": seat.sector.slug if seat.sector_id else None}
-
-
 @transaction.atomic
 def recommendation_save(
     *,
@@ -115,7 +111,7 @@ def recommendation_save(
     elif check is not None:
         item = check.agenda_item
     else:
-        item = room.current_item or room.agenda_items.order_by("position").first()
+        item = current_agenda_item(room)
         if item is None:
             raise ServiceError("no_agenda", "This round table has no agenda item.")
     if check is not None and check.agenda_item_id != item.pk:
@@ -129,7 +125,7 @@ def recommendation_save(
     recommendation.updated_at = timezone.now()
     recommendation.save()
     data = recommendation_payload(recommendation)
-    append_event(room, "recommendation.saved", participants=data, moderators={**data, **_by(acting)})
+    append_event(room, "recommendation.saved", participants=data, moderators={**data, **seat_marks(acting.seat)})
     audit_append(
         room=room, action=str(Action.DRAFT_RECOMMENDATIONS), actor=acting.seat, target=recommendation.public_id,
         data={"step": "edit" if existing else "draft"},
@@ -145,7 +141,7 @@ def recommendation_delete(*, actor_seat_id: int, recommendation_id: str) -> None
     public_id = recommendation.public_id
     recommendation.delete()
     data = {"id": public_id}
-    append_event(acting.room, "recommendation.deleted", participants=data, moderators={**data, **_by(acting)})
+    append_event(acting.room, "recommendation.deleted", participants=data, moderators={**data, **seat_marks(acting.seat)})
     audit_append(
         room=acting.room, action=str(Action.DRAFT_RECOMMENDATIONS), actor=acting.seat, target=public_id,
         data={"step": "delete"},

@@ -1,0 +1,48 @@
+"""What every action in a room starts with: the actor's seat, fresh, and the room, locked.
+
+Services call `load_acting` first in their transaction; the room row lock it takes is what
+serialises actions in a room (and the event log's counter, which lives on the same row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forum.errors import ServiceError
+from forum.models import AgendaItem, RoundTable, Seat
+from moderation.permissions import Action, require
+
+
+@dataclass(frozen=True)
+class Acting:
+    seat: Seat
+    room: RoundTable
+
+
+def load_acting(seat_id: int, action: Action | None) -> Acting:
+    """The actor's seat, read fresh, and its room, locked for the rest of the transaction;
+    `require(seat, action)` unless `action` is None (the caller checks itself)."""
+    seat = Seat.objects.select_related("user", "sector").get(pk=seat_id)
+    room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
+    seat.room = room
+    if action is not None:
+        require(seat, action)
+    return Acting(seat, room)
+
+
+def require_live(room: RoundTable) -> None:
+    if room.status == RoundTable.Status.CLOSED:
+        raise ServiceError("room_closed", "This round table is closed.")
+    if room.status != RoundTable.Status.LIVE:
+        raise ServiceError("room_not_open", "This round table has not been opened yet.")
+
+
+def seat_marks(seat: Seat) -> dict:
+    """What moderators' payloads add about a seat: its opaque handle and its sector (the
+    parity figures read the sector whatever participants are shown)."""
+    return {"author": seat.public_id, "sector": seat.sector.slug if seat.sector_id else None}
+
+
+def current_agenda_item(room: RoundTable) -> AgendaItem | None:
+    """The item the chair has moved to, else the first of the agenda."""
+    return room.current_item or room.agenda_items.order_by("position").first()
