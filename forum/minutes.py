@@ -11,13 +11,16 @@ stored attribution names a sector, "The chair said:" for a function, else
 
 Shape (schema "roundtables.minutes/1"):
 
-    {"schema": "roundtables.minutes/1", "status": "draft",
+    {"schema": "roundtables.minutes/1", "status": "draft" | "in_review" | "adopted",
+     "version": {"number" (None before the first save), "status", "saved_at", "adopted_at",
+                 "content_sha256" (None unless adopted)},
      "header": {"dialogue", "round_table", "slug", "date" (YYYY-MM-DD), "place",
                 "rule": {"key", "name", "explanation"},
                 "attribution": {"key", "name", "explanation"},
                 "attendance": {"sectors": [{"slug", "name", "delegates"}], "delegates",
                                "chair", "moderators", "rapporteur", "observers"}},
-     "items": [{"id", "position", "title", "description", "summary": "",
+     "items": [{"id", "position", "title", "description",
+                "summary" (the rapporteur's Markdown, "" when none), "summary_html", "summary_text",
                 "interventions": [{"id", "kind", "speaker", "sentence", "body_html",
                                    "body_text", "redacted"}],
                 "consensus_checks": [{"id", "proposition", "status", "outcome", "options",
@@ -32,7 +35,9 @@ Shape (schema "roundtables.minutes/1"):
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 
 from forum.models import (
@@ -46,6 +51,7 @@ from forum.models import (
 )
 from forum.parity import parity_figures
 from moderation.attribution import FUNCTION_LABELS
+from moderation.sanitize import render_markdown
 
 SCHEMA = "roundtables.minutes/1"
 
@@ -235,8 +241,31 @@ def _method(room: RoundTable) -> list[dict]:
     ]
 
 
-def minutes_document(room: RoundTable) -> dict:
-    """The minutes draft of `room` (see the module docstring for the shape)."""
+# Keys outside the hashed content: what a version is, not what it says.
+UNHASHED = ("status", "version")
+
+
+def content_sha256(doc: dict) -> str:
+    """SHA-256 of the document's content: canonical JSON (sorted keys, no spaces, UTF-8)
+    of everything but `status` and `version`. docs/minutes.md tells recipients how to check it."""
+    content = {key: value for key, value in doc.items() if key not in UNHASHED}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def draft_version() -> dict:
+    return {"number": None, "status": "draft", "saved_at": None, "adopted_at": None, "content_sha256": None}
+
+
+def summary_fields(markdown: str) -> dict:
+    summary_html = render_markdown(markdown) if markdown.strip() else ""
+    return {"summary": markdown, "summary_html": summary_html, "summary_text": html_to_text(summary_html)}
+
+
+def minutes_document(room: RoundTable, summaries: dict[str, str] | None = None) -> dict:
+    """The minutes draft of `room` (see the module docstring for the shape), with the
+    rapporteur's `summaries` by agenda item public id."""
+    summaries = summaries or {}
     room = RoundTable.objects.select_related("dialogue").get(pk=room.pk)
     dialogue_sectors = list(room.dialogue.sectors.order_by("position", "slug"))
     sector_names = {s.slug: s.name for s in Sector.objects.all()}
@@ -254,6 +283,7 @@ def minutes_document(room: RoundTable) -> dict:
     return {
         "schema": SCHEMA,
         "status": "draft",
+        "version": draft_version(),
         "header": {
             "dialogue": room.dialogue.title,
             "round_table": room.title,
@@ -278,7 +308,7 @@ def minutes_document(room: RoundTable) -> dict:
                 "position": item.position,
                 "title": item.title,
                 "description": item.description,
-                "summary": "",
+                **summary_fields(summaries.get(item.public_id, "")),
                 "interventions": interventions[item.pk],
                 "consensus_checks": checks[item.pk],
                 "recommendations": recommendations[item.pk],

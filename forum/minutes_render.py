@@ -21,6 +21,21 @@ logger = logging.getLogger("forum.minutes")
 EXCERPT_CHARS = 30
 
 
+def status_line(doc: dict) -> str:
+    """The version line every export prints near its top (the hash only once adopted)."""
+    version = doc.get("version") or {}
+    number = version.get("number")
+    if doc.get("status") == "adopted" and version.get("content_sha256"):
+        day = (version.get("adopted_at") or "")[:10]
+        return (
+            f"Adopted as version {number} on {day}. "
+            f"SHA-256 of the adopted content: {version['content_sha256']}"
+        )
+    state = "Under review" if doc.get("status") == "in_review" else "Draft"
+    saved = f", version {number}" if number else ""
+    return f"{state}{saved} (not adopted)"
+
+
 # -- Markdown ----------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
@@ -71,7 +86,7 @@ def render_markdown_minutes(doc: dict) -> str:
         f"**Dialogue:** {_md(h['dialogue'])}  ",
         f"**Date:** {h['date']}  ",
         f"**Place:** {_md(h['place'])}  ",
-        f"**Status:** {doc['status']}",
+        f"**Status:** {_md(status_line(doc))}",
         "",
         f"**Rule:** {_md(h['rule']['name'])}. {_md(h['rule']['explanation'])}",
         "",
@@ -93,7 +108,8 @@ def render_markdown_minutes(doc: dict) -> str:
         if item["description"]:
             out += ["", _md(item["description"])]
         if item["summary"]:
-            out += ["", "### Summary", "", _md(item["summary"])]
+            # The rapporteur's own Markdown keeps its formatting; raw HTML is neutralised.
+            out += ["", "### Summary", "", item["summary"].strip().replace("<", "&lt;")]
         out += ["", "### Interventions", ""]
         if not item["interventions"]:
             out.append("No interventions.")
@@ -208,7 +224,7 @@ def render_html_minutes(doc: dict) -> str:
         f"<dt>Dialogue</dt><dd>{_e(h['dialogue'])}</dd>",
         f"<dt>Date</dt><dd>{_e(h['date'])}</dd>",
         f"<dt>Place</dt><dd>{_e(h['place'])}</dd>",
-        f"<dt>Status</dt><dd>{_e(doc['status'])}</dd>",
+        f"<dt>Status</dt><dd>{_e(status_line(doc))}</dd>",
         f"<dt>Rule</dt><dd>{_e(h['rule']['name'])}. {_e(h['rule']['explanation'])}</dd>",
         f"<dt>Attribution</dt><dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
@@ -226,7 +242,7 @@ def render_html_minutes(doc: dict) -> str:
         if item["description"]:
             out.append(f"<p>{_e(item['description'])}</p>")
         if item["summary"]:
-            out.append(f"<h3>Summary</h3><p>{_e(item['summary'])}</p>")
+            out.append(f"<h3>Summary</h3><div class=\"summary\">{item['summary_html']}</div>")
         out.append("<h3>Interventions</h3>")
         if not item["interventions"]:
             out.append('<p class="note">No interventions.</p>')
