@@ -8,14 +8,17 @@ from django.forms.models import BaseInlineFormSet
 from .errors import ServiceError
 from .models import (
     AgendaItem,
+    Committee,
     Dialogue,
     Intervention,
+    MinutesVersion,
     Organization,
     RoomEvent,
     RoundTable,
     Seat,
     Sector,
     SectorSeats,
+    Submission,
     User,
 )
 from .services.rooms import room_set_status
@@ -310,4 +313,49 @@ class RoomEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Committee)
+class CommitteeAdmin(admin.ModelAdmin):
+    """The committee registry. Submissions are filed on each round table's submissions page."""
+
+    list_display = ("name", "rigo", "working_languages", "webhook_url")
+    search_fields = ("name", "rigo")
+    readonly_fields = ("public_id",)
+
+
+@admin.register(MinutesVersion)
+class MinutesVersionAdmin(admin.ModelAdmin):
+    """Versions are frozen: readable here, changed only by the rapporteur's saves."""
+
+    list_display = ("room", "number", "status", "saved_at", "adopted_at", "content_sha256")
+    list_filter = ("room",)
+    exclude = ("document",)
+    readonly_fields = [f.name for f in MinutesVersion._meta.fields if f.name != "document"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """Read-only: the status history and follow-up are recorded on the submissions page,
+    where the order of steps is enforced."""
+
+    list_display = ("room", "committee", "status", "created_at")
+    list_filter = ("status", "committee")
+    exclude = ("package",)
+    readonly_fields = [f.name for f in Submission._meta.fields if f.name != "package"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

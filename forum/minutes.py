@@ -109,6 +109,17 @@ def speaker_phrase(room: RoundTable, stored: dict, sector_names: dict[str, str])
     return "A participant"
 
 
+def _parity(room: RoundTable) -> dict:
+    """The parity figures as the record stands at the room's last event other than the
+    minutes' own, so saving the minutes twice over the same log gives the same content."""
+    last = (
+        RoomEvent.objects.filter(room=room).exclude(kind__startswith="minutes.")
+        .order_by("-seq").values_list("seq", "created_at").first()
+    )
+    seq, at = last or (0, room.created_at)
+    return parity_figures(room, at, upto=seq)
+
+
 def _date(room: RoundTable) -> str:
     first = RoomEvent.objects.filter(room=room).order_by("seq").values_list("created_at", flat=True).first()
     return (first or room.created_at).date().isoformat()
@@ -315,6 +326,6 @@ def minutes_document(room: RoundTable, summaries: dict[str, str] | None = None) 
             }
             for item in items
         ],
-        "parity": parity_figures(room),
+        "parity": _parity(room),
         "method": _method(room),
     }

@@ -208,18 +208,30 @@ def _check_html(check: dict) -> str:
 
 
 def render_html_minutes(doc: dict) -> str:
-    h = doc["header"]
-    att = h["attendance"]
-    out = [
+    """A standalone HTML document with its print stylesheet."""
+    title = _e(doc["header"]["round_table"])
+    return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
-        f"<title>Minutes: {_e(h['round_table'])}</title>",
+        f"<title>Minutes: {title}</title>",
         f"<style>{STYLE}</style>",
         "</head>",
         "<body>",
-        f"<h1>Minutes: {_e(h['round_table'])}</h1>",
+        render_html_fragment(doc, heading="h1"),
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def render_html_fragment(doc: dict, *, heading: str = "h1") -> str:
+    """The minutes as HTML to place inside a page (the minutes page uses it)."""
+    h = doc["header"]
+    att = h["attendance"]
+    out = [
+        f"<{heading}>Minutes: {_e(h['round_table'])}</{heading}>",
         '<dl class="header">',
         f"<dt>Dialogue</dt><dd>{_e(h['dialogue'])}</dd>",
         f"<dt>Date</dt><dd>{_e(h['date'])}</dd>",
@@ -268,7 +280,6 @@ def render_html_minutes(doc: dict) -> str:
     out.append(_parity_html(doc["parity"]))
     out.append("<h2>Method</h2>")
     out += [f"<p><strong>{_e(p['title'])}.</strong> {_e(p['text'])}</p>" for p in doc["method"]]
-    out += ["</body>", "</html>", ""]
     return "\n".join(out)
 
 
@@ -327,3 +338,33 @@ def leak_check(room: RoundTable, rendered: str) -> None:
         kind=first.kind,
         mentions=len(found),
     )
+
+
+# -- Every format ------------------------------------------------------------------------------
+
+
+def exports() -> dict:
+    """Format -> (renderer, content type): the contract's six minutes formats.
+
+    The PDF, DOCX and AKN renderers live in their own modules (and import this one)."""
+    from forum.minutes_akn import render_akn_minutes
+    from forum.minutes_docx import render_docx_minutes
+    from forum.minutes_pdf import render_pdf_minutes
+
+    return {
+        "md": (render_markdown_minutes, "text/markdown; charset=utf-8"),
+        "html": (render_html_minutes, "text/html; charset=utf-8"),
+        "pdf": (render_pdf_minutes, "application/pdf"),
+        "docx": (
+            render_docx_minutes,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        "json": (render_json_minutes, "application/json"),
+        "akn.xml": (render_akn_minutes, "application/akn+xml"),
+    }
+
+
+def plain_text(doc: dict) -> str:
+    """What the leak check reads for every format: the Markdown rendering, which holds all
+    the text any other format prints (they are laid out from the same document)."""
+    return render_markdown_minutes(doc)

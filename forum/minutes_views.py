@@ -1,59 +1,228 @@
-"""The minutes export: GET /rooms/<slug>/minutes.<fmt> (docs: CONTRACT.md)."""
+"""Minutes over HTTP: the exports (GET /rooms/<slug>/minutes.<fmt>, CONTRACT.md), the minutes
+page with its editor, review and adoption forms, and the outcomes page for delegates."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from forum import selectors
-from forum.errors import Forbidden, NotFound, ServiceError
-from forum.minutes import minutes_document
-from forum.minutes_render import (
-    leak_check,
-    render_html_minutes,
-    render_json_minutes,
-    render_markdown_minutes,
+from forum.errors import ServiceError
+from forum.minutes_access import (
+    can_read_drafts,
+    live_document,
+    parse_version,
+    readable_version,
+    version_diff,
+    version_document,
 )
-from forum.models import Seat
+from forum.minutes_render import exports, leak_check, plain_text, render_html_fragment
+from forum.models import FollowUp, Recommendation, Submission
+from forum.services import minutes as minutes_service
+from forum.views import refusal, room_page
+from moderation.permissions import Action, allowed
 
-RENDERERS = {
-    "md": (render_markdown_minutes, "text/markdown; charset=utf-8"),
-    "html": (render_html_minutes, "text/html; charset=utf-8"),
-    "json": (render_json_minutes, "application/json"),
-}
-LATER = {"pdf", "docx", "akn.xml"}
-DRAFT_ROLES = {Seat.Role.CHAIR, Seat.Role.MODERATOR, Seat.Role.RAPPORTEUR}
+HTTP_STATUS = {"forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409}
 
 
-def _page(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    return render(request, f"{status}.html" if status in (403, 404) else "403.html", {"message": message}, status=status)
+def _error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return refusal(request, HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)
 
 
-@never_cache
-@require_GET
 def minutes_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
-    try:
-        room, seat = selectors.access_room(request.user, slug)
-    except NotFound as exc:
-        return _page(request, 404, exc.message)
-    except Forbidden as exc:
-        return _page(request, 403, exc.message)
-    if fmt not in RENDERERS:
-        message = (
-            f"The minutes in {fmt} arrive later; for now they export as md, html and json."
-            if fmt in LATER else "There are no minutes in this format."
+    renderers = exports()
+    if fmt not in renderers:
+        return refusal(
+            request, 404, "not_found",
+            f"There are no minutes in {fmt!r}; the formats are {', '.join(renderers)}.",
         )
-        return _page(request, 404, message)
-    if seat.role not in DRAFT_ROLES:
-        return _page(request, 403, "The minutes are shared once adopted.")
-    renderer, content_type = RENDERERS[fmt]
-    rendered = renderer(minutes_document(room))
+    return _export(request, slug, fmt=fmt, renderers=renderers)
+
+
+@room_page
+def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) -> HttpResponse:
     try:
-        leak_check(room, rendered)
+        wanted = parse_version(request.GET.get("version"))
+        row = readable_version(room, seat, wanted, review=True)
+        doc = live_document(room) if row is None else version_document(row)
+    except ServiceError as exc:
+        return _error(request, exc)
+    render_fn, content_type = renderers[fmt]
+    rendered = render_fn(doc)
+    try:
+        leak_check(room, checked_text(fmt, rendered, doc))
     except ServiceError as exc:
         return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
     response = HttpResponse(rendered, content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="{room.slug}-minutes.{fmt}"'
+    number = doc["version"]["number"]
+    name = f"{room.slug}-minutes" + (f"-v{number}" if number else "-draft")
+    disposition = "inline" if fmt in ("md", "html", "json", "pdf") else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{name}.{fmt}"'
+    if doc["version"]["content_sha256"]:
+        response["X-Minutes-Content-SHA256"] = doc["version"]["content_sha256"]
     return response
+
+
+def checked_text(fmt: str, rendered: str | bytes, doc: dict) -> str:
+    """What the leak check reads: text formats as served (the place names their own line),
+    PDF and DOCX through the Markdown rendering of the same document, which holds their text."""
+    if isinstance(rendered, str):
+        return rendered
+    if fmt == "akn.xml":
+        return rendered.decode("utf-8")
+    return plain_text(doc)
+
+
+# -- The minutes page ------------------------------------------------------------------------
+
+
+def _versions_for(room, seat) -> list:
+    rows = list(room.minutes_versions.order_by("-number"))
+    if can_read_drafts(seat):
+        return rows
+    return [row for row in rows if row.adopted_at or row.in_review]
+
+
+def _default_shown(room, seat, versions: list):
+    if can_read_drafts(seat):
+        return versions[0] if versions else None
+    adopted = [row for row in versions if row.adopted_at]
+    review = [row for row in versions if row.in_review]
+    return (review or adopted or [None])[0]
+
+
+@room_page(methods=("GET", "POST"))
+def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
+    if request.method == "POST":
+        return _minutes_action(request, room, seat)
+    versions = _versions_for(room, seat)
+    try:
+        wanted = parse_version(request.GET.get("version"))
+        shown = _default_shown(room, seat, versions) if wanted is None else readable_version(room, seat, wanted, review=True)
+        diff = _diff(request, room, seat)
+    except ServiceError as exc:
+        return _error(request, exc)
+    if shown is None and not can_read_drafts(seat):
+        return refusal(request, 403, "forbidden", "The minutes are shared once adopted (or while circulated for review).")
+    doc = live_document(room) if shown is None else version_document(shown)
+    latest = versions[0] if versions and can_read_drafts(seat) else None
+    return render(request, "minutes.html", {
+        "room": room,
+        "seat": seat,
+        "versions": versions,
+        "shown": shown,
+        "latest": latest,
+        "doc": doc,
+        "minutes_html": render_html_fragment(doc, heading="h2"),
+        "comments": shown.comments.select_related("agenda_item") if shown else [],
+        "review_open": bool(shown and minutes_service.review_is_open(shown)),
+        "diff": diff,
+        "formats": list(exports()),
+        "may": {
+            "drafts": can_read_drafts(seat),
+            "edit": allowed(seat.role, Action.EDIT_MINUTES),
+            "review": allowed(seat.role, Action.REVIEW_MINUTES),
+            "comment": allowed(seat.role, Action.COMMENT_MINUTES),
+            "adopt": allowed(seat.role, Action.ADOPT_MINUTES),
+        },
+        "editor": _editor(room, doc) if allowed(seat.role, Action.EDIT_MINUTES) else None,
+        "audiences": Recommendation.Audience.choices,
+    })
+
+
+def _diff(request: HttpRequest, room, seat) -> dict | None:
+    spec = request.GET.get("diff")
+    if not spec:
+        return None
+    older, sep, newer = spec.partition("..")
+    a, b = parse_version(older), parse_version(newer)
+    if not sep or not isinstance(a, int) or not isinstance(b, int):
+        raise ServiceError("invalid_version", "A diff names two versions: ?diff=1..2.")
+    rows = [readable_version(room, seat, n) for n in (a, b)]
+    return {"from": a, "to": b, "text": version_diff(*rows)}
+
+
+def _editor(room, doc: dict) -> dict:
+    """The editor's starting point: the summaries and recommendations as last saved/posted."""
+    return {
+        "items": [{"id": item["id"], "title": item["title"], "summary": item["summary"]} for item in doc["items"]],
+        "recommendations": list(room.recommendations.order_by("agenda_item__position", "created_at")),
+    }
+
+
+def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
+    action = request.POST.get("action", "")
+    data = request.POST
+    try:
+        if action == "save":
+            summaries = {key[len("summary:"):]: value for key, value in data.items() if key.startswith("summary:")}
+            recommendations = {
+                key[len("rec:"):]: {"text": value, "audience": data.get(f"audience:{key[len('rec:'):]}")}
+                for key, value in data.items() if key.startswith("rec:")
+            }
+            row = minutes_service.minutes_save(
+                actor_seat_id=seat.pk, summaries=summaries, recommendations=recommendations, note=data.get("note", ""),
+            )
+            done = f"Saved as version {row.number}."
+        elif action == "review_open":
+            row = minutes_service.minutes_review_open(
+                actor_seat_id=seat.pk, version=_number(data), until=data.get("until") or None,
+            )
+            done = f"Version {row.number} is circulated for review."
+        elif action == "review_close":
+            row = minutes_service.minutes_review_close(actor_seat_id=seat.pk, version=_number(data))
+            done = f"The review of version {row.number} has ended."
+        elif action == "comment":
+            row = minutes_service.minutes_comment(
+                seat_id=seat.pk, version=_number(data), body=data.get("body", ""),
+                agenda_item=data.get("agenda_item") or None,
+            ).version
+            done = "Your comment is recorded."
+        elif action == "adopt":
+            row = minutes_service.minutes_adopt(
+                actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
+            )
+            done = f"Version {row.number} is adopted. SHA-256: {row.content_sha256}"
+        else:
+            raise ServiceError("invalid_action", f"Unknown action {action!r}.")
+    except ServiceError as exc:
+        return _error(request, exc)
+    messages.success(request, done)
+    return redirect(f"{reverse('room_minutes_page', args=[room.slug])}?version={row.number}")
+
+
+def _number(data) -> int:
+    value = parse_version(data.get("version"))
+    if not isinstance(value, int):
+        raise ServiceError("invalid_version", "Name the version by its number.")
+    return value
+
+
+# -- What became of the recommendations -------------------------------------------------------
+
+
+@room_page
+def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
+    """For every recommendation of the adopted minutes: where it was submitted, the
+    committee's steps, and the follow-up. Draft submissions are the secretariat's own."""
+    adopted = room.minutes_versions.filter(adopted_at__isnull=False).order_by("-number").first()
+    recommendations = []
+    if adopted is not None:
+        follow_ups = {}
+        rows = (
+            FollowUp.objects.filter(submission__room=room)
+            .exclude(submission__status=Submission.Status.DRAFT)
+            .select_related("submission__committee", "recommendation")
+            .prefetch_related("updates", "submission__steps")
+        )
+        for follow_up in rows:
+            follow_ups.setdefault(follow_up.recommendation.public_id, []).append(follow_up)
+        doc = version_document(adopted)
+        for item in doc["items"]:
+            for rec in item["recommendations"]:
+                recommendations.append({"item": item["title"], "rec": rec, "follow_ups": follow_ups.get(rec["id"], [])})
+    return render(request, "outcomes.html", {
+        "room": room, "seat": seat, "adopted": adopted, "recommendations": recommendations,
+    })
+

@@ -432,3 +432,17 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq} {self.kind}"
+
+
+# Minutes, committees, submissions: their own module, models of this app all the same.
+from forum.models_outcomes import (  # noqa: E402, F401
+    Committee,
+    DeliveryAttempt,
+    FollowUp,
+    FollowUpUpdate,
+    MinutesComment,
+    MinutesVersion,
+    Submission,
+    SubmissionStep,
+    WebhookDelivery,
+)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import minutes_views, views
+from . import minutes_views, submission_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
     path("rooms/<slug:slug>/parity.json", views.room_parity, name="room_parity"),
     path("rooms/<slug:slug>/minutes.<str:fmt>", minutes_views.minutes_export, name="room_minutes"),
+    path("rooms/<slug:slug>/minutes/", minutes_views.minutes_page, name="room_minutes_page"),
+    path("rooms/<slug:slug>/outcomes/", minutes_views.outcomes_page, name="room_outcomes"),
+    path("rooms/<slug:slug>/submissions/", submission_views.room_submissions, name="room_submissions"),
+    path("submissions/<str:public_id>/package.zip", submission_views.submission_package, name="submission_package"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
@@ -58,28 +58,32 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("room", slug=seat.room.slug)
 
 
-def room_page(view):
-    """A room's page for its seat holders: `view(request, room, seat)`, or the refusal."""
+def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
+    """A room's page for its seat holders: `view(request, room, seat)`, or the refusal.
+    `@room_page(methods=("GET", "POST"))` for a page with forms."""
+    if view is None:
+        return functools.partial(room_page, methods=methods)
 
     @never_cache
-    @require_GET
+    @require_http_methods(list(methods))
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, slug: str) -> HttpResponse:
+    def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
         try:
             room, seat = selectors.access_room(request.user, slug)
         except NotFound as exc:
-            return _refusal(request, 404, "not_found", exc.message)
+            return refusal(request, 404, "not_found", exc.message)
         except Forbidden as exc:
-            return _refusal(request, 403, "forbidden", exc.message)
-        return view(request, room, seat)
+            return refusal(request, 403, "forbidden", exc.message)
+        return view(request, room, seat, **kwargs)
 
     return wrapper
 
 
-def _refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     if request.path.endswith(".json"):
         return JsonResponse({"error": code, "message": message}, status=status)
-    return render(request, f"{status}.html", {"message": message}, status=status)
+    template = f"{status}.html" if status in (403, 404) else "refused.html"
+    return render(request, template, {"message": message, "code": code}, status=status)
 
 
 @room_page
@@ -102,7 +106,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
 def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
     """The room's audit log, for the chair (the secretariat reads it in the admin)."""
     if not allowed(seat.role, Action.READ_AUDIT):
-        return _refusal(request, 403, "forbidden", "Only the chair and the secretariat read the audit log.")
+        return refusal(request, 403, "forbidden", "Only the chair and the secretariat read the audit log.")
     return render(
         request,
         "audit.html",

@@ -48,6 +48,11 @@ class Action(StrEnum):
     RUN_CHECKS = "run_checks"  # open and close consensus checks
     VOTE = "vote"
     DRAFT_RECOMMENDATIONS = "draft_recommendations"
+    READ_DRAFT_MINUTES = "read_draft_minutes"  # every version, and the live draft
+    EDIT_MINUTES = "edit_minutes"  # save a version (summaries, recommendations)
+    REVIEW_MINUTES = "review_minutes"  # open and close a review period
+    COMMENT_MINUTES = "comment_minutes"  # comment on a version under review
+    ADOPT_MINUTES = "adopt_minutes"
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -77,6 +82,11 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.RUN_CHECKS: RUNS_THE_ROOM,
     Action.VOTE: frozenset({DELEGATE}),
     Action.DRAFT_RECOMMENDATIONS: frozenset({CHAIR, RAPPORTEUR}),
+    Action.READ_DRAFT_MINUTES: frozenset({CHAIR, MODERATOR, RAPPORTEUR}),
+    Action.EDIT_MINUTES: frozenset({CHAIR, RAPPORTEUR}),
+    Action.REVIEW_MINUTES: frozenset({CHAIR, RAPPORTEUR}),
+    Action.COMMENT_MINUTES: frozenset({CHAIR, MODERATOR, RAPPORTEUR, DELEGATE}),
+    Action.ADOPT_MINUTES: frozenset({CHAIR}),
 }
 
 _REFUSALS = {
@@ -88,6 +98,11 @@ _REFUSALS = {
     Action.RUN_FLOOR: "Only the chair and the moderators run the floor (the speaker may yield).",
     Action.VOTE: "Only delegates vote in consensus checks.",
     Action.DRAFT_RECOMMENDATIONS: "Only the rapporteur and the chair draft recommendations.",
+    Action.READ_DRAFT_MINUTES: "The minutes are shared once adopted (or while circulated for review).",
+    Action.EDIT_MINUTES: "Only the rapporteur and the chair edit the minutes.",
+    Action.REVIEW_MINUTES: "Only the rapporteur and the chair circulate the minutes for review.",
+    Action.COMMENT_MINUTES: "Observers read the minutes without commenting.",
+    Action.ADOPT_MINUTES: "Only the chair adopts the minutes.",
 }
 
 

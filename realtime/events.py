@@ -177,6 +177,28 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind("recommendation.deleted", "A draft recommendation was withdrawn.", {"id": str}),
         EventKind(
+            "minutes.saved",
+            "The rapporteur or the chair saved a new version of the minutes (a draft until adopted).",
+            {"version": int, "content_sha256": str},
+        ),
+        EventKind(
+            "minutes.review_opened",
+            "A version of the minutes is circulated for review: seat holders may read and comment on it.",
+            {"version": int, "until": (str, type(None))},
+        ),
+        EventKind(
+            "minutes.commented",
+            "A review comment on the version under review, attributed by the room's policy.",
+            {"version": int, "id": str, "attribution": ATTRIBUTION, "body_html": str,
+             "agenda_item": (str, type(None)), "created_at": str},
+        ),
+        EventKind("minutes.review_closed", "The review of a version of the minutes ended.", {"version": int}),
+        EventKind(
+            "minutes.adopted",
+            "The chair adopted a version of the minutes: frozen, with the SHA-256 of its content.",
+            {"version": int, "content_sha256": str, "adopted_at": str},
+        ),
+        EventKind(
             "agenda.current_changed",
             "The chair moved to another agenda item.",
             {"agenda_item": str, "title": str},

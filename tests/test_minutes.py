@@ -242,12 +242,15 @@ def test_other_roles_wait_for_adoption_and_outsiders_are_refused(cast, outsider)
     assert get(cast.chloe.user, "no-such-room", "md").status_code == 404
 
 
-def test_later_formats_are_a_404_that_says_so(cast):
-    for fmt in ("pdf", "docx", "akn.xml"):
+def test_every_contract_format_is_served_and_others_are_a_404(cast):
+    run_session(cast)
+    for fmt, content_type in (("pdf", "application/pdf"), ("akn.xml", "application/akn+xml"),
+                              ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")):
         response = get(cast.chloe.user, cast.room.slug, fmt)
-        assert response.status_code == 404
-        assert "arrive later" in response.content.decode()
-    assert get(cast.chloe.user, cast.room.slug, "exe").status_code == 404
+        assert response.status_code == 200 and response["Content-Type"] == content_type, fmt
+        assert f'minutes-draft.{fmt}"' in response["Content-Disposition"]
+    response = get(cast.chloe.user, cast.room.slug, "exe")
+    assert response.status_code == 404 and "akn.xml" in response.content.decode()
 
 
 def test_the_view_refuses_a_leaking_export_with_409(cast):

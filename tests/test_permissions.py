@@ -29,13 +29,15 @@ from forum.models import (
     Flag,
     FloorRequest,
     Intervention,
+    MinutesComment,
+    MinutesVersion,
     Recommendation,
     RoomEvent,
     RoundTable,
     Seat,
     Voter,
 )
-from forum.services import consensus, floor, moderation, recommendations
+from forum.services import consensus, floor, minutes, moderation, recommendations
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
 from moderation.audit import audit_verify
@@ -59,11 +61,12 @@ AUDITED = {
     Action.APPROVE, Action.REJECT, Action.HIDE, Action.RESTORE, Action.REDACT, Action.MUTE,
     Action.REMOVE_SEAT, Action.REVEAL, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
     Action.CLOSE, Action.FLOOR_OVERRIDE, Action.RUN_CHECKS, Action.DRAFT_RECOMMENDATIONS,
+    Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES,
 }  # fmt: skip
 # ... of these, some cases are: the floor mode and turn time are audited, giving the floor by the
 # rule is the floor's ordinary course (its events are the record).
 PARTLY_AUDITED = {Action.RUN_FLOOR}
-NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE}
+NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE, Action.COMMENT_MINUTES}
 
 
 # -- the state a refusal must leave untouched ----------------------------------------------
@@ -83,6 +86,8 @@ def snapshot(room: RoundTable) -> dict:
         "ballots": list(Ballot.objects.filter(consensus_check__room=room).order_by("pk").values()),
         "voters": list(Voter.objects.filter(consensus_check__room=room).order_by("pk").values()),
         "recommendations": list(Recommendation.objects.filter(room=room).order_by("pk").values()),
+        "minutes": list(MinutesVersion.objects.filter(room=room).order_by("pk").values()),
+        "comments": list(MinutesComment.objects.filter(version__room=room).order_by("pk").values()),
     }
 
 
@@ -257,6 +262,26 @@ def with_open_check(cast: Cast, actor: Seat) -> dict:
 def with_recommendation(cast: Cast, actor: Seat) -> dict:
     saved = recommendations.recommendation_save(actor_seat_id=cast.rita.pk, text=RECOMMENDATION, audience="un")
     return {"id": saved.public_id}
+
+
+def with_version(cast: Cast, actor: Seat) -> dict:
+    item = cast.room.agenda_items.get().public_id
+    minutes.minutes_save(actor_seat_id=cast.rita.pk, summaries={item: "The room agreed."})
+    return {"version": 1}
+
+
+def with_review(cast: Cast, actor: Seat) -> dict:
+    ctx = with_version(cast, actor)
+    minutes.minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
+    return ctx
+
+
+def version_of(cast: Cast) -> MinutesVersion:
+    return MinutesVersion.objects.get(room=cast.room, number=1)
+
+
+def version_target(cast: Cast, ctx: dict) -> str:
+    return "v1"
 
 
 def request_of(ctx: dict, persona: str) -> FloorRequest:
@@ -499,9 +524,40 @@ CASES = [
         frame=lambda cast, ctx: {"type": "recommendation", "action": "delete", "id": ctx["id"], "ref": "r1"},
         answer="done", audit_target=recommendation_target,
     ),
+    Case(
+        "minutes_save", Action.EDIT_MINUTES, with_nothing,
+        lambda cast, actor, ctx: minutes.minutes_save(
+            actor_seat_id=actor.pk, summaries={cast.room.agenda_items.get().public_id: "A summary."}),
+        lambda cast, actor, ctx: version_of(cast).summaries != {},
+        "minutes.saved", audit_target=version_target,
+    ),
+    Case(
+        "minutes_review_open", Action.REVIEW_MINUTES, with_version,
+        lambda cast, actor, ctx: minutes.minutes_review_open(actor_seat_id=actor.pk, version=1),
+        lambda cast, actor, ctx: version_of(cast).in_review,
+        "minutes.review_opened", audit_target=version_target,
+    ),
+    Case(
+        "minutes_review_close", Action.REVIEW_MINUTES, with_review,
+        lambda cast, actor, ctx: minutes.minutes_review_close(actor_seat_id=actor.pk, version=1),
+        lambda cast, actor, ctx: version_of(cast).review_closed_at is not None,
+        "minutes.review_closed", audit_target=version_target,
+    ),
+    Case(
+        "minutes_comment", Action.COMMENT_MINUTES, with_review,
+        lambda cast, actor, ctx: minutes.minutes_comment(seat_id=actor.pk, version=1, body=CLEAN),
+        lambda cast, actor, ctx: version_of(cast).comments.get().seat_id == actor.pk,
+        "minutes.commented",
+    ),
+    Case(
+        "minutes_adopt", Action.ADOPT_MINUTES, with_version,
+        lambda cast, actor, ctx: minutes.minutes_adopt(actor_seat_id=actor.pk, version=1),
+        lambda cast, actor, ctx: version_of(cast).adopted_at is not None,
+        "minutes.adopted", audit_target=version_target,
+    ),
 ]
 # Walked by their own tests below: what a page or a socket lets each role read.
-READS = {Action.JOIN, Action.READ_MODERATION, Action.READ_AUDIT}
+READS = {Action.JOIN, Action.READ_MODERATION, Action.READ_AUDIT, Action.READ_DRAFT_MINUTES}
 FRAME_CASES = [case for case in CASES if case.frame is not None]
 
 
@@ -703,6 +759,29 @@ def test_only_roles_with_read_audit_may_read_the_audit_log(cast, role):
         assert response.status_code == 403
         assert "slow_mode" not in body
         assert cast.chloe.public_id not in body
+
+
+# -- read_draft_minutes: the minutes before adoption ---------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_only_roles_with_read_draft_minutes_may_read_a_draft(cast, role):
+    with_version(cast, cast.rita)
+    seat = cast.seats[ROLE_PERSONA[role]]
+    for path in ("/rooms/test-room/minutes.md", "/rooms/test-room/minutes.md?version=1",
+                 "/rooms/test-room/minutes.md?version=live", "/rooms/test-room/minutes/"):
+        response = page(seat.user, path)
+        body = response.content.decode()
+        if allowed(role, Action.READ_DRAFT_MINUTES):
+            assert response.status_code == 200, path
+            assert "The room agreed." in body or "live" in path, path
+        else:
+            assert response.status_code == 403, path
+            assert "The room agreed." not in body
+    minutes.minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
+    response = page(seat.user, "/rooms/test-room/minutes.md")
+    assert response.status_code == 200 and "The room agreed." in response.content.decode()
 
 
 # -- withdrawn seats: removed, or their link revoked ---------------------------------------

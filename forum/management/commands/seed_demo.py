@@ -1,9 +1,10 @@
 """A demo round table that looks like the real thing (all people and organizations invented)."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from forum.models import RoundTable, Sector
+from forum.models import Committee, RoundTable, Sector
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import (
     demo_token,
@@ -45,6 +46,23 @@ PERSONAS = [
 ]
 
 
+# The registry a secretariat starts from: bodies that receive outcomes of such dialogues.
+COMMITTEES = [
+    ("Forum Regional Security Committee", "Pacific Islands Forum", "en, fr",
+     "Security-related recommendations from the Forum's dialogues; submissions in English."),
+    ("General Assembly (civil society dialogue)", "Organization of American States", "en, es, fr, pt",
+     "Recommendations from registered civil society dialogues, in one of the four official languages."),
+    ("Economic, Social and Cultural Council (ECOSOCC)", "African Union", "en, fr, pt, ar",
+     "Civil society input on the Union's programmes."),
+    ("Peace and Security Council", "African Union", "en, fr",
+     "Submissions through its secretariat, on conflict prevention and early warning."),
+    ("Early Warning Directorate", "ECOWAS", "en, fr, pt",
+     "Early warning and response recommendations."),
+    ("Consultative Committee", "SICA", "es",
+     "Proposals from regional civil society, in Spanish."),
+]
+
+
 class Command(BaseCommand):
     help = "Create (or refresh) the demo dialogue and its Chatham House round table; print join links."
 
@@ -70,6 +88,10 @@ class Command(BaseCommand):
             status=RoundTable.Status.LIVE,
             agenda=AGENDA,
         )
+        for name, rigo, languages, accepts in COMMITTEES:
+            Committee.objects.get_or_create(
+                rigo=rigo, name=name, defaults={"working_languages": languages, "accepts": accepts},
+            )
         sectors = {s.slug: s for s in Sector.objects.all()}
         lines = []
         for name, email, org_name, sector_slug, role in PERSONAS:
@@ -84,3 +106,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo round table {room.slug!r} ({room.get_rule_display()}, {room.attribution} attribution).")
             self.stdout.write("Join links (open two in different browsers, or one in a private window):")
             self.stdout.write("\n".join(lines))
+            base = (opts["base_url"] or settings.BASE_URL).rstrip("/")
+            self.stdout.write(
+                f"Minutes: {base}/rooms/{room.slug}/minutes/ · outcomes: {base}/rooms/{room.slug}/outcomes/\n"
+                f"Secretariat (staff account: python manage.py createsuperuser): "
+                f"{base}/rooms/{room.slug}/submissions/ · committees: {base}/admin/forum/committee/"
+            )

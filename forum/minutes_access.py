@@ -1,0 +1,96 @@
+"""Which minutes a seat may read, as a document ready to render, and diffs between versions.
+
+The one access rule for minutes (CONTRACT.md): chair, moderators and the rapporteur read
+every version and the live draft; every other seat holder reads adopted versions, and the
+version under review while it is circulated (on the minutes page, not as an export).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from forum.errors import Forbidden, NotFound, ServiceError
+from forum.minutes import minutes_document
+from forum.minutes_render import render_markdown_minutes
+from forum.models import MinutesVersion, RoundTable, Seat
+from moderation.permissions import Action, allowed
+
+LIVE = "live"
+
+
+def version_document(version: MinutesVersion) -> dict:
+    """The frozen document of `version` with its status and version block."""
+    adopted = version.adopted_at is not None
+    return {
+        "schema": version.document["schema"],
+        "status": version.status,
+        "version": {
+            "number": version.number,
+            "status": version.status,
+            "saved_at": version.saved_at.isoformat(),
+            "adopted_at": version.adopted_at.isoformat() if adopted else None,
+            "content_sha256": version.content_sha256 if adopted else None,
+        },
+        **{key: value for key, value in version.document.items() if key != "schema"},
+    }
+
+
+def live_document(room: RoundTable) -> dict:
+    """The draft as it would be saved now: the room with the last saved summaries."""
+    latest = room.minutes_versions.order_by("-number").first()
+    return minutes_document(room, latest.summaries if latest else {})
+
+
+def can_read_drafts(seat: Seat) -> bool:
+    return allowed(seat.role, Action.READ_DRAFT_MINUTES)
+
+
+def parse_version(value: str | None) -> str | int | None:
+    if value in (None, ""):
+        return None
+    if value == LIVE:
+        return LIVE
+    if value.isdigit() and len(value) < 9:
+        return int(value)
+    raise ServiceError("invalid_version", f"{value!r} is not a version: give its number, or \"live\".")
+
+
+def readable_version(room: RoundTable, seat: Seat, wanted: str | int | None, *, review: bool = False) -> MinutesVersion | None:
+    """The version `seat` asked for (None: the live draft), or refuse.
+
+    Default: the latest version for those who read drafts (the live draft before the first
+    save), the latest adopted one for everyone else. `review` admits the version under review.
+    """
+    drafts = can_read_drafts(seat)
+    versions = room.minutes_versions
+    if wanted == LIVE:
+        if not drafts:
+            raise Forbidden("The live draft is for the chair, the moderators and the rapporteur.")
+        return None
+    if wanted is None:
+        row = versions.order_by("-number").first() if drafts else (
+            versions.filter(adopted_at__isnull=False).order_by("-number").first()
+        )
+        if row is None and not drafts:
+            raise Forbidden("The minutes are shared once adopted.")
+        return row
+    row = versions.filter(number=wanted).first()
+    if row is None:
+        raise NotFound(f"There is no version {wanted} of these minutes.")
+    if drafts or row.adopted_at or (review and row.in_review):
+        return row
+    raise Forbidden("The minutes are shared once adopted.")
+
+
+def document_for(room: RoundTable, seat: Seat, wanted: str | int | None) -> dict:
+    row = readable_version(room, seat, wanted)
+    return live_document(room) if row is None else version_document(row)
+
+
+def version_diff(older: MinutesVersion, newer: MinutesVersion) -> str:
+    """A unified diff of the two versions' Markdown renderings."""
+    before = render_markdown_minutes(version_document(older)).splitlines(keepends=True)
+    after = render_markdown_minutes(version_document(newer)).splitlines(keepends=True)
+    return "".join(
+        difflib.unified_diff(before, after, f"version {older.number}", f"version {newer.number}", n=2)
+    )

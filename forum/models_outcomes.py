@@ -1,0 +1,222 @@
+"""What a round table leaves behind: minutes versions, review comments, committees,
+submissions with their status history and follow-up, and the webhook outbox.
+
+Imported by forum/models.py, so these are models of the `forum` app.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from forum.models import AgendaItem, Recommendation, RoundTable, Seat, new_public_id
+
+
+class MinutesVersion(models.Model):
+    """One save of the minutes: the whole document as it stood, frozen.
+
+    A version is never changed after it is saved (services only create them); adopting one
+    only stamps it. `document` is the content the hash covers (forum.minutes.content_sha256).
+    """
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="minutes_versions")
+    number = models.PositiveIntegerField()
+    summaries = models.JSONField(default=dict)  # {agenda item public id: Markdown}
+    document = models.JSONField()
+    content_sha256 = models.CharField(max_length=64)
+    note = models.CharField(max_length=500, blank=True)
+    saved_by = models.ForeignKey(Seat, null=True, on_delete=models.PROTECT, related_name="+")
+    saved_at = models.DateTimeField(default=timezone.now)
+    review_opened_at = models.DateTimeField(null=True, blank=True)
+    review_until = models.DateTimeField(null=True, blank=True)
+    review_closed_at = models.DateTimeField(null=True, blank=True)
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    adopted_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["room", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "number"], name="minutes_version_unique"),
+        ]
+
+    @property
+    def in_review(self) -> bool:
+        return self.review_opened_at is not None and self.review_closed_at is None
+
+    @property
+    def status(self) -> str:
+        if self.adopted_at:
+            return "adopted"
+        return "in_review" if self.in_review else "draft"
+
+    def __str__(self) -> str:
+        return f"{self.room.slug} minutes v{self.number} ({self.status})"
+
+
+class MinutesComment(models.Model):
+    """A review comment on a version, attributed by the room's policy like an intervention."""
+
+    version = models.ForeignKey(MinutesVersion, on_delete=models.CASCADE, related_name="comments")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="+")
+    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    body_md = models.TextField()
+    body_html = models.TextField()
+    attribution = models.JSONField(default=dict)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version", "created_at", "pk"]
+
+
+class Committee(models.Model):
+    """A RIGO body that receives submissions: the secretariat's registry."""
+
+    name = models.CharField(max_length=300)
+    rigo = models.CharField("RIGO", max_length=200, help_text="The organization the committee belongs to.")
+    working_languages = models.CharField(
+        max_length=200, blank=True, help_text="Comma-separated language codes, e.g. en, fr, es, pt."
+    )
+    address = models.TextField(blank=True, help_text="The committee secretariat's postal or e-mail address.")
+    webhook_url = models.URLField(
+        blank=True, help_text="Optional: submissions are announced here by a signed POST."
+    )
+    webhook_secret = models.CharField(
+        max_length=200, blank=True, help_text="Shared secret for the HMAC-SHA256 signature of webhook POSTs."
+    )
+    accepts = models.TextField(blank=True, help_text="Notes on what the committee accepts and how.")
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
+
+    class Meta:
+        ordering = ["rigo", "name"]
+        constraints = [models.UniqueConstraint(fields=["rigo", "name"], name="committee_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.rigo})"
+
+    @property
+    def languages(self) -> list[str]:
+        return [code.strip() for code in self.working_languages.split(",") if code.strip()]
+
+
+class Submission(models.Model):
+    """Adopted minutes plus chosen recommendations, addressed to a committee."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        RECEIVED = "received", "Received"
+        UNDER_CONSIDERATION = "under_consideration", "Under consideration"
+        ENDORSED = "endorsed", "Endorsed"
+        NOTED = "noted", "Noted"
+        DECLINED = "declined", "Declined"
+
+    room = models.ForeignKey(RoundTable, on_delete=models.PROTECT, related_name="submissions")
+    version = models.ForeignKey(MinutesVersion, on_delete=models.PROTECT, related_name="submissions")
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="submissions")
+    recommendations = models.ManyToManyField(Recommendation, through="FollowUp", related_name="submissions")
+    cover_letter = models.TextField()
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
+    # Built once, when submitted: the bytes the manifest's hashes describe.
+    package = models.BinaryField(null=True, blank=True, editable=False)
+    package_sha256 = models.CharField(max_length=64, blank=True)
+    manifest = models.JSONField(null=True, blank=True)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.room.slug} to {self.committee.name} ({self.status})"
+
+
+class SubmissionStep(models.Model):
+    """One entry of a submission's status history."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="steps")
+    status = models.CharField(max_length=30, choices=Submission.Status.choices)
+    date = models.DateField()
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["submission", "recorded_at", "pk"]
+
+
+class FollowUp(models.Model):
+    """What became of one recommendation of one submission."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        IMPLEMENTED = "implemented", "Implemented"
+        NOT_PURSUED = "not_pursued", "Not pursued"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="follow_ups")
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="follow_ups")
+    # The recommendation as the adopted minutes state it (the live one may be edited later).
+    text_md = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    reference = models.CharField(
+        max_length=300, blank=True, help_text="The committee's mandate or decision reference."
+    )
+    owner = models.CharField(max_length=300, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
+
+    class Meta:
+        ordering = ["submission", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "recommendation"], name="follow_up_once"),
+        ]
+
+
+class FollowUpUpdate(models.Model):
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="updates")
+    date = models.DateField()
+    note = models.TextField()
+    changes = models.JSONField(default=dict)  # {field: [before, after]}
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["follow_up", "recorded_at", "pk"]
+
+
+class WebhookDelivery(models.Model):
+    """The outbox: one signed POST to a committee's endpoint, retried with backoff."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"  # gave up after the last attempt
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="deliveries")
+    url = models.URLField()
+    event = models.CharField(max_length=60)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["next_attempt_at", "pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["delivery", "number"]

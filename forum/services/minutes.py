@@ -1,0 +1,315 @@
+"""Minutes: versions, review, comments and adoption.
+
+A save projects the room (forum/minutes.py) with the rapporteur's summaries and freezes the
+result as a new version; versions are never changed afterwards. Only the latest version can be
+circulated for review or adopted, so an adoption always covers what the chair last read; any
+later save is a new draft that needs adopting again. The content hash is computed once, at
+save, over the frozen content (forum.minutes.content_sha256).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from forum.errors import ServiceError
+from forum.minutes import UNHASHED, content_sha256, minutes_document
+from forum.minutes_render import leak_check, render_markdown_minutes
+from forum.models import MinutesComment, MinutesVersion, RoundTable
+from forum.services.acting import Acting, load_acting, seat_marks
+from forum.services.recommendations import recommendation_save
+from moderation.attribution import attribute
+from moderation.audit import audit_append
+from moderation.guard import mentions_in
+from moderation.permissions import Action
+from moderation.sanitize import render_markdown
+from realtime.log import append_event
+
+SUMMARY_LIMIT = 20_000
+COMMENT_LIMIT = 4_000
+NOTE_LIMIT = 500
+
+
+def latest_version(room: RoundTable) -> MinutesVersion | None:
+    return room.minutes_versions.order_by("-number").first()
+
+
+def _version(acting: Acting, number: object) -> MinutesVersion:
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ServiceError("invalid_version", "Name the version by its number.", field="version")
+    version = acting.room.minutes_versions.filter(number=number).first()
+    if version is None:
+        raise ServiceError("not_found", f"There is no version {number} of these minutes.", field="version")
+    return version
+
+
+def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
+    latest = latest_version(acting.room)
+    if latest.pk != version.pk:
+        raise ServiceError(
+            "stale_version",
+            f"Version {version.number} is not the latest (version {latest.number} is); only the latest can be {what}.",
+            field="version",
+        )
+
+
+def _no_names(room: RoundTable, text: str, what: str, field: str) -> None:
+    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, text):
+        raise ServiceError(
+            "names_participant",
+            f"The {what} names a participant or an organization of this round table, which this "
+            "room's rule does not allow. Reword it without the name.",
+            field=field,
+        )
+
+
+def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
+    if summaries is None:
+        return {}
+    if not isinstance(summaries, dict):
+        raise ServiceError("invalid_summaries", "Summaries go by agenda item: {item id: Markdown}.", field="summaries")
+    items = dict(room.agenda_items.values_list("public_id", "title"))
+    clean = {}
+    for item_id, text in summaries.items():
+        if item_id not in items:
+            raise ServiceError("not_found", f"There is no agenda item {item_id!r} in this round table.", field="summaries")
+        if not isinstance(text, str):
+            raise ServiceError("invalid_summaries", f"The summary of {items[item_id]!r} must be text.", field="summaries")
+        text = text.strip()
+        if len(text) > SUMMARY_LIMIT:
+            raise ServiceError(
+                "too_large",
+                f"The summary of {items[item_id]!r} is {len(text)} characters; the limit is {SUMMARY_LIMIT}.",
+                field="summaries",
+            )
+        _no_names(room, text, f"summary of {items[item_id]!r}", "summaries")
+        clean[item_id] = text
+    return clean
+
+
+def _clean_note(note: object) -> str:
+    if note is None:
+        return ""
+    if not isinstance(note, str):
+        raise ServiceError("invalid_note", "The note must be text.", field="note")
+    note = " ".join(note.split())
+    if len(note) > NOTE_LIMIT:
+        raise ServiceError("too_large", f"The note is at most {NOTE_LIMIT} characters.", field="note")
+    return note
+
+
+@transaction.atomic
+def minutes_save(
+    *,
+    actor_seat_id: int,
+    summaries: dict[str, str] | None = None,
+    recommendations: dict[str, dict] | None = None,
+    note: str = "",
+) -> MinutesVersion:
+    """Save a new version: the room as it stands, the summaries given (others keep their
+    last saved text), and edits of recommendations ({id: {"text", "audience"}}).
+
+    Refused with `unchanged` when the content would be the same as the latest version's.
+    """
+    acting = load_acting(actor_seat_id, Action.EDIT_MINUTES)
+    room = acting.room
+    note = _clean_note(note)
+    clean = _clean_summaries(room, summaries)
+    if recommendations is not None and not isinstance(recommendations, dict):
+        raise ServiceError(
+            "invalid_recommendations", "Recommendations go by id: {id: {text, audience}}.", field="recommendations"
+        )
+    for rec_id, edit in (recommendations or {}).items():
+        if not isinstance(edit, dict):
+            raise ServiceError("invalid_recommendations", f"The edit of {rec_id!r} must be an object.", field="recommendations")
+        current = room.recommendations.filter(public_id=rec_id).first()
+        if current is None:
+            raise ServiceError("not_found", f"There is no recommendation {rec_id!r} in this round table.", field="recommendations")
+        recommendation_save(
+            actor_seat_id=actor_seat_id,
+            text=edit.get("text", current.text_md),
+            audience=edit.get("audience", current.audience),
+            consensus_check=current.consensus_check.public_id if current.consensus_check_id else None,
+            recommendation_id=rec_id,
+        )
+
+    previous = latest_version(room)
+    merged = {**(previous.summaries if previous else {}), **clean}
+    merged = {item_id: text for item_id, text in merged.items() if text}
+    doc = minutes_document(room, merged)
+    digest = content_sha256(doc)
+    if previous is not None and previous.content_sha256 == digest:
+        raise ServiceError(
+            "unchanged", f"Nothing has changed since version {previous.number}; there is nothing to save.",
+        )
+    now = timezone.now()
+    if previous is not None and previous.in_review:
+        # The new version supersedes the one under review: its comments stay with it.
+        previous.review_closed_at = now
+        previous.save(update_fields=["review_closed_at"])
+    version = MinutesVersion.objects.create(
+        room=room,
+        number=(previous.number + 1) if previous else 1,
+        summaries=merged,
+        document={key: value for key, value in doc.items() if key not in UNHASHED},
+        content_sha256=digest,
+        note=note,
+        saved_by=acting.seat,
+        saved_at=now,
+    )
+    data = {"version": version.number, "content_sha256": digest}
+    append_event(room, "minutes.saved", participants=data, moderators=data)
+    audit_append(
+        room=room, action=str(Action.EDIT_MINUTES), actor=acting.seat, target=f"v{version.number}",
+        reason=note, data={"content_sha256": digest},
+    )
+    return version
+
+
+def _until(value: object) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        until = value
+    else:
+        try:
+            until = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ServiceError("invalid_date", f"{value!r} is not a date and time (ISO 8601).", field="until")
+    if timezone.is_naive(until):
+        until = timezone.make_aware(until)
+    if until <= timezone.now():
+        raise ServiceError("invalid_date", "The end of the review must be in the future.", field="until")
+    return until
+
+
+@transaction.atomic
+def minutes_review_open(*, actor_seat_id: int, version: int, until: object = None) -> MinutesVersion:
+    """Circulate the latest version for review, optionally until a date and time."""
+    acting = load_acting(actor_seat_id, Action.REVIEW_MINUTES)
+    row = _version(acting, version)
+    _latest_only(acting, row, "circulated")
+    if row.adopted_at:
+        raise ServiceError("minutes_adopted", f"Version {row.number} is already adopted.", field="version")
+    if row.in_review:
+        raise ServiceError("review_open", f"Version {row.number} is already under review.", field="version")
+    row.review_opened_at = timezone.now()
+    row.review_until = _until(until)
+    row.review_closed_at = None
+    row.save(update_fields=["review_opened_at", "review_until", "review_closed_at"])
+    data = {"version": row.number, "until": row.review_until.isoformat() if row.review_until else None}
+    append_event(acting.room, "minutes.review_opened", participants=data, moderators=data)
+    audit_append(
+        room=acting.room, action=str(Action.REVIEW_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        data={"step": "open", "until": data["until"]},
+    )
+    return row
+
+
+@transaction.atomic
+def minutes_review_close(*, actor_seat_id: int, version: int) -> MinutesVersion:
+    acting = load_acting(actor_seat_id, Action.REVIEW_MINUTES)
+    row = _version(acting, version)
+    if not row.in_review:
+        raise ServiceError("review_closed", f"Version {row.number} is not under review.", field="version")
+    row.review_closed_at = timezone.now()
+    row.save(update_fields=["review_closed_at"])
+    _review_closed(acting, row, "close")
+    return row
+
+
+def _review_closed(acting: Acting, row: MinutesVersion, step: str) -> None:
+    data = {"version": row.number}
+    append_event(acting.room, "minutes.review_closed", participants=data, moderators=data)
+    audit_append(
+        room=acting.room, action=str(Action.REVIEW_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        data={"step": step},
+    )
+
+
+def review_is_open(row: MinutesVersion) -> bool:
+    return row.in_review and (row.review_until is None or row.review_until > timezone.now())
+
+
+@transaction.atomic
+def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: str | None = None) -> MinutesComment:
+    """A review comment, attributed like an intervention by the room's policy."""
+    acting = load_acting(seat_id, Action.COMMENT_MINUTES)
+    row = _version(acting, version)
+    if not review_is_open(row):
+        raise ServiceError(
+            "review_closed", f"Version {row.number} is not open for comments.", field="version"
+        )
+    if not isinstance(body, str) or not body.strip():
+        raise ServiceError("invalid_body", "A comment may not be empty.", field="body")
+    body = body.strip()
+    if len(body) > COMMENT_LIMIT:
+        raise ServiceError("too_large", f"A comment is at most {COMMENT_LIMIT} characters.", field="body", limit=COMMENT_LIMIT)
+    _no_names(acting.room, body, "comment", "body")
+    item = None
+    if agenda_item:
+        item = acting.room.agenda_items.filter(public_id=agenda_item).first()
+        if item is None:
+            raise ServiceError("not_found", f"There is no agenda item {agenda_item!r} in this round table.", field="agenda_item")
+    seat = acting.seat
+    seat.room = acting.room
+    comment = MinutesComment.objects.create(
+        version=row,
+        seat=seat,
+        agenda_item=item,
+        body_md=body,
+        body_html=render_markdown(body),
+        attribution=attribute(seat).as_payload(),
+    )
+    data = {
+        "version": row.number,
+        "id": comment.public_id,
+        "attribution": comment.attribution,
+        "body_html": comment.body_html,
+        "agenda_item": item.public_id if item else None,
+        "created_at": comment.created_at.isoformat(),
+    }
+    append_event(acting.room, "minutes.commented", participants=data, moderators={**data, **seat_marks(seat)})
+    return comment
+
+
+@transaction.atomic
+def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | None = None) -> MinutesVersion:
+    """Adopt the latest version: it freezes (it already is) and is shared with every seat.
+
+    `content_sha256`, when given, must be the hash of the version the chair read, so an
+    adoption never covers content the chair has not seen. A Chatham House room's minutes
+    are leak-checked first: minutes that could not be exported are not adopted.
+    """
+    acting = load_acting(actor_seat_id, Action.ADOPT_MINUTES)
+    row = _version(acting, version)
+    _latest_only(acting, row, "adopted")
+    if row.adopted_at:
+        raise ServiceError("minutes_adopted", f"Version {row.number} is already adopted.", field="version")
+    if content_sha256 is not None and content_sha256 != row.content_sha256:
+        raise ServiceError(
+            "stale_version",
+            f"Version {row.number} is not the content you read (its SHA-256 differs); read it again.",
+            field="content_sha256",
+        )
+    from forum.minutes_access import version_document
+
+    leak_check(acting.room, render_markdown_minutes(version_document(row)))
+    now = timezone.now()
+    was_in_review = row.in_review
+    row.adopted_at = now
+    row.adopted_by = acting.seat
+    if was_in_review:
+        row.review_closed_at = now
+    row.save(update_fields=["adopted_at", "adopted_by", "review_closed_at"])
+    if was_in_review:
+        _review_closed(acting, row, "adopted")
+    data = {"version": row.number, "content_sha256": row.content_sha256, "adopted_at": now.isoformat()}
+    append_event(acting.room, "minutes.adopted", participants=data, moderators=data)
+    audit_append(
+        room=acting.room, action=str(Action.ADOPT_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        data={"content_sha256": row.content_sha256},
+    )
+    return row

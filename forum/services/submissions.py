@@ -1,0 +1,265 @@
+"""Submissions: adopted minutes and chosen recommendations, addressed to a committee.
+
+The secretariat (staff users) files them; `submission_advance` walks the status history in
+order (draft, submitted, received, under consideration, then endorsed, noted or declined)
+and refuses any other step. Submitting builds the package once (forum/package.py) and, when
+the committee has a webhook, queues its announcement in the outbox in the same transaction
+(forum/services/delivery.py sends it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from forum.errors import Forbidden, NotFound, ServiceError
+from forum.models import (
+    Committee,
+    FollowUp,
+    FollowUpUpdate,
+    MinutesVersion,
+    Recommendation,
+    RoundTable,
+    Submission,
+    SubmissionStep,
+    User,
+)
+
+Status = Submission.Status
+
+# Each status and the ones that may follow it; nothing else is a valid step.
+NEXT: dict[str, frozenset[str]] = {
+    Status.DRAFT: frozenset({Status.SUBMITTED}),
+    Status.SUBMITTED: frozenset({Status.RECEIVED}),
+    Status.RECEIVED: frozenset({Status.UNDER_CONSIDERATION}),
+    Status.UNDER_CONSIDERATION: frozenset({Status.ENDORSED, Status.NOTED, Status.DECLINED}),
+    Status.ENDORSED: frozenset(),
+    Status.NOTED: frozenset(),
+    Status.DECLINED: frozenset(),
+}
+
+PACKAGE_SALT = "roundtables.submission-package"
+PACKAGE_LINK_DAYS = 90
+NOTE_MAX = 5000
+
+
+def require_secretariat(user: User | None) -> User:
+    """The secretariat is the organization's staff: the one check for submissions."""
+    if user is None or not user.is_authenticated:
+        raise Forbidden("Sign in as the secretariat to manage submissions.")
+    if not user.is_staff:
+        raise Forbidden("Only the secretariat manages committees and submissions.")
+    return user
+
+
+def access_submission(user: User | None, public_id: str) -> Submission:
+    require_secretariat(user)
+    submission = (
+        Submission.objects.select_related("room", "committee", "version").filter(public_id=public_id).first()
+    )
+    if submission is None:
+        raise NotFound("There is no submission at this address.")
+    return submission
+
+
+def package_key(submission: Submission) -> str:
+    return signing.dumps({"s": submission.public_id}, salt=PACKAGE_SALT, compress=True)
+
+
+def package_key_valid(submission: Submission, key: str) -> bool:
+    try:
+        data = signing.loads(key, salt=PACKAGE_SALT, max_age=dt.timedelta(days=PACKAGE_LINK_DAYS))
+    except signing.BadSignature:
+        return False
+    return data.get("s") == submission.public_id
+
+
+def package_url(submission: Submission) -> str:
+    """The package's download link for the committee: signed, no account needed, 90 days."""
+    path = reverse("submission_package", args=[submission.public_id])
+    return f"{settings.BASE_URL}{path}?key={package_key(submission)}"
+
+
+def latest_adopted(room: RoundTable) -> MinutesVersion | None:
+    return room.minutes_versions.filter(adopted_at__isnull=False).order_by("-number").first()
+
+
+def _clean_note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ServiceError("too_large", f"A note is at most {NOTE_MAX} characters.")
+    return note
+
+
+def _date(value: dt.date | str | None) -> dt.date:
+    if value in (None, ""):
+        return timezone.localdate()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ServiceError("invalid_date", f"{value!r} is not a date (YYYY-MM-DD).")
+
+
+def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]) -> str:
+    """The cover letter from its template (templates/submissions/cover_letter.txt)."""
+    header = version.document["header"]
+    return render_to_string(
+        "submissions/cover_letter.txt",
+        {
+            "committee": committee,
+            "header": header,
+            "version": version,
+            "recommendations": recommendations,
+            "today": timezone.localdate(),
+        },
+    ).strip() + "\n"
+
+
+def adopted_recommendations(version: MinutesVersion) -> dict[str, dict]:
+    """The recommendations as the adopted minutes state them, by public id, in order."""
+    return {
+        rec["id"]: rec
+        for item in version.document["items"]
+        for rec in item["recommendations"]
+    }
+
+
+@transaction.atomic
+def submission_create(
+    *,
+    user: User,
+    room_slug: str,
+    committee_id: str,
+    recommendation_ids: list[str],
+    letter: str | None = None,
+) -> Submission:
+    """A draft submission of the room's latest adopted minutes to a committee."""
+    require_secretariat(user)
+    room = RoundTable.objects.filter(slug=room_slug).first()
+    if room is None:
+        raise NotFound("There is no round table at this address.")
+    committee = Committee.objects.filter(public_id=committee_id).first()
+    if committee is None:
+        raise NotFound("There is no such committee in the registry.")
+    version = latest_adopted(room)
+    if version is None:
+        raise ServiceError("not_adopted", "Only adopted minutes are submitted; the chair has not adopted them yet.")
+    adopted = adopted_recommendations(version)
+    chosen = list(dict.fromkeys(recommendation_ids or []))
+    unknown = [rid for rid in chosen if rid not in adopted]
+    if unknown:
+        raise ServiceError(
+            "unknown_recommendation",
+            f"Not a recommendation of the adopted minutes (version {version.number}): {', '.join(unknown)}.",
+        )
+    rows = {r.public_id: r for r in Recommendation.objects.filter(room=room, public_id__in=chosen)}
+    missing = [rid for rid in chosen if rid not in rows]
+    if missing:
+        raise ServiceError(
+            "unknown_recommendation",
+            f"Withdrawn since the minutes were adopted: {', '.join(missing)}.",
+        )
+    letter = (letter or "").strip() or cover_letter(room, committee, version, [adopted[rid] for rid in chosen])
+    submission = Submission.objects.create(
+        room=room, version=version, committee=committee, cover_letter=letter, created_by=user,
+    )
+    for rid in chosen:
+        FollowUp.objects.create(submission=submission, recommendation=rows[rid], text_md=adopted[rid]["text_md"])
+    SubmissionStep.objects.create(
+        submission=submission, status=Status.DRAFT, date=timezone.localdate(), note="", recorded_by=user,
+    )
+    return submission
+
+
+@transaction.atomic
+def submission_advance(
+    *, user: User, submission_id: str, status: str, date: dt.date | str | None = None, note: str = ""
+) -> Submission:
+    """Move a submission one step along its history; out-of-order steps are refused."""
+    require_secretariat(user)
+    submission = Submission.objects.select_for_update().filter(public_id=submission_id).first()
+    if submission is None:
+        raise NotFound("There is no submission at this address.")
+    if status not in Status.values:
+        raise ServiceError("invalid_status", f"Unknown status {status!r}; one of: {', '.join(Status.values)}.")
+    allowed = NEXT[submission.status]
+    if status not in allowed:
+        after = " or ".join(Status(s).label.lower() for s in sorted(allowed)) or "nothing (it is final)"
+        raise ServiceError(
+            "invalid_transition",
+            f"A submission that is {Status(submission.status).label.lower()} can become {after}, "
+            f"not {Status(status).label.lower()}.",
+        )
+    day = _date(date)
+    if day > timezone.localdate():
+        raise ServiceError("invalid_date", "A step is recorded once it has happened: the date is in the future.")
+    last = submission.steps.order_by("-recorded_at", "-pk").first()
+    if last and day < last.date:
+        raise ServiceError(
+            "invalid_date", f"This step cannot be dated before the previous one ({last.date.isoformat()})."
+        )
+    note = _clean_note(note)
+    if status == Status.SUBMITTED:
+        from forum.package import build_package
+        from forum.services.delivery import enqueue_submission_webhook
+
+        submission.package, submission.package_sha256, submission.manifest = build_package(submission)
+        submission.status = status
+        submission.save(update_fields=["package", "package_sha256", "manifest", "status"])
+        enqueue_submission_webhook(submission)
+    else:
+        submission.status = status
+        submission.save(update_fields=["status"])
+    SubmissionStep.objects.create(submission=submission, status=status, date=day, note=note, recorded_by=user)
+    return submission
+
+
+FOLLOW_UP_FIELDS = ("status", "reference", "owner", "due_date")
+
+
+@transaction.atomic
+def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **changes) -> FollowUp:
+    """Record what happened to a recommendation: a dated note, and any field it changes."""
+    require_secretariat(user)
+    follow_up = FollowUp.objects.select_for_update().filter(public_id=follow_up_id).first()
+    if follow_up is None:
+        raise NotFound("There is no such follow-up.")
+    unknown = sorted(set(changes) - set(FOLLOW_UP_FIELDS))
+    if unknown:
+        raise ServiceError("invalid_field", f"Unknown follow-up field(s): {', '.join(unknown)}.")
+    note = _clean_note(note)
+    if not note:
+        raise ServiceError("note_required", "Say what happened in a note.")
+    diff = {}
+    for field, value in changes.items():
+        if value is None:
+            continue
+        if field == "status" and value not in FollowUp.Status.values:
+            raise ServiceError(
+                "invalid_status", f"Unknown follow-up status {value!r}; one of: {', '.join(FollowUp.Status.values)}."
+            )
+        if field == "due_date":
+            value = _date(value) if value != "" else None
+        elif field in ("reference", "owner"):
+            value = str(value).strip()[:300]
+        before = getattr(follow_up, field)
+        if before != value:
+            diff[field] = [_plain(before), _plain(value)]
+            setattr(follow_up, field, value)
+    follow_up.save()
+    FollowUpUpdate.objects.create(
+        follow_up=follow_up, date=_date(date), note=note, changes=diff, recorded_by=user,
+    )
+    return follow_up
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, dt.date) else value

@@ -1,0 +1,105 @@
+"""The secretariat's submissions page for a round table, and the package download.
+
+Views parse and call forum/services/submissions.py, which holds the one access check
+(`require_secretariat`); the package link also opens with the signed key a committee gets.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from forum.errors import ServiceError
+from forum.models import Committee, FollowUp, RoundTable, Submission
+from forum.services import submissions as service
+from forum.views import refusal
+
+STATUS_CODES = {"forbidden": 403, "not_found": 404, "export_leak": 409, "invalid_transition": 409}
+
+
+def _error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return refusal(request, STATUS_CODES.get(exc.code, 400), exc.code, exc.message)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        service.require_secretariat(request.user)
+        room = RoundTable.objects.filter(slug=slug).first()
+        if room is None:
+            return refusal(request, 404, "not_found", "There is no round table at this address.")
+        if request.method == "POST":
+            done = _act(request, room)
+            messages.success(request, done)
+            return redirect(reverse("room_submissions", args=[room.slug]))
+    except ServiceError as exc:
+        return _error(request, exc)
+    adopted = service.latest_adopted(room)
+    submissions = (
+        Submission.objects.filter(room=room)
+        .select_related("committee", "version")
+        .prefetch_related("steps", "follow_ups__updates", "follow_ups__recommendation", "deliveries__attempt_log")
+    )
+    return render(request, "submissions.html", {
+        "room": room,
+        "adopted": adopted,
+        "recommendations": list(service.adopted_recommendations(adopted).values()) if adopted else [],
+        "committees": Committee.objects.all(),
+        "submissions": [
+            {"row": s, "next": [(v, Submission.Status(v).label) for v in sorted(service.NEXT[s.status])],
+             "package_url": service.package_url(s) if s.package else None}
+            for s in submissions
+        ],
+        "follow_up_statuses": FollowUp.Status.choices,
+    })
+
+
+def _act(request: HttpRequest, room: RoundTable) -> str:
+    data = request.POST
+    action = data.get("action", "")
+    if action == "create":
+        submission = service.submission_create(
+            user=request.user, room_slug=room.slug, committee_id=data.get("committee", ""),
+            recommendation_ids=data.getlist("recommendations"), letter=data.get("letter") or None,
+        )
+        return f"Submission to {submission.committee.name} drafted."
+    if action == "advance":
+        submission = service.submission_advance(
+            user=request.user, submission_id=data.get("submission", ""), status=data.get("status", ""),
+            date=data.get("date") or None, note=data.get("note", ""),
+        )
+        return f"The submission is now {Submission.Status(submission.status).label.lower()}."
+    if action == "follow_up":
+        changes = {field: data.get(field) for field in service.FOLLOW_UP_FIELDS if field in data}
+        service.follow_up_update(
+            user=request.user, follow_up_id=data.get("follow_up", ""), note=data.get("note", ""),
+            date=data.get("update_date") or None, **changes,
+        )
+        return "Follow-up recorded."
+    raise ServiceError("invalid_action", f"Unknown action {action!r}.")
+
+
+@never_cache
+@require_GET
+def submission_package(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The ZIP: for the secretariat, or for whoever holds the signed link (the committee)."""
+    submission = Submission.objects.select_related("room").filter(public_id=public_id).first()
+    if submission is None:
+        return refusal(request, 404, "not_found", "There is no submission at this address.")
+    key = request.GET.get("key")
+    if not (key and service.package_key_valid(submission, key)):
+        try:
+            service.require_secretariat(request.user)
+        except ServiceError as exc:
+            return _error(request, exc)
+    if not submission.package:
+        return refusal(request, 404, "not_found", "This submission has not been submitted yet: it has no package.")
+    response = HttpResponse(bytes(submission.package), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{submission.room.slug}-submission-{submission.public_id}.zip"'
+    response["X-Package-SHA256"] = submission.package_sha256
+    return response
