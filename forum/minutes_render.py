@@ -364,6 +364,17 @@ def exports() -> dict:
     }
 
 
+def leak_check_document(room: RoundTable, doc: dict) -> None:
+    """The leak check over every text the formats print: the Markdown (which holds the
+    PDF's and DOCX's text), the JSON (ids, slug and all) and the Akoma Ntoso XML (its FRBR
+    URIs and references). Adoption and the submission package run it; a single export
+    checks its own rendering."""
+    from forum.minutes_akn import render_akn_minutes
+
+    for text in (render_markdown_minutes(doc), render_json_minutes(doc), render_akn_minutes(doc).decode("utf-8")):
+        leak_check(room, text)
+
+
 def plain_text(doc: dict) -> str:
     """What the leak check reads for every format: the Markdown rendering, which holds all
     the text any other format prints (they are laid out from the same document)."""

@@ -17,7 +17,7 @@ import json
 import zipfile
 
 from forum.minutes_access import version_document
-from forum.minutes_render import exports, leak_check, render_markdown_minutes
+from forum.minutes_render import exports, leak_check, leak_check_document
 from forum.models import Submission
 
 MANIFEST_SCHEMA = "roundtables.submission-manifest/1"
@@ -62,10 +62,8 @@ def package_files(submission: Submission) -> dict[str, bytes]:
     ).encode("utf-8")
     files["cover-letter.txt"] = submission.cover_letter.encode("utf-8")
     # The leak check of a Chatham House room covers what the package adds to the minutes.
-    leak_check(
-        submission.room,
-        "\n".join([render_markdown_minutes(doc), files["minutes.akn.xml"].decode("utf-8"), submission.cover_letter]),
-    )
+    leak_check_document(submission.room, doc)
+    leak_check(submission.room, submission.cover_letter)
     return files
 
 

@@ -36,8 +36,9 @@ from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from forum.models import Intervention, RoundTable, Sector
+from forum.models import Intervention, RoundTable, Seat, Sector
 from forum.services.interventions import intervention_post
+from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import (
     organization_get_or_create,
@@ -60,9 +61,9 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     phases=[phase for phase in Phase if SHRINK or phase is not Phase.shrink],
 )
-# The minutes issue adds these (docs/protocol.md); until then participants get a refusal page,
-# which is collected all the same. pdf and docx will need their text extracted (see
-# `_export_text`) once they exist.
+# Every minutes format (docs/protocol.md): the test adopts the minutes before collecting, so
+# participants receive each of them; pdf and docx are read as text by
+# `_export_text`.
 EXPORT_FORMATS = ("md", "html", "json", "akn.xml", "pdf", "docx")
 WAIT = 10.0  # seconds: generous, only ever waited for a frame that must come
 WITHHELD = "(name withheld by the moderator)"
@@ -603,15 +604,28 @@ async def _collect_the_rest(run: Run) -> None:
 
 
 def _export_text(fmt: str, content: bytes) -> str:
-    # When the minutes issue adds binary exports: docx is a zip of XML parts; a pdf needs a
-    # text extractor (its streams are usually compressed) — add one then.
+    """An export as text: the PDF through pypdf's extractor (its streams are compressed),
+    the DOCX as the XML of every part of its zip, text formats as they are."""
+    import io
+
+    if fmt == "pdf" and content[:5] == b"%PDF-":
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
     if fmt == "docx" and content[:2] == b"PK":
-        import io
         import zipfile
 
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
     return content.decode("utf-8", "replace")
+
+
+def adopt_minutes(run: Run) -> None:
+    """The chair saves and adopts the minutes, so every participant gets all six exports."""
+    chair = next(p for p in run.built.people.values() if p.role == "chair")
+    seat = Seat.objects.get(public_id=run.built.handles[chair.key])
+    version = minutes_save(actor_seat_id=seat.pk, note="for the leak property")
+    minutes_adopt(actor_seat_id=seat.pk, version=version.number)
 
 
 def http_material(user, slug: str) -> Iterator[tuple[str, str]]:
@@ -631,7 +645,7 @@ def http_material(user, slug: str) -> Iterator[tuple[str, str]]:
 def what_a_participant_receives(run: Run, key: str) -> list[tuple[str, str]]:
     """Every frame of this person's sockets (live, resumed, replayed), their room page and
     the exports. Exports are collected already; they carry content once the minutes issue
-    lands and must then stay clean: nothing to change here but `_export_text`."""
+    lands and must then stay clean."""
     frames = [(f"ws {t.label}", text) for t in run.taps if t.who == key for text in t.texts]
     return frames + list(http_material(run.built.users[key], run.built.room.slug))
 
@@ -740,6 +754,7 @@ def test_nothing_a_participant_receives_names_a_seat_holder_under_chatham_house(
         event(outcome)
 
     assert not run.unheld, f"the leak guard let through texts naming a seat holder: {run.unheld}"
+    adopt_minutes(run)  # refused with export_leak if the minutes named anyone
     for p in participants(scenario.people):
         found = leaks(what_a_participant_receives(run, p.key), secrets)
         assert not found, f"{p.role} {p.key} received:\n" + "\n".join(found[:10])

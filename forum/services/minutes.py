@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from forum.errors import ServiceError
 from forum.minutes import UNHASHED, content_sha256, minutes_document
-from forum.minutes_render import leak_check, render_markdown_minutes
+from forum.minutes_render import leak_check_document
 from forum.models import MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, seat_marks
 from forum.services.recommendations import recommendation_save
@@ -296,7 +296,7 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
         )
     from forum.minutes_access import version_document
 
-    leak_check(acting.room, render_markdown_minutes(version_document(row)))
+    leak_check_document(acting.room, version_document(row))
     now = timezone.now()
     was_in_review = row.in_review
     row.adopted_at = now

@@ -33,7 +33,7 @@ PERSONAS = [
     ("Kwabena Asante-Mensah", "gov3@demo.roundtables.invalid", "Ministry of Interior of Sahelia", "government", "delegate"),
     ("Lucía Ferreyra", "igo1@demo.roundtables.invalid", "Regional Peace Support Office", "intergovernmental", "delegate"),
     ("Jean-Baptiste Kaboré", "igo2@demo.roundtables.invalid", "Early Warning Liaison Unit", "intergovernmental", "delegate"),
-    ("Sione Havili", "igo3@demo.roundtables.invalid", "UN Regional Coordination Desk (demo)", "intergovernmental", "delegate"),
+    ("Sione Havili", "igo3@demo.roundtables.invalid", "UN Regional Coordination Desk", "intergovernmental", "delegate"),
     ("Fatoumata Diallo-Sané", "cso1@demo.roundtables.invalid", "Women Peacebuilders Network of the Coast", "civil-society", "delegate"),
     ("Mateo Ixcot", "cso2@demo.roundtables.invalid", "Highlands Human Rights Collective", "civil-society", "delegate"),
     ("Losana Ratu", "cso3@demo.roundtables.invalid", "Pacific Youth for Climate Security", "civil-society", "delegate"),
