@@ -103,27 +103,37 @@ def build(interventions: int) -> tuple:
     return room, version, saved
 
 
-def measure(room, version, repeat: int) -> dict[str, tuple[float, float, int]]:
+def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, float, int]]]:
+    """(the leak check's time, {format: (load, render, bytes)}), best of `repeat` each."""
     from forum.minutes_access import version_document
-    from forum.minutes_render import exports, leak_check
-    from forum.minutes_views import checked_text
+    from forum.minutes_render import _VERDICTS, exports, leak_check_document
     from forum.models import MinutesVersion
 
+    def load() -> dict:
+        return version_document(MinutesVersion.objects.get(pk=version.pk))
+
+    check = None
+    for _ in range(repeat):
+        doc = load()
+        _VERDICTS.clear()
+        t0 = time.perf_counter()
+        leak_check_document(room, doc)
+        check = min(check or 1e9, time.perf_counter() - t0)
     results = {}
     for fmt, (render, _type) in exports().items():
         best = None
         for _ in range(repeat):
             t0 = time.perf_counter()
-            doc = version_document(MinutesVersion.objects.get(pk=version.pk))
+            doc = load()
+            leak_check_document(room, doc)  # the export's own check: the cached verdict
             t1 = time.perf_counter()
             rendered = render(doc)
-            leak_check(room, checked_text(fmt, rendered, doc))
             t2 = time.perf_counter()
             size = len(rendered.encode() if isinstance(rendered, str) else rendered)
             if best is None or t2 - t0 < best[0] + best[1]:
                 best = (t1 - t0, t2 - t1, size)
         results[fmt] = best
-    return results
+    return check, results
 
 
 def main() -> int:
@@ -139,18 +149,19 @@ def main() -> int:
         t0 = time.perf_counter()
         room, version, saved = build(args.interventions)
         built = time.perf_counter() - t0
-        results = measure(room, version, args.repeat)
+        check, results = measure(room, version, args.repeat)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"\nMinutes exports: {args.interventions:,} interventions, {os.cpu_count()} cores "
           f"(setup {built:.1f} s; saving the version: {saved:.2f} s)")
-    print(f"{'format':<9} {'load ms':>8} {'render+check ms':>16} {'total ms':>9} {'size':>10}")
-    total = 0.0
+    print(f"leak check of the document (once per content and roster, then cached): {check * 1000:.0f} ms")
+    print(f"{'format':<9} {'load ms':>8} {'render ms':>10} {'total ms':>9} {'size':>10}")
+    total = check
     for fmt, (load, render, size) in results.items():
         total += load + render
-        print(f"{fmt:<9} {load * 1000:8.0f} {render * 1000:16.0f} {(load + render) * 1000:9.0f} {size / 1024:9.0f}K")
+        print(f"{fmt:<9} {load * 1000:8.0f} {render * 1000:10.0f} {(load + render) * 1000:9.0f} {size / 1024:9.0f}K")
     verdict = "within" if total < 5 else "OVER"
-    print(f"{'all six':<9} {'':>8} {'':>16} {total * 1000:9.0f}   ({verdict} the 5 s aim)")
+    print(f"all six formats with the leak check: {total * 1000:.0f} ms ({verdict} the 5 s aim)")
     return 0
 
 

@@ -14,7 +14,8 @@ from html import escape
 
 from forum.errors import ServiceError
 from forum.models import RoundTable
-from moderation.guard import mentions_in
+from forum.minutes import content_sha256
+from moderation.guard import mentions_in, room_identities
 
 logger = logging.getLogger("forum.minutes")
 
@@ -364,18 +365,89 @@ def exports() -> dict:
     }
 
 
+def _texts(value, path: tuple = ()):
+    """Every string of the document with where it sits: ("items", 1, "summary"), ..."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, (*path, index))
+    elif isinstance(value, str) and value:
+        yield path, value
+
+
+def _where(doc: dict, path: tuple) -> str:
+    """A reader's address for a place in the document: "agenda item 2 (“Title”), intervention 14, body_text"."""
+    if path[:1] == ("items",) and len(path) > 1:
+        item = doc["items"][path[1]]
+        words = [f"agenda item {item['position']} (“{item['title'][:60]}”)"]
+        rest = path[2:]
+        if len(rest) >= 2 and isinstance(rest[1], int):
+            words.append(f"{rest[0].replace('_', ' ').rstrip('s')} {rest[1] + 1}")
+            rest = rest[2:]
+        words += [str(part) for part in rest]
+        return ", ".join(words)
+    return " › ".join(str(part) for part in path)
+
+
+# (content hash, the room's identities) -> (path, excerpt, kind, count) or None: an adopted
+# version is exported in six formats, the verdict is the same for each.
+_VERDICTS: dict[tuple, tuple | None] = {}
+_VERDICTS_MAX = 64
+
+
 def leak_check_document(room: RoundTable, doc: dict) -> None:
-    """The leak check over every text the formats print: the Markdown (which holds the
-    PDF's and DOCX's text), the JSON (ids, slug and all) and the Akoma Ntoso XML (its FRBR
-    URIs and references). Adoption and the submission package run it; a single export
-    checks its own rendering."""
-    from forum.minutes_akn import render_akn_minutes
+    """The leak check of every export: each string the document holds (the renderers print
+    nothing else identifying: their own words are fixed), checked once per content and
+    roster. A refusal (ServiceError "export_leak") names the place in the document."""
+    if not room.is_chatham_house:
+        return
+    key = (content_sha256(doc), room_identities(room))
+    if key not in _VERDICTS:
+        if len(_VERDICTS) >= _VERDICTS_MAX:
+            _VERDICTS.pop(next(iter(_VERDICTS)))
+        _VERDICTS[key] = _first_mention(room, doc)
+    verdict = _VERDICTS[key]
+    if verdict is None:
+        return
+    path, excerpt, kind, count = verdict
+    logger.warning(
+        "minutes export refused: room %s, %d mention(s) of a participant (%s) in %s",
+        room.slug, count, kind, " ".join(str(p) for p in path if not isinstance(p, str) or p in DOC_KEYS),
+    )
+    raise ServiceError(
+        "export_leak",
+        f"The export was refused: it names a participant in {_where(doc, path)}: {excerpt}. "
+        "Remove the mention (redact the intervention or edit the text) and export again.",
+        kind=kind,
+        mentions=count,
+    )
 
-    for text in (render_markdown_minutes(doc), render_json_minutes(doc), render_akn_minutes(doc).decode("utf-8")):
-        leak_check(room, text)
+
+# Keys of the document's shape (safe to log; values are not).
+DOC_KEYS = frozenset({
+    "header", "items", "parity", "method", "place", "dialogue", "round_table", "slug", "title",
+    "description", "summary", "summary_html", "summary_text", "interventions", "body_html",
+    "body_text", "consensus_checks", "recommendations", "text_md", "text_html", "proposition",
+})
 
 
-def plain_text(doc: dict) -> str:
-    """What the leak check reads for every format: the Markdown rendering, which holds all
-    the text any other format prints (they are laid out from the same document)."""
-    return render_markdown_minutes(doc)
+def _first_mention(room: RoundTable, doc: dict) -> tuple | None:
+    # One text, strings apart by a blank line (a hard gap: no match runs from one to the next).
+    pieces = list(_texts(doc))
+    joined = "\n\n".join(text for _, text in pieces)
+    found = mentions_in(room, joined)
+    if not found:
+        return None
+    first = found[0]
+    offset = 0
+    for path, text in pieces:
+        if offset + len(text) >= first.start:
+            start, end = first.start - offset, first.end - offset
+            left, right = max(0, start - EXCERPT_CHARS), min(len(text), end + EXCERPT_CHARS)
+            excerpt = " ".join(text[left:right].split())
+            quoted = f"\u201c{'…' if left else ''}{excerpt}{'…' if right < len(text) else ''}\u201d"
+            return path, quoted, first.kind, len(found)
+        offset += len(text) + 2
+    return (), "", first.kind, len(found)

@@ -17,7 +17,7 @@ from forum.minutes_access import (
     version_diff,
     version_document,
 )
-from forum.minutes_render import exports, leak_check, plain_text, render_html_fragment
+from forum.minutes_render import exports, leak_check_document, render_html_fragment
 from forum.models import FollowUp, Recommendation, Submission
 from forum.services import minutes as minutes_service
 from forum.views import refusal, room_page
@@ -48,12 +48,12 @@ def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) 
         doc = live_document(room) if row is None else version_document(row)
     except ServiceError as exc:
         return _error(request, exc)
-    render_fn, content_type = renderers[fmt]
-    rendered = render_fn(doc)
     try:
-        leak_check(room, checked_text(fmt, rendered, doc))
+        leak_check_document(room, doc)
     except ServiceError as exc:
         return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
+    render_fn, content_type = renderers[fmt]
+    rendered = render_fn(doc)
     response = HttpResponse(rendered, content_type=content_type)
     number = doc["version"]["number"]
     name = f"{room.slug}-minutes" + (f"-v{number}" if number else "-draft")
@@ -62,16 +62,6 @@ def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) 
     if doc["version"]["content_sha256"]:
         response["X-Minutes-Content-SHA256"] = doc["version"]["content_sha256"]
     return response
-
-
-def checked_text(fmt: str, rendered: str | bytes, doc: dict) -> str:
-    """What the leak check reads: text formats as served (the place names their own line),
-    PDF and DOCX through the Markdown rendering of the same document, which holds their text."""
-    if isinstance(rendered, str):
-        return rendered
-    if fmt == "akn.xml":
-        return rendered.decode("utf-8")
-    return plain_text(doc)
 
 
 # -- The minutes page ------------------------------------------------------------------------

@@ -258,4 +258,5 @@ def test_the_view_refuses_a_leaking_export_with_409(cast):
     RoundTable.objects.filter(pk=cast.room.pk).update(title="Hearing with Greta Government")
     response = get(cast.chloe.user, cast.room.slug, "html")
     assert response.status_code == 409
-    assert "names a participant at line" in response.content.decode()
+    assert "names a participant in header \u203a round_table" in response.content.decode()
+    assert "Hearing with Greta Government" in response.content.decode()
