@@ -13,8 +13,8 @@ import re
 from html import escape
 
 from forum.errors import ServiceError
-from forum.models import RoundTable
 from forum.minutes import content_sha256
+from forum.models import RoundTable
 from moderation.guard import mentions_in, room_identities
 
 logger = logging.getLogger("forum.minutes")
