@@ -27,7 +27,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from forum.minutes_pdf import html_blocks, recommendation_text
+from forum.minutes_blocks import html_blocks, recommendation_text
 from forum.minutes_render import status_line
 
 GREY = RGBColor(0x55, 0x55, 0x55)

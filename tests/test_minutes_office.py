@@ -15,8 +15,9 @@ from pypdf import PdfReader
 
 import forum.minutes_pdf as minutes_pdf
 from forum.minutes import content_sha256, minutes_document
+from forum.minutes_blocks import html_blocks
 from forum.minutes_docx import ZIP_TIME, render_docx_minutes
-from forum.minutes_pdf import html_blocks, render_pdf_minutes
+from forum.minutes_pdf import render_pdf_minutes
 from forum.minutes_render import status_line
 from forum.models import Recommendation
 from forum.services.consensus import check_open
