@@ -7,6 +7,8 @@ Imported by forum/models.py, so these are models of the `forum` app.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -80,7 +82,9 @@ class Committee(models.Model):
     )
     address = models.TextField(blank=True, help_text="The committee secretariat's postal or e-mail address.")
     webhook_url = models.URLField(
-        blank=True, help_text="Optional: submissions are announced here by a signed POST."
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
+        help_text="Optional: submissions are announced here by a signed POST (docs/webhooks.md).",
     )
     webhook_secret = models.CharField(
         max_length=200, blank=True, help_text="Shared secret for the HMAC-SHA256 signature of webhook POSTs."
@@ -94,6 +98,11 @@ class Committee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.rigo})"
+
+    def clean(self) -> None:
+        # An unsigned announcement could be forged by anyone who knows the URL.
+        if self.webhook_url and not self.webhook_secret.strip():
+            raise ValidationError({"webhook_secret": "A webhook needs a shared secret to sign its POSTs."})
 
     @property
     def languages(self) -> list[str]:

@@ -229,3 +229,20 @@ def test_the_submissions_page_drives_the_whole_flow(cast, adopted, sam, committe
     assert done.status_code == 302
     page = staff.get(url).content.decode()
     assert "Submitted" in page and "R-1" in page and "Work started." in page and "package.zip" in page
+
+
+def test_the_registry_refuses_an_unsigned_or_non_http_webhook(db):
+    from django.core.exceptions import ValidationError
+
+    for url, secret, field in (("ftp://frsc.example/in", "s3cret", "webhook_url"),
+                               ("https://frsc.example/in", "", "webhook_secret")):
+        committee = Committee(name="FRSC", rigo="PIF", webhook_url=url, webhook_secret=secret)
+        with pytest.raises(ValidationError) as refused:
+            committee.full_clean()
+        assert field in refused.value.message_dict
+    Committee(name="FRSC", rigo="PIF", webhook_url="https://frsc.example/in", webhook_secret="s3cret").full_clean()
+    assert languages_of("en, fr ,, pt") == ["en", "fr", "pt"]
+
+
+def languages_of(value: str) -> list[str]:
+    return Committee(name="x", rigo="y", working_languages=value).languages
