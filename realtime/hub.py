@@ -100,7 +100,7 @@ class RoomHub:
             asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
             asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
         ]
-        await self._layer_send({"type": PRESENCE_REQUEST, "origin": self.channel})
+        await self._layer_send({"type": PRESENCE_REQUEST, "room": self.room_id, "origin": self.channel})
         self.watch_turn(await _turn_deadline(self.room_id))
 
     def watch_turn(self, deadline: str | None) -> None:
@@ -150,7 +150,7 @@ class RoomHub:
         try:
             # An empty count tells the other processes to forget ours at once.
             await self.layer.group_send(
-                self.group, {"type": PRESENCE, "origin": self.channel, "counts": {}}
+                self.group, {"type": PRESENCE, "room": self.room_id, "origin": self.channel, "counts": {}}
             )
             await self.layer.group_discard(self.group, self.channel)
         except Exception:  # noqa: BLE001 - the membership lapses by itself
@@ -232,6 +232,10 @@ class RoomHub:
                 logger.exception("hub %s: failed to handle %s", self.room_id, message.get("type"))
 
     async def _dispatch(self, message: dict) -> None:
+        if message.get("room") != self.room_id:
+            # A message for another room: a channel name that came back (a test that reseeds
+            # `random`, which the in-memory layer names channels with) must not feed this room.
+            return
         kind = message.get("type")
         if kind == log.HUB_MESSAGE:
             async with self._lock:
@@ -348,7 +352,7 @@ class RoomHub:
     async def _publish_presence(self) -> None:
         self._presence_publish = None
         await self._layer_send(
-            {"type": PRESENCE, "origin": self.channel, "counts": self.local_counts()}
+            {"type": PRESENCE, "room": self.room_id, "origin": self.channel, "counts": self.local_counts()}
         )
 
     async def _layer_send(self, message: dict) -> None:

@@ -87,7 +87,7 @@ def publish(room_id: int, event: RoomEvent) -> None:
     Delivery through the layer is best effort: if it fails, hubs notice the gap (or their
     periodic look at the log does) and read the event from the log instead.
     """
-    message = {"type": HUB_MESSAGE, "seq": event.seq, "frames": render_frames(event)}
+    message = {"type": HUB_MESSAGE, "room": room_id, "seq": event.seq, "frames": render_frames(event)}
     if event.kind == "floor.given":
         # Every hub of the room sets a timer for the turn's end (see RoomHub.watch_turn).
         message["deadline"] = event.participants["speaker"]["ends_at"]
@@ -105,7 +105,7 @@ def notify_seat(room_id: int, seat_id: int, frame: dict, *, close_code: int | No
     that they are muted, that they were removed. The seat id travels between our processes
     only; clients never see it.
     """
-    message = {"type": SEAT_MESSAGE, "seat_id": seat_id, "frame": encode(frame), "close": close_code}
+    message = {"type": SEAT_MESSAGE, "room": room_id, "seat_id": seat_id, "frame": encode(frame), "close": close_code}
 
     def send() -> None:
         try:

@@ -75,8 +75,8 @@ async def test_out_of_order_messages_are_delivered_in_order_once(cast, sockets):
         await _post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="first")
         await _post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="second")
     frames = await database_sync_to_async(log.frames_between)(cast.room.pk, 0)
-    await hub._dispatch({"type": log.HUB_MESSAGE, "seq": 2, "frames": frames[1][1]})
-    await hub._dispatch({"type": log.HUB_MESSAGE, "seq": 1, "frames": frames[0][1]})
+    await hub._dispatch({"type": log.HUB_MESSAGE, "room": hub.room_id, "seq": 2, "frames": frames[1][1]})
+    await hub._dispatch({"type": log.HUB_MESSAGE, "room": hub.room_id, "seq": 1, "frames": frames[0][1]})
     events = await gus.events(2)
     assert [e["seq"] for e in events] == [1, 2]
     assert await gus.nothing()
