@@ -133,36 +133,29 @@ class _Folded:
     gaps: list[int]  # gaps[k]: the gap before text[k]; gaps[len(text)] is the end of text
 
 
-def _fold(text: str, replacements: Iterable[tuple[int, int, str]] = ()) -> _Folded:
-    """Fold `text`; each (start, end, s) of `replacements` (sorted) reads text[start:end] as s."""
+class _Folder:
+    """Builds a _Folded one unit (a character at its original offsets) at a time."""
 
-    def units() -> Iterator[tuple[int, int, str]]:
-        pos = 0
-        for start, end, s in replacements:
-            for i in range(pos, start):
-                yield i, i + 1, text[i]
-            for ch in s:
-                yield start, end, ch
-            pos = end
-        for i in range(pos, len(text)):
-            yield i, i + 1, text[i]
+    __slots__ = ("chars", "starts", "ends", "gaps", "pending", "prev")
 
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    gaps: list[int] = []
-    pending, prev = _HARD, ""
-    for start, end, c in units():
+    def __init__(self):
+        self.chars: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.gaps: list[int] = []
+        self.pending, self.prev = _HARD, ""
+
+    def unit(self, start: int, end: int, c: str) -> None:
         for item in _fold_char(c):
             if item.__class__ is int:
                 if item == _MARK:
-                    if pending == _NONE and ends:
-                        ends[-1] = end  # an accent belongs to the letter before it
-                elif item > pending:
-                    pending = item
+                    if self.pending == _NONE and self.ends:
+                        self.ends[-1] = end  # an accent belongs to the letter before it
+                elif item > self.pending:
+                    self.pending = item
                 continue
             letters, cls = item
-            gap = pending
+            gap, prev = self.pending, self.prev
             if gap == _NONE and (
                 cls == "c"
                 or prev == "c"
@@ -171,13 +164,84 @@ def _fold(text: str, replacements: Iterable[tuple[int, int, str]] = ()) -> _Fold
             ):
                 gap = _SOFT
             for k, ch in enumerate(letters):
-                chars.append(ch)
-                starts.append(start)
-                ends.append(end)
-                gaps.append(gap if k == 0 else _NONE)
-            pending, prev = _NONE, cls
-    gaps.append(_HARD)
-    return _Folded("".join(chars), starts, ends, gaps)
+                self.chars.append(ch)
+                self.starts.append(start)
+                self.ends.append(end)
+                self.gaps.append(gap if k == 0 else _NONE)
+            self.pending, self.prev = _NONE, cls
+
+    def plain(self, text: str, start: int, end: int) -> None:
+        """text[start:end] read as itself: ASCII by runs, anything else a character at a time.
+        Agrees with `unit` applied to each character (tests/test_leakguard.py checks it)."""
+        chars, starts, ends, gaps = self.chars, self.starts, self.ends, self.gaps
+        for m in _ASCII_SPANS.finditer(text, start, end):
+            kind = m.lastindex
+            if kind == 1:  # ASCII letters and digits
+                i, j = m.span()
+                run = m.group()
+                first = run[0]
+                cls = "d" if first <= "9" else "l" if first >= "a" else "u"
+                gap, prev = self.pending, self.prev
+                if gap == _NONE and (prev == "c" or (prev == "l" and cls == "u") or ((prev == "d") != (cls == "d"))):
+                    gap = _SOFT
+                chars.append(run.lower())
+                starts.extend(range(i, j))
+                ends.extend(range(i + 1, j + 1))
+                gaps.append(gap)
+                if j - i > 1:
+                    inner = [_NONE] * (j - i - 1)
+                    if not (run.isdigit() or (run.isalpha() and (run[1:].islower() or run.isupper()))):
+                        for shift in _ASCII_SHIFT.finditer(run, 1):
+                            inner[shift.start() - 1] = _SOFT  # camelCase, letter<->digit
+                    gaps.extend(inner)
+                last = run[-1]
+                self.pending, self.prev = _NONE, "d" if last <= "9" else "l" if last >= "a" else "u"
+            elif kind == 2:
+                self.pending = _HARD
+            elif kind == 3:
+                if self.pending < _SOFT:
+                    self.pending = _SOFT
+            elif kind == 5:
+                self.unit(m.start(), m.end(), m.group())
+            # kind 4: ASCII control characters, skipped as `unit` skips them
+
+    def folded(self) -> _Folded:
+        self.gaps.append(_HARD)
+        return _Folded("".join(self.chars), self.starts, self.ends, self.gaps)
+
+
+# ASCII words; ASCII whitespace (str.isspace: a hard gap); ASCII punctuation (soft); ASCII
+# controls (nothing); any other single character (the general path).
+_ASCII_SPANS = re.compile(r"([A-Za-z0-9]+)|([\t-\r\x1c-\x1f ]+)|([!-/:-@\[-`{-~]+)|([\x00-\x08\x0e-\x1b\x7f]+)|(.)", re.S)
+_ASCII_SHIFT = re.compile(r"(?<=[a-z])[A-Z]|(?<=[A-Za-z])[0-9]|(?<=[0-9])[A-Za-z]")
+
+
+def _fold(text: str, replacements: Iterable[tuple[int, int, str]] = ()) -> _Folded:
+    """Fold `text`; each (start, end, s) of `replacements` (sorted) reads text[start:end] as s."""
+    folder = _Folder()
+    pos = 0
+    for start, end, s in replacements:
+        folder.plain(text, pos, start)
+        for ch in s:
+            folder.unit(start, end, ch)
+        pos = end
+    folder.plain(text, pos, len(text))
+    return folder.folded()
+
+
+def _fold_each(text: str, replacements: Iterable[tuple[int, int, str]] = ()) -> _Folded:
+    """`_fold` one character at a time: the definition the fast path must agree with (tests)."""
+    folder = _Folder()
+    pos = 0
+    for start, end, s in replacements:
+        for i in range(pos, start):
+            folder.unit(i, i + 1, text[i])
+        for ch in s:
+            folder.unit(start, end, ch)
+        pos = end
+    for i in range(pos, len(text)):
+        folder.unit(i, i + 1, text[i])
+    return folder.folded()
 
 
 def _words(s: str) -> list[str]:

@@ -605,7 +605,8 @@ async def _collect_the_rest(run: Run) -> None:
 
 def _export_text(fmt: str, content: bytes) -> str:
     """An export as text: the PDF through pypdf's extractor (its streams are compressed),
-    the DOCX as the XML of every part of its zip, text formats as they are."""
+    the DOCX through python-docx (body, tables, footer, document properties: its raw XML
+    is full of id attributes that mean nothing), text formats as they are."""
     import io
 
     if fmt == "pdf" and content[:5] == b"%PDF-":
@@ -613,10 +614,16 @@ def _export_text(fmt: str, content: bytes) -> str:
 
         return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
     if fmt == "docx" and content[:2] == b"PK":
-        import zipfile
+        from docx import Document
 
-        with zipfile.ZipFile(io.BytesIO(content)) as z:
-            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+        document = Document(io.BytesIO(content))
+        core = document.core_properties
+        texts = [p.text for p in document.paragraphs]
+        texts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+        texts += [p.text for section in document.sections for p in section.footer.paragraphs]
+        texts += [core.title or "", core.subject or "", core.author or "", core.keywords or "",
+                  core.comments or "", core.last_modified_by or ""]
+        return "\n".join(texts)
     return content.decode("utf-8", "replace")
 
 

@@ -396,3 +396,24 @@ def test_nothing_is_found_in_a_text_without_the_identity_words(name, org, local,
         " ".join(name).title(), f"{local}@{'.'.join(domain)}", " ".join(org).upper()
     )
     assert find_mentions(text, [identity]) == []
+
+
+# -- the ASCII fast path of folding agrees with folding one character at a time ---------------
+
+FOLD_ALPHABET = (
+    "abcxyzABCXYZ0189 \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x0e\x1b\x7f!\"#&'()*+,-./:;<=>?@[\\]^_`{|}~"
+    "éÉñçøæß\u0301\u0345\u00ad\u200b\u3000中文한국\U0001f600αβКк\u02bc"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=FOLD_ALPHABET, max_size=80), data=st.data())
+def test_fast_folding_agrees_with_folding_each_character(text, data):
+    from moderation.leakguard import _fold, _fold_each
+
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6, unique=True)))
+    replacements = [
+        (a, b, data.draw(st.text(alphabet=FOLD_ALPHABET, max_size=3)))
+        for a, b in zip(cuts[::2], cuts[1::2], strict=False)
+    ]
+    assert _fold(text, replacements) == _fold_each(text, replacements)
