@@ -47,6 +47,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/fanout.py $(BENCH_ARGS)
+	$(PY) bench/exports.py $(EXPORT_BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check forum realtime moderation tests bench

@@ -208,6 +208,17 @@ function place(frame) {
         { scheduled: "Scheduled", live: "Live", closed: "Closed" }[d.status] || d.status;
       if (form) form.querySelector("button").disabled = d.status === "closed";
       break;
+    case "minutes.saved":
+    case "minutes.review_opened":
+    case "minutes.review_closed":
+    case "minutes.adopted":
+      document.getElementById("minutes-status").textContent = {
+        "minutes.saved": `· version ${d.version} of the minutes saved`,
+        "minutes.review_opened": `· version ${d.version} of the minutes is open for your comments`,
+        "minutes.review_closed": `· the review of version ${d.version} has ended`,
+        "minutes.adopted": `· version ${d.version} of the minutes adopted`,
+      }[frame.kind];
+      break;
     default:
       break;  // redacted stubs and kinds this page does not show
   }
