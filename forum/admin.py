@@ -32,6 +32,20 @@ from .services.seats import (
     seat_revoke_token,
 )
 
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records nobody edits through the product: logs, frozen versions, submissions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # The admin keeps the same rules as the services: seats per sector, accreditation. A change
 # that would break them is refused with a form error and saves nothing.
 
@@ -299,21 +313,12 @@ class InterventionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoomEvent)
-class RoomEventAdmin(admin.ModelAdmin):
+class RoomEventAdmin(ReadOnlyAdmin):
     """The log is append-only: readable here, never editable."""
 
     list_display = ("room", "seq", "kind", "created_at")
     list_filter = ("room", "kind")
     readonly_fields = [f.name for f in RoomEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Committee)
@@ -326,7 +331,7 @@ class CommitteeAdmin(admin.ModelAdmin):
 
 
 @admin.register(MinutesVersion)
-class MinutesVersionAdmin(admin.ModelAdmin):
+class MinutesVersionAdmin(ReadOnlyAdmin):
     """Versions are frozen: readable here, changed only by the rapporteur's saves."""
 
     list_display = ("room", "number", "status", "saved_at", "adopted_at", "content_sha256")
@@ -334,28 +339,13 @@ class MinutesVersionAdmin(admin.ModelAdmin):
     exclude = ("document",)
     readonly_fields = [f.name for f in MinutesVersion._meta.fields if f.name != "document"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ReadOnlyAdmin):
     """Read-only: the status history and follow-up are recorded on the submissions page,
-    where the order of steps is enforced."""
+    where the order of steps is enforced (and a submission is never deleted)."""
 
     list_display = ("room", "committee", "status", "created_at")
     list_filter = ("status", "committee")
     exclude = ("package",)
     readonly_fields = [f.name for f in Submission._meta.fields if f.name != "package"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 from lxml import etree
 
 from forum.minutes import html_to_text
-from forum.minutes_render import status_line
+from forum.minutes_render import PARITY_HEAD, parity_table, status_line
 from moderation.attribution import ANONYMOUS_LABEL, FUNCTION_LABELS
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
@@ -324,21 +324,9 @@ def _item(body, eid: str, item: dict, speakers: Speakers) -> None:
 
 def _parity(body, eid: str, parity: dict) -> None:
     section = _section(body, eid, "parity", "Parity figures")
-    room = parity["room"]
-    rows = []
-    for s in parity["sectors"]:
-        f = room["sectors"].get(s["slug"], {})
-        rows.append([
-            s["name"], f.get("turns", 0), f"{f.get('speaking_seconds', 0):.0f}",
-            _percent(f.get("speaking_share", 0.0)), f.get("interventions", 0), f.get("words", 0),
-        ])
-    head = ["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"]
-    _table(section, f"{eid}__table_1", head, rows)
-    _el(
-        section, "p",
-        f"Balance index: {room['balance']:.2f}; "
-        f"departures from the floor rule: {room['overrides']['total']}.",
-    )
+    rows, closing = parity_table(parity)
+    _table(section, f"{eid}__table_1", PARITY_HEAD, rows)
+    _el(section, "p", closing)
 
 
 def _method(body, eid: str, method: list[dict]) -> None:

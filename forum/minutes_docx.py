@@ -28,7 +28,7 @@ from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from forum.minutes_blocks import html_blocks, recommendation_text
-from forum.minutes_render import status_line
+from forum.minutes_render import PARITY_HEAD, parity_table, status_line
 
 GREY = RGBColor(0x55, 0x55, 0x55)
 MONO = "Courier New"
@@ -289,19 +289,9 @@ def _header(w: Writer, doc: dict) -> None:
 
 
 def _parity(w: Writer, parity: dict) -> None:
-    room = parity["room"]
-    rows = [["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"]]
-    for s in parity["sectors"]:
-        f = room["sectors"].get(s["slug"], {})
-        rows.append([
-            s["name"], f.get("turns", 0), f"{f.get('speaking_seconds', 0):.0f}",
-            _percent(f.get("speaking_share", 0.0)), f.get("interventions", 0), f.get("words", 0),
-        ])
-    w.table(rows)
-    w.paragraph(
-        f"Balance index: {room['balance']:.2f}; departures from the floor rule: "
-        f"{room['overrides']['total']}."
-    )
+    rows, closing = parity_table(parity)
+    w.table([PARITY_HEAD, *rows])
+    w.paragraph(closing)
 
 
 def _fixed_zip(data: bytes) -> bytes:

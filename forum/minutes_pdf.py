@@ -30,7 +30,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from forum.minutes_blocks import html_blocks, recommendation_text
-from forum.minutes_render import status_line
+from forum.minutes_render import PARITY_HEAD, parity_table, status_line
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _TTF_FILES = {
@@ -504,22 +504,11 @@ def _item(pen: _Pen, item: dict) -> list:
 
 
 def _parity(parity: dict) -> list:
-    room = parity["room"]
-    rows = [["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"]]
-    for s in parity["sectors"]:
-        f = room["sectors"].get(s["slug"], {})
-        rows.append([
-            s["name"], f.get("turns", 0), f"{f.get('speaking_seconds', 0):.0f}",
-            _percent(f.get("speaking_share", 0.0)), f.get("interventions", 0), f.get("words", 0),
-        ])
+    rows, closing = parity_table(parity)
     return [
-        _table(rows, [4.4 * cm, 1.6 * cm, 3 * cm, 1.8 * cm, 3 * cm, 1.8 * cm]),
+        _table([PARITY_HEAD, *rows], [4.4 * cm, 1.6 * cm, 3 * cm, 1.8 * cm, 3 * cm, 1.8 * cm]),
         Spacer(1, 6),
-        Paragraph(
-            f"Balance index: {room['balance']:.2f}; departures from the floor rule: "
-            f"{room['overrides']['total']}.",
-            styles()["body"],
-        ),
+        Paragraph(esc(closing), styles()["body"]),
     ]
 
 

@@ -133,24 +133,29 @@ def render_markdown_minutes(doc: dict) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _parity_rows(parity: dict) -> tuple[list[dict], dict]:
-    return parity["sectors"], parity["room"]
+PARITY_HEAD = ["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"]
+
+
+def parity_table(parity: dict) -> tuple[list[list[str]], str]:
+    """The parity figures as every format prints them: rows of text under PARITY_HEAD, and
+    the closing sentence (balance index, departures from the floor rule)."""
+    room = parity["room"]
+    rows = []
+    for s in parity["sectors"]:
+        f = room["sectors"].get(s["slug"], {})
+        rows.append([
+            s["name"], str(f.get("turns", 0)), f"{f.get('speaking_seconds', 0):.0f}",
+            _percent(f.get("speaking_share", 0.0)), str(f.get("interventions", 0)), str(f.get("words", 0)),
+        ])
+    closing = f"Balance index: {room['balance']:.2f}; departures from the floor rule: {room['overrides']['total']}."
+    return rows, closing
 
 
 def _parity_md(parity: dict) -> list[str]:
-    sectors, room = _parity_rows(parity)
-    lines = [
-        "| Sector | Turns | Speaking time (s) | Share | Interventions | Words |",
-        "|---|---|---|---|---|---|",
-    ]
-    for s in sectors:
-        f = room["sectors"].get(s["slug"], {})
-        lines.append(
-            f"| {_md(s['name'])} | {f.get('turns', 0)} | {f.get('speaking_seconds', 0):.0f} | "
-            f"{_percent(f.get('speaking_share', 0.0))} | {f.get('interventions', 0)} | {f.get('words', 0)} |"
-        )
-    lines += ["", f"Balance index: {room['balance']:.2f}; departures from the floor rule: {room['overrides']['total']}."]
-    return lines
+    rows, closing = parity_table(parity)
+    lines = ["| " + " | ".join(PARITY_HEAD) + " |", "|---" * len(PARITY_HEAD) + "|"]
+    lines += ["| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows]
+    return [*lines, "", closing]
 
 
 # -- HTML --------------------------------------------------------------------------------------
@@ -285,19 +290,10 @@ def render_html_fragment(doc: dict, *, heading: str = "h1") -> str:
 
 
 def _parity_html(parity: dict) -> str:
-    sectors, room = _parity_rows(parity)
-    rows = []
-    for s in sectors:
-        f = room["sectors"].get(s["slug"], {})
-        rows.append(
-            f"<tr><td>{_e(s['name'])}</td><td>{f.get('turns', 0)}</td><td>{f.get('speaking_seconds', 0):.0f}</td>"
-            f"<td>{_percent(f.get('speaking_share', 0.0))}</td><td>{f.get('interventions', 0)}</td><td>{f.get('words', 0)}</td></tr>"
-        )
-    return (
-        "<table><thead><tr><th>Sector</th><th>Turns</th><th>Speaking time (s)</th><th>Share</th>"
-        f"<th>Interventions</th><th>Words</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p>Balance index: {room['balance']:.2f}; departures from the floor rule: {room['overrides']['total']}.</p>"
-    )
+    rows, closing = parity_table(parity)
+    head = "".join(f"<th>{h}</th>" for h in PARITY_HEAD)
+    body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n<p>{_e(closing)}</p>"
 
 
 # -- JSON --------------------------------------------------------------------------------------

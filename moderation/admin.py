@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from forum.admin import ReadOnlyAdmin
+
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The secretariat reads the audit log here; nobody edits it (append-only, hash-chained)."""
 
     list_display = ("room", "seq", "created_at", "action", "actor_role", "actor_public_id", "target")
@@ -13,12 +15,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_select_related = ("room",)
     ordering = ("room", "seq")
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

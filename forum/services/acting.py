@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from forum.errors import ServiceError
 from forum.models import AgendaItem, RoundTable, Seat
+from moderation.guard import mentions_in
 from moderation.permissions import Action, require
 
 
@@ -35,6 +36,19 @@ def require_live(room: RoundTable) -> None:
         raise ServiceError("room_closed", "This round table is closed.")
     if room.status != RoundTable.Status.LIVE:
         raise ServiceError("room_not_open", "This round table has not been opened yet.")
+
+
+def refuse_names(room: RoundTable, text: str, *, what: str, field: str) -> None:
+    """Text written by the chair, the rapporteur or a reviewer is not held for moderators: in
+    a room that does not name its speakers, naming a participant or an organization of the
+    room is refused outright."""
+    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, text):
+        raise ServiceError(
+            "names_participant",
+            f"The {what} names a participant or an organization of this round table, which this "
+            "room's rule does not allow. Reword it without the name.",
+            field=field,
+        )
 
 
 def seat_marks(seat: Seat) -> dict:

@@ -24,11 +24,10 @@ from forum.errors import ServiceError
 from forum.models import Ballot, ConsensusCheck, RoundTable, Seat, Sector, Voter
 from forum.tally import clean_check, tally
 from moderation.audit import audit_append
-from moderation.guard import mentions_in
 from moderation.permissions import Action
 from realtime.log import append_event
 
-from .acting import Acting, current_agenda_item, load_acting, require_live, seat_marks
+from .acting import Acting, current_agenda_item, load_acting, refuse_names, require_live, seat_marks
 
 MAX_PROPOSITION_CHARS = 2_000
 
@@ -63,13 +62,7 @@ def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: 
         raise ServiceError(
             "too_large", f"The {what} is {len(text)} characters; the limit is {limit}.", field=field, limit=limit
         )
-    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, text):
-        raise ServiceError(
-            "names_participant",
-            f"The {what} names a participant or an organization of this round table, which this "
-            "room's rule does not allow. Reword it without the name.",
-            field=field,
-        )
+    refuse_names(room, text, what=what, field=field)
     return text
 
 

@@ -18,11 +18,10 @@ from forum.errors import ServiceError
 from forum.minutes import UNHASHED, content_sha256, minutes_document
 from forum.minutes_render import leak_check_document
 from forum.models import MinutesComment, MinutesVersion, RoundTable
-from forum.services.acting import Acting, load_acting, seat_marks
+from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
-from moderation.guard import mentions_in
 from moderation.permissions import Action
 from moderation.sanitize import render_markdown
 from realtime.log import append_event
@@ -55,16 +54,6 @@ def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
         )
 
 
-def _no_names(room: RoundTable, text: str, what: str, field: str) -> None:
-    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, text):
-        raise ServiceError(
-            "names_participant",
-            f"The {what} names a participant or an organization of this round table, which this "
-            "room's rule does not allow. Reword it without the name.",
-            field=field,
-        )
-
-
 def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
     if summaries is None:
         return {}
@@ -84,7 +73,7 @@ def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
                 f"The summary of {items[item_id]!r} is {len(text)} characters; the limit is {SUMMARY_LIMIT}.",
                 field="summaries",
             )
-        _no_names(room, text, f"summary of {items[item_id]!r}", "summaries")
+        refuse_names(room, text, what=f"summary of {items[item_id]!r}", field="summaries")
         clean[item_id] = text
     return clean
 
@@ -247,7 +236,7 @@ def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: st
     body = body.strip()
     if len(body) > COMMENT_LIMIT:
         raise ServiceError("too_large", f"A comment is at most {COMMENT_LIMIT} characters.", field="body", limit=COMMENT_LIMIT)
-    _no_names(acting.room, body, "comment", "body")
+    refuse_names(acting.room, body, what="comment", field="body")
     item = None
     if agenda_item:
         item = acting.room.agenda_items.filter(public_id=agenda_item).first()
