@@ -7,6 +7,7 @@ sanitised HTML (moderation/sanitize.py).
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -361,10 +362,23 @@ def exports() -> dict:
     }
 
 
+_ATTRIBUTE = re.compile(r'\s(?:href|title)="([^"]*)"')
+
+
 def _texts(value, path: tuple = ()):
-    """Every string of the document with where it sits: ("items", 1, "summary"), ..."""
+    """Every string of the document with where it sits: ("items", 1, "summary"), ...
+
+    An intervention's `body_html` is read as its `body_text` (the same text, entities decoded,
+    next to it in the document; a tag inside a word cannot split a name there) plus the values
+    of the only attributes the sanitiser keeps (moderation/sanitize.py): link targets and titles.
+    """
     if isinstance(value, dict):
         for key, item in value.items():
+            if key == "body_html" and "body_text" in value and isinstance(item, str):
+                attributes = " ".join(html.unescape(v) for v in _ATTRIBUTE.findall(item))
+                if attributes:
+                    yield (*path, key), attributes
+                continue
             yield from _texts(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):

@@ -248,3 +248,26 @@ def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_the_
         message = response.content.decode()
         assert "agenda item 1 (\u201cGeneral discussion\u201d), intervention 1" in message, message
         assert "Harbour Pilots Guild could run" in message
+
+
+def test_the_leak_check_reads_link_targets_and_text_split_by_markup(cast):
+    from forum.minutes_render import _VERDICTS, leak_check_document
+    from forum.models import Intervention
+    from tests.test_minutes import consent_all, post
+
+    consent_all(cast)
+    post(cast, "gus", "See [the notes](https://example.org/notes) and **Co**ra.")
+    from forum.minutes import minutes_document
+
+    row = Intervention.objects.get()
+    for body_html in (
+        '<p>See <a href="mailto:cyrus@example.org" rel="nofollow">the notes</a>.</p>',  # a target
+        '<p>Ask <a href="https://example.org" title="Cyrus Society">them</a>.</p>',  # a title
+        "<p>Thanks to Gustavo <em>Gob</em>ierno.</p>",  # markup inside a name
+        "<p>Thanks to &#71;ustavo Gobierno.</p>",  # an entity
+    ):
+        Intervention.objects.filter(pk=row.pk).update(body_html=body_html)
+        _VERDICTS.clear()
+        with pytest.raises(ServiceError) as leak:
+            leak_check_document(cast.room, minutes_document(cast.room))
+        assert leak.value.code == "export_leak", body_html

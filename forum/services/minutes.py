@@ -116,10 +116,13 @@ def minutes_save(
         current = room.recommendations.filter(public_id=rec_id).first()
         if current is None:
             raise ServiceError("not_found", f"There is no recommendation {rec_id!r} in this round table.", field="recommendations")
+        text, audience = edit.get("text", current.text_md), edit.get("audience", current.audience)
+        if isinstance(text, str) and text.strip() == current.text_md and audience == current.audience:
+            continue  # the editor sends every recommendation: only real edits are saved
         recommendation_save(
             actor_seat_id=actor_seat_id,
-            text=edit.get("text", current.text_md),
-            audience=edit.get("audience", current.audience),
+            text=text,
+            audience=audience,
             consensus_check=current.consensus_check.public_id if current.consensus_check_id else None,
             recommendation_id=rec_id,
         )
