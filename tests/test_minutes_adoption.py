@@ -271,3 +271,15 @@ def test_the_leak_check_reads_link_targets_and_text_split_by_markup(cast):
         with pytest.raises(ServiceError) as leak:
             leak_check_document(cast.room, minutes_document(cast.room))
         assert leak.value.code == "export_leak", body_html
+
+
+def test_the_editor_resends_every_recommendation_but_only_edits_are_saved(cast):
+    run_session(cast)
+    [rec] = cast.room.recommendations.all()
+    unchanged = {rec.public_id: {"text": rec.text_md, "audience": rec.audience}}
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged)
+    events = RoomEvent.objects.filter(room=cast.room, kind="recommendation.saved").count()
+    with pytest.raises(ServiceError) as refused:
+        minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged)
+    assert refused.value.code == "unchanged"
+    assert RoomEvent.objects.filter(room=cast.room, kind="recommendation.saved").count() == events
