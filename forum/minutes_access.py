@@ -1,8 +1,8 @@
 """Which minutes a seat may read, as a document ready to render, and diffs between versions.
 
 The one access rule for minutes (CONTRACT.md): chair, moderators and the rapporteur read
-every version and the live draft; every other seat holder reads adopted versions, and the
-version under review while it is circulated (on the minutes page, not as an export).
+every version and the live draft; every other seat holder reads adopted versions, and
+delegates also the version under review while it is circulated.
 """
 
 from __future__ import annotations
@@ -45,12 +45,17 @@ def can_read_drafts(seat: Seat) -> bool:
     return allowed(seat.role, Action.READ_DRAFT_MINUTES)
 
 
+def reviews(seat: Seat) -> bool:
+    """A circulated version is for those who comment on it (not observers)."""
+    return allowed(seat.role, Action.COMMENT_MINUTES)
+
+
 def parse_version(value: str | None) -> str | int | None:
     if value in (None, ""):
         return None
     if value == LIVE:
         return LIVE
-    if value.isdigit() and len(value) < 9:
+    if value.isascii() and value.isdigit() and len(value) < 9:
         return int(value)
     raise ServiceError("invalid_version", f"{value!r} is not a version: give its number, or \"live\".")
 
@@ -77,7 +82,7 @@ def readable_version(room: RoundTable, seat: Seat, wanted: str | int | None, *, 
     row = versions.filter(number=wanted).first()
     if row is None:
         raise NotFound(f"There is no version {wanted} of these minutes.")
-    if drafts or row.adopted_at or (review and row.in_review):
+    if drafts or row.adopted_at or (review and row.in_review and reviews(seat)):
         return row
     raise Forbidden("The minutes are shared once adopted.")
 

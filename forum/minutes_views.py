@@ -14,6 +14,7 @@ from forum.minutes_access import (
     live_document,
     parse_version,
     readable_version,
+    reviews,
     version_diff,
     version_document,
 )
@@ -71,7 +72,7 @@ def _versions_for(room, seat) -> list:
     rows = list(room.minutes_versions.order_by("-number"))
     if can_read_drafts(seat):
         return rows
-    return [row for row in rows if row.adopted_at or row.in_review]
+    return [row for row in rows if row.adopted_at or (row.in_review and reviews(seat))]
 
 
 def _default_shown(room, seat, versions: list):
@@ -96,6 +97,13 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
     if shown is None and not can_read_drafts(seat):
         return refusal(request, 403, "forbidden", "The minutes are shared once adopted (or while circulated for review).")
     doc = live_document(room) if shown is None else version_document(shown)
+    if not can_read_drafts(seat):
+        # What the exports refuse, the page does not show either (the chair, moderators and
+        # rapporteur still see it, to find and remove the mention).
+        try:
+            leak_check_document(room, doc)
+        except ServiceError as exc:
+            return _error(request, exc)
     latest = versions[0] if versions and can_read_drafts(seat) else None
     return render(request, "minutes.html", {
         "room": room,
@@ -209,6 +217,10 @@ def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
         for follow_up in rows:
             follow_ups.setdefault(follow_up.recommendation.public_id, []).append(follow_up)
         doc = version_document(adopted)
+        try:
+            leak_check_document(room, doc)
+        except ServiceError as exc:
+            return _error(request, exc)
         for item in doc["items"]:
             for rec in item["recommendations"]:
                 recommendations.append({"item": item["title"], "rec": rec, "follow_ups": follow_ups.get(rec["id"], [])})

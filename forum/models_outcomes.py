@@ -44,7 +44,12 @@ class MinutesVersion(models.Model):
 
     @property
     def in_review(self) -> bool:
-        return self.review_opened_at is not None and self.review_closed_at is None
+        """Circulated, not ended, and not past its end date (a review ends by itself then)."""
+        return (
+            self.review_opened_at is not None
+            and self.review_closed_at is None
+            and (self.review_until is None or self.review_until > timezone.now())
+        )
 
     @property
     def status(self) -> str:

@@ -283,3 +283,60 @@ def test_the_editor_resends_every_recommendation_but_only_edits_are_saved(cast):
         minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged)
     assert refused.value.code == "unchanged"
     assert RoomEvent.objects.filter(room=cast.room, kind="recommendation.saved").count() == events
+
+
+# -- what the review found ---------------------------------------------------------------------
+
+
+def test_a_version_note_naming_a_participant_is_refused(cast):
+    with pytest.raises(ServiceError) as refused:
+        minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "x"}, note="Added Cora Civil's point")
+    assert refused.value.code == "names_participant" and refused.value.extra["field"] == "note"
+    assert not MinutesVersion.objects.exists()
+
+
+def test_the_minutes_page_refuses_readers_what_the_exports_refuse(cast):
+    cast.room.place = "the offices of Peace Network of Nowhere"
+    cast.room.save(update_fields=["place"])
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Short."})
+    minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
+    page = client_for(cast.gus).get(f"/rooms/{cast.room.slug}/minutes/")
+    assert page.status_code == 409 and "Peace Network of Nowhere" not in page.content.decode().split("names a participant")[0]
+    assert client_for(cast.rita).get(f"/rooms/{cast.room.slug}/minutes/").status_code == 200  # to fix it
+
+
+def test_a_review_ends_at_its_date_and_observers_do_not_read_it(cast):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Draft."})
+    minutes_review_open(actor_seat_id=cast.rita.pk, version=1, until=timezone.now() + dt.timedelta(hours=1))
+    assert export(cast.gus, "json", 1).status_code == 200
+    assert export(cast.oscar, "json", 1).status_code == 403  # observers read adopted minutes only
+    assert "Draft." not in client_for(cast.oscar).get(f"/rooms/{cast.room.slug}/minutes/").content.decode()
+    MinutesVersion.objects.update(review_until=timezone.now() - dt.timedelta(days=1))
+    assert export(cast.gus, "json", 1).status_code == 403
+    with pytest.raises(ServiceError) as closed:
+        minutes_comment(seat_id=cast.gus.pk, version=1, body="Late.")
+    assert closed.value.code == "review_closed"
+    minutes_review_open(actor_seat_id=cast.rita.pk, version=1)  # it can be circulated again
+
+
+def test_odd_version_numbers_are_a_clear_refusal(cast):
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "x"})
+    for query in ("version=\u00b2", "version=-1", "version=1e3", "diff=1..\u00b2", "diff=1"):
+        response = client_for(cast.rita).get(f"/rooms/{cast.room.slug}/minutes/?{query}")
+        assert response.status_code == 400 and "invalid_version" in response.content.decode(), query
+    assert export(cast.rita, "md", "\u00b2").status_code == 400
+
+
+def test_line_breaks_from_a_browser_do_not_make_an_edit(cast):
+    run_session(cast)
+    [rec] = cast.room.recommendations.all()
+    url = f"/rooms/{cast.room.slug}/minutes/"
+    form = {"action": "save", f"summary:{item_id(cast)}": "Line one.\r\n\r\nLine two.",
+            f"rec:{rec.public_id}": rec.text_md.replace("\n", "\r\n"), f"audience:{rec.public_id}": rec.audience}
+    assert client_for(cast.rita).post(url, form).status_code == 302
+    assert MinutesVersion.objects.get().summaries[item_id(cast)] == "Line one.\n\nLine two."
+    assert client_for(cast.rita).post(url, form).status_code == 409  # unchanged

@@ -246,3 +246,24 @@ def test_the_registry_refuses_an_unsigned_or_non_http_webhook(db):
 
 def languages_of(value: str) -> list[str]:
     return Committee(name="x", rigo="y", working_languages=value).languages
+
+
+def test_a_submitted_recommendation_stays_and_follow_up_text_names_no_one(cast, adopted, sam, committee):
+    from forum.services.recommendations import recommendation_delete
+
+    submission = submission_create(
+        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id,
+        recommendation_ids=recommendation_ids(cast),
+    )
+    with pytest.raises(ServiceError) as kept:
+        recommendation_delete(actor_seat_id=cast.rita.pk, recommendation_id=recommendation_ids(cast)[0])
+    assert kept.value.code == "recommendation_submitted"
+    [follow_up] = submission.follow_ups.all()
+    for fields in ({"owner": "Cora Civil"}, {"reference": "Chamber of Mocks memo"}, {}):
+        note = "Handled by Gustavo Gobierno." if not fields else "Assigned."
+        with pytest.raises(ServiceError) as named:
+            follow_up_update(user=sam, follow_up_id=follow_up.public_id, note=note, **fields)
+        assert named.value.code == "names_participant"
+    with pytest.raises(ServiceError) as named:
+        submission_advance(user=sam, submission_id=submission.public_id, status="submitted", note="Cora Civil sent it.")
+    assert named.value.code == "names_participant"

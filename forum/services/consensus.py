@@ -27,7 +27,15 @@ from moderation.audit import audit_append
 from moderation.permissions import Action
 from realtime.log import append_event
 
-from .acting import Acting, current_agenda_item, load_acting, refuse_names, require_live, seat_marks
+from .acting import (
+    Acting,
+    current_agenda_item,
+    load_acting,
+    newlines,
+    refuse_names,
+    require_live,
+    seat_marks,
+)
 
 MAX_PROPOSITION_CHARS = 2_000
 
@@ -57,7 +65,7 @@ def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: 
     the room (there is no moderator to hold it for: it is refused)."""
     if not isinstance(text, str) or not text.strip():
         raise ServiceError(f"invalid_{field}", f"The {what} may not be empty.", field=field)
-    text = text.strip()
+    text = newlines(text).strip()
     if len(text) > limit:
         raise ServiceError(
             "too_large", f"The {what} is {len(text)} characters; the limit is {limit}.", field=field, limit=limit

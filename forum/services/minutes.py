@@ -18,7 +18,7 @@ from forum.errors import ServiceError
 from forum.minutes import UNHASHED, content_sha256, minutes_document
 from forum.minutes_render import leak_check_document
 from forum.models import MinutesComment, MinutesVersion, RoundTable
-from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
+from forum.services.acting import Acting, load_acting, newlines, refuse_names, seat_marks
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
@@ -66,7 +66,7 @@ def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
             raise ServiceError("not_found", f"There is no agenda item {item_id!r} in this round table.", field="summaries")
         if not isinstance(text, str):
             raise ServiceError("invalid_summaries", f"The summary of {items[item_id]!r} must be text.", field="summaries")
-        text = text.strip()
+        text = newlines(text).strip()
         if len(text) > SUMMARY_LIMIT:
             raise ServiceError(
                 "too_large",
@@ -105,6 +105,7 @@ def minutes_save(
     acting = load_acting(actor_seat_id, Action.EDIT_MINUTES)
     room = acting.room
     note = _clean_note(note)
+    refuse_names(room, note, what="note", field="note")  # shown with the version to every reader
     clean = _clean_summaries(room, summaries)
     if recommendations is not None and not isinstance(recommendations, dict):
         raise ServiceError(
@@ -117,7 +118,7 @@ def minutes_save(
         if current is None:
             raise ServiceError("not_found", f"There is no recommendation {rec_id!r} in this round table.", field="recommendations")
         text, audience = edit.get("text", current.text_md), edit.get("audience", current.audience)
-        if isinstance(text, str) and text.strip() == current.text_md and audience == current.audience:
+        if isinstance(text, str) and newlines(text).strip() == current.text_md and audience == current.audience:
             continue  # the editor sends every recommendation: only real edits are saved
         recommendation_save(
             actor_seat_id=actor_seat_id,
@@ -222,7 +223,7 @@ def _review_closed(acting: Acting, row: MinutesVersion, step: str) -> None:
 
 
 def review_is_open(row: MinutesVersion) -> bool:
-    return row.in_review and (row.review_until is None or row.review_until > timezone.now())
+    return row.in_review
 
 
 @transaction.atomic

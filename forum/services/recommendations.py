@@ -138,6 +138,12 @@ def recommendation_delete(*, actor_seat_id: int, recommendation_id: str) -> None
     """Withdraw a recommendation."""
     acting = load_acting(actor_seat_id, Action.DRAFT_RECOMMENDATIONS)
     recommendation = _recommendation(acting, recommendation_id)
+    if recommendation.follow_ups.exists():
+        raise ServiceError(
+            "recommendation_submitted",
+            "This recommendation has been submitted to a committee; it stays on the record.",
+            field="id",
+        )
     public_id = recommendation.public_id
     recommendation.delete()
     data = {"id": public_id}

@@ -30,6 +30,7 @@ from forum.models import (
     SubmissionStep,
     User,
 )
+from forum.services.acting import refuse_names
 
 Status = Submission.Status
 
@@ -207,6 +208,7 @@ def submission_advance(
             "invalid_date", f"This step cannot be dated before the previous one ({last.date.isoformat()})."
         )
     note = _clean_note(note)
+    refuse_names(submission.room, note, what="note", field="note")  # delegates read it (outcomes)
     if status == Status.SUBMITTED:
         from forum.package import build_package
         from forum.services.delivery import enqueue_submission_webhook
@@ -238,6 +240,12 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
     note = _clean_note(note)
     if not note:
         raise ServiceError("note_required", "Say what happened in a note.")
+    # Delegates read the follow-up on the outcomes page: no participant is named there.
+    room = follow_up.submission.room
+    refuse_names(room, note, what="note", field="note")
+    for field in ("reference", "owner"):
+        if isinstance(changes.get(field), str):
+            refuse_names(room, changes[field], what=field, field=field)
     diff = {}
     for field, value in changes.items():
         if value is None:
