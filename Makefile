@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 # `make run` is the local demo: DEBUG allows the development secret key.
 RUN_ENV := DEBUG=$${DEBUG:-1} BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} PORT=$(PORT)
 
-.PHONY: run test bench install install-test lint clean
+.PHONY: run test bench install install-test lint clean messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,13 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) bench/fanout.py $(BENCH_ARGS)
 	$(PY) bench/exports.py $(EXPORT_BENCH_ARGS)
+
+# The interface's catalogs (needs GNU gettext: apt-get install gettext). Translate the new
+# entries of locale/{es,fr,pt}/LC_MESSAGES/django.po, then run it again to compile them.
+messages: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py makemessages -l es -l fr -l pt --no-obsolete --no-location \
+	  --ignore=tests --ignore=bench --ignore=staticfiles --ignore=var
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check forum realtime moderation tests bench

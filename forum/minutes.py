@@ -40,6 +40,8 @@ import html
 import json
 import re
 
+from django.utils import translation
+
 from forum.models import (
     ConsensusCheck,
     Intervention,
@@ -54,6 +56,7 @@ from moderation.attribution import FUNCTION_LABELS
 from moderation.sanitize import render_markdown
 
 SCHEMA = "roundtables.minutes/1"
+MINUTES_LANGUAGE = "en"
 
 RULE_EXPLANATIONS = {
     RoundTable.Rule.CHATHAM_HOUSE: (
@@ -201,7 +204,7 @@ def _recommendation(rec: Recommendation) -> dict:
         "text_md": rec.text_md,
         "text_html": rec.text_html,
         "audience": rec.audience,
-        "audience_label": Recommendation.Audience(rec.audience).label,
+        "audience_label": str(Recommendation.Audience(rec.audience).label),
         "consensus_check": rec.consensus_check.public_id if rec.consensus_check_id else None,
     }
 
@@ -275,7 +278,15 @@ def summary_fields(markdown: str) -> dict:
 
 def minutes_document(room: RoundTable, summaries: dict[str, str] | None = None) -> dict:
     """The minutes draft of `room` (see the module docstring for the shape), with the
-    rapporteur's `summaries` by agenda item public id."""
+    rapporteur's `summaries` by agenda item public id.
+
+    The record is written in English whatever language the reader's interface is in (its
+    content, and so its hash, must not depend on who asks)."""
+    with translation.override(MINUTES_LANGUAGE):
+        return _minutes_document(room, summaries)
+
+
+def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dict:
     summaries = summaries or {}
     room = RoundTable.objects.select_related("dialogue").get(pk=room.pk)
     dialogue_sectors = list(room.dialogue.sectors.order_by("position", "slug"))
@@ -303,12 +314,12 @@ def minutes_document(room: RoundTable, summaries: dict[str, str] | None = None) 
             "place": room.place.strip() or "online",
             "rule": {
                 "key": room.rule,
-                "name": RoundTable.Rule(room.rule).label,
+                "name": str(RoundTable.Rule(room.rule).label),
                 "explanation": RULE_EXPLANATIONS[room.rule],
             },
             "attribution": {
                 "key": room.attribution,
-                "name": RoundTable.Attribution(room.attribution).label,
+                "name": str(RoundTable.Attribution(room.attribution).label),
                 "explanation": ATTRIBUTION_EXPLANATIONS[room.attribution].format(k=room.k),
             },
             "attendance": _attendance(room, dialogue_sectors),

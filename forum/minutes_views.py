@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.minutes_access import (
@@ -36,7 +37,7 @@ def minutes_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     if fmt not in renderers:
         return refusal(
             request, 404, "not_found",
-            f"There are no minutes in {fmt!r}; the formats are {', '.join(renderers)}.",
+            _("There are no minutes in %(format)s; the formats are %(formats)s.") % {"format": repr(fmt), "formats": ", ".join(renderers)},
         )
     return _export(request, slug, fmt=fmt, renderers=renderers)
 
@@ -95,7 +96,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
     except ServiceError as exc:
         return _error(request, exc)
     if shown is None and not can_read_drafts(seat):
-        return refusal(request, 403, "forbidden", "The minutes are shared once adopted (or while circulated for review).")
+        return refusal(request, 403, "forbidden", _("The minutes are shared once adopted (or while circulated for review)."))
     doc = live_document(room) if shown is None else version_document(shown)
     if not can_read_drafts(seat):
         # What the exports refuse, the page does not show either (the chair, moderators and
@@ -162,28 +163,28 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
             row = minutes_service.minutes_save(
                 actor_seat_id=seat.pk, summaries=summaries, recommendations=recommendations, note=data.get("note", ""),
             )
-            done = f"Saved as version {row.number}."
+            done = _("Saved as version %(number)s.") % {"number": row.number}
         elif action == "review_open":
             row = minutes_service.minutes_review_open(
                 actor_seat_id=seat.pk, version=_number(data), until=data.get("until") or None,
             )
-            done = f"Version {row.number} is circulated for review."
+            done = _("Version %(number)s is circulated for review.") % {"number": row.number}
         elif action == "review_close":
             row = minutes_service.minutes_review_close(actor_seat_id=seat.pk, version=_number(data))
-            done = f"The review of version {row.number} has ended."
+            done = _("The review of version %(number)s has ended.") % {"number": row.number}
         elif action == "comment":
             row = minutes_service.minutes_comment(
                 seat_id=seat.pk, version=_number(data), body=data.get("body", ""),
                 agenda_item=data.get("agenda_item") or None,
             ).version
-            done = "Your comment is recorded."
+            done = _("Your comment is recorded.")
         elif action == "adopt":
             row = minutes_service.minutes_adopt(
                 actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
             )
-            done = f"Version {row.number} is adopted. SHA-256: {row.content_sha256}"
+            done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {"number": row.number, "hash": row.content_sha256}
         else:
-            raise ServiceError("invalid_action", f"Unknown action {action!r}.")
+            raise ServiceError("invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)})
     except ServiceError as exc:
         return _error(request, exc)
     messages.success(request, done)
@@ -193,7 +194,7 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
 def _number(data) -> int:
     value = parse_version(data.get("version"))
     if not isinstance(value, int):
-        raise ServiceError("invalid_version", "Name the version by its number.")
+        raise ServiceError("invalid_version", _("Name the version by its number."))
     return value
 
 

@@ -10,6 +10,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -48,9 +49,9 @@ class Sector(models.Model):
 
 class Organization(models.Model):
     class Accreditation(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        ACCREDITED = "accredited", "Accredited"
-        SUSPENDED = "suspended", "Suspended"
+        APPLIED = "applied", _("Applied")
+        ACCREDITED = "accredited", _("Accredited")
+        SUSPENDED = "suspended", _("Suspended")
 
     name = models.CharField(max_length=200)
     sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="organizations")
@@ -83,18 +84,18 @@ class Dialogue(models.Model):
 
 class RoundTable(models.Model):
     class Rule(models.TextChoices):
-        OPEN = "open", "Open"
-        CHATHAM_HOUSE = "chatham-house", "Chatham House Rule"
+        OPEN = "open", _("Open")
+        CHATHAM_HOUSE = "chatham-house", _("Chatham House Rule")
 
     class Attribution(models.TextChoices):
-        NAMED = "named", "Named"
-        SECTOR = "sector", "By sector"
-        ANONYMOUS = "anonymous", "Anonymous"
+        NAMED = "named", _("Named")
+        SECTOR = "sector", _("By sector")
+        ANONYMOUS = "anonymous", _("Anonymous")
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        LIVE = "live", "Live"
-        CLOSED = "closed", "Closed"
+        SCHEDULED = "scheduled", _("Scheduled")
+        LIVE = "live", _("Live")
+        CLOSED = "closed", _("Closed")
 
     dialogue = models.ForeignKey(Dialogue, on_delete=models.PROTECT, related_name="round_tables")
     slug = models.SlugField(max_length=80, unique=True)
@@ -118,8 +119,8 @@ class RoundTable(models.Model):
     locked = models.BooleanField(default=False, help_text="Only the chair and moderators may post.")
 
     class FloorMode(models.TextChoices):
-        OPEN = "open", "Open: any delegate posts"
-        QUEUED = "queued", "Queued: only the delegate holding the floor posts statements"
+        OPEN = "open", _("Open: any delegate posts")
+        QUEUED = "queued", _("Queued: only the delegate holding the floor posts statements")
 
     floor_mode = models.CharField(max_length=10, choices=FloorMode.choices, default=FloorMode.OPEN)
     turn_seconds = models.PositiveIntegerField(default=180, help_text="Time limit of a turn on the floor.")
@@ -174,11 +175,11 @@ class Seat(models.Model):
     """A person's place in one round table: role, sector, join link, consent."""
 
     class Role(models.TextChoices):
-        CHAIR = "chair", "Chair"
-        MODERATOR = "moderator", "Moderator"
-        RAPPORTEUR = "rapporteur", "Rapporteur"
-        DELEGATE = "delegate", "Delegate"
-        OBSERVER = "observer", "Observer"
+        CHAIR = "chair", _("Chair")
+        MODERATOR = "moderator", _("Moderator")
+        RAPPORTEUR = "rapporteur", _("Rapporteur")
+        DELEGATE = "delegate", _("Delegate")
+        OBSERVER = "observer", _("Observer")
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="seats")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="seats")
@@ -221,16 +222,16 @@ class Seat(models.Model):
 
 class Intervention(models.Model):
     class Kind(models.TextChoices):
-        STATEMENT = "statement", "Statement"
-        QUESTION = "question", "Question"
-        REPLY = "reply", "Reply"
-        POINT_OF_ORDER = "point_of_order", "Point of order"
+        STATEMENT = "statement", _("Statement")
+        QUESTION = "question", _("Question")
+        REPLY = "reply", _("Reply")
+        POINT_OF_ORDER = "point_of_order", _("Point of order")
 
     class Status(models.TextChoices):
-        PUBLISHED = "published", "Published"
-        HELD = "held", "Held for the moderator"
-        HIDDEN = "hidden", "Hidden"
-        REJECTED = "rejected", "Rejected"
+        PUBLISHED = "published", _("Published")
+        HELD = "held", _("Held for the moderator")
+        HIDDEN = "hidden", _("Hidden")
+        REJECTED = "rejected", _("Rejected")
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="interventions")
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="interventions")
@@ -294,16 +295,16 @@ class FloorRequest(models.Model):
     """A raised hand, and the turn on the floor it may become."""
 
     class Kind(models.TextChoices):
-        STATEMENT = "statement", "Statement"
-        REPLY = "reply", "Reply"
-        POINT_OF_ORDER = "point_of_order", "Point of order"
+        STATEMENT = "statement", _("Statement")
+        REPLY = "reply", _("Reply")
+        POINT_OF_ORDER = "point_of_order", _("Point of order")
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        SPEAKING = "speaking", "Has the floor"
-        DONE = "done", "Spoke"
-        WITHDRAWN = "withdrawn", "Lowered"
-        REMOVED = "removed", "Removed by the chair"
+        WAITING = "waiting", _("Waiting")
+        SPEAKING = "speaking", _("Has the floor")
+        DONE = "done", _("Spoke")
+        WITHDRAWN = "withdrawn", _("Lowered")
+        REMOVED = "removed", _("Removed by the chair")
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="floor_requests")
     agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")
@@ -340,8 +341,8 @@ class FloorRequest(models.Model):
 
 class ConsensusCheck(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="consensus_checks")
     agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")
@@ -388,11 +389,11 @@ class Voter(models.Model):
 
 class Recommendation(models.Model):
     class Audience(models.TextChoices):
-        RIGOS = "rigos", "Regional intergovernmental organizations"
-        CSOS = "csos", "Civil society organizations"
-        UN = "un", "The United Nations"
-        STATES = "states", "States"
-        PRIVATE_SECTOR = "private-sector", "The private sector"
+        RIGOS = "rigos", _("Regional intergovernmental organizations")
+        CSOS = "csos", _("Civil society organizations")
+        UN = "un", _("The United Nations")
+        STATES = "states", _("States")
+        PRIVATE_SECTOR = "private-sector", _("The private sector")
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="recommendations")
     agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")

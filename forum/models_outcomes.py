@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from forum.models import AgendaItem, Recommendation, RoundTable, Seat, new_public_id
@@ -118,13 +119,13 @@ class Submission(models.Model):
     """Adopted minutes plus chosen recommendations, addressed to a committee."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        RECEIVED = "received", "Received"
-        UNDER_CONSIDERATION = "under_consideration", "Under consideration"
-        ENDORSED = "endorsed", "Endorsed"
-        NOTED = "noted", "Noted"
-        DECLINED = "declined", "Declined"
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        RECEIVED = "received", _("Received")
+        UNDER_CONSIDERATION = "under_consideration", _("Under consideration")
+        ENDORSED = "endorsed", _("Endorsed")
+        NOTED = "noted", _("Noted")
+        DECLINED = "declined", _("Declined")
 
     room = models.ForeignKey(RoundTable, on_delete=models.PROTECT, related_name="submissions")
     version = models.ForeignKey(MinutesVersion, on_delete=models.PROTECT, related_name="submissions")
@@ -165,10 +166,10 @@ class FollowUp(models.Model):
     """What became of one recommendation of one submission."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        IN_PROGRESS = "in_progress", "In progress"
-        IMPLEMENTED = "implemented", "Implemented"
-        NOT_PURSUED = "not_pursued", "Not pursued"
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        IMPLEMENTED = "implemented", _("Implemented")
+        NOT_PURSUED = "not_pursued", _("Not pursued")
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="follow_ups")
     recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="follow_ups")
@@ -205,9 +206,9 @@ class WebhookDelivery(models.Model):
     """The outbox: one signed POST to a committee's endpoint, retried with backoff."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"  # gave up after the last attempt
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")  # gave up after the last attempt
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="deliveries")
     url = models.URLField()

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -32,7 +33,7 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
         service.require_secretariat(request.user)
         room = RoundTable.objects.filter(slug=slug).first()
         if room is None:
-            return refusal(request, 404, "not_found", "There is no round table at this address.")
+            return refusal(request, 404, "not_found", _("There is no round table at this address."))
         if request.method == "POST":
             done = _act(request, room)
             messages.success(request, done)
@@ -67,21 +68,21 @@ def _act(request: HttpRequest, room: RoundTable) -> str:
             user=request.user, room_slug=room.slug, committee_id=data.get("committee", ""),
             recommendation_ids=data.getlist("recommendations"), letter=data.get("letter") or None,
         )
-        return f"Submission to {submission.committee.name} drafted."
+        return _("Submission to %(committee)s drafted.") % {"committee": submission.committee.name}
     if action == "advance":
         submission = service.submission_advance(
             user=request.user, submission_id=data.get("submission", ""), status=data.get("status", ""),
             date=data.get("date") or None, note=data.get("note", ""),
         )
-        return f"The submission is now {Submission.Status(submission.status).label.lower()}."
+        return _("The submission is now: %(status)s.") % {"status": Submission.Status(submission.status).label}
     if action == "follow_up":
         changes = {field: data.get(field) for field in service.FOLLOW_UP_FIELDS if field in data}
         service.follow_up_update(
             user=request.user, follow_up_id=data.get("follow_up", ""), note=data.get("note", ""),
             date=data.get("update_date") or None, **changes,
         )
-        return "Follow-up recorded."
-    raise ServiceError("invalid_action", f"Unknown action {action!r}.")
+        return _("Follow-up recorded.")
+    raise ServiceError("invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)})
 
 
 @never_cache
@@ -90,7 +91,7 @@ def submission_package(request: HttpRequest, public_id: str) -> HttpResponse:
     """The ZIP: for the secretariat, or for whoever holds the signed link (the committee)."""
     submission = Submission.objects.select_related("room").filter(public_id=public_id).first()
     if submission is None:
-        return refusal(request, 404, "not_found", "There is no submission at this address.")
+        return refusal(request, 404, "not_found", _("There is no submission at this address."))
     key = request.GET.get("key")
     if not (key and service.package_key_valid(submission, key)):
         try:
@@ -98,7 +99,7 @@ def submission_package(request: HttpRequest, public_id: str) -> HttpResponse:
         except ServiceError as exc:
             return _error(request, exc)
     if not submission.package:
-        return refusal(request, 404, "not_found", "This submission has not been submitted yet: it has no package.")
+        return refusal(request, 404, "not_found", _("This submission has not been submitted yet: it has no package."))
     response = HttpResponse(bytes(submission.package), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{submission.room.slug}-submission-{submission.public_id}.zip"'
     response["X-Package-SHA256"] = submission.package_sha256

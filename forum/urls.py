@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from . import minutes_views, submission_views, views
+from . import minutes_views, preview_views, submission_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,9 @@ urlpatterns = [
     path("rooms/<slug:slug>/outcomes/", minutes_views.outcomes_page, name="room_outcomes"),
     path("rooms/<slug:slug>/submissions/", submission_views.room_submissions, name="room_submissions"),
     path("submissions/<str:public_id>/package.zip", submission_views.submission_package, name="submission_package"),
+    path("rooms/<slug:slug>/preview", preview_views.markdown_preview, name="room_preview"),
+    path("secretariat/", include("forum.urls_secretariat")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+"""The secretariat's pages (staff accounts), under /secretariat/."""
+
+urlpatterns: list = []
