@@ -1,0 +1,105 @@
+"""WCAG checks with axe-core in Debian's Chromium (issue 6): every page, for each role that
+sees it, has no violation axe rates serious or critical.
+
+axe-core comes bundled with axe-playwright-python (no network). The server is the live demo
+of tests/browser.py; the secretariat is a staff account created for the module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import ROOM, launch_chromium, live_server
+
+pytestmark = pytest.mark.browser
+
+BLOCKING = {"serious", "critical"}
+STAFF = ("sam-secretariat", "a-long-staff-password-for-tests")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from live_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    yield from launch_chromium()
+
+
+def signed_in(chromium, server, who: str):
+    """A page in a fresh context, signed in as a demo persona or as the secretariat."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.set_default_navigation_timeout(30_000)  # a loaded CI machine: generous, never waited in vain
+    if who == "secretariat":
+        page.goto(f"{server.base_url}/admin/login/?next=/")
+        page.fill("#id_username", STAFF[0])
+        page.fill("#id_password", STAFF[1])
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{server.base_url}/")
+    elif who != "anonymous":
+        page.goto(server.personas[who].link)
+        page.wait_for_url(f"**/rooms/{ROOM}/")
+    return context, page
+
+
+def serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.fixture(scope="module")
+def adopted(server, chromium):
+    """The rapporteur saves the minutes and the chair adopts them, through the minutes page;
+    the secretariat account exists."""
+    server.manage(
+        "shell", "-c",
+        "from forum.models import User; "
+        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r})",
+    )
+    for who, button in (("rapporteur", "Save as a new version"), ("chair", "Adopt version 1")):
+        context, page = signed_in(chromium, server, who)
+        page.goto(f"{server.base_url}/rooms/{ROOM}/minutes/")
+        page.get_by_role("button", name=button).click()
+        page.wait_for_load_state()
+        context.close()
+
+
+PAGES = [
+    ("anonymous", "/"),
+    ("anonymous", "/join/not-a-valid-token/"),
+    ("cso1", "/"),
+    ("cso1", f"/rooms/{ROOM}/"),
+    ("cso1", f"/rooms/{ROOM}/minutes/"),
+    ("cso1", f"/rooms/{ROOM}/outcomes/"),
+    ("observer", f"/rooms/{ROOM}/"),
+    ("observer", f"/rooms/{ROOM}/outcomes/"),
+    ("rapporteur", f"/rooms/{ROOM}/"),
+    ("rapporteur", f"/rooms/{ROOM}/minutes/"),
+    ("rapporteur", f"/rooms/{ROOM}/minutes/?version=1&diff=1..1"),
+    ("chair", f"/rooms/{ROOM}/"),
+    ("chair", f"/rooms/{ROOM}/minutes/"),
+    ("chair", f"/rooms/{ROOM}/audit/"),
+    ("secretariat", f"/rooms/{ROOM}/submissions/"),
+    ("secretariat", "/secretariat/"),
+]
+
+
+@pytest.mark.parametrize(("who", "path"), PAGES, ids=[f"{who}:{path}" for who, path in PAGES])
+def test_no_serious_accessibility_violation(chromium, server, adopted, who, path):
+    context, page = signed_in(chromium, server, who)
+    try:
+        page.goto(f"{server.base_url}{path}")
+        page.wait_for_load_state("networkidle")
+        found = serious_violations(page)
+        assert not found, f"{who} on {path}:\n" + "\n".join(found)
+    finally:
+        context.close()
