@@ -1,3 +1,13 @@
 """The secretariat's pages (staff accounts), under /secretariat/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from forum import secretariat_views as views
+
+urlpatterns = [
+    path("", views.index, name="secretariat"),
+    path("rooms/<slug:slug>/", views.room_page, name="secretariat_room"),
+    path("rooms/<slug:slug>/audit/", views.room_audit, name="secretariat_audit"),
+    path("committees/", views.committees, name="secretariat_committees"),
+    path("committees/<str:public_id>/", views.committee_edit, name="secretariat_committee"),
+]

@@ -56,12 +56,18 @@ def room_create(
     agenda: list[str] | None = None,
     place: str = "online",
 ) -> RoundTable:
-    if slugify(slug) != slug or not slug:
-        raise ServiceError("invalid_slug", f"{slug!r} is not a valid slug (lowercase letters, digits, hyphens).")
+    if slugify(slug) != slug or not slug or len(slug) > 80:
+        raise ServiceError(
+            "invalid_slug", f"{slug[:90]!r} is not a valid slug (up to 80 lowercase letters, digits, hyphens)."
+        )
     if RoundTable.objects.filter(slug=slug).exists():
         raise ServiceError("slug_taken", f"A round table with slug {slug!r} already exists.")
-    if not title.strip():
-        raise ServiceError("invalid_title", "The title may not be empty.")
+    if not title.strip() or len(title.strip()) > 300:
+        raise ServiceError("invalid_title", "The title may not be empty, nor longer than 300 characters.")
+    if any(not item.strip() or len(item.strip()) > 300 for item in agenda or []):
+        raise ServiceError("invalid_agenda_item", "Each agenda item has a title of 1 to 300 characters.")
+    if len(place) > 200:
+        raise ServiceError("invalid_place", "The place is at most 200 characters.")
     if rule not in RoundTable.Rule.values:
         raise ServiceError("invalid_rule", f"Rule must be one of {', '.join(RoundTable.Rule.values)}.")
     attribution = attribution or default_attribution(rule)
@@ -92,7 +98,7 @@ def room_create(
         place=place,
     )
     items = [
-        AgendaItem.objects.create(room=room, position=position, title=item_title)
+        AgendaItem.objects.create(room=room, position=position, title=item_title.strip())
         for position, item_title in enumerate(agenda or ["General discussion"], start=1)
     ]
     room.current_item = items[0]

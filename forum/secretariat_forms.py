@@ -1,0 +1,216 @@
+"""The secretariat's forms (forum/secretariat_views.py): parsing only; the services validate."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from forum.models import Committee, Dialogue, RoundTable, Seat
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # as manage.py import_participants
+MAX_AGENDA_ITEMS = 50
+
+# The models' choice labels are plain strings; these are the interface's, translated.
+LABELS = {
+    "rule": {
+        RoundTable.Rule.OPEN: gettext_lazy("Open"),
+        RoundTable.Rule.CHATHAM_HOUSE: gettext_lazy("Chatham House Rule"),
+    },
+    "attribution": {
+        RoundTable.Attribution.NAMED: gettext_lazy("Named"),
+        RoundTable.Attribution.SECTOR: gettext_lazy("By sector"),
+        RoundTable.Attribution.ANONYMOUS: gettext_lazy("Anonymous"),
+    },
+    "status": {
+        RoundTable.Status.SCHEDULED: gettext_lazy("Scheduled"),
+        RoundTable.Status.LIVE: gettext_lazy("Live"),
+        RoundTable.Status.CLOSED: gettext_lazy("Closed"),
+    },
+    "role": {
+        Seat.Role.CHAIR: gettext_lazy("Chair"),
+        Seat.Role.MODERATOR: gettext_lazy("Moderator"),
+        Seat.Role.RAPPORTEUR: gettext_lazy("Rapporteur"),
+        Seat.Role.DELEGATE: gettext_lazy("Delegate"),
+        Seat.Role.OBSERVER: gettext_lazy("Observer"),
+    },
+}
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    return list(LABELS[kind].items())
+
+
+# -- Forms: parsing only; the services validate -------------------------------------------
+
+
+class Form(forms.Form):
+    """Labels without a trailing colon (they read as questions or names, and translate)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class DialogueForm(Form):
+    slug = forms.SlugField(
+        label=gettext_lazy("Short name for addresses"),
+        max_length=80,
+        help_text=gettext_lazy("Lowercase letters, digits and hyphens, e.g. rigo-cso-dialogue."),
+    )
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=300)
+    convener = forms.CharField(label=gettext_lazy("Convened by"), max_length=300, required=False)
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        # dialogue_get_or_create would quietly return the existing one.
+        if Dialogue.objects.filter(slug=slug).exists():
+            raise ValidationError(
+                _("A dialogue with this short name already exists."), code="slug_taken"
+            )
+        return slug
+
+
+class RoomForm(Form):
+    dialogue = forms.ChoiceField(label=gettext_lazy("Dialogue"))
+    slug = forms.CharField(
+        label=gettext_lazy("Short name for addresses"),
+        max_length=80,
+        help_text=gettext_lazy(
+            "Lowercase letters, digits and hyphens; it ends the round table's address."
+        ),
+    )
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=300)
+    rule = forms.ChoiceField(
+        label=gettext_lazy("Rule"), choices=choices("rule"), initial=RoundTable.Rule.CHATHAM_HOUSE
+    )
+    attribution = forms.ChoiceField(
+        label=gettext_lazy("Attribution"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("Default: by sector under the Chatham House Rule, named when open")),
+            *choices("attribution"),
+        ],
+    )
+    seats_per_sector = forms.IntegerField(
+        label=gettext_lazy("Seats per sector"), initial=10, max_value=10_000
+    )
+    k = forms.IntegerField(
+        label=gettext_lazy("Smallest group named by sector (k)"),
+        initial=3,
+        max_value=1_000,
+        help_text=gettext_lazy(
+            "Below k seated delegates, a sector's speakers appear as anonymous."
+        ),
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        # A new round table is prepared ahead (scheduled) or starts at once (live).
+        choices=[c for c in choices("status") if c[0] != RoundTable.Status.CLOSED],
+        initial=RoundTable.Status.SCHEDULED,
+        help_text=gettext_lazy(
+            "A scheduled round table accepts no intervention until it is opened."
+        ),
+    )
+    agenda = forms.CharField(
+        label=gettext_lazy("Agenda"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("One item per line; empty gives one item, “General discussion”."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dialogue"].choices = [
+            (d.slug, d.title) for d in Dialogue.objects.order_by("title")
+        ]
+
+    def clean_agenda(self) -> list[str]:
+        items = [line.strip() for line in self.cleaned_data["agenda"].splitlines() if line.strip()]
+        if len(items) > MAX_AGENDA_ITEMS:
+            raise ValidationError(_("At most %(n)s agenda items.") % {"n": MAX_AGENDA_ITEMS})
+        if any(len(item) > 300 for item in items):
+            raise ValidationError(_("An agenda item is at most 300 characters."))
+        return items
+
+
+class ImportForm(Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8, with the header name,email,organization,sector,role; "
+            "at most 5 MiB and 5,000 rows."
+        ),
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    reissue_links = forms.BooleanField(
+        label=gettext_lazy(
+            "Give seats that already have a link a new one (the links already sent stop working)"
+        ),
+        required=False,
+    )
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(_("The file is larger than 5 MiB."), code="import_refused")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                _("The file is not UTF-8 text (byte %(n)s). Save it as “CSV UTF-8” and try again.")
+                % {"n": exc.start},
+                code="import_refused",
+            )
+
+
+class CommitteeForm(Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=300)
+    rigo = forms.CharField(label=gettext_lazy("Regional organization (RIGO)"), max_length=200)
+    working_languages = forms.CharField(
+        label=gettext_lazy("Working languages"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Comma-separated language codes, e.g. en, fr, es, pt."),
+    )
+    address = forms.CharField(
+        label=gettext_lazy("Address of the committee's secretariat"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    accepts = forms.CharField(
+        label=gettext_lazy("What it accepts, and how"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    webhook_url = forms.CharField(
+        label=gettext_lazy("Webhook address"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Optional: submissions are announced there by a signed POST."),
+        widget=forms.URLInput,
+    )
+    # Never rendered back (render_value=False): the secret only goes in.
+    webhook_secret = forms.CharField(
+        label=gettext_lazy("Webhook secret"),
+        max_length=200,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_webhook_secret = forms.BooleanField(
+        label=gettext_lazy("Remove the webhook secret"), required=False
+    )
+
+    def __init__(self, *args, committee: Committee | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.committee = committee
+        if committee is None or not committee.webhook_secret:
+            del self.fields["clear_webhook_secret"]
+            self.fields["webhook_secret"].help_text = _(
+                "Required with a webhook: it signs each POST."
+            )
+        else:
+            self.fields["webhook_secret"].help_text = _(
+                "A secret is set. Leave this empty to keep it, or type a new one to replace it."
+            )
