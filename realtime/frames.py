@@ -13,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
+from moderation.sanitize import plain_input
+
 
 class FrameError(Exception):
     def __init__(self, code: str, message: str, **extra: Any):
@@ -37,12 +39,15 @@ def _uuid(value: Any) -> uuid.UUID:
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError
-    return value
+    return plain_input(value)
 
 
 def _short(limit: int):
     def parse(value: Any) -> str:
-        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        if not isinstance(value, str):
+            raise ValueError
+        value = plain_input(value)
+        if not value.strip() or len(value) > limit:
             raise ValueError
         return value
 

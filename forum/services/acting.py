@@ -38,11 +38,6 @@ def require_live(room: RoundTable) -> None:
         raise ServiceError("room_not_open", "This round table has not been opened yet.")
 
 
-def newlines(text: str) -> str:
-    """Browsers send a textarea's line breaks as CRLF: store LF, so an unchanged text compares equal."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def refuse_names(room: RoundTable, text: str, *, what: str, field: str) -> None:
     """Text written by the chair, the rapporteur or a reviewer is not held for moderators: in
     a room that does not name its speakers, naming a participant or an organization of the

@@ -25,13 +25,13 @@ from forum.models import Ballot, ConsensusCheck, RoundTable, Seat, Sector, Voter
 from forum.tally import clean_check, tally
 from moderation.audit import audit_append
 from moderation.permissions import Action
+from moderation.sanitize import plain_input
 from realtime.log import append_event
 
 from .acting import (
     Acting,
     current_agenda_item,
     load_acting,
-    newlines,
     refuse_names,
     require_live,
     seat_marks,
@@ -65,7 +65,7 @@ def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: 
     the room (there is no moderator to hold it for: it is refused)."""
     if not isinstance(text, str) or not text.strip():
         raise ServiceError(f"invalid_{field}", f"The {what} may not be empty.", field=field)
-    text = newlines(text).strip()
+    text = plain_input(text).strip()
     if len(text) > limit:
         raise ServiceError(
             "too_large", f"The {what} is {len(text)} characters; the limit is {limit}.", field=field, limit=limit

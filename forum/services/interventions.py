@@ -12,7 +12,7 @@ from forum.models import Intervention, RoundTable, Seat
 from moderation.attribution import attribute
 from moderation.guard import mentions_in
 from moderation.permissions import Action, allowed, require
-from moderation.sanitize import render_markdown
+from moderation.sanitize import plain_input, render_markdown
 from realtime.log import append_event
 
 from .acting import current_agenda_item, require_live, seat_marks
@@ -45,6 +45,7 @@ def check_can_post(seat: Seat, room: RoundTable) -> None:
 
 
 def check_body(body: str) -> str:
+    body = plain_input(body)
     limit = settings.ROUNDTABLES["MAX_BODY_CHARS"]
     if len(body) > limit:
         raise ServiceError(

@@ -18,12 +18,12 @@ from forum.errors import ServiceError
 from forum.minutes import UNHASHED, content_sha256, minutes_document
 from forum.minutes_render import leak_check_document
 from forum.models import MinutesComment, MinutesVersion, RoundTable
-from forum.services.acting import Acting, load_acting, newlines, refuse_names, seat_marks
+from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
 from moderation.permissions import Action
-from moderation.sanitize import render_markdown
+from moderation.sanitize import plain_input, render_markdown
 from realtime.log import append_event
 
 SUMMARY_LIMIT = 20_000
@@ -66,7 +66,7 @@ def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
             raise ServiceError("not_found", f"There is no agenda item {item_id!r} in this round table.", field="summaries")
         if not isinstance(text, str):
             raise ServiceError("invalid_summaries", f"The summary of {items[item_id]!r} must be text.", field="summaries")
-        text = newlines(text).strip()
+        text = plain_input(text).strip()
         if len(text) > SUMMARY_LIMIT:
             raise ServiceError(
                 "too_large",
@@ -83,7 +83,7 @@ def _clean_note(note: object) -> str:
         return ""
     if not isinstance(note, str):
         raise ServiceError("invalid_note", "The note must be text.", field="note")
-    note = " ".join(note.split())
+    note = " ".join(plain_input(note).split())
     if len(note) > NOTE_LIMIT:
         raise ServiceError("too_large", f"The note is at most {NOTE_LIMIT} characters.", field="note")
     return note
@@ -118,7 +118,7 @@ def minutes_save(
         if current is None:
             raise ServiceError("not_found", f"There is no recommendation {rec_id!r} in this round table.", field="recommendations")
         text, audience = edit.get("text", current.text_md), edit.get("audience", current.audience)
-        if isinstance(text, str) and newlines(text).strip() == current.text_md and audience == current.audience:
+        if isinstance(text, str) and plain_input(text).strip() == current.text_md and audience == current.audience:
             continue  # the editor sends every recommendation: only real edits are saved
         recommendation_save(
             actor_seat_id=actor_seat_id,
@@ -235,9 +235,9 @@ def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: st
         raise ServiceError(
             "review_closed", f"Version {row.number} is not open for comments.", field="version"
         )
-    if not isinstance(body, str) or not body.strip():
+    if not isinstance(body, str) or not plain_input(body).strip():
         raise ServiceError("invalid_body", "A comment may not be empty.", field="body")
-    body = body.strip()
+    body = plain_input(body).strip()
     if len(body) > COMMENT_LIMIT:
         raise ServiceError("too_large", f"A comment is at most {COMMENT_LIMIT} characters.", field="body", limit=COMMENT_LIMIT)
     refuse_names(acting.room, body, what="comment", field="body")

@@ -31,6 +31,7 @@ from forum.models import (
     User,
 )
 from forum.services.acting import refuse_names
+from moderation.sanitize import plain_input
 
 Status = Submission.Status
 
@@ -92,7 +93,7 @@ def latest_adopted(room: RoundTable) -> MinutesVersion | None:
 
 
 def _clean_note(note: str) -> str:
-    note = (note or "").strip()
+    note = plain_input(note or "").strip()
     if len(note) > NOTE_MAX:
         raise ServiceError("too_large", f"A note is at most {NOTE_MAX} characters.")
     return note
@@ -168,7 +169,7 @@ def submission_create(
             "unknown_recommendation",
             f"Withdrawn since the minutes were adopted: {', '.join(missing)}.",
         )
-    letter = (letter or "").strip() or cover_letter(room, committee, version, [adopted[rid] for rid in chosen])
+    letter = plain_input(letter or "").strip() or cover_letter(room, committee, version, [adopted[rid] for rid in chosen])
     submission = Submission.objects.create(
         room=room, version=version, committee=committee, cover_letter=letter, created_by=user,
     )
@@ -257,7 +258,7 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
         if field == "due_date":
             value = _date(value) if value != "" else None
         elif field in ("reference", "owner"):
-            value = str(value).strip()[:300]
+            value = plain_input(str(value)).strip()[:300]
         before = getattr(follow_up, field)
         if before != value:
             diff[field] = [_plain(before), _plain(value)]
