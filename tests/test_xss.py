@@ -285,7 +285,7 @@ DOM_CHECK = """
     .map((s) => s.getAttribute("src") || "inline");
   if (scripts.length !== 1 || !/room\\.js$/.test(scripts[0])) found.push(`scripts: ${scripts}`);
   const sheets = [...document.querySelectorAll("link[rel=stylesheet]")].map((l) => l.href);
-  if (sheets.length !== 1 || !sheets[0].startsWith(location.origin)) found.push(`sheets: ${sheets}`);
+  if (!sheets.length || !sheets.every((h) => h.startsWith(location.origin))) found.push(`sheets: ${sheets}`);
   return found;
 }
 """
