@@ -206,7 +206,7 @@ def test_a_post_refused_for_missing_consent_keeps_the_typed_text(chromium, serve
         expect(page.locator("#consent-box")).to_be_visible()
         page.fill("#post-body", "A carefully drafted statement.")
         page.click("#post-button")
-        expect(page.locator("#post-status")).to_contain_text("Chatham House Rule")
+        expect(page.locator("#post-error")).to_contain_text("Chatham House Rule")
         expect(page.locator("#post-body")).to_have_value(
             "A carefully drafted statement.", timeout=2_000
         )
