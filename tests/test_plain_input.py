@@ -3,6 +3,7 @@ breaks, on every way in: the service, the websocket frame, the minutes form."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -37,5 +38,6 @@ def test_a_body_of_nothing_but_control_characters_is_empty(cast):
 
 
 def test_frames_carry_text_without_control_characters():
-    frame = parse_frame('{"type": "post", "client_id": "%s", "body": "a\\u0000b"}' % uuid.uuid4())
+    text = json.dumps({"type": "post", "client_id": str(uuid.uuid4()), "body": "a\x00b"})
+    frame = parse_frame(text)
     assert frame.fields["body"] == "ab"
