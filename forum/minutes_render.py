@@ -196,7 +196,7 @@ def _check_html(check: dict) -> str:
         rows = "".join(
             f"<tr><td>{_e(labels.get(k, k))}</td><td>{_percent(v)}</td></tr>" for k, v in check["weighted"].items()
         )
-        parts.append(f"<table><thead><tr><th>Option</th><th>Weighted share</th></tr></thead><tbody>{rows}</tbody></table>")
+        parts.append(f'<div class="table-wrap"><table><thead><tr><th>Option</th><th>Weighted share</th></tr></thead><tbody>{rows}</tbody></table></div>')
     if check["sectors"]:
         head = "".join(f"<th>{_e(labels[k])}</th>" for k in keys)
         rows = "".join(
@@ -206,7 +206,7 @@ def _check_html(check: dict) -> str:
             for s in check["sectors"]
         )
         parts.append(
-            f"<table><thead><tr><th>Sector</th><th>Voters</th><th>Weight</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            f'<div class="table-wrap"><table><thead><tr><th>Sector</th><th>Voters</th><th>Weight</th>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
         )
     if check["reasons"]:
         parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in check["reasons"]) + "</ul>")
@@ -248,11 +248,11 @@ def render_html_fragment(doc: dict, *, heading: str = "h1") -> str:
         f"<dt>Attribution</dt><dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
         "<h2>Attendance</h2>",
-        "<table><thead><tr><th>Sector</th><th>Delegates</th></tr></thead><tbody>",
+        '<div class="table-wrap"><table><thead><tr><th>Sector</th><th>Delegates</th></tr></thead><tbody>',
     ]
     out += [f"<tr><td>{_e(s['name'])}</td><td>{s['delegates']}</td></tr>" for s in att["sectors"]]
     out += [
-        "</tbody></table>",
+        "</tbody></table></div>",
         f"<p>Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
         f"observers: {att['observers']}; delegates in all: {att['delegates']}.</p>",
     ]
@@ -294,7 +294,7 @@ def _parity_html(parity: dict) -> str:
     rows, closing = parity_table(parity)
     head = "".join(f"<th>{h}</th>" for h in PARITY_HEAD)
     body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n<p>{_e(closing)}</p>"
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>'
 
 
 # -- JSON --------------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ PAGES = [
     ("chair", f"/rooms/{ROOM}/audit/"),
     ("secretariat", f"/rooms/{ROOM}/submissions/"),
     ("secretariat", "/secretariat/"),
+    ("secretariat", f"/secretariat/rooms/{ROOM}/"),
+    ("secretariat", f"/secretariat/rooms/{ROOM}/audit/"),
+    ("secretariat", "/secretariat/committees/"),
 ]
 
 
@@ -101,5 +104,21 @@ def test_no_serious_accessibility_violation(chromium, server, adopted, who, path
         page.wait_for_load_state("networkidle")
         found = serious_violations(page)
         assert not found, f"{who} on {path}:\n" + "\n".join(found)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("who", "path"), PAGES, ids=[f"{who}:{path}" for who, path in PAGES])
+def test_every_page_fits_a_small_screen(chromium, server, adopted, who, path):
+    """At 375 px nothing scrolls sideways: wide tables scroll inside their own box."""
+    context, page = signed_in(chromium, server, who)
+    try:
+        page.set_viewport_size({"width": 375, "height": 800})
+        page.goto(f"{server.base_url}{path}")
+        page.wait_for_load_state("networkidle")
+        scroll, width = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll <= width, f"{who} on {path} scrolls sideways at 375 px ({scroll} > {width})"
     finally:
         context.close()
