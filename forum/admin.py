@@ -214,8 +214,8 @@ class RoundTableForm(forms.ModelForm):
 @admin.register(RoundTable)
 class RoundTableAdmin(admin.ModelAdmin):
     form = RoundTableForm
-    list_display = ("title", "slug", "rule", "attribution", "status", "last_seq")
-    list_filter = ("rule", "status")
+    list_display = ("title", "slug", "rule", "attribution", "language", "status", "last_seq")
+    list_filter = ("rule", "status", "language")
     # The counter belongs to the event log; the status changes through the actions below,
     # which go through the service and so reach the log and the live rooms.
     readonly_fields = ("last_seq", "status", "current_item")

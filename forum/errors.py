@@ -6,6 +6,8 @@ page, management commands into CommandError. The code strings are public (docs/p
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class ServiceError(Exception):
     def __init__(self, code: str, message: str, **extra):
@@ -16,10 +18,10 @@ class ServiceError(Exception):
 
 
 class NotFound(ServiceError):
-    def __init__(self, message: str = "Not found."):
-        super().__init__("not_found", message)
+    def __init__(self, message: str | None = None):
+        super().__init__("not_found", message or _("Not found."))
 
 
 class Forbidden(ServiceError):
-    def __init__(self, message: str = "You may not do that in this room."):
-        super().__init__("forbidden", message)
+    def __init__(self, message: str | None = None):
+        super().__init__("forbidden", message or _("You may not do that in this room."))

@@ -9,12 +9,19 @@ Chatham House Rule an intervention reads "A participant from civil society said:
 stored attribution names a sector, "The chair said:" for a function, else
 "A participant said:"; a named room reads "Name (Organization) said:".
 
+The document is written in the room's language (`RoundTable.language`, in the header as
+"language"): every fixed sentence, and the names of the default sectors and consensus options,
+go through gettext under that language, never the reader's, so the content hash depends on the
+room alone. The renderers print their own words in the same language (minutes_render.py:
+`in_minutes_language`).
+
 Shape (schema "roundtables.minutes/1"):
 
     {"schema": "roundtables.minutes/1", "status": "draft" | "in_review" | "adopted",
      "version": {"number" (None before the first save), "status", "saved_at", "adopted_at",
                  "content_sha256" (None unless adopted)},
      "header": {"dialogue", "round_table", "slug", "date" (YYYY-MM-DD), "place",
+                "language" (a code of settings.LANGUAGES),
                 "rule": {"key", "name", "explanation"},
                 "attribution": {"key", "name", "explanation"},
                 "attendance": {"sectors": [{"slug", "name", "delegates"}], "delegates",
@@ -41,6 +48,8 @@ import json
 import re
 
 from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from forum.models import (
     ConsensusCheck,
@@ -52,34 +61,59 @@ from forum.models import (
     Sector,
 )
 from forum.parity import parity_figures
+from forum.tally import CONSENSUS_SCALE
 from moderation.attribution import FUNCTION_LABELS
 from moderation.sanitize import render_markdown
 
 SCHEMA = "roundtables.minutes/1"
-MINUTES_LANGUAGE = "en"
+# The language of a document built before rooms had one (its header has no "language").
+DEFAULT_LANGUAGE = "en"
 
 RULE_EXPLANATIONS = {
-    RoundTable.Rule.CHATHAM_HOUSE: (
+    RoundTable.Rule.CHATHAM_HOUSE: gettext_lazy(
         "Participants are free to use the information received, but neither the identity nor "
         "the affiliation of the speakers, nor that of any other participant, may be revealed."
     ),
-    RoundTable.Rule.OPEN: (
+    RoundTable.Rule.OPEN: gettext_lazy(
         "The discussion is on the record: what is said may be attributed to the speaker by name "
         "and organization."
     ),
 }
 
+# Formatted with %(k)s (the room's k) once translated.
 ATTRIBUTION_EXPLANATIONS = {
-    RoundTable.Attribution.NAMED: "Interventions are attributed to the speaker by name and organization.",
-    RoundTable.Attribution.SECTOR: (
+    RoundTable.Attribution.NAMED: gettext_lazy(
+        "Interventions are attributed to the speaker by name and organization."
+    ),
+    RoundTable.Attribution.SECTOR: gettext_lazy(
         "Interventions are attributed to the speaker's stakeholder sector only, never to a person "
-        "or an organization; a sector with fewer than {k} delegates in the room is reported as "
+        "or an organization; a sector with fewer than %(k)s delegates in the room is reported as "
         "\"a participant\"."
     ),
-    RoundTable.Attribution.ANONYMOUS: "Interventions are attributed to no one: each reads \"a participant\".",
+    RoundTable.Attribution.ANONYMOUS: gettext_lazy(
+        "Interventions are attributed to no one: each reads \"a participant\"."
+    ),
 }
 
-_FUNCTIONS = {label: label.lower() for label in FUNCTION_LABELS.values()}
+# The default sectors' names (forum/services/rooms.py: DEFAULT_SECTORS) and consensus scale
+# labels (forum/tally.py: CONSENSUS_SCALE) are data, stored in English: the minutes translate
+# them when they project them, so the catalogs need an entry for each. Other names stay as
+# they were written.
+DEFAULT_SECTOR_NAMES = frozenset({
+    gettext_noop("Government"),
+    gettext_noop("Intergovernmental"),
+    gettext_noop("Civil society"),
+    gettext_noop("Private sector"),
+    gettext_noop("Academia"),
+})
+DEFAULT_OPTION_LABELS = {
+    option["key"]: option["label"] for option in CONSENSUS_SCALE
+}
+_OPTION_LABELS = (gettext_noop("Support"), gettext_noop("Can live with it"), gettext_noop("Object"))
+
+# Languages whose common nouns are lowercase inside a sentence: "A participant from civil
+# society", "Un participante de la sociedad civil".
+_LOWERCASE_SECTOR_IN = frozenset({"en", "es", "fr", "pt"})
 _BLOCK_END = re.compile(r"</(p|li|blockquote|h[1-6]|pre)>|<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _BLANKS = re.compile(r"\n\s*\n+")
@@ -99,17 +133,52 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def sector_name(name: str) -> str:
+    """A sector's name in the active language: a default sector's translated, others as is."""
+    return _(name) if name in DEFAULT_SECTOR_NAMES else name
+
+
+def option_label(key: str, label: str) -> str:
+    """A consensus option's label in the active language (the default scale's, translated)."""
+    return _(label) if DEFAULT_OPTION_LABELS.get(key) == label else label
+
+
+def function_phrases() -> dict[str, str]:
+    """Stored function label ("Chair") -> how the minutes name that speaker ("The chair"),
+    in the active language (forum/minutes_akn.py reads speeches back by these phrases)."""
+    phrases = {
+        Seat.Role.CHAIR: _("The chair"),
+        Seat.Role.MODERATOR: _("The moderator"),
+        Seat.Role.RAPPORTEUR: _("The rapporteur"),
+        Seat.Role.OBSERVER: _("The observer"),
+    }
+    return {FUNCTION_LABELS[role]: phrase for role, phrase in phrases.items()}
+
+
+def anonymous_phrase() -> str:
+    return _("A participant")
+
+
+def sector_phrase(name: str) -> str:
+    """ "A participant from civil society", in the active language."""
+    if translation.get_language() in _LOWERCASE_SECTOR_IN:
+        name = _lower_first(name)
+    return _("A participant from %(sector)s") % {"sector": name}
+
+
 def speaker_phrase(room: RoundTable, stored: dict, sector_names: dict[str, str]) -> str:
-    """Who said it, by the room's policy and the attribution stored with the intervention."""
+    """Who said it, by the room's policy and the attribution stored with the intervention
+    (`sector_names`: slug -> name in the minutes' language)."""
     label = (stored or {}).get("label") or ""
     sector = (stored or {}).get("sector")
     if room.attribution == RoundTable.Attribution.NAMED and not room.is_chatham_house and label:
         return label
-    if label in _FUNCTIONS:
-        return f"The {_FUNCTIONS[label]}"
+    functions = function_phrases()
+    if label in functions:
+        return functions[label]
     if room.attribution == RoundTable.Attribution.SECTOR and sector:
-        return f"A participant from {_lower_first(sector_names.get(sector, sector))}"
-    return "A participant"
+        return sector_phrase(sector_names.get(sector, sector))
+    return anonymous_phrase()
 
 
 def _parity(room: RoundTable) -> dict:
@@ -120,7 +189,16 @@ def _parity(room: RoundTable) -> dict:
         .order_by("-seq").values_list("seq", "created_at").first()
     )
     seq, at = last or (0, room.created_at)
-    return parity_figures(room, at, upto=seq)
+    figures = parity_figures(room, at, upto=seq)
+    for sector in figures.get("sectors", []):
+        sector["name"] = sector_name(sector["name"])
+    return figures
+
+
+def _place(room: RoundTable) -> str:
+    # "online" is the model's default place: a word of the minutes' language, not a name.
+    place = room.place.strip()
+    return _("online") if place in ("", "online") else place
 
 
 def _date(room: RoundTable) -> str:
@@ -144,7 +222,8 @@ def _attendance(room: RoundTable, sectors: list[Sector]) -> dict:
 
     return {
         "sectors": [
-            {"slug": names[pk].slug, "name": names[pk].name, "delegates": per_sector[pk]} for pk in order
+            {"slug": names[pk].slug, "name": sector_name(names[pk].name), "delegates": per_sector[pk]}
+            for pk in order
         ],
         "delegates": count(Seat.Role.DELEGATE),
         "chair": count(Seat.Role.CHAIR),
@@ -162,7 +241,7 @@ def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, s
         "id": row.public_id,
         "kind": row.kind,
         "speaker": speaker,
-        "sentence": f"{speaker} said:",
+        "sentence": _("%(speaker)s said:") % {"speaker": speaker},
         "body_html": body_html,
         "body_text": html_to_text(body_html),
         "redacted": redacted,
@@ -171,7 +250,7 @@ def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, s
 
 def _check(check: ConsensusCheck, sector_names: dict[str, str]) -> dict:
     result = check.result or {}
-    labels = {option["key"]: option["label"] for option in check.options}
+    labels = {option["key"]: option_label(option["key"], option["label"]) for option in check.options}
     return {
         "id": check.public_id,
         "proposition": check.proposition,
@@ -211,33 +290,36 @@ def _recommendation(rec: Recommendation) -> dict:
 
 def _method(room: RoundTable) -> list[dict]:
     if room.attribution == RoundTable.Attribution.NAMED:
-        attribution = "Each intervention is attributed to the speaker by name and organization, as it was shown in the room."
+        attribution = _(
+            "Each intervention is attributed to the speaker by name and organization, as it was "
+            "shown in the room."
+        )
     elif room.attribution == RoundTable.Attribution.SECTOR:
-        attribution = (
+        attribution = _(
             "Each intervention is attributed as it was shown in the room when it was posted: to the "
-            f"speaker's sector when at least {room.k} delegates of that sector held seats, otherwise to "
+            "speaker's sector when at least %(k)s delegates of that sector held seats, otherwise to "
             "\"a participant\"; the chair, moderators and rapporteur speak in their function. "
             "No name, e-mail address or organization of a participant appears in these minutes, "
             "and every export is checked for them before it is released."
-        )
+        ) % {"k": room.k}
     else:
-        attribution = (
+        attribution = _(
             "Every intervention is attributed to \"a participant\"; the chair, moderators and "
             "rapporteur speak in their function."
         )
     return [
-        {"title": "Attribution", "text": attribution},
+        {"title": _("Attribution"), "text": attribution},
         {
-            "title": "Parity weighting",
-            "text": (
+            "title": _("Parity weighting"),
+            "text": _(
                 "In a consensus check every sector that voted weighs the same, whatever its number of "
                 "delegates; that weight is split evenly between the sector's voters. Sectors that did "
                 "not vote are listed as abstaining and do not lower the share of any option."
             ),
         },
         {
-            "title": "The floor rule",
-            "text": (
+            "title": _("The floor rule"),
+            "text": _(
                 "Points of order are heard first. Otherwise the floor goes to the sector that has had "
                 "the least speaking time on the current agenda item (then the fewest turns, then the "
                 "longest wait); within a sector, first come, first served. The chair's departures from "
@@ -245,8 +327,8 @@ def _method(room: RoundTable) -> list[dict]:
             ),
         },
         {
-            "title": "Parity figures",
-            "text": (
+            "title": _("Parity figures"),
+            "text": _(
                 "Speaking time, turns, published interventions and their words per sector, computed from "
                 "the round table's event log; the balance index is 1 minus the Gini coefficient of "
                 "speaking time across sectors (1.0 is equal time)."
@@ -280,17 +362,17 @@ def minutes_document(room: RoundTable, summaries: dict[str, str] | None = None) 
     """The minutes draft of `room` (see the module docstring for the shape), with the
     rapporteur's `summaries` by agenda item public id.
 
-    The record is written in English whatever language the reader's interface is in (its
-    content, and so its hash, must not depend on who asks)."""
-    with translation.override(MINUTES_LANGUAGE):
+    The record is written in the room's language (`RoundTable.language`) whatever language
+    the reader's interface is in: its content, and so its hash, depends on the room only."""
+    room = RoundTable.objects.select_related("dialogue").get(pk=room.pk)
+    with translation.override(room.language or DEFAULT_LANGUAGE):
         return _minutes_document(room, summaries)
 
 
 def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dict:
     summaries = summaries or {}
-    room = RoundTable.objects.select_related("dialogue").get(pk=room.pk)
     dialogue_sectors = list(room.dialogue.sectors.order_by("position", "slug"))
-    sector_names = {s.slug: s.name for s in Sector.objects.all()}
+    sector_names = {s.slug: sector_name(s.name) for s in Sector.objects.all()}
     items = list(room.agenda_items.order_by("position"))
     interventions: dict[int, list[dict]] = {item.pk: [] for item in items}
     for row in Intervention.objects.filter(room=room, status=Intervention.Status.PUBLISHED).order_by("seq"):
@@ -311,16 +393,17 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
             "round_table": room.title,
             "slug": room.slug,
             "date": _date(room),
-            "place": room.place.strip() or "online",
+            "place": _place(room),
+            "language": room.language or DEFAULT_LANGUAGE,
             "rule": {
                 "key": room.rule,
                 "name": str(RoundTable.Rule(room.rule).label),
-                "explanation": RULE_EXPLANATIONS[room.rule],
+                "explanation": str(RULE_EXPLANATIONS[room.rule]),
             },
             "attribution": {
                 "key": room.attribution,
                 "name": str(RoundTable.Attribution(room.attribution).label),
-                "explanation": ATTRIBUTION_EXPLANATIONS[room.attribution].format(k=room.k),
+                "explanation": str(ATTRIBUTION_EXPLANATIONS[room.attribution]) % {"k": room.k},
             },
             "attendance": _attendance(room, dialogue_sectors),
         },

@@ -20,9 +20,24 @@ from urllib.parse import quote
 from django.utils.text import slugify
 from lxml import etree
 
-from forum.minutes import html_to_text
-from forum.minutes_render import PARITY_HEAD, parity_table, status_line
-from moderation.attribution import ANONYMOUS_LABEL, FUNCTION_LABELS
+from forum.minutes import anonymous_phrase, function_phrases, html_to_text, sector_phrase
+from forum.minutes_render import (
+    attendance_head,
+    attendance_line,
+    audience_note,
+    header_labels,
+    headings,
+    in_minutes_language,
+    minutes_title,
+    outcome_text,
+    parity_head,
+    parity_table,
+    percent,
+    sectors_head,
+    status_line,
+    support_text,
+    weighted_head,
+)
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 # The minutes' own metadata in <proprietary>, which admits any other namespace.
@@ -36,8 +51,8 @@ _A = f"{{{AKN_NS}}}"
 # Characters XML 1.0 forbids (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/FFFF):
 # lxml refuses them outright, so they are dropped from user text.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_FUNCTIONS = {f"The {label.lower()}": label.lower() for label in FUNCTION_LABELS.values()}
-_FROM_SECTOR = f"{ANONYMOUS_LABEL} from "
+# FRBRlanguage and the expression URI name the language by its ISO 639-2 code.
+ISO_639_2 = {"en": "eng", "es": "spa", "fr": "fra", "pt": "por"}
 
 
 def clean(text: object) -> str:
@@ -60,10 +75,6 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip() for p in (text or "").split("\n\n") if p.strip()]
 
 
-def _percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share * 100:.1f}%"
-
-
 def _table(parent, eid: str, head: list[str], rows: list[list[object]]) -> None:
     table = _el(parent, "table", eId=eid)
     for tag, cells in [("th", head)] + [("td", row) for row in rows]:
@@ -84,6 +95,13 @@ class Speakers:
     """
 
     def __init__(self) -> None:
+        # The phrases the minutes print, in the document's language (built under it).
+        self.functions = {
+            phrase: label.lower() for label, phrase in function_phrases().items()
+        }
+        self.anonymous = anonymous_phrase()
+        marker = "\x00"
+        self.from_sector = sector_phrase(marker).partition(marker)[::2]  # (before, after)
         self.by_phrase: dict[str, tuple[str, str | None]] = {}
         self.persons: list[tuple[str, str]] = []  # (eId, showAs) in order of first use
         self.roles: list[str] = []
@@ -102,14 +120,22 @@ class Speakers:
             self.taken.add(eid)
         return eid
 
+    def _sector(self, phrase: str) -> str | None:
+        """The sector's name in a "A participant from <sector>" phrase, else None."""
+        before, after = self.from_sector
+        if len(phrase) > len(before) + len(after) and phrase.startswith(before) and phrase.endswith(after):
+            return phrase[len(before):len(phrase) - len(after)]
+        return None
+
     def _new(self, phrase: str) -> tuple[str, str | None]:
-        function = _FUNCTIONS.get(phrase)
+        function = self.functions.get(phrase)
         if function:
             return self._person(function, phrase), self.role(function)
-        if phrase == ANONYMOUS_LABEL:
+        if phrase == self.anonymous:
             return self._person("participant", phrase), None
-        if phrase.startswith(_FROM_SECTOR):
-            return self._person(f"participant-{_slug(phrase[len(_FROM_SECTOR):])}", phrase), None
+        sector = self._sector(phrase)
+        if sector:
+            return self._person(f"participant-{_slug(sector)}", phrase), None
         return self._person(f"speaker-{_slug(phrase)}", phrase), None
 
     def _person(self, base: str, show_as: str) -> str:
@@ -129,13 +155,19 @@ def _slug(text: str) -> str:
 # -- meta ----------------------------------------------------------------------------------------
 
 
+def _language(doc: dict) -> str:
+    """The document's language as ISO 639-2 ("eng", "spa", "fra", "por")."""
+    code = (doc.get("header") or {}).get("language") or "en"
+    return ISO_639_2.get(code, "eng")
+
+
 def _frbr_uris(doc: dict, country: str) -> tuple[str, str]:
-    """Work and expression URIs (AKN naming convention: the expression is in English, dated
-    by its adoption, else its last save; a bare "@" is the original version)."""
+    """Work and expression URIs (AKN naming convention: the expression is in the minutes'
+    language, dated by its adoption, else its last save; a bare "@" is the original version)."""
     header = doc["header"]
     number = quote(clean(header.get("slug")) or "minutes", safe="-_.~")
     work = f"/akn/{country}/debate/minutes/{header['date']}/{number}"
-    return work, f"{work}/eng@{_expression_date(doc) or ''}"
+    return work, f"{work}/{_language(doc)}@{_expression_date(doc) or ''}"
 
 
 def _expression_date(doc: dict) -> str | None:
@@ -169,7 +201,7 @@ def _identification(meta, doc: dict, country: str) -> None:
     _el(frbr, "FRBRauthor", href=source, **{"as": "#role-rapporteur"})
     if version.get("number") is not None:
         _el(frbr, "FRBRversionNumber", value=version["number"])
-    _el(frbr, "FRBRlanguage", language="eng")
+    _el(frbr, "FRBRlanguage", language=_language(doc))
 
     frbr = _el(ident, "FRBRManifestation")
     _el(frbr, "FRBRthis", value=f"{expression}/!main.xml")
@@ -227,24 +259,24 @@ def _labelled(parent, label: str, text: object, tag: str | None = None, **attrs)
 def _preface(debate, doc: dict) -> None:
     header = doc["header"]
     att = header["attendance"]
+    label = header_labels()
     preface = _el(debate, "preface")
-    p = _el(_el(preface, "longTitle"), "p", "Minutes: ")
-    _el(p, "docTitle", header["round_table"])
-    _labelled(preface, "Dialogue", header["dialogue"])
-    _labelled(preface, "Date", header["date"], "docDate", date=header["date"])
-    _labelled(preface, "Place", header["place"])
-    _labelled(preface, "Status", status_line(doc), "docStatus")
-    for key, label in (("rule", "Rule"), ("attribution", "Attribution")):
-        _labelled(preface, label, f"{header[key]['name']}. {header[key]['explanation']}")
+    # "Minutes: <docTitle>": the title sits where the translated sentence puts it.
+    marker = "\x00"
+    before, _sep, after = minutes_title({"header": {"round_table": marker}}).partition(marker)
+    p = _el(_el(preface, "longTitle"), "p", before)
+    _el(p, "docTitle", header["round_table"]).tail = clean(after) or None
+    _labelled(preface, label["dialogue"], header["dialogue"])
+    _labelled(preface, label["date"], header["date"], "docDate", date=header["date"])
+    _labelled(preface, label["place"], header["place"])
+    _labelled(preface, label["status"], status_line(doc), "docStatus")
+    for key in ("rule", "attribution"):
+        _labelled(preface, label[key], f"{header[key]['name']}. {header[key]['explanation']}")
     box = _el(preface, "container", name="attendance")
-    _el(box, "p", "Attendance", **{"class": "heading"})
+    _el(box, "p", headings()["attendance"], **{"class": "heading"})
     rows = [[s["name"], s["delegates"]] for s in att["sectors"]]
-    _table(box, "preface__table_1", ["Sector", "Delegates"], rows)
-    _el(
-        box, "p",
-        f"Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
-        f"observers: {att['observers']}; delegates in all: {att['delegates']}.",
-    )
+    _table(box, "preface__table_1", attendance_head(), rows)
+    _el(box, "p", attendance_line(att))
 
 
 # -- the debate body -----------------------------------------------------------------------------
@@ -264,31 +296,29 @@ def _speech(section, eid: str, iv: dict, speakers: Speakers) -> None:
     speech = _el(section, "speech", eId=eid, by=f"#{by}", **{"class": iv.get("kind")}, **attrs)
     _el(speech, "from", iv["speaker"])
     if iv.get("redacted"):
-        _el(speech, "p", "(redacted by the moderators)", **{"class": "note"})
+        _el(speech, "p", headings()["redacted"], **{"class": "note"})
     for text in _paragraphs(iv.get("body_text", "")) or [""]:  # a speech needs one block
         _el(speech, "p", text)
 
 
 def _check(parent, eid: str, check: dict) -> None:
-    section = _section(parent, eid, "consensusCheck", "Consensus check")
+    words = headings()
+    section = _section(parent, eid, "consensusCheck", words["consensus_check"])
     labels = {o["key"]: o["label"] for o in check["options"]}
     keys = [o["key"] for o in check["options"]]
     _el(section, "p", check["proposition"], **{"class": "proposition"})
-    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
-    support = check["support"]
-    support = f"; weighted support {_percent(support)}" if support is not None else ""
-    _el(section, "p", f"Outcome: {outcome}{support}.", **{"class": "outcome"})
+    outcome = f"{words['outcome']}: {outcome_text(check)}{support_text(check)}."
+    _el(section, "p", outcome, **{"class": "outcome"})
     if check["weighted"]:
-        rows = [[labels.get(k, k), _percent(v)] for k, v in check["weighted"].items()]
-        _table(section, f"{eid}__table_1", ["Option", "Weighted share"], rows)
+        rows = [[labels.get(k, k), percent(v)] for k, v in check["weighted"].items()]
+        _table(section, f"{eid}__table_1", weighted_head(), rows)
     if check["sectors"]:
         rows = [
             [s["name"], s["voters"], f"{s['weight']:.3f}"]
             + [s["distribution"].get(k, 0) for k in keys]
             for s in check["sectors"]
         ]
-        head = ["Sector", "Voters", "Weight"] + [labels[k] for k in keys]
-        _table(section, f"{eid}__table_2", head, rows)
+        _table(section, f"{eid}__table_2", sectors_head(check), rows)
     for reason in check["reasons"]:
         _el(section, "p", reason, **{"class": "reason"})
 
@@ -304,33 +334,34 @@ def _item(body, eid: str, item: dict, speakers: Speakers) -> None:
         nested += 1
         return _section(section, f"{eid}__dbsect_{nested}", name, heading)
 
+    words = headings()
     if item.get("summary"):
-        summary = subsection("summary", "Summary")
+        summary = subsection("summary", words["summary"])
         for text in _paragraphs(item.get("summary_text", "")) or [""]:
             _el(summary, "p", text)
     if not item["interventions"]:
-        _el(section, "p", "No interventions.", **{"class": "note"})
+        _el(section, "p", words["no_interventions"], **{"class": "note"})
     for n, iv in enumerate(item["interventions"], 1):
         _speech(section, f"{eid}__speech_{n}", iv, speakers)
     for check in item["consensus_checks"]:
         nested += 1
         _check(section, f"{eid}__dbsect_{nested}", check)
     if item["recommendations"]:
-        recs = subsection("recommendations", "Recommendations")
+        recs = subsection("recommendations", words["recommendations"])
         for rec in item["recommendations"]:
             text = " ".join(html_to_text(rec["text_html"]).split()) or rec["text_md"]
-            _el(recs, "p", f"{text} (to: {rec['audience_label']})", **{"class": "recommendation"})
+            _el(recs, "p", f"{text} {audience_note(rec)}", **{"class": "recommendation"})
 
 
 def _parity(body, eid: str, parity: dict) -> None:
-    section = _section(body, eid, "parity", "Parity figures")
+    section = _section(body, eid, "parity", headings()["parity"])
     rows, closing = parity_table(parity)
-    _table(section, f"{eid}__table_1", PARITY_HEAD, rows)
+    _table(section, f"{eid}__table_1", parity_head(), rows)
     _el(section, "p", closing)
 
 
 def _method(body, eid: str, method: list[dict]) -> None:
-    section = _section(body, eid, "method", "Method")
+    section = _section(body, eid, "method", headings()["method"])
     for part in method:
         p = _el(section, "p")
         _el(p, "b", f"{part['title']}.").tail = clean(f" {part['text']}")
@@ -340,7 +371,13 @@ def _method(body, eid: str, method: list[dict]) -> None:
 
 
 def render_akn_minutes(doc: dict, *, country: str = FRBR_COUNTRY) -> bytes:
-    """The minutes as an Akoma Ntoso 3.0 <debate name="minutes">: UTF-8 XML with declaration."""
+    """The minutes as an Akoma Ntoso 3.0 <debate name="minutes">: UTF-8 XML with declaration,
+    its own words in the minutes' language."""
+    with in_minutes_language(doc):
+        return _render(doc, country)
+
+
+def _render(doc: dict, country: str) -> bytes:
     root = etree.Element(_A + "akomaNtoso", nsmap={None: AKN_NS})
     debate = _el(root, "debate", name="minutes")
     meta = _el(debate, "meta")

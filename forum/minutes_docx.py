@@ -20,6 +20,7 @@ import zipfile
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -28,7 +29,24 @@ from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from forum.minutes_blocks import html_blocks, recommendation_text
-from forum.minutes_render import PARITY_HEAD, parity_table, status_line
+from forum.minutes_render import (
+    attendance_head,
+    attendance_line,
+    audience_note,
+    header_labels,
+    headings,
+    in_minutes_language,
+    minutes_language,
+    minutes_title,
+    outcome_text,
+    parity_head,
+    parity_table,
+    percent,
+    sectors_head,
+    status_line,
+    support_text,
+    weighted_head,
+)
 
 GREY = RGBColor(0x55, 0x55, 0x55)
 MONO = "Courier New"
@@ -44,10 +62,6 @@ _HEX = re.compile(r"\b([0-9a-f]{64})\b")
 def clean(text: object) -> str:
     """User text that XML can carry (python-docx refuses control characters)."""
     return _NOT_XML.sub("", str(text if text is not None else ""))
-
-
-def _percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share * 100:.1f}%"
 
 
 # -- setup -------------------------------------------------------------------------------------
@@ -70,13 +84,17 @@ def _stamp(doc: dict) -> datetime:
 def _properties(document, doc: dict) -> None:
     props = document.core_properties
     stamp = _stamp(doc)
-    props.title = clean(f"Minutes: {doc['header']['round_table']}")
+    props.title = clean(minutes_title(doc))
     props.subject = clean(doc["header"]["dialogue"])
     props.author = props.last_modified_by = "Round tables"
     props.comments = clean(status_line(doc))
-    props.keywords = "minutes"
+    props.keywords = _("minutes")
+    props.language = minutes_language(doc)
     props.created = props.modified = stamp
     props.revision = (doc.get("version") or {}).get("number") or 1
+
+
+_PAGE_FIELD = "\x00"  # where the page number field goes in the translated "Page %(n)s"
 
 
 def _page(document) -> None:
@@ -86,10 +104,14 @@ def _page(document) -> None:
         setattr(section, side, Cm(2))
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.add_run("Page ")
+    before, _sep, after = (_("Page %(n)s") % {"n": _PAGE_FIELD}).partition(_PAGE_FIELD)
+    if before:
+        footer.add_run(clean(before))
     footer._p.append(parse_xml(
         f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
     ))
+    if after:
+        footer.add_run(clean(after))
 
 
 class Writer:
@@ -147,7 +169,7 @@ class Writer:
 
     def interventions(self, interventions: list[dict]) -> None:
         if not interventions:
-            _note(self.paragraph(), "No interventions.")
+            _note(self.paragraph(), headings()["no_interventions"])
             return
         xml = _interventions_xml(interventions, self.ids[SPEAKER_STYLE], self.ids[TEXT_STYLE])
         batch = parse_xml(f'<w:body {nsdecls("w")}>{xml}</w:body>')
@@ -169,7 +191,7 @@ def _note(paragraph, text: str):
 def _status(w: Writer, doc: dict):
     """The status line; the content hash in a small monospace run so it stays on one line."""
     paragraph = w.paragraph()
-    paragraph.add_run("Status: ").bold = True
+    paragraph.add_run(f"{clean(header_labels()['status'])}: ").bold = True
     for i, part in enumerate(_HEX.split(clean(status_line(doc)))):
         run = paragraph.add_run(part)
         if i % 2:
@@ -187,7 +209,7 @@ def _interventions_xml(interventions: list[dict], speaker_id: str, text_id: str)
     speaker = f'<w:p><w:pPr><w:pStyle w:val="{speaker_id}"/></w:pPr>'
     text = f'<w:p><w:pPr><w:pStyle w:val="{text_id}"/></w:pPr>'
     note = _run_xml(
-        " (redacted by the moderators)", '<w:b w:val="0"/><w:i/><w:color w:val="555555"/>'
+        f" {headings()['redacted']}", '<w:b w:val="0"/><w:i/><w:color w:val="555555"/>'
     )
     out = []
     for iv in interventions:
@@ -225,21 +247,21 @@ def _summary(w: Writer, fragment: str, fallback: str) -> None:
 
 
 def _check(w: Writer, check: dict) -> None:
+    words = headings()
     labels = {o["key"]: o["label"] for o in check["options"]}
     keys = [o["key"] for o in check["options"]]
-    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
-    w.labelled("Consensus check", check["proposition"])
-    paragraph = w.paragraph("Outcome: ")
-    paragraph.add_run(clean(outcome)).bold = True
+    w.labelled(words["consensus_check"], check["proposition"])
+    paragraph = w.paragraph(f"{words['outcome']}: ")
+    paragraph.add_run(clean(outcome_text(check))).bold = True
     if check["support"] is not None:
-        paragraph.add_run(f"; weighted support {_percent(check['support'])}")
+        paragraph.add_run(clean(support_text(check)))
     paragraph.add_run(".")
     if check["weighted"]:
-        rows = [["Option", "Weighted share"]]
-        rows += [[labels.get(k, k), _percent(v)] for k, v in check["weighted"].items()]
+        rows = [weighted_head()]
+        rows += [[labels.get(k, k), percent(v)] for k, v in check["weighted"].items()]
         w.table(rows)
     if check["sectors"]:
-        rows = [["Sector", "Voters", "Weight"] + [labels[k] for k in keys]]
+        rows = [sectors_head(check)]
         rows += [
             [s["name"], s["voters"], f"{s['weight']:.3f}"]
             + [s["distribution"].get(k, 0) for k in keys]
@@ -251,46 +273,45 @@ def _check(w: Writer, check: dict) -> None:
 
 
 def _item(w: Writer, item: dict) -> None:
+    words = headings()
     w.heading(f"{item['position']}. {item['title']}", level=1)
     if item["description"]:
         w.paragraph(item["description"])
     if item["summary"]:
-        w.heading("Summary", level=2)
+        w.heading(words["summary"], level=2)
         _summary(w, item["summary_html"], item["summary_text"])
-    w.heading("Interventions", level=2)
+    w.heading(words["interventions"], level=2)
     w.interventions(item["interventions"])
     if item["consensus_checks"]:
-        w.heading("Consensus checks", level=2)
+        w.heading(words["consensus_checks"], level=2)
         for check in item["consensus_checks"]:
             _check(w, check)
     if item["recommendations"]:
-        w.heading("Recommendations", level=2)
+        w.heading(words["recommendations"], level=2)
         for rec in item["recommendations"]:
             paragraph = w.paragraph(recommendation_text(rec), style="List Bullet")
-            _note(paragraph, f" (to: {rec['audience_label']})")
+            _note(paragraph, f" {audience_note(rec)}")
 
 
 def _header(w: Writer, doc: dict) -> None:
     h = doc["header"]
     att = h["attendance"]
-    w.heading(f"Minutes: {h['round_table']}", level=0)
-    w.labelled("Dialogue", h["dialogue"])
-    w.labelled("Date", h["date"])
-    w.labelled("Place", h["place"])
+    label = header_labels()
+    w.heading(minutes_title(doc), level=0)
+    w.labelled(label["dialogue"], h["dialogue"])
+    w.labelled(label["date"], h["date"])
+    w.labelled(label["place"], h["place"])
     _status(w, doc)
-    w.labelled("Rule", f"{h['rule']['name']}. {h['rule']['explanation']}")
-    w.labelled("Attribution", f"{h['attribution']['name']}. {h['attribution']['explanation']}")
-    w.heading("Attendance", level=1)
-    w.table([["Sector", "Delegates"]] + [[s["name"], s["delegates"]] for s in att["sectors"]])
-    w.paragraph(
-        f"Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
-        f"observers: {att['observers']}; delegates in all: {att['delegates']}."
-    )
+    w.labelled(label["rule"], f"{h['rule']['name']}. {h['rule']['explanation']}")
+    w.labelled(label["attribution"], f"{h['attribution']['name']}. {h['attribution']['explanation']}")
+    w.heading(headings()["attendance"], level=1)
+    w.table([attendance_head()] + [[s["name"], s["delegates"]] for s in att["sectors"]])
+    w.paragraph(attendance_line(att))
 
 
 def _parity(w: Writer, parity: dict) -> None:
     rows, closing = parity_table(parity)
-    w.table([PARITY_HEAD, *rows])
+    w.table([parity_head(), *rows])
     w.paragraph(closing)
 
 
@@ -307,6 +328,11 @@ def _fixed_zip(data: bytes) -> bytes:
 
 
 def render_docx_minutes(doc: dict) -> bytes:
+    with in_minutes_language(doc):
+        return _render(doc)
+
+
+def _render(doc: dict) -> bytes:
     document = Document()
     _properties(document, doc)
     _page(document)
@@ -314,9 +340,10 @@ def render_docx_minutes(doc: dict) -> bytes:
     _header(w, doc)
     for item in doc["items"]:
         _item(w, item)
-    w.heading("Parity figures", level=1)
+    words = headings()
+    w.heading(words["parity"], level=1)
     _parity(w, doc["parity"])
-    w.heading("Method", level=1)
+    w.heading(words["method"], level=1)
     for part in doc["method"]:
         w.labelled(part["title"], part["text"], sep=". ")
     buffer = io.BytesIO()

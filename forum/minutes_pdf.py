@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -30,7 +31,23 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from forum.minutes_blocks import html_blocks, recommendation_text
-from forum.minutes_render import PARITY_HEAD, parity_table, status_line
+from forum.minutes_render import (
+    attendance_head,
+    attendance_line,
+    audience_note,
+    header_labels,
+    headings,
+    in_minutes_language,
+    minutes_title,
+    outcome_text,
+    parity_head,
+    parity_table,
+    percent,
+    sectors_head,
+    status_line,
+    support_text,
+    weighted_head,
+)
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _TTF_FILES = {
@@ -126,10 +143,6 @@ def shown(text: object) -> str:
 def esc(text: object) -> str:
     """User text as literal paragraph content: escaped, line breaks kept."""
     return escape(shown(text)).replace("\n", "<br/>")
-
-
-def _percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share * 100:.1f}%"
 
 
 # -- fast text: interventions ------------------------------------------------------------------
@@ -416,24 +429,21 @@ def _header(doc: dict) -> list:
     st = styles()
     h = doc["header"]
     att = h["attendance"]
+    label = header_labels()
     fields = [
-        ("Dialogue", esc(h["dialogue"])),
-        ("Date", esc(h["date"])),
-        ("Place", esc(h["place"])),
-        ("Status", _status(doc)),
-        ("Rule", f"{esc(h['rule']['name'])}. {esc(h['rule']['explanation'])}"),
-        ("Attribution", f"{esc(h['attribution']['name'])}. {esc(h['attribution']['explanation'])}"),
+        (label["dialogue"], esc(h["dialogue"])),
+        (label["date"], esc(h["date"])),
+        (label["place"], esc(h["place"])),
+        (label["status"], _status(doc)),
+        (label["rule"], f"{esc(h['rule']['name'])}. {esc(h['rule']['explanation'])}"),
+        (label["attribution"], f"{esc(h['attribution']['name'])}. {esc(h['attribution']['explanation'])}"),
     ]
-    out = [Paragraph(f"Minutes: {esc(h['round_table'])}", st["title"])]
-    out += [Paragraph(f"<b>{label}:</b> {value}", st["body"]) for label, value in fields]
-    out.append(Paragraph("Attendance", st["h1"]))
-    rows = [["Sector", "Delegates"]] + [[s["name"], s["delegates"]] for s in att["sectors"]]
+    out = [Paragraph(esc(minutes_title(doc)), st["title"])]
+    out += [Paragraph(f"<b>{esc(name)}:</b> {value}", st["body"]) for name, value in fields]
+    out.append(Paragraph(esc(headings()["attendance"]), st["h1"]))
+    rows = [attendance_head()] + [[s["name"], s["delegates"]] for s in att["sectors"]]
     out += [_table(rows, [9 * cm, 3 * cm]), Spacer(1, 6)]
-    out.append(Paragraph(
-        f"Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
-        f"observers: {att['observers']}; delegates in all: {att['delegates']}.",
-        st["body"],
-    ))
+    out.append(Paragraph(esc(attendance_line(att)), st["body"]))
     return out
 
 
@@ -441,29 +451,29 @@ def _intervention(pen: _Pen, iv: dict) -> TextBlock:
     f = fonts()
     said = [Run(f.bold, iv["sentence"])]
     if iv["redacted"]:
-        said.append(Run(f.italic, "(redacted by the moderators)", grey=True))
+        said.append(Run(f.italic, _("(redacted by the moderators)"), grey=True))
     body = [(14.0, [Run(f.regular, part)]) for part in iv["body_text"].split("\n") if part.strip()]
     return TextBlock(pen, [(0.0, said)] + body)
 
 
 def _check(check: dict) -> list:
     st = styles()
+    words = headings()
     labels = {o["key"]: o["label"] for o in check["options"]}
     keys = [o["key"] for o in check["options"]]
-    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
-    support = (
-        f"; weighted support {_percent(check['support'])}" if check["support"] is not None else ""
-    )
     out = [
-        Paragraph(f"<b>Consensus check:</b> {esc(check['proposition'])}", st["body"]),
-        Paragraph(f"Outcome: <b>{esc(outcome)}</b>{support}.", st["body"]),
+        Paragraph(f"<b>{esc(words['consensus_check'])}:</b> {esc(check['proposition'])}", st["body"]),
+        Paragraph(
+            f"{esc(words['outcome'])}: <b>{esc(outcome_text(check))}</b>{esc(support_text(check))}.",
+            st["body"],
+        ),
     ]
     if check["weighted"]:
-        rows = [["Option", "Weighted share"]]
-        rows += [[labels.get(k, k), _percent(v)] for k, v in check["weighted"].items()]
+        rows = [weighted_head()]
+        rows += [[labels.get(k, k), percent(v)] for k, v in check["weighted"].items()]
         out += [_table(rows, [7 * cm, 3.5 * cm]), Spacer(1, 6)]
     if check["sectors"]:
-        rows = [["Sector", "Voters", "Weight"] + [labels[k] for k in keys]]
+        rows = [sectors_head(check)]
         rows += [
             [s["name"], s["voters"], f"{s['weight']:.3f}"]
             + [s["distribution"].get(k, 0) for k in keys]
@@ -475,30 +485,31 @@ def _check(check: dict) -> list:
 
 
 def _recommendation(rec: dict) -> Paragraph:
-    note = _note(f"(to: {esc(rec['audience_label'])})")
+    note = _note(esc(audience_note(rec)))
     text = f"{esc(recommendation_text(rec))}{note}"
     return Paragraph(text, styles()["bullet"], bulletText="\u2022")
 
 
 def _item(pen: _Pen, item: dict) -> list:
     st = styles()
+    words = headings()
     out = [Paragraph(f"{item['position']}. {esc(item['title'])}", st["h1"])]
     if item["description"]:
         out.append(Paragraph(esc(item["description"]), st["body"]))
     if item["summary"]:
-        out.append(Paragraph("Summary", st["h2"]))
+        out.append(Paragraph(esc(words["summary"]), st["h2"]))
         summary = summary_flowables(item["summary_html"])
         out += summary or [Paragraph(esc(item["summary_text"]), st["body"])]
-    out.append(Paragraph("Interventions", st["h2"]))
+    out.append(Paragraph(esc(words["interventions"]), st["h2"]))
     if not item["interventions"]:
-        out.append(Paragraph(_note("No interventions.").strip(), st["body"]))
+        out.append(Paragraph(_note(esc(words["no_interventions"])).strip(), st["body"]))
     out += [_intervention(pen, iv) for iv in item["interventions"]]
     if item["consensus_checks"]:
-        out.append(Paragraph("Consensus checks", st["h2"]))
+        out.append(Paragraph(esc(words["consensus_checks"]), st["h2"]))
         for check in item["consensus_checks"]:
             out += _check(check)
     if item["recommendations"]:
-        out.append(Paragraph("Recommendations", st["h2"]))
+        out.append(Paragraph(esc(words["recommendations"]), st["h2"]))
         out += [_recommendation(rec) for rec in item["recommendations"]]
     return out
 
@@ -506,28 +517,35 @@ def _item(pen: _Pen, item: dict) -> list:
 def _parity(parity: dict) -> list:
     rows, closing = parity_table(parity)
     return [
-        _table([PARITY_HEAD, *rows], [4.4 * cm, 1.6 * cm, 3 * cm, 1.8 * cm, 3 * cm, 1.8 * cm]),
+        _table([parity_head(), *rows], [4.4 * cm, 1.6 * cm, 3 * cm, 1.8 * cm, 3 * cm, 1.8 * cm]),
         Spacer(1, 6),
         Paragraph(esc(closing), styles()["body"]),
     ]
 
 
 def _footer(canvas, document) -> None:
+    # Called while the story is built, inside render_pdf_minutes' language.
     canvas.saveState()
     canvas.setFont(fonts().regular, 8)
-    canvas.drawCentredString(A4[0] / 2, 1.2 * cm, f"Page {document.page}")
+    canvas.drawCentredString(A4[0] / 2, 1.2 * cm, shown(_("Page %(n)s") % {"n": document.page}))
     canvas.restoreState()
 
 
 def render_pdf_minutes(doc: dict) -> bytes:
+    with in_minutes_language(doc):
+        return _render(doc)
+
+
+def _render(doc: dict) -> bytes:
     st = styles()
     pen = _Pen()
+    words = headings()
     story = _header(doc)
     for item in doc["items"]:
         story += _item(pen, item)
-    story.append(Paragraph("Parity figures", st["h1"]))
+    story.append(Paragraph(esc(words["parity"]), st["h1"]))
     story += _parity(doc["parity"])
-    story.append(Paragraph("Method", st["h1"]))
+    story.append(Paragraph(esc(words["method"]), st["h1"]))
     story += [
         Paragraph(f"<b>{esc(p['title'])}.</b> {esc(p['text'])}", st["body"]) for p in doc["method"]
     ]
@@ -536,7 +554,7 @@ def render_pdf_minutes(doc: dict) -> bytes:
         buffer,
         pagesize=A4,
         leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm, bottomMargin=2 * cm,
-        title=f"Minutes: {doc['header']['round_table']}",
+        title=minutes_title(doc),
         subject=doc["header"]["dialogue"],
         creator="Round tables",
         invariant=1,  # fixed dates and file id: the same document gives the same bytes

@@ -3,6 +3,10 @@
 Every renderer takes only the document. User text is escaped (HTML) or set as plain text
 (Markdown); intervention and recommendation bodies in HTML are the product's already
 sanitised HTML (moderation/sanitize.py).
+
+The renderers' own words (headings, table heads, the status line) are in the document's
+language (`doc["header"]["language"]`, English for documents made before rooms had one):
+every entry point renders inside `in_minutes_language(doc)`, whatever the reader's interface.
 """
 
 from __future__ import annotations
@@ -11,10 +15,16 @@ import html
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html import escape
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from forum.errors import ServiceError
-from forum.minutes import content_sha256
+from forum.minutes import DEFAULT_LANGUAGE, content_sha256
 from forum.models import RoundTable
 from moderation.guard import mentions_in, room_identities
 
@@ -23,19 +33,112 @@ logger = logging.getLogger("forum.minutes")
 EXCERPT_CHARS = 30
 
 
+def minutes_language(doc: dict) -> str:
+    """The language the document was written in (its room's)."""
+    return (doc.get("header") or {}).get("language") or DEFAULT_LANGUAGE
+
+
+@contextmanager
+def in_minutes_language(doc: dict) -> Iterator[str]:
+    """Render inside this: the renderers' own words come out in the document's language."""
+    language = minutes_language(doc)
+    with translation.override(language):
+        yield language
+
+
 def status_line(doc: dict) -> str:
     """The version line every export prints near its top (the hash only once adopted)."""
+    with in_minutes_language(doc):
+        return _status_line(doc)
+
+
+def _status_line(doc: dict) -> str:
     version = doc.get("version") or {}
     number = version.get("number")
     if doc.get("status") == "adopted" and version.get("content_sha256"):
         day = (version.get("adopted_at") or "")[:10]
-        return (
-            f"Adopted as version {number} on {day}. "
-            f"SHA-256 of the adopted content: {version['content_sha256']}"
-        )
-    state = "Under review" if doc.get("status") == "in_review" else "Draft"
-    saved = f", version {number}" if number else ""
-    return f"{state}{saved} (not adopted)"
+        return _(
+            "Adopted as version %(number)s on %(date)s. SHA-256 of the adopted content: %(sha256)s"
+        ) % {"number": number, "date": day, "sha256": version["content_sha256"]}
+    if doc.get("status") == "in_review":
+        if number:
+            return _("Under review, version %(number)s (not adopted)") % {"number": number}
+        return _("Under review (not adopted)")
+    if number:
+        return _("Draft, version %(number)s (not adopted)") % {"number": number}
+    return _("Draft (not adopted)")
+
+
+# -- words every format prints -----------------------------------------------------------------
+
+
+def percent(share: float | None) -> str:
+    return _("n/a") if share is None else f"{share * 100:.1f}%"
+
+
+def outcome_text(check: dict) -> str:
+    """A consensus check's outcome as the minutes print it."""
+    outcome = check["outcome"]
+    if outcome == "consensus":
+        return _("consensus")
+    if outcome == "no consensus":
+        return _("no consensus")
+    if outcome:
+        return outcome
+    return _("still open") if check["status"] == "open" else _("no result")
+
+
+def support_text(check: dict) -> str:
+    """"; weighted support 72.5%" after the outcome, or "" when there is none."""
+    if check["support"] is None:
+        return ""
+    return _("; weighted support %(share)s") % {"share": percent(check["support"])}
+
+
+def weighted_head() -> list[str]:
+    return [_("Option"), _("Weighted share")]
+
+
+def sectors_head(check: dict) -> list[str]:
+    """The head of a check's per-sector table: sector, voters, weight, then each option."""
+    labels = {o["key"]: o["label"] for o in check["options"]}
+    return [_("Sector"), _("Voters"), _("Weight")] + [labels[o["key"]] for o in check["options"]]
+
+
+def attendance_head() -> list[str]:
+    return [_("Sector"), _("Delegates")]
+
+
+def attendance_line(att: dict) -> str:
+    return _(
+        "Chair: %(chair)s; moderators: %(moderators)s; rapporteur: %(rapporteur)s; "
+        "observers: %(observers)s; delegates in all: %(delegates)s."
+    ) % {key: att[key] for key in ("chair", "moderators", "rapporteur", "observers", "delegates")}
+
+
+def minutes_title(doc: dict) -> str:
+    return _("Minutes: %(title)s") % {"title": doc["header"]["round_table"]}
+
+
+def audience_note(rec: dict) -> str:
+    return _("(to: %(audience)s)") % {"audience": rec["audience_label"]}
+
+
+def header_labels() -> dict[str, str]:
+    return {
+        "dialogue": _("Dialogue"), "date": _("Date"), "place": _("Place"), "status": _("Status"),
+        "rule": _("Rule"), "attribution": _("Attribution"),
+    }
+
+
+def headings() -> dict[str, str]:
+    return {
+        "attendance": _("Attendance"), "summary": _("Summary"), "interventions": _("Interventions"),
+        "consensus_checks": _("Consensus checks"), "consensus_check": _("Consensus check"),
+        "recommendations": _("Recommendations"), "parity": _("Parity figures"),
+        "method": _("Method"), "outcome": _("Outcome"),
+        "redacted": _("(redacted by the moderators)"), "no_interventions": _("No interventions."),
+    }
 
 
 # -- Markdown ----------------------------------------------------------------------------------
@@ -53,23 +156,24 @@ def _md_block(text: str) -> str:
     return "\n>\n".join(f"> {p}" for p in paragraphs) or ">"
 
 
-def _percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share * 100:.1f}%"
-
-
 def _check_lines(check: dict) -> list[str]:
+    words = headings()
     labels = {o["key"]: o["label"] for o in check["options"]}
-    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
-    lines = [f"**Consensus check:** {_md(check['proposition'])}", "", f"Outcome: **{_md(outcome)}**"]
+    outcome = outcome_text(check)
+    lines = [
+        f"**{words['consensus_check']}:** {_md(check['proposition'])}", "",
+        f"{words['outcome']}: **{_md(outcome)}**",
+    ]
     if check["support"] is not None:
-        lines.append(f"; weighted support {_percent(check['support'])}")
+        lines.append(support_text(check))
     lines[-1] += "."
     if check["weighted"]:
-        lines += ["", "| Option | Weighted share |", "|---|---|"]
-        lines += [f"| {_md(labels.get(k, k))} | {_percent(v)} |" for k, v in check["weighted"].items()]
+        lines += ["", "| " + " | ".join(weighted_head()) + " |", "|---|---|"]
+        lines += [f"| {_md(labels.get(k, k))} | {percent(v)} |" for k, v in check["weighted"].items()]
     if check["sectors"]:
         keys = [o["key"] for o in check["options"]]
-        lines += ["", "| Sector | Voters | Weight | " + " | ".join(_md(labels[k]) for k in keys) + " |"]
+        head = sectors_head(check)
+        lines += ["", "| " + " | ".join(head[:3] + [_md(label) for label in head[3:]]) + " |"]
         lines.append("|---" * (3 + len(keys)) + "|")
         for sector in check["sectors"]:
             counts = " | ".join(str(sector["distribution"].get(k, 0)) for k in keys)
@@ -80,81 +184,98 @@ def _check_lines(check: dict) -> list[str]:
 
 
 def render_markdown_minutes(doc: dict) -> str:
+    with in_minutes_language(doc):
+        return _markdown(doc)
+
+
+def _markdown(doc: dict) -> str:
     h = doc["header"]
     att = h["attendance"]
+    label = header_labels()
+    words = headings()
     out = [
-        f"# Minutes: {_md(h['round_table'])}",
+        f"# {_md(minutes_title(doc))}",
         "",
-        f"**Dialogue:** {_md(h['dialogue'])}  ",
-        f"**Date:** {h['date']}  ",
-        f"**Place:** {_md(h['place'])}  ",
-        f"**Status:** {_md(status_line(doc))}",
+        f"**{label['dialogue']}:** {_md(h['dialogue'])}  ",
+        f"**{label['date']}:** {h['date']}  ",
+        f"**{label['place']}:** {_md(h['place'])}  ",
+        f"**{label['status']}:** {_md(status_line(doc))}",
         "",
-        f"**Rule:** {_md(h['rule']['name'])}. {_md(h['rule']['explanation'])}",
+        f"**{label['rule']}:** {_md(h['rule']['name'])}. {_md(h['rule']['explanation'])}",
         "",
-        f"**Attribution:** {_md(h['attribution']['name'])}. {_md(h['attribution']['explanation'])}",
+        f"**{label['attribution']}:** {_md(h['attribution']['name'])}. "
+        f"{_md(h['attribution']['explanation'])}",
         "",
-        "## Attendance",
+        f"## {words['attendance']}",
         "",
-        "| Sector | Delegates |",
+        "| " + " | ".join(attendance_head()) + " |",
         "|---|---|",
     ]
     out += [f"| {_md(s['name'])} | {s['delegates']} |" for s in att["sectors"]]
-    out += [
-        "",
-        f"Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
-        f"observers: {att['observers']}; delegates in all: {att['delegates']}.",
-    ]
+    out += ["", attendance_line(att)]
     for item in doc["items"]:
         out += ["", f"## {item['position']}. {_md(item['title'])}"]
         if item["description"]:
             out += ["", _md(item["description"])]
         if item["summary"]:
             # The rapporteur's own Markdown keeps its formatting; raw HTML is neutralised.
-            out += ["", "### Summary", "", item["summary"].strip().replace("<", "&lt;")]
-        out += ["", "### Interventions", ""]
+            out += ["", f"### {words['summary']}", "", item["summary"].strip().replace("<", "&lt;")]
+        out += ["", f"### {words['interventions']}", ""]
         if not item["interventions"]:
-            out.append("No interventions.")
+            out.append(words["no_interventions"])
         for iv in item["interventions"]:
-            note = " *(redacted by the moderators)*" if iv["redacted"] else ""
+            note = f" *{words['redacted']}*" if iv["redacted"] else ""
             out += [f"{_md(iv['sentence'])}{note}", "", _md_block(iv["body_text"]), ""]
         if item["consensus_checks"]:
-            out += ["", "### Consensus checks"]
+            out += ["", f"### {words['consensus_checks']}"]
             for check in item["consensus_checks"]:
                 out += [""] + _check_lines(check)
         if item["recommendations"]:
-            out += ["", "### Recommendations", ""]
+            out += ["", f"### {words['recommendations']}", ""]
             for rec in item["recommendations"]:
-                out.append(f"- {_md(rec['text_md'])} (to: {_md(rec['audience_label'])})")
-    out += ["", "## Parity figures", ""]
+                note = _("(to: %(audience)s)") % {"audience": _md(rec["audience_label"])}
+                out.append(f"- {_md(rec['text_md'])} {note}")
+    out += ["", f"## {words['parity']}", ""]
     out += _parity_md(doc["parity"])
-    out += ["", "## Method", ""]
+    out += ["", f"## {words['method']}", ""]
     for part in doc["method"]:
         out += [f"**{_md(part['title'])}.** {_md(part['text'])}", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
-PARITY_HEAD = ["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"]
+# The parity table's head; `parity_head()` gives it in the active language.
+PARITY_HEAD = [
+    gettext_lazy("Sector"), gettext_lazy("Turns"), gettext_lazy("Speaking time (s)"),
+    gettext_lazy("Share"), gettext_lazy("Interventions"), gettext_lazy("Words"),
+]
+
+
+def parity_head() -> list[str]:
+    return [str(head) for head in PARITY_HEAD]
 
 
 def parity_table(parity: dict) -> tuple[list[list[str]], str]:
-    """The parity figures as every format prints them: rows of text under PARITY_HEAD, and
-    the closing sentence (balance index, departures from the floor rule)."""
+    """The parity figures as every format prints them: rows of text under `parity_head()`,
+    and the closing sentence (balance index, departures from the floor rule), in the active
+    language (renderers call it inside `in_minutes_language`)."""
     room = parity["room"]
     rows = []
     for s in parity["sectors"]:
         f = room["sectors"].get(s["slug"], {})
         rows.append([
             s["name"], str(f.get("turns", 0)), f"{f.get('speaking_seconds', 0):.0f}",
-            _percent(f.get("speaking_share", 0.0)), str(f.get("interventions", 0)), str(f.get("words", 0)),
+            percent(f.get("speaking_share", 0.0)), str(f.get("interventions", 0)), str(f.get("words", 0)),
         ])
-    closing = f"Balance index: {room['balance']:.2f}; departures from the floor rule: {room['overrides']['total']}."
+    closing = _("Balance index: %(balance)s; departures from the floor rule: %(departures)s.") % {
+        "balance": f"{room['balance']:.2f}", "departures": room["overrides"]["total"],
+    }
     return rows, closing
 
 
 def _parity_md(parity: dict) -> list[str]:
     rows, closing = parity_table(parity)
-    lines = ["| " + " | ".join(PARITY_HEAD) + " |", "|---" * len(PARITY_HEAD) + "|"]
+    head = parity_head()
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     lines += ["| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows]
     return [*lines, "", closing]
 
@@ -182,23 +303,31 @@ def _e(text: object) -> str:
     return escape(str(text if text is not None else ""))
 
 
+def _ths(cells: list[str]) -> str:
+    return "".join(f"<th>{_e(cell)}</th>" for cell in cells)
+
+
 def _check_html(check: dict) -> str:
+    words = headings()
     labels = {o["key"]: o["label"] for o in check["options"]}
     keys = [o["key"] for o in check["options"]]
-    outcome = check["outcome"] or ("still open" if check["status"] == "open" else "no result")
-    support = f"; weighted support {_percent(check['support'])}" if check["support"] is not None else ""
     parts = [
         '<div class="check">',
-        f"<p><strong>Consensus check:</strong> {_e(check['proposition'])}</p>",
-        f"<p>Outcome: <strong>{_e(outcome)}</strong>{support}.</p>",
+        f"<p><strong>{_e(words['consensus_check'])}:</strong> {_e(check['proposition'])}</p>",
+        f"<p>{_e(words['outcome'])}: <strong>{_e(outcome_text(check))}</strong>"
+        f"{_e(support_text(check))}.</p>",
     ]
     if check["weighted"]:
         rows = "".join(
-            f"<tr><td>{_e(labels.get(k, k))}</td><td>{_percent(v)}</td></tr>" for k, v in check["weighted"].items()
+            f"<tr><td>{_e(labels.get(k, k))}</td><td>{_e(percent(v))}</td></tr>"
+            for k, v in check["weighted"].items()
         )
-        parts.append(f'<div class="table-wrap"><table><thead><tr><th>Option</th><th>Weighted share</th></tr></thead><tbody>{rows}</tbody></table></div>')
+        parts.append(
+            f'<div class="table-wrap"><table><thead><tr>{_ths(weighted_head())}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
     if check["sectors"]:
-        head = "".join(f"<th>{_e(labels[k])}</th>" for k in keys)
+        head = _ths(sectors_head(check))
         rows = "".join(
             f"<tr><td>{_e(s['name'])}</td><td>{s['voters']}</td><td>{s['weight']:.3f}</td>"
             + "".join(f"<td>{s['distribution'].get(k, 0)}</td>" for k in keys)
@@ -206,7 +335,7 @@ def _check_html(check: dict) -> str:
             for s in check["sectors"]
         )
         parts.append(
-            f'<div class="table-wrap"><table><thead><tr><th>Sector</th><th>Voters</th><th>Weight</th>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+            f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
         )
     if check["reasons"]:
         parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in check["reasons"]) + "</ul>")
@@ -216,83 +345,88 @@ def _check_html(check: dict) -> str:
 
 def render_html_minutes(doc: dict) -> str:
     """A standalone HTML document with its print stylesheet."""
-    title = _e(doc["header"]["round_table"])
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>Minutes: {title}</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
-        "<body>",
-        render_html_fragment(doc, heading="h1"),
-        "</body>",
-        "</html>",
-        "",
-    ])
+    with in_minutes_language(doc) as language:
+        return "\n".join([
+            "<!DOCTYPE html>",
+            f'<html lang="{_e(language)}">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<title>{_e(minutes_title(doc))}</title>",
+            f"<style>{STYLE}</style>",
+            "</head>",
+            "<body>",
+            _html_fragment(doc, heading="h1"),
+            "</body>",
+            "</html>",
+            "",
+        ])
 
 
 def render_html_fragment(doc: dict, *, heading: str = "h1") -> str:
-    """The minutes as HTML to place inside a page (the minutes page uses it)."""
+    """The minutes as HTML to place inside a page (the minutes page uses it; the page sets
+    `lang` on its container when the minutes' language differs from the interface's)."""
+    with in_minutes_language(doc):
+        return _html_fragment(doc, heading=heading)
+
+
+def _html_fragment(doc: dict, *, heading: str) -> str:
     h = doc["header"]
     att = h["attendance"]
+    label = header_labels()
+    words = headings()
     out = [
-        f"<{heading}>Minutes: {_e(h['round_table'])}</{heading}>",
+        f"<{heading}>{_e(minutes_title(doc))}</{heading}>",
         '<dl class="header">',
-        f"<dt>Dialogue</dt><dd>{_e(h['dialogue'])}</dd>",
-        f"<dt>Date</dt><dd>{_e(h['date'])}</dd>",
-        f"<dt>Place</dt><dd>{_e(h['place'])}</dd>",
-        f"<dt>Status</dt><dd>{_e(status_line(doc))}</dd>",
-        f"<dt>Rule</dt><dd>{_e(h['rule']['name'])}. {_e(h['rule']['explanation'])}</dd>",
-        f"<dt>Attribution</dt><dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
+        f"<dt>{_e(label['dialogue'])}</dt><dd>{_e(h['dialogue'])}</dd>",
+        f"<dt>{_e(label['date'])}</dt><dd>{_e(h['date'])}</dd>",
+        f"<dt>{_e(label['place'])}</dt><dd>{_e(h['place'])}</dd>",
+        f"<dt>{_e(label['status'])}</dt><dd>{_e(status_line(doc))}</dd>",
+        f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. {_e(h['rule']['explanation'])}</dd>",
+        f"<dt>{_e(label['attribution'])}</dt>"
+        f"<dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
-        "<h2>Attendance</h2>",
-        '<div class="table-wrap"><table><thead><tr><th>Sector</th><th>Delegates</th></tr></thead><tbody>',
+        f"<h2>{_e(words['attendance'])}</h2>",
+        f'<div class="table-wrap"><table><thead><tr>{_ths(attendance_head())}</tr></thead><tbody>',
     ]
     out += [f"<tr><td>{_e(s['name'])}</td><td>{s['delegates']}</td></tr>" for s in att["sectors"]]
-    out += [
-        "</tbody></table></div>",
-        f"<p>Chair: {att['chair']}; moderators: {att['moderators']}; rapporteur: {att['rapporteur']}; "
-        f"observers: {att['observers']}; delegates in all: {att['delegates']}.</p>",
-    ]
+    out += ["</tbody></table></div>", f"<p>{_e(attendance_line(att))}</p>"]
     for item in doc["items"]:
         out.append(f'<section class="item"><h2>{item["position"]}. {_e(item["title"])}</h2>')
         if item["description"]:
             out.append(f"<p>{_e(item['description'])}</p>")
         if item["summary"]:
-            out.append(f"<h3>Summary</h3><div class=\"summary\">{item['summary_html']}</div>")
-        out.append("<h3>Interventions</h3>")
+            out.append(f"<h3>{_e(words['summary'])}</h3><div class=\"summary\">{item['summary_html']}</div>")
+        out.append(f"<h3>{_e(words['interventions'])}</h3>")
         if not item["interventions"]:
-            out.append('<p class="note">No interventions.</p>')
+            out.append(f'<p class="note">{_e(words["no_interventions"])}</p>')
         for iv in item["interventions"]:
-            note = ' <span class="note">(redacted by the moderators)</span>' if iv["redacted"] else ""
+            note = f' <span class="note">{_e(words["redacted"])}</span>' if iv["redacted"] else ""
             # body_html is the product's sanitised HTML (moderation/sanitize.py).
             out.append(
                 f'<div class="intervention"><p class="said">{_e(iv["sentence"])}{note}</p>'
                 f'<div class="body">{iv["body_html"]}</div></div>'
             )
         if item["consensus_checks"]:
-            out.append("<h3>Consensus checks</h3>")
+            out.append(f"<h3>{_e(words['consensus_checks'])}</h3>")
             out += [_check_html(check) for check in item["consensus_checks"]]
         if item["recommendations"]:
-            out.append("<h3>Recommendations</h3><ul>")
+            out.append(f"<h3>{_e(words['recommendations'])}</h3><ul>")
             out += [
-                f"<li>{rec['text_html']} <span class=\"note\">(to: {_e(rec['audience_label'])})</span></li>"
+                f"<li>{rec['text_html']} <span class=\"note\">{_e(audience_note(rec))}</span></li>"
                 for rec in item["recommendations"]
             ]
             out.append("</ul>")
         out.append("</section>")
-    out.append("<h2>Parity figures</h2>")
+    out.append(f"<h2>{_e(words['parity'])}</h2>")
     out.append(_parity_html(doc["parity"]))
-    out.append("<h2>Method</h2>")
+    out.append(f"<h2>{_e(words['method'])}</h2>")
     out += [f"<p><strong>{_e(p['title'])}.</strong> {_e(p['text'])}</p>" for p in doc["method"]]
     return "\n".join(out)
 
 
 def _parity_html(parity: dict) -> str:
     rows, closing = parity_table(parity)
-    head = "".join(f"<th>{h}</th>" for h in PARITY_HEAD)
+    head = _ths(parity_head())
     body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>'
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
@@ -128,6 +129,10 @@ class RoundTable(models.Model):
         default=False, help_text="Only delegates of accredited organizations get seats."
     )
     place = models.CharField(max_length=200, blank=True, default="online")
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en",
+        help_text=_("The language of its minutes."),
+    )
     starts_at = models.DateTimeField(null=True, blank=True)
     current_item = models.ForeignKey(
         "AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -111,6 +112,14 @@ class RoomForm(Form):
         help_text=gettext_lazy(
             "A scheduled round table accepts no intervention until it is opened."
         ),
+    )
+    # Each language by its own name (settings.LANGUAGES), as language switchers show them.
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language of the minutes"),
+        required=False,
+        choices=settings.LANGUAGES,
+        initial="en",
+        help_text=gettext_lazy("The minutes are written in this language, whoever reads them."),
     )
     agenda = forms.CharField(
         label=gettext_lazy("Agenda"),

@@ -17,8 +17,10 @@ from functools import wraps
 from urllib.parse import quote
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -68,11 +70,14 @@ ROOM_ERROR_FIELDS = {code: field for field, code in FIELD_CODES.items()} | {"slu
 
 
 def room_labels(room: RoundTable) -> dict:
-    """The room's status, rule and attribution in the reader's language."""
-    return {
+    """The room's status, rule and attribution in the reader's language, and the language of
+    its minutes by its own name."""
+    labels = {
         kind: LABELS[kind].get(getattr(room, kind), getattr(room, kind))
         for kind in ("status", "rule", "attribution")
     }
+    labels["language"] = dict(settings.LANGUAGES).get(room.language, room.language)
+    return labels
 
 
 def secretariat_page(view=None, *, methods: tuple[str, ...] = ("GET", "POST")):
@@ -170,9 +175,10 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@transaction.atomic
 def _room_create(data: dict) -> RoundTable:
     dialogue = Dialogue.objects.get(slug=data["dialogue"])  # a ChoiceField of existing slugs
-    return room_create(
+    room = room_create(
         dialogue=dialogue,
         slug=data["slug"],
         title=data["title"],
@@ -183,6 +189,13 @@ def _room_create(data: dict) -> RoundTable:
         status=data["status"],
         agenda=data["agenda"] or None,
     )
+    # room_create takes no language yet (forum/services/rooms.py); set it in the same
+    # transaction. Nothing has been said in the room, so no minutes depend on it.
+    language = data.get("language") or "en"
+    if language != room.language:
+        room.language = language
+        room.save(update_fields=["language"])
+    return room
 
 
 def _dialogues_with_rooms() -> list[dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from forum.errors import Forbidden, NotFound
 from forum.models import RoundTable, Seat, User
 from moderation.attribution import attribute
@@ -34,16 +36,16 @@ def access_room(user: User | None, slug: str) -> tuple[RoundTable, Seat]:
     """
     room = RoundTable.objects.select_related("dialogue", "current_item").filter(slug=slug).first()
     if room is None:
-        raise NotFound("There is no round table at this address.")
+        raise NotFound(_("There is no round table at this address."))
     if user is None or not user.is_authenticated:
-        raise Forbidden("Sign in with your personal join link to enter this round table.")
+        raise Forbidden(_("Sign in with your personal join link to enter this round table."))
     seat = (
         Seat.objects.select_related("sector", "organization", "user")
         .filter(room=room, user=user, token_revoked_at__isnull=True, removed_at__isnull=True)
         .first()
     )
     if seat is None:
-        raise Forbidden("You do not hold a seat in this round table.")
+        raise Forbidden(_("You do not hold a seat in this round table."))
     seat.room = room
     return room, seat
 

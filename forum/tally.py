@@ -40,6 +40,8 @@ from collections import Counter
 from collections.abc import Iterable
 from fractions import Fraction
 
+from django.utils.translation import gettext as _
+
 from forum.errors import ServiceError
 
 CONSENSUS = "consensus"
@@ -87,25 +89,36 @@ def clean_options(options: object) -> list[dict]:
     letter or digit) and unique; a label is plain text of 1 to 200 characters.
     """
     if not isinstance(options, list | tuple):
-        raise _invalid_options("Options are a list of {key, label} objects.")
+        raise _invalid_options(_("Options are a list of {key, label} objects."))
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        raise _invalid_options(f"A check has {MIN_OPTIONS} to {MAX_OPTIONS} options, not {len(options)}.")
+        raise _invalid_options(
+            _("A check has %(min)s to %(max)s options, not %(count)s.")
+            % {"min": MIN_OPTIONS, "max": MAX_OPTIONS, "count": len(options)}
+        )
     cleaned, seen = [], set()
     for number, option in enumerate(options, start=1):
         if not isinstance(option, dict) or set(option) != {"key", "label"}:
-            raise _invalid_options(f"Option {number} must be an object with exactly a key and a label.")
+            raise _invalid_options(
+                _("Option %(number)s must be an object with exactly a key and a label.") % {"number": number}
+            )
         key, label = option["key"], option["label"]
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
             raise _invalid_options(
-                f"Option {number}: the key is 1 to 40 lowercase letters, digits, '-' or '_'."
+                _("Option %(number)s: the key is 1 to 40 lowercase letters, digits, '-' or '_'.")
+                % {"number": number}
             )
         if key in seen:
-            raise _invalid_options(f"Option {number}: the key {key!r} is used twice.")
+            raise _invalid_options(
+                _("Option %(number)s: the key %(key)s is used twice.") % {"number": number, "key": repr(key)}
+            )
         if not isinstance(label, str) or not label.strip():
-            raise _invalid_options(f"Option {number}: the label may not be empty.")
+            raise _invalid_options(_("Option %(number)s: the label may not be empty.") % {"number": number})
         label = " ".join(label.split())
         if len(label) > MAX_LABEL_CHARS:
-            raise _invalid_options(f"Option {number}: the label is longer than {MAX_LABEL_CHARS} characters.")
+            raise _invalid_options(
+                _("Option %(number)s: the label is longer than %(limit)s characters.")
+                % {"number": number, "limit": MAX_LABEL_CHARS}
+            )
         seen.add(key)
         cleaned.append({"key": key, "label": label})
     return cleaned
@@ -113,18 +126,20 @@ def clean_options(options: object) -> list[dict]:
 
 def _threshold(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise _invalid_rule("The threshold is a number above 0 and at most 1 (for example 0.6).")
+        raise _invalid_rule(_("The threshold is a number above 0 and at most 1 (for example 0.6)."))
     return float(value)
 
 
 def _support(value: object, keys: list[str]) -> list[str]:
     if not isinstance(value, list | tuple) or not value:
-        raise _invalid_rule("`support` lists the option keys that count as support.")
+        raise _invalid_rule(_("`support` lists the option keys that count as support."))
     for key in value:
         if key not in keys:
-            raise _invalid_rule(f"`support` names {key!r}, which is not an option of this check.")
+            raise _invalid_rule(
+                _("`support` names %(key)s, which is not an option of this check.") % {"key": repr(key)}
+            )
     if len(set(value)) != len(value):
-        raise _invalid_rule("`support` names an option twice.")
+        raise _invalid_rule(_("`support` names an option twice."))
     return list(value)
 
 
@@ -132,13 +147,16 @@ def clean_rule(rule: object, options: list[dict]) -> dict:
     """The rule, complete and checked against the (cleaned) options, or `invalid_rule`."""
     keys = [option["key"] for option in options]
     if not isinstance(rule, dict):
-        raise _invalid_rule("The rule is an object with a `kind`: consensus, threshold or majority.")
+        raise _invalid_rule(_("The rule is an object with a `kind`: consensus, threshold or majority."))
     kind = rule.get("kind")
     if kind not in RULE_KEYS:
-        raise _invalid_rule("The rule's `kind` is one of consensus, threshold, majority.")
+        raise _invalid_rule(_("The rule's `kind` is one of consensus, threshold, majority."))
     unknown = set(rule) - RULE_KEYS[kind]
     if unknown:
-        raise _invalid_rule(f"A {kind} rule does not take {', '.join(sorted(map(str, unknown)))}.")
+        raise _invalid_rule(
+            _("A %(kind)s rule does not take %(fields)s.")
+            % {"kind": kind, "fields": ", ".join(sorted(map(str, unknown)))}
+        )
     if kind == "majority":
         return {"kind": "majority"}
     cleaned = {"kind": kind, "support": _support(rule.get("support"), keys), "threshold": _threshold(rule.get("threshold"))}
@@ -146,14 +164,16 @@ def clean_rule(rule: object, options: list[dict]) -> dict:
         return cleaned
     objection = rule.get("objection")
     if objection is not None and objection not in keys:
-        raise _invalid_rule(f"`objection` names {objection!r}, which is not an option of this check.")
+        raise _invalid_rule(
+            _("`objection` names %(key)s, which is not an option of this check.") % {"key": repr(objection)}
+        )
     if objection is not None and objection in cleaned["support"]:
-        raise _invalid_rule("The objection option cannot also count as support.")
+        raise _invalid_rule(_("The objection option cannot also count as support."))
     blocks = rule.get("sector_objection_blocks", objection is not None)
     if not isinstance(blocks, bool):
-        raise _invalid_rule("`sector_objection_blocks` is true or false.")
+        raise _invalid_rule(_("`sector_objection_blocks` is true or false."))
     if blocks and objection is None:
-        raise _invalid_rule("`sector_objection_blocks` needs an `objection` option.")
+        raise _invalid_rule(_("`sector_objection_blocks` needs an `objection` option."))
     return {**cleaned, "objection": objection, "sector_objection_blocks": blocks}
 
 

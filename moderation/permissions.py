@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from forum.errors import ServiceError
 from forum.models import Seat
 
@@ -90,19 +93,19 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
 }
 
 _REFUSALS = {
-    Action.POST: "Observers follow the round table without speaking.",
-    Action.FLAG: "Only delegates and the rapporteur flag interventions; moderators act on them.",
-    Action.CLOSE: "Only the chair opens and closes the round table.",
-    Action.READ_AUDIT: "Only the chair and the secretariat read the audit log.",
-    Action.RAISE_HAND: "Only delegates ask for the floor.",
-    Action.RUN_FLOOR: "Only the chair and the moderators run the floor (the speaker may yield).",
-    Action.VOTE: "Only delegates vote in consensus checks.",
-    Action.DRAFT_RECOMMENDATIONS: "Only the rapporteur and the chair draft recommendations.",
-    Action.READ_DRAFT_MINUTES: "The minutes are shared once adopted (or while circulated for review).",
-    Action.EDIT_MINUTES: "Only the rapporteur and the chair edit the minutes.",
-    Action.REVIEW_MINUTES: "Only the rapporteur and the chair circulate the minutes for review.",
-    Action.COMMENT_MINUTES: "Observers read the minutes without commenting.",
-    Action.ADOPT_MINUTES: "Only the chair adopts the minutes.",
+    Action.POST: gettext_noop("Observers follow the round table without speaking."),
+    Action.FLAG: gettext_noop("Only delegates and the rapporteur flag interventions; moderators act on them."),
+    Action.CLOSE: gettext_noop("Only the chair opens and closes the round table."),
+    Action.READ_AUDIT: gettext_noop("Only the chair and the secretariat read the audit log."),
+    Action.RAISE_HAND: gettext_noop("Only delegates ask for the floor."),
+    Action.RUN_FLOOR: gettext_noop("Only the chair and the moderators run the floor (the speaker may yield)."),
+    Action.VOTE: gettext_noop("Only delegates vote in consensus checks."),
+    Action.DRAFT_RECOMMENDATIONS: gettext_noop("Only the rapporteur and the chair draft recommendations."),
+    Action.READ_DRAFT_MINUTES: gettext_noop("The minutes are shared once adopted (or while circulated for review)."),
+    Action.EDIT_MINUTES: gettext_noop("Only the rapporteur and the chair edit the minutes."),
+    Action.REVIEW_MINUTES: gettext_noop("Only the rapporteur and the chair circulate the minutes for review."),
+    Action.COMMENT_MINUTES: gettext_noop("Observers read the minutes without commenting."),
+    Action.ADOPT_MINUTES: gettext_noop("Only the chair adopts the minutes."),
 }
 
 
@@ -113,7 +116,8 @@ def allowed(role: str, action: Action) -> bool:
 def require(seat: Seat, action: Action) -> None:
     """Refuse with `forbidden` unless the seat's role may do `action` (and the seat is live)."""
     if seat.removed_at is not None or seat.token_revoked_at is not None:
-        raise ServiceError("forbidden", "Your seat in this round table has been withdrawn.")
+        raise ServiceError("forbidden", _("Your seat in this round table has been withdrawn."))
     if not allowed(seat.role, action):
-        message = _REFUSALS.get(action, "Only the chair and the moderators may do that.")
+        refusal = _REFUSALS.get(action)
+        message = _(refusal) if refusal else _("Only the chair and the moderators may do that.")
         raise ServiceError("forbidden", message, action=str(action))

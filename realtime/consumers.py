@@ -12,6 +12,10 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.http.cookie import parse_cookie
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import trans_real
 
 from forum import selectors
 from forum.errors import ServiceError
@@ -48,6 +52,33 @@ _SEAT = {
 }
 
 
+def scope_language(scope: dict) -> str:
+    """The interface language of the person behind a socket, chosen as LocaleMiddleware
+    chooses it for a page: the language switcher's cookie, else Accept-Language, else
+    LANGUAGE_CODE. Always one of settings.LANGUAGES."""
+    headers = {}
+    for name, value in scope.get("headers") or ():
+        headers.setdefault(name.lower(), value.decode("latin1"))
+    cookies = scope.get("cookies")
+    if cookies is None:
+        cookies = parse_cookie(headers.get(b"cookie", ""))
+    candidates = [cookies.get(settings.LANGUAGE_COOKIE_NAME)]
+    candidates += [
+        lang for lang, _q in trans_real.parse_accept_lang_header(headers.get(b"accept-language", "")) if lang != "*"
+    ]
+    for code in candidates:
+        if not code:
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    try:
+        return translation.get_supported_language_variant(settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
 class FrameBucket:
     """Per-socket frame limit: a burst, then a steady rate (any frame type)."""
 
@@ -76,8 +107,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     hub = None
     sub: Subscriber | None = None
+    language = settings.LANGUAGE_CODE
 
     async def connect(self) -> None:
+        # Refusals and notices are built in the person's interface language: every frame is
+        # handled under translation.override(self.language), which reaches the services run in
+        # database_sync_to_async (asgiref copies the context, and Django's translation state is
+        # an asgiref Local).
+        self.language = scope_language(self.scope)
+        with translation.override(self.language):
+            await self._connect()
+
+    async def _connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         try:
             after = parse_after(self.scope.get("query_string", b""))
@@ -95,7 +136,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.hub.sockets_of(access.seat_id) >= settings.ROUNDTABLES["MAX_SOCKETS_PER_SEAT"]:
             limit = settings.ROUNDTABLES["MAX_SOCKETS_PER_SEAT"]
             await self.send_error(
-                "too_many_sockets", f"Your seat already has {limit} connections open; close one first.", limit=limit
+                "too_many_sockets",
+                _("Your seat already has %(limit)s connections open; close one first.") % {"limit": limit},
+                limit=limit,
             )
             await self.close(code=CLOSE_CODES["too_many_sockets"])
             return
@@ -133,13 +176,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.sub is None:
             return
+        with translation.override(self.language):
+            await self._receive(text_data)
+
+    async def _receive(self, text_data: str | None) -> None:
         if text_data is None:
-            await self.send_error("invalid_frame", "Frames are JSON text; binary frames are refused.")
+            await self.send_error("invalid_frame", _("Frames are JSON text; binary frames are refused."))
             return
         wait = self.frames.take()
         if wait:
             await self.send_error(
-                "rate_limited", "Too many frames on this connection; slow down.", retry_after=round(wait, 2)
+                "rate_limited", _("Too many frames on this connection; slow down."), retry_after=round(wait, 2)
             )
             return
         frame = None
@@ -153,7 +200,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.message, **self._echo(frame), **exc.extra)
         except Exception:  # noqa: BLE001 - the transaction rolled back; say so, keep the socket
             logger.exception("room %s: frame failed", self.access.slug)
-            await self.send_error("internal_error", "Something went wrong; nothing was changed.")
+            await self.send_error("internal_error", _("Something went wrong; nothing was changed."))
 
     # -- frames -----------------------------------------------------------------------
 
@@ -167,7 +214,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
         ack = {"type": "ack", "client_id": str(fields["client_id"]), "seq": result.seq}
         if result.held_reason:
-            ack.update(held=True, reason=result.held_reason)
+            ack.update(held=True, reason=_(result.held_reason))  # stored in English
         await self.send_json(ack)
 
     async def on_consent(self, frame: ClientFrame) -> None:
@@ -184,7 +231,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # Half a replay cannot be finished live without a gap: close, and let the
             # client reconnect with ?after=, which starts the replay afresh.
             logger.exception("room %s: replay failed", self.access.slug)
-            await self.send_error("internal_error", "The replay failed; reconnect to resume.")
+            await self.send_error("internal_error", _("The replay failed; reconnect to resume."))
             await self.close(code=1011)
             return
         await self.hub.go_live(self.sub)
@@ -211,7 +258,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         service, takes = _SEAT[f["action"]]
         kwargs = {name: f[name] for name in takes if name in f}
         if "minutes" in takes and "minutes" not in kwargs:
-            raise FrameError("invalid_frame", "\"minutes\" is missing: whole minutes, 1 to 1440.", field="minutes")
+            raise FrameError(
+                "invalid_frame", _("\"minutes\" is missing: whole minutes, 1 to 1440."), field="minutes"
+            )
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
         result = await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs)
@@ -227,11 +276,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         action = f["action"]
         if action == "premoderation":
             if "on" not in f:
-                raise FrameError("invalid_frame", "\"on\" is missing: true or false.", field="on")
+                raise FrameError("invalid_frame", _("\"on\" is missing: true or false."), field="on")
             call = lambda: moderation.room_set_premoderation(actor_seat_id=actor, on=f["on"])  # noqa: E731
         elif action == "slow_mode":
             if "seconds" not in f:
-                raise FrameError("invalid_frame", "\"seconds\" is missing: 0 (off) to 3600.", field="seconds")
+                raise FrameError("invalid_frame", _("\"seconds\" is missing: 0 (off) to 3600."), field="seconds")
             call = lambda: moderation.room_set_slow_mode(actor_seat_id=actor, seconds=f["seconds"])  # noqa: E731
         elif action in ("lock", "unlock"):
             call = lambda: moderation.room_set_locked(actor_seat_id=actor, locked=action == "lock")  # noqa: E731
@@ -267,7 +316,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         def need(name: str):
             if name not in f:
-                raise FrameError("invalid_frame", f"\"{name}\" is missing for {action}.", field=name)
+                raise FrameError(
+                    "invalid_frame", _("\"%(name)s\" is missing for %(action)s.") % {"name": name, "action": action},
+                    field=name,
+                )
             return f[name]
 
         expected = f.get("expected_speaker")  # None: no check; "": nobody had the floor
@@ -300,14 +352,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         f = frame.fields
         if f["action"] == "open":
             if "proposition" not in f:
-                raise FrameError("invalid_frame", "\"proposition\" is missing.", field="proposition")
+                raise FrameError("invalid_frame", _("\"proposition\" is missing."), field="proposition")
             check = await self._call(
                 consensus.check_open, actor_seat_id=self.access.seat_id, proposition=f["proposition"],
                 options=f.get("options"), rule=f.get("rule"),
             )
         else:
             if "check" not in f:
-                raise FrameError("invalid_frame", "\"check\" is missing.", field="check")
+                raise FrameError("invalid_frame", _("\"check\" is missing."), field="check")
             check = f["check"]
             await self._call(consensus.check_close, actor_seat_id=self.access.seat_id, check_id=check)
         await self.send_json({"type": "done", "action": f["action"], "check": check, **self._echo(frame)})
@@ -326,13 +378,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         actor = self.access.seat_id
         if f["action"] == "delete":
             if "id" not in f:
-                raise FrameError("invalid_frame", "\"id\" is missing.", field="id")
+                raise FrameError("invalid_frame", _("\"id\" is missing."), field="id")
             await self._call(recommendations.recommendation_delete, actor_seat_id=actor, recommendation_id=f["id"])
             rec_id = f["id"]
         else:
             for name in ("text", "audience"):
                 if name not in f:
-                    raise FrameError("invalid_frame", f"\"{name}\" is missing.", field=name)
+                    raise FrameError("invalid_frame", _("\"%(name)s\" is missing.") % {"name": name}, field=name)
             saved = await self._call(
                 recommendations.recommendation_save, actor_seat_id=actor, text=f["text"], audience=f["audience"],
                 agenda_item=f.get("agenda_item"), consensus_check=f.get("check"), recommendation_id=f.get("id"),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from moderation.sanitize import plain_input
 
@@ -88,80 +90,80 @@ def _seq(value: Any) -> int:
     return value
 
 
-_ID = (_short(64), True, "the opaque id of an intervention in this room")
-_SEAT = (_short(64), True, "the opaque handle of a seat in this room")
-_REASON = (_text, False, "a reason in words")
-_REF = (_short(64), False, "any string up to 64 characters, echoed in the answer")
+_ID = (_short(64), True, gettext_noop("the opaque id of an intervention in this room"))
+_SEAT = (_short(64), True, gettext_noop("the opaque handle of a seat in this room"))
+_REASON = (_text, False, gettext_noop("a reason in words"))
+_REF = (_short(64), False, gettext_noop("any string up to 64 characters, echoed in the answer"))
 
 # type -> {field: (parser, required, description)}
 FRAME_FIELDS: dict[str, dict[str, tuple]] = {
     "post": {
-        "client_id": (_uuid, True, "a UUID chosen by the client"),
-        "body": (_text, True, "Markdown text"),
-        "kind": (_text, False, "statement, question, reply or point_of_order"),
+        "client_id": (_uuid, True, gettext_noop("a UUID chosen by the client")),
+        "body": (_text, True, gettext_noop("Markdown text")),
+        "kind": (_text, False, gettext_noop("statement, question, reply or point_of_order")),
     },
-    "consent": {"rule": (_text, True, "the room's rule, e.g. chatham-house")},
-    "resume": {"after": (_seq, True, "the last sequence number the client holds, 0 or more")},
+    "consent": {"rule": (_text, True, gettext_noop("the room's rule, e.g. chatham-house"))},
+    "resume": {"after": (_seq, True, gettext_noop("the last sequence number the client holds, 0 or more"))},
     "ping": {},
-    "flag": {"id": _ID, "reason": (_text, True, "why the moderators should look at it"), "ref": _REF},
+    "flag": {"id": _ID, "reason": (_text, True, gettext_noop("why the moderators should look at it")), "ref": _REF},
     "moderate": {
         "action": (_one_of("approve", "reject", "hide", "restore", "redact"), True,
-                   "approve, reject, hide, restore or redact"),
+                   gettext_noop("approve, reject, hide, restore or redact")),
         "id": _ID,
         "reason": _REASON,
-        "body": (_text, False, "the redacted version, in Markdown"),
+        "body": (_text, False, gettext_noop("the redacted version, in Markdown")),
         "ref": _REF,
     },
     "seat": {
-        "action": (_one_of("mute", "unmute", "remove", "reveal"), True, "mute, unmute, remove or reveal"),
+        "action": (_one_of("mute", "unmute", "remove", "reveal"), True, gettext_noop("mute, unmute, remove or reveal")),
         "seat": _SEAT,
-        "minutes": (_seq, False, "whole minutes, 1 to 1440"),
+        "minutes": (_seq, False, gettext_noop("whole minutes, 1 to 1440")),
         "reason": _REASON,
         "ref": _REF,
     },
     "hand": {
-        "action": (_one_of("raise", "lower"), True, "raise or lower"),
-        "kind": (_one_of("statement", "reply", "point_of_order"), False, "statement, reply or point_of_order"),
+        "action": (_one_of("raise", "lower"), True, gettext_noop("raise or lower")),
+        "kind": (_one_of("statement", "reply", "point_of_order"), False, gettext_noop("statement, reply or point_of_order")),
         "ref": _REF,
     },
     "floor": {
         "action": (_one_of("next", "give", "move", "remove", "end", "mode"), True,
-                   "next, give, move, remove, end or mode"),
-        "request": (_short(64), False, "the opaque id of a floor request"),
-        "position": (_seq, False, "a 1-based position in the queue"),
+                   gettext_noop("next, give, move, remove, end or mode")),
+        "request": (_short(64), False, gettext_noop("the opaque id of a floor request")),
+        "position": (_seq, False, gettext_noop("a 1-based position in the queue")),
         "reason": _REASON,
-        "floor_mode": (_one_of("open", "queued"), False, "open or queued"),
-        "turn_seconds": (_seq, False, "whole seconds, 30 to 3600"),
-        "expected_speaker": (_text, False, "the request id of the speaker you saw, or \"\" for nobody"),
+        "floor_mode": (_one_of("open", "queued"), False, gettext_noop("open or queued")),
+        "turn_seconds": (_seq, False, gettext_noop("whole seconds, 30 to 3600")),
+        "expected_speaker": (_text, False, gettext_noop("the request id of the speaker you saw, or \"\" for nobody")),
         "ref": _REF,
     },
     "check": {
-        "action": (_one_of("open", "close"), True, "open or close"),
-        "proposition": (_text, False, "the proposition, in words"),
-        "options": (_list, False, "a list of {\"key\", \"label\"} objects"),
-        "rule": (_dict, False, "the consensus rule, an object"),
-        "check": (_short(64), False, "the opaque id of a consensus check"),
+        "action": (_one_of("open", "close"), True, gettext_noop("open or close")),
+        "proposition": (_text, False, gettext_noop("the proposition, in words")),
+        "options": (_list, False, gettext_noop("a list of {\"key\", \"label\"} objects")),
+        "rule": (_dict, False, gettext_noop("the consensus rule, an object")),
+        "check": (_short(64), False, gettext_noop("the opaque id of a consensus check")),
         "ref": _REF,
     },
     "vote": {
-        "check": (_short(64), True, "the opaque id of a consensus check"),
-        "option": (_short(40), True, "the key of one of the check's options"),
+        "check": (_short(64), True, gettext_noop("the opaque id of a consensus check")),
+        "option": (_short(40), True, gettext_noop("the key of one of the check's options")),
         "ref": _REF,
     },
     "recommendation": {
-        "action": (_one_of("save", "delete"), True, "save or delete"),
-        "id": (_short(64), False, "the opaque id of a recommendation"),
-        "text": (_text, False, "the recommendation, in Markdown"),
-        "audience": (_short(40), False, "rigos, csos, un, states or private-sector"),
-        "agenda_item": (_short(64), False, "the opaque id of an agenda item"),
-        "check": (_short(64), False, "the opaque id of a closed consensus check"),
+        "action": (_one_of("save", "delete"), True, gettext_noop("save or delete")),
+        "id": (_short(64), False, gettext_noop("the opaque id of a recommendation")),
+        "text": (_text, False, gettext_noop("the recommendation, in Markdown")),
+        "audience": (_short(40), False, gettext_noop("rigos, csos, un, states or private-sector")),
+        "agenda_item": (_short(64), False, gettext_noop("the opaque id of an agenda item")),
+        "check": (_short(64), False, gettext_noop("the opaque id of a closed consensus check")),
         "ref": _REF,
     },
     "room": {
         "action": (_one_of("premoderation", "slow_mode", "lock", "unlock", "close", "reopen"), True,
-                   "premoderation, slow_mode, lock, unlock, close or reopen"),
-        "on": (_bool, False, "true or false (premoderation)"),
-        "seconds": (_seq, False, "whole seconds, 0 (off) to 3600 (slow_mode)"),
+                   gettext_noop("premoderation, slow_mode, lock, unlock, close or reopen")),
+        "on": (_bool, False, gettext_noop("true or false (premoderation)")),
+        "seconds": (_seq, False, gettext_noop("whole seconds, 0 (off) to 3600 (slow_mode)")),
         "ref": _REF,
     },
 }
@@ -172,30 +174,35 @@ def parse_frame(text: str) -> ClientFrame:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise FrameError(
-            "too_large", f"The frame is {size} bytes; the limit is {limit}.", field="frame", limit=limit
+            "too_large", _("The frame is %(size)s bytes; the limit is %(limit)s.") % {"size": size, "limit": limit},
+            field="frame", limit=limit,
         )
     try:
         raw = json.loads(text)
     except ValueError:
-        raise FrameError("invalid_json", "The frame is not valid JSON.") from None
+        raise FrameError("invalid_json", _("The frame is not valid JSON.")) from None
     if not isinstance(raw, dict):
-        raise FrameError("invalid_frame", "A frame must be a JSON object.")
+        raise FrameError("invalid_frame", _("A frame must be a JSON object."))
     client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
     ref = raw.get("ref") if isinstance(raw.get("ref"), str) and len(raw["ref"]) <= 64 else None
     frame_type = raw.get("type")
     if not isinstance(frame_type, str):
-        raise FrameError("invalid_frame", "The frame has no \"type\".", field="type", client_id=client_id, ref=ref)
+        raise FrameError(
+            "invalid_frame", _("The frame has no \"type\"."), field="type", client_id=client_id, ref=ref
+        )
     spec = FRAME_FIELDS.get(frame_type)
     if spec is None:
         raise FrameError(
-            "unknown_type", f"Unknown frame type {frame_type[:40]!r}.", client_id=client_id, ref=ref
+            "unknown_type", _("Unknown frame type %(type)s.") % {"type": repr(frame_type[:40])},
+            client_id=client_id, ref=ref,
         )
     fields: dict[str, Any] = {}
     for name, (parser, required, description) in spec.items():
         if name not in raw:
             if required:
                 raise FrameError(
-                    "invalid_frame", f"\"{name}\" is missing: {description}.",
+                    "invalid_frame",
+                    _("\"%(name)s\" is missing: %(description)s.") % {"name": name, "description": _(description)},
                     field=name, client_id=client_id, ref=ref,
                 )
             continue
@@ -203,13 +210,14 @@ def parse_frame(text: str) -> ClientFrame:
             fields[name] = parser(raw[name])
         except ValueError:
             raise FrameError(
-                "invalid_frame", f"\"{name}\" must be {description}.",
+                "invalid_frame",
+                _("\"%(name)s\" must be %(description)s.") % {"name": name, "description": _(description)},
                 field=name, client_id=client_id, ref=ref,
             ) from None
     unknown = sorted(set(raw) - set(spec) - {"type"})
     if unknown:
         raise FrameError(
-            "invalid_frame", f"Unexpected field {unknown[0][:40]!r}.", field=unknown[0][:40],
+            "invalid_frame", _("Unexpected field %(name)s.") % {"name": repr(unknown[0][:40])}, field=unknown[0][:40],
             client_id=client_id, ref=ref,
         )
     return ClientFrame(frame_type, fields)
@@ -227,5 +235,5 @@ def parse_after(query_string: bytes) -> int | None:
         return None
     value = values[-1]
     if not value.isdigit() or len(value) > 18:
-        raise FrameError("invalid_frame", "?after= must be a sequence number (0 or more).", field="after")
+        raise FrameError("invalid_frame", _("?after= must be a sequence number (0 or more)."), field="after")
     return int(value)

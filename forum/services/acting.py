@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from forum.errors import ServiceError
 from forum.models import AgendaItem, RoundTable, Seat
 from moderation.guard import mentions_in
@@ -33,9 +35,9 @@ def load_acting(seat_id: int, action: Action | None) -> Acting:
 
 def require_live(room: RoundTable) -> None:
     if room.status == RoundTable.Status.CLOSED:
-        raise ServiceError("room_closed", "This round table is closed.")
+        raise ServiceError("room_closed", _("This round table is closed."))
     if room.status != RoundTable.Status.LIVE:
-        raise ServiceError("room_not_open", "This round table has not been opened yet.")
+        raise ServiceError("room_not_open", _("This round table has not been opened yet."))
 
 
 def refuse_names(room: RoundTable, text: str, *, what: str, field: str) -> None:
@@ -45,8 +47,10 @@ def refuse_names(room: RoundTable, text: str, *, what: str, field: str) -> None:
     if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, text):
         raise ServiceError(
             "names_participant",
-            f"The {what} names a participant or an organization of this round table, which this "
-            "room's rule does not allow. Reword it without the name.",
+            _(
+                "The %(what)s names a participant or an organization of this round table, which this "
+                "room's rule does not allow. Reword it without the name."
+            ) % {"what": what},
             field=field,
         )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import Ballot, ConsensusCheck, RoundTable, Seat, Sector, Voter
@@ -50,13 +51,13 @@ def _check(acting: Acting, check_id: object) -> ConsensusCheck:
             .first()
         )
     if check is None:
-        raise ServiceError("not_found", "There is no such consensus check in this round table.", field="check")
+        raise ServiceError("not_found", _("There is no such consensus check in this round table."), field="check")
     return check
 
 
 def _expect_open(check: ConsensusCheck) -> None:
     if check.status != ConsensusCheck.Status.OPEN:
-        raise ServiceError("check_closed", "This consensus check is closed; its result is final.", field="check")
+        raise ServiceError("check_closed", _("This consensus check is closed; its result is final."), field="check")
 
 
 def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: str) -> str:
@@ -64,11 +65,14 @@ def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: 
     long, and, unless the room names its speakers, naming no participant or organization of
     the room (there is no moderator to hold it for: it is refused)."""
     if not isinstance(text, str) or not text.strip():
-        raise ServiceError(f"invalid_{field}", f"The {what} may not be empty.", field=field)
+        raise ServiceError(f"invalid_{field}", _("The %(what)s may not be empty.") % {"what": what}, field=field)
     text = plain_input(text).strip()
     if len(text) > limit:
         raise ServiceError(
-            "too_large", f"The {what} is {len(text)} characters; the limit is {limit}.", field=field, limit=limit
+            "too_large",
+            _("The %(what)s is %(length)s characters; the limit is %(limit)s.")
+            % {"what": what, "length": len(text), "limit": limit},
+            field=field, limit=limit,
         )
     refuse_names(room, text, what=what, field=field)
     return text
@@ -106,11 +110,11 @@ def check_open(
     acting = load_acting(actor_seat_id, Action.RUN_CHECKS)
     room = acting.room
     require_live(room)
-    proposition = clean_text(room, proposition, field="proposition", limit=MAX_PROPOSITION_CHARS, what="proposition")
+    proposition = clean_text(room, proposition, field="proposition", limit=MAX_PROPOSITION_CHARS, what=_("proposition"))
     options, rule = clean_check(options, rule)
     item = current_agenda_item(room)
     if item is None:
-        raise ServiceError("no_agenda", "This round table has no agenda item to hold a check on.")
+        raise ServiceError("no_agenda", _("This round table has no agenda item to hold a check on."))
     check = ConsensusCheck.objects.create(
         room=room, agenda_item=item, proposition=proposition, options=options, rule=rule
     )
@@ -142,10 +146,12 @@ def ballot_cast(*, seat_id: int, check_id: str, option: str) -> VoteResult:
     keys = [choice["key"] for choice in check.options]
     if not isinstance(option, str) or option not in keys:
         raise ServiceError(
-            "invalid_option", f"Choose one of the options of this check: {', '.join(keys)}.", field="option"
+            "invalid_option",
+            _("Choose one of the options of this check: %(options)s.") % {"options": ", ".join(keys)},
+            field="option",
         )
     if not seat.sector_id:
-        raise ServiceError("no_sector", "Your seat has no sector, so your ballot could not be weighed.")
+        raise ServiceError("no_sector", _("Your seat has no sector, so your ballot could not be weighed."))
     key = voter_key(check, seat)
     ballot = Ballot.objects.filter(consensus_check=check, voter_key=key).first()
     if ballot is not None and (ballot.option, ballot.sector_id) == (option, seat.sector_id):

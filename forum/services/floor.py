@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.floor_order import Tally, Waiting, floor_order, repin
@@ -187,18 +188,20 @@ def _request(room: RoundTable, public_id: str) -> FloorRequest:
             .first()
         )
     if request is None:
-        raise ServiceError("not_found", "There is no such request for the floor in this round table.", field="request")
+        raise ServiceError("not_found", _("There is no such request for the floor in this round table."), field="request"
+        )
     request.seat.room = room
     return request
 
 
 def _expect_waiting(request: FloorRequest) -> None:
     if request.status == Status.SPEAKING:
-        raise ServiceError("floor_taken", "That request already has the floor.", field="request")
+        raise ServiceError("floor_taken", _("That request already has the floor."), field="request")
     if request.status != Status.WAITING or not _seated(request.seat):
         raise ServiceError(
             "invalid_state",
-            f"That request is no longer waiting ({request.get_status_display().lower()}).",
+            _("That request is no longer waiting (%(status)s).")
+            % {"status": request.get_status_display().lower()},
             field="request",
         )
 
@@ -233,7 +236,7 @@ def _check_expected(room: RoundTable, expected: str | None) -> FloorRequest | No
     speaker = _speaking(room)
     if expected is not None and speaker is not None and speaker.public_id != expected:
         raise ServiceError(
-            "floor_taken", "The floor changed hands a moment ago; look at the queue again and retry."
+            "floor_taken", _("The floor changed hands a moment ago; look at the queue again and retry.")
         )
     return speaker
 
@@ -264,7 +267,7 @@ def _give(acting: Acting, request: FloorRequest, now: datetime, *, out_of_order:
             ])
     except IntegrityError:
         # Only reachable if a writer skipped the room lock; the database kept one speaker.
-        raise ServiceError("floor_taken", "Someone else was given the floor a moment ago; look again.")
+        raise ServiceError("floor_taken", _("Someone else was given the floor a moment ago; look again."))
     extra = {"reason": reason} if out_of_order else {}
     participants, moderators = floor_payloads(_load(room, now), request, out_of_order=out_of_order)
     append_event(room, "floor.given", participants=participants, moderators={**moderators, **extra})
@@ -290,19 +293,20 @@ def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None
     acting = load_acting(seat_id, Action.RAISE_HAND)
     seat, room = acting.seat, acting.room
     if kind not in Kind.values:
-        raise ServiceError("invalid_frame", f"kind must be one of {', '.join(Kind.values)}.", field="kind")
+        raise ServiceError("invalid_frame", _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Kind.values)}, field="kind"
+        )
     kind = str(kind)
     require_live(room)
     if seat.muted_until is not None and seat.muted_until > now:
         raise ServiceError(
-            "muted", f"A moderator has muted you until {seat.muted_until:%H:%M} UTC.",
+            "muted", _("A moderator has muted you until %(time)s UTC.") % {"time": f"{seat.muted_until:%H:%M}"},
             until=seat.muted_until.isoformat(),
         )
     if FloorRequest.objects.filter(room=room, seat=seat, status=Status.WAITING).exists():
-        raise ServiceError("already_raised", "Your hand is already raised; lower it first to change it.")
+        raise ServiceError("already_raised", _("Your hand is already raised; lower it first to change it."))
     item = _current_item_id(room)
     if item is None:
-        raise ServiceError("no_agenda", "This round table has no agenda item to speak to.")
+        raise ServiceError("no_agenda", _("This round table has no agenda item to speak to."))
     _settle(room, now)
     try:
         with transaction.atomic():
@@ -311,7 +315,7 @@ def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None
                 attribution=attribute(seat).as_payload(),
             )
     except IntegrityError:
-        raise ServiceError("already_raised", "Your hand is already raised; lower it first to change it.")
+        raise ServiceError("already_raised", _("Your hand is already raised; lower it first to change it."))
     request.seat = seat
     _emit(room, "floor.hand_raised", now, request, kind=kind)
     return request.public_id
@@ -325,12 +329,12 @@ def hand_lower(*, seat_id: int, request_id: str | None = None, now: datetime | N
     if request_id is None:
         own = FloorRequest.objects.filter(room=acting.room, seat=acting.seat, status=Status.WAITING).first()
         if own is None:
-            raise ServiceError("not_found", "Your hand is not raised.", field="request")
+            raise ServiceError("not_found", _("Your hand is not raised."), field="request")
         request_id = own.public_id
     request = _request(acting.room, request_id)
     if request.seat_id != acting.seat.pk:
         raise ServiceError(
-            "forbidden", "You can lower only your own hand; the chair removes requests.", field="request"
+            "forbidden", _("You can lower only your own hand; the chair removes requests."), field="request"
         )
     _expect_waiting(request)
     _settle(acting.room, now)
@@ -357,12 +361,12 @@ def turn_end(*, seat_id: int, now: datetime | None = None) -> None:
         if turn is not None:
             _end(acting.room, turn, "chair", now, now)
         elif expired is None:
-            raise ServiceError("no_turn", "Nobody holds the floor.")
+            raise ServiceError("no_turn", _("Nobody holds the floor."))
         return
     if turn is not None and turn.seat_id == acting.seat.pk:
         _end(acting.room, turn, "yielded", now, now)
     elif expired is None or expired.seat_id != acting.seat.pk:
-        raise ServiceError("not_your_turn", "You do not hold the floor.")
+        raise ServiceError("not_your_turn", _("You do not hold the floor."))
 
 
 # -- the chair and moderators ----------------------------------------------------------------
@@ -380,7 +384,7 @@ def floor_give_next(
     _settle(acting.room, now)
     speaker = _check_expected(acting.room, expected_speaker)
     if not _load(acting.room, now).queue:
-        raise ServiceError("queue_empty", "Nobody is waiting for the floor.")
+        raise ServiceError("queue_empty", _("Nobody is waiting for the floor."))
     if speaker is not None:
         _end(acting.room, speaker, "chair", now, now)
     head = _load(acting.room, now).queue[0]
@@ -407,7 +411,7 @@ def floor_give(
     speaker = _check_expected(acting.room, expected_speaker)
     floor = _load(acting.room, now)
     if all(r.pk != request.pk for r in floor.queue):
-        raise ServiceError("invalid_state", "That request is not in the queue.", field="request")
+        raise ServiceError("invalid_state", _("That request is not in the queue."), field="request")
     if speaker is not None:
         _end(acting.room, speaker, "chair", now, now)
         floor = _load(acting.room, now)
@@ -427,7 +431,7 @@ def floor_move(
     now = now or timezone.now()
     acting = load_acting(actor_seat_id, Action.FLOOR_OVERRIDE)
     if isinstance(position, bool) or not isinstance(position, int) or position < 1:
-        raise ServiceError("invalid_frame", "position must be a whole number from 1.", field="position")
+        raise ServiceError("invalid_frame", _("position must be a whole number from 1."), field="position")
     reason = _reason(reason)
     request = _request(acting.room, request_id)
     _expect_waiting(request)
@@ -468,7 +472,8 @@ def floor_set_mode(
     room = acting.room
     if floor_mode not in RoundTable.FloorMode.values:
         raise ServiceError(
-            "invalid_frame", f"floor_mode must be one of {', '.join(RoundTable.FloorMode.values)}.",
+            "invalid_frame",
+            _("floor_mode must be one of %(modes)s.") % {"modes": ", ".join(RoundTable.FloorMode.values)},
             field="floor_mode",
         )
     if turn_seconds is not None and (
@@ -477,7 +482,8 @@ def floor_set_mode(
     ):
         raise ServiceError(
             "invalid_frame",
-            f"turn_seconds must be a whole number from {TURN_SECONDS_MIN} to {TURN_SECONDS_MAX}.",
+            _("turn_seconds must be a whole number from %(min)s to %(max)s.")
+            % {"min": TURN_SECONDS_MIN, "max": TURN_SECONDS_MAX},
             field="turn_seconds",
         )
     room.floor_mode = floor_mode
@@ -554,7 +560,10 @@ def floor_may_post(seat: Seat, room: RoundTable, kind: str = "statement", now: d
         return
     raise ServiceError(
         "not_your_turn",
-        "The chair gives the floor in turn here: raise your hand, and post your statement when you have the floor.",
+        _(
+            "The chair gives the floor in turn here: raise your hand, and post your statement when you "
+            "have the floor."
+        ),
     )
 
 

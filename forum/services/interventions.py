@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from forum.errors import ServiceError
 from forum.models import Intervention, RoundTable, Seat
@@ -19,11 +21,14 @@ from .acting import current_agenda_item, require_live, seat_marks
 from .floor import floor_may_post
 from .limits import check_post_limits, consume_post
 
-HELD_FOR_MENTIONS = (
+# Stored (in English) as the intervention's status_reason; translated when shown (gettext).
+HELD_FOR_MENTIONS = gettext_noop(
     "Your intervention names a participant or an organization of this round table. Under the "
     "Chatham House Rule it waits for a moderator, who may publish it, redact it or decline it."
 )
-HELD_FOR_PREMODERATION = "The chair has asked that every intervention be approved before it is published."
+HELD_FOR_PREMODERATION = gettext_noop(
+    "The chair has asked that every intervention be approved before it is published."
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ def check_can_post(seat: Seat, room: RoundTable) -> None:
     if room.is_chatham_house and seat.consented_at is None:
         raise ServiceError(
             "consent_required",
-            "Accept the Chatham House Rule before your first intervention.",
+            _("Accept the Chatham House Rule before your first intervention."),
         )
 
 
@@ -49,11 +54,13 @@ def check_body(body: str) -> str:
     limit = settings.ROUNDTABLES["MAX_BODY_CHARS"]
     if len(body) > limit:
         raise ServiceError(
-            "too_large", f"The intervention is {len(body)} characters; the limit is {limit}.",
+            "too_large",
+            _("The intervention is %(length)s characters; the limit is %(limit)s.")
+            % {"length": len(body), "limit": limit},
             field="body", limit=limit,
         )
     if not body.strip():
-        raise ServiceError("invalid_frame", "The intervention is empty.", field="body")
+        raise ServiceError("invalid_frame", _("The intervention is empty."), field="body")
     return body
 
 
@@ -81,7 +88,8 @@ def intervention_post(
     """Publish an intervention, or hold it for the moderators; a client_id seen before from
     this seat is not posted twice."""
     if kind not in Intervention.Kind.values:
-        raise ServiceError("invalid_frame", f"Unknown intervention kind {kind!r}.", field="kind")
+        raise ServiceError("invalid_frame", _("Unknown intervention kind %(kind)s.") % {"kind": repr(kind)}, field="kind"
+        )
     seat = Seat.objects.select_related("user", "sector", "organization").get(pk=seat_id)
     # The room row lock serialises posts in the room; append_event takes it again below.
     room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
@@ -97,7 +105,7 @@ def intervention_post(
     floor_may_post(seat, room, kind, now)
     item = current_agenda_item(room)
     if item is None:
-        raise ServiceError("no_agenda", "This round table has no agenda item to speak to.")
+        raise ServiceError("no_agenda", _("This round table has no agenda item to speak to."))
 
     held_reason = ""
     if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, body):

@@ -11,6 +11,7 @@ import math
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import RoundTable, Seat
@@ -33,11 +34,13 @@ def bucket_tokens(seat: Seat, now: datetime) -> float:
 def check_post_limits(seat: Seat, room: RoundTable, now: datetime) -> None:
     """Refuse a post that a mute, the lock, slow mode or the rate bucket forbids."""
     if room.locked and not allowed(seat.role, Action.POST_WHEN_LOCKED):
-        raise ServiceError("room_locked", "The chair has locked the floor; only the chair and moderators post now.")
+        raise ServiceError(
+            "room_locked", _("The chair has locked the floor; only the chair and moderators post now.")
+        )
     if seat.muted_until is not None and seat.muted_until > now:
         raise ServiceError(
             "muted",
-            f"A moderator has muted you until {seat.muted_until:%H:%M} UTC.",
+            _("A moderator has muted you until %(time)s UTC.") % {"time": f"{seat.muted_until:%H:%M}"},
             until=seat.muted_until.isoformat(),
             retry_after=_retry((seat.muted_until - now).total_seconds()),
         )
@@ -48,7 +51,8 @@ def check_post_limits(seat: Seat, room: RoundTable, now: datetime) -> None:
         if wait > 0:
             raise ServiceError(
                 "rate_limited",
-                f"Slow mode: one intervention every {room.slow_mode_seconds} s. Try again in {_retry(wait)} s.",
+                _("Slow mode: one intervention every %(every)s s. Try again in %(wait)s s.")
+                % {"every": room.slow_mode_seconds, "wait": _retry(wait)},
                 retry_after=_retry(wait),
             )
     tokens = bucket_tokens(seat, now)
@@ -56,7 +60,7 @@ def check_post_limits(seat: Seat, room: RoundTable, now: datetime) -> None:
         wait = (1 - tokens) * settings.ROUNDTABLES["POST_REFILL_SECONDS"]
         raise ServiceError(
             "rate_limited",
-            f"You are posting faster than the room allows. Try again in {_retry(wait)} s.",
+            _("You are posting faster than the room allows. Try again in %(wait)s s.") % {"wait": _retry(wait)},
             retry_after=_retry(wait),
         )
 

@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.minutes import UNHASHED, content_sha256, minutes_document
@@ -37,19 +38,28 @@ def latest_version(room: RoundTable) -> MinutesVersion | None:
 
 def _version(acting: Acting, number: object) -> MinutesVersion:
     if isinstance(number, bool) or not isinstance(number, int):
-        raise ServiceError("invalid_version", "Name the version by its number.", field="version")
+        raise ServiceError("invalid_version", _("Name the version by its number."), field="version")
     version = acting.room.minutes_versions.filter(number=number).first()
     if version is None:
-        raise ServiceError("not_found", f"There is no version {number} of these minutes.", field="version")
+        raise ServiceError("not_found", _("There is no version %(number)s of these minutes.") % {"number": number}, field="version"
+        )
     return version
 
 
 def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
+    _LATEST_ONLY = {
+        "circulated": _(
+            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be circulated."
+        ),
+        "adopted": _(
+            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be adopted."
+        ),
+    }
     latest = latest_version(acting.room)
     if latest.pk != version.pk:
         raise ServiceError(
             "stale_version",
-            f"Version {version.number} is not the latest (version {latest.number} is); only the latest can be {what}.",
+            _LATEST_ONLY[what] % {"number": version.number, "latest": latest.number},
             field="version",
         )
 
@@ -58,22 +68,28 @@ def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
     if summaries is None:
         return {}
     if not isinstance(summaries, dict):
-        raise ServiceError("invalid_summaries", "Summaries go by agenda item: {item id: Markdown}.", field="summaries")
+        raise ServiceError("invalid_summaries", _("Summaries go by agenda item: {item id: Markdown}."), field="summaries"
+        )
     items = dict(room.agenda_items.values_list("public_id", "title"))
     clean = {}
     for item_id, text in summaries.items():
         if item_id not in items:
-            raise ServiceError("not_found", f"There is no agenda item {item_id!r} in this round table.", field="summaries")
+            raise ServiceError("not_found", _("There is no agenda item %(item)s in this round table.") % {"item": repr(item_id)},
+                field="summaries",
+            )
         if not isinstance(text, str):
-            raise ServiceError("invalid_summaries", f"The summary of {items[item_id]!r} must be text.", field="summaries")
+            raise ServiceError("invalid_summaries", _("The summary of %(item)s must be text.") % {"item": repr(items[item_id])},
+                field="summaries",
+            )
         text = plain_input(text).strip()
         if len(text) > SUMMARY_LIMIT:
             raise ServiceError(
                 "too_large",
-                f"The summary of {items[item_id]!r} is {len(text)} characters; the limit is {SUMMARY_LIMIT}.",
+                _("The summary of %(item)s is %(length)s characters; the limit is %(limit)s.")
+                % {"item": repr(items[item_id]), "length": len(text), "limit": SUMMARY_LIMIT},
                 field="summaries",
             )
-        refuse_names(room, text, what=f"summary of {items[item_id]!r}", field="summaries")
+        refuse_names(room, text, what=_("summary of %(item)s") % {"item": repr(items[item_id])}, field="summaries")
         clean[item_id] = text
     return clean
 
@@ -82,10 +98,11 @@ def _clean_note(note: object) -> str:
     if note is None:
         return ""
     if not isinstance(note, str):
-        raise ServiceError("invalid_note", "The note must be text.", field="note")
+        raise ServiceError("invalid_note", _("The note must be text."), field="note")
     note = " ".join(plain_input(note).split())
     if len(note) > NOTE_LIMIT:
-        raise ServiceError("too_large", f"The note is at most {NOTE_LIMIT} characters.", field="note")
+        raise ServiceError("too_large", _("The note is at most %(limit)s characters.") % {"limit": NOTE_LIMIT}, field="note"
+        )
     return note
 
 
@@ -105,18 +122,23 @@ def minutes_save(
     acting = load_acting(actor_seat_id, Action.EDIT_MINUTES)
     room = acting.room
     note = _clean_note(note)
-    refuse_names(room, note, what="note", field="note")  # shown with the version to every reader
+    refuse_names(room, note, what=_("note"), field="note")  # shown with the version to every reader
     clean = _clean_summaries(room, summaries)
     if recommendations is not None and not isinstance(recommendations, dict):
         raise ServiceError(
-            "invalid_recommendations", "Recommendations go by id: {id: {text, audience}}.", field="recommendations"
+            "invalid_recommendations", _("Recommendations go by id: {id: {text, audience}}."),
+            field="recommendations",
         )
     for rec_id, edit in (recommendations or {}).items():
         if not isinstance(edit, dict):
-            raise ServiceError("invalid_recommendations", f"The edit of {rec_id!r} must be an object.", field="recommendations")
+            raise ServiceError("invalid_recommendations", _("The edit of %(id)s must be an object.") % {"id": repr(rec_id)},
+                field="recommendations",
+            )
         current = room.recommendations.filter(public_id=rec_id).first()
         if current is None:
-            raise ServiceError("not_found", f"There is no recommendation {rec_id!r} in this round table.", field="recommendations")
+            raise ServiceError("not_found", _("There is no recommendation %(id)s in this round table.") % {"id": repr(rec_id)},
+                field="recommendations",
+            )
         text, audience = edit.get("text", current.text_md), edit.get("audience", current.audience)
         if isinstance(text, str) and plain_input(text).strip() == current.text_md and audience == current.audience:
             continue  # the editor sends every recommendation: only real edits are saved
@@ -135,7 +157,9 @@ def minutes_save(
     digest = content_sha256(doc)
     if previous is not None and previous.content_sha256 == digest:
         raise ServiceError(
-            "unchanged", f"Nothing has changed since version {previous.number}; there is nothing to save.",
+            "unchanged",
+            _("Nothing has changed since version %(number)s; there is nothing to save.")
+            % {"number": previous.number},
         )
     now = timezone.now()
     if previous is not None and previous.in_review:
@@ -170,11 +194,13 @@ def _until(value: object) -> dt.datetime | None:
         try:
             until = dt.datetime.fromisoformat(str(value))
         except ValueError:
-            raise ServiceError("invalid_date", f"{value!r} is not a date and time (ISO 8601).", field="until")
+            raise ServiceError("invalid_date", _("%(value)s is not a date and time (ISO 8601).") % {"value": repr(value)},
+                field="until",
+            )
     if timezone.is_naive(until):
         until = timezone.make_aware(until)
     if until <= timezone.now():
-        raise ServiceError("invalid_date", "The end of the review must be in the future.", field="until")
+        raise ServiceError("invalid_date", _("The end of the review must be in the future."), field="until")
     return until
 
 
@@ -185,9 +211,11 @@ def minutes_review_open(*, actor_seat_id: int, version: int, until: object = Non
     row = _version(acting, version)
     _latest_only(acting, row, "circulated")
     if row.adopted_at:
-        raise ServiceError("minutes_adopted", f"Version {row.number} is already adopted.", field="version")
+        raise ServiceError("minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.number}, field="version"
+        )
     if row.in_review:
-        raise ServiceError("review_open", f"Version {row.number} is already under review.", field="version")
+        raise ServiceError("review_open", _("Version %(number)s is already under review.") % {"number": row.number}, field="version"
+        )
     row.review_opened_at = timezone.now()
     row.review_until = _until(until)
     row.review_closed_at = None
@@ -206,7 +234,8 @@ def minutes_review_close(*, actor_seat_id: int, version: int) -> MinutesVersion:
     acting = load_acting(actor_seat_id, Action.REVIEW_MINUTES)
     row = _version(acting, version)
     if not row.in_review:
-        raise ServiceError("review_closed", f"Version {row.number} is not under review.", field="version")
+        raise ServiceError("review_closed", _("Version %(number)s is not under review.") % {"number": row.number}, field="version"
+        )
     row.review_closed_at = timezone.now()
     row.save(update_fields=["review_closed_at"])
     _review_closed(acting, row, "close")
@@ -233,19 +262,24 @@ def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: st
     row = _version(acting, version)
     if not review_is_open(row):
         raise ServiceError(
-            "review_closed", f"Version {row.number} is not open for comments.", field="version"
+            "review_closed", _("Version %(number)s is not open for comments.") % {"number": row.number},
+            field="version",
         )
     if not isinstance(body, str) or not plain_input(body).strip():
-        raise ServiceError("invalid_body", "A comment may not be empty.", field="body")
+        raise ServiceError("invalid_body", _("A comment may not be empty."), field="body")
     body = plain_input(body).strip()
     if len(body) > COMMENT_LIMIT:
-        raise ServiceError("too_large", f"A comment is at most {COMMENT_LIMIT} characters.", field="body", limit=COMMENT_LIMIT)
-    refuse_names(acting.room, body, what="comment", field="body")
+        raise ServiceError("too_large", _("A comment is at most %(limit)s characters.") % {"limit": COMMENT_LIMIT},
+            field="body", limit=COMMENT_LIMIT,
+        )
+    refuse_names(acting.room, body, what=_("comment"), field="body")
     item = None
     if agenda_item:
         item = acting.room.agenda_items.filter(public_id=agenda_item).first()
         if item is None:
-            raise ServiceError("not_found", f"There is no agenda item {agenda_item!r} in this round table.", field="agenda_item")
+            raise ServiceError("not_found", _("There is no agenda item %(item)s in this round table.") % {"item": repr(agenda_item)},
+                field="agenda_item",
+            )
     seat = acting.seat
     seat.room = acting.room
     comment = MinutesComment.objects.create(
@@ -280,11 +314,13 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
     row = _version(acting, version)
     _latest_only(acting, row, "adopted")
     if row.adopted_at:
-        raise ServiceError("minutes_adopted", f"Version {row.number} is already adopted.", field="version")
+        raise ServiceError("minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.number}, field="version"
+        )
     if content_sha256 is not None and content_sha256 != row.content_sha256:
         raise ServiceError(
             "stale_version",
-            f"Version {row.number} is not the content you read (its SHA-256 differs); read it again.",
+            _("Version %(number)s is not the content you read (its SHA-256 differs); read it again.")
+            % {"number": row.number},
             field="content_sha256",
         )
     from forum.minutes_access import version_document

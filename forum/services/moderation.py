@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import Flag, Intervention, RoomEvent, RoundTable, Seat
@@ -43,7 +44,7 @@ def _intervention(acting: Acting, public_id: str) -> Intervention:
         .first()
     )
     if intervention is None:
-        raise ServiceError("not_found", "There is no such intervention in this round table.", field="id")
+        raise ServiceError("not_found", _("There is no such intervention in this round table."), field="id")
     return intervention
 
 
@@ -55,7 +56,7 @@ def _target_seat(acting: Acting, public_id: str) -> Seat:
         .first()
     )
     if seat is None:
-        raise ServiceError("not_found", "There is no such seat in this round table.", field="seat")
+        raise ServiceError("not_found", _("There is no such seat in this round table."), field="seat")
     seat.room = acting.room
     return seat
 
@@ -64,9 +65,9 @@ def _target_below_chair(acting: Acting, seat: str) -> Seat:
     """A seat a moderator may act against: not their own, not the chair's."""
     target = _target_seat(acting, seat)
     if target.pk == acting.seat.pk:
-        raise ServiceError("invalid_target", "You cannot do that to your own seat.", field="seat")
+        raise ServiceError("invalid_target", _("You cannot do that to your own seat."), field="seat")
     if target.role == Seat.Role.CHAIR:
-        raise ServiceError("invalid_target", "The chair's seat is not subject to moderation.", field="seat")
+        raise ServiceError("invalid_target", _("The chair's seat is not subject to moderation."), field="seat")
     return target
 
 
@@ -74,7 +75,8 @@ def _expect(intervention: Intervention, *statuses: str) -> None:
     if intervention.status not in statuses:
         raise ServiceError(
             "invalid_state",
-            f"This intervention is {intervention.get_status_display().lower()}; that action does not apply.",
+            _("This intervention is %(status)s; that action does not apply.")
+            % {"status": intervention.get_status_display().lower()},
         )
 
 
@@ -206,7 +208,7 @@ def intervention_flag(*, seat_id: int, intervention_id: str, reason: str) -> int
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.PUBLISHED)
     if Flag.objects.filter(intervention=intervention, seat=acting.seat).exists():
-        raise ServiceError("already_flagged", "You have already flagged this intervention.")
+        raise ServiceError("already_flagged", _("You have already flagged this intervention."))
     Flag.objects.create(intervention=intervention, seat=acting.seat, reason=reason)
     flags = Flag.objects.filter(intervention=intervention).count()
     data = {"id": intervention.public_id, "reason": reason, "flags": flags}
@@ -228,7 +230,8 @@ def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") 
     acting = load_acting(actor_seat_id, Action.MUTE)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MUTE_MINUTES:
         raise ServiceError(
-            "invalid_frame", f"minutes must be a whole number from 1 to {MAX_MUTE_MINUTES}.", field="minutes"
+            "invalid_frame", _("minutes must be a whole number from 1 to %(max)s.") % {"max": MAX_MUTE_MINUTES},
+            field="minutes",
         )
     reason = _reason(reason, required=False)
     target = _target_below_chair(acting, seat)
@@ -266,7 +269,7 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     reason = _reason(reason)
     target = _target_below_chair(acting, seat)
     if target.removed_at is not None:
-        raise ServiceError("invalid_state", "This seat has already been removed.")
+        raise ServiceError("invalid_state", _("This seat has already been removed."))
     now = timezone.now()
     target.removed_at = now
     target.token_revoked_at = target.token_revoked_at or now
@@ -327,7 +330,7 @@ def room_set_premoderation(*, actor_seat_id: int, on: bool) -> RoundTable:
 def room_set_slow_mode(*, actor_seat_id: int, seconds: int) -> RoundTable:
     acting = load_acting(actor_seat_id, Action.SLOW_MODE)
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 3600:
-        raise ServiceError("invalid_frame", "seconds must be a whole number from 0 (off) to 3600.", field="seconds")
+        raise ServiceError("invalid_frame", _("seconds must be a whole number from 0 (off) to 3600."), field="seconds")
     _settings_changed(acting, Action.SLOW_MODE, slow_mode_seconds=seconds)
     return acting.room
 
@@ -347,7 +350,10 @@ def room_close(*, actor_seat_id: int, reopen: bool = False) -> RoundTable:
     acting = load_acting(actor_seat_id, Action.CLOSE)
     status = RoundTable.Status.LIVE if reopen else RoundTable.Status.CLOSED
     if acting.room.status == status:
-        raise ServiceError("invalid_state", f"The round table is already {acting.room.get_status_display().lower()}.")
+        raise ServiceError(
+            "invalid_state",
+            _("The round table is already %(status)s.") % {"status": acting.room.get_status_display().lower()},
+        )
     if not reopen:
         floor_stop(acting.room)
     room_set_status(room=acting.room, status=status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from forum.errors import ServiceError
 
 MIN_REASON_CHARS = 5
@@ -12,11 +14,14 @@ def clean_reason(reason: str | None, *, required: bool = True) -> str:
     reason = (reason or "").strip()
     if required and len(reason) < MIN_REASON_CHARS:
         raise ServiceError(
-            "reason_required", f"Give a reason of at least {MIN_REASON_CHARS} characters.", field="reason"
+            "reason_required",
+            _("Give a reason of at least %(min)s characters.") % {"min": MIN_REASON_CHARS},
+            field="reason",
         )
     if len(reason) > MAX_REASON_CHARS:
         raise ServiceError(
-            "too_large", f"The reason is longer than {MAX_REASON_CHARS:,} characters.",
+            "too_large",
+            _("The reason is longer than %(max)s characters.") % {"max": f"{MAX_REASON_CHARS:,}"},
             field="reason", limit=MAX_REASON_CHARS,
         )
     return reason

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import AgendaItem, ConsensusCheck, Recommendation
@@ -33,7 +34,7 @@ def _recommendation(acting: Acting, public_id: object) -> Recommendation:
             .first()
         )
     if found is None:
-        raise ServiceError("not_found", "There is no such recommendation in this round table.", field="id")
+        raise ServiceError("not_found", _("There is no such recommendation in this round table."), field="id")
     return found
 
 
@@ -42,7 +43,7 @@ def _agenda_item(acting: Acting, public_id: object) -> AgendaItem:
     if isinstance(public_id, str):
         item = AgendaItem.objects.filter(room=acting.room, public_id=public_id).first()
     if item is None:
-        raise ServiceError("not_found", "There is no such agenda item in this round table.", field="agenda_item")
+        raise ServiceError("not_found", _("There is no such agenda item in this round table."), field="agenda_item")
     return item
 
 
@@ -52,11 +53,11 @@ def _closed_check(acting: Acting, public_id: object) -> ConsensusCheck:
         check = ConsensusCheck.objects.filter(room=acting.room, public_id=public_id).first()
     if check is None:
         raise ServiceError(
-            "not_found", "There is no such consensus check in this round table.", field="consensus_check"
+            "not_found", _("There is no such consensus check in this round table."), field="consensus_check"
         )
     if check.status != ConsensusCheck.Status.CLOSED:
         raise ServiceError(
-            "check_not_closed", "A recommendation cites a check once it has closed and has a result.",
+            "check_not_closed", _("A recommendation cites a check once it has closed and has a result."),
             field="consensus_check",
         )
     return check
@@ -97,11 +98,12 @@ def recommendation_save(
     acting = load_acting(actor_seat_id, Action.DRAFT_RECOMMENDATIONS)
     room = acting.room
     existing = _recommendation(acting, recommendation_id) if recommendation_id is not None else None
-    text = clean_text(room, text, field="text", limit=settings.ROUNDTABLES["MAX_BODY_CHARS"], what="recommendation")
+    text = clean_text(room, text, field="text", limit=settings.ROUNDTABLES["MAX_BODY_CHARS"], what=_("recommendation"))
     if audience not in Recommendation.Audience.values:
         raise ServiceError(
             "invalid_audience",
-            f"The audience is one of {', '.join(Recommendation.Audience.values)}.", field="audience",
+            _("The audience is one of %(audiences)s.") % {"audiences": ", ".join(Recommendation.Audience.values)},
+            field="audience",
         )
     check = _closed_check(acting, consensus_check) if consensus_check is not None else None
     if agenda_item is not None:
@@ -113,10 +115,10 @@ def recommendation_save(
     else:
         item = current_agenda_item(room)
         if item is None:
-            raise ServiceError("no_agenda", "This round table has no agenda item.")
+            raise ServiceError("no_agenda", _("This round table has no agenda item."))
     if check is not None and check.agenda_item_id != item.pk:
         raise ServiceError(
-            "invalid_agenda_item", "The consensus check was held on another agenda item.", field="agenda_item"
+            "invalid_agenda_item", _("The consensus check was held on another agenda item."), field="agenda_item"
         )
 
     recommendation = existing or Recommendation(room=room)
@@ -141,7 +143,7 @@ def recommendation_delete(*, actor_seat_id: int, recommendation_id: str) -> None
     if recommendation.follow_ups.exists():
         raise ServiceError(
             "recommendation_submitted",
-            "This recommendation has been submitted to a committee; it stays on the record.",
+            _("This recommendation has been submitted to a committee; it stays on the record."),
             field="id",
         )
     public_id = recommendation.public_id

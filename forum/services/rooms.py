@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import AgendaItem, Dialogue, RoundTable, Sector
@@ -19,7 +20,7 @@ DEFAULT_SECTORS = (
 def sectors_ensure_defaults() -> list[Sector]:
     sectors = []
     for position, (slug, name) in enumerate(DEFAULT_SECTORS):
-        sector, _ = Sector.objects.get_or_create(
+        sector, _created = Sector.objects.get_or_create(
             slug=slug, defaults={"name": name, "position": position}
         )
         sectors.append(sector)
@@ -58,34 +59,39 @@ def room_create(
 ) -> RoundTable:
     if slugify(slug) != slug or not slug or len(slug) > 80:
         raise ServiceError(
-            "invalid_slug", f"{slug[:90]!r} is not a valid slug (up to 80 lowercase letters, digits, hyphens)."
+            "invalid_slug",
+            _("%(slug)s is not a valid slug (up to 80 lowercase letters, digits, hyphens).") % {"slug": repr(slug[:90])},
         )
     if RoundTable.objects.filter(slug=slug).exists():
-        raise ServiceError("slug_taken", f"A round table with slug {slug!r} already exists.")
+        raise ServiceError("slug_taken", _("A round table with slug %(slug)s already exists.") % {"slug": repr(slug)})
     if not title.strip() or len(title.strip()) > 300:
-        raise ServiceError("invalid_title", "The title may not be empty, nor longer than 300 characters.")
+        raise ServiceError("invalid_title", _("The title may not be empty, nor longer than 300 characters."))
     if any(not item.strip() or len(item.strip()) > 300 for item in agenda or []):
-        raise ServiceError("invalid_agenda_item", "Each agenda item has a title of 1 to 300 characters.")
+        raise ServiceError("invalid_agenda_item", _("Each agenda item has a title of 1 to 300 characters."))
     if len(place) > 200:
-        raise ServiceError("invalid_place", "The place is at most 200 characters.")
+        raise ServiceError("invalid_place", _("The place is at most 200 characters."))
     if rule not in RoundTable.Rule.values:
-        raise ServiceError("invalid_rule", f"Rule must be one of {', '.join(RoundTable.Rule.values)}.")
+        raise ServiceError(
+            "invalid_rule", _("Rule must be one of %(rules)s.") % {"rules": ", ".join(RoundTable.Rule.values)}
+        )
     attribution = attribution or default_attribution(rule)
     if attribution not in RoundTable.Attribution.values:
         raise ServiceError(
             "invalid_attribution",
-            f"Attribution must be one of {', '.join(RoundTable.Attribution.values)}.",
+            _("Attribution must be one of %(values)s.") % {"values": ", ".join(RoundTable.Attribution.values)},
         )
     if rule == RoundTable.Rule.CHATHAM_HOUSE and attribution == RoundTable.Attribution.NAMED:
         raise ServiceError(
-            "invalid_attribution", "Named attribution would break the Chatham House Rule."
+            "invalid_attribution", _("Named attribution would break the Chatham House Rule.")
         )
     if seats_per_sector < 1:
-        raise ServiceError("invalid_seats", "Seats per sector must be at least 1.")
+        raise ServiceError("invalid_seats", _("Seats per sector must be at least 1."))
     if k < 1:
-        raise ServiceError("invalid_k", "k must be at least 1.")
+        raise ServiceError("invalid_k", _("k must be at least 1."))
     if status not in RoundTable.Status.values:
-        raise ServiceError("invalid_status", f"Status must be one of {', '.join(RoundTable.Status.values)}.")
+        raise ServiceError(
+            "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
+        )
     room = RoundTable.objects.create(
         dialogue=dialogue,
         slug=slug,
@@ -109,7 +115,9 @@ def room_create(
 @transaction.atomic
 def room_set_status(*, room: RoundTable, status: str) -> RoundTable:
     if status not in RoundTable.Status.values:
-        raise ServiceError("invalid_status", f"Status must be one of {', '.join(RoundTable.Status.values)}.")
+        raise ServiceError(
+            "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
+        )
     if room.status == status:
         return room
     room.status = status
@@ -122,7 +130,7 @@ def room_set_status(*, room: RoundTable, status: str) -> RoundTable:
 @transaction.atomic
 def room_set_current_item(*, room: RoundTable, item: AgendaItem) -> RoundTable:
     if item.room_id != room.pk:
-        raise ServiceError("invalid_agenda_item", "That agenda item belongs to another room.")
+        raise ServiceError("invalid_agenda_item", _("That agenda item belongs to another room."))
     room.current_item = item
     room.save(update_fields=["current_item"])
     data = {"agenda_item": item.public_id, "title": item.title}

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
@@ -37,7 +38,9 @@ def user_upsert(*, email: str, name: str) -> User:
     try:
         validate_email(email)
     except ValidationError:
-        raise ServiceError("invalid_email", f"{email!r} is not a valid e-mail address.") from None
+        raise ServiceError(
+            "invalid_email", _("%(email)s is not a valid e-mail address.") % {"email": repr(email)}
+        ) from None
     user, created = User.objects.get_or_create(
         username=email, defaults={"email": email, "display_name": name.strip()}
     )
@@ -64,7 +67,8 @@ def organization_get_or_create(*, name: str, sector: Sector, accreditation: str 
     if org.sector_id != sector.pk:
         raise ServiceError(
             "organization_sector",
-            f"Organization {org.name!r} belongs to sector {org.sector.slug!r}, not {sector.slug!r}.",
+            _("Organization %(organization)s belongs to sector %(sector)s, not %(other)s.")
+            % {"organization": repr(org.name), "sector": repr(org.sector.slug), "other": repr(sector.slug)},
         )
     return org
 
@@ -128,14 +132,19 @@ def check_accreditation(room: RoundTable, role: str, organization: Organization 
     if organization is None:
         raise ServiceError(
             "not_accredited",
-            "This round table seats only delegates of accredited organizations; give the delegate's organization.",
+            _(
+                "This round table seats only delegates of accredited organizations; give the delegate's "
+                "organization."
+            ),
             field="organization",
         )
     if not is_accredited(organization):
         raise ServiceError(
             "not_accredited",
-            f"Organization {organization.name!r} is {organization.get_accreditation_display().lower()}, "
-            "not accredited; this round table seats only delegates of accredited organizations.",
+            _(
+                "Organization %(organization)s is %(status)s, not accredited; this round table seats only "
+                "delegates of accredited organizations."
+            ) % {"organization": repr(organization.name), "status": organization.get_accreditation_display().lower()},
             field="organization",
         )
 
@@ -149,17 +158,21 @@ def check_seat(
     refusal as a form error.
     """
     if role not in Seat.Role.values:
-        raise ServiceError("invalid_role", f"Role must be one of {', '.join(Seat.Role.values)}.", field="role")
+        raise ServiceError(
+            "invalid_role", _("Role must be one of %(roles)s.") % {"roles": ", ".join(Seat.Role.values)}, field="role"
+        )
     if role == Seat.Role.DELEGATE and sector is None:
-        raise ServiceError("sector_required", "A delegate needs a sector.", field="sector")
+        raise ServiceError("sector_required", _("A delegate needs a sector."), field="sector")
     if sector is not None and not room.dialogue.sectors.filter(pk=sector.pk).exists():
         raise ServiceError(
-            "invalid_sector", f"Sector {sector.slug!r} does not take part in this dialogue.", field="sector"
+            "invalid_sector",
+            _("Sector %(sector)s does not take part in this dialogue.") % {"sector": repr(sector.slug)},
+            field="sector",
         )
     if organization is not None and sector is not None and organization.sector_id != sector.pk:
         raise ServiceError(
             "organization_sector",
-            f"Organization {organization.name!r} belongs to another sector.",
+            _("Organization %(organization)s belongs to another sector.") % {"organization": repr(organization.name)},
             field="organization",
         )
     check_accreditation(room, role, organization)
@@ -168,7 +181,7 @@ def check_seat(
         if delegates_in_sector(room, sector, exclude_user=user) >= limit:
             raise ServiceError(
                 "sector_full",
-                f"Sector {sector.slug!r} already has its {limit} seats.",
+                _("Sector %(sector)s already has its %(limit)s seats.") % {"sector": repr(sector.slug), "limit": limit},
                 field="sector",
                 limit=limit,
             )
@@ -298,7 +311,11 @@ def seat_consent(*, seat_id: int, rule: str) -> Seat:
     )
     require(seat, Action.CONSENT)
     if rule != seat.room.rule:
-        raise ServiceError("invalid_rule", f"This room runs under the rule {seat.room.rule!r}, not {rule!r}.", field="rule")
+        raise ServiceError(
+            "invalid_rule",
+            _("This room runs under the rule %(rule)s, not %(other)s.") % {"rule": repr(seat.room.rule), "other": repr(rule)},
+            field="rule",
+        )
     if seat.consented_at is None:
         seat.consented_at = timezone.now()
         seat.save(update_fields=["consented_at"])

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound, ServiceError
 from forum.models import (
@@ -54,9 +55,9 @@ NOTE_MAX = 5000
 def require_secretariat(user: User | None) -> User:
     """The secretariat is the organization's staff: the one check for submissions."""
     if user is None or not user.is_authenticated:
-        raise Forbidden("Sign in as the secretariat to manage submissions.")
+        raise Forbidden(_("Sign in as the secretariat to manage submissions."))
     if not user.is_staff:
-        raise Forbidden("Only the secretariat manages committees and submissions.")
+        raise Forbidden(_("Only the secretariat manages committees and submissions."))
     return user
 
 
@@ -66,7 +67,7 @@ def access_submission(user: User | None, public_id: str) -> Submission:
         Submission.objects.select_related("room", "committee", "version").filter(public_id=public_id).first()
     )
     if submission is None:
-        raise NotFound("There is no submission at this address.")
+        raise NotFound(_("There is no submission at this address."))
     return submission
 
 
@@ -95,7 +96,7 @@ def latest_adopted(room: RoundTable) -> MinutesVersion | None:
 def _clean_note(note: str) -> str:
     note = plain_input(note or "").strip()
     if len(note) > NOTE_MAX:
-        raise ServiceError("too_large", f"A note is at most {NOTE_MAX} characters.")
+        raise ServiceError("too_large", _("A note is at most %(limit)s characters.") % {"limit": NOTE_MAX})
     return note
 
 
@@ -107,7 +108,7 @@ def _date(value: dt.date | str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ServiceError("invalid_date", f"{value!r} is not a date (YYYY-MM-DD).")
+        raise ServiceError("invalid_date", _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)})
 
 
 def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]) -> str:
@@ -147,27 +148,28 @@ def submission_create(
     require_secretariat(user)
     room = RoundTable.objects.filter(slug=room_slug).first()
     if room is None:
-        raise NotFound("There is no round table at this address.")
+        raise NotFound(_("There is no round table at this address."))
     committee = Committee.objects.filter(public_id=committee_id).first()
     if committee is None:
-        raise NotFound("There is no such committee in the registry.")
+        raise NotFound(_("There is no such committee in the registry."))
     version = latest_adopted(room)
     if version is None:
-        raise ServiceError("not_adopted", "Only adopted minutes are submitted; the chair has not adopted them yet.")
+        raise ServiceError("not_adopted", _("Only adopted minutes are submitted; the chair has not adopted them yet."))
     adopted = adopted_recommendations(version)
     chosen = list(dict.fromkeys(recommendation_ids or []))
     unknown = [rid for rid in chosen if rid not in adopted]
     if unknown:
         raise ServiceError(
             "unknown_recommendation",
-            f"Not a recommendation of the adopted minutes (version {version.number}): {', '.join(unknown)}.",
+            _("Not a recommendation of the adopted minutes (version %(number)s): %(ids)s.")
+            % {"number": version.number, "ids": ", ".join(unknown)},
         )
     rows = {r.public_id: r for r in Recommendation.objects.filter(room=room, public_id__in=chosen)}
     missing = [rid for rid in chosen if rid not in rows]
     if missing:
         raise ServiceError(
             "unknown_recommendation",
-            f"Withdrawn since the minutes were adopted: {', '.join(missing)}.",
+            _("Withdrawn since the minutes were adopted: %(ids)s.") % {"ids": ", ".join(missing)},
         )
     letter = plain_input(letter or "").strip() or cover_letter(room, committee, version, [adopted[rid] for rid in chosen])
     submission = Submission.objects.create(
@@ -189,27 +191,35 @@ def submission_advance(
     require_secretariat(user)
     submission = Submission.objects.select_for_update().filter(public_id=submission_id).first()
     if submission is None:
-        raise NotFound("There is no submission at this address.")
+        raise NotFound(_("There is no submission at this address."))
     if status not in Status.values:
-        raise ServiceError("invalid_status", f"Unknown status {status!r}; one of: {', '.join(Status.values)}.")
+        raise ServiceError(
+            "invalid_status",
+            _("Unknown status %(status)s; one of: %(values)s.") % {"status": repr(status), "values": ", ".join(Status.values)},
+        )
     allowed = NEXT[submission.status]
     if status not in allowed:
-        after = " or ".join(Status(s).label.lower() for s in sorted(allowed)) or "nothing (it is final)"
+        after = _(" or ").join(Status(s).label.lower() for s in sorted(allowed)) or _("nothing (it is final)")
         raise ServiceError(
             "invalid_transition",
-            f"A submission that is {Status(submission.status).label.lower()} can become {after}, "
-            f"not {Status(status).label.lower()}.",
+            _("A submission that is %(status)s can become %(after)s, not %(other)s.")
+            % {
+                "status": Status(submission.status).label.lower(),
+                "after": after,
+                "other": Status(status).label.lower(),
+            },
         )
     day = _date(date)
     if day > timezone.localdate():
-        raise ServiceError("invalid_date", "A step is recorded once it has happened: the date is in the future.")
+        raise ServiceError("invalid_date", _("A step is recorded once it has happened: the date is in the future."))
     last = submission.steps.order_by("-recorded_at", "-pk").first()
     if last and day < last.date:
         raise ServiceError(
-            "invalid_date", f"This step cannot be dated before the previous one ({last.date.isoformat()})."
+            "invalid_date",
+            _("This step cannot be dated before the previous one (%(date)s).") % {"date": last.date.isoformat()},
         )
     note = _clean_note(note)
-    refuse_names(submission.room, note, what="note", field="note")  # delegates read it (outcomes)
+    refuse_names(submission.room, note, what=_("note"), field="note")  # delegates read it (outcomes)
     if status == Status.SUBMITTED:
         from forum.package import build_package
         from forum.services.delivery import enqueue_submission_webhook
@@ -234,16 +244,18 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
     require_secretariat(user)
     follow_up = FollowUp.objects.select_for_update().filter(public_id=follow_up_id).first()
     if follow_up is None:
-        raise NotFound("There is no such follow-up.")
+        raise NotFound(_("There is no such follow-up."))
     unknown = sorted(set(changes) - set(FOLLOW_UP_FIELDS))
     if unknown:
-        raise ServiceError("invalid_field", f"Unknown follow-up field(s): {', '.join(unknown)}.")
+        raise ServiceError(
+            "invalid_field", _("Unknown follow-up field(s): %(fields)s.") % {"fields": ", ".join(unknown)}
+        )
     note = _clean_note(note)
     if not note:
-        raise ServiceError("note_required", "Say what happened in a note.")
+        raise ServiceError("note_required", _("Say what happened in a note."))
     # Delegates read the follow-up on the outcomes page: no participant is named there.
     room = follow_up.submission.room
-    refuse_names(room, note, what="note", field="note")
+    refuse_names(room, note, what=_("note"), field="note")
     for field in ("reference", "owner"):
         if isinstance(changes.get(field), str):
             refuse_names(room, changes[field], what=field, field=field)
@@ -253,7 +265,9 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
             continue
         if field == "status" and value not in FollowUp.Status.values:
             raise ServiceError(
-                "invalid_status", f"Unknown follow-up status {value!r}; one of: {', '.join(FollowUp.Status.values)}."
+                "invalid_status",
+                _("Unknown follow-up status %(status)s; one of: %(values)s.")
+                % {"status": repr(value), "values": ", ".join(FollowUp.Status.values)},
             )
         if field == "due_date":
             value = _date(value) if value != "" else None
