@@ -178,6 +178,9 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
                 agenda_item=data.get("agenda_item") or None,
             ).version
             done = _("Your comment is recorded.")
+        elif action == "request_adoption":
+            row = minutes_service.minutes_request_adoption(actor_seat_id=seat.pk, version=_number(data))
+            done = _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
         elif action == "adopt":
             row = minutes_service.minutes_adopt(
                 actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,

@@ -112,6 +112,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "minutes.saved": _("· version %(version)s of the minutes saved"),
         "minutes.review_opened": _("· version %(version)s of the minutes is open for your comments"),
         "minutes.review_closed": _("· the review of version %(version)s has ended"),
+        "minutes.adoption_requested": _("· version %(version)s of the minutes awaits the chair's adoption"),
         "minutes.adopted": _("· version %(version)s of the minutes adopted"),
         # posting and the preview
         "sending": _("Sending…"),

@@ -194,6 +194,11 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind("minutes.review_closed", "The review of a version of the minutes ended.", {"version": int}),
         EventKind(
+            "minutes.adoption_requested",
+            "The rapporteur asks the chair to adopt the latest version of the minutes.",
+            {"version": int, "content_sha256": str},
+        ),
+        EventKind(
             "minutes.adopted",
             "The chair adopted a version of the minutes: frozen, with the SHA-256 of its content.",
             {"version": int, "content_sha256": str, "adopted_at": str},

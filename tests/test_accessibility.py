@@ -39,6 +39,9 @@ def signed_in(chromium, server, who: str):
         page.fill("#id_password", STAFF[1])
         page.click("input[type=submit]")
         page.wait_for_url(f"{server.base_url}/")
+    elif who == "moderator":
+        page.goto(server.moderator_link)
+        page.wait_for_url(f"**/rooms/{ROOM}/")
     elif who != "anonymous":
         page.goto(server.personas[who].link)
         page.wait_for_url(f"**/rooms/{ROOM}/")
@@ -65,6 +68,16 @@ def adopted(server, chromium):
         "from forum.models import User; "
         f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r})",
     )
+    # The demo has no moderator: seat one, with a join link of our own.
+    server.moderator_link = server.manage(
+        "shell", "-c",
+        "from forum.models import RoundTable; "
+        "from forum.services.seats import join_url, seat_issue_token, seat_upsert, user_upsert; "
+        f"room = RoundTable.objects.get(slug={ROOM!r}); "
+        "user = user_upsert(email='moderator@demo.roundtables.invalid', name='Mara Moderadora'); "
+        "seat, _ = seat_upsert(room=room, user=user, role='moderator', sector=None, organization=None); "
+        "print(join_url(seat_issue_token(seat=seat)))",
+    ).strip().splitlines()[-1]
     for who, button in (("rapporteur", "Save as a new version"), ("chair", "Adopt version 1")):
         context, page = signed_in(chromium, server, who)
         page.goto(f"{server.base_url}/rooms/{ROOM}/minutes/")
@@ -88,6 +101,8 @@ PAGES = [
     ("chair", f"/rooms/{ROOM}/"),
     ("chair", f"/rooms/{ROOM}/minutes/"),
     ("chair", f"/rooms/{ROOM}/audit/"),
+    ("moderator", f"/rooms/{ROOM}/"),
+    ("moderator", f"/rooms/{ROOM}/minutes/"),
     ("secretariat", f"/rooms/{ROOM}/submissions/"),
     ("secretariat", "/secretariat/"),
     ("secretariat", f"/secretariat/rooms/{ROOM}/"),

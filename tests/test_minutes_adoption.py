@@ -340,3 +340,21 @@ def test_line_breaks_from_a_browser_do_not_make_an_edit(cast):
     assert client_for(cast.rita).post(url, form).status_code == 302
     assert MinutesVersion.objects.get().summaries[item_id(cast)] == "Line one.\n\nLine two."
     assert client_for(cast.rita).post(url, form).status_code == 409  # unchanged
+
+
+def test_the_rapporteur_asks_the_chair_to_adopt_the_latest_version(cast):
+    from forum.services.minutes import minutes_request_adoption
+
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."})
+    for persona in ("gus", "oscar", "mona"):
+        with pytest.raises(ServiceError) as refused:
+            minutes_request_adoption(actor_seat_id=cast.seats[persona].pk, version=1)
+        assert refused.value.code == "forbidden"
+    page = client_for(cast.rita).post(f"/rooms/{cast.room.slug}/minutes/", {"action": "request_adoption", "version": "1"})
+    assert page.status_code == 302
+    event = RoomEvent.objects.filter(room=cast.room, kind="minutes.adoption_requested").get()
+    assert event.participants == {"version": 1, "content_sha256": MinutesVersion.objects.get().content_sha256}
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Two."})
+    with pytest.raises(ServiceError) as stale:
+        minutes_request_adoption(actor_seat_id=cast.rita.pk, version=1)
+    assert stale.value.code == "stale_version"

@@ -54,6 +54,9 @@ def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
         "adopted": _(
             "Version %(number)s is not the latest (version %(latest)s is); only the latest can be adopted."
         ),
+        "put forward": _(
+            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be put forward for adoption."
+        ),
     }
     latest = latest_version(acting.room)
     if latest.pk != version.pk:
@@ -239,6 +242,25 @@ def minutes_review_close(*, actor_seat_id: int, version: int) -> MinutesVersion:
     row.review_closed_at = timezone.now()
     row.save(update_fields=["review_closed_at"])
     _review_closed(acting, row, "close")
+    return row
+
+
+@transaction.atomic
+def minutes_request_adoption(*, actor_seat_id: int, version: int) -> MinutesVersion:
+    """The rapporteur tells the chair that the latest version is ready to be adopted."""
+    acting = load_acting(actor_seat_id, Action.REVIEW_MINUTES)
+    row = _version(acting, version)
+    _latest_only(acting, row, "put forward")
+    if row.adopted_at:
+        raise ServiceError(
+            "minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.number}, field="version"
+        )
+    data = {"version": row.number, "content_sha256": row.content_sha256}
+    append_event(acting.room, "minutes.adoption_requested", participants=data, moderators=data)
+    audit_append(
+        room=acting.room, action=str(Action.REVIEW_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        data={"step": "request_adoption"},
+    )
     return row
 
 

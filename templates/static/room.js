@@ -394,6 +394,7 @@ function place(frame, live) {
     case "minutes.saved":
     case "minutes.review_opened":
     case "minutes.review_closed":
+    case "minutes.adoption_requested":
     case "minutes.adopted":
       say($("minutes-status"), t(frame.kind, { version: d.version }));
       break;
