@@ -22,14 +22,8 @@ from forum.minutes_access import (
 from forum.minutes_render import exports, leak_check_document, render_html_fragment
 from forum.models import FollowUp, Recommendation, Submission
 from forum.services import minutes as minutes_service
-from forum.views import refusal, room_page
+from forum.views import refusal, room_page, service_refusal
 from moderation.permissions import Action, allowed
-
-HTTP_STATUS = {"forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409}
-
-
-def _error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    return refusal(request, HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)
 
 
 def minutes_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
@@ -49,7 +43,7 @@ def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) 
         row = readable_version(room, seat, wanted, review=True)
         doc = live_document(room) if row is None else version_document(row)
     except ServiceError as exc:
-        return _error(request, exc)
+        return service_refusal(request, exc)
     try:
         leak_check_document(room, doc)
     except ServiceError as exc:
@@ -94,7 +88,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         shown = _default_shown(room, seat, versions) if wanted is None else readable_version(room, seat, wanted, review=True)
         diff = _diff(request, room, seat)
     except ServiceError as exc:
-        return _error(request, exc)
+        return service_refusal(request, exc)
     if shown is None and not can_read_drafts(seat):
         return refusal(request, 403, "forbidden", _("The minutes are shared once adopted (or while circulated for review)."))
     doc = live_document(room) if shown is None else version_document(shown)
@@ -104,7 +98,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         try:
             leak_check_document(room, doc)
         except ServiceError as exc:
-            return _error(request, exc)
+            return service_refusal(request, exc)
     latest = versions[0] if versions and can_read_drafts(seat) else None
     return render(request, "minutes.html", {
         "room": room,
@@ -115,7 +109,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "doc": doc,
         "minutes_html": render_html_fragment(doc, heading="h2"),
         "comments": shown.comments.select_related("agenda_item") if shown else [],
-        "review_open": bool(shown and minutes_service.review_is_open(shown)),
+        "review_open": bool(shown and shown.in_review),
         "diff": diff,
         "formats": list(exports()),
         "may": {
@@ -189,7 +183,7 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
         else:
             raise ServiceError("invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)})
     except ServiceError as exc:
-        return _error(request, exc)
+        return service_refusal(request, exc)
     messages.success(request, done)
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}?version={row.number}")
 
@@ -224,7 +218,7 @@ def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
         try:
             leak_check_document(room, doc)
         except ServiceError as exc:
-            return _error(request, exc)
+            return service_refusal(request, exc)
         for item in doc["items"]:
             for rec in item["recommendations"]:
                 recommendations.append({"item": item["title"], "rec": rec, "follow_ups": follow_ups.get(rec["id"], [])})

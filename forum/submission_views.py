@@ -17,13 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from forum.errors import ServiceError
 from forum.models import Committee, FollowUp, RoundTable, Submission
 from forum.services import submissions as service
-from forum.views import refusal
-
-STATUS_CODES = {"forbidden": 403, "not_found": 404, "export_leak": 409, "invalid_transition": 409}
-
-
-def _error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    return refusal(request, STATUS_CODES.get(exc.code, 400), exc.code, exc.message)
+from forum.views import refusal, service_refusal
 
 
 @never_cache
@@ -39,7 +33,7 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, done)
             return redirect(reverse("room_submissions", args=[room.slug]))
     except ServiceError as exc:
-        return _error(request, exc)
+        return service_refusal(request, exc)
     adopted = service.latest_adopted(room)
     submissions = (
         Submission.objects.filter(room=room)
@@ -97,7 +91,7 @@ def submission_package(request: HttpRequest, public_id: str) -> HttpResponse:
         try:
             service.require_secretariat(request.user)
         except ServiceError as exc:
-            return _error(request, exc)
+            return service_refusal(request, exc)
     if not submission.package:
         return refusal(request, 404, "not_found", _("This submission has not been submitted yet: it has no package."))
     response = HttpResponse(bytes(submission.package), content_type="application/zip")

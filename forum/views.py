@@ -80,6 +80,18 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
     return wrapper
 
 
+# The HTTP status of a refused form or export, by error code (400 for the rest).
+REFUSAL_STATUS = {
+    "forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409,
+    "invalid_transition": 409,
+}
+
+
+def service_refusal(request: HttpRequest, exc) -> HttpResponse:
+    """The page (or JSON) for a ServiceError a view got from a service."""
+    return refusal(request, REFUSAL_STATUS.get(exc.code, 400), exc.code, exc.message)
+
+
 def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     if request.path.endswith(".json"):
         return JsonResponse({"error": code, "message": message}, status=status)

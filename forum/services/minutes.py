@@ -273,16 +273,12 @@ def _review_closed(acting: Acting, row: MinutesVersion, step: str) -> None:
     )
 
 
-def review_is_open(row: MinutesVersion) -> bool:
-    return row.in_review
-
-
 @transaction.atomic
 def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: str | None = None) -> MinutesComment:
     """A review comment, attributed like an intervention by the room's policy."""
     acting = load_acting(seat_id, Action.COMMENT_MINUTES)
     row = _version(acting, version)
-    if not review_is_open(row):
+    if not row.in_review:
         raise ServiceError(
             "review_closed", _("Version %(number)s is not open for comments.") % {"number": row.number},
             field="version",
