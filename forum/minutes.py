@@ -61,7 +61,7 @@ from forum.models import (
     Sector,
 )
 from forum.parity import parity_figures
-from forum.tally import CONSENSUS_SCALE
+from forum.tally import CONSENSUS_SCALE, explain
 from moderation.attribution import FUNCTION_LABELS
 from moderation.sanitize import render_markdown
 
@@ -273,8 +273,15 @@ def _check(check: ConsensusCheck, sector_names: dict[str, str]) -> dict:
         ],
         "abstaining_sectors": result.get("abstaining_sectors", []),
         "blocking_sectors": result.get("blocking_sectors", []),
-        "reasons": result.get("reasons", []),
+        "reasons": _reasons(result, sector_names, labels),
     }
+
+
+def _reasons(result: dict, sector_names: dict[str, str], labels: dict[str, str]) -> list[str]:
+    # Results closed before reasons were kept as codes have English sentences only.
+    if "explanations" not in result:
+        return result.get("reasons", [])
+    return [explain(e, sector_names, labels) for e in result["explanations"]]
 
 
 def _recommendation(rec: Recommendation) -> dict:

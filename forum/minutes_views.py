@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
+from forum.minutes import sector_name
 from forum.minutes_access import (
     can_read_drafts,
     live_document,
@@ -23,6 +24,7 @@ from forum.minutes_render import exports, leak_check_document, render_html_fragm
 from forum.models import FollowUp, Recommendation, Submission
 from forum.services import minutes as minutes_service
 from forum.views import refusal, room_page, service_refusal
+from moderation.attribution import in_reader_language
 from moderation.permissions import Action, allowed
 
 
@@ -108,7 +110,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "latest": latest,
         "doc": doc,
         "minutes_html": render_html_fragment(doc, heading="h2"),
-        "comments": shown.comments.select_related("agenda_item") if shown else [],
+        "comments": _comments(room, shown),
         "review_open": bool(shown and shown.in_review),
         "diff": diff,
         "formats": list(exports()),
@@ -122,6 +124,16 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "editor": _editor(room, doc) if allowed(seat.role, Action.EDIT_MINUTES) else None,
         "audiences": Recommendation.Audience.choices,
     })
+
+
+def _comments(room, shown) -> list:
+    if shown is None:
+        return []
+    names = {sector.slug: sector_name(sector.name) for sector in room.dialogue.sectors.all()}
+    comments = list(shown.comments.select_related("agenda_item"))
+    for comment in comments:
+        comment.said_by = in_reader_language(comment.attribution, names)
+    return comments
 
 
 def _diff(request: HttpRequest, room, seat) -> dict | None:

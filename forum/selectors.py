@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound
+from forum.minutes import sector_name
 from forum.models import RoundTable, Seat, User
-from moderation.attribution import attribute
+from moderation.attribution import attribute, in_reader_language
 from realtime.events import audience_for_role
 
 
@@ -64,6 +65,8 @@ def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
         role=seat.role,
         audience=audience_for_role(seat.role),
         sector=seat.sector.slug if seat.sector_id else None,
-        attribution=attribute(seat).label,
+        attribution=in_reader_language(
+            attribute(seat).as_payload(), {seat.sector.slug: sector_name(seat.sector.name)} if seat.sector_id else {},
+        ),
         consented=seat.consented_at is not None,
     )

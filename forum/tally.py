@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Iterable
 from fractions import Fraction
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
@@ -243,24 +244,28 @@ def tally(
         "support": None,
         "decided": None,
     }
-    reasons: list[str] = []
+    # Each reason as a code and its figures (`explanations`), so every reader and the minutes
+    # can word it in their own language; `reasons` is the same in English, as stored before.
+    explanations: list[dict] = []
     reached = False
     if not voting:
-        reasons.append("Nobody voted.")
+        explanations.append({"code": "nobody_voted"})
     elif rule["kind"] == "majority":
         leader = max(options, key=lambda option: shares[option])
         if shares[leader] * 2 > 1:
             reached, result["decided"] = True, leader
-            reasons.append(f"{leader!r} holds {_percent(shares[leader])} of the weight, more than half.")
+            explanations.append({"code": "majority", "option": leader, "share": float(shares[leader])})
         else:
-            reasons.append("No option holds more than half of the weight.")
+            explanations.append({"code": "no_majority"})
     else:
         support = sum((shares[option] for option in rule["support"]), Fraction(0))
         needed = _exact(rule["threshold"])
         result["support"] = float(support)
         reached = support >= needed
-        comparison = "at least" if reached else "below"
-        reasons.append(f"Weighted support is {_percent(support)}, {comparison} the threshold of {_percent(needed)}.")
+        explanations.append({
+            "code": "support_reached" if reached else "support_short",
+            "support": float(support), "threshold": float(needed),
+        })
         if rule["kind"] == "consensus" and rule["objection"] is not None:
             objection = rule["objection"]
             # By majority: more than half of the sector's voters; a sector split evenly does not block.
@@ -268,13 +273,42 @@ def tally(
             result["blocking_sectors"] = blocking
             if blocking and rule["sector_objection_blocks"]:
                 reached = False
-                reasons.append(f"A majority of the voters of {', '.join(blocking)} object.")
+                explanations.append({"code": "sectors_block", "sectors": blocking})
             elif blocking:
-                reasons.append(f"A majority of the voters of {', '.join(blocking)} object (this rule lets it pass).")
+                explanations.append({"code": "sectors_object", "sectors": blocking})
     result["outcome"] = CONSENSUS if reached else NO_CONSENSUS
-    result["reasons"] = reasons
+    result["explanations"] = explanations
+    with translation.override("en"):
+        result["reasons"] = [explain(e) for e in explanations]
     return result
 
 
-def _percent(share: Fraction) -> str:
+def explain(explanation: dict, sector_names: dict[str, str] | None = None, option_labels: dict[str, str] | None = None) -> str:
+    """One reason of a result as a sentence in the active language (`sector_names` and
+    `option_labels` word slugs and keys; they stay as they are without them)."""
+    names = sector_names or {}
+    labels = option_labels or {}
+    code = explanation["code"]
+    if code == "nobody_voted":
+        return _("Nobody voted.")
+    if code == "majority":
+        option = explanation["option"]
+        return _("%(option)s holds %(share)s of the weight, more than half.") % {
+            "option": labels.get(option, repr(option)), "share": percent(explanation["share"]),
+        }
+    if code == "no_majority":
+        return _("No option holds more than half of the weight.")
+    if code in ("support_reached", "support_short"):
+        words = {
+            "support_reached": _("Weighted support is %(support)s, at least the threshold of %(threshold)s."),
+            "support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
+        }
+        return words[code] % {"support": percent(explanation["support"]), "threshold": percent(explanation["threshold"])}
+    sectors = ", ".join(names.get(slug, slug) for slug in explanation["sectors"])
+    if code == "sectors_block":
+        return _("A majority of the voters of %(sectors)s object.") % {"sectors": sectors}
+    return _("A majority of the voters of %(sectors)s object (this rule lets it pass).") % {"sectors": sectors}
+
+
+def percent(share: float | Fraction) -> str:
     return f"{float(share) * 100:.1f}%".replace(".0%", "%")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
+from forum.minutes import sector_name
 from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
@@ -274,6 +275,10 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "turn_ended_done": _("The turn is ended."),
         "turn_seconds_range": _("Give whole seconds, from 30 to 3,600."),
         "floor_mode_done": _("The floor is set."),
+        # how speakers are named (moderation/attribution.py: in_reader_language)
+        **{f"role_{role}": str(label) for role, label in Seat.Role.choices if role != Seat.Role.DELEGATE},
+        "pseudonym": _("%(sector)s · Delegate %(number)s"),
+        "anonymous": _("A participant"),
         # consensus checks
         "check_open": _("Open"),
         "check_voters": _("Open · votes cast: %(count)s"),
@@ -291,6 +296,14 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "proposition_required": _("Write the proposition before opening a check."),
         "check_opened_done": _("The check is open."),
         "check_closed_done": _("The check is closed; its result is shown."),
+        # a result's reasons, by code (forum/tally.py: explain words them the same way)
+        "why_nobody_voted": _("Nobody voted."),
+        "why_majority": _("%(option)s holds %(share)s of the weight, more than half."),
+        "why_no_majority": _("No option holds more than half of the weight."),
+        "why_support_reached": _("Weighted support is %(support)s, at least the threshold of %(threshold)s."),
+        "why_support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
+        "why_sectors_block": _("A majority of the voters of %(sectors)s object."),
+        "why_sectors_object": _("A majority of the voters of %(sectors)s object (this rule lets it pass)."),
         # recommendations
         "addressed_to": _("To: %(audience)s"),
         "audience_rigos": _("Regional intergovernmental organizations"),
@@ -320,7 +333,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "seat": seat,
             "access": access,
             "agenda": room.agenda_items.order_by("position"),
-            "sectors": {s.slug: s.name for s in room.dialogue.sectors.all()},
+            "sectors": {s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()},
             "strings": strings,
         },
     )

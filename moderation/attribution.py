@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from forum.models import RoundTable, Seat
 
 ANONYMOUS_LABEL = "A participant"
@@ -29,9 +31,20 @@ FUNCTION_LABELS = {
 class Attribution:
     label: str
     sector: str | None  # sector slug, only where the policy lets it be known
+    # What the label is made of, so each reader's page can word it in their language
+    # ("Sociedad civil · Delegado 3"): "named", "function" (with the role), "pseudonym" (with
+    # the number) or "anonymous". Nothing here that the label does not already say.
+    kind: str = "named"
+    function: str | None = None
+    number: int | None = None
 
     def as_payload(self) -> dict:
-        return {"label": self.label, "sector": self.sector}
+        payload = {"label": self.label, "sector": self.sector, "kind": self.kind}
+        if self.function:
+            payload["function"] = self.function
+        if self.number is not None:
+            payload["number"] = self.number
+        return payload
 
 
 def seated_delegates(room: RoundTable, sector_id: int) -> int:
@@ -50,8 +63,25 @@ def attribute(seat: Seat) -> Attribution:
         sector = seat.sector.slug if seat.sector_id else None
         return Attribution(f"{name} ({org})" if org else name, sector)
     if seat.role != Seat.Role.DELEGATE:
-        return Attribution(FUNCTION_LABELS[seat.role], None)
+        return Attribution(FUNCTION_LABELS[seat.role], None, "function", function=seat.role)
     if policy == RoundTable.Attribution.SECTOR and seat.sector_id:
         if seated_delegates(room, seat.sector_id) >= room.k:
-            return Attribution(f"{seat.sector.name} · Delegate {seat.pseudonym_number}", seat.sector.slug)
-    return Attribution(ANONYMOUS_LABEL, None)
+            label = f"{seat.sector.name} · Delegate {seat.pseudonym_number}"
+            return Attribution(label, seat.sector.slug, "pseudonym", number=seat.pseudonym_number)
+    return Attribution(ANONYMOUS_LABEL, None, "anonymous")
+
+
+def in_reader_language(payload: dict, sector_names: dict[str, str]) -> str:
+    """An attribution as its reader reads it: the stored label is English (the minutes word
+    speakers from its parts, in their own language), so a page or a frame for one person
+    words it again in theirs. `sector_names`: slug -> the sector's name for that reader.
+    A named label is a person's name and stays as it is. room.js: `who()` does the same."""
+    kind = payload.get("kind")
+    if kind == "function" and payload.get("function") in Seat.Role.values:
+        return str(Seat.Role(payload["function"]).label)
+    if kind == "pseudonym" and payload.get("sector"):
+        name = sector_names.get(payload["sector"]) or payload["label"].rsplit(" · ", 1)[0]
+        return _("%(sector)s · Delegate %(number)s") % {"sector": name, "number": payload.get("number")}
+    if kind == "anonymous":
+        return _("A participant")
+    return payload.get("label", "")

@@ -145,7 +145,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         bucket = access.sector if access.role == "delegate" and access.sector else "others"
         self.sub = self.hub.attach(
             self.base_send, self._close_from_hub, audience=access.audience, bucket=bucket,
-            seat_id=access.seat_id,
+            seat_id=access.seat_id, language=self.language,
         )
         last = await _last_seq(access.room_id)
         await self.send_json(

@@ -55,14 +55,15 @@ _frames_between = database_sync_to_async(log.frames_between)
 class Subscriber:
     """One local socket as the hub sees it: where to write, what it may read, how far it is."""
 
-    __slots__ = ("send", "close", "audience", "bucket", "seat_id", "last_sent", "live", "buffer")
+    __slots__ = ("send", "close", "audience", "bucket", "seat_id", "language", "last_sent", "live", "buffer")
 
-    def __init__(self, send: Send, close: Close, audience: str, bucket: str, seat_id: int):
+    def __init__(self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str):
         self.send = send
         self.close = close
         self.audience = audience
         self.bucket = bucket  # presence bucket: a sector slug, or "others"
         self.seat_id = seat_id
+        self.language = language  # the reader's: a notice to this seat is sent in it
         self.last_sent = 0
         # Until the socket has had its welcome and replay, live events wait here.
         self.live = False
@@ -161,12 +162,15 @@ class RoomHub:
     def sockets_of(self, seat_id: int) -> int:
         return sum(1 for sub in self.subscribers if sub.seat_id == seat_id)
 
-    def attach(self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int) -> Subscriber:
+    def attach(
+        self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int,
+        language: str = settings.LANGUAGE_CODE,
+    ) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
-        sub = Subscriber(send, close, audience, bucket, seat_id)
+        sub = Subscriber(send, close, audience, bucket, seat_id, language)
         self.subscribers.add(sub)
         self._schedule_presence_publish()
         return sub
@@ -243,7 +247,7 @@ class RoomHub:
             if message.get("deadline"):
                 self.watch_turn(message["deadline"])
         elif kind == log.SEAT_MESSAGE:
-            await self._on_seat_notice(message["seat_id"], message["frame"], message.get("close"))
+            await self._on_seat_notice(message["seat_id"], message["frames"], message.get("close"))
         elif kind == PRESENCE:
             self._on_presence(message["origin"], message.get("counts", {}))
         elif kind == PRESENCE_REQUEST:
@@ -289,11 +293,11 @@ class RoomHub:
                 except Exception:  # noqa: BLE001 - a socket that cannot take writes is gone
                     self.subscribers.discard(sub)
 
-    async def _on_seat_notice(self, seat_id: int, frame: str, close_code: int | None) -> None:
-        message = {"type": "websocket.send", "text": frame}
+    async def _on_seat_notice(self, seat_id: int, frames: dict[str, str], close_code: int | None) -> None:
+        fallback = frames.get(settings.LANGUAGE_CODE) or next(iter(frames.values()))
         for sub in [s for s in self.subscribers if s.seat_id == seat_id]:
             try:
-                await sub.send(message)
+                await sub.send({"type": "websocket.send", "text": frames.get(sub.language, fallback)})
                 if close_code:
                     self.subscribers.discard(sub)
                     await sub.close(close_code)

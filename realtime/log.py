@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from forum.models import RoomEvent, RoundTable
 
@@ -97,19 +99,33 @@ def publish(room_id: int, event: RoomEvent) -> None:
         logger.warning("publish of room %s seq %s failed", room_id, event.seq, exc_info=True)
 
 
-def notify_seat(room_id: int, seat_id: int, frame: dict, *, close_code: int | None = None) -> None:
+def notify_seat(
+    room_id: int, seat_id: int, frame: dict, *, message: Callable[[], str] | None = None,
+    close_code: int | None = None,
+) -> None:
     """After commit, send `frame` to the sockets of one seat only (in every process), and
     close them if `close_code` is given.
 
     For what concerns one person and is no event of the room: why their post was rejected,
     that they are muted, that they were removed. The seat id travels between our processes
     only; clients never see it.
+
+    `message` builds the frame's sentence in the active language. The notice is raised by
+    someone else (a moderator), so it is built once per interface language and each socket
+    is sent its reader's: a handful of strings, for a message that concerns a single seat.
     """
-    message = {"type": SEAT_MESSAGE, "room": room_id, "seat_id": seat_id, "frame": encode(frame), "close": close_code}
+    if message is None:
+        frames = {settings.LANGUAGE_CODE: encode(frame)}
+    else:
+        frames = {}
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                frames[code] = encode({**frame, "message": str(message())})
+    payload = {"type": SEAT_MESSAGE, "room": room_id, "seat_id": seat_id, "frames": frames, "close": close_code}
 
     def send() -> None:
         try:
-            async_to_sync(get_channel_layer().group_send)(group_for(room_id), message)
+            async_to_sync(get_channel_layer().group_send)(group_for(room_id), payload)
         except Exception:  # noqa: BLE001 - a notice is best effort; state is already saved
             logger.warning("notice to a seat of room %s failed", room_id, exc_info=True)
 

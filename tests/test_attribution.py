@@ -165,9 +165,11 @@ def test_a_label_carries_no_database_ids(cast):
     for persona in ("gus", "greta", "gil", "cora", "cyrus", "celia"):
         seat = cast.seats[persona]
         payload = attribute(seat).as_payload()
-        assert set(payload) == {"label", "sector"}
+        # The parts beside the label (for each reader's wording) say nothing the label does not.
+        assert set(payload) == {"label", "sector", "kind", "number"}
+        assert payload["kind"] == "pseudonym"
         number = int(PSEUDONYM.match(payload["label"])["number"])
-        assert number == seat.pseudonym_number
+        assert number == seat.pseudonym_number == payload["number"]
         assert number <= cast.room.seats_per_sector
 
 

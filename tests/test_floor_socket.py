@@ -218,7 +218,7 @@ async def test_the_floor_given_reaches_every_socket_with_the_same_queue_and_spea
         assert entries["gus"]["attribution"]["label"].startswith("Government")
         assert entries["cora"]["attribution"]["sector"] == "civil-society"
         # Ada is academia's only delegate (below k): her sector would name her.
-        assert entries["ada"]["attribution"] == {"label": "A participant", "sector": None}
+        assert entries["ada"]["attribution"] == {"label": "A participant", "sector": None, "kind": "anonymous"}
 
 
 async def test_a_point_of_order_jumps_the_queue(cast, sockets):

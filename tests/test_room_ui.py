@@ -107,7 +107,7 @@ def test_the_chair_mutes_a_delegate_whose_next_post_is_refused_with_the_muted_me
         expect(chair.locator("#seat-status")).to_have_text(f"{label} is muted for 5 min.")
         expect(chair.locator("#muted li")).to_have_count(1)
         expect(chair.locator("#muted li")).to_contain_text(label)
-        expect(delegate.locator("#post-status")).to_contain_text("muted you for 5 minute(s)")
+        expect(delegate.locator("#post-status")).to_contain_text("muted you for 5 minutes")
 
         delegate.fill("#post-body", "Muted, but trying all the same.")
         delegate.click("#post-button")
@@ -442,8 +442,9 @@ def test_a_keyboard_only_delegate_consents_posts_and_raises_a_hand(chromium, ser
 
 ROOM_JS = REPO / "templates" / "static" / "room.js"
 # Keys room.js builds at run time: `status_${status}`, `audience_${audience}`, the kind of
-# a minutes event, and the entries of its small lookup tables.
-DYNAMIC = re.compile(r"^(status|audience|identity|parity|seat|kind|option|floor_mode)_|^minutes\.")
+# a minutes event, a speaker's function (`role_${a.function}`), a result's reason
+# (`why_${x.code}`), and the entries of its small lookup tables.
+DYNAMIC = re.compile(r"^(status|audience|identity|parity|seat|kind|option|floor_mode|role|why)_|^minutes\.")
 
 
 def page_strings(server, persona) -> dict:

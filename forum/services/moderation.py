@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from forum.errors import ServiceError
 from forum.models import Flag, Intervention, RoomEvent, RoundTable, Seat
@@ -119,8 +120,8 @@ def intervention_reject(*, actor_seat_id: int, intervention_id: str, reason: str
     append_event(acting.room, "intervention.rejected", participants=None, moderators=data)
     notify_seat(
         acting.room.pk, intervention.seat_id,
-        {"type": "notice", "code": "rejected", "id": intervention.public_id,
-         "message": f"A moderator declined your intervention: {reason}"},
+        {"type": "notice", "code": "rejected", "id": intervention.public_id, "reason": reason},
+        message=lambda: _("A moderator declined your intervention: %(reason)s") % {"reason": reason},
     )
     _audit(acting, Action.REJECT, intervention.public_id, reason)
 
@@ -241,8 +242,11 @@ def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") 
     append_event(acting.room, "seat.muted", participants=None, moderators={**_seat_data(target), "until": until})
     notify_seat(
         acting.room.pk, target.pk,
-        {"type": "notice", "code": "muted", "until": until,
-         "message": f"A moderator has muted you for {minutes} minute(s)."},
+        {"type": "notice", "code": "muted", "until": until, "minutes": minutes},
+        message=lambda: ngettext(
+            "A moderator has muted you for %(minutes)s minute.",
+            "A moderator has muted you for %(minutes)s minutes.", minutes,
+        ) % {"minutes": minutes},
     )
     _audit(acting, Action.MUTE, target.public_id, reason, minutes=minutes)
     return target
@@ -255,7 +259,7 @@ def seat_unmute(*, actor_seat_id: int, seat: str) -> Seat:
     target.muted_until = None
     target.save(update_fields=["muted_until"])
     append_event(acting.room, "seat.unmuted", participants=None, moderators=_seat_data(target))
-    notify_seat(acting.room.pk, target.pk, {"type": "notice", "code": "unmuted", "message": "You may speak again."})
+    notify_seat(acting.room.pk, target.pk, {"type": "notice", "code": "unmuted"}, message=lambda: _("You may speak again."))
     _audit(acting, Action.MUTE, target.public_id, "unmute")
     return target
 
@@ -278,7 +282,8 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     append_event(acting.room, "seat.removed", participants=None, moderators=_seat_data(target))
     notify_seat(
         acting.room.pk, target.pk,
-        {"type": "error", "code": "forbidden", "message": "Your seat in this round table has been withdrawn."},
+        {"type": "error", "code": "forbidden"},
+        message=lambda: _("Your seat in this round table has been withdrawn."),
         close_code=4403,
     )
     _audit(acting, Action.REMOVE_SEAT, target.public_id, reason)

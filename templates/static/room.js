@@ -28,6 +28,18 @@ const consentBox = $("consent-box");
 const consentDone = $("consent-done");
 const held = $("held");
 
+/** Who spoke, in the reader's language: stored labels are English; a name stays a name
+ * (moderation/attribution.py: in_reader_language words them the same way). */
+function who(a) {
+  if (a.kind === "function" && S[`role_${a.function}`]) return t(`role_${a.function}`);
+  if (a.kind === "pseudonym" && a.sector) {
+    const sector = sectorNames[a.sector] || a.label.split(" · ")[0];
+    return t("pseudonym", { sector, number: a.number });
+  }
+  if (a.kind === "anonymous") return t("anonymous");
+  return a.label;
+}
+
 /** A translated string with its %(name)s placeholders filled in. */
 function t(key, vars = {}) {
   const text = S[key] ?? key;
@@ -465,7 +477,7 @@ function renderIntervention(seq, d, { inStream = true } = {}) {
   const li = el("li", { cls: `intervention kind-${d.kind}` });
   li.dataset.seq = seq;
   li.dataset.id = d.id;
-  const label = d.attribution.label;
+  const label = who(d.attribution);
   const when = el("time", { text: new Date(d.created_at).toLocaleTimeString(LANG) });
   when.dateTime = d.created_at;
   const head = el("p", { cls: "attribution" }, el("strong", { text: label }), " · ", when);
@@ -549,7 +561,7 @@ async function redactAsk(id, li, { release = false } = {}) {
 function renderHeld(seq, d) {
   known.set(d.id, d);
   const li = renderIntervention(seq, d, { inStream: false });
-  const label = d.attribution.label;
+  const label = who(d.attribution);
   li.append(
     el("p", { cls: "muted", text: t("held_why", { reason: d.reason }) }),
     el("p", { cls: "actions" },
@@ -631,7 +643,7 @@ function showFlag(d) {
 function renderFlag(id) {
   const entry = flags.get(id);
   const data = known.get(id);
-  const label = data ? data.attribution.label : t("an_intervention");
+  const label = data ? who(data.attribution) : t("an_intervention");
   const li = entry.li;
   keepFocus(li, () => {
     li.replaceChildren(
@@ -672,7 +684,7 @@ function showHidden(id, reason) {
   if (!list) return;
   removeHidden(id);
   const data = known.get(id);
-  const label = data ? data.attribution.label : t("an_intervention");
+  const label = data ? who(data.attribution) : t("an_intervention");
   const li = el("li", { cls: "console-item" },
     el("p", {}, el("strong", { text: label })),
     el("p", { cls: "excerpt", text: data ? excerpt(data) : "" }),
@@ -790,7 +802,7 @@ function showRevealed(identity) {
 const muted = new Map();  // seat handle -> {label, until}
 
 function showSeatEvent(kind, d) {
-  const label = d.attribution.label;
+  const label = who(d.attribution);
   if (kind === "seat.muted") muted.set(d.seat, { label, until: d.until });
   if (kind === "seat.unmuted" || kind === "seat.removed") muted.delete(d.seat);
   const list = $("muted");
@@ -911,7 +923,7 @@ function kindSuffix(kind) {
 
 function requestText(r) {
   const kind = kindSuffix(r.kind);
-  const text = kind ? t("request_with_kind", { label: r.attribution.label, kind }) : r.attribution.label;
+  const text = kind ? t("request_with_kind", { label: who(r.attribution), kind }) : who(r.attribution);
   return r.request === myRequest ? t("request_yours", { request: text }) : text;
 }
 
@@ -950,7 +962,7 @@ function showFloor(kind, d, live) {
   const live_ = $("floor-live");
   if (kind === "floor.given" && d.speaker) {
     const { attribution, limit_seconds: limit } = d.speaker;
-    announce(live_, t("floor_given", { label: attribution.label, time: clock(limit) }));
+    announce(live_, t("floor_given", { label: who(attribution), time: clock(limit) }));
   } else if (kind === "floor.turn_ended" && before) {
     announce(live_, t("turn_ended", { time: clock(d.seconds) }));
   } else if (kind === "floor.hand_raised" || kind === "floor.hand_lowered") {
@@ -978,7 +990,7 @@ function showSpeaker(speaker) {
     return;
   }
   const mine = speaker.request === myRequest;
-  box.textContent = mine ? t("you_have_floor") : t("has_floor", { label: speaker.attribution.label });
+  box.textContent = mine ? t("you_have_floor") : t("has_floor", { label: who(speaker.attribution) });
   if (yieldButton) yieldButton.hidden = !mine;
   const ends = Date.parse(speaker.ends_at);
   const limit = speaker.limit_seconds;
@@ -992,12 +1004,12 @@ function showSpeaker(speaker) {
     say($("countdown-note"), left <= 0 ? t("time_up_short") : left <= 30 ? t("ending_soon") : "");
     if (!warned && left <= 30) {
       warned = true;
-      announce($("floor-live"), t("thirty_seconds_left", { label: speaker.attribution.label }));
+      announce($("floor-live"), t("thirty_seconds_left", { label: who(speaker.attribution) }));
     }
     if (!over && left <= 0) {
       over = true;
       clearInterval(countdown);
-      announce($("floor-live"), t("time_is_up", { label: speaker.attribution.label }));
+      announce($("floor-live"), t("time_is_up", { label: who(speaker.attribution) }));
     }
   };
   tick();
@@ -1024,7 +1036,7 @@ function showConsoleQueue(queue) {
   if (!list) return;
   keepFocus(list, () => {
     list.replaceChildren(...queue.map((r, i) => {
-      const label = r.attribution.label;
+      const label = who(r.attribution);
       const kind = kindSuffix(r.kind);
       const sector = r.sector ? sectorNames[r.sector] || r.sector : "";
       const li = el("li", { cls: "console-item" },
@@ -1059,11 +1071,11 @@ const floorBox = () => consoleBox("floor");
 async function giveFloor(r, index) {
   if (index === 0) {
     act({ type: "floor", action: "give", request: r.request, expected_speaker: currentSpeaker },
-      { ...floorBox(), ok: t("floor_given_done", { label: r.attribution.label }) });
+      { ...floorBox(), ok: t("floor_given_done", { label: who(r.attribution) }) });
     return;
   }
   const answer = await ask({
-    title: t("give_out_of_order_title", { label: r.attribution.label }),
+    title: t("give_out_of_order_title", { label: who(r.attribution) }),
     text: t("override_text"), reasonLabel: t("override_reason"), confirm: t("give_floor"),
   });
   if (!answer) return;
@@ -1071,28 +1083,28 @@ async function giveFloor(r, index) {
     type: "floor", action: "give", request: r.request, reason: answer.reason,
     expected_speaker: currentSpeaker,
   },
-    { ...floorBox(), ok: t("floor_given_done", { label: r.attribution.label }) });
+    { ...floorBox(), ok: t("floor_given_done", { label: who(r.attribution) }) });
 }
 
 async function moveRequest(r, position, direction) {
   const answer = await ask({
-    title: t(direction === "up" ? "move_up_title" : "move_down_title", { label: r.attribution.label }),
+    title: t(direction === "up" ? "move_up_title" : "move_down_title", { label: who(r.attribution) }),
     text: t("override_text"), reasonLabel: t("override_reason"),
     confirm: t(direction === "up" ? "move_up" : "move_down"),
   });
   if (!answer) return;
   act({ type: "floor", action: "move", request: r.request, position, reason: answer.reason },
-    { ...floorBox(), ok: t("moved_done", { label: r.attribution.label, position }) });
+    { ...floorBox(), ok: t("moved_done", { label: who(r.attribution), position }) });
 }
 
 async function removeRequest(r) {
   const answer = await ask({
-    title: t("remove_request_title", { label: r.attribution.label }),
+    title: t("remove_request_title", { label: who(r.attribution) }),
     text: t("override_text"), reasonLabel: t("override_reason"), confirm: t("remove_request"),
   });
   if (!answer) return;
   act({ type: "floor", action: "remove", request: r.request, reason: answer.reason },
-    { ...floorBox(), ok: t("request_removed_done", { label: r.attribution.label }) });
+    { ...floorBox(), ok: t("request_removed_done", { label: who(r.attribution) }) });
 }
 
 function setupFloorControls() {
@@ -1145,6 +1157,22 @@ function optionLabel(option) {
   // The default scale is ours to translate; custom options are shown as the chair wrote them.
   const key = DEFAULT_OPTIONS[option.key];
   return key && S[key] ? t(key) : option.label;
+}
+
+/** 0.625 -> "62.5%", 0.6 -> "60%": as forum/tally.py writes shares in the minutes. */
+function percent(share) {
+  return `${(share * 100).toFixed(1)}%`.replace(".0%", "%");
+}
+
+/** One reason of a result (a code and its figures) in the reader's language. */
+function explain(x, labels) {
+  return t(`why_${x.code}`, {
+    option: labels[x.option] || x.option,
+    share: percent(x.share ?? 0),
+    support: percent(x.support ?? 0),
+    threshold: percent(x.threshold ?? 0),
+    sectors: (x.sectors || []).map((slug) => sectorNames[slug] || slug).join(", "),
+  });
 }
 
 function showCheck(kind, d) {
@@ -1202,8 +1230,9 @@ function showCheck(kind, d) {
       el("strong", { text: r.outcome === "consensus" ? t("consensus") : t("no_consensus") }),
       " — ", t("weighted", { shares }),
     );
-    if (r.reasons?.length) {
-      li.append(el("ul", { cls: "reasons" }, ...r.reasons.map((x) => el("li", { text: x }))));
+    const reasons = r.explanations ? r.explanations.map((x) => explain(x, labels)) : (r.reasons || []);
+    if (reasons.length) {
+      li.append(el("ul", { cls: "reasons" }, ...reasons.map((x) => el("li", { text: x }))));
     }
   }
 }
