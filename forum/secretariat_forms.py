@@ -6,9 +6,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from forum.models import Committee, Dialogue, RoundTable, Seat
+from forum.services.rooms import MAX_SECTOR_SEATS
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # as manage.py import_participants
 MAX_AGENDA_ITEMS = 50
@@ -171,6 +172,31 @@ class ImportForm(Form):
                 % {"n": exc.start},
                 code="import_refused",
             )
+
+
+class SectorSeatsForm(Form):
+    """One number per sector of the room, `seats-<sector slug>`; empty: the room's
+    seats_per_sector. Parsed as integers only: room_set_sector_seats checks the bounds."""
+
+    def __init__(self, *args, sectors: list[dict], default: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        for s in sectors:
+            self.fields[self.field_name(s["sector"])] = forms.IntegerField(
+                label=s["sector"].name,
+                required=False,
+                initial=s["own"],
+                widget=forms.NumberInput(attrs={"min": 0, "max": MAX_SECTOR_SEATS}),
+                help_text=ngettext(
+                    "%(held)s delegate seated. Empty: the round table's %(default)s seats.",
+                    "%(held)s delegates seated. Empty: the round table's %(default)s seats.",
+                    s["filled"],
+                )
+                % {"held": s["filled"], "default": default},
+            )
+
+    @staticmethod
+    def field_name(sector) -> str:
+        return f"seats-{sector.slug}"
 
 
 class CommitteeForm(Form):

@@ -30,22 +30,27 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from forum.errors import ServiceError
-from forum.models import Committee, Dialogue, RoundTable, Seat
+from forum.models import Committee, Dialogue, RoundTable, Seat, SectorSeats
 from forum.secretariat_forms import (
     LABELS,
     CommitteeForm,
     DialogueForm,
     ImportForm,
     RoomForm,
+    SectorSeatsForm,
 )
 from forum.services.participants import ImportRefused, participants_import
-from forum.services.rooms import dialogue_get_or_create, room_create, room_set_status
+from forum.services.rooms import (
+    dialogue_get_or_create,
+    room_create,
+    room_set_sector_seats,
+    room_set_status,
+)
 from forum.services.seats import (
     QUOTA_ROLES,
     join_url,
-    seat_issue_token,
-    seat_revoke_token,
-    sector_seat_limits,
+    seat_link_issue,
+    seat_link_revoke,
 )
 from forum.services.submissions import require_secretariat
 from forum.views import refusal
@@ -268,10 +273,14 @@ def room_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _seat_link_action(request, room, action)
     if action == "import":
         return _import(request, room)
+    if action == "sector_seats":
+        return _sector_seats(request, room)
     return refusal(request, 400, "invalid_action", _("This form is not one of this page's."))
 
 
-def _render_room(request, room, *, status=200, problem=None, import_form=None) -> HttpResponse:
+def _render_room(
+    request, room, *, status=200, problem=None, import_form=None, seats_form=None
+) -> HttpResponse:
     seats = sorted(
         Seat.objects.filter(room=room).select_related("user", "sector", "organization"),
         key=lambda s: (
@@ -280,11 +289,7 @@ def _render_room(request, room, *, status=200, problem=None, import_form=None) -
             str(s.user).lower(),
         ),
     )
-    limits = sector_seat_limits(room)
-    filled: dict[int, int] = {}
-    for seat in seats:
-        if seat.role in QUOTA_ROLES and seat.removed_at is None and seat.sector_id:
-            filled[seat.sector_id] = filled.get(seat.sector_id, 0) + 1
+    sectors = _sectors(room, seats)
     return render(
         request,
         "secretariat/room.html",
@@ -292,14 +297,8 @@ def _render_room(request, room, *, status=200, problem=None, import_form=None) -
             "room": room,
             "labels": room_labels(room),
             "agenda": room.agenda_items.order_by("position"),
-            "sectors": [
-                {
-                    "sector": s,
-                    "filled": filled.get(s.pk, 0),
-                    "limit": limits.get(s.slug, room.seats_per_sector),
-                }
-                for s in room.dialogue.sectors.all()
-            ],
+            "sectors": sectors,
+            "seats_form": seats_form or _seats_form(room, sectors),
             "seats": [
                 {
                     "seat": s,
@@ -314,6 +313,59 @@ def _render_room(request, room, *, status=200, problem=None, import_form=None) -
         },
         status=status,
     )
+
+
+def _sectors(room: RoundTable, seats) -> list[dict]:
+    """Per sector of the dialogue: seated delegates, the sector's own number of seats (None:
+    the room's seats_per_sector) and the limit that applies."""
+    own = dict(SectorSeats.objects.filter(room=room).values_list("sector_id", "seats"))
+    filled: dict[int, int] = {}
+    for seat in seats:
+        if seat.role in QUOTA_ROLES and seat.removed_at is None and seat.sector_id:
+            filled[seat.sector_id] = filled.get(seat.sector_id, 0) + 1
+    return [
+        {
+            "sector": s,
+            "filled": filled.get(s.pk, 0),
+            "own": own.get(s.pk),
+            "limit": own.get(s.pk, room.seats_per_sector),
+        }
+        for s in room.dialogue.sectors.all()
+    ]
+
+
+def _seats_form(room: RoundTable, sectors: list[dict], data=None) -> SectorSeatsForm:
+    return SectorSeatsForm(
+        data, sectors=sectors, default=room.seats_per_sector, auto_id="sector-seats-%s"
+    )
+
+
+def _sector_seats(request: HttpRequest, room: RoundTable) -> HttpResponse:
+    seats = Seat.objects.filter(room=room).only("role", "removed_at", "sector_id")
+    sectors = _sectors(room, seats)
+    form = _seats_form(room, sectors, request.POST)
+    if not form.is_valid():
+        problem = invalid(form, "sector_seats", "invalid_seats")
+        return _render_room(request, room, status=400, problem=problem, seats_form=form)
+    by_name = {form.field_name(s["sector"]): s["sector"] for s in sectors}
+    try:
+        changes = room_set_sector_seats(
+            room=room,
+            seats={sector.pk: form.cleaned_data[name] for name, sector in by_name.items()},
+            actor=request.user,
+        )
+    except ServiceError as exc:
+        field = f"seats-{exc.extra['sector']}" if "sector" in exc.extra else None
+        problem = refused(form, "sector_seats", exc, field if field in form.fields else None)
+        status = 409 if exc.code == "seats_below_held" else 400
+        return _render_room(request, room, status=status, problem=problem, seats_form=form)
+    messages.success(
+        request,
+        _("Seats per sector saved.")
+        if changes
+        else _("The seats per sector were already these: nothing changed."),
+    )
+    return redirect(reverse("secretariat_room", args=[room.slug]) + "#sectors")
 
 
 def _link_state(seat: Seat) -> str:
@@ -363,14 +415,14 @@ def _seat_link_action(request: HttpRequest, room: RoundTable, action: str) -> Ht
         }
         return _render_room(request, room, status=409, problem=problem)
     if action == "revoke":
-        seat_revoke_token(seat=seat)
+        seat_link_revoke(seat=seat, actor=request.user)
         messages.success(
             request,
             _("The link of %(name)s is revoked; it no longer opens the round table.")
             % {"name": seat.user},
         )
         return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
-    url = join_url(seat_issue_token(seat=seat))
+    url = join_url(seat_link_issue(seat=seat, actor=request.user, resend=action == "resend"))
     return render(
         request,
         "secretariat/link.html",

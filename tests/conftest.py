@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from forum.models import RoundTable, Seat, Sector, User
 from forum.services.rooms import dialogue_get_or_create, room_create
@@ -32,6 +33,14 @@ def require(service: str, available: bool, reason: str) -> None:
     if CI:
         pytest.fail(f"{service} is required when CI=true: {reason}", pytrace=False)
     pytest.skip(f"{service} not available: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def back_to_english():
+    # A page requested in another language leaves it active in the test's thread
+    # (LocaleMiddleware activates it); the next test's messages would come out in it.
+    yield
+    translation.deactivate()
 
 
 @dataclass
@@ -157,11 +166,14 @@ class Socket:
 
 
 async def open_socket(
-    user: User | None, slug: str, *, after: int | None = None, origin: str = "http://127.0.0.1:8000"
+    user: User | None, slug: str, *, after: int | None = None, origin: str = "http://127.0.0.1:8000",
+    language: str | None = None,
 ) -> tuple[Socket, bool, int | None]:
     from forum.asgi import application
 
     headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1:8000")]
+    if language:
+        headers.append((b"accept-language", language.encode()))
     if user is not None:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={await _cookie(user)}".encode()))
     path = f"/ws/rooms/{slug}/" + (f"?after={after}" if after is not None else "")

@@ -536,7 +536,8 @@ LINK = re.compile(r"(https?://\S+/join/[A-Za-z0-9_-]+/)")
 
 
 def test_seed_demo_creates_the_demo_round_table():
-    seed()
+    out = seed()
+    assert "/secretariat/committees/" in out and "/admin/" not in out
     room = RoundTable.objects.get(slug="demo-roundtable")
     assert room.rule == "chatham-house"
     assert room.attribution == "sector"

@@ -12,9 +12,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from forum.models import Committee, Dialogue, RoundTable, Seat, User
+from forum.errors import ServiceError
+from forum.models import Committee, Dialogue, RoundTable, Seat, Sector, SectorSeats, User
 from forum.secretariat_views import link_fingerprint
 from forum.services.moderation import seat_mute
+from forum.services.rooms import room_set_sector_seats
+from moderation.models import AuditEntry
 from tests.conftest import PERSONAS
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +74,8 @@ def state_snapshot() -> tuple:
         list(RoundTable.objects.order_by("pk").values_list("slug", "status")),
         list(Seat.objects.order_by("pk").values_list("pk", "token_hash", "token_revoked_at")),
         list(Committee.objects.order_by("pk").values_list("name", "webhook_url", "webhook_secret")),
+        sorted(SectorSeats.objects.values_list("room_id", "sector__slug", "seats")),
+        list(AuditEntry.objects.order_by("pk").values_list("room_id", "seq", "action")),
     )
 
 
@@ -122,6 +127,7 @@ def test_no_post_of_an_outsider_changes_anything(cast, committee):
         (ROOM, seat_form(cast.cora, "issue")),
         (ROOM, seat_form(cast.cora, "revoke")),
         (ROOM, {"action": "import", "file": None}),
+        (ROOM, {"action": "sector_seats", "seats-academia": "9", "seats-government": ""}),
         ("/secretariat/committees/", {"name": "X", "rigo": "Y"}),
         (
             f"/secretariat/committees/{committee.public_id}/",
@@ -326,6 +332,151 @@ def test_a_removed_seat_gets_no_new_link(staff, cast):
     response = staff.post(ROOM, seat_form(cast.pia, "issue"))
     assert response.status_code == 409
     assert not JOIN_URL.search(page(response))
+
+
+def audited(cast, action: str) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(room_id=cast.room.pk, action=action).order_by("seq"))
+
+
+def test_issuing_resending_and_revoking_a_link_are_audited_without_the_token(staff, cast):
+    token = JOIN_URL.search(page(staff.post(ROOM, seat_form(cast.cora, "issue")))).group(1)
+    staff.post(ROOM, seat_form(cast.oscar, "resend"))
+    staff.post(ROOM, seat_form(cast.gus, "revoke"))
+    issued = audited(cast, "issue_link")
+    assert [e.data.pop("resend") for e in issued] == [False, True]
+    assert [(e.target, e.actor_role, e.actor_public_id, e.data) for e in issued] == [
+        (cast.cora.public_id, "secretariat", "", {"role": "delegate", "sector": "civil-society"}),
+        (cast.oscar.public_id, "secretariat", "", {"role": "observer", "sector": None}),
+    ]
+    [revoked] = audited(cast, "revoke_link")
+    assert (revoked.target, revoked.data) == (
+        cast.gus.public_id,
+        {"role": "delegate", "sector": "government"},
+    )
+    cast.cora.refresh_from_db()
+    for entry in AuditEntry.objects.filter(room_id=cast.room.pk):
+        stored = f"{entry.target} {entry.reason} {entry.data}"
+        assert token not in stored and cast.cora.token_hash not in stored
+    text = page(staff.get(f"{ROOM}audit/"))
+    assert "Chain intact" in text and "issue_link" in text and "revoke_link" in text
+    assert "Cora Civil" not in text
+
+
+def test_a_refused_link_action_writes_no_audit_entry(staff, cast):
+    form = seat_form(cast.cora, "issue")
+    staff.post(ROOM, form)
+    assert staff.post(ROOM, form).status_code == 409  # stale_link
+    assert len(audited(cast, "issue_link")) == 1
+
+
+# -- seats per sector ---------------------------------------------------------------------
+
+
+def seats_form(**numbers) -> dict:
+    """The sector seats form as the page sends it: every sector's field, empty unless given."""
+    data = {"action": "sector_seats"}
+    for slug in Sector.objects.values_list("slug", flat=True):
+        data[f"seats-{slug}"] = str(numbers.get(slug.replace("-", "_"), ""))
+    return data
+
+
+def own_seats(cast) -> dict[str, int]:
+    return dict(SectorSeats.objects.filter(room=cast.room).values_list("sector__slug", "seats"))
+
+
+def test_the_room_page_shows_seated_delegates_and_seats_per_sector(staff, cast):
+    text = page(staff.get(ROOM))
+    assert 'data-seats="civil-society">3 / 5<' in text
+    assert 'data-seats="academia">1 / 5<' in text
+    assert 'name="seats-civil-society"' in text and 'name="action" value="sector_seats"' in text
+
+
+def test_the_secretariat_gives_sectors_their_own_number_of_seats(staff, cast):
+    response = staff.post(ROOM, seats_form(civil_society=7, academia=2), follow=True)
+    assert response.redirect_chain == [("/secretariat/rooms/test-room/#sectors", 302)]
+    text = page(response)
+    assert "Seats per sector saved." in text
+    assert own_seats(cast) == {"civil-society": 7, "academia": 2}
+    assert 'data-seats="civil-society">3 / 7<' in text
+    assert 'data-seats="government">3 / 5<' in text
+    assert 'value="7"' in text  # the form shows the sector's own number
+    [entry] = audited(cast, "set_sector_seats")
+    assert (entry.actor_role, entry.data) == (
+        "secretariat",
+        {
+            "seats": {
+                "civil-society": {"before": None, "after": 7},
+                "academia": {"before": None, "after": 2},
+            },
+            "seats_per_sector": 5,
+        },
+    )
+
+
+def test_an_empty_field_gives_the_sector_the_round_tables_number_again(staff, cast):
+    staff.post(ROOM, seats_form(civil_society=7, academia=2))
+    response = staff.post(ROOM, seats_form(academia=2), follow=True)
+    assert "Seats per sector saved." in page(response)
+    assert own_seats(cast) == {"academia": 2}
+    assert 'data-seats="civil-society">3 / 5<' in page(response)
+    last = audited(cast, "set_sector_seats")[-1]
+    assert last.data["seats"] == {"civil-society": {"before": 7, "after": None}}
+
+    response = staff.post(ROOM, seats_form(academia=2), follow=True)
+    assert "nothing changed" in page(response)
+    assert len(audited(cast, "set_sector_seats")) == 2  # nothing changed, nothing audited
+
+
+def test_fewer_seats_than_seated_delegates_are_refused_and_nothing_changes(staff, cast):
+    staff.post(ROOM, seats_form(civil_society=4))
+    before = state_snapshot()
+    # Academia's 9 is fine, civil society's 2 is not: neither is saved.
+    response = staff.post(ROOM, seats_form(civil_society=2, academia=9))
+    assert response.status_code == 409
+    text = page(response)
+    assert "seats_below_held" in text
+    assert "Sector 'civil-society' has 3 seated delegates" in text
+    field = "sector-seats-seats-civil-society"
+    assert f'aria-describedby="{field}_helptext {field}_error"' in text  # on the field
+    assert state_snapshot() == before
+    assert own_seats(cast) == {"civil-society": 4}
+
+
+def test_an_empty_field_is_refused_when_the_round_tables_number_is_below_the_seated(staff, cast):
+    staff.post(ROOM, seats_form(government=3))
+    RoundTable.objects.filter(pk=cast.room.pk).update(seats_per_sector=2)
+    before = state_snapshot()
+    response = staff.post(ROOM, seats_form())
+    assert response.status_code == 409 and "seats_below_held" in page(response)
+    assert "Sector 'government' has 3 seated delegates" in page(response)
+    assert state_snapshot() == before
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "two", "2.5"])
+def test_a_number_of_seats_out_of_bounds_is_refused(staff, cast, value):
+    before = state_snapshot()
+    data = seats_form()
+    data["seats-academia"] = value
+    response = staff.post(ROOM, data)
+    assert response.status_code == 400
+    assert "invalid_seats" in page(response)
+    assert state_snapshot() == before
+
+
+def test_only_the_secretariat_sets_seats_per_sector(cast):
+    academia = Sector.objects.get(slug="academia")
+    with pytest.raises(ServiceError) as caught:
+        room_set_sector_seats(room=cast.room, seats={academia.pk: 3}, actor=cast.chloe.user)
+    assert caught.value.code == "forbidden"
+    assert own_seats(cast) == {}
+
+
+def test_a_sector_outside_the_dialogue_is_refused(sam, cast):
+    other = Sector.objects.create(slug="media", name="Media", position=9)
+    with pytest.raises(ServiceError) as caught:
+        room_set_sector_seats(room=cast.room, seats={other.pk: 3}, actor=sam)
+    assert caught.value.code == "invalid_sector"
+    assert own_seats(cast) == {}
 
 
 # -- CSV import ---------------------------------------------------------------------------

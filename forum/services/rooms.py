@@ -3,10 +3,17 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from forum.errors import ServiceError
-from forum.models import AgendaItem, Dialogue, RoundTable, Sector
+from forum.models import AgendaItem, Dialogue, RoundTable, Sector, SectorSeats, User
+from forum.services.seats import quota_seats
+from forum.services.submissions import require_secretariat
+from moderation.audit import audit_append
 from realtime.log import append_event
+
+# A sector's own number of seats: a sane bound for one round table (the form says so too).
+MAX_SECTOR_SEATS = 1000
 
 DEFAULT_SECTORS = (
     ("government", "Government"),
@@ -136,3 +143,99 @@ def room_set_current_item(*, room: RoundTable, item: AgendaItem) -> RoundTable:
     data = {"agenda_item": item.public_id, "title": item.title}
     append_event(room, "agenda.current_changed", participants=data, moderators=data)
     return room
+
+
+@transaction.atomic
+def room_set_sector_seats(
+    *, room: RoundTable, seats: dict[int, int | None], actor: User
+) -> dict[str, tuple[int | None, int | None]]:
+    """Give sectors of `room` their own number of seats (sector id -> a number), or the
+    room's seats_per_sector again (-> None). Sectors not in `seats` keep what they have.
+
+    Takes the room row lock, as seat_upsert does, so no delegate is seated between the
+    count of held seats and the write. Refusals (ServiceError codes): forbidden (not the
+    secretariat), invalid_sector, invalid_seats, seats_below_held (a sector would have
+    fewer seats than it has seated delegates). A refusal changes nothing.
+
+    Returns the changes, sector slug -> (own number before, own number after), None
+    meaning the room's seats_per_sector; the same goes to the room's audit log.
+    """
+    require_secretariat(actor)
+    locked = (
+        RoundTable.objects.select_for_update()
+        .only("id", "seats_per_sector", "dialogue_id")
+        .get(pk=room.pk)
+    )
+    sectors = {s.pk: s for s in Sector.objects.filter(dialogues=locked.dialogue_id)}
+    for sector_id, value in seats.items():
+        sector = sectors.get(sector_id)
+        if sector is None:
+            raise ServiceError(
+                "invalid_sector",
+                _("Sector %(sector)s does not take part in this dialogue.")
+                % {"sector": repr(str(sector_id))},
+            )
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_SECTOR_SEATS
+        ):
+            raise ServiceError(
+                "invalid_seats",
+                _("The seats of sector %(sector)s are a whole number from 0 to %(max)s.")
+                % {"sector": repr(sector.slug), "max": MAX_SECTOR_SEATS},
+                sector=sector.slug,
+            )
+    own = dict(SectorSeats.objects.filter(room=room).values_list("sector_id", "seats"))
+    held: dict[int, int] = {}
+    for sector_id in quota_seats(room).values_list("sector_id", flat=True):
+        if sector_id is not None:
+            held[sector_id] = held.get(sector_id, 0) + 1
+
+    changes: dict[str, tuple[int | None, int | None]] = {}
+    changed: list[Sector] = []
+    for sector in sorted((sectors[i] for i in seats), key=lambda s: (s.position, s.slug)):
+        before, after = own.get(sector.pk), seats[sector.pk]
+        if before == after:
+            continue  # a sector already over its number (set before the rule) is not touched
+        limit = locked.seats_per_sector if after is None else after
+        seated = held.get(sector.pk, 0)
+        if seated > limit:
+            raise ServiceError(
+                "seats_below_held",
+                ngettext(
+                    "Sector %(sector)s has %(held)s seated delegate: it cannot have fewer "
+                    "than %(held)s seats (asked: %(limit)s). Remove delegates first.",
+                    "Sector %(sector)s has %(held)s seated delegates: it cannot have fewer "
+                    "than %(held)s seats (asked: %(limit)s). Remove delegates first.",
+                    seated,
+                )
+                % {"sector": repr(sector.slug), "held": seated, "limit": limit},
+                sector=sector.slug,
+                held=seated,
+            )
+        changes[sector.slug] = (before, after)
+        changed.append(sector)
+
+    for sector in changed:
+        after = seats[sector.pk]
+        if after is None:
+            SectorSeats.objects.filter(room=room, sector=sector).delete()
+        else:
+            SectorSeats.objects.update_or_create(
+                room=room, sector=sector, defaults={"seats": after}
+            )
+    if changes:
+        audit_append(
+            room=room,
+            action="set_sector_seats",
+            actor=None,
+            data={
+                "seats": {
+                    slug: {"before": before, "after": after}
+                    for slug, (before, after) in changes.items()
+                },
+                "seats_per_sector": locked.seats_per_sector,
+            },
+        )
+    return changes

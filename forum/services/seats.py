@@ -273,9 +273,51 @@ def seat_revoke_token(*, seat: Seat) -> None:
     # The sessions the link opened end too: close the seat's sockets in every process.
     notify_seat(
         seat.room_id, seat.pk,
-        {"type": "error", "code": "forbidden", "message": "Your join link has been revoked."},
+        {"type": "error", "code": "forbidden"},
+        message=lambda: _("Your join link has been revoked."),
         close_code=4403,
     )
+
+
+def _link_audit(seat: Seat, action: str, **data) -> None:
+    """The room's audit entry for a link the secretariat issued or revoked: the seat's
+    handle, role and sector, never the token nor its hash."""
+    from moderation.audit import audit_append
+
+    audit_append(
+        room=seat.room,
+        action=action,
+        actor=None,
+        target=seat.public_id,
+        data={
+            "role": str(seat.role),
+            "sector": seat.sector.slug if seat.sector_id else None,
+            **data,
+        },
+    )
+
+
+@transaction.atomic
+def seat_link_issue(*, seat: Seat, actor: User, resend: bool = False) -> str:
+    """The secretariat gives the seat a new join link (seat_issue_token), audited; returns
+    the token once. Refusal: forbidden (not the secretariat)."""
+    from forum.services.submissions import require_secretariat
+
+    require_secretariat(actor)
+    token = seat_issue_token(seat=seat)
+    _link_audit(seat, "issue_link", resend=resend)
+    return token
+
+
+@transaction.atomic
+def seat_link_revoke(*, seat: Seat, actor: User) -> None:
+    """The secretariat revokes the seat's join link (seat_revoke_token), audited.
+    Refusal: forbidden (not the secretariat)."""
+    from forum.services.submissions import require_secretariat
+
+    require_secretariat(actor)
+    seat_revoke_token(seat=seat)
+    _link_audit(seat, "revoke_link")
 
 
 def seat_by_token(token: str) -> Seat | None:

@@ -110,5 +110,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Minutes: {base}/rooms/{room.slug}/minutes/ · outcomes: {base}/rooms/{room.slug}/outcomes/\n"
                 f"Secretariat (staff account: python manage.py createsuperuser): "
-                f"{base}/rooms/{room.slug}/submissions/ · committees: {base}/admin/forum/committee/"
+                f"{base}/rooms/{room.slug}/submissions/ · committees: {base}/secretariat/committees/"
             )
