@@ -222,6 +222,10 @@ ROUNDTABLES = {
     "MAX_SOCKETS_PER_SEAT": envint("MAX_SOCKETS_PER_SEAT", 5),
     # A hub outlives its last socket briefly, so a page reload does not resubscribe.
     "HUB_IDLE_SECONDS": 30.0,
+    # Bytes a socket may leave unread in this process's send buffer (beyond what the
+    # kernel holds) before it is closed with `too_slow`: one client that stops reading
+    # must not grow the server's memory without end. It resumes with ?after= later.
+    "SEND_BUFFER_LIMIT": envint("SEND_BUFFER_LIMIT", 1024 * 1024),
 }
 
 LOGGING = {

@@ -23,8 +23,9 @@ from forum.services import interventions, moderation, seats
 
 from . import log
 from .frames import ClientFrame, FrameError, parse_after, parse_frame
-from .hub import Subscriber, hubs
+from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
 from .log import encode
+from .transport import SCOPE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         bucket = access.sector if access.role == "delegate" and access.sector else "others"
         self.sub = self.hub.attach(
             self.base_send, self._close_from_hub, audience=access.audience, bucket=bucket,
-            seat_id=access.seat_id, language=self.language,
+            seat_id=access.seat_id, language=self.language, unsent=self.scope.get(SCOPE_KEY),
         )
         last = await _last_seq(access.room_id)
         await self.send_json(
@@ -227,6 +228,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def _replay_then_live(self, after: int) -> None:
         try:
             await self.hub.replay(self.sub, after)
+        except TooSlow:
+            await self.send_json(too_slow_frame(self.sub.last_sent, self.language))
+            await self.close(code=TOO_SLOW_CLOSE)
+            return
         except Exception:
             # Half a replay cannot be finished live without a gap: close, and let the
             # client reconnect with ?after=, which starts the replay afresh.

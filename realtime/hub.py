@@ -25,6 +25,8 @@ from datetime import UTC
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from . import log
 from .events import AUDIENCES
@@ -39,6 +41,20 @@ PRESENCE_REQUEST = "room.presence_request"
 REJOIN_SECONDS = 30.0
 PRESENCE_HEARTBEAT_SECONDS = 20.0
 PRESENCE_TTL_SECONDS = 60.0
+# A socket further behind than SEND_BUFFER_LIMIT is closed with this code after a
+# `too_slow` error frame; a replay waits this long for a socket to take its chunks.
+TOO_SLOW_CLOSE = 4408
+REPLAY_DRAIN_SECONDS = 15.0
+
+
+class TooSlow(Exception):
+    """The socket did not take a replay's chunks in time."""
+
+
+def too_slow_frame(last_sent: int, language: str = settings.LANGUAGE_CODE) -> dict:
+    with translation.override(language):
+        message = _("Your connection fell too far behind the room; reconnect to resume where you left off.")
+    return {"type": "error", "code": "too_slow", "message": message, "after": last_sent}
 
 _last_seq = database_sync_to_async(log.last_seq)
 _turn_deadline = database_sync_to_async(log.turn_deadline)
@@ -55,15 +71,22 @@ _frames_between = database_sync_to_async(log.frames_between)
 class Subscriber:
     """One local socket as the hub sees it: where to write, what it may read, how far it is."""
 
-    __slots__ = ("send", "close", "audience", "bucket", "seat_id", "language", "last_sent", "live", "buffer")
+    __slots__ = (
+        "send", "close", "audience", "bucket", "seat_id", "language", "unsent", "last_sent", "live", "buffer",
+    )
 
-    def __init__(self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str):
+    def __init__(
+        self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str,
+        unsent: Callable[[], int] | None = None,
+    ):
         self.send = send
         self.close = close
         self.audience = audience
         self.bucket = bucket  # presence bucket: a sector slug, or "others"
         self.seat_id = seat_id
         self.language = language  # the reader's: a notice to this seat is sent in it
+        # Bytes the server still holds for this socket (realtime/transport.py), if it says.
+        self.unsent = unsent
         self.last_sent = 0
         # Until the socket has had its welcome and replay, live events wait here.
         self.live = False
@@ -164,13 +187,13 @@ class RoomHub:
 
     def attach(
         self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int,
-        language: str = settings.LANGUAGE_CODE,
+        language: str = settings.LANGUAGE_CODE, unsent: Callable[[], int] | None = None,
     ) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
-        sub = Subscriber(send, close, audience, bucket, seat_id, language)
+        sub = Subscriber(send, close, audience, bucket, seat_id, language, unsent)
         self.subscribers.add(sub)
         self._schedule_presence_publish()
         return sub
@@ -200,6 +223,19 @@ class RoomHub:
             for seq, frames in batch:
                 await sub.send({"type": "websocket.send", "text": frames[sub.audience]})
                 sub.last_sent = seq
+            await self._drain(sub)
+
+    async def _drain(self, sub: Subscriber) -> None:
+        """Between replay chunks, wait until the socket has taken most of what was written:
+        a replay of 10,000 events goes at the client's pace, not into the server's memory."""
+        if sub.unsent is None:
+            return
+        limit = settings.ROUNDTABLES["SEND_BUFFER_LIMIT"]
+        deadline = time.monotonic() + REPLAY_DRAIN_SECONDS
+        while sub.unsent() > limit // 2:
+            if time.monotonic() > deadline:
+                raise TooSlow
+            await asyncio.sleep(0.02)
 
     async def go_live(self, sub: Subscriber) -> None:
         """Flush what arrived during the replay (skipping what it already sent), then stream."""
@@ -281,6 +317,7 @@ class RoomHub:
 
     async def _deliver(self, seq: int, frames: dict[str, str]) -> None:
         self.last_seq = seq
+        limit = settings.ROUNDTABLES["SEND_BUFFER_LIMIT"]
         messages = {aud: {"type": "websocket.send", "text": frames[aud]} for aud in AUDIENCES}
         for sub in list(self.subscribers):
             message = messages[sub.audience]
@@ -292,6 +329,21 @@ class RoomHub:
                     await sub.send(message)
                 except Exception:  # noqa: BLE001 - a socket that cannot take writes is gone
                     self.subscribers.discard(sub)
+                    continue
+                if sub.unsent is not None and sub.unsent() > limit:
+                    await self._drop_slow(sub)
+
+    async def _drop_slow(self, sub: Subscriber) -> None:
+        """A socket that stopped reading: stop writing to it, tell it why (the frame waits
+        behind the rest), and close it; the client resumes with ?after= when it can."""
+        self.subscribers.discard(sub)
+        self._schedule_presence_publish()
+        logger.info("hub %s: closed a socket %s bytes behind", self.room_id, sub.unsent())
+        try:
+            await sub.send({"type": "websocket.send", "text": log.encode(too_slow_frame(sub.last_sent, sub.language))})
+            await sub.close(TOO_SLOW_CLOSE)
+        except Exception:  # noqa: BLE001 - it is going anyway
+            pass
 
     async def _on_seat_notice(self, seat_id: int, frames: dict[str, str], close_code: int | None) -> None:
         fallback = frames.get(settings.LANGUAGE_CODE) or next(iter(frames.values()))
@@ -382,7 +434,7 @@ class RoomHub:
 
     def presence_totals(self) -> dict[str, int]:
         totals: dict[str, int] = {}
-        for counts, _ in self._remote_presence.values():
+        for counts, _seen in self._remote_presence.values():
             for bucket, n in counts.items():
                 totals[bucket] = totals.get(bucket, 0) + int(n)
         return totals
