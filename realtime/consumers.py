@@ -25,7 +25,7 @@ from . import log
 from .frames import ClientFrame, FrameError, parse_after, parse_frame
 from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
 from .log import encode
-from .transport import SCOPE_KEY
+from .transport import SCOPE_KEY, SEND_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +144,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_CODES["too_many_sockets"])
             return
         bucket = access.sector if access.role == "delegate" and access.sector else "others"
+        # The room's events go out through the server's own send (realtime/transport.py);
+        # both it and base_send reach the socket without suspending, so order holds.
         self.sub = self.hub.attach(
-            self.base_send, self._close_from_hub, audience=access.audience, bucket=bucket,
+            self.scope.get(SEND_KEY, self.base_send), self._close_from_hub, audience=access.audience, bucket=bucket,
             seat_id=access.seat_id, language=self.language, unsent=self.scope.get(SCOPE_KEY),
         )
         last = await _last_seq(access.room_id)
