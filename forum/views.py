@@ -102,7 +102,7 @@ def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpR
 
 @room_page
 def room(request: HttpRequest, room, seat) -> HttpResponse:
-    """The live room. room.js shows no word of its own: `strings` (rendered with
+    """The live room. The room page's script (templates/static/room/) shows no word of its own: `strings` (rendered with
     json_script) holds every text it writes, translated, with %(name)s placeholders."""
     access = selectors.describe_access(room, seat)
     strings = {

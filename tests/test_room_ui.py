@@ -21,6 +21,7 @@ from tests.browser import REPO, launch_chromium, live_server, open_room
 pytestmark = pytest.mark.browser
 
 SEAT_BUTTON = re.compile(r"^Seat")
+ROOM_JS = REPO / "templates" / "static" / "room"  # the room page's ES modules
 
 
 @pytest.fixture(scope="module")
@@ -438,11 +439,44 @@ def test_a_keyboard_only_delegate_consents_posts_and_raises_a_hand(chromium, ser
         page.context.close()
 
 
+# -- the script loads cleanly for every role ---------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["chair", "rapporteur", "observer", "priv3"])
+def test_the_room_page_loads_every_module_and_logs_no_error(chromium, server, who):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    modules: dict[str, int] = {}
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text}")
+
+    def on_response(response) -> None:
+        if "/static/room/" in response.url:
+            modules[response.url.rsplit("/", 1)[-1]] = response.status
+
+    def listen(page) -> None:
+        page.on("pageerror", lambda err: errors.append(f"pageerror: {err}"))
+        page.on("console", on_console)
+        page.on("response", on_response)
+
+    page = open_room(chromium, server.personas[who], prepare=listen)
+    try:
+        # The start-up ran to its end: the parity figures are fetched last.
+        expect(page.locator("#parity")).not_to_have_text("…")
+        files = {path.name for path in ROOM_JS.glob("*.js")}
+        assert modules == dict.fromkeys(files, 200), modules
+        assert errors == [], errors
+    finally:
+        page.context.close()
+
+
 # -- every word from the translated dict ------------------------------------------------------
 
-ROOM_JS = REPO / "templates" / "static" / "room.js"
-# Keys room.js builds at run time: `status_${status}`, `audience_${audience}`, the kind of
-# a minutes event, a speaker's function (`role_${a.function}`), a result's reason
+# Keys the room's script builds at run time: `status_${status}`, `audience_${audience}`, the
+# kind of a minutes event, a speaker's function (`role_${a.function}`), a result's reason
 # (`why_${x.code}`), and the entries of its small lookup tables.
 DYNAMIC = re.compile(r"^(status|audience|identity|parity|seat|kind|option|floor_mode|role|why)_|^minutes\.")
 
@@ -461,15 +495,15 @@ def page_strings(server, persona) -> dict:
 
 def test_every_string_room_js_shows_comes_from_the_translated_dict(server):
     strings = page_strings(server, server.personas["igo3"])
-    source = ROOM_JS.read_text()
+    source = "\n".join(path.read_text() for path in sorted(ROOM_JS.glob("*.js")))
     asked = set(re.findall(r'\bt\("([\w.-]+)"', source))
     missing = sorted(asked - set(strings))
-    assert not missing, f"room.js asks for strings the page does not give: {missing}"
+    assert not missing, f"the room's script asks for strings the page does not give: {missing}"
     # And no translator works on a string nobody shows.
     unused = sorted(
         key for key in strings if f'"{key}"' not in source and not DYNAMIC.search(key)
     )
-    assert not unused, f"strings room.js never uses: {unused}"
+    assert not unused, f"strings the room's script never uses: {unused}"
     for key, text in strings.items():
         assert isinstance(text, str) and text.strip(), f"{key} is empty"
     # Literals of the lookup tables must be keys too.

@@ -283,7 +283,7 @@ DOM_CHECK = """
   const scripts = [...document.scripts]
     .filter((s) => !(s.type === "application/json" && !s.src))  // json_script data, not code
     .map((s) => s.getAttribute("src") || "inline");
-  if (scripts.length !== 1 || !/room\\.js$/.test(scripts[0])) found.push(`scripts: ${scripts}`);
+  if (scripts.length !== 1 || !/\\/room\\/main\\.js$/.test(scripts[0])) found.push(`scripts: ${scripts}`);
   const sheets = [...document.querySelectorAll("link[rel=stylesheet]")].map((l) => l.href);
   if (!sheets.length || !sheets.every((h) => h.startsWith(location.origin))) found.push(`sheets: ${sheets}`);
   return found;

