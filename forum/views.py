@@ -102,8 +102,9 @@ def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpR
 
 @room_page
 def room(request: HttpRequest, room, seat) -> HttpResponse:
-    """The live room. The room page's script (templates/static/room/) shows no word of its own: `strings` (rendered with
-    json_script) holds every text it writes, translated, with %(name)s placeholders."""
+    """The live room. Its script (templates/static/room/) shows no word of its own:
+    `strings` (rendered with json_script) holds every text it writes, translated, with
+    %(name)s placeholders."""
     access = selectors.describe_access(room, seat)
     strings = {
         # connection
