@@ -193,13 +193,8 @@ def _room_create(data: dict) -> RoundTable:
         k=data["k"],
         status=data["status"],
         agenda=data["agenda"] or None,
+        language=data.get("language") or "en",
     )
-    # room_create takes no language yet (forum/services/rooms.py); set it in the same
-    # transaction. Nothing has been said in the room, so no minutes depend on it.
-    language = data.get("language") or "en"
-    if language != room.language:
-        room.language = language
-        room.save(update_fields=["language"])
     return room
 
 

@@ -468,6 +468,11 @@ def test_create_room_honours_attribution_k_and_seats_per_sector():
     )
 
 
+def test_create_room_sets_the_language_of_the_minutes():
+    create_room("mesa-es", "Mesa redonda", "--language", "es")
+    assert RoundTable.objects.get(slug="mesa-es").language == "es"
+
+
 def test_an_open_room_may_use_sector_attribution():
     create_room("open-sector", "Open by sector", "--rule", "open", "--attribution", "sector")
     assert RoundTable.objects.get(slug="open-sector").attribution == "sector"
@@ -494,6 +499,7 @@ def test_create_room_prints_a_url_that_a_seat_holder_can_open(outsider):
         (["zero-k", "Title", "--k", "0"], "at least 1"),
         (["blank-title", "   "], "title may not be empty"),
         (["bad-rule", "Title", "--rule", "secret"], "invalid choice"),
+        (["bad-lang", "Title", "--language", "de"], "language of the minutes is one of"),
     ],
     ids=[
         "duplicate",
@@ -505,6 +511,7 @@ def test_create_room_prints_a_url_that_a_seat_holder_can_open(outsider):
         "zero-k",
         "blank-title",
         "unknown-rule",
+        "unknown-language",
     ],
 )
 def test_create_room_refuses_bad_input_with_a_clear_message_and_creates_nothing(args, message):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -63,6 +64,7 @@ def room_create(
     status: str = RoundTable.Status.LIVE,
     agenda: list[str] | None = None,
     place: str = "online",
+    language: str = "en",
 ) -> RoundTable:
     if slugify(slug) != slug or not slug or len(slug) > 80:
         raise ServiceError(
@@ -95,6 +97,11 @@ def room_create(
         raise ServiceError("invalid_seats", _("Seats per sector must be at least 1."))
     if k < 1:
         raise ServiceError("invalid_k", _("k must be at least 1."))
+    if language not in dict(settings.LANGUAGES):
+        raise ServiceError(
+            "invalid_language",
+            _("The language of the minutes is one of %(values)s.") % {"values": ", ".join(dict(settings.LANGUAGES))},
+        )
     if status not in RoundTable.Status.values:
         raise ServiceError(
             "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
@@ -109,6 +116,7 @@ def room_create(
         k=k,
         status=status,
         place=place,
+        language=language,
     )
     items = [
         AgendaItem.objects.create(room=room, position=position, title=item_title.strip())

@@ -27,6 +27,7 @@ class Command(BaseCommand):
             help="live (default) accepts interventions at once; scheduled waits to be opened",
         )
         parser.add_argument("--dialogue", default=DEFAULT_DIALOGUE[0], help="slug of the dialogue (created if missing)")
+        parser.add_argument("--language", default="en", help="language of the minutes: en, es, fr or pt (default en)")
 
     @transaction.atomic
     def handle(self, *args, **opts):
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                 seats_per_sector=opts["seats_per_sector"],
                 k=opts["k"],
                 status=opts["status"],
+                language=opts["language"],
             )
         except ServiceError as exc:
             raise CommandError(exc.message) from None
