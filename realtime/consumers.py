@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
 from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -21,7 +23,6 @@ from forum import selectors
 from forum.errors import ServiceError
 from forum.services import interventions, moderation, seats
 
-from . import log
 from .frames import ClientFrame, FrameError, parse_after, parse_frame
 from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
 from .log import encode
@@ -31,8 +32,15 @@ logger = logging.getLogger(__name__)
 
 CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
 
-_room_access = database_sync_to_async(selectors.room_access)
-_last_seq = database_sync_to_async(log.last_seq)
+
+@database_sync_to_async
+def _join(session, slug: str) -> selectors.RoomAccess:
+    """Who is behind the socket and their seat in the room, in one trip to the database
+    thread (the session, the user, the room and the seat): a join storm queues on it."""
+    user = auth.get_user(SimpleNamespace(session=session)) if session is not None else None
+    return selectors.room_access(user, slug)
+
+
 _post = database_sync_to_async(interventions.intervention_post)
 _consent = database_sync_to_async(seats.seat_consent)
 _flag = database_sync_to_async(moderation.intervention_flag)
@@ -121,16 +129,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
+        # Accept first, then check: a refusal is said in a frame anyway (a browser never
+        # sees the reason of a refused handshake), and Daphne drops a handshake that is not
+        # accepted within 5 s, which a storm of joins waiting for the database can exceed.
+        # Nothing is sent before the checks pass but their refusal.
+        await self.accept()
         try:
             after = parse_after(self.scope.get("query_string", b""))
-            self.access = await _room_access(self.scope.get("user"), slug)
+            self.access = await _join(self.scope.get("session"), slug)
         except (FrameError, ServiceError) as exc:
-            # Accept, say why, close: a browser never sees the reason of a refused handshake.
-            await self.accept()
             await self.send_error(exc.code, exc.message)
             await self.close(code=CLOSE_CODES.get(exc.code, 4400))
             return
-        await self.accept()
         access = self.access
         self.frames = FrameBucket()
         self.hub = await hubs.join(access.room_id)
@@ -150,7 +160,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.scope.get(SEND_KEY, self.base_send), self._close_from_hub, audience=access.audience, bucket=bucket,
             seat_id=access.seat_id, language=self.language, unsent=self.scope.get(SCOPE_KEY),
         )
-        last = await _last_seq(access.room_id)
+        # The hub's position, read after attaching: every later event reaches this socket
+        # through the hub (buffered until go_live), so the welcome's last_seq leaves no gap.
+        last = self.hub.last_seq
         await self.send_json(
             {
                 "type": "welcome",
@@ -175,6 +187,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.hub is not None and self.sub is not None:
             self.hub.detach(self.sub)
             self.sub = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # An exception that ends the application skips websocket_disconnect; without
+            # this the hub keeps a ghost subscriber that counts against the seat's sockets.
+            await self.disconnect(1011)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.sub is None:
@@ -215,7 +235,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             body=fields["body"],
             kind=fields.get("kind", "statement"),
         )
-        ack = {"type": "ack", "client_id": str(fields["client_id"]), "seq": result.seq}
+        ack = {"type": "ack", "client_id": frame.client_id, "seq": result.seq}
         if result.held_reason:
             ack.update(held=True, reason=_(result.held_reason))  # stored in English
         await self.send_json(ack)
@@ -404,7 +424,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """The client's own correlation fields, repeated in the answer or error."""
         echo = {}
         if frame.fields.get("client_id") is not None:
-            echo["client_id"] = str(frame.fields["client_id"])
+            echo["client_id"] = frame.client_id
         if frame.fields.get("ref") is not None:
             echo["ref"] = frame.fields["ref"]
         return echo

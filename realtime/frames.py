@@ -30,6 +30,9 @@ class FrameError(Exception):
 class ClientFrame:
     type: str
     fields: dict[str, Any]
+    # The client's own spelling of its id: uuid.UUID() reads several (upper case, braces,
+    # a URN), and the client matches the answer by the string it sent.
+    client_id: str | None = None
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -179,7 +182,8 @@ def parse_frame(text: str) -> ClientFrame:
         )
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than the parser goes; a bad frame, not a failure.
         raise FrameError("invalid_json", _("The frame is not valid JSON.")) from None
     if not isinstance(raw, dict):
         raise FrameError("invalid_frame", _("A frame must be a JSON object."))
@@ -220,7 +224,7 @@ def parse_frame(text: str) -> ClientFrame:
             "invalid_frame", _("Unexpected field %(name)s.") % {"name": repr(unknown[0][:40])}, field=unknown[0][:40],
             client_id=client_id, ref=ref,
         )
-    return ClientFrame(frame_type, fields)
+    return ClientFrame(frame_type, fields, client_id)
 
 
 def parse_after(query_string: bytes) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 from asgiref.sync import async_to_sync
@@ -27,6 +28,8 @@ from .events import AUDIENCES, validate_payload
 
 logger = logging.getLogger(__name__)
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 HUB_MESSAGE = "room.event"
 SEAT_MESSAGE = "room.seat_notice"
 
@@ -36,7 +39,13 @@ def group_for(room_id: int) -> str:
 
 
 def encode(frame: dict) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    if _SURROGATE.search(text):
+        # A lone surrogate (a client's field echoed back; JSON may escape one) cannot go on
+        # the wire as UTF-8: Daphne would fail to send it and drop the connection. Escaped,
+        # as the client sent it.
+        text = json.dumps(frame, separators=(",", ":"), ensure_ascii=True)
+    return text
 
 
 def redacted_frame(seq: int) -> str:

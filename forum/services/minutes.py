@@ -202,6 +202,13 @@ def _until(value: object) -> dt.datetime | None:
             )
     if timezone.is_naive(until):
         until = timezone.make_aware(until)
+    try:
+        until.astimezone(dt.UTC)  # how the database stores it
+    except OverflowError:
+        raise ServiceError(
+            "invalid_date", _("%(value)s is beyond the last date and time that can be stored.") % {"value": repr(value)},
+            field="until",
+        ) from None
     if until <= timezone.now():
         raise ServiceError("invalid_date", _("The end of the review must be in the future."), field="until")
     return until

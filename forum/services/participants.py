@@ -26,7 +26,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from forum.errors import ServiceError
-from forum.models import Organization, RoundTable, Seat
+from forum.models import Organization, RoundTable, Seat, User
+from moderation.sanitize import plain_input
 
 from .seats import (
     QUOTA_ROLES,
@@ -44,6 +45,8 @@ from .seats import (
 COLUMNS = ("name", "email", "organization", "sector", "role")
 MAX_ROWS = 5000
 MAX_FIELD = 200
+# The address becomes the username (forum/services/seats.py, user_upsert).
+MAX_EMAIL = User._meta.get_field("username").max_length
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
             if len(record) != len(COLUMNS):
                 problems.append(f"line {line}: expected {len(COLUMNS)} fields, found {len(record)}")
                 continue
-            values = {name: " ".join(record[i].split()) for name, i in index.items()}
+            # plain_input: no control characters (PostgreSQL refuses NUL), as typed text elsewhere.
+            values = {name: " ".join(plain_input(record[i]).split()) for name, i in index.items()}
             row_problems = []
             for name, value in values.items():
                 if len(value) > MAX_FIELD:
@@ -115,6 +119,9 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                 validate_email(email)
             except ValidationError:
                 row_problems.append(f"email {values['email']!r} is not a valid address")
+            else:
+                if len(email) > MAX_EMAIL:
+                    row_problems.append(f"email is longer than {MAX_EMAIL} characters")
             if email in seen_emails:
                 row_problems.append(f"email {email} already appears on line {seen_emails[email]}")
             else:

@@ -37,6 +37,8 @@ def user_upsert(*, email: str, name: str) -> User:
     email = email.strip().lower()
     try:
         validate_email(email)
+        if len(email) > User._meta.get_field("username").max_length:  # the address is the username
+            raise ValidationError("too long")
     except ValidationError:
         raise ServiceError(
             "invalid_email", _("%(email)s is not a valid e-mail address.") % {"email": repr(email)}
