@@ -77,7 +77,7 @@ class Daphnes:
 
     def start(self) -> Daphnes:
         for index, port in enumerate(self.ports):
-            cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.app]
+            cmd = [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024", self.app]
             if index == 0 and self.profile:
                 cmd[1:1] = ["-m", "cProfile", "-o", str(Path(self.profile).resolve())]
             with open(self.workdir / f"{self.name}-{index}.log", "wb") as out:

@@ -365,7 +365,10 @@ def room_parity(request: HttpRequest, room, seat) -> JsonResponse:
 
 async def _layer_roundtrip() -> None:
     layer = get_channel_layer()
-    channel = await layer.new_channel(prefix="healthz")
+    # The hubs' prefix: channels-redis lets one receive() of a process wait on Redis at a time,
+    # for its own prefix only; under another prefix this one would queue behind an idle
+    # hub's receive until its 2 s ran out, and report a healthy layer down.
+    channel = await layer.new_channel(prefix="hub")
     await layer.send(channel, {"type": "healthz.ping"})
     await asyncio.wait_for(layer.receive(channel), timeout=2)
 

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
+from django.db import InterfaceError, OperationalError
 from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -29,6 +30,9 @@ from .log import encode
 from .transport import SCOPE_KEY, SEND_KEY
 
 logger = logging.getLogger(__name__)
+
+# Seconds a client is told to wait before sending again when the database is out of reach.
+UNAVAILABLE_RETRY_SECONDS = 5
 
 CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
 
@@ -221,9 +225,23 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.message, **{**echo, **exc.extra})
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message, **self._echo(frame), **exc.extra)
+        except (OperationalError, InterfaceError):
+            # The database is out of reach (a restart, a network cut, no pooled connection in
+            # time): the transaction did not commit. Say so, and when to try again.
+            logger.warning("room %s: database unavailable", self.access.slug, exc_info=True)
+            await self.send_error(
+                "unavailable",
+                _("The service is briefly unavailable; nothing was changed. Try again in a moment."),
+                retry_after=UNAVAILABLE_RETRY_SECONDS,
+                **(self._echo(frame) if frame is not None else {}),
+            )
         except Exception:  # noqa: BLE001 - the transaction rolled back; say so, keep the socket
             logger.exception("room %s: frame failed", self.access.slug)
-            await self.send_error("internal_error", _("Something went wrong; nothing was changed."))
+            await self.send_error(
+                "internal_error",
+                _("Something went wrong; nothing was changed."),
+                **(self._echo(frame) if frame is not None else {}),
+            )
 
     # -- frames -----------------------------------------------------------------------
 

@@ -253,14 +253,24 @@ class RoomHub:
 
     async def _receive_loop(self) -> None:
         backoff = 0.1
+        resubscribe = False
         while True:
             try:
+                if resubscribe:
+                    # Redis may have restarted and forgotten the room's group: subscribe again
+                    # as soon as it answers, not at the next periodic renewal (up to 30 s of
+                    # events reaching this process only through the log poll).
+                    await self.layer.group_add(self.group, self.channel)
+                    resubscribe = False
+                    async with self._lock:
+                        await self._fill(None)
                 message = await self.layer.receive(self.channel)
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the layer is down; the log still has it all
                 logger.warning("hub %s: channel layer receive failed", self.room_id, exc_info=True)
+                resubscribe = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue

@@ -27,6 +27,11 @@ class PooledRedisChannelLayer(RedisChannelLayer):
             # Sentinel or keyword hosts: keep channels-redis' own behaviour.
             return super().create_pool(index)
         address = host.pop("address")
+        # redis-py 8 ends any read after 5 s (socket_timeout), exactly as long as the layer's
+        # BZPOPMIN waits: an idle receive would time out, drop its connection and lose what
+        # was popped at that moment. Reads wait past the BZPOPMIN instead; a dead server is
+        # still noticed within that margin.
+        host.setdefault("socket_timeout", self.brpop_timeout + 5)
         return aioredis.BlockingConnectionPool.from_url(
             address, max_connections=self.max_connections, timeout=self.pool_timeout, **host
         )

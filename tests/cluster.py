@@ -15,6 +15,12 @@ websockets, exactly as browsers and outside scripts reach it.
 
 `service_problems()` says what is missing (Redis, PostgreSQL); `require_services()`
 turns that into a skip (or a failure under CI=true) inside pytest.
+
+For fault tests: `RedisServer` is a private redis-server that can be killed and restarted
+without touching the shared one; `TcpProxy` stands between the Daphne processes and
+PostgreSQL and can be cut and restored (`Cluster(database_via=proxy.address)`);
+`Cluster.kill(i)` and `Cluster.restart(i)` act on one Daphne process; `Cluster.room_log(slug)`
+reads the room's event log and interventions straight from the database.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -121,6 +128,212 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+def address_of(url: str) -> tuple[str, int]:
+    """(host, port) of a postgres:// or redis:// URL."""
+    parts = urlsplit(url)
+    default = 6379 if parts.scheme.startswith("redis") else 5432
+    return parts.hostname or HOST, parts.port or default
+
+
+def with_address(url: str, host: str, port: int) -> str:
+    """`url` dialling host:port instead, with the same user, password, path and query."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{host}:{port}" if credentials else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# -- services a fault test may break ----------------------------------------------------
+
+
+def redis_server_problem() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "no redis-server on PATH (a private one is started for fault tests)"
+    return None
+
+
+class RedisServer:
+    """A private redis-server on a free port: killed and restarted at will, never the shared one.
+
+    No persistence (`--save "" --appendonly no`): a restart comes back empty, as a Redis that
+    lost its memory does, which is the harder case for the channel layer.
+    """
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="rt-redis-"))
+        self.popen: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> RedisServer:
+        log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - the child holds it
+        try:
+            self.popen = subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    HOST,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            log.close()
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise ClusterError(
+                    f"redis-server exited with {self.popen.returncode}:\n{self.log()}"
+                )
+            if redis_problem(self.url) is None:
+                return self
+            time.sleep(0.05)
+        raise ClusterError(f"redis-server on port {self.port} not answering after {timeout}s")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            self.popen.wait(timeout=10)
+
+    def restart(self, sig: int = signal.SIGKILL) -> None:
+        """Kill it and start it again on the same port, empty."""
+        self.kill(sig)
+        self.start()
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log(self) -> str:
+        try:
+            return (self.workdir / "redis.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class TcpProxy:
+    """A TCP relay in front of a server, in a thread with its own event loop, that can be cut.
+
+    `cut()` drops every relayed connection at once (both ends see the socket go) and, until
+    `restore()`, answers each new connection by closing it: what clients of a database that
+    restarts, or sits behind a flapping network, see. The tests' own event loop may block
+    (the cluster's setup is synchronous) without stalling the relay.
+    """
+
+    def __init__(self, target: tuple[str, int], host: str = HOST):
+        self.target = target
+        self.host = host
+        self.port = 0
+        self.is_cut = False
+        self.relayed = 0  # connections relayed to the target
+        self.refused = 0  # connections closed at once while cut
+        self._links: set[asyncio.StreamWriter] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    def start(self) -> TcpProxy:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tcp-proxy", daemon=True
+        )
+        self._thread.start()
+        self._call(self._listen())
+        return self
+
+    def _call(self, coro: Any, timeout: float = 10) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.is_cut:
+            self.refused += 1
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        if self.is_cut:  # cut while we were dialling
+            self.refused += 1
+            writer.transport.abort()
+            up_writer.transport.abort()
+            return
+        self.relayed += 1
+        self._links.update((writer, up_writer))
+        try:
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        finally:
+            for end in (writer, up_writer):
+                self._links.discard(end)
+                end.transport.abort()
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    async def _drop_all(self) -> None:
+        self.is_cut = True
+        for end in list(self._links):
+            end.transport.abort()
+        self._links.clear()
+
+    def cut(self) -> None:
+        self._call(self._drop_all())
+
+    def restore(self) -> None:
+        self.is_cut = False
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+
+        async def close() -> None:
+            await self._drop_all()
+            if self._server is not None:
+                self._server.close()
+
+        try:
+            self._call(close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._loop.close()
+            self._loop = None
+
+
 # -- rooms and seats --------------------------------------------------------------------
 
 
@@ -157,10 +370,14 @@ class ClusterError(RuntimeError):
 class Peer:
     """One websocket to one process; a reader task keeps every frame it receives."""
 
-    def __init__(self, ws: Any, *, process: int, label: str):
+    def __init__(
+        self, ws: Any, *, process: int, label: str, on_frame: Callable[[dict], None] | None = None
+    ):
         self.ws = ws
         self.process = process
         self.label = label
+        # Called with each frame as it arrives, for clients that react to frames (a gap).
+        self.on_frame = on_frame
         self.frames: list[dict] = []
         self.closed: str | None = None
         self._changed = asyncio.Event()
@@ -171,7 +388,10 @@ class Peer:
 
         try:
             async for text in self.ws:
-                self.frames.append(json.loads(text))
+                frame = json.loads(text)
+                self.frames.append(frame)
+                if self.on_frame is not None:
+                    self.on_frame(frame)
                 self._changed.set()
         except ConnectionClosed as exc:
             self.closed = f"closed: {exc}"
@@ -300,6 +520,7 @@ class Cluster:
         postgres_url: str = POSTGRES_URL,
         env: dict[str, str] | None = None,
         startup_timeout: float = 60,
+        database_via: tuple[str, int] | None = None,
     ):
         self.count = processes
         self.redis_url = redis_url
@@ -309,6 +530,11 @@ class Cluster:
         self.db_name = f"rt_cluster_{tag}"
         self.prefix = f"rtc{tag}"
         self.database_url = with_database(postgres_url, self.db_name)
+        # The Daphne processes may reach PostgreSQL through another address (a TcpProxy that
+        # a test cuts); setup, `manage` and `room_log` keep the direct one.
+        self.daphne_database_url = (
+            with_address(self.database_url, *database_via) if database_via else self.database_url
+        )
         self.workdir = Path(tempfile.mkdtemp(prefix="rt-cluster-"))
         self.processes: list[Process] = []
         self.stopped: list[Process] = []  # kept for their logs until the files are removed
@@ -337,6 +563,9 @@ class Cluster:
         )
         env.update(self.extra_env)
         return env
+
+    def daphne_env(self) -> dict[str, str]:
+        return {**self.env(), "DATABASE_URL": self.daphne_database_url}
 
     def start(self) -> Cluster:
         try:
@@ -410,14 +639,31 @@ class Cluster:
         except Exception:  # noqa: BLE001 - keys expire by themselves (group_expiry)
             pass
 
+    def kill(self, process: int, sig: int = signal.SIGKILL) -> None:
+        """Signal one Daphne process (SIGKILL by default: no goodbye) and wait for it to go.
+        It keeps its index and port; `restart` brings it back there."""
+        popen = self.processes[process].popen
+        if popen.poll() is None:
+            popen.send_signal(sig)
+        popen.wait(timeout=15)
+
+    def restart(self, process: int) -> None:
+        """Start process `process` again on its port (killing it first if it still runs)."""
+        if self.processes[process].popen.poll() is None:
+            self.kill(process)
+        self.stopped.append(self.processes[process])  # its log stays readable
+        self.processes[process] = self._spawn(process, self.ports[process])
+        self._wait_healthy(self.processes[process])
+
     def _spawn(self, index: int, port: int) -> Process:
         log_path = self.workdir / f"daphne-{index}.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - the child holds it
+        # Appended to: a restarted process's log follows the killed one's.
+        log = open(log_path, "ab")  # noqa: SIM115 - the child holds it
         try:
             popen = subprocess.Popen(
-                [python(), "-m", "daphne", "-b", HOST, "-p", str(port), "forum.asgi:application"],
+                [python(), "-m", "daphne", "-e", f"tcp:port={port}:interface={HOST}:backlog=1024", "forum.asgi:application"],
                 cwd=ROOT,
-                env=self.env(),
+                env=self.daphne_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -528,6 +774,24 @@ class Cluster:
             )
         return Room(slug, rule, seats)
 
+    def room_log(self, slug: str) -> dict:
+        """The room as the database holds it, read by a fresh `manage.py shell` (never through
+        the Daphne processes under test): the counter, every RoomEvent's seq and kind, and every
+        intervention's seq, client_id, status and public id."""
+        code = (
+            "import json\n"
+            "from forum.models import Intervention, RoomEvent, RoundTable\n"
+            f"room = RoundTable.objects.get(slug={slug!r})\n"
+            "events = list(RoomEvent.objects.filter(room=room).order_by('seq')"
+            ".values_list('seq', 'kind', 'participants__id'))\n"
+            "posts = list(Intervention.objects.filter(room=room).order_by('seq')"
+            ".values_list('seq', 'client_id', 'status', 'public_id'))\n"
+            "print(json.dumps({'last_seq': room.last_seq,"
+            " 'events': [list(e) for e in events],"
+            " 'interventions': [[s, str(c), st, p] for s, c, st, p in posts]}))\n"
+        )
+        return json.loads(self.manage("shell", "-c", code).strip().splitlines()[-1])
+
     # HTTP
 
     def http(
@@ -584,6 +848,7 @@ class Cluster:
         after: int | None = None,
         label: str | None = None,
         open_timeout: float = 30,
+        on_frame: Callable[[dict], None] | None = None,
     ) -> Peer:
         from websockets.asyncio.client import connect
 
@@ -598,7 +863,7 @@ class Cluster:
             open_timeout=open_timeout,
             max_size=2**20,
         )
-        return Peer(ws, process=process, label=label or f"{slug}@{process}")
+        return Peer(ws, process=process, label=label or f"{slug}@{process}", on_frame=on_frame)
 
     # diagnostics
 

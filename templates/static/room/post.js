@@ -58,8 +58,18 @@ export function showNotice(message) {
 /** A refusal of one of this page's posts; false if the frame is about something else. */
 export function postRefused(frame) {
   if (!(frame.client_id && pending.has(frame.client_id))) return false;
-  // A refused post goes back into the box: nothing the delegate typed is lost.
   const p = pending.get(frame.client_id);
+  if (frame.code === "unavailable") {
+    // Nothing was changed and the server will be back: keep the post pending and send it
+    // again with the same client_id (never posted twice), after the time the server gave.
+    announce(postError, frame.message || t("post_refused"));
+    const clientId = frame.client_id;
+    setTimeout(() => {
+      if (pending.has(clientId)) send({ type: "post", client_id: clientId, ...pending.get(clientId) });
+    }, Math.max(1, Number(frame.retry_after) || 5) * 1000);
+    return true;
+  }
+  // A refused post goes back into the box: nothing the delegate typed is lost.
   if (!bodyInput.value.trim()) bodyInput.value = p.body;
   pending.delete(frame.client_id);
   if (frame.code === "consent_required" && consentBox) consentBox.hidden = false;
