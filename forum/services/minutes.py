@@ -203,7 +203,8 @@ def _until(value: object) -> dt.datetime | None:
     if timezone.is_naive(until):
         until = timezone.make_aware(until)
     try:
-        until.astimezone(dt.UTC)  # how the database stores it
+        # Stored in UTC: PostgreSQL refuses offsets past ±15:59, which fromisoformat reads.
+        until = until.astimezone(dt.UTC)
     except OverflowError:
         raise ServiceError(
             "invalid_date", _("%(value)s is beyond the last date and time that can be stored.") % {"value": repr(value)},
