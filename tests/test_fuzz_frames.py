@@ -370,8 +370,8 @@ async def test_any_frame_gets_an_error_or_its_answer_and_the_socket_lives_on(are
 
 # --- what the fuzzers found, as fixed examples ------------------------------------------------
 #
-# Each of these failed when the module was written; they stay as they are until the product
-# is fixed (see the report of issue 7's fuzzing).
+# Each of these failed when the module was written (a closed socket, a seat locked out, an
+# internal error, an ack the client could not match); kept so they stay fixed.
 
 
 @pytest.mark.django_db(transaction=True)
