@@ -133,7 +133,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open: Channels closes the connection after every database_sync_to_async call
+    # otherwise, and reopening SQLite was a third of the websocket thread's time (about 6%
+    # of the server's CPU per delivered frame, bench/README.md). Each HTTP request runs in a
+    # thread of its own; its connection is closed when the request ends (forum/apps.py).
+    DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI each HTTP request runs in a thread of its own, so persistent connections
     # pile up until PostgreSQL refuses clients. A bounded pool per process keeps the savings
