@@ -293,9 +293,7 @@ class RoomHub:
             if message.get("deadline"):
                 self.watch_turn(message["deadline"])
         elif kind == log.SEAT_MESSAGE:
-            # "frame": one language only, from a process of the version before (a rolling deploy).
-            frames = message.get("frames") or {settings.LANGUAGE_CODE: message["frame"]}
-            await self._on_seat_notice(message["seat_id"], frames, message.get("close"))
+            await self._on_seat_notice(message["seat_id"], message["frames"], message.get("close"))
         elif kind == PRESENCE:
             self._on_presence(message["origin"], message.get("counts", {}))
         elif kind == PRESENCE_REQUEST:

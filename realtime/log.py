@@ -109,8 +109,7 @@ def publish(room_id: int, event: RoomEvent) -> None:
 
 
 def notify_seat(
-    room_id: int, seat_id: int, frame: dict, *, message: Callable[[], str] | None = None,
-    close_code: int | None = None,
+    room_id: int, seat_id: int, frame: dict, *, message: Callable[[], str], close_code: int | None = None,
 ) -> None:
     """After commit, send `frame` to the sockets of one seat only (in every process), and
     close them if `close_code` is given.
@@ -123,13 +122,10 @@ def notify_seat(
     someone else (a moderator), so it is built once per interface language and each socket
     is sent its reader's: a handful of strings, for a message that concerns a single seat.
     """
-    if message is None:
-        frames = {settings.LANGUAGE_CODE: encode(frame)}
-    else:
-        frames = {}
-        for code, _name in settings.LANGUAGES:
-            with translation.override(code):
-                frames[code] = encode({**frame, "message": str(message())})
+    frames = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            frames[code] = encode({**frame, "message": str(message())})
     payload = {"type": SEAT_MESSAGE, "room": room_id, "seat_id": seat_id, "frames": frames, "close": close_code}
 
     def send() -> None:
