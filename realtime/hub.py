@@ -356,10 +356,9 @@ class RoomHub:
             pass
 
     async def _on_seat_notice(self, seat_id: int, frames: dict[str, str], close_code: int | None) -> None:
-        fallback = frames.get(settings.LANGUAGE_CODE) or next(iter(frames.values()))
         for sub in [s for s in self.subscribers if s.seat_id == seat_id]:
             try:
-                await sub.send({"type": "websocket.send", "text": frames.get(sub.language, fallback)})
+                await sub.send({"type": "websocket.send", "text": frames.get(sub.language) or frames[settings.LANGUAGE_CODE]})
                 if close_code:
                     self.subscribers.discard(sub)
                     await sub.close(close_code)
