@@ -338,3 +338,77 @@ def test_an_account_only_seated_in_the_erased_room_is_deleted_with_its_organizat
     # An organization another seat still names stays: Gil keeps the Ministry of Testing.
     seat_erase_identity(seat=cast.gus, actor=sam)
     assert Organization.objects.filter(name="Ministry of Testing").exists()
+
+
+# -- the secretariat's room page ----------------------------------------------------------------
+
+ROOM_PAGE = "/secretariat/rooms/test-room/"
+
+
+@pytest.fixture
+def staff(sam) -> Client:
+    client = Client()
+    client.force_login(sam)
+    return client
+
+
+def test_the_room_page_sets_the_retention_period(cast, staff):
+    page = staff.get(ROOM_PAGE).content.decode()
+    assert 'id="retention"' in page and 'name="retention_days"' in page and 'value="90"' in page
+    assert "The minutes are not adopted yet; identities will be erased 90 days after their adoption." in page
+    response = staff.post(ROOM_PAGE, {"action": "retention", "retention_days": "30"})
+    assert response.status_code == 302 and response["Location"].endswith("#retention")
+    assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 30
+    assert AuditEntry.objects.get(action="set_retention").data == {"before": 90, "after": 30}
+    for bad in ("-1", "4000", "soon", ""):
+        refused = staff.post(ROOM_PAGE, {"action": "retention", "retention_days": bad})
+        assert refused.status_code == 400 and "<code>invalid_retention</code>" in refused.content.decode(), bad
+    assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 30
+    assert AuditEntry.objects.filter(action="set_retention").count() == 1
+
+
+def test_the_room_page_says_when_identities_go(cast, sam, staff):
+    everything_happens(cast, sam)
+    age(cast.room, 10)
+    due = (timezone.now() + dt.timedelta(days=80)).date().isoformat()
+    assert f"the identities will be erased on {due}." in staff.get(ROOM_PAGE).content.decode()
+    age(cast.room, 95)
+    room_purge_identities(room=cast.room)
+    page = staff.get(ROOM_PAGE).content.decode()
+    assert f"were erased on {timezone.now().date().isoformat()}." in page
+    assert "No seat holds an identity any more." in page
+    assert page.count('data-state="erased"') == len(PERSONAS)
+
+
+def test_the_room_page_erases_a_persons_identity_at_their_request(cast, staff):
+    page = staff.get(ROOM_PAGE).content.decode()
+    assert f'<option value="{cast.gus.public_id}">Gustavo Gobierno &lt;gus@example.org&gt;' in page
+    form = {"action": "erase_identity", "seat": cast.gus.public_id, "reason": "Request of 3 March"}
+    unconfirmed = staff.post(ROOM_PAGE, form)
+    assert unconfirmed.status_code == 400 and "<code>invalid_form</code>" in unconfirmed.content.decode()
+    named = staff.post(ROOM_PAGE, {**form, "confirm": "on", "reason": "Gustavo Gobierno asked"})
+    assert named.status_code == 400 and "<code>names_participant</code>" in named.content.decode()
+    unknown = staff.post(ROOM_PAGE, {**form, "confirm": "on", "seat": "nobody"})
+    assert unknown.status_code == 400
+    assert not Seat.objects.filter(identity_erased_at__isnull=False).exists()
+    assert not AuditEntry.objects.filter(action="erase_identity").exists()
+
+    done = staff.post(ROOM_PAGE, {**form, "confirm": "on"})
+    assert done.status_code == 302
+    assert Seat.objects.get(pk=cast.gus.pk).identity_erased_at is not None
+    entry = AuditEntry.objects.get(action="erase_identity")
+    assert (entry.target, entry.reason) == (cast.gus.public_id, "Request of 3 March")
+    page = staff.get(ROOM_PAGE).content.decode()
+    assert "Gustavo Gobierno" not in page and "gus@example.org" not in page
+    assert page.count('data-state="erased"') == 1
+    assert f'<option value="{cast.gus.public_id}"' not in page
+
+
+def test_only_the_secretariat_sets_retention_and_erases(cast):
+    chair = Client()
+    chair.force_login(cast.chloe.user)
+    for form in ({"action": "retention", "retention_days": "0"},
+                 {"action": "erase_identity", "seat": cast.gus.public_id, "confirm": "on"}):
+        assert chair.post(ROOM_PAGE, form).status_code == 403
+    assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 90
+    assert not Seat.objects.filter(identity_erased_at__isnull=False).exists()
