@@ -412,3 +412,16 @@ def test_only_the_secretariat_sets_retention_and_erases(cast):
         assert chair.post(ROOM_PAGE, form).status_code == 403
     assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 90
     assert not Seat.objects.filter(identity_erased_at__isnull=False).exists()
+
+
+def test_the_audit_pages_mark_a_reason_erased_with_the_identity_it_named(cast, staff):
+    seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.pia.public_id, reason="Pia Private threatened someone")
+    seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.gus.public_id, reason="A routine check of a seat")
+    seat_erase_identity(seat=cast.pia, actor=User.objects.get(username="sam"))
+    chair = Client()
+    chair.force_login(cast.chloe.user)
+    for client, url in ((staff, "/secretariat/rooms/test-room/audit/"), (chair, "/rooms/test-room/audit/")):
+        page = client.get(url).content.decode()
+        assert "Pia Private" not in page and "A routine check of a seat" in page, url
+        assert page.count("(erased with the identity it named)") == 1, url
+        assert "Chain intact" in page, url
