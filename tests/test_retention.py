@@ -425,3 +425,15 @@ def test_the_audit_pages_mark_a_reason_erased_with_the_identity_it_named(cast, s
         assert "Pia Private" not in page and "A routine check of a seat" in page, url
         assert page.count("(erased with the identity it named)") == 1, url
         assert "Chain intact" in page, url
+
+
+def test_an_erased_delegate_leaves_the_floor_of_a_live_round_table(cast, sam):
+    from forum.models import FloorRequest
+    from forum.services.floor import hand_raise
+
+    hand_raise(seat_id=cast.cora.pk)
+    hand_raise(seat_id=cast.ada.pk)
+    seat_erase_identity(seat=cast.cora, actor=sam)
+    statuses = dict(FloorRequest.objects.values_list("seat_id", "status"))
+    assert statuses == {cast.cora.pk: "removed", cast.ada.pk: "waiting"}
+    assert audit_verify(cast.room).ok

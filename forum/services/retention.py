@@ -58,6 +58,7 @@ from forum.models import (
     SubmissionStep,
     User,
 )
+from forum.services.floor import floor_release_seat
 from moderation.audit import audit_append, audit_erase
 from moderation.leakguard import Identity, IdentityMatcher
 from moderation.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, ALLOWED_URL_SCHEMES, LINK_REL
@@ -276,6 +277,12 @@ def _erase(room: RoundTable, seats: list[Seat], now: dt.datetime) -> Erasure:
     done = Erasure(seats=len(seats))
     if not seats:
         return done
+    for seat in seats:
+        if seat.removed_at is None:
+            # A seat withdrawn in a live room leaves the floor first, so that the events this
+            # appends are scrubbed with the rest.
+            seat.room = room
+            floor_release_seat(room, seat, now)
     matcher = _matcher(_seats_identities(seats))
     scrub = Scrubber(matcher)
     for model, path, extra, fields in SCRUBBED:
