@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nh3
 from django.contrib.admin.models import LogEntry
@@ -101,7 +101,6 @@ class Erasure:
     organizations_deleted: int = 0
     texts: int = 0  # rows whose text named someone
     audit_fields: int = 0  # reasons and data of audit entries erased
-    by_table: dict[str, int] = field(default_factory=dict)
 
     def as_data(self) -> dict:
         return {
@@ -286,10 +285,7 @@ def _erase(room: RoundTable, seats: list[Seat], now: dt.datetime) -> Erasure:
     matcher = _matcher(_seats_identities(seats))
     scrub = Scrubber(matcher)
     for model, path, extra, fields in SCRUBBED:
-        changed = _scrub_rows(model.objects.filter(**{path: room}, **extra), fields, scrub)
-        if changed:
-            done.by_table[model._meta.label] = changed
-            done.texts += changed
+        done.texts += _scrub_rows(model.objects.filter(**{path: room}, **extra), fields, scrub)
     done.audit_fields = audit_erase(room=room, mentions=lambda text: bool(matcher.find(text))).fields
     _scrub_admin_history(room, seats, scrub)
     people, organizations = set(), set()
