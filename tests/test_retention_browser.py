@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.browser import REPO, ROOM, launch_chromium, live_server, open_room
+from tests.test_accessibility import STAFF, signed_in
 from tests.test_room_ui import accept_rule, choose_author, post
 
 pytestmark = pytest.mark.browser
-
-STAFF = ("sam-secretariat", "a-long-staff-password-for-tests")
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +44,7 @@ def secretariat(chromium, server):
         "from forum.models import User; "
         f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r})",
     )
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{server.base_url}/admin/login/?next=/")
-    page.fill("#id_username", STAFF[0])
-    page.fill("#id_password", STAFF[1])
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{server.base_url}/")
+    _context, page = signed_in(chromium, server, "secretariat")
     return page
 
 
