@@ -10,7 +10,9 @@ after N, refills from the log whatever the channel layer dropped or reordered, a
 at the log every few seconds in case the last message of a burst was lost.
 
 Presence (connected seats per sector) travels between the hubs of a room as small layer
-messages; it is never written to the log and never names anyone.
+messages; it is never written to the log and never names anyone. Each hub renders it once per
+audience: the moderators' frame counts every sector, the participants' one only the sectors
+the disclosure rule shows (moderation/disclosure.py), the others pooled or left out.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from moderation.disclosure import FULL, Disclosure, Reader, disclosure
+
 from . import log
-from .events import AUDIENCES
+from .events import AUDIENCES, MODERATORS, PARTICIPANTS
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,30 @@ def _expire_turn(room_id: int) -> bool:
 
     return floor_expire(room_id=room_id)
 _frames_between = database_sync_to_async(log.frames_between)
+
+
+@database_sync_to_async
+def _participants_rule(room_id: int) -> Disclosure:
+    from forum.models import RoundTable
+
+    return disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS)
+
+
+# Until a hub has read its room's rule (or while the database is out of reach before it
+# ever did), participants' presence names no sector and pools nobody.
+SHOW_NOTHING = Disclosure(frozenset())
+
+
+def presence_frame(totals: dict[str, int], rule: Disclosure) -> str:
+    """The presence frame for a reader who sees `rule`: connected delegates per sector shown
+    (and the pooled group), everyone else as `others`; `total` counts only what is shown."""
+    per_sector = dict(totals)
+    others = per_sector.pop("others", 0)
+    sectors = rule.counts(per_sector)
+    return log.encode(
+        {"type": "presence", "sectors": dict(sorted(sectors.items())), "others": others,
+         "total": sum(sectors.values()) + others}
+    )
 
 
 class Subscriber:
@@ -108,7 +136,8 @@ class RoomHub:
         self._remote_presence: dict[str, tuple[dict[str, int], float]] = {}
         self._presence_publish: asyncio.TimerHandle | None = None
         self._presence_broadcast: asyncio.TimerHandle | None = None
-        self._presence_frame: dict | None = None
+        self._presence_frames: dict[str, dict] = {}  # audience -> the last frame sent
+        self._participants_rule = SHOW_NOTHING
         self._turn_timer: asyncio.TimerHandle | None = None
         self.stopped = False
 
@@ -246,8 +275,8 @@ class RoomHub:
                 sub.last_sent = seq
         # No await between the empty check and this line: nothing can slip in unbuffered.
         sub.live = True
-        if self._presence_frame is not None:
-            await sub.send(self._presence_frame)
+        if sub.audience in self._presence_frames:
+            await sub.send(self._presence_frames[sub.audience])
 
     # -- events -----------------------------------------------------------------------
 
@@ -460,23 +489,23 @@ class RoomHub:
     async def _broadcast_presence(self) -> None:
         self._presence_broadcast = None
         totals = self.presence_totals()
-        others = totals.pop("others", 0)
-        frame = log.encode(
-            {
-                "type": "presence",
-                "sectors": dict(sorted(totals.items())),
-                "others": others,
-                "total": sum(totals.values()) + others,
-            }
-        )
-        message = {"type": "websocket.send", "text": frame}
-        if self._presence_frame is not None and self._presence_frame["text"] == frame:
-            return
-        self._presence_frame = message
+        try:
+            # Read each time: a seat added or removed changes which sectors may be shown.
+            self._participants_rule = await _participants_rule(self.room_id)
+        except Exception:  # noqa: BLE001 - keep the last rule read; the next broadcast retries
+            logger.info("hub %s: could not read the disclosure rule", self.room_id, exc_info=True)
+        rules = {PARTICIPANTS: self._participants_rule, MODERATORS: FULL}
+        changed = set()
+        for audience in AUDIENCES:
+            text = presence_frame(totals, rules[audience])
+            last = self._presence_frames.get(audience)
+            if last is None or last["text"] != text:
+                self._presence_frames[audience] = {"type": "websocket.send", "text": text}
+                changed.add(audience)
         for sub in list(self.subscribers):
-            if sub.live:
+            if sub.live and sub.audience in changed:
                 try:
-                    await sub.send(message)
+                    await sub.send(self._presence_frames[sub.audience])
                 except Exception:  # noqa: BLE001
                     self.subscribers.discard(sub)
 
