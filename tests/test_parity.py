@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from forum.models import Intervention, RoundTable, Seat
 from forum.parity import balance_index, count_words, gini, parity_figures
-from moderation.disclosure import POOLED
 from forum.services.rooms import dialogue_get_or_create, room_create, room_set_current_item
+from moderation.disclosure import POOLED
 from realtime.log import append_event
 
 pytestmark = pytest.mark.django_db
