@@ -60,7 +60,6 @@ def too_slow_frame(last_sent: int, language: str = settings.LANGUAGE_CODE) -> di
         message = _("Your connection fell too far behind the room; reconnect to resume where you left off.")
     return {"type": "error", "code": "too_slow", "message": message, "after": last_sent}
 
-_last_seq = database_sync_to_async(log.last_seq)
 _turn_deadline = database_sync_to_async(log.turn_deadline)
 
 
@@ -73,14 +72,18 @@ _frames_between = database_sync_to_async(log.frames_between)
 
 
 @database_sync_to_async
-def _participants_rule(room_id: int) -> Disclosure:
+def _poll(room_id: int, rule: bool) -> tuple[int, Disclosure | None]:
+    """The log's position and, if `rule`, the participants' disclosure rule: one trip to the
+    database thread, one connection, whatever the hub asks for."""
     from forum.models import RoundTable
 
-    return disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS)
+    latest = log.last_seq(room_id)
+    if not rule:
+        return latest, None
+    return latest, disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS)
 
 
-# Until a hub has read its room's rule (or while the database is out of reach before it
-# ever did), participants' presence names no sector and pools nobody.
+# Until a hub has read its room's rule, participants' presence names no sector and pools nobody.
 SHOW_NOTHING = Disclosure(frozenset())
 
 
@@ -137,7 +140,13 @@ class RoomHub:
         self._presence_publish: asyncio.TimerHandle | None = None
         self._presence_broadcast: asyncio.TimerHandle | None = None
         self._presence_frames: dict[str, dict] = {}  # audience -> the last frame sent
+        # Which sectors participants' presence may name (moderation/disclosure.py). Read with
+        # the log's position at start and on the heartbeat, and again soon after any seat is
+        # closed out (a removal or a revoked link may take a sector below k): until then the
+        # participants' frame is not renewed, so it never counts a sector by a stale rule.
         self._participants_rule = SHOW_NOTHING
+        self._rule_stale = True
+        self._rule_changes = 0  # counts the seat closures that made the rule stale
         self._turn_timer: asyncio.TimerHandle | None = None
         self.stopped = False
 
@@ -148,7 +157,8 @@ class RoomHub:
         await self.layer.group_add(self.group, self.channel)
         # Read the log's position only after subscribing: anything committed later is
         # published later, so it reaches us; anything earlier is replayed from the log.
-        self.last_seq = await _last_seq(self.room_id)
+        self.last_seq, rule = await _poll(self.room_id, rule=True)
+        self._participants_rule, self._rule_stale = rule, False
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
             asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
@@ -394,19 +404,31 @@ class RoomHub:
             except Exception:  # noqa: BLE001
                 self.subscribers.discard(sub)
         if close_code:
+            self._rule_stale = True
+            self._rule_changes += 1
             self._schedule_presence_publish()
 
     async def _maintenance_loop(self) -> None:
         interval = settings.ROUNDTABLES["HUB_POLL_SECONDS"]
-        last_rejoin = last_heartbeat = time.monotonic()
+        last_rejoin = last_heartbeat = last_rule = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
-                latest = await _last_seq(self.room_id)
+                now = time.monotonic()
+                read_rule = self._rule_stale or now - last_rule >= PRESENCE_HEARTBEAT_SECONDS
+                changes = self._rule_changes
+                latest, rule = await _poll(self.room_id, rule=read_rule)
+                if rule is not None:
+                    last_rule = now
+                    renewed = rule != self._participants_rule or self._rule_stale
+                    self._participants_rule = rule
+                    # A seat closed while we read: what we read may predate it.
+                    self._rule_stale = changes != self._rule_changes
+                    if renewed and not self._rule_stale:
+                        self._schedule_presence_broadcast()
                 if latest > self.last_seq:
                     async with self._lock:
                         await self._fill(latest)
-                now = time.monotonic()
                 if now - last_rejoin >= REJOIN_SECONDS:
                     # Group membership expires in the layer; renewing it keeps a long-lived
                     # hub subscribed, and re-subscribes it after a Redis restart.
@@ -489,15 +511,12 @@ class RoomHub:
     async def _broadcast_presence(self) -> None:
         self._presence_broadcast = None
         totals = self.presence_totals()
-        try:
-            # Read each time: a seat added or removed changes which sectors may be shown.
-            self._participants_rule = await _participants_rule(self.room_id)
-        except Exception:  # noqa: BLE001 - keep the last rule read; the next broadcast retries
-            logger.info("hub %s: could not read the disclosure rule", self.room_id, exc_info=True)
-        rules = {PARTICIPANTS: self._participants_rule, MODERATORS: FULL}
+        rules = {MODERATORS: FULL}
+        if not self._rule_stale:
+            rules[PARTICIPANTS] = self._participants_rule
         changed = set()
-        for audience in AUDIENCES:
-            text = presence_frame(totals, rules[audience])
+        for audience, rule in rules.items():
+            text = presence_frame(totals, rule)
             last = self._presence_frames.get(audience)
             if last is None or last["text"] != text:
                 self._presence_frames[audience] = {"type": "websocket.send", "text": text}

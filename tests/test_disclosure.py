@@ -277,3 +277,47 @@ def test_hidden_interventions_leave_the_minutes_figures(cast):
     assert (government["interventions"], government["words"]) == (1, 3)
     assert [i["id"] for i in doc["items"][0]["interventions"]] == [kept.intervention_id]
     assert "hidden by a moderator are not counted" in json.dumps(doc["method"])
+
+
+# -- presence ----------------------------------------------------------------------------------
+
+
+async def latest_presence(sock, until, timeout: float = 8.0) -> dict:
+    """Presence frames as they come, until one satisfies `until` (the last one is returned)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen = []
+    while loop.time() < deadline:
+        try:
+            frame = json.loads(await sock.comm.receive_from(timeout=max(0.05, deadline - loop.time())))
+        except TimeoutError:
+            break
+        if frame["type"] == "presence":
+            seen.append(frame)
+            if until(frame):
+                return frame
+    raise AssertionError(f"no such presence frame; saw {seen}")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_presence_pools_a_sector_once_a_removal_takes_it_below_k(cast, sockets):
+    from channels.db import database_sync_to_async
+
+    cora, _, _ = await sockets(cast.cora.user)
+    chloe, _, _ = await sockets(cast.chloe.user)
+    for persona in ("gus", "greta"):
+        sock, _, _ = await sockets(getattr(cast, persona).user)
+        await sock.recv_type("welcome")
+    before = await latest_presence(cora, lambda f: f["sectors"].get("government") == 2)
+    assert POOLED not in before["sectors"]
+    # Gil (not connected) leaves: government seats two delegates, below k = 3. The hub hears
+    # of it, reads the rule again, and pools government from then on; the chair still sees it.
+    await database_sync_to_async(seat_remove)(
+        actor_seat_id=cast.chloe.pk, seat=cast.gil.public_id, reason="Left the round table.",
+    )
+    after = await latest_presence(cora, lambda f: POOLED in f["sectors"])
+    assert after["sectors"] == {POOLED: 2, "civil-society": 1} and after["total"] == 4
+    full = await latest_presence(chloe, lambda f: f["sectors"].get("government") == 2)
+    assert full["sectors"] == {"civil-society": 1, "government": 2}
