@@ -143,6 +143,14 @@ def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
     return Disclosure(shown, sum(n for slug, n in seated.items() if slug not in shown))
 
 
+def attribution_for(room: RoundTable, reader: Reader | str, payload: dict | None) -> dict | None:
+    """A stored attribution as `reader` may see it now (`Disclosure.attribution`); the seats
+    are read only when the label names a sector."""
+    if not payload or not payload.get("sector") or payload.get("kind") == "named":
+        return payload
+    return disclosure(room, reader).attribution(payload)
+
+
 def reader_of(role: str) -> Reader:
     """The live reader a seat of `role` is: those who read the moderators' rendering of the
     log (chair, moderators) see everything."""

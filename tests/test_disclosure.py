@@ -21,7 +21,7 @@ from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.floor import floor_give_next, hand_raise
 from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
-from forum.services.moderation import intervention_hide, seat_remove
+from forum.services.moderation import intervention_approve, intervention_hide, seat_remove
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
 from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure
@@ -185,6 +185,18 @@ def test_a_sector_crossing_k_is_shown_from_then_on_and_an_adopted_version_never_
     assert "A participant" in labels  # Greta's hand, raised as "Government · Delegate 2"
     assert not any(label.startswith("Government") for label in labels)
     assert any(e["attribution"]["label"].startswith("Government") for e in raised.moderators["queue"])
+
+
+def test_a_held_post_approved_after_its_sector_fell_below_k_is_published_as_a_participant(cast):
+    consent_all(cast.room)
+    RoundTable.objects.filter(pk=cast.room.pk).update(premoderation=True)
+    held = post(cast.cora, "Funding must reach women mediators.")
+    assert held.held_reason
+    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cyrus.public_id, reason="Left the round table.")
+    intervention_approve(actor_seat_id=cast.mona.pk, intervention_id=held.intervention_id)
+    published = RoomEvent.objects.filter(room=cast.room, kind="intervention.posted").order_by("-seq").first()
+    assert published.participants["attribution"] == {"label": "A participant", "sector": None, "kind": "anonymous"}
+    assert published.moderators["attribution"]["sector"] == "civil-society"
 
 
 def test_review_comments_follow_the_rule_as_it_stands(cast):
