@@ -62,8 +62,9 @@ from forum.models import (
     Sector,
 )
 from forum.parity import parity_figures
-from forum.tally import CONSENSUS_SCALE, explain
+from forum.tally import CONSENSUS_SCALE, disclose_result, explain
 from moderation.attribution import FUNCTION_LABELS
+from moderation.disclosure import POOLED, Disclosure, Reader, disclosure, pooled_name
 from moderation.sanitize import render_markdown
 
 SCHEMA = "roundtables.minutes/1"
@@ -182,7 +183,7 @@ def speaker_phrase(room: RoundTable, stored: dict, sector_names: dict[str, str])
     return anonymous_phrase()
 
 
-def _parity(room: RoundTable) -> dict:
+def _parity(room: RoundTable, shown: Disclosure) -> dict:
     """The parity figures as the record stands at the room's last event other than the
     minutes' own, so saving the minutes twice over the same log gives the same content."""
     last = (
@@ -190,7 +191,7 @@ def _parity(room: RoundTable) -> dict:
         .order_by("-seq").values_list("seq", "created_at").first()
     )
     seq, at = last or (0, room.created_at)
-    figures = parity_figures(room, at, upto=seq)
+    figures = parity_figures(room, at, upto=seq, disclosure=shown)
     for sector in figures.get("sectors", []):
         sector["name"] = sector_name(sector["name"])
     return figures
@@ -207,24 +208,26 @@ def _date(room: RoundTable) -> str:
     return (first or room.created_at).date().isoformat()
 
 
-def _attendance(room: RoundTable, sectors: list[Sector]) -> dict:
+def _attendance(room: RoundTable, sectors: list[Sector], shown: Disclosure) -> dict:
     seats = list(
-        Seat.objects.filter(room=room, token_revoked_at__isnull=True).values_list("role", "sector_id")
+        Seat.objects.filter(room=room, token_revoked_at__isnull=True).values_list("role", "sector__slug")
     )
-    per_sector = {sector.pk: 0 for sector in sectors}
-    for role, sector_id in seats:
-        if role == Seat.Role.DELEGATE and sector_id is not None:
-            per_sector[sector_id] = per_sector.get(sector_id, 0) + 1
-    names = {s.pk: s for s in Sector.objects.filter(pk__in=per_sector)}
-    order = [s.pk for s in sectors] + sorted(pk for pk in per_sector if pk not in {s.pk for s in sectors})
+    per_sector = {sector.slug: 0 for sector in sectors}
+    for role, slug in seats:
+        if role == Seat.Role.DELEGATE and slug is not None:
+            per_sector[slug] = per_sector.get(slug, 0) + 1
+    names = {s.slug: sector_name(s.name) for s in Sector.objects.filter(slug__in=per_sector)}
+    names[POOLED] = pooled_name()
+    listed = {s.slug for s in sectors}
+    order = [s.slug for s in sectors] + sorted(slug for slug in per_sector if slug not in listed)
 
     def count(role: str) -> int:
         return sum(1 for r, _ in seats if r == role)
 
     return {
         "sectors": [
-            {"slug": names[pk].slug, "name": sector_name(names[pk].name), "delegates": per_sector[pk]}
-            for pk in order
+            {"slug": key, "name": names[key], "delegates": sum(per_sector[slug] for slug in members)}
+            for key, members in shown.groups(order)
         ],
         "delegates": count(Seat.Role.DELEGATE),
         "chair": count(Seat.Role.CHAIR),
@@ -234,10 +237,11 @@ def _attendance(room: RoundTable, sectors: list[Sector]) -> dict:
     }
 
 
-def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, str]) -> dict:
+def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, str], shown: Disclosure) -> dict:
     redacted = row.redacted_html is not None
     body_html = row.redacted_html if redacted else row.body_html
-    speaker = speaker_phrase(room, row.attribution, sector_names)
+    # As posted, unless its sector is no longer one the record may name.
+    speaker = speaker_phrase(room, shown.attribution(row.attribution), sector_names)
     return {
         "id": row.public_id,
         "kind": row.kind,
@@ -249,8 +253,8 @@ def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, s
     }
 
 
-def _check(check: ConsensusCheck, sector_names: dict[str, str]) -> dict:
-    result = check.result or {}
+def _check(check: ConsensusCheck, sector_names: dict[str, str], shown: Disclosure) -> dict:
+    result = disclose_result(check.result or {}, shown)
     labels = {option["key"]: option_label(option["key"], option["label"]) for option in check.options}
     return {
         "id": check.public_id,
@@ -305,8 +309,9 @@ def _method(room: RoundTable) -> list[dict]:
     elif room.attribution == RoundTable.Attribution.SECTOR:
         attribution = _(
             "Each intervention is attributed as it was shown in the room when it was posted: to the "
-            "speaker's sector when at least %(k)s delegates of that sector held seats, otherwise to "
-            "\"a participant\"; the chair, moderators and rapporteur speak in their function. "
+            "speaker's sector when at least %(k)s delegates of that sector held seats then and still "
+            "do when this version was saved, otherwise to \"a participant\"; the chair, moderators "
+            "and rapporteur speak in their function. "
             "No name, e-mail address or organization of a participant appears in these minutes, "
             "and every export is checked for them before it is released."
         ) % {"k": room.k}
@@ -317,6 +322,7 @@ def _method(room: RoundTable) -> list[dict]:
         )
     return [
         {"title": _("Attribution"), "text": attribution},
+        {"title": _("What these minutes show of each sector"), "text": _disclosure_text(room)},
         {
             "title": _("Parity weighting"),
             "text": _(
@@ -338,11 +344,36 @@ def _method(room: RoundTable) -> list[dict]:
             "title": _("Parity figures"),
             "text": _(
                 "Speaking time, turns, published interventions and their words per sector, computed from "
-                "the round table's event log; the balance index is 1 minus the Gini coefficient of "
-                "speaking time across sectors (1.0 is equal time)."
+                "the round table's event log; interventions hidden by a moderator are not counted. The "
+                "balance index is 1 minus the Gini coefficient of speaking time across the sectors shown "
+                "(1.0 is equal time)."
             ),
         },
     ]
+
+
+def _disclosure_text(room: RoundTable) -> str:
+    """The method annex on disclosure: which sectors a figure may name (moderation/disclosure.py)."""
+    if room.attribution == RoundTable.Attribution.NAMED:
+        return _("Attendance, consensus checks and parity figures are given for every sector.")
+    live = _(
+        "In the room, the live figures followed the same rule for everyone but the chair and "
+        "moderators, who see every sector in order to moderate."
+    )
+    if room.attribution == RoundTable.Attribution.SECTOR:
+        rule = _(
+            "Attendance, consensus checks and parity figures name a sector only if at least %(k)s of its "
+            "delegates held seats when this version was saved. The other sectors are counted together "
+            "as \"other participants\", never split by sector, and nothing is shown for that group "
+            "when it would be a single delegate."
+        ) % {"k": room.k}
+    else:
+        rule = _(
+            "No figure in these minutes is split by sector: attendance, consensus checks and parity "
+            "figures count the delegates together as \"other participants\", and nothing is shown "
+            "for that group when it would be a single delegate."
+        )
+    return f"{rule} {live}"
 
 
 # Keys outside the hashed content: what a version is, not what it says.
@@ -384,13 +415,16 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
     summaries = summaries or {}
     dialogue_sectors = list(room.dialogue.sectors.order_by("position", "slug"))
     sector_names = {s.slug: sector_name(s.name) for s in Sector.objects.all()}
+    sector_names[POOLED] = pooled_name()
+    # The minutes are a record: they show what the rule lets everyone see, whoever reads them.
+    shown = disclosure(room, Reader.RECORD)
     items = list(room.agenda_items.order_by("position"))
     interventions: dict[int, list[dict]] = {item.pk: [] for item in items}
     for row in Intervention.objects.filter(room=room, status=Intervention.Status.PUBLISHED).order_by("seq"):
-        interventions.setdefault(row.agenda_item_id, []).append(_intervention(room, row, sector_names))
+        interventions.setdefault(row.agenda_item_id, []).append(_intervention(room, row, sector_names, shown))
     checks: dict[int, list[dict]] = {item.pk: [] for item in items}
     for check in ConsensusCheck.objects.filter(room=room).order_by("opened_at", "pk"):
-        checks.setdefault(check.agenda_item_id, []).append(_check(check, sector_names))
+        checks.setdefault(check.agenda_item_id, []).append(_check(check, sector_names, shown))
     recommendations: dict[int, list[dict]] = {item.pk: [] for item in items}
     for rec in Recommendation.objects.filter(room=room).select_related("consensus_check").order_by("created_at", "pk"):
         recommendations.setdefault(rec.agenda_item_id, []).append(_recommendation(rec))
@@ -416,7 +450,7 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
                 "name": str(RoundTable.Attribution(room.attribution).label),
                 "explanation": str(ATTRIBUTION_EXPLANATIONS[room.attribution]) % {"k": room.k},
             },
-            "attendance": _attendance(room, dialogue_sectors),
+            "attendance": _attendance(room, dialogue_sectors, shown),
         },
         "items": [
             {
@@ -431,6 +465,6 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
             }
             for item in items
         ],
-        "parity": _parity(room),
+        "parity": _parity(room, shown),
         "method": _method(room),
     }

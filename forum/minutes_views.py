@@ -25,6 +25,7 @@ from forum.models import FollowUp, Recommendation, Submission
 from forum.services import minutes as minutes_service
 from forum.views import refusal, room_page, service_refusal
 from moderation.attribution import in_reader_language
+from moderation.disclosure import disclosure, reader_of
 from moderation.permissions import Action, allowed
 
 
@@ -110,7 +111,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "latest": latest,
         "doc": doc,
         "minutes_html": render_html_fragment(doc, heading="h2"),
-        "comments": _comments(room, shown),
+        "comments": _comments(room, shown, seat),
         "review_open": bool(shown and shown.in_review),
         "diff": diff,
         "formats": list(exports()),
@@ -126,13 +127,16 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
     })
 
 
-def _comments(room, shown) -> list:
+def _comments(room, shown, seat) -> list:
+    """The review comments of the version shown, each labelled as this reader may read it:
+    a pseudonym whose sector has since fallen below k reads "A participant"."""
     if shown is None:
         return []
     names = {sector.slug: sector_name(sector.name) for sector in room.dialogue.sectors.all()}
+    rule = disclosure(room, reader_of(seat.role))
     comments = list(shown.comments.select_related("agenda_item"))
     for comment in comments:
-        comment.said_by = in_reader_language(comment.attribution, names)
+        comment.said_by = in_reader_language(rule.attribution(comment.attribution), names)
     return comments
 
 

@@ -10,20 +10,28 @@ What is counted, per sector:
 - speaking_seconds: the sum of `floor.turn_ended` `seconds`, plus the running turn's elapsed
   time up to `now` (never past its `ends_at`: the turn ends by itself there). A turn's time
   belongs to the item it was given in, even if the chair moves on before it ends.
-- interventions and words: what was published. Every intervention id counts once, the first
-  time an `intervention.posted` (or `intervention.restored`) carries it: a held intervention
-  counts when it is approved and published, a repeated `intervention.posted` for the same id
-  is not counted again, held ones never published and rejected ones never count, and hiding
-  or redacting later does not uncount what was said in the room. Words are those of the
-  published `body_html` with its tags removed (tokens with at least one letter or digit),
-  in the item the intervention names (`agenda_item`).
+- interventions and words: what readers can read now. Every intervention id counts once, the
+  first time an `intervention.posted` (or `intervention.restored`) carries it: a held
+  intervention counts when it is approved and published, a repeated `intervention.posted` for
+  the same id is not counted again, held ones never published and rejected ones never count.
+  A hidden intervention (`intervention.hidden`) stops counting, and counts again if it is
+  restored; a redacted one keeps counting. Words are those of the published `body_html` with
+  its tags removed (tokens with at least one letter or digit), in the item the intervention
+  names (`agenda_item`).
 - overrides: the chair's departures from the floor rule: `floor.given` with `out_of_order`
   true, `floor.request_moved`, `floor.request_removed`; counted for the sector of the
   request concerned and, per kind, for the item current at the time.
 
-The balance index is 1 minus the Gini coefficient of speaking time across all the room's
-sectors (every sector of the dialogue, spoken or not, plus any other sector the log names):
-1.0 is equal time, 1/S when one of S sectors spoke all the time, and 1.0 when nobody spoke.
+The balance index is 1 minus the Gini coefficient of speaking time across the groups the
+reader sees (every sector of the dialogue, spoken or not, plus any other sector the log names,
+as `disclosure` groups them): 1.0 is equal time, 1/S when one of S groups spoke all the time,
+and 1.0 when nobody spoke.
+
+What a reader sees (moderation/disclosure.py): `disclosure` decides which sectors are named;
+the figures of the others are summed into one group, `POOLED` ("Other participants"), or left
+out altogether when that group would be a single delegate. Shares and the balance index are
+computed over the groups shown only, so nothing left out can be worked back from them. The
+default, the full view, is the moderators'.
 
 The agenda item of a floor event is the item current at the time: the room's first item at
 the start of the log, then whatever `agenda.current_changed` says (a floor payload that
@@ -34,8 +42,9 @@ Shape of `parity_figures(room, now)` (JSON-ready; seconds are floats rounded to 
     {
       "seq": 42,                      # the last log entry folded in
       "as_of": "2026-...+00:00",      # `now`
-      "sectors": [{"slug": "government", "name": "Government"}, ...],   # display order
-      "running": null | {"sector": slug|null, "agenda_item": id|null, "started_at": iso,
+      "sectors": [{"slug": "government", "name": "Government"}, ...],   # display order; the
+                                      # pooled group last, as {"slug": "~pooled", "name": ...}
+      "running": null | {"sector": slug|"~pooled"|null, "agenda_item": id|null, "started_at": iso,
                          "elapsed_seconds": 12.5},
       "items": [
         {"agenda_item": "<public id>", "position": 1, "title": "...", "current": true,
@@ -49,7 +58,7 @@ Shape of `parity_figures(room, now)` (JSON-ready; seconds are floats rounded to 
                  "interventions": int, "words": int, "overrides": int}
     OVERRIDES = {"total": int, "out_of_order": int, "moved": int, "removed": int}
 
-`speaking_share` is the sector's part of the speaking time in that item (or room), 0.0 when
+`speaking_share` is the group's part of the speaking time in that item (or room), 0.0 when
 nobody spoke. Figures of a sector the payload did not name (null) are not counted per sector.
 """
 
@@ -64,6 +73,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from forum.models import AgendaItem, RoomEvent, RoundTable
+from moderation.disclosure import FULL, POOLED, Disclosure, pooled_name
 
 ROOM = None  # the key of the whole room's tally
 
@@ -74,6 +84,7 @@ KINDS = (
     "floor.request_moved",
     "floor.request_removed",
     "intervention.posted",
+    "intervention.hidden",
     "intervention.restored",
 )
 
@@ -127,6 +138,15 @@ class _Tally:
 
 
 @dataclass
+class _Said:
+    """An intervention as counted: where, whose, how many words; and whether it is hidden."""
+
+    targets: list[_Figures]
+    words: int
+    hidden: bool = False
+
+
+@dataclass
 class _Turn:
     sector: str | None
     item: str | None
@@ -142,7 +162,7 @@ class _Fold:
         self.tallies: dict[str | None, _Tally] = {ROOM: _Tally()}
         self.turns: dict[str, _Turn] = {}  # request id -> the turn given for it
         self.running: str | None = None  # request id of the turn being spoken
-        self.counted: set[str] = set()  # intervention ids already counted
+        self.said: dict[str, _Said] = {}  # intervention id -> what it counted
         self.items_seen: list[str] = []
         self.seq = 0
 
@@ -224,19 +244,35 @@ class _Fold:
 
     def _intervention_posted(self, data: dict) -> None:
         public_id = data.get("id")
-        if not isinstance(public_id, str) or public_id in self.counted:
+        if not isinstance(public_id, str):
             return
-        self.counted.add(public_id)
-        words = count_words(data.get("body_html", ""))
-        for tally in self._targets(self._item_of(data)):
-            figures = tally.of(_sector_of(data, data))
-            if figures is not None:
-                figures.interventions += 1
-                figures.words += words
+        said = self.said.get(public_id)
+        if said is not None:
+            # Published before: a repeat counts nothing, a restoration counts it again.
+            if said.hidden:
+                said.hidden = False
+                self._count(said, +1)
+            return
+        sector = _sector_of(data, data)
+        targets = [tally.of(sector) for tally in self._targets(self._item_of(data)) if sector is not None]
+        said = self.said[public_id] = _Said(targets, count_words(data.get("body_html", "")))
+        self._count(said, +1)
 
-    # A restored intervention was published before; this only matters for a log whose
-    # first publication is missing, and the id rule keeps it from counting twice.
+    # A restored intervention was published before; if the log lacks that first publication
+    # it counts from here.
     _intervention_restored = _intervention_posted
+
+    def _intervention_hidden(self, data: dict) -> None:
+        said = self.said.get(data.get("id"))
+        if said is not None and not said.hidden:
+            said.hidden = True
+            self._count(said, -1)
+
+    @staticmethod
+    def _count(said: _Said, sign: int) -> None:
+        for figures in said.targets:
+            figures.interventions += sign
+            figures.words += sign * said.words
 
     def running_turn(self, now: datetime) -> tuple[_Turn, float] | None:
         if self.running is None:
@@ -276,12 +312,27 @@ def _parse(value) -> datetime | None:
     return parsed
 
 
-def _figures_out(tally: _Tally, sectors: list[str]) -> dict:
-    total = sum(tally.sectors[s].seconds for s in sectors if s in tally.sectors)
-    out = {}
-    for slug in sectors:
-        f = tally.sectors.get(slug, _Figures())
-        out[slug] = {
+Groups = list[tuple[str, list[str]]]  # (the key a reader sees, the sectors summed under it)
+
+
+def _group_figures(tally: _Tally, members: list[str]) -> _Figures:
+    summed = _Figures()
+    for slug in members:
+        f = tally.sectors.get(slug)
+        if f is not None:
+            summed.turns += f.turns
+            summed.seconds += f.seconds
+            summed.interventions += f.interventions
+            summed.words += f.words
+            summed.overrides += f.overrides
+    return summed
+
+
+def _figures_out(tally: _Tally, groups: Groups) -> dict:
+    figures = {key: _group_figures(tally, members) for key, members in groups}
+    total = sum(f.seconds for f in figures.values())
+    return {
+        key: {
             "turns": f.turns,
             "speaking_seconds": round(f.seconds, 3),
             "speaking_share": round(f.seconds / total, 4) if total > 0 else 0.0,
@@ -289,22 +340,26 @@ def _figures_out(tally: _Tally, sectors: list[str]) -> dict:
             "words": f.words,
             "overrides": f.overrides,
         }
-    return out
+        for key, f in figures.items()
+    }
 
 
 def _overrides_out(tally: _Tally) -> dict:
     return {"total": sum(tally.overrides.values()), **tally.overrides}
 
 
-def _balance(tally: _Tally, sectors: list[str]) -> float:
-    return round(balance_index([tally.sectors.get(s, _Figures()).seconds for s in sectors]), 4)
+def _balance(tally: _Tally, groups: Groups) -> float:
+    return round(balance_index([_group_figures(tally, members).seconds for _, members in groups]), 4)
 
 
-def parity_figures(room: RoundTable, now: datetime | None = None, *, upto: int | None = None) -> dict:
+def parity_figures(
+    room: RoundTable, now: datetime | None = None, *, upto: int | None = None, disclosure: Disclosure = FULL,
+) -> dict:
     """The room's parity figures from its event log (see the module docstring for the shape).
 
     `now` (default: the current time) bounds the running turn's elapsed time; `upto` folds
-    only the log up to that seq (the figures as they stood then).
+    only the log up to that seq (the figures as they stood then); `disclosure` is what the
+    reader may see (moderation/disclosure.py), the full view by default.
     """
     now = now or timezone.now()
     items = list(AgendaItem.objects.filter(room=room).order_by("position"))
@@ -325,7 +380,7 @@ def parity_figures(room: RoundTable, now: datetime | None = None, *, upto: int |
         turn, elapsed = running
         fold._add_seconds(turn.sector, turn.item, elapsed)
         running_out = {
-            "sector": turn.sector,
+            "sector": disclosure.key(turn.sector),
             "agenda_item": turn.item,
             "started_at": turn.started_at.isoformat() if turn.started_at else None,
             "elapsed_seconds": round(elapsed, 3),
@@ -334,9 +389,9 @@ def parity_figures(room: RoundTable, now: datetime | None = None, *, upto: int |
     # The room's sectors: the dialogue's, in their order, then any other the log names.
     known = list(room.dialogue.sectors.order_by("position", "slug").values_list("slug", "name"))
     slugs = [slug for slug, _ in known]
-    names = dict(known)
+    names = {**dict(known), POOLED: pooled_name()}
     others = sorted({s for t in fold.tallies.values() for s in t.sectors} - set(slugs))
-    slugs += others
+    groups = disclosure.groups(slugs + others)
 
     item_rows = [(item.public_id, item.position, item.title) for item in items]
     listed = {public_id for public_id, _, _ in item_rows}
@@ -351,21 +406,21 @@ def parity_figures(room: RoundTable, now: datetime | None = None, *, upto: int |
                 "position": position,
                 "title": title,
                 "current": public_id == current,
-                "sectors": _figures_out(tally, slugs),
+                "sectors": _figures_out(tally, groups),
                 "overrides": _overrides_out(tally),
-                "balance": _balance(tally, slugs),
+                "balance": _balance(tally, groups),
             }
         )
     whole = fold.tallies[ROOM]
     return {
         "seq": seq,
         "as_of": now.isoformat(),
-        "sectors": [{"slug": slug, "name": names.get(slug, slug)} for slug in slugs],
+        "sectors": [{"slug": key, "name": names.get(key, key)} for key, _ in groups],
         "running": running_out,
         "items": out_items,
         "room": {
-            "sectors": _figures_out(whole, slugs),
+            "sectors": _figures_out(whole, groups),
             "overrides": _overrides_out(whole),
-            "balance": _balance(whole, slugs),
+            "balance": _balance(whole, groups),
         },
     }

@@ -44,6 +44,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
+from moderation.disclosure import POOLED, Disclosure
 
 CONSENSUS = "consensus"
 NO_CONSENSUS = "no consensus"
@@ -304,10 +305,85 @@ def explain(explanation: dict, sector_names: dict[str, str] | None = None, optio
             "support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
         }
         return words[code] % {"support": percent(explanation["support"]), "threshold": percent(explanation["threshold"])}
-    sectors = ", ".join(names.get(slug, slug) for slug in explanation["sectors"])
+    named = [slug for slug in explanation["sectors"] if slug != POOLED]
+    sectors = ", ".join(names.get(slug, slug) for slug in named)
+    # POOLED: sectors a reader may not see named (moderation/disclosure.py), said without a name.
+    pooled = POOLED in explanation["sectors"]
     if code == "sectors_block":
+        if pooled and not named:
+            return _("A majority of the voters of at least one sector among the other participants object.")
+        if pooled:
+            return _(
+                "A majority of the voters of %(sectors)s, and of at least one sector among the other "
+                "participants, object."
+            ) % {"sectors": sectors}
         return _("A majority of the voters of %(sectors)s object.") % {"sectors": sectors}
+    if pooled and not named:
+        return _(
+            "A majority of the voters of at least one sector among the other participants object (this rule "
+            "lets it pass)."
+        )
+    if pooled:
+        return _(
+            "A majority of the voters of %(sectors)s, and of at least one sector among the other participants, "
+            "object (this rule lets it pass)."
+        ) % {"sectors": sectors}
     return _("A majority of the voters of %(sectors)s object (this rule lets it pass).") % {"sectors": sectors}
+
+
+def disclose_result(result: dict, disclosure: Disclosure) -> dict:
+    """A check's result as a reader who sees `disclosure` may read it.
+
+    The sectors not shown are summed into the pooled group (`POOLED`) in `sectors`,
+    `voting_sectors`, `abstaining_sectors`, `blocking_sectors` and the reasons; a pool that
+    would be a single delegate is left out, except that a block which alone decided the
+    outcome is still given as its reason (the outcome says it anyway). The weighted shares,
+    the outcome and the number of voters are the room's and stay as they are.
+    """
+    if disclosure.full or not result or "sectors" not in result:
+        return result
+    per_sector = result["sectors"]
+    groups = [(key, members) for key, members in disclosure.groups(per_sector) if members]
+    options = result.get("options") or []
+    out = copy.deepcopy(result)
+    out["sectors"] = {}
+    for key, members in groups:
+        figures = [per_sector[slug] for slug in members]
+        out["sectors"][key] = {
+            "voters": sum(f["voters"] for f in figures),
+            "weight": sum(f["weight"] for f in figures),
+            "distribution": {option: sum(f["distribution"].get(option, 0) for f in figures) for option in options},
+        }
+    voting = set(result.get("voting_sectors", []))
+    out["voting_sectors"] = [key for key, members in groups if voting & set(members)]
+    out["abstaining_sectors"] = [key for key, members in groups if not voting & set(members)]
+    # A block the outcome already tells (support was reached, and yet no consensus) is said
+    # even for a pool of one; any other objection of a sector left out is not.
+    codes = {e["code"] for e in result.get("explanations", [])}
+    decisive = {"support_reached", "sectors_block"} <= codes
+
+    def keys(slugs: list[str]) -> list[str]:
+        named = [slug for slug in slugs if disclosure.shows(slug)]
+        if len(named) < len(slugs) and (disclosure.pool_visible or decisive):
+            named.append(POOLED)
+        return named
+
+    out["blocking_sectors"] = keys(result.get("blocking_sectors", []))
+    if "explanations" in result:
+        explanations = []
+        for e in result["explanations"]:
+            if e["code"] in ("sectors_block", "sectors_object"):
+                e = {**e, "sectors": keys(e["sectors"])}
+                if not e["sectors"]:
+                    continue
+            explanations.append(e)
+        out["explanations"] = explanations
+        with translation.override("en"):
+            out["reasons"] = [explain(e) for e in explanations]
+    else:
+        # A result stored before reasons were kept as codes: its sentences name sectors.
+        out["reasons"] = [reason for reason in result.get("reasons", []) if " of the voters of " not in reason]
+    return out
 
 
 def percent(share: float | Fraction) -> str:

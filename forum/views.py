@@ -23,6 +23,7 @@ from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
 from moderation.audit import audit_entries, audit_verify
+from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
 
 logger = logging.getLogger(__name__)
@@ -306,6 +307,22 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "why_support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
         "why_sectors_block": _("A majority of the voters of %(sectors)s object."),
         "why_sectors_object": _("A majority of the voters of %(sectors)s object (this rule lets it pass)."),
+        # ... when sectors the reader may not see named object too, or alone
+        "why_sectors_block_and_pooled": _(
+            "A majority of the voters of %(sectors)s, and of at least one sector among the other "
+            "participants, object."
+        ),
+        "why_sectors_block_pooled": _(
+            "A majority of the voters of at least one sector among the other participants object."
+        ),
+        "why_sectors_object_and_pooled": _(
+            "A majority of the voters of %(sectors)s, and of at least one sector among the other participants, "
+            "object (this rule lets it pass)."
+        ),
+        "why_sectors_object_pooled": _(
+            "A majority of the voters of at least one sector among the other participants object (this rule "
+            "lets it pass)."
+        ),
         # recommendations
         "addressed_to": _("To: %(audience)s"),
         "audience_rigos": _("Regional intergovernmental organizations"),
@@ -335,7 +352,8 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "seat": seat,
             "access": access,
             "agenda": room.agenda_items.order_by("position"),
-            "sectors": {s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()},
+            # The pooled group of the sectors a reader may not see named has a name of its own.
+            "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
             "strings": strings,
         },
     )
@@ -355,13 +373,9 @@ def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
 
 @room_page
 def room_parity(request: HttpRequest, room, seat) -> JsonResponse:
-    """The room's parity figures (a projection of its event log), for the room page."""
-    if room.attribution == room.Attribution.ANONYMOUS and not allowed(seat.role, Action.READ_MODERATION):
-        # Live per-sector figures would tell an anonymous room which sector is speaking.
-        return JsonResponse(
-            {"hidden": True, "message": "In this anonymous round table the parity figures appear in the minutes."}
-        )
-    return JsonResponse(parity_figures(room))
+    """The room's parity figures (a projection of its event log), for the room page: split by
+    the sectors this reader may see (moderation/disclosure.py), the others pooled."""
+    return JsonResponse(parity_figures(room, disclosure=disclosure(room, reader_of(seat.role))))
 
 
 async def _layer_roundtrip() -> None:

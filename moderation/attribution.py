@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from forum.models import RoundTable, Seat
+from moderation.disclosure import ANONYMOUS_LABEL, Reader, disclosure
 
-ANONYMOUS_LABEL = "A participant"
 FUNCTION_LABELS = {
     Seat.Role.CHAIR: "Chair",
     Seat.Role.MODERATOR: "Moderator",
@@ -47,12 +47,6 @@ class Attribution:
         return payload
 
 
-def seated_delegates(room: RoundTable, sector_id: int) -> int:
-    return Seat.objects.filter(
-        room=room, sector_id=sector_id, role=Seat.Role.DELEGATE, token_revoked_at__isnull=True
-    ).count()
-
-
 def attribute(seat: Seat) -> Attribution:
     """The attribution of `seat`'s interventions in its room."""
     room = seat.room
@@ -65,7 +59,8 @@ def attribute(seat: Seat) -> Attribution:
     if seat.role != Seat.Role.DELEGATE:
         return Attribution(FUNCTION_LABELS[seat.role], None, "function", function=seat.role)
     if policy == RoundTable.Attribution.SECTOR and seat.sector_id:
-        if seated_delegates(room, seat.sector_id) >= room.k:
+        # The disclosure rule: the sector is named only while it holds k seated delegates.
+        if disclosure(room, Reader.RECORD).shows(seat.sector.slug):
             label = f"{seat.sector.name} · Delegate {seat.pseudonym_number}"
             return Attribution(label, seat.sector.slug, "pseudonym", number=seat.pseudonym_number)
     return Attribution(ANONYMOUS_LABEL, None, "anonymous")

@@ -10,7 +10,9 @@ after N, refills from the log whatever the channel layer dropped or reordered, a
 at the log every few seconds in case the last message of a burst was lost.
 
 Presence (connected seats per sector) travels between the hubs of a room as small layer
-messages; it is never written to the log and never names anyone.
+messages; it is never written to the log and never names anyone. Each hub renders it once per
+audience: the moderators' frame counts every sector, the participants' one only the sectors
+the disclosure rule shows (moderation/disclosure.py), the others pooled or left out.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from moderation.disclosure import FULL, Disclosure, Reader, disclosure
+
 from . import log
-from .events import AUDIENCES
+from .events import AUDIENCES, MODERATORS, PARTICIPANTS
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,6 @@ def too_slow_frame(last_sent: int, language: str = settings.LANGUAGE_CODE) -> di
         message = _("Your connection fell too far behind the room; reconnect to resume where you left off.")
     return {"type": "error", "code": "too_slow", "message": message, "after": last_sent}
 
-_last_seq = database_sync_to_async(log.last_seq)
 _turn_deadline = database_sync_to_async(log.turn_deadline)
 
 
@@ -66,6 +69,34 @@ def _expire_turn(room_id: int) -> bool:
 
     return floor_expire(room_id=room_id)
 _frames_between = database_sync_to_async(log.frames_between)
+
+
+@database_sync_to_async
+def _poll(room_id: int, rule: bool) -> tuple[int, Disclosure | None]:
+    """The log's position and, if `rule`, the participants' disclosure rule: one trip to the
+    database thread, one connection, whatever the hub asks for."""
+    from forum.models import RoundTable
+
+    latest = log.last_seq(room_id)
+    if not rule:
+        return latest, None
+    return latest, disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS)
+
+
+# Until a hub has read its room's rule, participants' presence names no sector and pools nobody.
+SHOW_NOTHING = Disclosure(frozenset())
+
+
+def presence_frame(totals: dict[str, int], rule: Disclosure) -> str:
+    """The presence frame for a reader who sees `rule`: connected delegates per sector shown
+    (and the pooled group), everyone else as `others`; `total` counts only what is shown."""
+    per_sector = dict(totals)
+    others = per_sector.pop("others", 0)
+    sectors = rule.counts(per_sector)
+    return log.encode(
+        {"type": "presence", "sectors": dict(sorted(sectors.items())), "others": others,
+         "total": sum(sectors.values()) + others}
+    )
 
 
 class Subscriber:
@@ -108,7 +139,14 @@ class RoomHub:
         self._remote_presence: dict[str, tuple[dict[str, int], float]] = {}
         self._presence_publish: asyncio.TimerHandle | None = None
         self._presence_broadcast: asyncio.TimerHandle | None = None
-        self._presence_frame: dict | None = None
+        self._presence_frames: dict[str, dict] = {}  # audience -> the last frame sent
+        # Which sectors participants' presence may name (moderation/disclosure.py). Read with
+        # the log's position at start and on the heartbeat, and again soon after any seat is
+        # closed out (a removal or a revoked link may take a sector below k): until then the
+        # participants' frame is not renewed, so it never counts a sector by a stale rule.
+        self._participants_rule = SHOW_NOTHING
+        self._rule_stale = True
+        self._rule_changes = 0  # counts the seat closures that made the rule stale
         self._turn_timer: asyncio.TimerHandle | None = None
         self.stopped = False
 
@@ -119,7 +157,8 @@ class RoomHub:
         await self.layer.group_add(self.group, self.channel)
         # Read the log's position only after subscribing: anything committed later is
         # published later, so it reaches us; anything earlier is replayed from the log.
-        self.last_seq = await _last_seq(self.room_id)
+        self.last_seq, rule = await _poll(self.room_id, rule=True)
+        self._participants_rule, self._rule_stale = rule, False
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
             asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
@@ -246,8 +285,8 @@ class RoomHub:
                 sub.last_sent = seq
         # No await between the empty check and this line: nothing can slip in unbuffered.
         sub.live = True
-        if self._presence_frame is not None:
-            await sub.send(self._presence_frame)
+        if sub.audience in self._presence_frames:
+            await sub.send(self._presence_frames[sub.audience])
 
     # -- events -----------------------------------------------------------------------
 
@@ -365,19 +404,31 @@ class RoomHub:
             except Exception:  # noqa: BLE001
                 self.subscribers.discard(sub)
         if close_code:
+            self._rule_stale = True
+            self._rule_changes += 1
             self._schedule_presence_publish()
 
     async def _maintenance_loop(self) -> None:
         interval = settings.ROUNDTABLES["HUB_POLL_SECONDS"]
-        last_rejoin = last_heartbeat = time.monotonic()
+        last_rejoin = last_heartbeat = last_rule = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
-                latest = await _last_seq(self.room_id)
+                now = time.monotonic()
+                read_rule = self._rule_stale or now - last_rule >= PRESENCE_HEARTBEAT_SECONDS
+                changes = self._rule_changes
+                latest, rule = await _poll(self.room_id, rule=read_rule)
+                if rule is not None:
+                    last_rule = now
+                    renewed = rule != self._participants_rule or self._rule_stale
+                    self._participants_rule = rule
+                    # A seat closed while we read: what we read may predate it.
+                    self._rule_stale = changes != self._rule_changes
+                    if renewed and not self._rule_stale:
+                        self._schedule_presence_broadcast()
                 if latest > self.last_seq:
                     async with self._lock:
                         await self._fill(latest)
-                now = time.monotonic()
                 if now - last_rejoin >= REJOIN_SECONDS:
                     # Group membership expires in the layer; renewing it keeps a long-lived
                     # hub subscribed, and re-subscribes it after a Redis restart.
@@ -460,23 +511,20 @@ class RoomHub:
     async def _broadcast_presence(self) -> None:
         self._presence_broadcast = None
         totals = self.presence_totals()
-        others = totals.pop("others", 0)
-        frame = log.encode(
-            {
-                "type": "presence",
-                "sectors": dict(sorted(totals.items())),
-                "others": others,
-                "total": sum(totals.values()) + others,
-            }
-        )
-        message = {"type": "websocket.send", "text": frame}
-        if self._presence_frame is not None and self._presence_frame["text"] == frame:
-            return
-        self._presence_frame = message
+        rules = {MODERATORS: FULL}
+        if not self._rule_stale:
+            rules[PARTICIPANTS] = self._participants_rule
+        changed = set()
+        for audience, rule in rules.items():
+            text = presence_frame(totals, rule)
+            last = self._presence_frames.get(audience)
+            if last is None or last["text"] != text:
+                self._presence_frames[audience] = {"type": "websocket.send", "text": text}
+                changed.add(audience)
         for sub in list(self.subscribers):
-            if sub.live:
+            if sub.live and sub.audience in changed:
                 try:
-                    await sub.send(message)
+                    await sub.send(self._presence_frames[sub.audience])
                 except Exception:  # noqa: BLE001
                     self.subscribers.discard(sub)
 

@@ -23,6 +23,7 @@ from forum.services.moderation import seat_remove
 from forum.services.rooms import room_set_status
 from forum.tally import CONSENSUS, DEFAULT_RULE, NO_CONSENSUS, clean_check, tally
 from moderation.audit import audit_verify
+from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from tests.conftest import PERSONAS, build_cast
@@ -378,7 +379,18 @@ def test_the_tally_of_a_room_weighs_each_sector_the_same_whatever_its_head_count
     assert check.closed_at is not None
     closed = events(cast.room)[-1]
     assert closed.kind == "consensus.closed"
-    assert closed.participants["result"] == result
+    assert closed.moderators["result"] == result
+    # Academia and the private sector have one delegate each (< k = 3): participants read them
+    # as one pooled group, never by name; the weighted shares and the outcome are the room's.
+    shown = closed.participants["result"]
+    assert shown["voting_sectors"] == ["government", "civil-society", POOLED]
+    assert shown["abstaining_sectors"] == []
+    assert shown["blocking_sectors"] == [POOLED]
+    assert shown["sectors"][POOLED] == {"voters": 1, "weight": 1 / 3, "distribution": {"support": 0, "live": 0, "object": 1}}
+    assert (shown["weighted"], shown["outcome"], shown["voters"]) == (result["weighted"], NO_CONSENSUS, 7)
+    assert shown["explanations"][-1] == {"code": "sectors_block", "sectors": [POOLED]}
+    assert shown["reasons"][-1] == "A majority of the voters of at least one sector among the other participants object."
+    assert "private-sector" not in json.dumps(shown) and "academia" not in json.dumps(shown)
     validate_payload(closed.kind, PARTICIPANTS, closed.participants)
     validate_payload(closed.kind, MODERATORS, closed.moderators)
 

@@ -30,6 +30,7 @@ from forum.models import (
     Seat,
     Voter,
 )
+from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from realtime.hub import hubs
@@ -481,8 +482,9 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
     done = await ask(socks["mona"], {"type": "check", "action": "close", "check": check, "ref": "c"})
     assert (done["type"], done["action"], done["check"]) == ("done", "close", check), done
     closed = await everyone_gets(socks, "consensus.closed")
-    assert len({json.dumps(frame["data"]["result"], sort_keys=True) for frame in closed.values()}) == 1
-    result = closed["oscar"]["data"]["result"]
+    # One rendering per audience: the chair and moderators read every sector ...
+    assert closed["chloe"]["data"]["result"] == closed["mona"]["data"]["result"]
+    result = closed["chloe"]["data"]["result"]
     # By head count support would be 3/4; by sector it is 1/2: each sector weighs one half.
     assert result["voters"] == 4
     assert result["sector_weight"] == 0.5
@@ -494,6 +496,14 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
     assert result["support"] == 0.5
     assert result["blocking_sectors"] == ["academia"]
     assert result["outcome"] == "no consensus"
+    # ... everyone else the same weighing, but academia (Ada alone) only inside the pooled
+    # group of the sectors below k, with the private sector (Pia alone).
+    shown = closed["oscar"]["data"]["result"]
+    assert all(frame["data"]["result"] == shown for who, frame in closed.items() if who not in ("chloe", "mona"))
+    assert (shown["weighted"], shown["support"], shown["outcome"]) == (result["weighted"], 0.5, "no consensus")
+    assert shown["sectors"][POOLED]["distribution"] == {"support": 0, "live": 0, "object": 1}
+    assert (shown["voting_sectors"], shown["blocking_sectors"]) == (["government", POOLED], [POOLED])
+    assert "academia" not in json.dumps(shown)
     stored = await database_sync_to_async(ConsensusCheck.objects.get)(public_id=check)
     assert stored.status == "closed" and stored.result == result
 

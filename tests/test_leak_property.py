@@ -423,7 +423,10 @@ REASON = "A reason given in neutral words"
 RUNS_THE_ROOM = ("chair", "moderator")
 
 
-async def play(scenario: Scenario, built: Built) -> Run:
+async def play(scenario: Scenario, built: Built, steps: dict | None = None) -> Run:
+    """Play `scenario` on the real application; `steps` maps an action's name to the
+    coroutine that plays it (this module's STEPS unless another property brings its own)."""
+    steps = steps or STEPS
     run = Run(built, scenario.people)
     room = built.room
     try:
@@ -434,7 +437,7 @@ async def play(scenario: Scenario, built: Built) -> Run:
             if p.consents_at_once:
                 await run.ask(p, "consent", {"type": "consent", "rule": room.rule}, ("consented",))
         for n, act in enumerate(scenario.actions):
-            await STEPS[act[0]](run, f"r{n}", *act[1:])
+            await steps[act[0]](run, f"r{n}", *act[1:])
         await _collect_the_rest(run)
     finally:
         for t in run.taps:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from forum.models import Intervention, RoundTable, Seat
 from forum.parity import balance_index, count_words, gini, parity_figures
 from forum.services.rooms import dialogue_get_or_create, room_create, room_set_current_item
+from moderation.disclosure import POOLED
 from realtime.log import append_event
 
 pytestmark = pytest.mark.django_db
@@ -225,10 +226,14 @@ def test_each_intervention_counts_once_with_its_published_words(room):
     # Held and never published (rejected): never counted.
     log.intervention("intervention.held", "i3", "academia", first, "<p>Not published</p>")
     log.append("intervention.rejected", None, {"id": "i3", "reason": "Names a participant."})
-    # Published, then hidden and restored: what was said in the room stays counted, once.
+    # Published, then hidden and restored: counted once, as readers can read it again.
     log.intervention("intervention.posted", "i4", "government", second, "<p>Two words</p>")
     log.hidden("i4")
     log.intervention("intervention.restored", "i4", "government", second, "<p>Two words</p>")
+    # Published, then hidden for good: readers cannot read it, and it no longer counts.
+    log.intervention("intervention.posted", "i5", "academia", second, "<p>Taken down later</p>")
+    assert parity_figures(room, now=T0)["room"]["sectors"]["academia"]["interventions"] == 1
+    log.hidden("i5")
     figures = parity_figures(room, now=T0)
     room_figures = figures["room"]["sectors"]
     assert (room_figures["government"]["interventions"], room_figures["government"]["words"]) == (2, 5)
@@ -313,16 +318,19 @@ def test_the_intervention_services_payloads_feed_the_figures(cast):
     assert held.held_reason
     assert parity_figures(cast.room)["room"]["sectors"]["civil-society"]["interventions"] == 0
     intervention_approve(actor_seat_id=cast.mona.pk, intervention_id=held.intervention_id)
+    before = parity_figures(cast.room)["room"]["sectors"]["government"]
+    assert (before["interventions"], before["words"]) == (2, 6 + 1)
     intervention_hide(actor_seat_id=cast.mona.pk, intervention_id=first.intervention_id, reason="Checking a claim here.")
     figures = parity_figures(cast.room)
-    assert figures["room"]["sectors"]["government"]["interventions"] == 2
-    assert figures["room"]["sectors"]["government"]["words"] == 6 + 1
+    # The hidden post leaves the figures: one intervention of one word is what readers can read.
+    assert figures["room"]["sectors"]["government"]["interventions"] == 1
+    assert figures["room"]["sectors"]["government"]["words"] == 1
     assert figures["room"]["sectors"]["civil-society"]["interventions"] == 1
     assert figures["room"]["sectors"]["civil-society"]["words"] == 5
     assert Intervention.objects.filter(room=cast.room, status="published").count() == 2
 
     room_set_current_item(room=cast.room, item=cast.room.agenda_items.get())
-    assert parity_figures(cast.room)["items"][0]["sectors"]["government"]["interventions"] == 2
+    assert parity_figures(cast.room)["items"][0]["sectors"]["government"]["interventions"] == 1
 
 
 def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal(cast, outsider):
@@ -343,10 +351,13 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     refused = stranger.get(f"/rooms/{cast.room.slug}/parity.json")
     assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
 
-    # In an anonymous room live per-sector figures would point at the speaker's sector:
-    # participants get them in the minutes, the chair and moderators live.
+    # In an anonymous room per-sector figures would point at the speaker's sector: participants
+    # get every delegate's figures in one pooled group, the chair and moderators every sector.
     RoundTable.objects.filter(pk=cast.room.pk).update(attribution="anonymous")
-    assert delegate.get(f"/rooms/{cast.room.slug}/parity.json").json()["hidden"] is True
+    pooled = delegate.get(f"/rooms/{cast.room.slug}/parity.json").json()
+    assert [s["slug"] for s in pooled["sectors"]] == [POOLED]
+    assert set(pooled["room"]["sectors"]) == {POOLED}
     chair = Client()
     chair.force_login(cast.chloe.user)
-    assert "room" in chair.get(f"/rooms/{cast.room.slug}/parity.json").json()
+    full = chair.get(f"/rooms/{cast.room.slug}/parity.json").json()
+    assert {s["slug"] for s in full["sectors"]} >= {"government", "civil-society", "academia"}

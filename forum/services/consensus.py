@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import Ballot, ConsensusCheck, RoundTable, Seat, Sector, Voter
-from forum.tally import clean_check, tally
+from forum.tally import clean_check, disclose_result, tally
 from moderation.audit import audit_append
+from moderation.disclosure import Reader, disclosure
 from moderation.permissions import Action
 from moderation.sanitize import plain_input
 from realtime.log import append_event
@@ -193,7 +194,10 @@ def check_close(*, actor_seat_id: int, check_id: str) -> dict:
         fields.append("voter_secret")
     check.save(update_fields=fields)
     data = {"check": check.public_id, "result": result, "closed_at": check.closed_at.isoformat()}
-    append_event(room, "consensus.closed", participants=data, moderators={**data, **seat_marks(acting.seat)})
+    # Participants read the result split only by the sectors they may see; the stored result
+    # is whole, and each record projects it again (forum/minutes.py).
+    shown = {**data, "result": disclose_result(result, disclosure(room, Reader.PARTICIPANTS))}
+    append_event(room, "consensus.closed", participants=shown, moderators={**data, **seat_marks(acting.seat)})
     audit_append(
         room=room, action=str(Action.RUN_CHECKS), actor=acting.seat, target=check.public_id,
         data={"step": "close", "outcome": result["outcome"]},

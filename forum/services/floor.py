@@ -33,6 +33,7 @@ from forum.floor_order import Tally, Waiting, floor_order, repin
 from forum.models import AgendaItem, FloorRequest, RoundTable, Seat
 from moderation.attribution import attribute
 from moderation.audit import audit_append
+from moderation.disclosure import Disclosure, Reader, disclosure
 from moderation.permissions import Action, allowed, require
 from realtime.log import append_event
 
@@ -57,6 +58,7 @@ class Floor:
     speaker: FloorRequest | None
     spoken: dict[int, Tally]
     _labels: dict[int, dict] = field(default_factory=dict)
+    _disclosure: Disclosure | None = None
 
     def position(self, request: FloorRequest) -> int:
         return next(i for i, r in enumerate(self.queue, start=1) if r.pk == request.pk)
@@ -68,6 +70,13 @@ class Floor:
         if seat.pk not in self._labels:
             self._labels[seat.pk] = attribute(seat).as_payload()
         return self._labels[seat.pk]
+
+    def for_participants(self, attribution: dict) -> dict:
+        """A label as participants may read it now: a hand raised under a pseudonym whose
+        sector has since fallen below k reads "A participant" (moderation/disclosure.py)."""
+        if self._disclosure is None:
+            self._disclosure = disclosure(self.room, Reader.PARTICIPANTS)
+        return self._disclosure.attribution(attribution)
 
 
 def _waiting(request: FloorRequest) -> Waiting:
@@ -130,28 +139,32 @@ def _sector(request: FloorRequest) -> str | None:
 
 
 def _entry(floor: Floor, request: FloorRequest) -> tuple[dict, dict]:
+    attribution = request.attribution or floor.attribution(request.seat)
     data = {
         "request": request.public_id,
         "kind": request.kind,
-        "attribution": request.attribution or floor.attribution(request.seat),
+        "attribution": attribution,
         "requested_at": request.requested_at.isoformat(),
     }
-    return data, {**data, "sector": _sector(request), "author": request.seat.public_id}
+    participants = {**data, "attribution": floor.for_participants(attribution)}
+    return participants, {**data, "sector": _sector(request), "author": request.seat.public_id}
 
 
 def _speaker(floor: Floor) -> tuple[dict | None, dict | None]:
     turn = floor.speaker
     if turn is None:
         return None, None
+    attribution = turn.attribution or floor.attribution(turn.seat)
     data = {
         "request": turn.public_id,
         "kind": turn.kind,
-        "attribution": turn.attribution or floor.attribution(turn.seat),
+        "attribution": attribution,
         "started_at": turn.started_at.isoformat(),
         "ends_at": turn.ends_at.isoformat(),
         "limit_seconds": spoken_seconds(turn),
     }
-    return data, {**data, "sector": _sector(turn), "author": turn.seat.public_id}
+    participants = {**data, "attribution": floor.for_participants(attribution)}
+    return participants, {**data, "sector": _sector(turn), "author": turn.seat.public_id}
 
 
 def floor_payloads(floor: Floor, request: FloorRequest | None = None, /, **extra) -> tuple[dict, dict]:

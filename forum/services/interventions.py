@@ -12,6 +12,7 @@ from django.utils.translation import gettext_noop
 from forum.errors import ServiceError
 from forum.models import Intervention, RoundTable, Seat
 from moderation.attribution import attribute
+from moderation.disclosure import Reader, attribution_for
 from moderation.guard import mentions_in
 from moderation.permissions import Action, allowed, require
 from moderation.sanitize import plain_input, render_markdown
@@ -76,9 +77,12 @@ def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
         "created_at": intervention.created_at.isoformat(),
         "redaction": {"reason": intervention.redaction_reason} if redacted else None,
     }
+    # Published later than posted (approved, restored), the label follows the rule as it
+    # stands then: a pseudonym whose sector has fallen below k reads "A participant".
+    shown = attribution_for(intervention.room, Reader.PARTICIPANTS, intervention.attribution)
     # Moderators also get the seat's handle (to act on it) and its sector, which the parity
     # figures count whatever the attribution policy shows participants.
-    return data, {**data, **seat_marks(intervention.seat)}
+    return {**data, "attribution": shown}, {**data, **seat_marks(intervention.seat)}
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 // Consensus checks: a delegate's ballot, the chair's open and close, and the result,
 // weighed per sector and explained in the reader's language.
 
-import { $, S, isDelegate, moderates, sectorNames } from "./page.js";
+import { $, POOLED, S, isDelegate, moderates, sectorNames } from "./page.js";
 import { act } from "./socket.js";
 import { announce, button, consoleBox, el, say, showEmpty, t } from "./util.js";
 
@@ -19,14 +19,18 @@ function percent(share) {
   return `${(share * 100).toFixed(1)}%`.replace(".0%", "%");
 }
 
-/** One reason of a result (a code and its figures) in the reader's language. */
+/** One reason of a result (a code and its figures) in the reader's language. Sectors this
+ * reader may not see named come as the pooled group, said without a name. */
 function explain(x, labels) {
-  return t(`why_${x.code}`, {
+  const slugs = x.sectors || [];
+  const named = slugs.filter((slug) => slug !== POOLED);
+  const pooled = slugs.length > named.length ? (named.length ? "_and_pooled" : "_pooled") : "";
+  return t(`why_${x.code}${pooled}`, {
     option: labels[x.option] || x.option,
     share: percent(x.share ?? 0),
     support: percent(x.support ?? 0),
     threshold: percent(x.threshold ?? 0),
-    sectors: (x.sectors || []).map((slug) => sectorNames[slug] || slug).join(", "),
+    sectors: named.map((slug) => sectorNames[slug] || slug).join(", "),
   });
 }
 

@@ -7,6 +7,9 @@ export const slug = root.dataset.slug;
 export const role = root.dataset.role;
 export const S = JSON.parse(document.getElementById("ui-strings").textContent);
 export const sectorNames = JSON.parse(document.getElementById("sector-names").textContent);
+// Where a sector this reader may not see named would stand (moderation/disclosure.py: POOLED);
+// `sectorNames` names it "Other participants" in the reader's language.
+export const POOLED = "~pooled";
 export const $ = (id) => document.getElementById(id);
 // Times in the page's language (the switcher's), not the browser's.
 export const LANG = document.documentElement.lang || undefined;
