@@ -57,6 +57,7 @@ def too_slow_frame(last_sent: int, language: str = settings.LANGUAGE_CODE) -> di
     return {"type": "error", "code": "too_slow", "message": message, "after": last_sent}
 
 _last_seq = database_sync_to_async(log.last_seq)
+_seat_links = database_sync_to_async(log.seat_links)
 _turn_deadline = database_sync_to_async(log.turn_deadline)
 
 
@@ -73,17 +74,22 @@ class Subscriber:
 
     __slots__ = (
         "send", "close", "audience", "bucket", "seat_id", "language", "unsent", "last_sent", "live", "buffer",
+        "link", "session",
     )
 
     def __init__(
         self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str,
-        unsent: Callable[[], int] | None = None,
+        unsent: Callable[[], int] | None = None, link: int = 0, session: str = "",
     ):
         self.send = send
         self.close = close
         self.audience = audience
         self.bucket = bucket  # presence bucket: a sector slug, or "others"
         self.seat_id = seat_id
+        # The seat's link generation the socket was opened under, and its browser session
+        # (forum.selectors.session_tag): a new link, or a sign-out, closes the socket.
+        self.link = link
+        self.session = session
         self.language = language  # the reader's: a notice to this seat is sent in it
         # Bytes the server still holds for this socket (realtime/transport.py), if it says.
         self.unsent = unsent
@@ -188,12 +194,13 @@ class RoomHub:
     def attach(
         self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int,
         language: str = settings.LANGUAGE_CODE, unsent: Callable[[], int] | None = None,
+        link: int = 0, session: str = "",
     ) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
-        sub = Subscriber(send, close, audience, bucket, seat_id, language, unsent)
+        sub = Subscriber(send, close, audience, bucket, seat_id, language, unsent, link, session)
         self.subscribers.add(sub)
         self._schedule_presence_publish()
         return sub
@@ -293,7 +300,10 @@ class RoomHub:
             if message.get("deadline"):
                 self.watch_turn(message["deadline"])
         elif kind == log.SEAT_MESSAGE:
-            await self._on_seat_notice(message["seat_id"], message["frames"], message.get("close"))
+            await self._on_seat_notice(
+                message["seat_id"], message["frames"], message.get("close"),
+                before_link=message.get("before_link"), session=message.get("session"),
+            )
         elif kind == PRESENCE:
             self._on_presence(message["origin"], message.get("counts", {}))
         elif kind == PRESENCE_REQUEST:
@@ -355,8 +365,16 @@ class RoomHub:
         except Exception:  # noqa: BLE001 - it is going anyway
             pass
 
-    async def _on_seat_notice(self, seat_id: int, frames: dict[str, str], close_code: int | None) -> None:
-        for sub in [s for s in self.subscribers if s.seat_id == seat_id]:
+    async def _on_seat_notice(
+        self, seat_id: int, frames: dict[str, str], close_code: int | None, *,
+        before_link: int | None = None, session: str | None = None,
+    ) -> None:
+        for sub in [
+            s for s in self.subscribers
+            if s.seat_id == seat_id
+            and (before_link is None or s.link < before_link)
+            and (not session or s.session == session)
+        ]:
             try:
                 await sub.send({"type": "websocket.send", "text": frames.get(sub.language) or frames[settings.LANGUAGE_CODE]})
                 if close_code:
@@ -377,6 +395,7 @@ class RoomHub:
                 if latest > self.last_seq:
                     async with self._lock:
                         await self._fill(latest)
+                await self._close_ended_links()
                 now = time.monotonic()
                 if now - last_rejoin >= REJOIN_SECONDS:
                     # Group membership expires in the layer; renewing it keeps a long-lived
@@ -391,6 +410,33 @@ class RoomHub:
                 raise
             except Exception:  # noqa: BLE001
                 logger.warning("hub %s: maintenance failed", self.room_id, exc_info=True)
+
+    async def _close_ended_links(self) -> None:
+        """Close the sockets whose join link has ended since they connected (replaced,
+        revoked, the seat removed). The seat notice does it at once, but it travels the
+        channel layer, which may drop it; the database does not.
+
+        Generations only grow, and every ending adds one: a socket is closed when its seat
+        is gone or has a newer generation than the socket's. A socket opened with a newer
+        link than this read saw is left alone.
+        """
+        if not self.subscribers:
+            return
+        links = await _seat_links(self.room_id)
+        ended = [s for s in self.subscribers if links.get(s.seat_id, s.link + 1) > s.link]
+        for sub in ended:
+            self.subscribers.discard(sub)
+            with translation.override(sub.language):
+                message = _("Your join link no longer opens this round table.")
+            try:
+                await sub.send({"type": "websocket.send", "text": log.encode(
+                    {"type": "error", "code": "forbidden", "message": message}
+                )})
+                await sub.close(4403)
+            except Exception:  # noqa: BLE001 - it is going anyway
+                pass
+        if ended:
+            self._schedule_presence_publish()
 
     # -- presence ---------------------------------------------------------------------
 

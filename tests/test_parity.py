@@ -329,9 +329,9 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     from django.test import Client
 
     from forum.models import RoundTable
+    from tests.conftest import sign_in
 
-    delegate = Client()
-    delegate.force_login(cast.cora.user)
+    delegate = sign_in(Client(), cast.cora)
     response = delegate.get(f"/rooms/{cast.room.slug}/parity.json")
     assert response.status_code == 200
     data = response.json()
@@ -347,6 +347,5 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     # participants get them in the minutes, the chair and moderators live.
     RoundTable.objects.filter(pk=cast.room.pk).update(attribution="anonymous")
     assert delegate.get(f"/rooms/{cast.room.slug}/parity.json").json()["hidden"] is True
-    chair = Client()
-    chair.force_login(cast.chloe.user)
+    chair = sign_in(Client(), cast.chloe)
     assert "room" in chair.get(f"/rooms/{cast.room.slug}/parity.json").json()

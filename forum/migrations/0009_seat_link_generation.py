@@ -1,0 +1,16 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("forum", "0006_roundtable_language"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="seat",
+            name="link_generation",
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
+    ]
