@@ -828,10 +828,16 @@ class Cluster:
             conn.close()
 
     def post_form(
-        self, path: str, fields: dict[str, str], *, process: int = 0, cookies: dict[str, str] | None = None
+        self,
+        path: str,
+        fields: dict[str, str] | Callable[[str], dict[str, str]],
+        *,
+        process: int = 0,
+        cookies: dict[str, str] | None = None,
     ) -> tuple[int, http.client.HTTPMessage, str]:
         """GET the page at `path` and send its form back as a browser would: with the CSRF
-        cookie and token the page gave, `fields`, and this site as the Origin."""
+        cookie and token the page gave, `fields` (or what `fields(page)` picks from the page),
+        and this site as the Origin."""
         jar = dict(cookies or {})
         status, headers, page = self.http("GET", path, process=process, headers=cookie_header(jar))
         if status != 200:
@@ -840,6 +846,8 @@ class Cluster:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         if token is None or "csrftoken" not in jar:
             raise ClusterError(f"GET {path} gave no CSRF token")
+        if callable(fields):
+            fields = fields(page)
         body = urlencode({"csrfmiddlewaretoken": token.group(1), **fields})
         return self.http(
             "POST", path, process=process, body=body,
