@@ -390,3 +390,21 @@ def test_a_session_signed_in_without_a_join_link_opens_no_room(cast):
     plain = Client()
     plain.force_login(cast.cora.user)  # the person, but no seat named in the session
     assert plain.get("/rooms/test-room/").status_code == 403
+
+
+def test_running_seed_demo_again_keeps_the_demo_sessions():
+    """`make run` seeds the demo each time it starts; the demo's open sessions survive it."""
+    import io
+    import re
+
+    from django.core.management import call_command
+
+    def seed() -> str:
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+
+    token = re.search(r"/join/([A-Za-z0-9_-]+)/", seed()).group(1)
+    client = join(token)
+    seed()
+    assert client.get("/rooms/demo-roundtable/").status_code == 200
