@@ -33,8 +33,9 @@ application = ProtocolTypeRouter(
     {
         "http": django_http,
         "websocket": SendBuffer(
-            # Sessions only: the consumer finds the user together with the seat, in one
-            # database call (realtime/consumers.py: _join), where AuthMiddleware takes one more.
+            # Sessions only: the consumer finds the seat the session was signed in for, and its
+            # room, in one database call (realtime/consumers.py: _join); AuthMiddleware would
+            # take one more for a user the seat check does not need.
             SiteOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }

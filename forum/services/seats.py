@@ -65,7 +65,8 @@ def user_upsert(*, email: str, name: str) -> User:
         raise ServiceError(
             "invalid_email", _("%(email)s is not a valid e-mail address.") % {"email": repr(email)}
         ) from None
-    if email in staff_addresses():
+    staff = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True))
+    if staff.filter(Q(username__iexact=email) | Q(email__iexact=email)).exists():
         raise staff_account_refusal(email)
     user, created = User.objects.get_or_create(
         username=email, defaults={"email": email, "display_name": name.strip()}
@@ -391,6 +392,8 @@ def seat_save(
 
     Refusals: forbidden (not the secretariat), staff_account, and seat_upsert's."""
     _require_actor(actor, via)
+    # The room lock (seat_upsert takes it too) first, so that `before` is what this change changes.
+    RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
     before = Seat.objects.filter(room=room, user=user).values("role", "sector_id", "organization_id").first()
     seat, created = seat_upsert(room=room, user=user, role=role, sector=sector, organization=organization)
     if created:
@@ -427,7 +430,8 @@ def seat_link_revoke(*, seat: Seat, actor: User | None, via: str = "secretariat"
 
 
 def seat_by_token(token: str) -> Seat | None:
-    """The seat a join token opens, or None for an unknown or revoked token."""
+    """The seat a join token opens, or None for an unknown or revoked token (and for a seat
+    that ended up on a staff account: a seat never carries staff rights)."""
     if not token or len(token) > 200:
         return None
     # Looking up the hash, not the token, means timing the index reveals nothing useful.
