@@ -4,10 +4,10 @@ HTTP, through the product's own code.
 - `post_events`: the resume benchmark's backlog, posted through the real service
   (`intervention_post`: validation, Markdown, sanitising, the event log), one after the
   other, with the post rate limit lifted by the caller's environment (POST_BURST).
-- `sign_in_all`: what `GET /join/<token>/` does for each seat (forum/views.py `join`):
-  the token's seat, then `django.contrib.auth.login` on a request with a fresh session,
-  and the session saved as SessionMiddleware saves it. 5,000 seats take seconds this way
-  instead of minutes of HTTP requests; the sessions are the same rows.
+- `sign_in_all`: what the join page's button does for each seat (forum/views.py `join`):
+  the token's seat, then `seat_sign_in` on a request with a fresh session, and the
+  session saved as SessionMiddleware saves it. 5,000 seats take seconds this way instead
+  of minutes of HTTP requests; the sessions are the same rows.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import uuid
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import login
 from django.db import transaction
 from django.http import HttpRequest
 
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_by_token
+from forum.services.sessions import seat_sign_in
 
 BATCH = 500
 
@@ -56,7 +56,7 @@ def sign_in_all(tokens_file: str) -> None:
                 raise SystemExit("sign_in_all: unknown join token")
             request = HttpRequest()
             request.session = store()
-            login(request, seat.user, backend="django.contrib.auth.backends.ModelBackend")
+            seat_sign_in(request=request, seat=seat)
             request.session.save()
             keys.append(request.session.session_key)
     print(json.dumps(keys))

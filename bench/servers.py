@@ -13,6 +13,7 @@ import csv
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from .common import BenchError, free_port, log, proc_cpu_seconds, proc_cpu_split, proc_rss_kib
 
@@ -282,24 +283,45 @@ class ProductSite:
 
 
 def sign_in(port: int, join_url: str) -> str:
-    """GET /join/<token>/ without following the redirect; return the Cookie header value."""
+    """Open /join/<token>/ and press its button (the page's CSRF-checked POST), not following
+    the redirect to the room; return the Cookie header value of the session."""
     path = urlsplit(join_url).path
     error = "no answer"
     for _attempt in range(3):
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            resp.read()
-            conn.close()
+            status, headers, page = _request(port, "GET", path)
+            csrf = next((c for c in _cookies(headers) if c.startswith("csrftoken=")), None)
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+            if status != 200 or csrf is None or token is None:
+                raise BenchError(f"GET {path} answered {status} without the join form")
+            status, headers, _ = _request(
+                port, "POST", path, body=urlencode({"csrfmiddlewaretoken": token.group(1)}),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": csrf,
+                         "Origin": f"http://127.0.0.1:{port}"},
+            )
         except OSError as exc:
             error = str(exc)
             time.sleep(0.2)
             continue
-        if resp.status not in (301, 302, 303):
-            raise BenchError(f"GET {path} answered {resp.status}, not a redirect")
-        for header in resp.headers.get_all("Set-Cookie") or []:
-            if header.startswith("sessionid="):
-                return header.split(";", 1)[0]
-        raise BenchError(f"GET {path} set no sessionid cookie")
+        if status not in (301, 302, 303):
+            raise BenchError(f"POST {path} answered {status}, not a redirect")
+        for cookie in _cookies(headers):
+            if cookie.startswith("sessionid="):
+                return cookie
+        raise BenchError(f"POST {path} set no sessionid cookie")
     raise BenchError(f"GET {path} failed: {error}")
+
+
+def _request(port: int, method: str, path: str, body: str | None = None, headers: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def _cookies(headers) -> list[str]:
+    """The name=value part of every Set-Cookie."""
+    return [header.split(";", 1)[0] for header in headers.get_all("Set-Cookie") or []]

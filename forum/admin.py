@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db import transaction
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 
@@ -26,10 +25,10 @@ from .services.seats import (
     QUOTA_ROLES,
     check_seat,
     delegates_per_sector,
-    draw_pseudonym_number,
     join_url,
-    seat_issue_token,
-    seat_revoke_token,
+    seat_link_issue,
+    seat_link_revoke,
+    seat_save,
 )
 
 
@@ -56,10 +55,41 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+class UserChangeForm(BaseUserAdmin.form):
+    """A seat never attaches to a staff or superuser account: a seat holder's account is not
+    made staff here (the person gets a staff account of their own)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.instance
+        staff = cleaned.get("is_staff") or cleaned.get("is_superuser")
+        if user.pk is not None and staff and user.seats.exists():
+            rooms = sorted(set(user.seats.values_list("room__slug", flat=True)))
+            self.add_error(
+                "is_staff" if "is_staff" in self.fields else None,
+                f"{user.get_username()} holds seats ({', '.join(rooms)}), and a seat never carries "
+                "staff rights. Give this person a separate staff account instead.",
+            )
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
     fieldsets = BaseUserAdmin.fieldsets + (("Round tables", {"fields": ("display_name",)}),)
     list_display = ("username", "display_name", "email", "is_staff")
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a seat holder's account would delete their seats outside the audited
+        # path (forum/services/seats.py); revoke their links instead.
+        if obj is not None and obj.seats.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 @admin.register(Sector)
@@ -237,13 +267,15 @@ class RoundTableAdmin(admin.ModelAdmin):
 
 
 class SeatForm(forms.ModelForm):
-    """Refuses, as form errors, what seat_upsert refuses: a full sector, a sector outside
-    the dialogue, an organization of another sector, a delegate of an organization that is
-    not accredited where the round table requires accreditation."""
+    """The seat's room, person, role, sector and organization; nothing else is edited here.
+    Shows, as form errors, what the service refuses (forum/services/seats.py: check_seat): a
+    staff account, a full sector, a sector outside the dialogue, an organization of another
+    sector, a delegate of an organization that is not accredited where the round table
+    requires accreditation. Saving goes through seat_save, audited."""
 
     class Meta:
         model = Seat
-        fields = "__all__"
+        fields = ("room", "user", "role", "sector", "organization")
 
     def clean(self):
         cleaned = super().clean()
@@ -268,7 +300,10 @@ class SeatAdmin(admin.ModelAdmin):
     form = SeatForm
     list_display = ("user", "room", "role", "sector", "organization", "consented_at", "token_revoked_at")
     list_filter = ("room", "role", "sector")
-    readonly_fields = ("token_hash", "token_revoked_at", "pseudonym_number", "consented_at")
+    readonly_fields = (
+        "token_hash", "token_revoked_at", "link_generation", "removed_at", "muted_until",
+        "pseudonym_number", "consented_at",
+    )
     actions = ["issue_links", "revoke_links"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -277,29 +312,38 @@ class SeatAdmin(admin.ModelAdmin):
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields + ("room", "user") if obj is not None else fields
 
+    def has_delete_permission(self, request, obj=None):
+        # A seat is withdrawn (its link revoked, or removed by a moderator), never deleted:
+        # its interventions, votes and audit entries refer to it.
+        return False
+
     def save_model(self, request, obj, form, change):
-        # The same rules again under the room lock (the form checked without it), and a
-        # pseudonym number drawn the way seat_upsert draws it.
-        with transaction.atomic():
-            RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=obj.room_id)
-            check_seat(room=obj.room, user=obj.user, role=obj.role, sector=obj.sector, organization=obj.organization)
-            if obj.sector_id is None:
-                obj.pseudonym_number = None
-            elif "sector" in form.changed_data or obj.pseudonym_number is None:
-                obj.pseudonym_number = draw_pseudonym_number(obj.room, obj.sector, obj)
-            super().save_model(request, obj, form, change)
+        # The service takes the room lock, checks the rules again under it (the form checked
+        # without it), draws the pseudonym number and writes the audit entry.
+        data = form.cleaned_data
+        seat, _created = seat_save(
+            room=obj.room, user=obj.user, role=data["role"], sector=data.get("sector"),
+            organization=data.get("organization"), actor=request.user, via="admin",
+        )
+        obj.pk = seat.pk
+        obj.refresh_from_db()
 
     @admin.action(description="Issue new join links (replaces and revokes the old ones)")
     def issue_links(self, request, queryset):
         # Tokens are stored hashed: this is the only time they can be shown.
-        for seat in queryset.select_related("user"):
-            url = join_url(seat_issue_token(seat=seat))
+        for seat in queryset.select_related("user", "room", "sector"):
+            if seat.removed_at:
+                self.message_user(
+                    request, f"{seat.user.email} was removed from {seat.room.slug}: no link issued.", messages.ERROR
+                )
+                continue
+            url = join_url(seat_link_issue(seat=seat, actor=request.user, via="admin"))
             self.message_user(request, f"Join link for {seat.user.email}: {url}", messages.WARNING)
 
     @admin.action(description="Revoke join links")
     def revoke_links(self, request, queryset):
-        for seat in queryset:
-            seat_revoke_token(seat=seat)
+        for seat in queryset.select_related("room", "sector"):
+            seat_link_revoke(seat=seat, actor=request.user, via="admin")
         self.message_user(request, f"{queryset.count()} link(s) revoked.")
 
 

@@ -10,17 +10,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forum.settings")
 django_http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from realtime.origin import SiteOriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.transport import SendBuffer  # noqa: E402
 
 if settings.SERVE_STATIC:
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from forum.static_files import StaticFiles
 
-    django_http = ASGIStaticFilesHandler(django_http)
+    django_http = StaticFiles(django_http)
 
 # A thousand sockets keep many long-lived objects, and with the default thresholds the
 # fan-out's short-lived garbage set off a full collection every ~5 s that paused the whole
@@ -33,9 +33,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_http,
         "websocket": SendBuffer(
-            # Sessions only: the consumer finds the user together with the seat, in one
-            # database call (realtime/consumers.py: _join), where AuthMiddleware takes one more.
-            AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            # Sessions only: the consumer finds the seat the session was signed in for, and its
+            # room, in one database call (realtime/consumers.py: _join); AuthMiddleware would
+            # take one more for a user the seat check does not need.
+            SiteOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

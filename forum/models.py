@@ -206,6 +206,11 @@ class Seat(models.Model):
     # SHA-256 of the join token; the token itself is shown once and never stored.
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     token_revoked_at = models.DateTimeField(null=True, blank=True)
+    # Counts the seat's links: every new link, revocation and removal adds one. A session
+    # remembers the number it signed in with and is refused once it differs, so a replaced
+    # or revoked link ends every session it opened (forum/selectors.py: access_room), and
+    # revoking then issuing again never brings an old session back.
+    link_generation = models.PositiveIntegerField(default=0, editable=False)
     consented_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)

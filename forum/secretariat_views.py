@@ -478,6 +478,8 @@ def _import(request: HttpRequest, room: RoundTable) -> HttpResponse:
         results = participants_import(
             room=room,
             text=form.cleaned_data["file"],
+            actor=request.user,
+            via="csv_import",
             reissue_links=form.cleaned_data["reissue_links"],
         )
     except ImportRefused as exc:

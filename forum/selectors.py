@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound
 from forum.minutes import sector_name
-from forum.models import RoundTable, Seat, User
+from forum.models import RoundTable, Seat
 from moderation.attribution import attribute, in_reader_language
 from realtime.events import audience_for_role
+
+# The Django session key of a seat holder's sign-in: {"seat": seat id, "link": the seat's
+# link_generation when the join link was used}. Set by forum.services.sessions only.
+SEAT_SESSION_KEY = "roundtables_seat"
+
+
+@dataclass(frozen=True)
+class SignedInSeat:
+    """The seat a session was signed in for with a join link, and that link's generation."""
+
+    seat_id: int
+    link: int
+
+
+class SessionEnded(Forbidden):
+    """The session was opened with a link that has since been replaced or revoked, or for
+    a seat that has been removed: it opens nothing any more."""
 
 
 @dataclass(frozen=True)
@@ -27,32 +46,104 @@ class RoomAccess:
     sector: str | None
     attribution: str
     consented: bool
+    link: int  # the seat's link generation this access was granted under
+    last_seq: int  # the room's log position when the access was checked
 
 
-def access_room(user: User | None, slug: str) -> tuple[RoundTable, Seat]:
-    """Fetch the room and the user's seat in it, or refuse.
+def signed_in_seat(session) -> SignedInSeat | None:
+    """The seat `session` (a Django session, or None) was signed in for, if any.
+
+    Only a session that also carries the seat holder's sign-in counts; a staff account's
+    session never names a seat."""
+    if session is None:
+        return None
+    bound = session.get(SEAT_SESSION_KEY)
+    if not isinstance(bound, dict):
+        return None
+    seat_id, link, user_id = bound.get("seat"), bound.get("link"), session.get(AUTH_USER_KEY)
+    if not isinstance(seat_id, int) or not isinstance(link, int) or user_id is None:
+        return None
+    return SignedInSeat(seat_id=seat_id, link=link)
+
+
+def session_tag(session_key: str | None) -> str:
+    """Names one browser session among a seat's sockets (a sign-out closes that session's
+    sockets only) without carrying the session key itself between processes."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:24] if session_key else ""
+
+
+def session_seat(session) -> Seat | None:
+    """The live seat `session` was signed in for: None when it names none, or when its link
+    was replaced or revoked, or the seat removed, since."""
+    bound = signed_in_seat(session)
+    if bound is None:
+        return None
+    seat = Seat.objects.select_related("room", "sector", "organization", "user").filter(pk=bound.seat_id).first()
+    if seat is None or _ended(session, bound, seat):
+        return None
+    return seat
+
+
+def _ended(session, bound: SignedInSeat, seat: Seat) -> bool:
+    """True when `seat` no longer answers to the session that signed in for it."""
+    return (
+        str(seat.user_id) != str(session.get(AUTH_USER_KEY))
+        or seat.link_generation != bound.link
+        or seat.removed_at is not None
+        or seat.token_revoked_at is not None
+        # A seat never carries staff rights, and a staff account never sits (the services
+        # refuse it); should the two ever meet, the seat stays shut.
+        or seat.user.is_staff
+        or seat.user.is_superuser
+    )
+
+
+def access_room(session, slug: str) -> tuple[RoundTable, Seat]:
+    """Fetch the room and the seat the session was signed in for, or refuse.
 
     Every view and consumer that acts in a room goes through here, so no path can forget
-    the seat check. Raises NotFound for an unknown room, Forbidden without a live seat.
+    the seat check. A session opens the one seat its join link was for, and only while that
+    link lasts. Raises NotFound for an unknown room, Forbidden (SessionEnded when the link
+    was replaced or revoked, or the seat removed, since) otherwise.
     """
     room = RoundTable.objects.select_related("dialogue", "current_item").filter(slug=slug).first()
     if room is None:
         raise NotFound(_("There is no round table at this address."))
-    if user is None or not user.is_authenticated:
+    bound = signed_in_seat(session)
+    if bound is None:
         raise Forbidden(_("Sign in with your personal join link to enter this round table."))
-    seat = (
-        Seat.objects.select_related("sector", "organization", "user")
-        .filter(room=room, user=user, token_revoked_at__isnull=True, removed_at__isnull=True)
-        .first()
-    )
+    seat = Seat.objects.select_related("sector", "organization", "user").filter(pk=bound.seat_id).first()
     if seat is None:
-        raise Forbidden(_("You do not hold a seat in this round table."))
+        raise SessionEnded(_("You do not hold a seat in this round table."))
+    if seat.room_id != room.pk:
+        # The session is alive for its own room; it just does not open this one.
+        raise Forbidden(
+            _(
+                "You signed in with the join link of another round table. "
+                "Open this round table with its own link."
+            )
+        )
+    if seat.removed_at is not None or seat.token_revoked_at is not None:
+        raise SessionEnded(_("Your seat in this round table has been withdrawn."))
+    if _ended(session, bound, seat):
+        raise SessionEnded(
+            _(
+                "The join link you signed in with has been replaced or revoked. "
+                "Open the newest link the secretariat sent you."
+            )
+        )
     seat.room = room
     return room, seat
 
 
-def room_access(user: User | None, slug: str) -> RoomAccess:
-    return describe_access(*access_room(user, slug))
+def room_access(session, slug: str) -> RoomAccess:
+    return describe_access(*access_room(session, slug))
+
+
+def seat_label(seat: Seat) -> str:
+    """The seat's attribution label in the active language ("Civil society · Delegate 3")."""
+    sectors = {seat.sector.slug: sector_name(seat.sector.name)} if seat.sector_id else {}
+    return in_reader_language(attribute(seat).as_payload(), sectors)
 
 
 def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
@@ -65,8 +156,8 @@ def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
         role=seat.role,
         audience=audience_for_role(seat.role),
         sector=seat.sector.slug if seat.sector_id else None,
-        attribution=in_reader_language(
-            attribute(seat).as_payload(), {seat.sector.slug: sector_name(seat.sector.name)} if seat.sector_id else {},
-        ),
+        attribution=seat_label(seat),
         consented=seat.consented_at is not None,
+        link=seat.link_generation,
+        last_seq=room.last_seq,
     )

@@ -204,7 +204,12 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
-LOGIN_URL = "/admin/login/"
+# Staff sign in on the product's own page and land on the secretariat's pages; seat holders
+# sign in with their join links only (forum/views.py: join).
+LOGIN_URL = "/sign-in/"
+LOGIN_REDIRECT_URL = "/secretariat/"
+# A form from another site, or without its token, is refused with the product's own page.
+CSRF_FAILURE_VIEW = "forum.views.csrf_failure"
 
 # Limits of the websocket protocol (docs/protocol.md).
 ROUNDTABLES = {

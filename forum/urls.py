@@ -6,6 +6,8 @@ from . import minutes_views, preview_views, submission_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("join/<str:token>/", views.join, name="join"),
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-out/", views.sign_out, name="sign_out"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
     path("rooms/<slug:slug>/parity.json", views.room_parity, name="room_parity"),

@@ -8,13 +8,16 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.contrib.auth import login
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
@@ -22,6 +25,7 @@ from forum.minutes import sector_name
 from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
+from forum.services.sessions import seat_sign_in, session_sign_out
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
@@ -35,30 +39,96 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    seats = []
-    if request.user.is_authenticated:
-        seats = (
-            Seat.objects.filter(user=request.user, token_revoked_at__isnull=True)
-            .select_related("room")
-            .order_by("-room__created_at")
-        )
-    return render(request, "home.html", {"seats": seats})
+    # A session opens the one seat its join link was for (none once that link has ended).
+    seat = selectors.session_seat(request.session)
+    return render(request, "home.html", {"seats": [seat] if seat else []})
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows where the link leads, with a button; only its POST (CSRF-checked) signs in.
+    A mail scanner that fetches the link, or another site that sends a browser to it, signs
+    no one in and replaces no one's session."""
     seat = seat_by_token(token)
     if seat is None:
         # No session is created for a bad or revoked link.
         return render(
             request,
             "404.html",
-            {"message": "This join link is not valid. It may have been revoked or replaced; ask the secretariat for a new one."},
+            {"message": _("This join link is not valid. It may have been revoked or replaced; ask the secretariat for a new one.")},
             status=404,
         )
-    login(request, seat.user, backend="django.contrib.auth.backends.ModelBackend")
-    return redirect("room", slug=seat.room.slug)
+    if request.method == "POST":
+        seat_sign_in(request=request, seat=seat)
+        return redirect("room", slug=seat.room.slug)
+    return render(
+        request,
+        "join.html",
+        {
+            "room": seat.room,
+            "label": selectors.seat_label(seat),
+            "signed_in": _signed_in_now(request, seat),
+        },
+    )
+
+
+def _signed_in_now(request: HttpRequest, seat: Seat) -> dict | None:
+    """Who this browser is signed in as, for the join page to say before replacing it:
+    the same seat, another seat (its round table and label, never more), or a staff account."""
+    if not request.user.is_authenticated:
+        return None
+    current = selectors.session_seat(request.session)
+    if current is not None:
+        if current.pk == seat.pk:
+            return {"same": True}
+        return {"room": current.room.title, "label": selectors.seat_label(current)}
+    if request.user.is_staff or request.user.is_superuser:
+        return {"staff": True}
+    return None
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """End this browser's session (a seat holder's or a staff account's)."""
+    session_sign_out(request=request)
+    messages.success(request, _("You are signed out."))
+    return redirect("home")
+
+
+class StaffSignInForm(AuthenticationForm):
+    """Staff accounts only: a seat holder's account has no password and signs in with its
+    join link, never here."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not (user.is_staff or user.is_superuser):
+            raise forms.ValidationError(
+                _("This page is for the secretariat's staff accounts. Delegates open their personal join link."),
+                code="not_staff",
+            )
+
+
+class StaffSignIn(LoginView):
+    """The product's own sign-in page for the secretariat; it leads to /secretariat/ (or to
+    the page named by `next` on this site)."""
+
+    template_name = "sign_in.html"
+    authentication_form = StaffSignInForm
+
+
+sign_in = never_cache(StaffSignIn.as_view())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from another site, or without its token (an expired page): refused, in
+    the reader's language, with nothing changed."""
+    return render(
+        request,
+        "403.html",
+        {"message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again.")},
+        status=403,
+    )
 
 
 def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
@@ -72,9 +142,14 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
     @functools.wraps(view)
     def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
         try:
-            room, seat = selectors.access_room(request.user, slug)
+            room, seat = selectors.access_room(request.session, slug)
         except NotFound as exc:
             return refusal(request, 404, "not_found", exc.message)
+        except selectors.SessionEnded as exc:
+            # Its link was replaced or revoked, or the seat removed: the session opens nothing
+            # any more, so the browser is signed out rather than left looking signed in.
+            session_sign_out(request=request)
+            return refusal(request, 403, "forbidden", exc.message)
         except Forbidden as exc:
             return refusal(request, 403, "forbidden", exc.message)
         return view(request, room, seat, **kwargs)

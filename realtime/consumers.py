@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib import auth
 from django.db import InterfaceError, OperationalError
 from django.http.cookie import parse_cookie
 from django.utils import translation
@@ -24,9 +22,9 @@ from forum import selectors
 from forum.errors import ServiceError
 from forum.services import interventions, moderation, seats
 
-from .frames import ClientFrame, FrameError, parse_after, parse_frame
+from .frames import ClientFrame, FrameError, correlation, parse_after, parse_frame
 from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
-from .log import encode
+from .log import encode, last_seq
 from .transport import SCOPE_KEY, SEND_KEY
 
 logger = logging.getLogger(__name__)
@@ -39,12 +37,12 @@ CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too
 
 @database_sync_to_async
 def _join(session, slug: str) -> selectors.RoomAccess:
-    """Who is behind the socket and their seat in the room, in one trip to the database
-    thread (the session, the user, the room and the seat): a join storm queues on it."""
-    user = auth.get_user(SimpleNamespace(session=session)) if session is not None else None
-    return selectors.room_access(user, slug)
+    """The seat the session was signed in for and its room, in one trip to the database
+    thread (the session, the room and the seat): a join storm queues on it."""
+    return selectors.room_access(session, slug)
 
 
+_last_seq = database_sync_to_async(last_seq)
 _post = database_sync_to_async(interventions.intervention_post)
 _consent = database_sync_to_async(seats.seat_consent)
 _flag = database_sync_to_async(moderation.intervention_flag)
@@ -138,11 +136,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # accepted within 5 s, which a storm of joins waiting for the database can exceed.
         # Nothing is sent before the checks pass but their refusal.
         await self.accept()
+        session = self.scope.get("session")
         try:
             after = parse_after(self.scope.get("query_string", b""))
-            self.access = await _join(self.scope.get("session"), slug)
+            self.access = await _join(session, slug)
+            if after is not None and after > self.access.last_seq:
+                raise FrameError(
+                    "invalid_frame",
+                    _("?after= is beyond the room's last sequence number (%(last)s).") % {"last": self.access.last_seq},
+                    field="after",
+                )
         except (FrameError, ServiceError) as exc:
-            await self.send_error(exc.code, exc.message)
+            await self.send_error(exc.code, exc.message, **exc.extra)
             await self.close(code=CLOSE_CODES.get(exc.code, 4400))
             return
         access = self.access
@@ -163,6 +168,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.sub = self.hub.attach(
             self.scope.get(SEND_KEY, self.base_send), self._close_from_hub, audience=access.audience, bucket=bucket,
             seat_id=access.seat_id, language=self.language, unsent=self.scope.get(SCOPE_KEY),
+            link=access.link, session=selectors.session_tag(getattr(session, "session_key", None)),
         )
         # The hub's position, read after attaching: every later event reaches this socket
         # through the hub (buffered until go_live), so the welcome's last_seq leaves no gap.
@@ -212,8 +218,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         wait = self.frames.take()
         if wait:
+            # With the post's client_id (or the frame's ref), so that the client can tell which
+            # of its frames was refused and send it again, rather than wait for an ack.
             await self.send_error(
-                "rate_limited", _("Too many frames on this connection; slow down."), retry_after=round(wait, 2)
+                "rate_limited", _("Too many frames on this connection; slow down."), retry_after=round(wait, 2),
+                **correlation(text_data),
             )
             return
         frame = None
@@ -263,7 +272,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "consented", "rule": frame.fields["rule"]})
 
     async def on_resume(self, frame: ClientFrame) -> None:
-        await self._replay_then_live(frame.fields["after"])
+        after = frame.fields["after"]
+        if after > self.hub.last_seq and after > await _last_seq(self.access.room_id):
+            raise FrameError(
+                "invalid_frame", _("\"after\" is beyond the room's last sequence number."), field="after",
+            )
+        await self._replay_then_live(after)
 
     async def _replay_then_live(self, after: int) -> None:
         try:

@@ -227,6 +227,26 @@ def parse_frame(text: str) -> ClientFrame:
     return ClientFrame(frame_type, fields, client_id)
 
 
+def correlation(text: str) -> dict[str, str]:
+    """The `client_id` and `ref` of a frame, for an answer that refuses it before it is
+    parsed (the per-socket frame rate): empty when the frame is too large or does not parse
+    as an object, and only string values as parse_frame would echo them."""
+    if len(text.encode("utf-8", "surrogatepass")) > settings.ROUNDTABLES["MAX_FRAME_BYTES"]:
+        return {}
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    echo = {}
+    if isinstance(raw.get("client_id"), str):
+        echo["client_id"] = raw["client_id"]
+    if isinstance(raw.get("ref"), str) and len(raw["ref"]) <= 64:
+        echo["ref"] = raw["ref"]
+    return echo
+
+
 def parse_after(query_string: bytes) -> int | None:
     """The `after` of `/ws/rooms/<slug>/?after=N`, or None when absent."""
     from urllib.parse import parse_qs
@@ -238,6 +258,7 @@ def parse_after(query_string: bytes) -> int | None:
     if not values:
         return None
     value = values[-1]
-    if not value.isdigit() or len(value) > 18:
+    # ASCII digits only: str.isdigit() also takes "²" and "٣", which int() refuses or reads.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise FrameError("invalid_frame", _("?after= must be a sequence number (0 or more)."), field="after")
     return int(value)

@@ -72,15 +72,19 @@ _frames_between = database_sync_to_async(log.frames_between)
 
 
 @database_sync_to_async
-def _poll(room_id: int, rule: bool) -> tuple[int, Disclosure | None]:
-    """The log's position and, if `rule`, the participants' disclosure rule: one trip to the
-    database thread, one connection, whatever the hub asks for."""
+def _poll(
+    room_id: int, rule: bool, links: bool
+) -> tuple[int, Disclosure | None, dict[int, int] | None]:
+    """The log's position, the participants' disclosure rule if `rule`, and the seats' link
+    generations if `links`: one trip to the database thread, one connection, whatever the hub
+    asks for (a hub waiting on several trips stalls the thread through a database outage)."""
     from forum.models import RoundTable
 
     latest = log.last_seq(room_id)
+    seat_links = log.seat_links(room_id) if links else None
     if not rule:
-        return latest, None
-    return latest, disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS)
+        return latest, None, seat_links
+    return latest, disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS), seat_links
 
 
 # Until a hub has read its room's rule, participants' presence names no sector and pools nobody.
@@ -104,17 +108,22 @@ class Subscriber:
 
     __slots__ = (
         "send", "close", "audience", "bucket", "seat_id", "language", "unsent", "last_sent", "live", "buffer",
+        "link", "session",
     )
 
     def __init__(
         self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str,
-        unsent: Callable[[], int] | None = None,
+        unsent: Callable[[], int] | None = None, link: int = 0, session: str = "",
     ):
         self.send = send
         self.close = close
         self.audience = audience
         self.bucket = bucket  # presence bucket: a sector slug, or "others"
         self.seat_id = seat_id
+        # The seat's link generation the socket was opened under, and its browser session
+        # (forum.selectors.session_tag): a new link, or a sign-out, closes the socket.
+        self.link = link
+        self.session = session
         self.language = language  # the reader's: a notice to this seat is sent in it
         # Bytes the server still holds for this socket (realtime/transport.py), if it says.
         self.unsent = unsent
@@ -157,7 +166,7 @@ class RoomHub:
         await self.layer.group_add(self.group, self.channel)
         # Read the log's position only after subscribing: anything committed later is
         # published later, so it reaches us; anything earlier is replayed from the log.
-        self.last_seq, rule = await _poll(self.room_id, rule=True)
+        self.last_seq, rule, _links = await _poll(self.room_id, rule=True, links=False)
         self._participants_rule, self._rule_stale = rule, False
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
@@ -227,12 +236,13 @@ class RoomHub:
     def attach(
         self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int,
         language: str = settings.LANGUAGE_CODE, unsent: Callable[[], int] | None = None,
+        link: int = 0, session: str = "",
     ) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
-        sub = Subscriber(send, close, audience, bucket, seat_id, language, unsent)
+        sub = Subscriber(send, close, audience, bucket, seat_id, language, unsent, link, session)
         self.subscribers.add(sub)
         self._schedule_presence_publish()
         return sub
@@ -332,7 +342,10 @@ class RoomHub:
             if message.get("deadline"):
                 self.watch_turn(message["deadline"])
         elif kind == log.SEAT_MESSAGE:
-            await self._on_seat_notice(message["seat_id"], message["frames"], message.get("close"))
+            await self._on_seat_notice(
+                message["seat_id"], message["frames"], message.get("close"),
+                before_link=message.get("before_link"), session=message.get("session"),
+            )
         elif kind == PRESENCE:
             self._on_presence(message["origin"], message.get("counts", {}))
         elif kind == PRESENCE_REQUEST:
@@ -394,8 +407,16 @@ class RoomHub:
         except Exception:  # noqa: BLE001 - it is going anyway
             pass
 
-    async def _on_seat_notice(self, seat_id: int, frames: dict[str, str], close_code: int | None) -> None:
-        for sub in [s for s in self.subscribers if s.seat_id == seat_id]:
+    async def _on_seat_notice(
+        self, seat_id: int, frames: dict[str, str], close_code: int | None, *,
+        before_link: int | None = None, session: str | None = None,
+    ) -> None:
+        for sub in [
+            s for s in self.subscribers
+            if s.seat_id == seat_id
+            and (before_link is None or s.link < before_link)
+            and (not session or s.session == session)
+        ]:
             try:
                 await sub.send({"type": "websocket.send", "text": frames.get(sub.language) or frames[settings.LANGUAGE_CODE]})
                 if close_code:
@@ -417,7 +438,9 @@ class RoomHub:
                 now = time.monotonic()
                 read_rule = self._rule_stale or now - last_rule >= PRESENCE_HEARTBEAT_SECONDS
                 changes = self._rule_changes
-                latest, rule = await _poll(self.room_id, rule=read_rule)
+                latest, rule, links = await _poll(
+                    self.room_id, rule=read_rule, links=bool(self.subscribers)
+                )
                 if rule is not None:
                     last_rule = now
                     renewed = rule != self._participants_rule or self._rule_stale
@@ -429,6 +452,8 @@ class RoomHub:
                 if latest > self.last_seq:
                     async with self._lock:
                         await self._fill(latest)
+                if links is not None:
+                    await self._close_ended_links(links)
                 if now - last_rejoin >= REJOIN_SECONDS:
                     # Group membership expires in the layer; renewing it keeps a long-lived
                     # hub subscribed, and re-subscribes it after a Redis restart.
@@ -442,6 +467,33 @@ class RoomHub:
                 raise
             except Exception:  # noqa: BLE001
                 logger.warning("hub %s: maintenance failed", self.room_id, exc_info=True)
+
+    async def _close_ended_links(self, links: dict[int, int]) -> None:
+        """Close the sockets whose join link has ended since they connected (replaced,
+        revoked, the seat removed). The seat notice does it at once, but it travels the
+        channel layer, which may drop it; the database does not.
+
+        Generations only grow, and every ending adds one: a socket is closed when its seat
+        is gone or has a newer generation than the socket's. A socket opened with a newer
+        link than this read saw is left alone.
+        """
+        ended = [s for s in self.subscribers if links.get(s.seat_id, s.link + 1) > s.link]
+        for sub in ended:
+            self.subscribers.discard(sub)
+            with translation.override(sub.language):
+                message = _("Your join link no longer opens this round table.")
+            try:
+                await sub.send({"type": "websocket.send", "text": log.encode(
+                    {"type": "error", "code": "forbidden", "message": message}
+                )})
+                await sub.close(4403)
+            except Exception:  # noqa: BLE001 - it is going anyway
+                pass
+        if ended:
+            # A seat gone may take its sector below k: read the rule again before presence.
+            self._rule_stale = True
+            self._rule_changes += 1
+            self._schedule_presence_publish()
 
     # -- presence ---------------------------------------------------------------------
 

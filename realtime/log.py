@@ -110,6 +110,7 @@ def publish(room_id: int, event: RoomEvent) -> None:
 
 def notify_seat(
     room_id: int, seat_id: int, frame: dict, *, message: Callable[[], str], close_code: int | None = None,
+    before_link: int | None = None, session: str | None = None,
 ) -> None:
     """After commit, send `frame` to the sockets of one seat only (in every process), and
     close them if `close_code` is given.
@@ -117,6 +118,10 @@ def notify_seat(
     For what concerns one person and is no event of the room: why their post was rejected,
     that they are muted, that they were removed. The seat id travels between our processes
     only; clients never see it.
+
+    `before_link` narrows it to the sockets opened with an older link than that generation
+    (a new link ends the old link's sockets, not those already opened with the new one);
+    `session` to the sockets of one browser session (forum.selectors.session_tag: a sign-out).
 
     `message` builds the frame's sentence in the active language. The notice is raised by
     someone else (a moderator), so it is built once per interface language and each socket
@@ -127,6 +132,10 @@ def notify_seat(
         with translation.override(code):
             frames[code] = encode({**frame, "message": str(message())})
     payload = {"type": SEAT_MESSAGE, "room": room_id, "seat_id": seat_id, "frames": frames, "close": close_code}
+    if before_link is not None:
+        payload["before_link"] = before_link
+    if session:
+        payload["session"] = session
 
     def send() -> None:
         try:
@@ -147,6 +156,13 @@ def turn_deadline(room_id: int) -> str | None:
         .first()
     )
     return ends_at.isoformat() if ends_at else None
+
+
+def seat_links(room_id: int) -> dict[int, int]:
+    """Seat id -> link generation, for every seat of the room (forum.models.Seat)."""
+    from forum.models import Seat
+
+    return dict(Seat.objects.filter(room_id=room_id).values_list("pk", "link_generation"))
 
 
 def last_seq(room_id: int) -> int:

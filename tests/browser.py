@@ -199,6 +199,39 @@ def launch_chromium() -> Iterator:
 # -- helpers --------------------------------------------------------------------------
 
 
+JOIN_BUTTON = "Join the round table"
+
+
+def join(page, link: str) -> None:
+    """Open a join link and press the page's button, as a person does (a GET alone signs
+    no one in)."""
+    page.goto(link)
+    page.get_by_role("button", name=JOIN_BUTTON).click()
+    page.wait_for_url(f"**{ROOM_PATH}")
+
+
+def join_over_http(link: str, jar) -> str:
+    """The same without a browser: the join page, then its form sent back with the CSRF
+    token and cookie; the room page's HTML."""
+    import re
+    import urllib.parse
+    import urllib.request
+
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar)
+    )
+    with opener.open(link, timeout=10) as resp:
+        form = resp.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
+    request = urllib.request.Request(
+        link, data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(), headers={"Origin": origin}
+    )
+    with opener.open(request, timeout=10) as resp:
+        assert urllib.parse.urlsplit(resp.geturl()).path == ROOM_PATH, resp.geturl()
+        return resp.read().decode()
+
+
 def open_room(browser, persona: Persona, frames: list[str] | None = None, prepare=None):
     """A new person (browser context) follows their join link; returns the online room page.
 
@@ -221,7 +254,7 @@ def open_room(browser, persona: Persona, frames: list[str] | None = None, prepar
         )
     if prepare is not None:
         prepare(page)
-    page.goto(persona.link)
+    join(page, persona.link)
     assert page.url.endswith(ROOM_PATH), page.url
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     return page

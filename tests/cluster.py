@@ -31,6 +31,7 @@ import http.client
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,7 +47,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
@@ -362,6 +363,18 @@ class Room:
 
 class ClusterError(RuntimeError):
     pass
+
+
+def set_cookies(headers: http.client.HTTPMessage) -> dict[str, str]:
+    """name -> value of every cookie a response sets."""
+    cookies = SimpleCookie()
+    for value in headers.get_all("Set-Cookie") or []:
+        cookies.load(value)
+    return {name: morsel.value for name, morsel in cookies.items()}
+
+
+def cookie_header(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
 
 
 # -- websocket peers --------------------------------------------------------------------
@@ -803,28 +816,59 @@ class Cluster:
         process: int = 0,
         headers: dict | None = None,
         timeout: float = 10,
+        body: str | None = None,
     ) -> tuple[int, http.client.HTTPMessage, str]:
         """One request without following redirects or consulting proxy settings."""
         conn = http.client.HTTPConnection(HOST, self.ports[process], timeout=timeout)
         try:
-            conn.request(method, path, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
             body = response.read().decode("utf-8", "replace")
             return response.status, response.headers, body
         finally:
             conn.close()
 
+    def post_form(
+        self,
+        path: str,
+        fields: dict[str, str] | Callable[[str], dict[str, str]],
+        *,
+        process: int = 0,
+        cookies: dict[str, str] | None = None,
+    ) -> tuple[int, http.client.HTTPMessage, str]:
+        """GET the page at `path` and send its form back as a browser would: with the CSRF
+        cookie and token the page gave, `fields` (or what `fields(page)` picks from the page),
+        and this site as the Origin."""
+        jar = dict(cookies or {})
+        status, headers, page = self.http("GET", path, process=process, headers=cookie_header(jar))
+        if status != 200:
+            raise ClusterError(f"GET {path} answered {status}: {page[:300]}")
+        jar.update(set_cookies(headers))
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if token is None or "csrftoken" not in jar:
+            raise ClusterError(f"GET {path} gave no CSRF token")
+        if callable(fields):
+            fields = fields(page)
+        body = urlencode({"csrfmiddlewaretoken": token.group(1), **fields})
+        return self.http(
+            "POST", path, process=process, body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": f"http://{HOST}:{self.ports[process]}",
+                **cookie_header(jar),
+            },
+        )
+
     def sign_in(self, seat: SeatLink, *, process: int = 0) -> str:
-        """GET the seat's join link (not following the redirect); return the session id."""
-        status, headers, body = self.http("GET", urlsplit(seat.join_url).path, process=process)
+        """Open the seat's join link and press its button (not following the redirect to
+        the room); return the session id."""
+        status, headers, body = self.post_form(urlsplit(seat.join_url).path, {}, process=process)
         if status != 302:
             raise ClusterError(f"join link of {seat.email} answered {status}: {body[:300]}")
-        cookies = SimpleCookie()
-        for value in headers.get_all("Set-Cookie") or []:
-            cookies.load(value)
-        if SESSION_COOKIE not in cookies or not cookies[SESSION_COOKIE].value:
+        session = set_cookies(headers).get(SESSION_COOKIE)
+        if not session:
             raise ClusterError(f"join link of {seat.email} set no session cookie")
-        return cookies[SESSION_COOKIE].value
+        return session
 
     def sign_in_many(self, seats: Iterable[SeatLink], *, workers: int = 16) -> list[str]:
         """Sessions for many seats, 16 join clicks at a time (what once exhausted PostgreSQL

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 from dataclasses import dataclass, field
+from importlib import import_module
 
 import pytest
 from channels.db import database_sync_to_async
@@ -101,15 +102,56 @@ def outsider(db) -> User:
     return user_upsert(email="otto@example.org", name="Otto Outsider")
 
 
-def session_cookie_for(user: User) -> str:
+def seat_session(seat: Seat) -> str:
+    """The key of a session signed in for `seat`, made as the join page's button makes it
+    (forum.services.sessions.seat_sign_in), for the seat's current link."""
+    from django.http import HttpRequest
+
+    from forum.services.sessions import seat_sign_in
+
+    seat = Seat.objects.select_related("user", "room").get(pk=seat.pk)
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    seat_sign_in(request=request, seat=seat)
+    request.session.save()
+    return request.session.session_key
+
+
+def sign_in(client: Client, seat: Seat) -> Client:
+    """`client`, signed in for `seat` as if its holder had used their join link."""
+    client.cookies[settings.SESSION_COOKIE_NAME] = seat_session(seat)
+    return client
+
+
+def client_for(who: Seat | User | None, slug: str = "test-room") -> Client:
+    """A test client signed in as session_cookie_for signs in (no one for None)."""
     client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
+    if who is not None:
+        client.cookies[settings.SESSION_COOKIE_NAME] = session_cookie_for(who, slug)
+    return client
+
+
+def session_of(who: Seat | User, slug: str = "test-room"):
+    """The Django session session_cookie_for makes, as views and the consumer read it."""
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_cookie_for(who, slug))
+
+
+def session_cookie_for(who: Seat | User, slug: str = "test-room") -> str:
+    """A session for a seat; for a person, the session of their seat in room `slug`, or a
+    plain sign-in that names no seat (an outsider, a staff account)."""
+    if isinstance(who, User):
+        seat = Seat.objects.filter(user=who, room__slug=slug).first()
+        if seat is None:
+            client = Client()
+            client.force_login(who)
+            return client.cookies[settings.SESSION_COOKIE_NAME].value
+        who = seat
+    return seat_session(who)
 
 
 @database_sync_to_async
-def _cookie(user: User) -> str:
-    return session_cookie_for(user)
+def _cookie(who: Seat | User, slug: str) -> str:
+    return session_cookie_for(who, slug)
 
 
 class Socket:
@@ -166,16 +208,20 @@ class Socket:
 
 
 async def open_socket(
-    user: User | None, slug: str, *, after: int | None = None, origin: str = "http://127.0.0.1:8000",
-    language: str | None = None,
+    user: Seat | User | None, slug: str, *, after: int | None = None, origin: str = "http://127.0.0.1:8000",
+    language: str | None = None, session: str | None = None,
 ) -> tuple[Socket, bool, int | None]:
+    """A socket to room `slug`, signed in for a seat (a person: their seat in that room), or
+    with the given `session` key, or with no session at all."""
     from forum.asgi import application
 
     headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1:8000")]
     if language:
         headers.append((b"accept-language", language.encode()))
-    if user is not None:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={await _cookie(user)}".encode()))
+    if session is None and user is not None:
+        session = await _cookie(user, slug)
+    if session is not None:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
     path = f"/ws/rooms/{slug}/" + (f"?after={after}" if after is not None else "")
     comm = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await comm.connect(timeout=5)

@@ -296,12 +296,12 @@ def world(cast) -> World:
         committee_id=committee.public_id,
         recommendation_ids=list(cast.room.recommendations.values_list("public_id", flat=True)),
     )
-    clients = {}
-    for who, user in [("staff", sam)] + [
-        (p, cast.seats[p].user) for p in ("chloe", "rita", "cora", "oscar")
-    ]:
-        clients[who] = Client()
-        clients[who].force_login(user)
+    from tests.conftest import sign_in
+
+    clients = {"staff": Client()}
+    clients["staff"].force_login(sam)
+    for who in ("chloe", "rita", "cora", "oscar"):
+        clients[who] = sign_in(Client(), cast.seats[who])
     return World(cast, clients["staff"], clients)
 
 

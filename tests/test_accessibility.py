@@ -7,9 +7,11 @@ of tests/browser.py; the secretariat is a staff account created for the module.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
-from tests.browser import ROOM, launch_chromium, live_server
+from tests.browser import ROOM, join, launch_chromium, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +42,17 @@ def signed_in(chromium, server, who: str):
         page.click("input[type=submit]")
         page.wait_for_url(f"{server.base_url}/")
     elif who == "moderator":
-        page.goto(server.moderator_link)
-        page.wait_for_url(f"**/rooms/{ROOM}/")
+        join(page, server.moderator_link)
     elif who != "anonymous":
-        page.goto(server.personas[who].link)
-        page.wait_for_url(f"**/rooms/{ROOM}/")
+        join(page, server.personas[who].link)
     return context, page
+
+
+def resolve(server, path: str) -> str:
+    """`{join:cso1}` is the path of that persona's join link (its page, before the button)."""
+    if path.startswith("{join:"):
+        return urlsplit(server.personas[path[6:-1]].link).path
+    return path
 
 
 def serious_violations(page) -> list[str]:
@@ -89,6 +96,9 @@ def adopted(server, chromium):
 PAGES = [
     ("anonymous", "/"),
     ("anonymous", "/join/not-a-valid-token/"),
+    ("anonymous", "{join:cso1}"),
+    ("anonymous", "/sign-in/"),
+    ("cso1", "{join:igo1}"),
     ("cso1", "/"),
     ("cso1", f"/rooms/{ROOM}/"),
     ("cso1", f"/rooms/{ROOM}/minutes/"),
@@ -115,7 +125,7 @@ PAGES = [
 def test_no_serious_accessibility_violation(chromium, server, adopted, who, path):
     context, page = signed_in(chromium, server, who)
     try:
-        page.goto(f"{server.base_url}{path}")
+        page.goto(f"{server.base_url}{resolve(server, path)}")
         page.wait_for_load_state("networkidle")
         found = serious_violations(page)
         assert not found, f"{who} on {path}:\n" + "\n".join(found)
@@ -129,7 +139,7 @@ def test_every_page_fits_a_small_screen(chromium, server, adopted, who, path):
     context, page = signed_in(chromium, server, who)
     try:
         page.set_viewport_size({"width": 375, "height": 800})
-        page.goto(f"{server.base_url}{path}")
+        page.goto(f"{server.base_url}{resolve(server, path)}")
         page.wait_for_load_state("networkidle")
         scroll, width = page.evaluate(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"

@@ -18,6 +18,7 @@ from forum.models import AgendaItem, Dialogue, Organization, RoundTable, Seat, S
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import organization_get_or_create, seat_upsert
 from moderation.attribution import ANONYMOUS_LABEL, attribute
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -72,9 +73,10 @@ def counts() -> dict[str, int]:
 
 
 def follow_join(url: str) -> tuple[int, str, str | None]:
-    """GET a printed join link with a fresh client: status, Location, signed-in user id."""
+    """Open a printed join link with a fresh client and press its button (the page's POST):
+    status, Location, signed-in user id."""
     client = Client()
-    response = client.get(urlparse(url).path)
+    response = client.post(urlparse(url).path)
     user_id = (
         client.session.get("_auth_user_id")
         if settings.SESSION_COOKIE_NAME in client.cookies
@@ -482,8 +484,7 @@ def test_create_room_prints_a_url_that_a_seat_holder_can_open(outsider):
     url = create_room("walk-in", "Walk in").strip()
     room = RoundTable.objects.get(slug="walk-in")
     seat_upsert(room=room, user=outsider, role="observer", sector=None, organization=None)
-    client = Client()
-    client.force_login(outsider)
+    client = sign_in(Client(), Seat.objects.get(room=room, user=outsider))
     assert client.get(urlparse(url).path).status_code == 200
 
 

@@ -22,6 +22,7 @@ from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import seat_consent
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +63,7 @@ def demo() -> tuple[RoundTable, str]:
 
 
 def fetch(room: RoundTable, fmt: str) -> bytes:
-    client = Client()
-    client.force_login(seat_of(room, "cso2").user)  # a delegate: adopted minutes are theirs too
+    client = sign_in(Client(), seat_of(room, "cso2"))  # a delegate: adopted minutes are theirs too
     response = client.get(f"/rooms/{room.slug}/minutes.{fmt}")
     assert response.status_code == 200, (fmt, response.content[:300])
     return response.content

@@ -25,6 +25,7 @@ from forum.services.moderation import intervention_approve, intervention_hide, s
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
 from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +42,7 @@ def set_attribution(room: RoundTable, attribution: str) -> RoundTable:
 
 
 def as_reader(seat: Seat) -> Client:
-    client = Client()
-    client.force_login(seat.user)
-    return client
+    return sign_in(Client(), seat)
 
 
 def parity_for(seat: Seat) -> dict:

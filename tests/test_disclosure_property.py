@@ -34,11 +34,11 @@ from collections.abc import Iterator
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from django.test import Client
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from forum.models import ConsensusCheck, FloorRequest, Intervention, RoomEvent, RoundTable
+from tests.conftest import client_for
 from tests.test_leak_property import (
     PROPERTY,
     RUNS_THE_ROOM,
@@ -246,9 +246,7 @@ def frame_texts(text: str) -> list[tuple[str, str]]:
 
 
 def parity_json(user, slug: str) -> dict:
-    client = Client()
-    client.force_login(user)
-    return client.get(f"/rooms/{slug}/parity.json").json()
+    return client_for(user, slug).get(f"/rooms/{slug}/parity.json").json()
 
 
 def removals(run: Run) -> list[str]:

@@ -232,7 +232,7 @@ def import_and_check(import_room, data: bytes, text: str, reissue: bool) -> None
 
     before = world_snapshot()
     try:
-        results = participants_import(room=import_room, text=text, reissue_links=reissue)
+        results = participants_import(room=import_room, actor=None, via="import_participants", text=text, reissue_links=reissue)
     except ImportRefused as exc:
         event("refused")
         check_problems(exc.problems, data)

@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 from forum.models import Seat
 from forum.services.seats import seat_issue_token, seat_revoke_token
 from moderation.attribution import attribute
-from tests.conftest import PERSONAS, build_cast
+from tests.conftest import PERSONAS, build_cast, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -32,32 +32,44 @@ def assert_no_session(client: Client, response) -> None:
 # join links
 
 
-def test_a_valid_join_link_signs_in_and_redirects_to_the_room(cast):
+def test_a_valid_join_link_shows_where_it_leads_and_signs_no_one_in(cast):
     client = Client()
     response = client.get(f"/join/{cast.tokens['cora']}/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Round table “Test round table”, as Civil society · Delegate" in body
+    assert 'method="post"' in body and "csrfmiddlewaretoken" in body
+    assert "no-store" in response["Cache-Control"]  # the token-bearing URL is never cached
+    assert_no_session(client, response)
+
+
+def test_pressing_the_join_button_signs_in_and_redirects_to_the_room(cast):
+    client = Client()
+    response = client.post(f"/join/{cast.tokens['cora']}/")
     assert response.status_code == 302
     assert response["Location"] == "/rooms/test-room/"
     assert SESSION in response.cookies
     assert signed_in(client) == str(cast.cora.user.pk)
-    assert "no-store" in response["Cache-Control"]  # the token-bearing URL is never cached
+    assert "no-store" in response["Cache-Control"]
 
 
-def test_following_a_join_link_lands_on_the_room_page(cast):
+def test_following_a_join_link_and_its_button_lands_on_the_room_page(cast):
     client = Client()
-    response = client.get(f"/join/{cast.tokens['gus']}/", follow=True)
+    response = client.post(f"/join/{cast.tokens['gus']}/", follow=True)
     assert response.status_code == 200
     assert response.redirect_chain == [("/rooms/test-room/", 302)]
     assert "Test round table" in response.content.decode()
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize(
     "token",
     ["not-a-token", "A" * 43, "x", "%20", "A" * 250],
     ids=["garbage", "token-shaped", "short", "space", "oversized"],
 )
-def test_a_bad_join_link_gives_a_helpful_404_and_no_session(cast, token):
+def test_a_bad_join_link_gives_a_helpful_404_and_no_session(cast, token, method):
     client = Client()
-    response = client.get(f"/join/{token}/")
+    response = getattr(client, method)(f"/join/{token}/")
     assert response.status_code == 404
     body = response.content.decode()
     assert "join link is not valid" in body
@@ -65,10 +77,11 @@ def test_a_bad_join_link_gives_a_helpful_404_and_no_session(cast, token):
     assert_no_session(client, response)
 
 
-def test_a_revoked_join_link_gives_a_404_and_no_session(cast):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_revoked_join_link_gives_a_404_and_no_session(cast, method):
     seat_revoke_token(seat=cast.cora)
     client = Client()
-    response = client.get(f"/join/{cast.tokens['cora']}/")
+    response = getattr(client, method)(f"/join/{cast.tokens['cora']}/")
     assert response.status_code == 404
     assert "revoked" in response.content.decode()
     assert_no_session(client, response)
@@ -79,15 +92,15 @@ def test_a_replaced_join_link_stops_working_and_the_new_one_works(cast):
     new = seat_issue_token(seat=cast.cora)
     client = Client()
     assert client.get(f"/join/{old}/").status_code == 404
-    assert_no_session(client, client.get(f"/join/{old}/"))
-    assert client.get(f"/join/{new}/").status_code == 302
+    assert_no_session(client, client.post(f"/join/{old}/"))
+    assert client.post(f"/join/{new}/").status_code == 302
     assert signed_in(client) == str(cast.cora.user.pk)
 
 
 def test_a_bad_join_link_does_not_sign_out_someone_already_signed_in(cast):
     client = Client()
-    client.get(f"/join/{cast.tokens['cora']}/")
-    response = client.get("/join/not-a-token/")
+    client.post(f"/join/{cast.tokens['cora']}/")
+    response = client.post("/join/not-a-token/")
     assert response.status_code == 404
     assert SESSION not in response.cookies  # no new cookie was set
     assert signed_in(client) == str(cast.cora.user.pk)
@@ -95,26 +108,24 @@ def test_a_bad_join_link_does_not_sign_out_someone_already_signed_in(cast):
 
 def test_a_join_link_switches_the_session_to_its_seat_holder(cast):
     client = Client()
-    client.get(f"/join/{cast.tokens['cora']}/")
-    client.get(f"/join/{cast.tokens['gus']}/")
+    client.post(f"/join/{cast.tokens['cora']}/")
+    client.post(f"/join/{cast.tokens['gus']}/")
     assert signed_in(client) == str(cast.gus.user.pk)
 
 
-def test_a_join_link_only_answers_get(cast):
-    client = Client(enforce_csrf_checks=False)
-    response = client.post(f"/join/{cast.tokens['cora']}/")
-    assert response.status_code == 405
-    assert_no_session(client, response)
+def test_a_join_link_answers_get_and_post_only(cast):
+    client = Client()
+    for method in ("put", "delete", "patch"):
+        response = getattr(client, method)(f"/join/{cast.tokens['cora']}/")
+        assert response.status_code == 405
+        assert_no_session(client, response)
 
 
 # the room page
 
 
 def room_page(user=None, slug="test-room"):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client.get(f"/rooms/{slug}/")
+    return client_for(user, slug).get(f"/rooms/{slug}/")
 
 
 def test_a_seat_holder_sees_the_room_page_with_its_title_and_agenda(cast):
@@ -127,9 +138,9 @@ def test_a_seat_holder_sees_the_room_page_with_its_title_and_agenda(cast):
 
 
 def test_someone_without_a_seat_is_refused_with_403(cast, outsider):
-    response = room_page(outsider)
+    response = room_page(outsider)  # signed in, but not with a join link of this room
     assert response.status_code == 403
-    assert "do not hold a seat" in response.content.decode()
+    assert "Sign in with your personal join link" in response.content.decode()
     assert "Test round table" not in response.content.decode()
 
 
@@ -157,7 +168,7 @@ def test_a_seat_in_another_room_does_not_open_this_one(cast):
 
 def test_a_revoked_seat_no_longer_opens_the_room_page_even_with_a_session(cast):
     client = Client()
-    client.get(f"/join/{cast.tokens['cora']}/")
+    client.post(f"/join/{cast.tokens['cora']}/")
     assert client.get("/rooms/test-room/").status_code == 200
     seat_revoke_token(seat=cast.cora)
     assert client.get("/rooms/test-room/").status_code == 403

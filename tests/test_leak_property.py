@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from django.test import Client
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -48,7 +47,7 @@ from forum.services.seats import (
     user_upsert,
 )
 from realtime.hub import hubs
-from tests.conftest import open_socket
+from tests.conftest import client_for, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -641,8 +640,7 @@ def adopt_minutes(run: Run) -> None:
 def http_material(user, slug: str, formats: tuple[str, ...] = EXPORT_FORMATS) -> Iterator[tuple[str, str]]:
     """The room page and the minutes exports, as this user gets them (headers included:
     an export's file name is something a participant receives too)."""
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, slug)
     paths = [("page", "", f"/rooms/{slug}/")]
     paths += [(f"export {fmt}", fmt, f"/rooms/{slug}/minutes.{fmt}") for fmt in formats]
     for where, fmt, path in paths:

@@ -19,14 +19,14 @@ from forum.minutes_render import (
     render_markdown_minutes,
 )
 from forum.minutes_views import minutes_export
-from forum.models import Intervention, Recommendation, RoundTable
+from forum.models import Intervention, Recommendation, RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.interventions import intervention_post
 from forum.services.moderation import intervention_hide, intervention_redact
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import seat_consent
 from moderation.disclosure import POOLED
-from tests.conftest import PERSONAS, build_cast
+from tests.conftest import PERSONAS, build_cast, session_of
 
 pytestmark = pytest.mark.django_db
 
@@ -216,6 +216,8 @@ def test_a_redacted_leak_does_not_reach_the_minutes(cast):
 def get(user, slug: str, fmt: str):
     request = RequestFactory().get(f"/rooms/{slug}/minutes.{fmt}")
     request.user = user
+    # The session the user's join link opened in room `slug` (or, outside it, in test-room).
+    request.session = session_of(user, slug if Seat.objects.filter(room__slug=slug).exists() else "test-room")
     return minutes_export(request, slug, fmt)
 
 

@@ -25,7 +25,7 @@ from forum.services.minutes import (
     minutes_save,
 )
 from moderation.models import AuditEntry
-from tests.conftest import build_cast
+from tests.conftest import build_cast, sign_in
 from tests.test_minutes import identities, run_session
 
 pytestmark = pytest.mark.django_db
@@ -35,9 +35,7 @@ HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 def client_for(seat) -> Client:
-    client = Client()
-    client.force_login(seat.user)
-    return client
+    return sign_in(Client(), seat)
 
 
 def export(seat, fmt: str, version: str | int | None = None):

@@ -337,9 +337,9 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     from django.test import Client
 
     from forum.models import RoundTable
+    from tests.conftest import sign_in
 
-    delegate = Client()
-    delegate.force_login(cast.cora.user)
+    delegate = sign_in(Client(), cast.cora)
     response = delegate.get(f"/rooms/{cast.room.slug}/parity.json")
     assert response.status_code == 200
     data = response.json()
@@ -357,7 +357,6 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     pooled = delegate.get(f"/rooms/{cast.room.slug}/parity.json").json()
     assert [s["slug"] for s in pooled["sectors"]] == [POOLED]
     assert set(pooled["room"]["sectors"]) == {POOLED}
-    chair = Client()
-    chair.force_login(cast.chloe.user)
+    chair = sign_in(Client(), cast.chloe)
     full = chair.get(f"/rooms/{cast.room.slug}/parity.json").json()
     assert {s["slug"] for s in full["sectors"]} >= {"government", "civil-society", "academia"}

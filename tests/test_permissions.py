@@ -44,7 +44,7 @@ from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from moderation.permissions import PERMISSIONS, Action, allowed, require
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import Cast
+from tests.conftest import Cast, client_for, session_of
 
 REPO = Path(__file__).resolve().parent.parent
 ROLES = list(Seat.Role.values)  # chair, moderator, rapporteur, delegate, observer
@@ -673,10 +673,7 @@ async def test_each_role_may_send_exactly_the_frames_the_table_allows(cast, sock
 
 
 def page(user, path="/rooms/test-room/"):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client.get(path)
+    return client_for(user).get(path)
 
 
 @pytest.mark.django_db
@@ -709,7 +706,7 @@ def test_someone_without_a_seat_may_not_join(cast, outsider):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_the_audience_of_a_role_follows_read_moderation(cast, role):
-    access = selectors.room_access(cast.seats[ROLE_PERSONA[role]].user, "test-room")
+    access = selectors.room_access(session_of(cast.seats[ROLE_PERSONA[role]]), "test-room")
     expected = MODERATORS if allowed(role, Action.READ_MODERATION) else PARTICIPANTS
     assert access.audience == expected
 
@@ -840,7 +837,7 @@ def test_a_withdrawn_seat_may_not_open_the_room_or_the_audit_page(cast, persona,
     assert page(seat.user).status_code == 403
     assert audit_page(seat.user).status_code == 403
     with pytest.raises(ServiceError) as refused:
-        selectors.room_access(seat.user, "test-room")
+        selectors.room_access(session_of(seat), "test-room")
     assert refused.value.code == "forbidden"
     for action in Action:
         with pytest.raises(ServiceError):

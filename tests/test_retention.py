@@ -51,7 +51,7 @@ from forum.services.seats import (
 from forum.services.submissions import submission_advance, submission_create
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
-from tests.conftest import PERSONAS
+from tests.conftest import PERSONAS, sign_in
 from tests.test_minutes import post, run_session
 
 pytestmark = pytest.mark.django_db
@@ -405,8 +405,7 @@ def test_the_room_page_erases_a_persons_identity_at_their_request(cast, staff):
 
 
 def test_only_the_secretariat_sets_retention_and_erases(cast):
-    chair = Client()
-    chair.force_login(cast.chloe.user)
+    chair = sign_in(Client(), cast.chloe)
     for form in ({"action": "retention", "retention_days": "0"},
                  {"action": "erase_identity", "seat": cast.gus.public_id, "confirm": "on"}):
         assert chair.post(ROOM_PAGE, form).status_code == 403
@@ -418,8 +417,7 @@ def test_the_audit_pages_mark_a_reason_erased_with_the_identity_it_named(cast, s
     seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.pia.public_id, reason="Pia Private threatened someone")
     seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.gus.public_id, reason="A routine check of a seat")
     seat_erase_identity(seat=cast.pia, actor=User.objects.get(username="sam"))
-    chair = Client()
-    chair.force_login(cast.chloe.user)
+    chair = sign_in(Client(), cast.chloe)
     for client, url in ((staff, "/secretariat/rooms/test-room/audit/"), (chair, "/rooms/test-room/audit/")):
         page = client.get(url).content.decode()
         assert "Pia Private" not in page and "A routine check of a seat" in page, url

@@ -12,11 +12,10 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
-import urllib.request
 
 import pytest
 
-from tests.browser import REPO, launch_chromium, live_server, open_room
+from tests.browser import REPO, join_over_http, launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 
@@ -482,12 +481,7 @@ DYNAMIC = re.compile(r"^(status|audience|identity|parity|seat|kind|option|floor_
 
 
 def page_strings(server, persona) -> dict:
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-    )
-    with opener.open(persona.link, timeout=10) as resp:
-        page = resp.read().decode()
+    page = join_over_http(persona.link, http.cookiejar.CookieJar())
     found = re.search(r'<script id="ui-strings" type="application/json">(.*?)</script>', page, re.S)
     assert found, "the room page renders no ui-strings"
     return json.loads(found.group(1))

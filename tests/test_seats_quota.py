@@ -141,7 +141,7 @@ def test_the_import_checks_each_sectors_own_number(room, tmp_path):
         *(f"Ada {i},ada{i}@example.org,,academia,delegate" for i in range(4)),
         "Otto Observer,otto@example.org,,government,observer",
     )
-    results = participants_import(room=room, text=ok)
+    results = participants_import(room=room, actor=None, via="import_participants", text=ok)
     assert len(results) == 7
     assert Seat.objects.filter(room=room, sector__slug="academia", role="delegate").count() == 4
 
@@ -195,7 +195,7 @@ def test_the_import_reports_every_delegate_line_that_accreditation_refuses(stric
     )
     before = snapshot()
     with pytest.raises(ServiceError) as caught:
-        participants_import(room=strict, text=text)
+        participants_import(room=strict, actor=None, via="import_participants", text=text)
     problems = caught.value.problems
     assert [p.split(":")[0] for p in problems] == ["line 3", "line 4", "line 5", "line 6"]
     assert "organization 'Brand New Network' is not known" in problems[0]
@@ -210,7 +210,7 @@ def test_an_import_never_accredits_the_organizations_it_creates(room, strict, or
     dialogue = room.dialogue
     open_room = room_create(dialogue=dialogue, slug="open-room", title="Open", seats_per_sector=3)
     participants_import(
-        room=open_room,
+        room=open_room, actor=None, via="import_participants",
         text=csv_text(
             "New,new@example.org,Brand New Network,civil-society,delegate",
             "Old,old@example.org,Suspended Ministry,government,delegate",
@@ -220,10 +220,10 @@ def test_an_import_never_accredits_the_organizations_it_creates(room, strict, or
     assert Organization.objects.get(name="Suspended Ministry").accreditation == SUSPENDED
     # ...so a room that requires accreditation does not take its delegates on the way back.
     with pytest.raises(ServiceError) as caught:
-        participants_import(room=strict, text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"))
+        participants_import(room=strict, actor=None, via="import_participants", text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"))
     assert "'Brand New Network' is applied, not accredited" in caught.value.problems[0]
     Organization.objects.filter(name="Brand New Network").update(accreditation=ACCREDITED)
-    participants_import(room=strict, text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"))
+    participants_import(room=strict, actor=None, via="import_participants", text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"))
     assert Seat.objects.filter(room=strict, user__email="new@example.org", role="delegate").exists()
 
 

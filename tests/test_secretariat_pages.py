@@ -18,7 +18,7 @@ from forum.secretariat_views import link_fingerprint
 from forum.services.moderation import seat_mute
 from forum.services.rooms import room_set_sector_seats
 from moderation.models import AuditEntry
-from tests.conftest import PERSONAS
+from tests.conftest import PERSONAS, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +85,7 @@ def state_snapshot() -> tuple:
 def outsiders(cast) -> dict[str, Client]:
     clients = {"anonymous": Client()}
     for persona in ("chloe", "cora"):  # the chair and a delegate of the room
-        client = Client()
-        client.force_login(cast.seats[persona].user)
-        clients[persona] = client
+        clients[persona] = sign_in(Client(), cast.seats[persona])
     return clients
 
 
@@ -147,7 +145,7 @@ def test_no_post_of_an_outsider_changes_anything(cast, committee):
             response = client.post(url, data)
             assert response.status_code == 403, (who, url, data.get("action"))
     assert state_snapshot() == before
-    assert Client().get(f"/join/{cast.tokens['cora']}/").status_code == 302  # still valid
+    assert Client().post(f"/join/{cast.tokens['cora']}/").status_code == 302  # still valid
 
 
 def test_forms_need_the_csrf_token(sam, cast):
@@ -293,7 +291,7 @@ def test_a_new_link_replaces_the_old_one_and_is_shown_once(staff, cast):
     new = JOIN_URL.search(text).group(1)
     assert new != old
     assert Client().get(f"/join/{old}/").status_code == 404
-    assert Client().get(f"/join/{new}/").status_code == 302
+    assert Client().post(f"/join/{new}/").status_code == 302
     assert 'data-copy="join-url"' in text and "ui-strings" in text
 
 
@@ -302,7 +300,7 @@ def test_a_reload_of_the_issue_form_does_not_replace_the_link_just_shown(staff, 
     first = JOIN_URL.search(page(staff.post(ROOM, form))).group(1)
     response = staff.post(ROOM, form)
     assert response.status_code == 409 and "stale_link" in page(response)
-    assert Client().get(f"/join/{first}/").status_code == 302
+    assert Client().post(f"/join/{first}/").status_code == 302
 
 
 def test_revoking_a_link_stops_it(staff, cast):
@@ -345,13 +343,13 @@ def test_issuing_resending_and_revoking_a_link_are_audited_without_the_token(sta
     issued = audited(cast, "issue_link")
     assert [e.data.pop("resend") for e in issued] == [False, True]
     assert [(e.target, e.actor_role, e.actor_public_id, e.data) for e in issued] == [
-        (cast.cora.public_id, "secretariat", "", {"role": "delegate", "sector": "civil-society"}),
-        (cast.oscar.public_id, "secretariat", "", {"role": "observer", "sector": None}),
+        (cast.cora.public_id, "secretariat", "", {"role": "delegate", "sector": "civil-society", "via": "secretariat"}),
+        (cast.oscar.public_id, "secretariat", "", {"role": "observer", "sector": None, "via": "secretariat"}),
     ]
     [revoked] = audited(cast, "revoke_link")
     assert (revoked.target, revoked.data) == (
         cast.gus.public_id,
-        {"role": "delegate", "sector": "government"},
+        {"role": "delegate", "sector": "government", "via": "secretariat"},
     )
     cast.cora.refresh_from_db()
     for entry in AuditEntry.objects.filter(room_id=cast.room.pk):
@@ -519,7 +517,7 @@ def test_a_good_csv_creates_seats_and_shows_their_links_once(staff, cast):
     )
     assert {s.role for s in seats} == {"delegate", "observer"}
     for token in set(tokens):
-        assert Client().get(f"/join/{token}/").status_code == 302
+        assert Client().post(f"/join/{token}/").status_code == 302
     # The CSV download carries the same links, in this response only.
     href = re.search(r'download="test-room-join-links.csv" href="([^"]+)"', text).group(1)
     csv_text = unquote(href.split(",", 1)[1]).lstrip("\ufeff")

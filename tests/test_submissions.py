@@ -26,6 +26,7 @@ from forum.services.submissions import (
     submission_create,
 )
 from moderation.models import AuditEntry
+from tests.conftest import sign_in
 from tests.test_minutes import identities, run_session
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +73,7 @@ def test_only_the_secretariat_files_submissions(cast, adopted, committee):
         with pytest.raises(ServiceError) as refused:
             submission_create(user=user, room_slug=cast.room.slug, committee_id=committee.public_id, recommendation_ids=[])
         assert refused.value.code == "forbidden"
-    response = Client()
-    response.force_login(cast.chloe.user)
+    response = sign_in(Client(), cast.chloe)
     assert response.get(f"/rooms/{cast.room.slug}/submissions/").status_code == 403
 
 
@@ -170,8 +170,7 @@ def test_follow_up_and_the_tracking_page(cast, adopted, sam, committee):
         recommendation_ids=recommendation_ids(cast),
     )
     [follow_up] = submission.follow_ups.all()
-    gus = Client()
-    gus.force_login(cast.gus.user)
+    gus = sign_in(Client(), cast.gus)
     page = gus.get(f"/rooms/{cast.room.slug}/outcomes/").content.decode()
     assert "Not submitted to a committee yet." in page  # a draft submission is the secretariat's own
 

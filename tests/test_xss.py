@@ -21,7 +21,6 @@ import http.cookiejar
 import json
 import re
 import time
-import urllib.request
 import uuid
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -32,7 +31,7 @@ from markdown_it import MarkdownIt
 
 from moderation import sanitize
 from moderation.sanitize import render_markdown
-from tests.browser import ROOM, ROOM_PATH, launch_chromium, live_server, open_room
+from tests.browser import ROOM, ROOM_PATH, join_over_http, launch_chromium, live_server, open_room
 from tests.xss_corpus import CORPUS, EVIL
 
 VECTORS = [pytest.param(source, id=vid) for vid, source in CORPUS]
@@ -294,11 +293,7 @@ DOM_CHECK = """
 def session_cookie(server, persona) -> str:
     """Follow the persona's join link; the Cookie header their browser would send."""
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar)
-    )
-    with opener.open(persona.link, timeout=10) as resp:
-        assert urlsplit(resp.geturl()).path == ROOM_PATH, resp.geturl()
+    join_over_http(persona.link, jar)
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     assert cookie, "the join link set no cookie"
     return cookie

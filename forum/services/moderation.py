@@ -25,6 +25,7 @@ from realtime.log import append_event, notify_seat
 from .acting import Acting, load_acting
 from .interventions import check_body, intervention_payloads
 from .reasons import clean_reason
+from .seats import seat_next_link
 
 FLAGS_TO_HIDE = 3
 MAX_MUTE_MINUTES = 24 * 60
@@ -275,9 +276,8 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     if target.removed_at is not None:
         raise ServiceError("invalid_state", _("This seat has already been removed."))
     now = timezone.now()
-    target.removed_at = now
-    target.token_revoked_at = target.token_revoked_at or now
-    target.save(update_fields=["removed_at", "token_revoked_at"])
+    # A new link generation: every session the seat's link opened is refused from now on.
+    seat_next_link(target, removed_at=now, token_revoked_at=target.token_revoked_at or now)
     floor_release_seat(acting.room, target, now)
     append_event(acting.room, "seat.removed", participants=None, moderators=_seat_data(target))
     notify_seat(

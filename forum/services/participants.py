@@ -36,9 +36,10 @@ from .seats import (
     join_url,
     organization_get_or_create,
     quota_seats,
-    seat_issue_token,
-    seat_upsert,
+    seat_link_issue,
+    seat_save,
     sector_seat_limits,
+    staff_addresses,
     user_upsert,
 )
 
@@ -91,6 +92,7 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
 
     sectors = {s.slug: s for s in room.dialogue.sectors.all()}
     known_orgs = {o.name.lower(): o for o in Organization.objects.select_related("sector")}
+    staff = staff_addresses()
     rows: list[ParticipantRow] = []
     seen_emails: dict[str, int] = {}
     org_sector_in_file: dict[str, tuple[str, int]] = {}
@@ -122,6 +124,11 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
             else:
                 if len(email) > MAX_EMAIL:
                     row_problems.append(f"email is longer than {MAX_EMAIL} characters")
+            if email in staff:
+                row_problems.append(
+                    f"email {email} belongs to a staff account, and a seat never carries staff rights: "
+                    "give this person's seat another e-mail address (a seat identity of its own)"
+                )
             if email in seen_emails:
                 row_problems.append(f"email {email} already appears on line {seen_emails[email]}")
             else:
@@ -206,12 +213,22 @@ def _quota_problems(rows: list[ParticipantRow], room: RoundTable) -> list[str]:
 
 @transaction.atomic
 def participants_import(
-    *, room: RoundTable, text: str, base_url: str | None = None, reissue_links: bool = False
+    *,
+    room: RoundTable,
+    text: str,
+    actor: User | None,
+    via: str,
+    base_url: str | None = None,
+    reissue_links: bool = False,
 ) -> list[ImportedSeat]:
     """Create or update users and seats from CSV text. Refuses the whole file on any problem.
 
     New seats get a join link. Seats that already had one keep it (the link already sent
-    stays valid) unless `reissue_links` is set, which replaces and revokes it.
+    stays valid) unless `reissue_links` is set, which replaces and revokes it (and ends the
+    sessions it opened). Every seat and link change goes through seat_save and
+    seat_link_issue, and so into the room's audit log, with `via` (`csv_import` from the
+    secretariat's page, `import_participants` from the command) and `actor` (the secretariat's
+    account; None for the command).
     """
     rows = parse_participants(text, room)
     sectors = {s.slug: s for s in room.dialogue.sectors.all()}
@@ -227,10 +244,12 @@ def participants_import(
             if row.organization
             else None
         )
-        seat, created = seat_upsert(room=room, user=user, role=row.role, sector=sector, organization=org)
+        seat, created = seat_save(
+            room=room, user=user, role=row.role, sector=sector, organization=org, actor=actor, via=via
+        )
         url = ""
         if created or reissue_links or seat.token_hash is None or seat.token_revoked_at is not None:
-            url = join_url(seat_issue_token(seat=seat), base_url)
+            url = join_url(seat_link_issue(seat=seat, actor=actor, via=via), base_url)
         results.append(ImportedSeat(row.name, row.email, row.role, url, created))
     return results
 

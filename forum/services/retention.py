@@ -35,7 +35,7 @@ import nh3
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Max, ProtectedError
+from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -315,6 +315,8 @@ def _detach(seat: Seat, now: dt.datetime) -> None:
         user=nobody, organization=None, token_hash=None,
         token_revoked_at=seat.token_revoked_at or now, removed_at=seat.removed_at or now,
         identity_erased_at=now,
+        # A new link generation, as for any revocation: the sessions of the seat's link end.
+        link_generation=F("link_generation") + 1,
     )
     # Sessions the seat's link opened end now, in every process.
     notify_seat(

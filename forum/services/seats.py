@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,7 +34,28 @@ def join_url(token: str, base: str | None = None) -> str:
     return f"{(base or base_url()).rstrip('/')}/join/{token}/"
 
 
+def staff_addresses() -> set[str]:
+    """Every e-mail address (and address-like username) of a staff or superuser account,
+    in lower case: none of them may hold a seat."""
+    pairs = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).values_list("username", "email")
+    return {value.strip().lower() for pair in pairs for value in pair if value and "@" in value}
+
+
+def staff_account_refusal(email: str) -> ServiceError:
+    return ServiceError(
+        "staff_account",
+        _(
+            "%(email)s belongs to a staff account, and a seat never carries staff rights. Give this "
+            "person's seat another e-mail address: a seat identity of its own, opened only by its "
+            "join link."
+        ) % {"email": email},
+        field="email",
+    )
+
+
 def user_upsert(*, email: str, name: str) -> User:
+    """The seat holder's account for `email` (created without a password). A staff or
+    superuser account is refused (staff_account): a seat never attaches to one."""
     email = email.strip().lower()
     try:
         validate_email(email)
@@ -43,6 +65,9 @@ def user_upsert(*, email: str, name: str) -> User:
         raise ServiceError(
             "invalid_email", _("%(email)s is not a valid e-mail address.") % {"email": repr(email)}
         ) from None
+    staff = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True))
+    if staff.filter(Q(username__iexact=email) | Q(email__iexact=email)).exists():
+        raise staff_account_refusal(email)
     user, created = User.objects.get_or_create(
         username=email, defaults={"email": email, "display_name": name.strip()}
     )
@@ -163,6 +188,15 @@ def check_seat(
         raise ServiceError(
             "invalid_role", _("Role must be one of %(roles)s.") % {"roles": ", ".join(Seat.Role.values)}, field="role"
         )
+    if user is not None and (user.is_staff or user.is_superuser):
+        raise ServiceError(
+            "staff_account",
+            _(
+                "%(user)s is a staff account, and a seat never carries staff rights. Seat this person "
+                "under another e-mail address: a seat identity of its own, opened only by its join link."
+            ) % {"user": user.get_username()},
+            field="user",
+        )
     if role == Seat.Role.DELEGATE and sector is None:
         raise ServiceError("sector_required", _("A delegate needs a sector."), field="sector")
     if sector is not None and not room.dialogue.sectors.filter(pk=sector.pk).exists():
@@ -258,32 +292,73 @@ def seat_upsert(
     return seat, created
 
 
+# -- links: every new link, revocation and removal ends the sessions of the earlier ones --
+
+
+def seat_next_link(seat: Seat, **fields) -> None:
+    """Move the seat to its next link generation, with `fields` (token_hash, ...), in the
+    caller's transaction. Sessions and sockets of earlier generations are refused from now on
+    (forum/selectors.py: access_room; realtime/hub.py)."""
+    Seat.objects.filter(pk=seat.pk).update(link_generation=F("link_generation") + 1, **fields)
+    for name, value in fields.items():
+        setattr(seat, name, value)
+    seat.link_generation = Seat.objects.values_list("link_generation", flat=True).get(pk=seat.pk)
+
+
+def seat_end_sessions(seat: Seat, message) -> None:
+    """After commit, close the sockets opened with an earlier link of `seat`, in every
+    process, with `forbidden` and `message` (a callable: it is worded once per language)."""
+    notify_seat(
+        seat.room_id, seat.pk,
+        {"type": "error", "code": "forbidden"},
+        message=message,
+        close_code=4403,
+        before_link=seat.link_generation,
+    )
+
+
 @transaction.atomic
 def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
-    """Give the seat a new join token (revoking any previous one) and return it once."""
+    """Give the seat a new join link and return its token once. The previous link stops
+    working, and every session and socket it opened ends.
+
+    Not audited: product paths call seat_link_issue, which is; setup (seed_demo, tests)
+    calls this."""
     token = token or secrets.token_urlsafe(32)
-    seat.token_hash = hash_token(token)
-    seat.token_revoked_at = None
-    seat.save(update_fields=["token_hash", "token_revoked_at"])
+    seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
+    seat_end_sessions(seat, lambda: _("Your join link has been replaced; open the newest link the secretariat sent you."))
     return token
 
 
 @transaction.atomic
 def seat_revoke_token(*, seat: Seat) -> None:
-    seat.token_revoked_at = timezone.now()
-    seat.save(update_fields=["token_revoked_at"])
-    # The sessions the link opened end too: close the seat's sockets in every process.
-    notify_seat(
-        seat.room_id, seat.pk,
-        {"type": "error", "code": "forbidden"},
-        message=lambda: _("Your join link has been revoked."),
-        close_code=4403,
-    )
+    """Revoke the seat's join link: it stops working, and every session and socket it opened
+    ends. Not audited: product paths call seat_link_revoke, which is."""
+    seat_next_link(seat, token_revoked_at=timezone.now())
+    seat_end_sessions(seat, lambda: _("Your join link has been revoked."))
 
 
-def _link_audit(seat: Seat, action: str, **data) -> None:
-    """The room's audit entry for a link the secretariat issued or revoked: the seat's
-    handle, role and sector, never the token nor its hash."""
+# -- the audited service: every seat and link change of the secretariat, on every path --
+
+# Where a change came from, in its audit entry: the secretariat's round table page, a CSV
+# uploaded there, `manage.py import_participants`, the admin.
+VIA = ("secretariat", "csv_import", "import_participants", "admin")
+
+
+def _require_actor(actor: User | None, via: str) -> None:
+    """The secretariat (a staff account) acts on its pages and in the admin; None is a
+    management command run on the server (whoever runs it holds the database)."""
+    from forum.services.submissions import require_secretariat
+
+    if via not in VIA:
+        raise ValueError(f"unknown path {via!r} for a seat change")
+    if actor is not None or via != "import_participants":
+        require_secretariat(actor)
+
+
+def _seat_audit(seat: Seat, action: str, via: str, **data) -> None:
+    """The room's audit entry for a seat or link change: the seat's handle, role and sector
+    and the path it came through, never the person, the organization, the token or its hash."""
     from moderation.audit import audit_append
 
     audit_append(
@@ -294,42 +369,76 @@ def _link_audit(seat: Seat, action: str, **data) -> None:
         data={
             "role": str(seat.role),
             "sector": seat.sector.slug if seat.sector_id else None,
+            "via": via,
             **data,
         },
     )
 
 
 @transaction.atomic
-def seat_link_issue(*, seat: Seat, actor: User, resend: bool = False) -> str:
-    """The secretariat gives the seat a new join link (seat_issue_token), audited; returns
-    the token once. Refusal: forbidden (not the secretariat)."""
-    from forum.services.submissions import require_secretariat
+def seat_save(
+    *,
+    room: RoundTable,
+    user: User,
+    role: str,
+    sector: Sector | None,
+    organization: Organization | None,
+    actor: User | None,
+    via: str,
+) -> tuple[Seat, bool]:
+    """Create or change `user`'s seat in `room` (seat_upsert's rules), with one audit entry:
+    `seat_add`, or `seat_change` naming what changed (role and sector before and after; an
+    organization only as changed). Saving a seat as it is writes nothing.
 
-    require_secretariat(actor)
+    Refusals: forbidden (not the secretariat), staff_account, and seat_upsert's."""
+    _require_actor(actor, via)
+    # The room lock (seat_upsert takes it too) first, so that `before` is what this change changes.
+    RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
+    before = Seat.objects.filter(room=room, user=user).values("role", "sector_id", "organization_id").first()
+    seat, created = seat_upsert(room=room, user=user, role=role, sector=sector, organization=organization)
+    if created:
+        _seat_audit(seat, "seat_add", via)
+        return seat, created
+    after = {"role": seat.role, "sector_id": seat.sector_id, "organization_id": seat.organization_id}
+    changed = sorted(name.removesuffix("_id") for name in after if after[name] != before[name])
+    if changed:
+        before_sector = Sector.objects.filter(pk=before["sector_id"]).values_list("slug", flat=True).first()
+        _seat_audit(
+            seat, "seat_change", via, changed=changed,
+            before={"role": before["role"], "sector": before_sector},
+        )
+    return seat, created
+
+
+@transaction.atomic
+def seat_link_issue(*, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False) -> str:
+    """A new join link for the seat (seat_issue_token: the old one and its sessions end),
+    audited as `issue_link`; returns the token once. Refusal: forbidden (not the secretariat)."""
+    _require_actor(actor, via)
     token = seat_issue_token(seat=seat)
-    _link_audit(seat, "issue_link", resend=resend)
+    _seat_audit(seat, "issue_link", via, resend=resend)
     return token
 
 
 @transaction.atomic
-def seat_link_revoke(*, seat: Seat, actor: User) -> None:
-    """The secretariat revokes the seat's join link (seat_revoke_token), audited.
-    Refusal: forbidden (not the secretariat)."""
-    from forum.services.submissions import require_secretariat
-
-    require_secretariat(actor)
+def seat_link_revoke(*, seat: Seat, actor: User | None, via: str = "secretariat") -> None:
+    """Revoke the seat's join link (seat_revoke_token: its sessions end), audited as
+    `revoke_link`. Refusal: forbidden (not the secretariat)."""
+    _require_actor(actor, via)
     seat_revoke_token(seat=seat)
-    _link_audit(seat, "revoke_link")
+    _seat_audit(seat, "revoke_link", via)
 
 
 def seat_by_token(token: str) -> Seat | None:
-    """The seat a join token opens, or None for an unknown or revoked token."""
+    """The seat a join token opens, or None for an unknown or revoked token (and for a seat
+    that ended up on a staff account: a seat never carries staff rights)."""
     if not token or len(token) > 200:
         return None
     # Looking up the hash, not the token, means timing the index reveals nothing useful.
     return (
-        Seat.objects.select_related("room", "user")
+        Seat.objects.select_related("room", "user", "sector")
         .filter(token_hash=hash_token(token), token_revoked_at__isnull=True, removed_at__isnull=True)
+        .exclude(Q(user__is_staff=True) | Q(user__is_superuser=True))
         .first()
     )
 

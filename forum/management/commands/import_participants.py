@@ -44,7 +44,8 @@ class Command(BaseCommand):
             # The new links exist only in this output: if it cannot be written, import nothing.
             with transaction.atomic():
                 results = participants_import(
-                    room=room, text=text, base_url=opts["base_url"], reissue_links=opts["reissue_links"]
+                    room=room, text=text, actor=None, via="import_participants",
+                    base_url=opts["base_url"], reissue_links=opts["reissue_links"],
                 )
                 rows = io.StringIO()
                 writer = csv.writer(rows)

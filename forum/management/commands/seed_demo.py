@@ -8,6 +8,7 @@ from forum.models import Committee, RoundTable, Sector
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import (
     demo_token,
+    hash_token,
     join_url,
     organization_get_or_create,
     seat_issue_token,
@@ -99,7 +100,11 @@ class Command(BaseCommand):
             org = organization_get_or_create(name=org_name, sector=sector) if org_name else None
             user = user_upsert(email=email, name=name)
             seat, _ = seat_upsert(room=room, user=user, role=role, sector=sector, organization=org)
-            token = seat_issue_token(seat=seat, token=demo_token(room.slug, email))
+            token = demo_token(room.slug, email)
+            if seat.token_hash != hash_token(token) or seat.token_revoked_at is not None:
+                # Only when the seat lacks its demo link: issuing it again on every run would
+                # end the demo's open sessions each time `make run` starts.
+                seat_issue_token(seat=seat, token=token)
             label = f"{role} · {sector.name}" if sector else role
             lines.append(f"  {label:<30} {name:<24} {join_url(token, opts['base_url'])}")
         if not opts["quiet"]:

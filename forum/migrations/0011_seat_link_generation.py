@@ -1,0 +1,16 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("forum", "0010_retention"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="seat",
+            name="link_generation",
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
+    ]
