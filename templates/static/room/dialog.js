@@ -11,12 +11,12 @@ let dialogOpener = null;
 let dialogAnswer = null;
 
 /** Ask in the modal dialog; resolves to {reason, body, vouch} or null if cancelled.
- *  `reasonLabel: null` asks for a confirmation only. `marked`: {text, mentions} shows a
- *  text with the names found in it marked; `vouchLabel` adds the optional field for why a
- *  marked word is not a participant. */
+ *  `reasonLabel: null` asks for a confirmation only; `reason` fills the field in. `marked`:
+ *  {text, mentions} shows a text with the names found in it marked; `vouchLabel` adds the
+ *  optional field for why a marked word is not a participant. */
 export function ask({
   title, text = "", reasonLabel = null, minLength = 5, body = null, bodyLabel = "", confirm,
-  marked = null, vouchLabel = null,
+  marked = null, vouchLabel = null, reason: given = "",
 }) {
   if (dialogAnswer) closeDialog(null);
   dialogOpener = document.activeElement;
@@ -26,7 +26,7 @@ export function ask({
   const reason = $("ask-reason");
   $("ask-reason-field").hidden = reasonLabel === null;
   say($("ask-reason-label"), reasonLabel || "");
-  reason.value = "";
+  reason.value = given;
   reason.dataset.min = String(reasonLabel === null ? 0 : minLength);
   reason.removeAttribute("aria-invalid");
   say($("ask-reason-error"), "");

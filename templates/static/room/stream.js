@@ -119,18 +119,21 @@ export async function hideAsk(id, section = "held") {
  *  a version that still names someone comes back refused, marked again, with the field to
  *  say why a marked word is not a participant. */
 export async function redactAsk(id, li, { release = false, source = null } = {}) {
-  let body = li.querySelector(".body").innerText.trim();
+  let body = li.querySelector(".body")?.innerText.trim() ?? "";
   let marked = null;
   if (source) {
     body = source.mentions.length ? withoutNames(source.text, source.mentions) : source.text;
     marked = source;
   }
   let vouchLabel = null;
+  let text = t("redact_text");
+  let reason = "";
   for (;;) {
     const answer = await ask({
       title: release ? t("publish_redacted_title") : t("redact_title"),
-      text: t("redact_text"),
+      text,
       reasonLabel: t("redact_reason"),
+      reason,
       body,
       bodyLabel: t("redact_body"),
       confirm: release ? t("publish_redacted") : t("redact_confirm"),
@@ -143,8 +146,10 @@ export async function redactAsk(id, li, { release = false, source = null } = {})
     if (answer.vouch) extra.not_a_participant = answer.vouch;
     const refusal = await moderated("redact", id, extra, consoleBox("held", t("redacted_done")));
     if (!refusal) return;
-    // Still names someone: show where, and let the moderator edit or vouch.
+    // Still names someone: say so, show where, and let the moderator edit it or vouch.
+    ({ reason } = answer);
     body = answer.body || "";
+    text = refusal.message;
     marked = { text: body, mentions: refusal.mentions || [] };
     vouchLabel = t("vouch_label");
   }
