@@ -28,7 +28,7 @@ from forum.services import minutes as minutes_service
 from forum.services.holds import held_texts
 from forum.views import refusal, room_page, service_refusal
 from moderation.attribution import in_reader_language
-from moderation.guard import names_in, withheld
+from moderation.guard import names_in, pieces, withheld
 from moderation.permissions import Action, allowed
 
 
@@ -153,15 +153,10 @@ def _held(room) -> list[dict]:
     out = []
     for held in held_texts(room):
         found = names_in(room, held.text_md)
-        marked, pos = [], 0
-        for m in found:
-            marked += [(held.text_md[pos : m.start], False), (held.text_md[m.start : m.end], True)]
-            pos = m.end
-        marked.append((held.text_md[pos:], False))
         out.append({
             "row": held,
             "by": in_reader_language(held.attribution, names) if held.attribution else _("the secretariat"),
-            "marked": marked,
+            "marked": pieces(held.text_md, found),
             "redacted": withheld(held.text_md, found),
         })
     return out

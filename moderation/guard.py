@@ -1,7 +1,8 @@
 """The leak guard for a room: does a text name one of its seat holders?
 
 The matcher (moderation/leakguard.py) is pure; this module feeds it the room's identities
-and keeps one compiled matcher per room until the seats change.
+and keeps one compiled matcher per room until the seats change, and gives the tools that
+show a match to whoever publishes the text: where it is, marked, and the text without it.
 """
 
 from __future__ import annotations
@@ -60,11 +61,16 @@ def place(text: str, mention: Mention, around: int = 30) -> str:
     return f"\u201c{'…' if left else ''}{excerpt}{'…' if right < len(text) else ''}\u201d"
 
 
-def withheld(text: str, mentions: list[Mention], mark: str = "[…]") -> str:
-    """`text` with every mention replaced by `mark`: where a redaction starts from."""
+def pieces(text: str, mentions: list[Mention]) -> list[tuple[str, bool]]:
+    """`text` cut at its mentions: (piece, is a mention), in order, to mark them."""
     out, pos = [], 0
     for m in mentions:
-        out += [text[pos : m.start], mark]
+        out += [(text[pos : m.start], False), (text[m.start : m.end], True)]
         pos = m.end
-    out.append(text[pos:])
-    return "".join(out)
+    out.append((text[pos:], False))
+    return out
+
+
+def withheld(text: str, mentions: list[Mention], mark: str = "[…]") -> str:
+    """`text` with every mention replaced by `mark`: where a redaction starts from."""
+    return "".join(mark if named else piece for piece, named in pieces(text, mentions))
