@@ -16,9 +16,8 @@
 //   floor.js    hands, queue, speaker and countdown
 //   checks.js, recommendations.js, parity.js
 // Imports form no cycle: main.js calls the parts, the parts call socket.js, dialog.js and
-// util.js (console.js also stream.js and seats.js, stream.js and floor.js seats.js, parity.js
-// floor.js),
-// and page.js imports nothing.
+// util.js (console.js also stream.js and seats.js, stream.js and floor.js seats.js,
+// parity.js floor.js), and page.js imports nothing.
 
 import { $, root } from "./page.js";
 import { showCheck, setupCheckForm } from "./checks.js";
