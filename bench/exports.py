@@ -44,6 +44,7 @@ def setup(data_dir: str) -> None:
     os.environ.update({
         "DATA_DIR": data_dir,
         "SECRET_KEY": "bench-exports-" + uuid.uuid4().hex,
+        "AUDIT_KEY": "bench-exports-audit-" + uuid.uuid4().hex,
         "DEBUG": "0",
         "POST_BURST": "1000000",
         "POST_REFILL_SECONDS": "0.001",

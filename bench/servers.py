@@ -162,6 +162,7 @@ class ProductSite:
         self.env.update(
             DATA_DIR=str(self.tmp / "data"),
             SECRET_KEY="bench-" + secrets.token_hex(24),
+            AUDIT_KEY="bench-audit-" + secrets.token_hex(24),
             DEBUG="0",
             ALLOWED_HOSTS="127.0.0.1",
             LOG_LEVEL="WARNING",

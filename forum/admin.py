@@ -217,8 +217,9 @@ class RoundTableAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "rule", "attribution", "language", "status", "last_seq")
     list_filter = ("rule", "status", "language")
     # The counter belongs to the event log; the status changes through the actions below,
-    # which go through the service and so reach the log and the live rooms.
-    readonly_fields = ("last_seq", "status", "current_item")
+    # which go through the service and so reach the log and the live rooms. The retention
+    # period changes on the secretariat's page, which audits it.
+    readonly_fields = ("last_seq", "status", "current_item", "retention_days")
     inlines = [AgendaItemInline, SectorSeatsInline]
     actions = ["open_rooms", "close_rooms"]
 

@@ -19,7 +19,8 @@ Shape (schema "roundtables.minutes/1"):
 
     {"schema": "roundtables.minutes/1", "status": "draft" | "in_review" | "adopted",
      "version": {"number" (None before the first save), "status", "saved_at", "adopted_at",
-                 "content_sha256" (None unless adopted)},
+                 "content_sha256" (None unless adopted),
+                 "audit_head" ({"entry", "mac"}: the audit chain at adoption, else None)},
      "header": {"dialogue", "round_table", "slug", "date" (YYYY-MM-DD), "place",
                 "language" (a code of settings.LANGUAGES),
                 "rule": {"key", "name", "explanation"},
@@ -357,7 +358,10 @@ def content_sha256(doc: dict) -> str:
 
 
 def draft_version() -> dict:
-    return {"number": None, "status": "draft", "saved_at": None, "adopted_at": None, "content_sha256": None}
+    return {
+        "number": None, "status": "draft", "saved_at": None, "adopted_at": None,
+        "content_sha256": None, "audit_head": None,
+    }
 
 
 def summary_fields(markdown: str) -> dict:

@@ -30,6 +30,10 @@ def version_document(version: MinutesVersion) -> dict:
             "saved_at": version.saved_at.isoformat(),
             "adopted_at": version.adopted_at.isoformat() if adopted else None,
             "content_sha256": version.content_sha256 if adopted else None,
+            "audit_head": (
+                {"entry": version.audit_seq, "mac": version.audit_head}
+                if adopted and version.audit_head else None
+            ),
         },
         **{key: value for key, value in version.document.items() if key != "schema"},
     }

@@ -241,6 +241,11 @@ def _proprietary(meta, doc: dict) -> None:
     if version.get("content_sha256"):
         digest = etree.SubElement(minutes, f"{{{RT_NS}}}contentSha256")
         digest.text = clean(version["content_sha256"])
+    if version.get("audit_head"):
+        head = etree.SubElement(
+            minutes, f"{{{RT_NS}}}auditHead", entry=str(version["audit_head"]["entry"])
+        )
+        head.text = clean(version["audit_head"]["mac"])
 
 
 # -- preface: the header and attendance ----------------------------------------------------------

@@ -57,9 +57,15 @@ def _status_line(doc: dict) -> str:
     number = version.get("number")
     if doc.get("status") == "adopted" and version.get("content_sha256"):
         day = (version.get("adopted_at") or "")[:10]
-        return _(
+        line = _(
             "Adopted as version %(number)s on %(date)s. SHA-256 of the adopted content: %(sha256)s"
         ) % {"number": number, "date": day, "sha256": version["content_sha256"]}
+        head = version.get("audit_head")
+        if head:  # versions adopted before the audit chain was keyed have none
+            line += " " + _(
+                "Audit log at adoption: entry %(entry)s, chain head %(mac)s"
+            ) % {"entry": head["entry"], "mac": head["mac"]}
+        return line
     if doc.get("status") == "in_review":
         if number:
             return _("Under review, version %(number)s (not adopted)") % {"number": number}

@@ -25,6 +25,10 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(9)
 
 
+def default_retention_days() -> int:
+    return settings.RETENTION_DAYS
+
+
 class User(AbstractUser):
     """A person. `display_name` is what a named (open) forum shows."""
 
@@ -142,6 +146,10 @@ class RoundTable(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     # Per-room secret for pseudonyms and opaque ids; never leaves the server.
     secret = models.CharField(max_length=64, default=new_room_secret, editable=False)
+    # Days after the minutes are adopted before purge_identities erases who held the seats
+    # (forum/services/retention.py); 0 keeps them. Set by the secretariat.
+    retention_days = models.PositiveIntegerField(default=default_retention_days)
+    identities_purged_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -209,6 +217,9 @@ class Seat(models.Model):
     # Per-room number in "Civil society · Delegate 3"; drawn at random, never from ids.
     pseudonym_number = models.PositiveIntegerField(null=True, blank=True)
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    # Set when the holder's name, e-mail and organization were erased (retention or a
+    # request): `user` is then a placeholder of no one, and the seat is withdrawn.
+    identity_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -36,6 +36,10 @@ class MinutesVersion(models.Model):
     review_closed_at = models.DateTimeField(null=True, blank=True)
     adopted_at = models.DateTimeField(null=True, blank=True)
     adopted_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The room's audit chain at adoption (its adoption entry included): that entry's seq and
+    # MAC, printed in every export so that the committee holds a copy (verify_audit --head).
+    audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    audit_head = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["room", "number"]

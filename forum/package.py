@@ -78,6 +78,10 @@ def build_manifest(submission: Submission, files: dict[str, bytes]) -> dict:
             "version": version.number,
             "adopted_at": version.adopted_at.isoformat(),
             "content_sha256": version.content_sha256,
+            # The audit chain at adoption: what `verify_audit --head` checks the log against.
+            "audit_head": (
+                {"entry": version.audit_seq, "mac": version.audit_head} if version.audit_head else None
+            ),
         },
         "recommendations": [f.recommendation.public_id for f in submission.follow_ups.select_related("recommendation")],
         "files": [

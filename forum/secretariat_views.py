@@ -39,6 +39,8 @@ from forum.secretariat_forms import (
     RoomForm,
     SectorSeatsForm,
 )
+from forum.secretariat_retention import ACTIONS as RETENTION_ACTIONS
+from forum.secretariat_retention import retention_card, retention_post
 from forum.services.participants import ImportRefused, participants_import
 from forum.services.rooms import (
     dialogue_get_or_create,
@@ -270,11 +272,13 @@ def room_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _import(request, room)
     if action == "sector_seats":
         return _sector_seats(request, room)
+    if action in RETENTION_ACTIONS:
+        return retention_post(request, room, action, render=_render_room)
     return refusal(request, 400, "invalid_action", _("This form is not one of this page's."))
 
 
 def _render_room(
-    request, room, *, status=200, problem=None, import_form=None, seats_form=None
+    request, room, *, status=200, problem=None, import_form=None, seats_form=None, retention=None
 ) -> HttpResponse:
     seats = sorted(
         Seat.objects.filter(room=room).select_related("user", "sector", "organization"),
@@ -304,6 +308,7 @@ def _render_room(
                 for s in seats
             ],
             "import_form": import_form or ImportForm(auto_id="import-%s"),
+            "retention": retention or retention_card(room),
             "problem": problem,
         },
         status=status,
@@ -364,6 +369,8 @@ def _sector_seats(request: HttpRequest, room: RoundTable) -> HttpResponse:
 
 
 def _link_state(seat: Seat) -> str:
+    if seat.identity_erased_at:
+        return "erased"
     if seat.removed_at:
         return "removed"
     if not seat.token_hash:

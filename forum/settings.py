@@ -232,6 +232,28 @@ ROUNDTABLES = {
     "SEND_BUFFER_LIMIT": envint("SEND_BUFFER_LIMIT", 1024 * 1024),
 }
 
+# The audit log's key (moderation/audit_mac.py). Every entry is sealed with HMAC-SHA256 under
+# it, so someone who can edit the database but does not hold the key cannot rewrite a round
+# table's trail. Like SECRET_KEY it lives in the environment, never in the database, and the
+# development key is refused when DEBUG is off. Rotation: the new key in AUDIT_KEY, the earlier
+# ones in AUDIT_OLD_KEYS (comma-separated), kept for as long as their entries must verify.
+DEV_AUDIT_KEY = "dev-only-insecure-audit-key-do-not-use-in-production"
+AUDIT_KEY = os.environ.get("AUDIT_KEY", "").strip() or DEV_AUDIT_KEY
+AUDIT_OLD_KEYS = envlist("AUDIT_OLD_KEYS", [])
+AUDIT_KEY_MIN_LENGTH = 32
+if not DEBUG and (AUDIT_KEY == DEV_AUDIT_KEY or len(AUDIT_KEY) < AUDIT_KEY_MIN_LENGTH):
+    raise ImproperlyConfigured(
+        "AUDIT_KEY is not set (or shorter than 32 characters). Set AUDIT_KEY to a long random "
+        "value kept outside the database, or DEBUG=1 for local development only."
+    )
+
+# Days after the minutes are adopted before `purge_identities` erases the names, e-mail
+# addresses and organizations of a round table's seats: the default of new round tables
+# (the secretariat sets each one's own; 0 keeps them).
+RETENTION_DAYS = envint("RETENTION_DAYS", 90)
+if RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(f"RETENTION_DAYS must be 0 or more, not {RETENTION_DAYS}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

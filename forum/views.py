@@ -223,6 +223,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "identity_organization": _("Organization"),
         "identity_sector": _("Sector"),
         "identity_role": _("Role"),
+        "identity_erased": _("This person's identity was erased on %(date)s: there is no name to show."),
         "muted_until": _("%(label)s, muted until %(time)s"),
         "seat_muted_log": _("%(label)s was muted."),
         "seat_unmuted_log": _("%(label)s may speak again."),

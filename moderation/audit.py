@@ -1,28 +1,46 @@
-"""Append to a room's audit chain, read it, and verify it.
+"""Append to a room's audit chain, read it, verify it, and erase identities from it.
 
 `audit_append` is the only writer of AuditEntry. It runs inside the caller's transaction
 (the moderation service that took the action), so an action and its audit entry commit or
 roll back together, and it serialises appends per room on the room row lock, the same lock
 the event log takes.
 
-The hash of an entry is SHA-256 over a canonical JSON serialisation of every field but the
-hash itself (the previous entry's hash included), so changing any stored field, or the
-order of entries, breaks the chain.
+The `hash` of an entry is its MAC: HMAC-SHA256 under the audit key (settings.AUDIT_KEY,
+never stored in the database) over a canonical JSON serialisation of every field but the
+MAC itself, the previous entry's MAC included (moderation/audit_mac.py). Changing any stored
+field, or the order of entries, breaks the chain, and without the key nobody can compute
+a chain that verifies. The room's head (count, last MAC) carries a MAC too, so removing the
+last entries and rewinding the head shows. A holder of the key could still recompute a whole
+chain: the MAC of the chain's head printed in adopted minutes and submission manifests is
+what `audit_verify(room, anchor=...)` checks against (nothing before it can change without
+changing it).
+
+`audit_erase` is the one sanctioned change of an entry: it replaces a `reason` or `data`
+that names a person by the keyed digest the MAC already covered, so the chain still verifies.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from forum.models import RoundTable, Seat
 
+from .audit_mac import (
+    ERASABLE,
+    UnknownKey,
+    current_key_id,
+    entry_mac,
+    field_digest,
+    head_content,
+    key_for,
+    seal_content,
+)
 from .models import GENESIS_HASH, AuditEntry, AuditHead
 
 SECRETARIAT = "secretariat"  # actor_role of entries written by the secretariat or the system
@@ -38,6 +56,8 @@ class AuditReport:
     entries: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    # With an anchor (a head printed in a document): the entry whose MAC it is.
+    anchor_seq: int | None = None
 
 
 def audit_append(
@@ -84,12 +104,15 @@ def audit_append(
         reason=reason,
         data=data,
         prev_hash=head.last_hash,
+        key_id=current_key_id(),
     )
     entry.hash = entry_hash(entry)
     entry.save()
     head.count = entry.seq
     head.last_hash = entry.hash
-    head.save(update_fields=["count", "last_hash", "updated_at"])
+    head.key_id = entry.key_id
+    head.mac = head_mac(head)
+    head.save(update_fields=["count", "last_hash", "key_id", "mac", "updated_at"])
     return entry
 
 
@@ -98,51 +121,98 @@ def audit_entries(room: RoundTable) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq"))
 
 
-def audit_verify(room: RoundTable) -> AuditReport:
-    """Walk the room's chain in seq order and report the first problem found, if any."""
+def audit_head(room: RoundTable) -> AuditHead | None:
+    """The room's head: how many entries, and the MAC of the last (what documents print)."""
+    return AuditHead.objects.filter(room_id=room.pk).first()
+
+
+def audit_verify(room: RoundTable, *, anchor: str | None = None) -> AuditReport:
+    """Walk the room's chain in seq order and report the first problem found, if any.
+
+    `anchor`: the MAC of the chain's head as a document printed it (adopted minutes, a
+    submission manifest). The chain must still hold an entry with that MAC: if anything up
+    to that entry was rewritten, even by a holder of the key, it no longer does.
+    """
     with transaction.atomic():
         # Appends wait while we read, so the entries and the head are one consistent picture.
         RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
         entries = audit_entries(room)
-        head = AuditHead.objects.filter(room_id=room.pk).first()
+        head = audit_head(room)
     found = _first_problem(entries, head)
-    if found is None:
+    if found is not None:
+        seq, problem = found
+        return AuditReport(ok=False, entries=len(entries), first_bad_seq=seq, problem=problem)
+    if anchor is None:
         return AuditReport(ok=True, entries=len(entries))
-    seq, problem = found
-    return AuditReport(ok=False, entries=len(entries), first_bad_seq=seq, problem=problem)
+    anchored = next((entry.seq for entry in entries if entry.hash == anchor), None)
+    if anchored is None:
+        return AuditReport(
+            ok=False, entries=len(entries), problem=(
+                f"no entry of this log has the MAC {anchor}: the log was rewritten up to the "
+                "entry that head named (by someone holding the key), or the head belongs to "
+                "another round table"
+            ),
+        )
+    return AuditReport(ok=True, entries=len(entries), anchor_seq=anchored)
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """The hash `entry` should carry, computed from its stored content."""
-    return _digest(entry, entry.seq)
+def entry_hash(entry: AuditEntry) -> str | None:
+    """The MAC `entry` should carry, computed from its stored content; None when this server
+    does not hold the key the entry names (or it names none)."""
+    return _seal(entry, entry.seq)
 
 
-# -- hashing ------------------------------------------------------------------------------
+def head_mac(head: AuditHead) -> str:
+    return seal_content(
+        key_for(head.key_id), head_content(head.room_id, head.count, head.last_hash, head.key_id)
+    )
 
 
-def _digest(entry: AuditEntry, seq: int) -> str:
-    content = {
-        "room": entry.room_id,
-        "seq": seq,
-        "created_at": _timestamp(entry.created_at),
-        "action": entry.action,
-        "actor_role": entry.actor_role,
-        "actor_public_id": entry.actor_public_id,
-        "actor_seat": entry.actor_seat_id,
-        "target": entry.target,
-        "reason": entry.reason,
-        "data": entry.data,
-        "prev_hash": entry.prev_hash,
-    }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class Erased:
+    entries: int  # entries with a field erased
+    fields: int
 
 
-def _timestamp(moment: datetime) -> str:
-    # One spelling whatever the database hands back: UTC, always with microseconds.
-    if timezone.is_aware(moment):
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-    return moment.isoformat(timespec="microseconds")
+def audit_erase(*, room: RoundTable, mentions: Callable[[str], bool]) -> Erased:
+    """Erase from the room's entries every `reason` or `data` in which `mentions` finds a
+    person: the text goes, the keyed digest the entry's MAC covers stays (in `erased`), and
+    the chain verifies as before. Runs inside the caller's transaction, under the room lock.
+
+    An entry sealed with a key this server does not hold cannot be erased: UnknownKey is
+    raised (list the key in AUDIT_OLD_KEYS), and the caller's transaction rolls back. An
+    entry sealed with no key (a chain that was already broken before keys) is blanked.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_erase must run inside transaction.atomic()")
+    RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
+    entries, fields = 0, 0
+    for entry in audit_entries(room):
+        erased = dict(entry.erased or {})
+        changes = {}
+        for name in ERASABLE:
+            value = getattr(entry, name)
+            if name in erased or not value:
+                continue
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            if not mentions(text):
+                continue
+            erased[name] = field_digest(key_for(entry.key_id), name, value) if entry.key_id else ""
+            changes[name] = "" if name == "reason" else {}
+        if changes:
+            AuditEntry.objects.erase_fields(entry.pk, erased=erased, **changes)
+            entries, fields = entries + 1, fields + len(changes)
+    return Erased(entries, fields)
+
+
+# -- sealing ------------------------------------------------------------------------------
+
+
+def _seal(entry: AuditEntry, seq: int) -> str | None:
+    try:
+        return entry_mac(entry, key_for(entry.key_id), seq)
+    except UnknownKey:
+        return None
 
 
 def _plain(value):
@@ -210,6 +280,9 @@ def _entry_problem(
         )
     if entry.seq <= prev_seq:  # only a seq of 0 gets here: (room, seq) is unique
         return entry.seq, f"entry {entry.seq} was inserted: entries are numbered from 1"
+    unsealed = _key_problem(entry)
+    if unsealed is not None:
+        return entry.seq, unsealed
 
     if entry.prev_hash != expected_prev_hash:
         linked = seen.get(entry.prev_hash)
@@ -242,6 +315,22 @@ def _entry_problem(
     return None
 
 
+def _key_problem(entry: AuditEntry) -> str | None:
+    if not entry.key_id:
+        return (
+            f"entry {entry.seq} is not sealed with a key: it was written before keyed MACs, "
+            "and its chain did not verify when they were introduced"
+        )
+    try:
+        key_for(entry.key_id)
+    except UnknownKey:
+        return (
+            f"entry {entry.seq} is sealed with a key this server does not hold (key id "
+            f"{entry.key_id}): if that key was rotated out, list it in AUDIT_OLD_KEYS"
+        )
+    return None
+
+
 def _altered_or_inserted(
     entry: AuditEntry, following: AuditEntry | None, expected_prev_hash: str, prev_seq: int
 ) -> tuple[int, str]:
@@ -262,7 +351,7 @@ def _original_seq(entry: AuditEntry, upto: int) -> int | None:
     """The seq under which `entry`'s content matches its hash, if it was renumbered down."""
     last = min(max(upto, entry.seq), entry.seq + RENUMBER_SEARCH_MAX)
     for seq in range(entry.seq + 1, last + 1):
-        if _digest(entry, seq) == entry.hash:
+        if _seal(entry, seq) == entry.hash:
             return seq
     return None
 
@@ -293,6 +382,18 @@ def _head_problem(last: AuditEntry | None, head: AuditHead | None) -> tuple[int 
             return None, "the audit head was altered: it records a hash for an empty log"
         return count, (
             f"entry {count} was altered or replaced: its hash is not the one the head records"
+        )
+    try:
+        intact = head.mac == head_mac(head)
+    except UnknownKey:
+        return None, (
+            f"the audit head is sealed with a key this server does not hold (key id "
+            f"{head.key_id}): if that key was rotated out, list it in AUDIT_OLD_KEYS"
+        )
+    if not intact:
+        return count + 1, (
+            f"the audit head was altered (its MAC does not match it): entries after "
+            f"{_entry_name(count)} may have been removed"
         )
     return None
 

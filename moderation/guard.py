@@ -16,7 +16,8 @@ from .leakguard import Identity, IdentityMatcher, Mention
 
 def room_identities(room: RoundTable) -> tuple[Identity, ...]:
     rows = (
-        Seat.objects.filter(room=room)
+        # An erased seat's holder is a placeholder of no one: nothing to guard.
+        Seat.objects.filter(room=room, identity_erased_at__isnull=True)
         .select_related("user", "organization")
         .order_by("pk")
     )

@@ -1,10 +1,13 @@
-"""The audit log: one append-only, hash-chained list of entries per round table.
+"""The audit log: one append-only list of entries per round table, chained by keyed MACs.
 
-Each entry holds the hash of the one before it (`prev_hash`) and its own hash over its
-content, and the room's AuditHead holds the count and the last hash. Altering, inserting
-or removing an entry, the last one included, then breaks the chain in a way
+Each entry holds the MAC of the one before it (`prev_hash`) and its own MAC over its content
+(`hash`: HMAC-SHA256 under the key its `key_id` names, moderation/audit_mac.py), and the
+room's AuditHead holds the count and the last MAC, sealed with a MAC of its own. Altering,
+inserting or removing an entry, the last one included, then breaks the chain in a way
 `moderation.audit.audit_verify` can name. Entries are written only by
-`moderation.audit.audit_append`; nothing in the product updates or deletes them.
+`moderation.audit.audit_append`; the one change the product makes to them is
+`moderation.audit.audit_erase`, which swaps a text naming a person for the digest its MAC
+covers (`erased`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ class AuditEntryQuerySet(models.QuerySet):
 
     delete.queryset_only = True  # as on QuerySet: managers have no delete()
 
+    def erase_fields(self, pk: int, *, erased: dict, **fields) -> None:
+        """For moderation.audit.audit_erase only: blank `fields` of one entry and record the
+        digests that stand for them in `erased` (the entry's MAC is unchanged)."""
+        if set(fields) - {"reason", "data"}:
+            raise AuditLogImmutable("only an entry's reason and data can be erased")
+        models.QuerySet.update(self.filter(pk=pk), erased=erased, **fields)
+
 
 class AuditEntry(models.Model):
     """One audited action in a room: who (as a role and an opaque per-room id), what, why."""
@@ -59,7 +69,13 @@ class AuditEntry(models.Model):
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)  # the entry's MAC
+    # Which key sealed it (a fingerprint, never the key); "" for an entry written before
+    # keys whose chain did not verify when they were introduced.
+    key_id = models.CharField(max_length=16, blank=True, default="")
+    # {"reason" | "data": the keyed digest of the erased text}: what the MAC covers in its
+    # place once an identity was erased from the entry.
+    erased = models.JSONField(default=dict, blank=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -93,6 +109,10 @@ class AuditHead(models.Model):
     )
     count = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    key_id = models.CharField(max_length=16, blank=True, default="")
+    # HMAC of (room, count, last_hash, key_id): rewinding the head to hide removed last
+    # entries needs the key.
+    mac = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -77,6 +77,7 @@ class LiveServer:
         env.update(
             DJANGO_SETTINGS_MODULE="forum.settings",
             SECRET_KEY="browser-test-secret-key-not-for-production-0123456789abcdef",
+            AUDIT_KEY="browser-test-audit-key-not-for-production-0123456789abcdef",
             DEBUG="0",
             BASE_URL=self.base_url,
             DATA_DIR=str(self.data_dir),

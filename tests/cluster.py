@@ -554,6 +554,7 @@ class Cluster:
                 "REDIS_URL": self.redis_url,
                 "CHANNEL_PREFIX": self.prefix,
                 "SECRET_KEY": "cluster-tests-only-secret-" + "x" * 40,
+                "AUDIT_KEY": "cluster-tests-only-audit-key-" + "x" * 40,
                 "DEBUG": "0",
                 "ALLOWED_HOSTS": f"{HOST},localhost",
                 "BASE_URL": f"http://{HOST}:{self.ports[0]}",

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("AUDIT_KEY", "tests-only-audit-key-not-for-production-use-0123456789")
 os.environ.setdefault("DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from forum.settings import *  # noqa: E402,F401,F403

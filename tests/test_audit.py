@@ -7,6 +7,7 @@ product's own ways of changing an entry (save, delete, queryset update, the admi
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -26,6 +28,7 @@ from django.utils import timezone
 
 from forum.models import RoundTable, User
 from moderation.audit import audit_append, audit_entries, audit_verify, entry_hash
+from moderation.audit_mac import current_key_id
 from moderation.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLogImmutable
 from tests.conftest import PERSONAS, build_cast
 
@@ -53,8 +56,16 @@ def five_entries(cast) -> list[AuditEntry]:
 # -- appending -----------------------------------------------------------------------------
 
 
-def canonical_hash(entry: AuditEntry) -> str:
-    """The documented serialisation, written out independently of moderation.audit."""
+def canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def documented_mac(entry: AuditEntry, key: str = settings.AUDIT_KEY) -> str:
+    """The documented keyed serialisation, written out independently of moderation.audit."""
+
+    def mac(text: str) -> str:
+        return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
     content = {
         "room": entry.room_id,
         "seq": entry.seq,
@@ -64,12 +75,12 @@ def canonical_hash(entry: AuditEntry) -> str:
         "actor_public_id": entry.actor_public_id,
         "actor_seat": entry.actor_seat_id,
         "target": entry.target,
-        "reason": entry.reason,
-        "data": entry.data,
+        "reason": mac("reason\0" + canonical(entry.reason)),
+        "data": mac("data\0" + canonical(entry.data)),
         "prev_hash": entry.prev_hash,
+        "key": hashlib.sha256(b"roundtables-audit-key-id:" + key.encode()).hexdigest()[:16],
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return mac(canonical(content))
 
 
 def test_appends_chain_each_entry_to_the_one_before(cast):
@@ -80,7 +91,7 @@ def test_appends_chain_each_entry_to_the_one_before(cast):
     for before, after in zip(entries, entries[1:], strict=False):
         assert after.prev_hash == before.hash
     for entry in entries:  # as read back from the database
-        assert len(entry.hash) == 64 and entry.hash == canonical_hash(entry)
+        assert len(entry.hash) == 64 and entry.hash == documented_mac(entry)
     head = AuditHead.objects.get(room=cast.room)
     assert (head.count, head.last_hash) == (5, entries[-1].hash)
     report = audit_verify(cast.room)
@@ -252,6 +263,7 @@ def forged(cast, seq: int, prev_hash: str, hash: str | None = None) -> AuditEntr
         room_id=cast.room.pk, seq=seq, created_at=timezone.now(), action="seat.revealed",
         actor_role="chair", actor_public_id=cast.chloe.public_id, actor_seat=cast.chloe,
         target=cast.ada.public_id, reason="never happened", data={}, prev_hash=prev_hash,
+        key_id=current_key_id(),
     )
     entry.hash = hash or entry_hash(entry)
     return entry

@@ -154,8 +154,12 @@ def test_adoption_freezes_and_the_hash_in_every_export_matches(cast):
     assert adopted.review_closed_at is not None
     assert RoomEvent.objects.filter(room=cast.room, kind="minutes.adopted").get().participants["content_sha256"] == digest
 
+    # The audit chain's head at adoption is the MAC of the adoption's own entry.
+    head = AuditEntry.objects.filter(room=cast.room).order_by("-seq").first()
+    assert (head.action, head.data["content_sha256"]) == ("adopt_minutes", digest)
     data = json.loads(export(cast.gus, "json").content)
     assert data["status"] == "adopted" and data["version"]["content_sha256"] == digest
+    assert data["version"]["audit_head"] == {"entry": head.seq, "mac": head.hash}
     assert content_sha256(data) == digest  # the hash is recomputable from the export itself
     for fmt in FORMATS:
         response = export(cast.gus, fmt)  # a delegate: adopted minutes are for every seat holder
@@ -163,6 +167,9 @@ def test_adoption_freezes_and_the_hash_in_every_export_matches(cast):
         assert response["X-Minutes-Content-SHA256"] == digest
         text = text_of(fmt, response.content)
         assert digest in HEX64.findall(text) or digest in text, fmt
+        assert head.hash in HEX64.findall(text) or head.hash in text, fmt
+        if fmt != "json":
+            assert f"Audit log at adoption: entry {head.seq}, chain head" in " ".join(text.split()), fmt
         for identity in identities(cast):
             assert identity.lower() not in text.lower(), (fmt, identity)
 

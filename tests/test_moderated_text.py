@@ -391,3 +391,17 @@ def test_the_room_page_asks_an_observer_to_accept_the_rule(cast):
     Seat.objects.filter(pk=cast.oscar.pk).update(consented_at=timezone.now())
     page = client_for(cast.oscar).get(f"/rooms/{cast.room.slug}/").content.decode()
     assert "No interventions yet." in page
+
+
+@pytest.mark.django_db
+def test_erasing_an_identity_also_scrubs_the_held_texts_that_name_it(cast):
+    from forum.models import User
+    from forum.services.retention import seat_erase_identity
+
+    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Draft."}, note="After Cora Civil spoke")
+    minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
+    assert minutes_comment(seat_id=cast.gus.pk, version=1, body="Cora Civil's data is missing.") is None
+    staff = User.objects.create_user(username="sam", email="sam@example.org", password="x", is_staff=True)
+    seat_erase_identity(seat=cast.cora, actor=staff, reason="She asked for it.")
+    texts = list(HeldText.objects.values_list("text_md", flat=True))
+    assert len(texts) == 2 and not [t for t in texts if "Cora" in t], texts

@@ -474,6 +474,7 @@ async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, socket
     assert revealed["identity"] == {
         "seat": seat, "name": "Gustavo Gobierno", "email": "gus@example.org",
         "organization": "Ministry of Testing", "sector": "government", "role": "delegate",
+        "erased": None,
     }  # fmt: skip
     frames = await next_event(socks, "seat.revealed", (MODERATORS,))
     assert frames["chloe"]["data"]["seat"] == seat

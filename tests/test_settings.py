@@ -53,6 +53,7 @@ def run_settings(
 def load(tmp_path: Path, **env: str) -> dict:
     env = {
         "SECRET_KEY": "a-test-secret-that-is-long-enough-0123456789",
+        "AUDIT_KEY": "a-test-audit-key-that-is-long-enough-0123456789",
         "DATA_DIR": str(tmp_path),
         **env,
     }
@@ -96,6 +97,28 @@ def test_debug_on_allows_the_development_key(tmp_path):
     settings = load(tmp_path, DEBUG="1", SECRET_KEY="")
     assert settings["debug"] is True
     assert settings["secret_key"].startswith("dev-only")
+
+
+def test_without_audit_key_and_debug_off_the_settings_refuse_to_load(tmp_path):
+    env = {"DEBUG": "0", "SECRET_KEY": "x" * 50, "DATA_DIR": str(tmp_path)}
+    last = refusal(run_settings(env))
+    assert "ImproperlyConfigured" in last and "AUDIT_KEY" in last
+
+
+@pytest.mark.parametrize("key", ["   ", "short-key", "dev-only-insecure-audit-key-do-not-use-in-production"])
+def test_a_blank_short_or_development_audit_key_is_refused_when_debug_is_off(tmp_path, key):
+    env = {"DEBUG": "0", "SECRET_KEY": "x" * 50, "AUDIT_KEY": key, "DATA_DIR": str(tmp_path)}
+    last = refusal(run_settings(env))
+    assert "AUDIT_KEY" in last
+
+
+def test_debug_on_allows_the_development_audit_key_and_old_keys_are_a_list(tmp_path):
+    code = DUMP.replace('"debug": s.DEBUG,', '"debug": s.DEBUG, "audit": [s.AUDIT_KEY, s.AUDIT_OLD_KEYS],')
+    env = {"DEBUG": "1", "DATA_DIR": str(tmp_path), "AUDIT_OLD_KEYS": " old-one , old-two,"}
+    result = run_settings(env, code)
+    assert result.returncode == 0, result.stderr
+    key, old = json.loads(result.stdout)["audit"]
+    assert key.startswith("dev-only") and old == ["old-one", "old-two"]
 
 
 @pytest.mark.parametrize("value", ["maybe", "2", "enabled"])

@@ -25,6 +25,7 @@ from forum.services.submissions import (
     submission_advance,
     submission_create,
 )
+from moderation.models import AuditEntry
 from tests.test_minutes import identities, run_session
 
 pytestmark = pytest.mark.django_db
@@ -103,8 +104,10 @@ def test_the_package_holds_every_format_and_its_manifest_hashes_verify(cast, ado
     }
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest == submission.manifest
+    adoption = AuditEntry.objects.get(room=cast.room, action="adopt_minutes")
     assert manifest["minutes"] == {
         "version": 1, "adopted_at": adopted.adopted_at.isoformat(), "content_sha256": adopted.content_sha256,
+        "audit_head": {"entry": adoption.seq, "mac": adoption.hash},
     }
     listed = {f["name"]: f for f in manifest["files"]}
     assert set(listed) == names - {"manifest.json"}

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('forum', '0006_roundtable_language'),
+        ('forum', '0010_retention'),
     ]
 
     operations = [

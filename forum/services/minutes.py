@@ -391,8 +391,12 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
         _review_closed(acting, row, "adopted")
     data = {"version": row.number, "content_sha256": row.content_sha256, "adopted_at": now.isoformat()}
     append_event(acting.room, "minutes.adopted", participants=data, moderators=data)
-    audit_append(
+    entry = audit_append(
         room=acting.room, action=str(Action.ADOPT_MINUTES), actor=acting.seat, target=f"v{row.number}",
         data={"content_sha256": row.content_sha256},
     )
+    # The chain's head, this adoption included, goes into every export of the version: the
+    # committee then holds what `verify_audit --head` checks the log against.
+    row.audit_seq, row.audit_head = entry.seq, entry.hash
+    row.save(update_fields=["audit_seq", "audit_head"])
     return row

@@ -318,13 +318,16 @@ def seat_reveal(*, actor_seat_id: int, seat: str, reason: str) -> dict:
         moderators={**_seat_data(target), "by": attribute(acting.seat).label},
     )
     _audit(acting, Action.REVEAL, target.public_id, reason)
+    erased = target.identity_erased_at is not None
     return {
         "seat": target.public_id,
-        "name": str(target.user),
-        "email": target.user.email,
+        # Erased (retention, or at the person's request): there is no one left to show.
+        "name": None if erased else str(target.user),
+        "email": None if erased else target.user.email,
         "organization": target.organization.name if target.organization_id else None,
         "sector": target.sector.slug if target.sector_id else None,
         "role": target.role,
+        "erased": target.identity_erased_at.isoformat() if erased else None,
     }
 
 

@@ -82,10 +82,14 @@ function showRevealed(identity) {
     ["identity_sector", sectorNames[identity.sector] || identity.sector || "—"],
     ["identity_role", identity.role],
   ];
+  // Erased (retention, or at the person's request): sector and role are all there is.
+  const shown = identity.erased ? rows.filter(([key]) => ["identity_sector", "identity_role"].includes(key)) : rows;
   const list = el("dl");
-  for (const [key, value] of rows) list.append(el("dt", { text: t(key) }), el("dd", { text: value }));
+  for (const [key, value] of shown) list.append(el("dt", { text: t(key) }), el("dd", { text: value }));
+  const erased = identity.erased
+    ? [el("p", { text: t("identity_erased", { date: identity.erased.slice(0, 10) }) })] : [];
   box.replaceChildren(
-    el("p", { text: t("revealed_intro") }), list,
+    el("p", { text: t("revealed_intro") }), ...erased, list,
     button(t("forget_identity"), () => {
       box.replaceChildren();
       box.hidden = true;
