@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from forum.errors import ServiceError
 from forum.minutes import sector_name
@@ -22,10 +23,13 @@ from forum.minutes_access import (
 )
 from forum.minutes_render import exports, leak_check_document, render_html_fragment
 from forum.models import FollowUp, Recommendation, Submission
+from forum.services import holds
 from forum.services import minutes as minutes_service
+from forum.services.holds import held_texts
 from forum.views import refusal, room_page, service_refusal
 from moderation.attribution import in_reader_language
 from moderation.disclosure import disclosure, reader_of
+from moderation.guard import names_in, pieces, withheld
 from moderation.permissions import Action, allowed
 
 
@@ -48,7 +52,7 @@ def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) 
     except ServiceError as exc:
         return service_refusal(request, exc)
     try:
-        leak_check_document(room, doc)
+        leak_checked(room, seat, doc)
     except ServiceError as exc:
         return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
     render_fn, content_type = renderers[fmt]
@@ -61,6 +65,21 @@ def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) 
     if doc["version"]["content_sha256"]:
         response["X-Minutes-Content-SHA256"] = doc["version"]["content_sha256"]
     return response
+
+
+def leak_checked(room, seat, doc: dict) -> None:
+    """The leak check of what `seat` is about to read. Its refusal quotes the matched text
+    only to those who may read the drafts (they remove the mention); anyone else learns only
+    that the minutes wait for a correction: a quote would name the very person it protects."""
+    try:
+        leak_check_document(room, doc)
+    except ServiceError:
+        if can_read_drafts(seat):
+            raise
+        raise ServiceError(
+            "export_leak",
+            _("These minutes are withheld until the rapporteur corrects them: they name a participant."),
+        ) from None
 
 
 # -- The minutes page ------------------------------------------------------------------------
@@ -99,7 +118,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         # What the exports refuse, the page does not show either (the chair, moderators and
         # rapporteur still see it, to find and remove the mention).
         try:
-            leak_check_document(room, doc)
+            leak_checked(room, seat, doc)
         except ServiceError as exc:
             return service_refusal(request, exc)
     latest = versions[0] if versions and can_read_drafts(seat) else None
@@ -123,8 +142,25 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
             "adopt": allowed(seat.role, Action.ADOPT_MINUTES),
         },
         "editor": _editor(room, doc) if allowed(seat.role, Action.EDIT_MINUTES) else None,
+        "held": _held(room) if allowed(seat.role, Action.MODERATE_NOTES) else [],
         "audiences": Recommendation.Audience.choices,
     })
+
+
+def _held(room) -> list[dict]:
+    """What waits for the rapporteur and the chair: each text with the names found marked,
+    and where its redaction starts from (the names taken out)."""
+    names = {sector.slug: sector_name(sector.name) for sector in room.dialogue.sectors.all()}
+    out = []
+    for held in held_texts(room):
+        found = names_in(room, held.text_md)
+        out.append({
+            "row": held,
+            "by": in_reader_language(held.attribution, names) if held.attribution else _("the secretariat"),
+            "marked": pieces(held.text_md, found),
+            "redacted": withheld(held.text_md, found),
+        })
+    return out
 
 
 def _comments(room, shown, seat) -> list:
@@ -172,6 +208,7 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
             }
             row = minutes_service.minutes_save(
                 actor_seat_id=seat.pk, summaries=summaries, recommendations=recommendations, note=data.get("note", ""),
+                not_a_participant=data.get("not_a_participant", "").strip() or None,
             )
             done = _("Saved as version %(number)s.") % {"number": row.number}
         elif action == "review_open":
@@ -183,11 +220,15 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
             row = minutes_service.minutes_review_close(actor_seat_id=seat.pk, version=_number(data))
             done = _("The review of version %(number)s has ended.") % {"number": row.number}
         elif action == "comment":
-            row = minutes_service.minutes_comment(
-                seat_id=seat.pk, version=_number(data), body=data.get("body", ""),
+            number = _number(data)
+            comment = minutes_service.minutes_comment(
+                seat_id=seat.pk, version=number, body=data.get("body", ""),
                 agenda_item=data.get("agenda_item") or None,
-            ).version
-            done = _("Your comment is recorded.")
+            )
+            row = room.minutes_versions.get(number=number)
+            done = _("Your comment is recorded.") if comment else COMMENT_HELD
+        elif action in ("publish_held", "decline_held"):
+            return _held_action(request, room, seat, action)
         elif action == "request_adoption":
             row = minutes_service.minutes_request_adoption(actor_seat_id=seat.pk, version=_number(data))
             done = _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
@@ -202,6 +243,25 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
         return service_refusal(request, exc)
     messages.success(request, done)
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}?version={row.number}")
+
+
+COMMENT_HELD = gettext_lazy(
+    "Your comment waits for the rapporteur and the chair, who may publish it, redact it or decline it."
+)
+
+
+def _held_action(request: HttpRequest, room, seat, action: str) -> HttpResponse:
+    data = request.POST
+    if action == "publish_held":
+        holds.held_text_publish(
+            actor_seat_id=seat.pk, held_id=data.get("held", ""), body=data.get("body"),
+            reason=data.get("reason", ""), not_a_participant=data.get("not_a_participant", "").strip() or None,
+        )
+        messages.success(request, _("Published."))
+    else:
+        holds.held_text_decline(actor_seat_id=seat.pk, held_id=data.get("held", ""), reason=data.get("reason", ""))
+        messages.success(request, _("Declined."))
+    return redirect(f"{reverse('room_minutes_page', args=[room.slug])}#held-h")
 
 
 def _number(data) -> int:
@@ -232,7 +292,7 @@ def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
             follow_ups.setdefault(follow_up.recommendation.public_id, []).append(follow_up)
         doc = version_document(adopted)
         try:
-            leak_check_document(room, doc)
+            leak_checked(room, seat, doc)
         except ServiceError as exc:
             return service_refusal(request, exc)
         for item in doc["items"]:

@@ -267,8 +267,11 @@ class Intervention(models.Model):
     body_html = models.TextField()
     redacted_html = models.TextField(null=True, blank=True)
     redaction_reason = models.TextField(blank=True)
-    # Why it is held or hidden, in words the author and the moderators can read.
+    # Why it is held or hidden, in words the moderators can read.
     status_reason = models.TextField(blank=True)
+    # What held it when it was posted ("names", "premoderation"); kept after it is released,
+    # so that a seat testing names against the roster shows in the moderators' console.
+    held_for = models.CharField(max_length=20, blank=True)
     # The label it was posted under ({"label", "sector"}), reused when it is released or
     # restored so that one intervention never changes attribution.
     attribution = models.JSONField(default=dict)
@@ -462,6 +465,7 @@ from forum.models_outcomes import (  # noqa: E402, F401
     DeliveryAttempt,
     FollowUp,
     FollowUpUpdate,
+    HeldText,
     MinutesComment,
     MinutesVersion,
     Submission,

@@ -239,3 +239,50 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery", "number"]
+
+
+class HeldText(models.Model):
+    """A review comment or a note that names a participant or an organization of the room:
+    held for the rapporteur and the chair, who publish it (redacted) or decline it.
+
+    Its author is told only that it waits; its readers see nothing of it until it is
+    published. The original stays here for the audit, as an intervention's does.
+    """
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", _("Review comment")
+        VERSION_NOTE = "version_note", _("Note of a version of the minutes")
+        STEP_NOTE = "step_note", _("Note of a submission's step")
+        FOLLOW_UP_NOTE = "follow_up_note", _("Note of a follow-up update")
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        PUBLISHED = "published", _("Published")
+        DECLINED = "declined", _("Declined")
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="held_texts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.HELD)
+    text_md = models.TextField()
+    # Who wrote it: a seat holder, or the secretariat (a staff account) for submission notes.
+    seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The label a held comment will be published under, fixed when it was written.
+    attribution = models.JSONField(default=dict)
+    # Where it goes once published: the version (a comment on it, or its note), the agenda
+    # item a comment is about, the submission step or the follow-up update it is the note of.
+    version = models.ForeignKey(MinutesVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey(SubmissionStep, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    update = models.ForeignKey(FollowUpUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(MinutesComment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["room", "created_at", "pk"]
+        indexes = [models.Index(fields=["seat", "created_at"], name="held_text_seat_time")]

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -54,6 +55,12 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
     })
 
 
+NOTE_HELD = gettext_lazy(
+    "The note names a participant or an organization of the round table: delegates will see it once "
+    "the rapporteur or the chair has published it (redacted) on the minutes page."
+)
+
+
 def _act(request: HttpRequest, room: RoundTable) -> str:
     data = request.POST
     action = data.get("action", "")
@@ -68,14 +75,16 @@ def _act(request: HttpRequest, room: RoundTable) -> str:
             user=request.user, submission_id=data.get("submission", ""), status=data.get("status", ""),
             date=data.get("date") or None, note=data.get("note", ""),
         )
-        return _("The submission is now: %(status)s.") % {"status": Submission.Status(submission.status).label}
+        done = _("The submission is now: %(status)s.") % {"status": Submission.Status(submission.status).label}
+        return f"{done} {NOTE_HELD}" if submission.note_held else done
     if action == "follow_up":
         changes = {field: data.get(field) for field in service.FOLLOW_UP_FIELDS if field in data}
-        service.follow_up_update(
+        follow_up = service.follow_up_update(
             user=request.user, follow_up_id=data.get("follow_up", ""), note=data.get("note", ""),
             date=data.get("update_date") or None, **changes,
         )
-        return _("Follow-up recorded.")
+        done = _("Follow-up recorded.")
+        return f"{done} {NOTE_HELD}" if follow_up.note_held else done
     raise ServiceError("invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)})
 
 

@@ -208,12 +208,12 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "sending": _("Sending…"),
         "posted": _("Posted."),
         "offline_will_send": _("Offline: will be sent on reconnect."),
-        "held_for_moderator": _("Held for the moderator: %(reason)s"),
         "post_empty": _("Write your intervention before posting it."),
         "post_refused": _("Your intervention was not posted."),
         "preview_empty": _("Nothing to preview yet."),
         "preview_failed": _("The preview is not available right now; you can still post."),
         # interventions
+        "no_interventions": _("No interventions yet."),
         "kind_question": _("Question"),
         "kind_reply": _("Reply"),
         "kind_point_of_order": _("Point of order"),
@@ -254,6 +254,21 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "dismiss_label": _("Dismiss the flags on the intervention by %(label)s"),
         "flag_dismissed": _("Dismissed from this list; the flags stay on the record."),
         "held_why": _("Held: %(reason)s"),
+        "vouch_label": _(
+            "Why is the marked text not a participant? (A common word that is also a surname, say; "
+            "written to the audit log.)"
+        ),
+        "publish_as_written_title": _("Publish as written?"),
+        "publish_as_written_text": _(
+            "The check finds the names of participants in it (marked). Publish it as written only if "
+            "they are not participants; otherwise publish a redacted version."
+        ),
+        "publish_as_written": _("Publish as written"),
+        "alert_name_holds": _(
+            "%(label)s: %(count)s texts held for naming someone within %(minutes)s minutes. Someone may be "
+            "testing names against the list of participants."
+        ),
+        "dismiss_alert_label": _("Dismiss the alert about %(label)s"),
         "publish": _("Publish"),
         "publish_label": _("Publish the intervention by %(label)s"),
         "publish_redacted": _("Publish redacted"),

@@ -1,7 +1,8 @@
 """The leak guard for a room: does a text name one of its seat holders?
 
 The matcher (moderation/leakguard.py) is pure; this module feeds it the room's identities
-and keeps one compiled matcher per room until the seats change.
+and keeps one compiled matcher per room until the seats change, and gives the tools that
+show a match to whoever publishes the text: where it is, marked, and the text without it.
 """
 
 from __future__ import annotations
@@ -39,3 +40,38 @@ def _matcher(identities: tuple[Identity, ...]) -> IdentityMatcher:
 def mentions_in(room: RoundTable, text: str) -> list[Mention]:
     """Every mention of a seat holder of `room` (name, e-mail, organization) in `text`."""
     return _matcher(room_identities(room)).find(text)
+
+
+def names_in(room: RoundTable, text: str) -> list[Mention]:
+    """The mentions that matter: none in a room that names its speakers anyway."""
+    if room.attribution == RoundTable.Attribution.NAMED or not text:
+        return []
+    return mentions_in(room, text)
+
+
+def spans(text: str, mentions: list[Mention]) -> list[dict]:
+    """Mentions as moderators' tools mark them: offsets into `text` (in code points) and
+    the words found there."""
+    return [{"start": m.start, "end": m.end, "kind": m.kind, "text": text[m.start : m.end]} for m in mentions]
+
+
+def place(text: str, mention: Mention, around: int = 30) -> str:
+    """Where a mention is: the words around it, quoted ("…told us that Cora Civil said…")."""
+    left, right = max(0, mention.start - around), min(len(text), mention.end + around)
+    excerpt = " ".join(text[left:right].split())
+    return f"\u201c{'…' if left else ''}{excerpt}{'…' if right < len(text) else ''}\u201d"
+
+
+def pieces(text: str, mentions: list[Mention]) -> list[tuple[str, bool]]:
+    """`text` cut at its mentions: (piece, is a mention), in order, to mark them."""
+    out, pos = [], 0
+    for m in mentions:
+        out += [(text[pos : m.start], False), (text[m.start : m.end], True)]
+        pos = m.end
+    out.append((text[pos:], False))
+    return out
+
+
+def withheld(text: str, mentions: list[Mention], mark: str = "[…]") -> str:
+    """`text` with every mention replaced by `mark`: where a redaction starts from."""
+    return "".join(mark if named else piece for piece, named in pieces(text, mentions))

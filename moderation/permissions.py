@@ -55,6 +55,7 @@ class Action(StrEnum):
     EDIT_MINUTES = "edit_minutes"  # save a version (summaries, recommendations)
     REVIEW_MINUTES = "review_minutes"  # open and close a review period
     COMMENT_MINUTES = "comment_minutes"  # comment on a version under review
+    MODERATE_NOTES = "moderate_notes"  # publish (redacted) or decline a comment or note held for a name
     ADOPT_MINUTES = "adopt_minutes"
 
 
@@ -89,6 +90,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.EDIT_MINUTES: frozenset({CHAIR, RAPPORTEUR}),
     Action.REVIEW_MINUTES: frozenset({CHAIR, RAPPORTEUR}),
     Action.COMMENT_MINUTES: frozenset({CHAIR, MODERATOR, RAPPORTEUR, DELEGATE}),
+    Action.MODERATE_NOTES: frozenset({CHAIR, RAPPORTEUR}),
     Action.ADOPT_MINUTES: frozenset({CHAIR}),
 }
 
@@ -106,6 +108,9 @@ _REFUSALS = {
     Action.REVIEW_MINUTES: gettext_noop("Only the rapporteur and the chair circulate the minutes for review."),
     Action.COMMENT_MINUTES: gettext_noop("Observers read the minutes without commenting."),
     Action.ADOPT_MINUTES: gettext_noop("Only the chair adopts the minutes."),
+    Action.MODERATE_NOTES: gettext_noop(
+        "Only the rapporteur and the chair publish or decline held comments and notes."
+    ),
 }
 
 

@@ -49,11 +49,11 @@ _flag = database_sync_to_async(moderation.intervention_flag)
 
 # frame action -> (service, the frame fields it takes)
 _MODERATE = {
-    "approve": (moderation.intervention_approve, ()),
+    "approve": (moderation.intervention_approve, ("not_a_participant",)),
     "reject": (moderation.intervention_reject, ("reason",)),
     "hide": (moderation.intervention_hide, ("reason",)),
     "restore": (moderation.intervention_restore, ()),
-    "redact": (moderation.intervention_redact, ("reason", "body")),
+    "redact": (moderation.intervention_redact, ("reason", "body", "not_a_participant")),
 }
 _SEAT = {
     "mute": (moderation.seat_mute, ("minutes", "reason")),
@@ -119,6 +119,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     hub = None
     sub: Subscriber | None = None
     language = settings.LANGUAGE_CODE
+    waiting_from = 0  # where an observer's stream starts once they accept the rule
 
     async def connect(self) -> None:
         # Refusals and notices are built in the person's interface language: every frame is
@@ -187,7 +188,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 },
             }
         )
-        if after is None:
+        start = last if after is None else after
+        if access.role == "observer" and access.rule == "chatham-house" and not access.consented:
+            # Observers read everything: under the rule they accept it before the stream
+            # starts. Until their `consent` the hub sends them nothing, not even presence.
+            self.sub.gated = True
+            self.waiting_from = start
+        elif after is None:
             self.sub.last_sent = last
             await self.hub.go_live(self.sub)
         else:
@@ -270,8 +277,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_consent(self, frame: ClientFrame) -> None:
         await _consent(seat_id=self.access.seat_id, rule=frame.fields["rule"])
         await self.send_json({"type": "consented", "rule": frame.fields["rule"]})
+        if self.sub.gated:
+            # From here live events queue for the socket; the replay reads the log from where
+            # the stream would have started, so nothing in between is lost or repeated.
+            self.sub.gated = False
+            await self._replay_then_live(self.waiting_from)
 
     async def on_resume(self, frame: ClientFrame) -> None:
+        if self.sub.gated:
+            raise ServiceError("consent_required", _("Accept the Chatham House Rule to follow the round table."))
         after = frame.fields["after"]
         if after > self.hub.last_seq and after > await _last_seq(self.access.room_id):
             raise FrameError(
@@ -447,6 +461,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             saved = await self._call(
                 recommendations.recommendation_save, actor_seat_id=actor, text=f["text"], audience=f["audience"],
                 agenda_item=f.get("agenda_item"), consensus_check=f.get("check"), recommendation_id=f.get("id"),
+                not_a_participant=f.get("not_a_participant"),
             )
             rec_id = saved.public_id
         await self.send_json({"type": "done", "action": f["action"], "id": rec_id, **self._echo(frame)})

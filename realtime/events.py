@@ -68,8 +68,10 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind(
             "intervention.held",
-            "An intervention is held for the moderators (leak guard or pre-moderation).",
-            {**INTERVENTION, "author": str, "reason": str},
+            "An intervention is held for the moderators (leak guard or pre-moderation): `reason` "
+            "says which, `body_md` is the text as written and `mentions` the names found in it "
+            "(`start`, `end` in code points, `kind`, `text`).",
+            {**INTERVENTION, "author": str, "reason": str, "body_md": str, "mentions": list},
             audiences=MODERATORS_ONLY,
         ),
         EventKind(
@@ -123,6 +125,32 @@ KINDS: dict[str, EventKind] = {
             "A moderator looked behind a pseudonym (the identity goes to that moderator "
             "alone; the reason is in the audit log).",
             {**SEAT, "by": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "seat.alert",
+            "A seat needs the moderators' attention: `alert` `name_holds` when `count` of its "
+            "texts were held for naming someone within `minutes` (a guess tested against the roster?).",
+            {**SEAT, "alert": str, "count": int, "minutes": int},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "text.held",
+            "A review comment or a note names someone: it waits for the rapporteur and the chair "
+            "(`kind`: comment, version_note, step_note or follow_up_note).",
+            {"id": str, "kind": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "text.published",
+            "The rapporteur or the chair published a held text (`edited`: in a redacted version).",
+            {"id": str, "kind": str, "edited": bool},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "text.declined",
+            "The rapporteur or the chair declined a held text: it is never shown.",
+            {"id": str, "kind": str},
             audiences=MODERATORS_ONLY,
         ),
         EventKind(

@@ -97,6 +97,7 @@ _ID = (_short(64), True, gettext_noop("the opaque id of an intervention in this 
 _SEAT = (_short(64), True, gettext_noop("the opaque handle of a seat in this room"))
 _REASON = (_text, False, gettext_noop("a reason in words"))
 _REF = (_short(64), False, gettext_noop("any string up to 64 characters, echoed in the answer"))
+_NOT_A_PARTICIPANT = (_text, False, gettext_noop("why what the guard found is not a participant (audited)"))
 
 # type -> {field: (parser, required, description)}
 FRAME_FIELDS: dict[str, dict[str, tuple]] = {
@@ -115,6 +116,7 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "id": _ID,
         "reason": _REASON,
         "body": (_text, False, gettext_noop("the redacted version, in Markdown")),
+        "not_a_participant": _NOT_A_PARTICIPANT,
         "ref": _REF,
     },
     "seat": {
@@ -160,6 +162,7 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "audience": (_short(40), False, gettext_noop("rigos, csos, un, states or private-sector")),
         "agenda_item": (_short(64), False, gettext_noop("the opaque id of an agenda item")),
         "check": (_short(64), False, gettext_noop("the opaque id of a closed consensus check")),
+        "not_a_participant": _NOT_A_PARTICIPANT,
         "ref": _REF,
     },
     "room": {

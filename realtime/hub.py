@@ -108,7 +108,7 @@ class Subscriber:
 
     __slots__ = (
         "send", "close", "audience", "bucket", "seat_id", "language", "unsent", "last_sent", "live", "buffer",
-        "link", "session",
+        "link", "session", "gated",
     )
 
     def __init__(
@@ -131,6 +131,9 @@ class Subscriber:
         # Until the socket has had its welcome and replay, live events wait here.
         self.live = False
         self.buffer: deque[tuple[int, dict]] = deque()
+        # Waiting for its reader to accept the room's rule: events are not even buffered
+        # (the log has them; the replay that follows the consent reads them from there).
+        self.gated = False
 
 
 class RoomHub:
@@ -384,7 +387,8 @@ class RoomHub:
         for sub in list(self.subscribers):
             message = messages[sub.audience]
             if not sub.live:
-                sub.buffer.append((seq, message))
+                if not sub.gated:
+                    sub.buffer.append((seq, message))
             elif seq > sub.last_sent:
                 sub.last_sent = seq
                 try:

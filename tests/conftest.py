@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from forum.models import RoundTable, Seat, Sector, User
 from forum.services.rooms import dialogue_get_or_create, room_create
@@ -90,6 +90,11 @@ def build_cast(slug: str = "test-room", **room_kwargs) -> Cast:
         cast.tokens[persona] = seat_issue_token(seat=seat)
         cast.seats[persona] = seat
     return cast
+
+
+def observers_consent(room: RoundTable) -> None:
+    """Observers of a Chatham House room get its stream once they have accepted the rule."""
+    Seat.objects.filter(room=room, role=Seat.Role.OBSERVER).update(consented_at=timezone.now())
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from realtime.hub import hubs
-from tests.conftest import PERSONAS, Cast, Socket
+from tests.conftest import PERSONAS, Cast, Socket, observers_consent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,6 +62,7 @@ async def close_the_worker_threads_connection():
 
 
 async def connect(sockets, cast: Cast, *personas: str) -> dict[str, Socket]:
+    await database_sync_to_async(observers_consent)(cast.room)
     out = {}
     for persona in personas:
         sock, connected, _ = await sockets(cast.seats[persona].user)

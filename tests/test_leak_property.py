@@ -433,7 +433,9 @@ async def play(scenario: Scenario, built: Built, steps: dict | None = None) -> R
             run.live[p.key] = await tap(p.key, "live", built.users[p.key], room.slug)
         run.taps += run.live.values()
         for p in run.people:
-            if p.consents_at_once:
+            # Observers accept the rule before their stream starts (their live socket, open
+            # since before, then replays what it missed); a delegate may wait, or never.
+            if p.consents_at_once or (p.role == "observer" and room.is_chatham_house):
                 await run.ask(p, "consent", {"type": "consent", "rule": room.rule}, ("consented",))
         for n, act in enumerate(scenario.actions):
             await steps[act[0]](run, f"r{n}", *act[1:])

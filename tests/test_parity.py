@@ -92,7 +92,7 @@ class Log:
         }
         moderators = {**data, "author": f"h-{sector}", "sector": sector}
         if kind == "intervention.held":
-            self.append(kind, None, {**moderators, "reason": "Pre-moderation."})
+            self.append(kind, None, {**moderators, "reason": "Pre-moderation.", "body_md": body_html, "mentions": []})
         else:
             self.append(kind, data, moderators)
 

@@ -28,6 +28,7 @@ from forum.models import (
     ConsensusCheck,
     Flag,
     FloorRequest,
+    HeldText,
     Intervention,
     MinutesComment,
     MinutesVersion,
@@ -37,14 +38,14 @@ from forum.models import (
     Seat,
     Voter,
 )
-from forum.services import consensus, floor, minutes, moderation, recommendations
+from forum.services import consensus, floor, holds, minutes, moderation, recommendations
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from moderation.permissions import PERMISSIONS, Action, allowed, require
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import Cast, client_for, session_of
+from tests.conftest import Cast, client_for, observers_consent, session_of
 
 REPO = Path(__file__).resolve().parent.parent
 ROLES = list(Seat.Role.values)  # chair, moderator, rapporteur, delegate, observer
@@ -61,7 +62,7 @@ AUDITED = {
     Action.APPROVE, Action.REJECT, Action.HIDE, Action.RESTORE, Action.REDACT, Action.MUTE,
     Action.REMOVE_SEAT, Action.REVEAL, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
     Action.CLOSE, Action.FLOOR_OVERRIDE, Action.RUN_CHECKS, Action.DRAFT_RECOMMENDATIONS,
-    Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES,
+    Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES, Action.MODERATE_NOTES,
 }  # fmt: skip
 # ... of these, some cases are: the floor mode and turn time are audited, giving the floor by the
 # rule is the floor's ordinary course (its events are the record).
@@ -88,6 +89,7 @@ def snapshot(room: RoundTable) -> dict:
         "recommendations": list(Recommendation.objects.filter(room=room).order_by("pk").values()),
         "minutes": list(MinutesVersion.objects.filter(room=room).order_by("pk").values()),
         "comments": list(MinutesComment.objects.filter(version__room=room).order_by("pk").values()),
+        "held": list(HeldText.objects.filter(room=room).order_by("pk").values()),
     }
 
 
@@ -193,6 +195,16 @@ def with_held(cast: Cast, actor: Seat) -> dict:
     return {"id": held(cast)}
 
 
+def with_premoderated(cast: Cast, actor: Seat) -> dict:
+    """A held intervention that names nobody: approving it as written is the moderator's call
+    (one naming someone is refused until redacted: tests/test_moderated_text.py)."""
+    consent_everyone(cast.room)
+    moderation.room_set_premoderation(actor_seat_id=cast.chloe.pk, on=True)
+    result = post_as(cast.gus)
+    assert result.held_reason
+    return {"id": result.intervention_id}
+
+
 def with_hidden(cast: Cast, actor: Seat) -> dict:
     ctx = with_published(cast, actor)
     moderation.intervention_hide(actor_seat_id=cast.chloe.pk, intervention_id=ctx["id"], reason=REASON)
@@ -276,6 +288,16 @@ def with_review(cast: Cast, actor: Seat) -> dict:
     return ctx
 
 
+def with_held_comment(cast: Cast, actor: Seat) -> dict:
+    ctx = with_review(cast, actor)
+    assert minutes.minutes_comment(seat_id=cast.cora.pk, version=1, body=NAMING) is None
+    return {**ctx, "held": HeldText.objects.get(room=cast.room).public_id}
+
+
+def held_target(cast: Cast, ctx: dict) -> str:
+    return ctx["held"]
+
+
 def version_of(cast: Cast) -> MinutesVersion:
     return MinutesVersion.objects.get(room=cast.room, number=1)
 
@@ -337,7 +359,7 @@ CASES = [
         frame=lambda cast, ctx: {"type": "flag", "id": ctx["id"], "reason": REASON, "ref": "r1"}, answer="flagged",
     ),
     Case(
-        "approve", Action.APPROVE, with_held,
+        "approve", Action.APPROVE, with_premoderated,
         lambda cast, actor, ctx: moderation.intervention_approve(actor_seat_id=actor.pk, intervention_id=ctx["id"]),
         lambda cast, actor, ctx: status_of(ctx) == "published",
         "intervention.posted", moderate("approve"), "done", intervention_target,
@@ -550,6 +572,19 @@ CASES = [
         "minutes.commented",
     ),
     Case(
+        "held_publish", Action.MODERATE_NOTES, with_held_comment,
+        lambda cast, actor, ctx: holds.held_text_publish(
+            actor_seat_id=actor.pk, held_id=ctx["held"], body="I agree with what was said about early warning."),
+        lambda cast, actor, ctx: version_of(cast).comments.get().body_md.startswith("I agree with what was said"),
+        "text.published", audit_target=held_target,
+    ),
+    Case(
+        "held_decline", Action.MODERATE_NOTES, with_held_comment,
+        lambda cast, actor, ctx: holds.held_text_decline(actor_seat_id=actor.pk, held_id=ctx["held"], reason=REASON),
+        lambda cast, actor, ctx: HeldText.objects.get(public_id=ctx["held"]).status == "declined",
+        "text.declined", audit_target=held_target,
+    ),
+    Case(
         "minutes_adopt", Action.ADOPT_MINUTES, with_version,
         lambda cast, actor, ctx: minutes.minutes_adopt(actor_seat_id=actor.pk, version=1),
         lambda cast, actor, ctx: version_of(cast).adopted_at is not None,
@@ -714,6 +749,7 @@ def test_the_audience_of_a_role_follows_read_moderation(cast, role):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", ROLES)
 async def test_only_roles_with_read_moderation_receive_moderator_events(cast, sockets, role):
+    await database_sync_to_async(observers_consent)(cast.room)
     sock, _, _ = await sockets(cast.seats[ROLE_PERSONA[role]].user)
     await sock.recv_type("welcome")
     await database_sync_to_async(seat_consent)(seat_id=cast.gus.pk, rule="chatham-house")

@@ -17,7 +17,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from forum.errors import ServiceError
-from forum.models import Committee, FollowUp, Submission, SubmissionStep, User
+from forum.models import Committee, FollowUp, HeldText, Submission, SubmissionStep, User
 from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.submissions import (
     follow_up_update,
@@ -261,11 +261,22 @@ def test_a_submitted_recommendation_stays_and_follow_up_text_names_no_one(cast, 
         recommendation_delete(actor_seat_id=cast.rita.pk, recommendation_id=recommendation_ids(cast)[0])
     assert kept.value.code == "recommendation_submitted"
     [follow_up] = submission.follow_ups.all()
-    for fields in ({"owner": "Cora Civil"}, {"reference": "Chamber of Mocks memo"}, {}):
-        note = "Handled by Gustavo Gobierno." if not fields else "Assigned."
+    for fields in ({"owner": "Cora Civil"}, {"reference": "Chamber of Mocks memo"}):
         with pytest.raises(ServiceError) as named:
-            follow_up_update(user=sam, follow_up_id=follow_up.public_id, note=note, **fields)
+            follow_up_update(user=sam, follow_up_id=follow_up.public_id, note="Assigned.", **fields)
         assert named.value.code == "names_participant"
-    with pytest.raises(ServiceError) as named:
-        submission_advance(user=sam, submission_id=submission.public_id, status="submitted", note="Cora Civil sent it.")
-    assert named.value.code == "names_participant"
+    assert not follow_up.updates.exists()
+    # A note that names someone waits for the rapporteur and the chair; delegates see none.
+    assert follow_up_update(
+        user=sam, follow_up_id=follow_up.public_id, note="Handled by Gustavo Gobierno.",
+    ).note_held is True
+    assert submission_advance(
+        user=sam, submission_id=submission.public_id, status="submitted", note="Cora Civil sent it.",
+    ).note_held is True
+    assert list(follow_up.updates.values_list("note", flat=True)) == [""]
+    assert list(submission.steps.values_list("status", "note")) == [("draft", ""), ("submitted", "")]
+    held = HeldText.objects.filter(room=cast.room, status="held")
+    assert sorted(held.values_list("kind", "text_md")) == [
+        ("follow_up_note", "Handled by Gustavo Gobierno."), ("step_note", "Cora Civil sent it."),
+    ]
+    assert set(held.values_list("recorded_by", flat=True)) == {sam.pk}

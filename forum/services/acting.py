@@ -12,8 +12,11 @@ from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import AgendaItem, RoundTable, Seat
-from moderation.guard import mentions_in
+from moderation.audit import audit_append
+from moderation.guard import names_in, place, spans
 from moderation.permissions import Action, require
+
+from .reasons import clean_reason
 
 
 @dataclass(frozen=True)
@@ -40,19 +43,36 @@ def require_live(room: RoundTable) -> None:
         raise ServiceError("room_not_open", _("This round table has not been opened yet."))
 
 
-def refuse_names(room: RoundTable, text: str, *, what: str, field: str) -> None:
-    """Text written by the chair, the rapporteur or a reviewer is not held for moderators: in
-    a room that does not name its speakers, naming a participant or an organization of the
-    room is refused outright."""
-    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, text):
-        raise ServiceError(
-            "names_participant",
-            _(
-                "The %(what)s names a participant or an organization of this round table, which this "
-                "room's rule does not allow. Reword it without the name."
-            ) % {"what": what},
-            field=field,
+def refuse_names(
+    room: RoundTable, text: str, *, what: str, field: str,
+    actor: Seat | None = None, target: str = "", not_a_participant: str | None = None,
+) -> None:
+    """The one guard of a text someone who runs the room is about to publish (an approved or
+    redacted intervention, a recommendation, a summary, a proposition, a held comment or
+    note): in a room that does not name its speakers, a text that still names a seat holder
+    or their organization is refused with `names_participant`, quoting the place, to the
+    actor alone. Unless the actor states why the match is not a participant (a common word
+    that is also a surname): then it goes out, and the statement is audited against `target`.
+    """
+    found = names_in(room, text)
+    if not found:
+        return
+    if not_a_participant is not None and actor is not None:
+        reason = clean_reason(not_a_participant, field="not_a_participant")
+        audit_append(
+            room=room, action="not_a_participant", actor=actor, target=target, reason=reason,
+            data={"field": field, "mentions": len(found), "kinds": sorted({m.kind for m in found})},
         )
+        return
+    raise ServiceError(
+        "names_participant",
+        _(
+            "The %(what)s still names a participant or an organization of this round table, at "
+            "%(place)s. Remove the name; or, if it is not a participant (a common word that is also "
+            "a surname), say so with a reason."
+        ) % {"what": what, "place": place(text, found[0])},
+        field=field, mentions=spans(text, found),
+    )
 
 
 def seat_marks(seat: Seat) -> dict:

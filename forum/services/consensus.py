@@ -61,10 +61,10 @@ def _expect_open(check: ConsensusCheck) -> None:
         raise ServiceError("check_closed", _("This consensus check is closed; its result is final."), field="check")
 
 
-def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: str) -> str:
+def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: str, **vouch) -> str:
     """Plain or Markdown text written by the chair or the rapporteur: not empty, not too
-    long, and, unless the room names its speakers, naming no participant or organization of
-    the room (there is no moderator to hold it for: it is refused)."""
+    long, and through the guard of published text (acting.refuse_names; `vouch`: its actor,
+    target and not_a_participant)."""
     if not isinstance(text, str) or not text.strip():
         raise ServiceError(f"invalid_{field}", _("The %(what)s may not be empty.") % {"what": what}, field=field)
     text = plain_input(text).strip()
@@ -75,7 +75,7 @@ def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: 
             % {"what": what, "length": len(text), "limit": limit},
             field=field, limit=limit,
         )
-    refuse_names(room, text, what=what, field=field)
+    refuse_names(room, text, what=what, field=field, **vouch)
     return text
 
 

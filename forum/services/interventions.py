@@ -13,18 +13,25 @@ from forum.errors import ServiceError
 from forum.models import Intervention, RoundTable, Seat
 from moderation.attribution import attribute
 from moderation.disclosure import Reader, attribution_for
-from moderation.guard import mentions_in
+from moderation.guard import names_in, spans
 from moderation.permissions import Action, allowed, require
 from moderation.sanitize import plain_input, render_markdown
 from realtime.log import append_event
 
 from .acting import current_agenda_item, require_live, seat_marks
 from .floor import floor_may_post
+from .holds import name_hold_alert
 from .limits import check_post_limits, consume_post
 
-# Stored (in English) as the intervention's status_reason; translated when shown (gettext).
+# What the author of any held intervention is told, whatever held it: a name, pre-moderation
+# or anything else. Saying which would let a delegate test a guess against the roster ("Is
+# Tuilagi here?" held for a name, "Is Fernandez here?" published).
+HELD = gettext_noop(
+    "Your intervention waits for the moderators, who may publish it, redact it or decline it."
+)
+# Why it is held, for the moderators (stored in English as status_reason; translated when shown).
 HELD_FOR_MENTIONS = gettext_noop(
-    "Your intervention names a participant or an organization of this round table. Under the "
+    "It names a participant or an organization of this round table (marked). Under the "
     "Chatham House Rule it waits for a moderator, who may publish it, redact it or decline it."
 )
 HELD_FOR_PREMODERATION = gettext_noop(
@@ -37,7 +44,7 @@ class PostResult:
     seq: int
     intervention_id: str
     created: bool  # False when the client_id had been posted before
-    held_reason: str = ""  # set when the intervention waits for a moderator
+    held_reason: str = ""  # HELD when the intervention waits for the moderators
 
 
 def check_can_post(seat: Seat, room: RoundTable) -> None:
@@ -100,7 +107,7 @@ def intervention_post(
     seat.room = room
     earlier = Intervention.objects.filter(seat=seat, client_id=client_id).first()
     if earlier is not None:
-        held = earlier.status_reason if earlier.status == Intervention.Status.HELD else ""
+        held = HELD if earlier.status == Intervention.Status.HELD else ""
         return PostResult(earlier.seq, earlier.public_id, created=False, held_reason=held)
     check_can_post(seat, room)
     body = check_body(body)
@@ -111,28 +118,32 @@ def intervention_post(
     if item is None:
         raise ServiceError("no_agenda", _("This round table has no agenda item to speak to."))
 
-    held_reason = ""
-    if room.attribution != RoundTable.Attribution.NAMED and mentions_in(room, body):
-        held_reason = HELD_FOR_MENTIONS
+    mentions = names_in(room, body)
+    held_for, held_reason = "", ""
+    if mentions:
+        held_for, held_reason = "names", HELD_FOR_MENTIONS
     elif room.premoderation and not allowed(seat.role, Action.APPROVE):
-        held_reason = HELD_FOR_PREMODERATION
+        held_for, held_reason = "premoderation", HELD_FOR_PREMODERATION
 
     intervention = Intervention(
         room=room, seat=seat, agenda_item=item, kind=kind, body_md=body,
         body_html=render_markdown(body), client_id=client_id, created_at=now,
         attribution=attribute(seat).as_payload(),
-        status=Intervention.Status.HELD if held_reason else Intervention.Status.PUBLISHED,
-        status_reason=held_reason,
+        status=Intervention.Status.HELD if held_for else Intervention.Status.PUBLISHED,
+        status_reason=held_reason, held_for=held_for,
     )
     participants, moderators = intervention_payloads(intervention)
-    if held_reason:
+    if held_for:
+        # Moderators get the Markdown with the names marked, to redact from it.
         event = append_event(
             room, "intervention.held", participants=None,
-            moderators={**moderators, "reason": held_reason},
+            moderators={**moderators, "reason": held_reason, "body_md": body, "mentions": spans(body, mentions)},
         )
     else:
         event = append_event(room, "intervention.posted", participants=participants, moderators=moderators)
     intervention.seq = event.seq
     intervention.save()
     seat.save(update_fields=consume_post(seat, now))
-    return PostResult(event.seq, intervention.public_id, created=True, held_reason=held_reason)
+    if held_for == "names":
+        name_hold_alert(room, seat, now)
+    return PostResult(event.seq, intervention.public_id, created=True, held_reason=HELD if held_for else "")

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.minutes import UNHASHED, content_sha256, minutes_document
 from forum.minutes_render import leak_check_document
-from forum.models import MinutesComment, MinutesVersion, RoundTable
+from forum.models import HeldText, MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
+from forum.services.holds import hold_if_named
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
@@ -67,7 +68,7 @@ def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
         )
 
 
-def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
+def _clean_summaries(room: RoundTable, summaries: object, **vouch) -> dict[str, str]:
     if summaries is None:
         return {}
     if not isinstance(summaries, dict):
@@ -92,7 +93,10 @@ def _clean_summaries(room: RoundTable, summaries: object) -> dict[str, str]:
                 % {"item": repr(items[item_id]), "length": len(text), "limit": SUMMARY_LIMIT},
                 field="summaries",
             )
-        refuse_names(room, text, what=_("summary of %(item)s") % {"item": repr(items[item_id])}, field="summaries")
+        refuse_names(
+            room, text, what=_("summary of %(item)s") % {"item": repr(items[item_id])}, field="summaries",
+            target=f"summary:{item_id}", **vouch,
+        )
         clean[item_id] = text
     return clean
 
@@ -116,17 +120,21 @@ def minutes_save(
     summaries: dict[str, str] | None = None,
     recommendations: dict[str, dict] | None = None,
     note: str = "",
+    not_a_participant: str | None = None,
 ) -> MinutesVersion:
     """Save a new version: the room as it stands, the summaries given (others keep their
     last saved text), and edits of recommendations ({id: {"text", "audience"}}).
 
-    Refused with `unchanged` when the content would be the same as the latest version's.
+    Summaries and recommendations pass the guard of published text (`not_a_participant`:
+    why what it finds is not a participant, audited); a note that names someone is held for
+    the rapporteur and the chair. Refused with `unchanged` when the content would be the
+    same as the latest version's.
     """
     acting = load_acting(actor_seat_id, Action.EDIT_MINUTES)
     room = acting.room
     note = _clean_note(note)
-    refuse_names(room, note, what=_("note"), field="note")  # shown with the version to every reader
-    clean = _clean_summaries(room, summaries)
+    vouch = {"actor": acting.seat, "not_a_participant": not_a_participant}
+    clean = _clean_summaries(room, summaries, **vouch)
     if recommendations is not None and not isinstance(recommendations, dict):
         raise ServiceError(
             "invalid_recommendations", _("Recommendations go by id: {id: {text, audience}}."),
@@ -151,6 +159,7 @@ def minutes_save(
             audience=audience,
             consensus_check=current.consensus_check.public_id if current.consensus_check_id else None,
             recommendation_id=rec_id,
+            not_a_participant=not_a_participant,
         )
 
     previous = latest_version(room)
@@ -175,15 +184,19 @@ def minutes_save(
         summaries=merged,
         document={key: value for key, value in doc.items() if key not in UNHASHED},
         content_sha256=digest,
-        note=note,
+        note="",
         saved_by=acting.seat,
         saved_at=now,
     )
+    # The note is shown with the version to every reader: one that names someone waits.
+    if note and not hold_if_named(room, note, kind=HeldText.Kind.VERSION_NOTE, seat=acting.seat, version=version):
+        version.note = note
+        version.save(update_fields=["note"])
     data = {"version": version.number, "content_sha256": digest}
     append_event(room, "minutes.saved", participants=data, moderators=data)
     audit_append(
         room=room, action=str(Action.EDIT_MINUTES), actor=acting.seat, target=f"v{version.number}",
-        reason=note, data={"content_sha256": digest},
+        reason=version.note, data={"content_sha256": digest},
     )
     return version
 
@@ -282,8 +295,11 @@ def _review_closed(acting: Acting, row: MinutesVersion, step: str) -> None:
 
 
 @transaction.atomic
-def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: str | None = None) -> MinutesComment:
-    """A review comment, attributed like an intervention by the room's policy."""
+def minutes_comment(
+    *, seat_id: int, version: int, body: object, agenda_item: str | None = None
+) -> MinutesComment | None:
+    """A review comment, attributed like an intervention by the room's policy; None when it
+    is held for the rapporteur and the chair."""
     acting = load_acting(seat_id, Action.COMMENT_MINUTES)
     row = _version(acting, version)
     if not row.in_review:
@@ -298,7 +314,6 @@ def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: st
         raise ServiceError("too_large", _("A comment is at most %(limit)s characters.") % {"limit": COMMENT_LIMIT},
             field="body", limit=COMMENT_LIMIT,
         )
-    refuse_names(acting.room, body, what=_("comment"), field="body")
     item = None
     if agenda_item:
         item = acting.room.agenda_items.filter(public_id=agenda_item).first()
@@ -308,23 +323,36 @@ def minutes_comment(*, seat_id: int, version: int, body: object, agenda_item: st
             )
     seat = acting.seat
     seat.room = acting.room
+    # A comment naming someone waits for the rapporteur and the chair; its author is told
+    # only that (a refusal saying why would confirm that the name holds a seat).
+    if hold_if_named(acting.room, body, kind=HeldText.Kind.COMMENT, seat=seat, version=row, agenda_item=item):
+        return None
+    return comment_publish(
+        room=acting.room, version=row, seat=seat, agenda_item=item, body=body, attribution=attribute(seat).as_payload(),
+    )
+
+
+def comment_publish(
+    *, room: RoundTable, version: MinutesVersion, seat, agenda_item, body: str, attribution: dict,
+) -> MinutesComment:
+    """Record a review comment and tell the room (in the caller's transaction)."""
     comment = MinutesComment.objects.create(
-        version=row,
+        version=version,
         seat=seat,
-        agenda_item=item,
+        agenda_item=agenda_item,
         body_md=body,
         body_html=render_markdown(body),
-        attribution=attribute(seat).as_payload(),
+        attribution=attribution,
     )
     data = {
-        "version": row.number,
+        "version": version.number,
         "id": comment.public_id,
         "attribution": comment.attribution,
         "body_html": comment.body_html,
-        "agenda_item": item.public_id if item else None,
+        "agenda_item": agenda_item.public_id if agenda_item else None,
         "created_at": comment.created_at.isoformat(),
     }
-    append_event(acting.room, "minutes.commented", participants=data, moderators={**data, **seat_marks(seat)})
+    append_event(room, "minutes.commented", participants=data, moderators={**data, **seat_marks(seat)})
     return comment
 
 

@@ -22,7 +22,7 @@ from moderation.permissions import Action
 from moderation.sanitize import render_markdown
 from realtime.log import append_event, notify_seat
 
-from .acting import Acting, load_acting
+from .acting import Acting, load_acting, refuse_names
 from .interventions import check_body, intervention_payloads
 from .reasons import clean_reason
 from .seats import seat_next_link
@@ -98,11 +98,23 @@ def _publish(intervention: Intervention) -> None:
 # -- held interventions ---------------------------------------------------------------
 
 
+def _guard(acting: Acting, intervention: Intervention, text: str, not_a_participant: str | None) -> None:
+    """What a moderator is about to publish passes the guard a delegate's post did: a text
+    still naming a seat holder is refused, quoting the place to this moderator alone."""
+    refuse_names(
+        acting.room, text, what=_("intervention"), field="body", actor=acting.seat,
+        target=intervention.public_id, not_a_participant=not_a_participant,
+    )
+
+
 @transaction.atomic
-def intervention_approve(*, actor_seat_id: int, intervention_id: str) -> None:
+def intervention_approve(*, actor_seat_id: int, intervention_id: str, not_a_participant: str | None = None) -> None:
+    """Publish a held intervention as written: refused while it names a seat holder, unless
+    the moderator states why the match is not a participant (audited)."""
     acting = load_acting(actor_seat_id, Action.APPROVE)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD)
+    _guard(acting, intervention, intervention.body_md, not_a_participant)
     intervention.status, intervention.status_reason = Status.PUBLISHED, ""
     intervention.save(update_fields=["status", "status_reason"])
     _publish(intervention)
@@ -174,18 +186,23 @@ def intervention_restore(*, actor_seat_id: int, intervention_id: str) -> None:
 
 @transaction.atomic
 def intervention_redact(
-    *, actor_seat_id: int, intervention_id: str, reason: str, body: str | None = None
+    *, actor_seat_id: int, intervention_id: str, reason: str, body: str | None = None,
+    not_a_participant: str | None = None,
 ) -> None:
     """Replace what readers see by a redacted version (the moderator's edit, or a notice).
 
     The original stays in the database for the audit only. A held intervention is published
-    in its redacted version; a published one is replaced in place.
+    in its redacted version; a published one is replaced in place. The edit passes the guard
+    (see intervention_approve): a "redaction" that still names someone is refused.
     """
     acting = load_acting(actor_seat_id, Action.REDACT)
     reason = _reason(reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD, Status.PUBLISHED, Status.HIDDEN)
-    html = render_markdown(check_body(body)) if body is not None else REDACTED_PLACEHOLDER
+    if body is not None:
+        body = check_body(body)
+        _guard(acting, intervention, body, not_a_participant)
+    html = render_markdown(body) if body is not None else REDACTED_PLACEHOLDER
     was = intervention.status
     intervention.redacted_html, intervention.redaction_reason = html, reason
     if was == Status.HELD:

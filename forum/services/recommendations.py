@@ -87,18 +87,24 @@ def recommendation_save(
     agenda_item: str | None = None,
     consensus_check: str | None = None,
     recommendation_id: str | None = None,
+    not_a_participant: str | None = None,
 ) -> Recommendation:
     """Draft a recommendation, or edit the one named by `recommendation_id`.
 
     An edit replaces the text, the audience and the cited check (None: none). `agenda_item`
     None keeps an edited recommendation's item; a new one goes under the cited check's item,
     else the room's current item. A cited check must be closed, of this room and of the same
-    agenda item.
+    agenda item. The text passes the guard of published text (`not_a_participant`: why what
+    it finds is not a participant, audited).
     """
     acting = load_acting(actor_seat_id, Action.DRAFT_RECOMMENDATIONS)
     room = acting.room
     existing = _recommendation(acting, recommendation_id) if recommendation_id is not None else None
-    text = clean_text(room, text, field="text", limit=settings.ROUNDTABLES["MAX_BODY_CHARS"], what=_("recommendation"))
+    recommendation = existing or Recommendation(room=room)
+    text = clean_text(
+        room, text, field="text", limit=settings.ROUNDTABLES["MAX_BODY_CHARS"], what=_("recommendation"),
+        actor=acting.seat, target=recommendation.public_id, not_a_participant=not_a_participant,
+    )
     if audience not in Recommendation.Audience.values:
         raise ServiceError(
             "invalid_audience",
@@ -121,7 +127,6 @@ def recommendation_save(
             "invalid_agenda_item", _("The consensus check was held on another agenda item."), field="agenda_item"
         )
 
-    recommendation = existing or Recommendation(room=room)
     recommendation.text_md, recommendation.text_html = text, render_markdown(text)
     recommendation.audience, recommendation.agenda_item, recommendation.consensus_check = audience, item, check
     recommendation.updated_at = timezone.now()

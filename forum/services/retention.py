@@ -16,6 +16,7 @@ secretariat's action on the room's page. Both are audited and do the same to eac
 - Every text of the round table that names them (interventions, held and rejected ones too,
   whose original the audit kept; flags; moderators' event payloads; review comments; draft
   minutes; recommendations; consensus checks; the agenda; submission notes and follow-up;
+  comments and notes held because they name someone;
   the admin's history of these objects) has the mention replaced by ERASED. Audit entries
   whose reason or data name them lose that text to the keyed digest their MAC covers
   (moderation.audit.audit_erase), so the chain still verifies.
@@ -47,6 +48,7 @@ from forum.models import (
     FloorRequest,
     FollowUp,
     FollowUpUpdate,
+    HeldText,
     Intervention,
     MinutesComment,
     MinutesVersion,
@@ -88,6 +90,8 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     (SubmissionStep, "submission__room", {}, {"note": TEXT}),
     (FollowUp, "submission__room", {}, {"reference": TEXT, "owner": TEXT}),
     (FollowUpUpdate, "follow_up__submission__room", {}, {"note": TEXT, "changes": JSON}),
+    # Comments and notes held because they name someone: the originals, kept for the audit.
+    (HeldText, "room", {}, {"text_md": TEXT, "attribution": JSON}),
 ]
 
 

@@ -24,6 +24,7 @@ from forum.models import (
     Committee,
     FollowUp,
     FollowUpUpdate,
+    HeldText,
     MinutesVersion,
     Recommendation,
     RoundTable,
@@ -32,6 +33,7 @@ from forum.models import (
     User,
 )
 from forum.services.acting import refuse_names
+from forum.services.holds import hold_if_named
 from moderation.sanitize import plain_input
 
 Status = Submission.Status
@@ -219,7 +221,6 @@ def submission_advance(
             _("This step cannot be dated before the previous one (%(date)s).") % {"date": last.date.isoformat()},
         )
     note = _clean_note(note)
-    refuse_names(submission.room, note, what=_("note"), field="note")  # delegates read it (outcomes)
     if status == Status.SUBMITTED:
         from forum.package import build_package
         from forum.services.delivery import enqueue_submission_webhook
@@ -231,8 +232,22 @@ def submission_advance(
     else:
         submission.status = status
         submission.save(update_fields=["status"])
-    SubmissionStep.objects.create(submission=submission, status=status, date=day, note=note, recorded_by=user)
+    step = SubmissionStep.objects.create(submission=submission, status=status, date=day, note="", recorded_by=user)
+    submission.note_held = _note(submission.room, step, note, kind=HeldText.Kind.STEP_NOTE, user=user, step=step)
     return submission
+
+
+def _note(room, row, note: str, *, kind: str, user: User, **where) -> bool:
+    """Delegates read a submission's notes (outcomes): one that names someone waits for the
+    rapporteur and the chair of the round table, and the row shows no note meanwhile.
+    True if it waits."""
+    if not note:
+        return False
+    if hold_if_named(room, note, kind=kind, recorded_by=user, **where):
+        return True
+    row.note = note
+    row.save(update_fields=["note"])
+    return False
 
 
 FOLLOW_UP_FIELDS = ("status", "reference", "owner", "due_date")
@@ -253,9 +268,9 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
     note = _clean_note(note)
     if not note:
         raise ServiceError("note_required", _("Say what happened in a note."))
-    # Delegates read the follow-up on the outcomes page: no participant is named there.
+    # Delegates read the follow-up on the outcomes page: no participant is named there (a
+    # note that does waits, see _note).
     room = follow_up.submission.room
-    refuse_names(room, note, what=_("note"), field="note")
     for field in ("reference", "owner"):
         if isinstance(changes.get(field), str):
             refuse_names(room, changes[field], what=field, field=field)
@@ -278,9 +293,10 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
             diff[field] = [_plain(before), _plain(value)]
             setattr(follow_up, field, value)
     follow_up.save()
-    FollowUpUpdate.objects.create(
-        follow_up=follow_up, date=_date(date), note=note, changes=diff, recorded_by=user,
+    update = FollowUpUpdate.objects.create(
+        follow_up=follow_up, date=_date(date), note="", changes=diff, recorded_by=user,
     )
+    follow_up.note_held = _note(room, update, note, kind=HeldText.Kind.FOLLOW_UP_NOTE, user=user, update=update)
     return follow_up
 
 

@@ -1,13 +1,14 @@
-// The moderators' console for interventions: the held queue (pre-moderation), the flags
-// delegates raised, and the hidden list. A participant's page has none of these lists, and
-// every function here does nothing there.
+// The moderators' console for interventions: the held queue (names found, pre-moderation),
+// the alerts about seats, the flags delegates raised, and the hidden list. A participant's
+// page has none of these lists, and every function here does nothing there.
 
 import { $, moderates, slug } from "./page.js";
 import { ask } from "./dialog.js";
+import { chooseSeat } from "./seats.js";
 import {
-  excerpt, findIntervention, hideAsk, known, moderate, redactAsk, renderIntervention,
+  excerpt, findIntervention, hideAsk, known, moderate, moderated, redactAsk, renderIntervention,
 } from "./stream.js";
-import { announce, button, consoleBox, el, keepFocus, showEmpty, t, who } from "./util.js";
+import { announce, button, consoleBox, el, keepFocus, markNames, showEmpty, t, who } from "./util.js";
 
 const held = $("held");
 
@@ -26,16 +27,24 @@ export function removeHeld(id) {
 }
 
 // A held intervention, for the chair and moderators: publish, publish redacted, or decline.
+// One held for naming someone shows its Markdown with the names marked.
 function renderHeld(seq, d) {
   known.set(d.id, d);
   const li = renderIntervention(seq, d, { inStream: false });
   const label = who(d.attribution);
+  const mentions = d.mentions || [];
+  if (mentions.length) {
+    const source = el("p", { cls: "marked-source" });
+    markNames(source, d.body_md, mentions);
+    li.querySelector(".body").replaceWith(source);
+  }
+  const source = d.body_md === undefined ? null : { text: d.body_md, mentions };
   li.append(
     el("p", { cls: "muted", text: t("held_why", { reason: d.reason }) }),
     el("p", { cls: "actions" },
-      button(t("publish"), () => moderate("approve", d.id, {}, consoleBox("held", t("published_done"))),
+      button(t("publish"), () => publishHeld(d.id, source),
         { label: t("publish_label", { label }), key: `approve-${d.id}` }),
-      button(t("publish_redacted"), () => redactAsk(d.id, li, { release: true }),
+      button(t("publish_redacted"), () => redactAsk(d.id, li, { release: true, source }),
         { label: t("publish_redacted_label", { label }), key: `redact-${d.id}` }),
       button(t("decline"), async () => {
         const answer = await ask({
@@ -47,6 +56,46 @@ function renderHeld(seq, d) {
     ),
   );
   return li;
+}
+
+// Publishing a held intervention as written: when it names someone, only once the moderator
+// has said why the marked words are not participants (audited).
+async function publishHeld(id, source) {
+  const box = consoleBox("held", t("published_done"));
+  let marked = source && source.mentions.length ? source : null;
+  if (!marked) {
+    const refusal = await moderated("approve", id, {}, box);
+    if (!refusal) return;
+    marked = { text: source ? source.text : "", mentions: refusal.mentions || [] };
+  }
+  const answer = await ask({
+    title: t("publish_as_written_title"), text: t("publish_as_written_text"), marked,
+    reasonLabel: t("vouch_label"), confirm: t("publish_as_written"),
+  });
+  if (answer) moderate("approve", id, { not_a_participant: answer.reason }, box);
+}
+
+// -- alerts about a seat ------------------------------------------------------------------
+
+export function showAlert(d, live) {
+  const list = $("alerts");
+  if (!list) return;
+  const label = who(d.attribution);
+  for (const li of [...list.children]) if (li.dataset.seat === d.seat) li.remove();
+  const text = t("alert_name_holds", { label, count: d.count, minutes: d.minutes });
+  const li = el("li", { cls: "console-item alert-item" },
+    el("p", { text }),
+    el("p", { cls: "actions" },
+      button(t("seat_button"), () => chooseSeat(d.seat, label), { label: t("seat_label", { label }) }),
+      button(t("dismiss"), () => {
+        keepFocus(list, () => li.remove());
+        showEmpty("alerts");
+      }, { label: t("dismiss_alert_label", { label }) })),
+  );
+  li.dataset.seat = d.seat;
+  list.prepend(li);
+  showEmpty("alerts");
+  if (live) announce($("alerts-live"), text);
 }
 
 const flags = new Map();  // id -> {li, reasons, count, hidden}

@@ -1,17 +1,22 @@
 // The dialog: a reason (and, for a redaction, the new text), instead of prompt(): a real
-// modal, labelled, its error tied to the field, the focus given back to the opener.
+// modal, labelled, its error tied to the field, the focus given back to the opener. Before a
+// moderator publishes a text, it shows where the leak guard found names (marked), and can
+// ask why a marked word is not a participant.
 
 import { $ } from "./page.js";
-import { say, t } from "./util.js";
+import { markNames, say, t } from "./util.js";
 
 const dialog = $("ask");
 let dialogOpener = null;
 let dialogAnswer = null;
 
-/** Ask in the modal dialog; resolves to {reason, body} or null if cancelled.
- *  `reasonLabel: null` asks for a confirmation only. */
+/** Ask in the modal dialog; resolves to {reason, body, vouch} or null if cancelled.
+ *  `reasonLabel: null` asks for a confirmation only; `reason` fills the field in. `marked`:
+ *  {text, mentions} shows a text with the names found in it marked; `vouchLabel` adds the
+ *  optional field for why a marked word is not a participant. */
 export function ask({
   title, text = "", reasonLabel = null, minLength = 5, body = null, bodyLabel = "", confirm,
+  marked = null, vouchLabel = null, reason: given = "",
 }) {
   if (dialogAnswer) closeDialog(null);
   dialogOpener = document.activeElement;
@@ -21,13 +26,20 @@ export function ask({
   const reason = $("ask-reason");
   $("ask-reason-field").hidden = reasonLabel === null;
   say($("ask-reason-label"), reasonLabel || "");
-  reason.value = "";
+  reason.value = given;
   reason.dataset.min = String(reasonLabel === null ? 0 : minLength);
   reason.removeAttribute("aria-invalid");
   say($("ask-reason-error"), "");
   $("ask-body-field").hidden = body === null;
   $("ask-body").value = body ?? "";
   say($("ask-body-label"), bodyLabel);
+  $("ask-marked-field").hidden = !marked?.mentions?.length;
+  if (marked?.mentions?.length) markNames($("ask-marked"), marked.text, marked.mentions);
+  $("ask-vouch-field").hidden = vouchLabel === null;
+  say($("ask-vouch-label"), vouchLabel || "");
+  $("ask-vouch").value = "";
+  $("ask-vouch").removeAttribute("aria-invalid");
+  say($("ask-vouch-error"), "");
   say($("ask-ok"), confirm);
   dialog.showModal();  // modal: the page behind is inert, Tab stays in the dialog
   (reasonLabel === null ? $("ask-ok") : reason).focus();
@@ -57,8 +69,15 @@ export function setupDialog() {
       reason.focus();
       return;
     }
+    const vouch = $("ask-vouch-field").hidden ? "" : $("ask-vouch").value.trim();
+    if (vouch && vouch.length < 5) {
+      $("ask-vouch").setAttribute("aria-invalid", "true");
+      say($("ask-vouch-error"), t("reason_too_short", { min: 5 }));
+      $("ask-vouch").focus();
+      return;
+    }
     const body = $("ask-body-field").hidden ? null : $("ask-body").value.trim() || null;
-    closeDialog({ reason: value, body });
+    closeDialog({ reason: value, body, vouch: vouch || null });
   });
   $("ask-cancel").addEventListener("click", () => closeDialog(null));
   // A modal dialog lets Tab leave for the browser's own controls; keep it going round.

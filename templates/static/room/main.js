@@ -16,13 +16,13 @@
 //   floor.js    hands, queue, speaker and countdown
 //   checks.js, recommendations.js, parity.js
 // Imports form no cycle: main.js calls the parts, the parts call socket.js, dialog.js and
-// util.js (console.js also stream.js, stream.js and floor.js seats.js, parity.js floor.js),
-// and page.js imports nothing.
+// util.js (console.js also stream.js and seats.js, stream.js and floor.js seats.js,
+// parity.js floor.js), and page.js imports nothing.
 
 import { $, root } from "./page.js";
 import { showCheck, setupCheckForm } from "./checks.js";
 import {
-  interventionHidden, interventionShown, removeHeld, showFlag, showHeld,
+  interventionHidden, interventionShown, removeHeld, showAlert, showFlag, showHeld,
 } from "./console.js";
 import { setupDialog } from "./dialog.js";
 import { setupFloorControls, showFloor, showFloorMode } from "./floor.js";
@@ -90,6 +90,9 @@ function place(frame, live) {
     case "intervention.redacted":
       redactIntervention(d);
       break;
+    case "seat.alert":
+      showAlert(d, live);
+      break;
     case "seat.muted":
     case "seat.unmuted":
     case "seat.removed":
@@ -152,7 +155,7 @@ setupRecForm();
 showFloorMode();
 showStatus(root.dataset.status);
 const LISTS = ["stream", "held", "flags", "hidden-list", "muted", "console-queue", "checks",
-  "recommendations"];
+  "recommendations", "alerts"];
 for (const id of LISTS) showEmpty(id);
 connect({ welcome, event: place, frame: handle });
 refreshParity();

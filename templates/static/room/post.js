@@ -2,7 +2,7 @@
 // A post waits in `pending` until the server acknowledges it (socket.js resends it after a
 // reconnect).
 
-import { $, root, slug } from "./page.js";
+import { $, role, root, slug } from "./page.js";
 import { pending, send } from "./socket.js";
 import { announce, el, say, t } from "./util.js";
 
@@ -29,6 +29,8 @@ export function showConsent(consented) {
 }
 
 export function consentGiven() {
+  // An observer's stream starts now: the replay that follows fills it.
+  if (role === "observer") say($("stream-empty"), t("no_interventions"));
   if (!consentBox || consentBox.hidden) return;
   const hadFocus = consentBox.contains(document.activeElement);
   consentBox.hidden = true;
@@ -47,7 +49,8 @@ export function setupConsent() {
 export function acknowledged(frame) {
   if (pending.delete(frame.client_id)) {
     say(postError, "");
-    say(postStatus, frame.held ? t("held_for_moderator", { reason: frame.reason }) : t("posted"));
+    // The same words whatever held it: the server does not say why.
+    say(postStatus, frame.held ? frame.reason : t("posted"));
   }
 }
 

@@ -36,6 +36,7 @@ export function send(frame) {
 /**
  * Send a frame that takes a `ref`; the answer or the refusal comes back to this call.
  * `status` / `error`: the live regions near the control; `ok`: what to say when done.
+ * `failed(answer)` returning true has answered the refusal itself (nothing else is said).
  */
 export function act(frame, { status, error, ok, done, failed } = {}) {
   refCount += 1;
@@ -53,9 +54,9 @@ export function act(frame, { status, error, ok, done, failed } = {}) {
       if (done) done(answer);
     },
     error: (answer) => {
+      if (failed && failed(answer) === true) return;  // the caller answered it itself
       const text = answer.message || t("refused");
       if (error) announce(error, text); else alertRoom(text);
-      if (failed) failed(answer);
     },
   });
 }

@@ -6,7 +6,7 @@ import { $, LANG, canFlag, moderates } from "./page.js";
 import { ask } from "./dialog.js";
 import { chooseSeat } from "./seats.js";
 import { act } from "./socket.js";
-import { button, consoleBox, el, showEmpty, t, who } from "./util.js";
+import { button, consoleBox, el, showEmpty, t, who, withoutNames } from "./util.js";
 
 const stream = $("stream");
 const streamLog = $("stream-log");
@@ -114,16 +114,59 @@ export async function hideAsk(id, section = "held") {
   if (answer) moderate("hide", id, { reason: answer.reason }, consoleBox(section, t("hidden_done")));
 }
 
-export async function redactAsk(id, li, { release = false } = {}) {
-  const answer = await ask({
-    title: release ? t("publish_redacted_title") : t("redact_title"),
-    text: t("redact_text"),
-    reasonLabel: t("redact_reason"),
-    body: li.querySelector(".body").innerText.trim(),
-    bodyLabel: t("redact_body"),
-    confirm: release ? t("publish_redacted") : t("redact_confirm"),
+/** Redact an intervention (or publish a held one redacted). The text to send starts with
+ *  the names the leak guard found taken out, the original shown above with them marked;
+ *  a version that still names someone comes back refused, marked again, with the field to
+ *  say why a marked word is not a participant. */
+export async function redactAsk(id, li, { release = false, source = null } = {}) {
+  let body = li.querySelector(".body")?.innerText.trim() ?? "";
+  let marked = null;
+  if (source) {
+    body = source.mentions.length ? withoutNames(source.text, source.mentions) : source.text;
+    marked = source;
+  }
+  let vouchLabel = null;
+  let text = t("redact_text");
+  let reason = "";
+  for (;;) {
+    const answer = await ask({
+      title: release ? t("publish_redacted_title") : t("redact_title"),
+      text,
+      reasonLabel: t("redact_reason"),
+      reason,
+      body,
+      bodyLabel: t("redact_body"),
+      confirm: release ? t("publish_redacted") : t("redact_confirm"),
+      marked,
+      vouchLabel,
+    });
+    if (!answer) return;
+    const extra = { reason: answer.reason };
+    if (answer.body) extra.body = answer.body;
+    if (answer.vouch) extra.not_a_participant = answer.vouch;
+    const refusal = await moderated("redact", id, extra, consoleBox("held", t("redacted_done")));
+    if (!refusal) return;
+    // Still names someone: say so, show where, and let the moderator edit it or vouch.
+    ({ reason } = answer);
+    body = answer.body || "";
+    text = refusal.message;
+    marked = { text: body, mentions: refusal.mentions || [] };
+    vouchLabel = t("vouch_label");
+  }
+}
+
+/** Like moderate(), but resolves to the `names_participant` refusal (null otherwise), which
+ *  the caller answers in a dialog instead of an error line. */
+export function moderated(action, id, extra, box) {
+  return new Promise((resolve) => {
+    act({ type: "moderate", action, id, ...extra }, {
+      ...box,
+      done: () => resolve(null),
+      failed: (answer) => {
+        const names = Boolean(answer && answer.code === "names_participant");
+        resolve(names ? answer : null);
+        return names;
+      },
+    });
   });
-  if (!answer) return;
-  const extra = answer.body ? { reason: answer.reason, body: answer.body } : { reason: answer.reason };
-  moderate("redact", id, extra, consoleBox("held", t("redacted_done")));
 }

@@ -80,3 +80,27 @@ export function showEmpty(listId) {
 export function consoleBox(name, ok) {
   return { status: $(`${name}-status`), error: $(`${name}-error`), ok };
 }
+
+// The server gives a mention's offsets in code points; a JS string counts UTF-16 units.
+function pieces(text, mentions) {
+  const chars = Array.from(text);
+  const out = [];
+  let pos = 0;
+  for (const m of [...mentions].sort((a, b) => a.start - b.start)) {
+    if (m.start < pos) continue;
+    out.push([chars.slice(pos, m.start).join(""), false], [chars.slice(m.start, m.end).join(""), true]);
+    pos = m.end;
+  }
+  out.push([chars.slice(pos).join(""), false]);
+  return out;
+}
+
+/** Show `text` in `node` with the names the leak guard found in it marked (text nodes only). */
+export function markNames(node, text, mentions) {
+  node.replaceChildren(...pieces(text, mentions).map(([part, named]) => (named ? el("mark", { text: part }) : part)));
+}
+
+/** `text` with the names found in it taken out: where a redaction starts from. */
+export function withoutNames(text, mentions) {
+  return pieces(text, mentions).map(([part, named]) => (named ? "[…]" : part)).join("");
+}

@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("forum", "0010_retention"),
+        ("forum", "0007_retention"),
     ]
 
     operations = [

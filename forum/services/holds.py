@@ -1,0 +1,179 @@
+"""Texts held because they name someone: review comments and notes waiting for the
+rapporteur and the chair, and the alert raised when one seat keeps naming people.
+
+A delegate's intervention that names a participant is held for the moderators
+(forum/services/interventions.py); a review comment, a version note or a submission's note
+that does is held here, for the rapporteur and the chair, who publish it (redacted) or
+decline it. Its author learns only that it waits: refusing it with a code that says why
+would confirm that a name holds a seat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from forum.errors import ServiceError
+from forum.models import HeldText, Intervention, RoundTable, Seat
+from moderation.attribution import attribute
+from moderation.audit import audit_append
+from moderation.guard import names_in
+from moderation.permissions import Action
+from moderation.sanitize import plain_input
+from realtime.log import append_event
+
+from .acting import load_acting, refuse_names
+from .reasons import clean_reason
+
+# A seat with this many texts held for names within this window raises an alert in the
+# moderators' console: someone may be testing guesses against the roster.
+NAME_HOLDS_ALERT = 3
+NAME_HOLDS_WINDOW = timedelta(minutes=10)
+
+
+def name_hold_alert(room: RoundTable, seat: Seat, now: datetime) -> None:
+    """After `seat` had a text held for naming someone: alert the moderators when it is the
+    NAME_HOLDS_ALERT-th (or later) within NAME_HOLDS_WINDOW. Runs in the holding transaction."""
+    since = now - NAME_HOLDS_WINDOW
+    holds = (
+        Intervention.objects.filter(seat=seat, held_for="names", created_at__gte=since).count()
+        + HeldText.objects.filter(seat=seat, created_at__gte=since).count()
+    )
+    if holds < NAME_HOLDS_ALERT:
+        return
+    append_event(
+        room, "seat.alert", participants=None,
+        moderators={
+            "seat": seat.public_id, "attribution": attribute(seat).as_payload(), "alert": "name_holds",
+            "count": holds, "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
+        },
+    )
+
+
+def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None = None, **where) -> bool:
+    """Hold `text` (a comment or a note about to be shown) if it names someone; True if held.
+
+    `where` says where it goes once published (version, agenda_item, step, update) and, for
+    the secretariat's notes, `recorded_by`. The caller stores an empty text meanwhile.
+    """
+    if not names_in(room, text):
+        return False
+    held = HeldText.objects.create(
+        room=room, kind=kind, text_md=text, seat=seat,
+        attribution=attribute(seat).as_payload() if seat is not None else {}, **where,
+    )
+    data = {"id": held.public_id, "kind": kind}
+    append_event(room, "text.held", participants=None, moderators={**data, **({"author": seat.public_id} if seat else {})})
+    if seat is not None:
+        name_hold_alert(room, seat, held.created_at)
+    return True
+
+
+def held_texts(room: RoundTable) -> list[HeldText]:
+    """What waits for the rapporteur and the chair, oldest first."""
+    return list(
+        HeldText.objects.filter(room=room, status=HeldText.Status.HELD)
+        .select_related("version", "agenda_item", "step__submission__committee", "update__follow_up")
+    )
+
+
+def _limits() -> dict[str, int]:
+    from .minutes import COMMENT_LIMIT, NOTE_LIMIT
+    from .submissions import NOTE_MAX
+
+    return {
+        HeldText.Kind.COMMENT: COMMENT_LIMIT, HeldText.Kind.VERSION_NOTE: NOTE_LIMIT,
+        HeldText.Kind.STEP_NOTE: NOTE_MAX, HeldText.Kind.FOLLOW_UP_NOTE: NOTE_MAX,
+    }
+
+
+def _held(room: RoundTable, public_id: object) -> HeldText:
+    held = None
+    if isinstance(public_id, str):
+        held = (
+            HeldText.objects.select_for_update(of=("self",))
+            .select_related("version", "seat", "step", "update", "agenda_item")
+            .filter(room=room, public_id=public_id)
+            .first()
+        )
+    if held is None:
+        raise ServiceError("not_found", _("There is no such held text in this round table."), field="held")
+    if held.status != HeldText.Status.HELD:
+        raise ServiceError(
+            "invalid_state",
+            _("This text is %(status)s; that action does not apply.") % {"status": held.get_status_display().lower()},
+            field="held",
+        )
+    return held
+
+
+@transaction.atomic
+def held_text_publish(
+    *, actor_seat_id: int, held_id: str, body: str | None = None, reason: str = "",
+    not_a_participant: str | None = None,
+) -> HeldText:
+    """Publish a held text: `body` is the redacted version (None: the text as written). The
+    text that goes out passes the same guard as every moderated text."""
+    from .minutes import comment_publish  # minutes imports this module
+
+    acting = load_acting(actor_seat_id, Action.MODERATE_NOTES)
+    held = _held(acting.room, held_id)
+    text = held.text_md if body is None else plain_input(body).strip()
+    if not text:
+        raise ServiceError("invalid_body", _("The text to publish is empty; decline it instead."), field="body")
+    limit = _limits()[held.kind]
+    if len(text) > limit:
+        raise ServiceError(
+            "too_large", _("The text is at most %(limit)s characters.") % {"limit": limit}, field="body", limit=limit,
+        )
+    refuse_names(
+        acting.room, text, what=_("text"), field="body", actor=acting.seat, target=held.public_id,
+        not_a_participant=not_a_participant,
+    )
+    reason = clean_reason(reason, required=False)
+    if held.kind == HeldText.Kind.COMMENT:
+        held.comment = comment_publish(
+            room=acting.room, version=held.version, seat=held.seat, agenda_item=held.agenda_item,
+            body=text, attribution=held.attribution,
+        )
+    else:
+        target = {
+            HeldText.Kind.VERSION_NOTE: held.version,
+            HeldText.Kind.STEP_NOTE: held.step,
+            HeldText.Kind.FOLLOW_UP_NOTE: held.update,
+        }[held.kind]
+        target.note = text
+        target.save(update_fields=["note"])
+    _decided(acting, held, HeldText.Status.PUBLISHED)
+    append_event(
+        acting.room, "text.published", participants=None,
+        moderators={"id": held.public_id, "kind": held.kind, "edited": text != held.text_md},
+    )
+    audit_append(
+        room=acting.room, action=str(Action.MODERATE_NOTES), actor=acting.seat, target=held.public_id, reason=reason,
+        data={"step": "publish", "kind": held.kind, "edited": text != held.text_md},
+    )
+    return held
+
+
+@transaction.atomic
+def held_text_decline(*, actor_seat_id: int, held_id: str, reason: str) -> HeldText:
+    """Decline a held text: it is never shown (the original stays for the audit)."""
+    acting = load_acting(actor_seat_id, Action.MODERATE_NOTES)
+    reason = clean_reason(reason)
+    held = _held(acting.room, held_id)
+    _decided(acting, held, HeldText.Status.DECLINED)
+    append_event(acting.room, "text.declined", participants=None, moderators={"id": held.public_id, "kind": held.kind})
+    audit_append(
+        room=acting.room, action=str(Action.MODERATE_NOTES), actor=acting.seat, target=held.public_id, reason=reason,
+        data={"step": "decline", "kind": held.kind},
+    )
+    return held
+
+
+def _decided(acting, held: HeldText, status: str) -> None:
+    held.status, held.decided_by, held.decided_at = status, acting.seat, timezone.now()
+    held.save(update_fields=["status", "comment", "decided_by", "decided_at"])
