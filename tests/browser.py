@@ -204,9 +204,9 @@ JOIN_BUTTON = "Join the round table"
 
 def join(page, link: str) -> None:
     """Open a join link and press the page's button, as a person does (a GET alone signs
-    no one in)."""
+    no one in). The button is found by its form, in whatever language the page speaks."""
     page.goto(link)
-    page.get_by_role("button", name=JOIN_BUTTON).click()
+    page.locator("#join button[type=submit]").click()
     page.wait_for_url(f"**{ROOM_PATH}")
 
 
