@@ -36,7 +36,7 @@ run: $(VENV)/.installed
 # pass is skipped with its reason; with CI=true it fails instead.
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
-	@problem="$$($(PY) -c 'from tests.cluster import postgres_problem; print(postgres_problem() or "")')"; \
+	@problem="$$($(PY) -c 'from tests.support.cluster import postgres_problem; print(postgres_problem() or "")')"; \
 	if [ -z "$$problem" ]; then \
 	  echo "== the in-process suite again, on PostgreSQL =="; \
 	  TEST_DATABASE=postgres $(PY) -m pytest -m "not multiprocess and not browser" $(PYTEST_ARGS); \

@@ -9,7 +9,7 @@ from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound
-from forum.minutes import sector_name
+from forum.minutes.document import sector_name
 from forum.models import RoundTable, Seat
 from moderation.attribution import attribute, in_reader_language
 from realtime.events import audience_for_role

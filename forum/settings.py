@@ -193,7 +193,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "templates" / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Daphne serves /static/ itself unless a reverse proxy does it (SERVE_STATIC=0).
 SERVE_STATIC = envbool("SERVE_STATIC", True)
@@ -209,7 +209,7 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 LOGIN_URL = "/sign-in/"
 LOGIN_REDIRECT_URL = "/secretariat/"
 # A form from another site, or without its token, is refused with the product's own page.
-CSRF_FAILURE_VIEW = "forum.views.csrf_failure"
+CSRF_FAILURE_VIEW = "forum.room.views.csrf_failure"
 
 # Limits of the websocket protocol (docs/protocol.md).
 ROUNDTABLES = {

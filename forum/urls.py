@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import minutes_views, preview_views, submission_views, views
+from forum.minutes import views as minutes_views
+from forum.room import preview as preview_views
+from forum.room import views
+from forum.secretariat import submissions as submission_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,10 +20,10 @@ urlpatterns = [
     path("rooms/<slug:slug>/submissions/", submission_views.room_submissions, name="room_submissions"),
     path("submissions/<str:public_id>/package.zip", submission_views.submission_package, name="submission_package"),
     path("rooms/<slug:slug>/preview", preview_views.markdown_preview, name="room_preview"),
-    path("secretariat/", include("forum.urls_secretariat")),
+    path("secretariat/", include("forum.secretariat.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "forum.views.not_found"
+handler404 = "forum.room.views.not_found"

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import ROOM, join, launch_chromium, live_server
+from tests.support.browser import ROOM, join, launch_chromium, live_server
 
 pytestmark = pytest.mark.browser
 

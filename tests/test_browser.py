@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import launch_chromium, live_server, open_room
+from tests.support.browser import launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from forum.errors import ServiceError
 from forum.models import Ballot, ConsensusCheck, RoomEvent, RoundTable, Seat, Voter
 from forum.services.consensus import ballot_cast, check_close, check_open, voter_key
-from forum.services.moderation import seat_remove
+from forum.services.moderator_actions import seat_remove
 from forum.services.rooms import room_set_status
 from forum.tally import CONSENSUS, DEFAULT_RULE, NO_CONSENSUS, clean_check, tally
 from moderation.audit import audit_verify

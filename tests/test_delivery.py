@@ -536,7 +536,7 @@ def require_submissions() -> None:
     """The package needs every minutes renderer; skip (fail under CI) while one is missing."""
     try:
         reverse("submission_package", args=["x"])
-        from forum.minutes_render import exports
+        from forum.minutes.formats.common import exports
 
         exports()
     except (NoReverseMatch, ImportError) as exc:
@@ -545,7 +545,7 @@ def require_submissions() -> None:
 
 def test_submitting_announces_the_package_to_the_committee(cast, staff, receiver):
     require_submissions()
-    from forum.minutes import content_sha256, minutes_document
+    from forum.minutes.document import content_sha256, minutes_document
     from forum.services.submissions import submission_advance, submission_create
     from tests.test_minutes import run_session
 

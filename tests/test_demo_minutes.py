@@ -14,8 +14,8 @@ from django.test import Client
 from docx import Document
 from pypdf import PdfReader
 
-from forum.minutes import content_sha256
-from forum.minutes_akn import akn_errors
+from forum.minutes.document import content_sha256
+from forum.minutes.formats.akn import akn_errors
 from forum.models import RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.interventions import intervention_post

@@ -15,13 +15,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from forum.minutes import minutes_document
+from forum.minutes.document import minutes_document
 from forum.models import RoomEvent, RoundTable, Seat, Sector
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.floor import floor_give_next, hand_raise
 from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
-from forum.services.moderation import intervention_approve, intervention_hide, seat_remove
+from forum.services.moderator_actions import intervention_approve, intervention_hide, seat_remove
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
 from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure

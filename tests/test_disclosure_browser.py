@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.browser import REPO, ROOM, launch_chromium, live_server, open_room
+from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 

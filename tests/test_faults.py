@@ -5,7 +5,7 @@ real too: a private redis-server killed and started again, a Daphne process sent
 a TCP proxy between the Daphne processes and PostgreSQL cut and restored. The shared Redis
 and PostgreSQL are never stopped or flushed.
 
-The clients do what the room page does (templates/static/room.js): place events by seq,
+The clients do what the room page does (static/room/): place events by seq,
 ask for a gap again with a `resume` frame, reconnect with `?after=<last seq>` when the
 socket drops, and resend every post not yet acknowledged (same client_id) once welcomed.
 
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 import pytest
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
-from tests.cluster import (
+from tests.conftest import require
+from tests.support.cluster import (
     POSTGRES_URL,
     Cluster,
     Peer,
@@ -40,7 +41,6 @@ from tests.cluster import (
     redis_server_problem,
     require_services,
 )
-from tests.conftest import require
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 

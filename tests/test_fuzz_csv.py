@@ -19,8 +19,8 @@ from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
 
 from forum.models import Seat
-from tests.fuzz_support import FUZZ, NASTY, World, check_refusal, rolled_back, world_snapshot
-from tests.fuzz_support import world as world  # a fixture: pytest finds it by its name here
+from tests.support.fuzz import FUZZ, NASTY, World, check_refusal, rolled_back, world_snapshot
+from tests.support.fuzz import world as world  # a fixture: pytest finds it by its name here
 
 HEADER = ["name", "email", "organization", "sector", "role"]
 ROLES = ["chair", "moderator", "rapporteur", "delegate", "observer"]

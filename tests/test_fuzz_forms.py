@@ -16,8 +16,8 @@ from hypothesis import event, example, given, note
 from hypothesis import strategies as st
 
 from forum.models import Seat
-from forum.secretariat_views import link_fingerprint
-from tests.fuzz_support import (
+from forum.secretariat.views import link_fingerprint
+from tests.support.fuzz import (
     FRAME_CODES,
     FUZZ,
     SERVICE_CODES,
@@ -27,7 +27,7 @@ from tests.fuzz_support import (
     strings,
     world_snapshot,
 )
-from tests.fuzz_support import world as world  # a fixture: pytest finds it by its name here
+from tests.support.fuzz import world as world  # a fixture: pytest finds it by its name here
 
 
 def test_the_documented_codes_were_read():

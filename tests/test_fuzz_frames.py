@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from forum.models import Seat
 from realtime.frames import FRAME_FIELDS
-from tests.fuzz_support import FRAME_CODES, FUZZ, encode, strict_json, strings, values
+from tests.support.fuzz import FRAME_CODES, FUZZ, encode, strict_json, strings, values
 from tests.test_moderation import log_is_valid
 from tests.test_permissions import snapshot
 

@@ -11,18 +11,18 @@ import pytest
 from django.test import RequestFactory
 
 from forum.errors import ServiceError
-from forum.minutes import SCHEMA, minutes_document
-from forum.minutes_render import (
+from forum.minutes.document import SCHEMA, minutes_document
+from forum.minutes.formats.common import (
     leak_check,
     render_html_minutes,
     render_json_minutes,
     render_markdown_minutes,
 )
-from forum.minutes_views import minutes_export
+from forum.minutes.views import minutes_export
 from forum.models import Intervention, Recommendation, RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.interventions import intervention_post
-from forum.services.moderation import intervention_hide, intervention_redact
+from forum.services.moderator_actions import intervention_hide, intervention_redact
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import seat_consent
 from moderation.disclosure import POOLED
@@ -184,11 +184,11 @@ def test_leak_check_refuses_a_name_and_names_the_place(cast, caplog):
     text = render_markdown_minutes(doc)
     leaked = text.replace("## Attendance", "Thanks to Cora Civil for hosting.\n\n## Attendance")
     line = leaked.splitlines().index("Thanks to Cora Civil for hosting.") + 1
-    with caplog.at_level(logging.WARNING, logger="forum.minutes"), pytest.raises(ServiceError) as error:
+    with caplog.at_level(logging.WARNING, logger="forum.minutes.document"), pytest.raises(ServiceError) as error:
         leak_check(cast.room, leaked)
     assert error.value.code == "export_leak"
     assert f"line {line}" in error.value.message and "Thanks to Cora Civil for hosting" in error.value.message
-    [record] = [r for r in caplog.records if r.name == "forum.minutes"]
+    [record] = [r for r in caplog.records if r.name == "forum.minutes.document"]
     assert "refused" in record.getMessage() and "Cora" not in record.getMessage()
     for leak in ("cyrus@example.org", "Women Mediators Forum"):
         with pytest.raises(ServiceError):

@@ -14,8 +14,8 @@ from docx import Document
 from pypdf import PdfReader
 
 from forum.errors import ServiceError
-from forum.minutes import content_sha256
-from forum.minutes_access import version_diff
+from forum.minutes.access import version_diff
+from forum.minutes.document import content_sha256
 from forum.models import HeldText, MinutesVersion, RoomEvent
 from forum.services.minutes import (
     minutes_adopt,
@@ -263,13 +263,13 @@ def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only
 
 
 def test_the_leak_check_reads_link_targets_and_text_split_by_markup(cast):
-    from forum.minutes_render import _VERDICTS, leak_check_document
+    from forum.minutes.formats.common import _VERDICTS, leak_check_document
     from forum.models import Intervention
     from tests.test_minutes import consent_all, post
 
     consent_all(cast)
     post(cast, "gus", "See [the notes](https://example.org/notes) and **Co**ra.")
-    from forum.minutes import minutes_document
+    from forum.minutes.document import minutes_document
 
     row = Intervention.objects.get()
     for body_html in (

@@ -9,8 +9,8 @@ import time
 import pytest
 from lxml import etree
 
-from forum.minutes import content_sha256, minutes_document
-from forum.minutes_akn import (
+from forum.minutes.document import content_sha256, minutes_document
+from forum.minutes.formats.akn import (
     AKN_NS,
     FRBR_COUNTRY,
     RT_NS,
@@ -18,7 +18,7 @@ from forum.minutes_akn import (
     akn_schema,
     render_akn_minutes,
 )
-from forum.minutes_render import leak_check, status_line
+from forum.minutes.formats.common import leak_check, status_line
 from forum.models import Recommendation, RoundTable
 from forum.services.consensus import check_open
 from forum.services.recommendations import recommendation_save

@@ -22,17 +22,17 @@ from docx import Document
 from lxml import etree
 from pypdf import PdfReader
 
-import forum.minutes
-from forum.minutes import content_sha256, minutes_document, sector_name
-from forum.minutes_akn import AKN_NS, akn_errors, render_akn_minutes
-from forum.minutes_docx import render_docx_minutes
-from forum.minutes_pdf import render_pdf_minutes
-from forum.minutes_render import (
+import forum.minutes.document
+from forum.minutes.document import content_sha256, minutes_document, sector_name
+from forum.minutes.formats.akn import AKN_NS, akn_errors, render_akn_minutes
+from forum.minutes.formats.common import (
     render_html_minutes,
     render_json_minutes,
     render_markdown_minutes,
     status_line,
 )
+from forum.minutes.formats.docx import render_docx_minutes
+from forum.minutes.formats.pdf import render_pdf_minutes
 from forum.models import RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.interventions import intervention_post
@@ -116,13 +116,13 @@ def test_a_round_table_is_in_english_unless_told_otherwise(room):
 def test_the_document_is_built_under_the_rooms_language_not_the_readers(room, monkeypatch):
     in_spanish(room)
     seen = []
-    method = forum.minutes._method
+    method = forum.minutes.document._method
 
     def spy(room):
         seen.append(translation.get_language())
         return method(room)
 
-    monkeypatch.setattr(forum.minutes, "_method", spy)
+    monkeypatch.setattr(forum.minutes.document, "_method", spy)
     with translation.override("fr"):
         doc = minutes_document(room)
         assert translation.get_language() == "fr"  # restored for the reader

@@ -13,12 +13,12 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-import forum.minutes_pdf as minutes_pdf
-from forum.minutes import content_sha256, minutes_document
-from forum.minutes_blocks import html_blocks
-from forum.minutes_docx import ZIP_TIME, render_docx_minutes
-from forum.minutes_pdf import render_pdf_minutes
-from forum.minutes_render import status_line
+import forum.minutes.formats.pdf as minutes_pdf
+from forum.minutes.blocks import html_blocks
+from forum.minutes.document import content_sha256, minutes_document
+from forum.minutes.formats.common import status_line
+from forum.minutes.formats.docx import ZIP_TIME, render_docx_minutes
+from forum.minutes.formats.pdf import render_pdf_minutes
 from forum.models import Recommendation
 from forum.services.consensus import check_open
 from forum.services.interventions import intervention_post

@@ -28,7 +28,7 @@ from forum.models import (
 from forum.services.holds import held_text_decline, held_text_publish
 from forum.services.interventions import HELD, intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
-from forum.services.moderation import intervention_approve, intervention_redact
+from forum.services.moderator_actions import intervention_approve, intervention_redact
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
 from moderation.audit import audit_verify

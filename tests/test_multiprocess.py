@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from tests.cluster import Cluster, require_services
+from tests.support.cluster import Cluster, require_services
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 

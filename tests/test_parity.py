@@ -308,7 +308,7 @@ def test_the_projection_reads_the_moderators_payload_not_the_participants(room):
 
 def test_the_intervention_services_payloads_feed_the_figures(cast):
     from forum.services.interventions import intervention_post
-    from forum.services.moderation import intervention_approve, intervention_hide
+    from forum.services.moderator_actions import intervention_approve, intervention_hide
 
     Seat.objects.filter(room=cast.room).update(consented_at=timezone.now())
     first = intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="Early warning works in *three* districts.")

@@ -12,7 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone, translation
 
-from forum.minutes import minutes_document
+from forum.minutes.document import minutes_document
 from forum.models import Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.tally import DEFAULT_RULE, explain, tally

@@ -19,8 +19,8 @@ from django.test import Client
 from django.utils import timezone
 
 from forum.errors import ServiceError
-from forum.minutes_access import version_document
-from forum.minutes_render import exports
+from forum.minutes.access import version_document
+from forum.minutes.formats.common import exports
 from forum.models import (
     Flag,
     Intervention,
@@ -33,7 +33,7 @@ from forum.models import (
     User,
 )
 from forum.services.minutes import minutes_adopt, minutes_save
-from forum.services.moderation import intervention_reject, seat_reveal
+from forum.services.moderator_actions import intervention_reject, seat_reveal
 from forum.services.retention import (
     ERASED,
     purge_due_at,

@@ -15,12 +15,12 @@ import re
 
 import pytest
 
-from tests.browser import REPO, join_over_http, launch_chromium, live_server, open_room
+from tests.support.browser import REPO, join_over_http, launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 
 SEAT_BUTTON = re.compile(r"^Seat")
-ROOM_JS = REPO / "templates" / "static" / "room"  # the room page's ES modules
+ROOM_JS = REPO / "static" / "room"  # the room page's ES modules
 
 
 @pytest.fixture(scope="module")

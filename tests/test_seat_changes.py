@@ -12,7 +12,7 @@ from django.test import Client
 
 from forum.errors import ServiceError
 from forum.models import Seat, User
-from forum.services.moderation import seat_remove
+from forum.services.moderator_actions import seat_remove
 from forum.services.participants import ImportRefused, participants_import
 from forum.services.seats import seat_link_issue, seat_save, user_upsert
 from moderation.audit import audit_verify

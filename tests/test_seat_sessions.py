@@ -15,7 +15,7 @@ from django.db.models import F
 from django.test import Client
 
 from forum.models import Seat, User
-from forum.services.moderation import seat_remove
+from forum.services.moderator_actions import seat_remove
 from forum.services.participants import participants_import
 from forum.services.seats import seat_end_sessions, seat_link_issue, seat_link_revoke
 from moderation.attribution import attribute

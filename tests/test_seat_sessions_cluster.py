@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.cluster import Cluster, SeatLink, require_services, set_cookies
+from tests.support.cluster import Cluster, SeatLink, require_services, set_cookies
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 

@@ -14,8 +14,8 @@ from django.test import Client
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, Sector, SectorSeats, User
-from forum.secretariat_views import link_fingerprint
-from forum.services.moderation import seat_mute
+from forum.secretariat.views import link_fingerprint
+from forum.services.moderator_actions import seat_mute
 from forum.services.rooms import room_set_sector_seats
 from moderation.models import AuditEntry
 from tests.conftest import PERSONAS, sign_in
@@ -322,7 +322,7 @@ def test_resend_issues_a_link_and_prepares_an_email(staff, cast):
 
 
 def test_a_removed_seat_gets_no_new_link(staff, cast):
-    from forum.services.moderation import seat_remove
+    from forum.services.moderator_actions import seat_remove
 
     seat_remove(
         actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Disrupted the session."

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import REPO, ROOM, launch_chromium, live_server, open_room
+from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
 from tests.test_room_ui import accept_rule, intervention, post
 
 pytestmark = pytest.mark.browser

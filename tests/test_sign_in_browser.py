@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import JOIN_BUTTON, REPO, ROOM, ROOM_PATH, launch_chromium, live_server
+from tests.support.browser import JOIN_BUTTON, REPO, ROOM, ROOM_PATH, launch_chromium, live_server
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ import socket
 
 import pytest
 
-from tests.cluster import HOST, SESSION_COOKIE, Cluster, require_services
+from tests.support.cluster import HOST, SESSION_COOKIE, Cluster, require_services
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 

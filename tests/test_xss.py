@@ -31,8 +31,15 @@ from markdown_it import MarkdownIt
 
 from moderation import sanitize
 from moderation.sanitize import render_markdown
-from tests.browser import ROOM, ROOM_PATH, join_over_http, launch_chromium, live_server, open_room
-from tests.xss_corpus import CORPUS, EVIL
+from tests.support.browser import (
+    ROOM,
+    ROOM_PATH,
+    join_over_http,
+    launch_chromium,
+    live_server,
+    open_room,
+)
+from tests.support.xss_corpus import CORPUS, EVIL
 
 VECTORS = [pytest.param(source, id=vid) for vid, source in CORPUS]
 SAFE_SCHEMES = {"http", "https", "mailto"}

@@ -4,7 +4,7 @@ A save projects the room (forum/minutes.py) with the rapporteur's summaries and 
 result as a new version; versions are never changed afterwards. Only the latest version can be
 circulated for review or adopted, so an adoption always covers what the chair last read; any
 later save is a new draft that needs adopting again. The content hash is computed once, at
-save, over the frozen content (forum.minutes.content_sha256).
+save, over the frozen content (forum.minutes.document.content_sha256).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.minutes import UNHASHED, content_sha256, minutes_document
-from forum.minutes_render import leak_check_document
+from forum.minutes.document import UNHASHED, content_sha256, minutes_document
+from forum.minutes.formats.common import leak_check_document
 from forum.models import HeldText, MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
 from forum.services.holds import hold_if_named
@@ -377,7 +377,7 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
             % {"number": row.number},
             field="content_sha256",
         )
-    from forum.minutes_access import version_document
+    from forum.minutes.access import version_document
 
     leak_check_document(acting.room, version_document(row))
     now = timezone.now()

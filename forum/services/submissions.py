@@ -117,7 +117,7 @@ def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion
     """The cover letter from its template (templates/submissions/cover_letter.txt)."""
     header = version.document["header"]
     return render_to_string(
-        "submissions/cover_letter.txt",
+        "secretariat/submissions/cover_letter.txt",
         {
             "committee": committee,
             "header": header,
@@ -222,7 +222,7 @@ def submission_advance(
         )
     note = _clean_note(note)
     if status == Status.SUBMITTED:
-        from forum.package import build_package
+        from forum.minutes.package import build_package
         from forum.services.delivery import enqueue_submission_webhook
 
         submission.package, submission.package_sha256, submission.manifest = build_package(submission)

@@ -114,7 +114,7 @@ class RoundTable(models.Model):
     )
     seats_per_sector = models.PositiveIntegerField(default=10)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
-    # Moderation settings, changed only through forum.services.moderation.
+    # Moderation settings, changed only through forum.services.moderator_actions.
     premoderation = models.BooleanField(
         default=False, help_text="Every intervention is held until a moderator approves it."
     )
@@ -458,17 +458,3 @@ class RoomEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq} {self.kind}"
 
-
-# Minutes, committees, submissions: their own module, models of this app all the same.
-from forum.models_outcomes import (  # noqa: E402, F401
-    Committee,
-    DeliveryAttempt,
-    FollowUp,
-    FollowUpUpdate,
-    HeldText,
-    MinutesComment,
-    MinutesVersion,
-    Submission,
-    SubmissionStep,
-    WebhookDelivery,
-)

@@ -11,8 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from forum.errors import ServiceError
-from forum.minutes import sector_name
-from forum.minutes_access import (
+from forum.minutes.access import (
     can_read_drafts,
     live_document,
     parse_version,
@@ -21,12 +20,13 @@ from forum.minutes_access import (
     version_diff,
     version_document,
 )
-from forum.minutes_render import exports, leak_check_document, render_html_fragment
+from forum.minutes.document import sector_name
+from forum.minutes.formats.common import exports, leak_check_document, render_html_fragment
 from forum.models import FollowUp, Recommendation, Submission
+from forum.room.views import refusal, room_page, service_refusal
 from forum.services import holds
 from forum.services import minutes as minutes_service
 from forum.services.holds import held_texts
-from forum.views import refusal, room_page, service_refusal
 from moderation.attribution import in_reader_language
 from moderation.disclosure import disclosure, reader_of
 from moderation.guard import names_in, pieces, withheld
@@ -122,7 +122,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         except ServiceError as exc:
             return service_refusal(request, exc)
     latest = versions[0] if versions and can_read_drafts(seat) else None
-    return render(request, "minutes.html", {
+    return render(request, "minutes/minutes.html", {
         "room": room,
         "seat": seat,
         "versions": versions,
@@ -298,7 +298,7 @@ def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
         for item in doc["items"]:
             for rec in item["recommendations"]:
                 recommendations.append({"item": item["title"], "rec": rec, "follow_ups": follow_ups.get(rec["id"], [])})
-    return render(request, "outcomes.html", {
+    return render(request, "minutes/outcomes.html", {
         "room": room, "seat": seat, "adopted": adopted, "recommendations": recommendations,
     })
 

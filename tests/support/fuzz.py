@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from forum.models import User
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
 # FUZZ_EXAMPLES=1000 for a longer hunt (about four minutes).
 FUZZ = settings(

@@ -30,8 +30,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from forum.minutes_blocks import html_blocks, recommendation_text
-from forum.minutes_render import (
+from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
     audience_note,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from forum.errors import ServiceError
 from forum.models import RoundTable, Seat
-from forum.secretariat_forms import LABELS, Form
+from forum.secretariat.forms import LABELS, Form
 from forum.services.retention import (
     MAX_RETENTION_DAYS,
     adopted_at,

@@ -13,14 +13,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from forum.models import AgendaItem, Recommendation, RoundTable, Seat, new_public_id
+from forum.models.rooms import AgendaItem, Recommendation, RoundTable, Seat, new_public_id
 
 
 class MinutesVersion(models.Model):
     """One save of the minutes: the whole document as it stood, frozen.
 
     A version is never changed after it is saved (services only create them); adopting one
-    only stamps it. `document` is the content the hash covers (forum.minutes.content_sha256).
+    only stamps it. `document` is the content the hash covers (forum.minutes.document.content_sha256).
     """
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="minutes_versions")

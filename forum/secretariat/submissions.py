@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from forum.errors import ServiceError
 from forum.models import Committee, FollowUp, RoundTable, Submission
+from forum.room.views import refusal, service_refusal
 from forum.services import submissions as service
-from forum.views import refusal, service_refusal
 
 
 @never_cache
@@ -41,7 +41,7 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("committee", "version")
         .prefetch_related("steps", "follow_ups__updates", "follow_ups__recommendation", "deliveries__attempt_log")
     )
-    return render(request, "submissions.html", {
+    return render(request, "secretariat/submissions.html", {
         "room": room,
         "adopted": adopted,
         "recommendations": list(service.adopted_recommendations(adopted).values()) if adopted else [],

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tests.conftest import require
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ROOM = "demo-roundtable"
 ROOM_PATH = f"/rooms/{ROOM}/"

@@ -16,8 +16,8 @@ import io
 import json
 import zipfile
 
-from forum.minutes_access import version_document
-from forum.minutes_render import exports, leak_check, leak_check_document
+from forum.minutes.access import version_document
+from forum.minutes.formats.common import exports, leak_check, leak_check_document
 from forum.models import Submission
 
 MANIFEST_SCHEMA = "roundtables.submission-manifest/1"

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
-from forum.minutes import sector_name
+from forum.minutes.document import sector_name
 from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
@@ -64,7 +64,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("room", slug=seat.room.slug)
     return render(
         request,
-        "join.html",
+        "room/join.html",
         {
             "room": seat.room,
             "label": selectors.seat_label(seat),
@@ -178,7 +178,7 @@ def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpR
 
 @room_page
 def room(request: HttpRequest, room, seat) -> HttpResponse:
-    """The live room. Its script (templates/static/room/) shows no word of its own:
+    """The live room. Its script (static/room/) shows no word of its own:
     `strings` (rendered with json_script) holds every text it writes, translated, with
     %(name)s placeholders."""
     access = selectors.describe_access(room, seat)
@@ -436,7 +436,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
     }
     return render(
         request,
-        "room.html",
+        "room/room.html",
         {
             "room": room,
             "seat": seat,
@@ -456,7 +456,7 @@ def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
         return refusal(request, 403, "forbidden", "Only the chair and the secretariat read the audit log.")
     return render(
         request,
-        "audit.html",
+        "room/audit.html",
         {"room": room, "entries": audit_entries(room), "report": audit_verify(room)},
     )
 

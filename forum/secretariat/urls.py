@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forum import secretariat_views as views
+from forum.secretariat import views
 
 urlpatterns = [
     path("", views.index, name="secretariat"),

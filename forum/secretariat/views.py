@@ -31,7 +31,8 @@ from django.views.decorators.http import require_http_methods
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, SectorSeats
-from forum.secretariat_forms import (
+from forum.room.views import refusal
+from forum.secretariat.forms import (
     LABELS,
     CommitteeForm,
     DialogueForm,
@@ -39,8 +40,8 @@ from forum.secretariat_forms import (
     RoomForm,
     SectorSeatsForm,
 )
-from forum.secretariat_retention import ACTIONS as RETENTION_ACTIONS
-from forum.secretariat_retention import retention_card, retention_post
+from forum.secretariat.retention import ACTIONS as RETENTION_ACTIONS
+from forum.secretariat.retention import retention_card, retention_post
 from forum.services.participants import ImportRefused, participants_import
 from forum.services.rooms import (
     dialogue_get_or_create,
@@ -55,7 +56,6 @@ from forum.services.seats import (
     seat_link_revoke,
 )
 from forum.services.submissions import require_secretariat
-from forum.views import refusal
 from moderation.audit import audit_entries, audit_verify
 
 ROLE_ORDER = {role: i for i, role in enumerate(Seat.Role.values)}

@@ -24,11 +24,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from forum.errors import ServiceError
-from forum.minutes import DEFAULT_LANGUAGE, content_sha256
+from forum.minutes.document import DEFAULT_LANGUAGE, content_sha256
 from forum.models import RoundTable
 from moderation.guard import mentions_in, room_identities
 
-logger = logging.getLogger("forum.minutes")
+logger = logging.getLogger("forum.minutes.document")
 
 EXCERPT_CHARS = 30
 
@@ -485,9 +485,9 @@ def exports() -> dict:
     """Format -> (renderer, content type): the contract's six minutes formats.
 
     The PDF, DOCX and AKN renderers live in their own modules (and import this one)."""
-    from forum.minutes_akn import render_akn_minutes
-    from forum.minutes_docx import render_docx_minutes
-    from forum.minutes_pdf import render_pdf_minutes
+    from forum.minutes.formats.akn import render_akn_minutes
+    from forum.minutes.formats.docx import render_docx_minutes
+    from forum.minutes.formats.pdf import render_pdf_minutes
 
     return {
         "md": (render_markdown_minutes, "text/markdown; charset=utf-8"),

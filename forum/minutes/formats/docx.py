@@ -28,8 +28,8 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from forum.minutes_blocks import html_blocks, recommendation_text
-from forum.minutes_render import (
+from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
     audience_note,

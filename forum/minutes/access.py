@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 
 from forum.errors import Forbidden, NotFound, ServiceError
-from forum.minutes import minutes_document
-from forum.minutes_render import render_markdown_minutes
+from forum.minutes.document import minutes_document
+from forum.minutes.formats.common import render_markdown_minutes
 from forum.models import MinutesVersion, RoundTable, Seat
 from moderation.permissions import Action, allowed
 

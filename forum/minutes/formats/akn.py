@@ -20,8 +20,8 @@ from urllib.parse import quote
 from django.utils.text import slugify
 from lxml import etree
 
-from forum.minutes import anonymous_phrase, function_phrases, html_to_text, sector_phrase
-from forum.minutes_render import (
+from forum.minutes.document import anonymous_phrase, function_phrases, html_to_text, sector_phrase
+from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
     audience_note,

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from forum.minutes import html_to_text
+from forum.minutes.document import html_to_text
 
 _SPACES = re.compile(r"\s+")
 _MARKS = {"strong": "b", "em": "i", "del": "s", "s": "s", "code": "code"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from forum.views import refusal, room_page
+from forum.room.views import refusal, room_page
 from moderation.sanitize import render_markdown
 
 PREVIEW_LIMIT = 10_000
