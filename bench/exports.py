@@ -107,7 +107,8 @@ def build(interventions: int) -> tuple:
 def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, float, int]]]:
     """(the leak check's time, {format: (load, render, bytes)}), best of `repeat` each."""
     from forum.minutes.access import version_document
-    from forum.minutes.formats.common import _VERDICTS, exports, leak_check_document
+    from forum.minutes.formats.registry import exports
+    from forum.minutes.leak import _VERDICTS, leak_check_document
     from forum.models import MinutesVersion
 
     def load() -> dict:

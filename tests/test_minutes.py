@@ -12,12 +12,10 @@ from django.test import RequestFactory
 
 from forum.errors import ServiceError
 from forum.minutes.document import SCHEMA, minutes_document
-from forum.minutes.formats.common import (
-    leak_check,
-    render_html_minutes,
-    render_json_minutes,
-    render_markdown_minutes,
-)
+from forum.minutes.formats.html import render_html_minutes
+from forum.minutes.formats.json import render_json_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
+from forum.minutes.leak import leak_check
 from forum.minutes.views import minutes_export
 from forum.models import Intervention, Recommendation, RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
@@ -184,11 +182,11 @@ def test_leak_check_refuses_a_name_and_names_the_place(cast, caplog):
     text = render_markdown_minutes(doc)
     leaked = text.replace("## Attendance", "Thanks to Cora Civil for hosting.\n\n## Attendance")
     line = leaked.splitlines().index("Thanks to Cora Civil for hosting.") + 1
-    with caplog.at_level(logging.WARNING, logger="forum.minutes.document"), pytest.raises(ServiceError) as error:
+    with caplog.at_level(logging.WARNING, logger="forum.minutes"), pytest.raises(ServiceError) as error:
         leak_check(cast.room, leaked)
     assert error.value.code == "export_leak"
     assert f"line {line}" in error.value.message and "Thanks to Cora Civil for hosting" in error.value.message
-    [record] = [r for r in caplog.records if r.name == "forum.minutes.document"]
+    [record] = [r for r in caplog.records if r.name == "forum.minutes"]
     assert "refused" in record.getMessage() and "Cora" not in record.getMessage()
     for leak in ("cyrus@example.org", "Women Mediators Forum"):
         with pytest.raises(ServiceError):

@@ -263,7 +263,7 @@ def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only
 
 
 def test_the_leak_check_reads_link_targets_and_text_split_by_markup(cast):
-    from forum.minutes.formats.common import _VERDICTS, leak_check_document
+    from forum.minutes.leak import _VERDICTS, leak_check_document
     from forum.models import Intervention
     from tests.test_minutes import consent_all, post
 

@@ -18,7 +18,8 @@ from forum.minutes.formats.akn import (
     akn_schema,
     render_akn_minutes,
 )
-from forum.minutes.formats.common import leak_check, status_line
+from forum.minutes.formats.common import status_line
+from forum.minutes.leak import leak_check
 from forum.models import Recommendation, RoundTable
 from forum.services.consensus import check_open
 from forum.services.recommendations import recommendation_save

@@ -25,13 +25,11 @@ from pypdf import PdfReader
 import forum.minutes.document
 from forum.minutes.document import content_sha256, minutes_document, sector_name
 from forum.minutes.formats.akn import AKN_NS, akn_errors, render_akn_minutes
-from forum.minutes.formats.common import (
-    render_html_minutes,
-    render_json_minutes,
-    render_markdown_minutes,
-    status_line,
-)
+from forum.minutes.formats.common import status_line
 from forum.minutes.formats.docx import render_docx_minutes
+from forum.minutes.formats.html import render_html_minutes
+from forum.minutes.formats.json import render_json_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
 from forum.minutes.formats.pdf import render_pdf_minutes
 from forum.models import RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open

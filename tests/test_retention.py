@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from forum.errors import ServiceError
 from forum.minutes.access import version_document
-from forum.minutes.formats.common import exports
+from forum.minutes.formats.registry import exports
 from forum.models import (
     Flag,
     Intervention,

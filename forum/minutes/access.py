@@ -11,7 +11,7 @@ import difflib
 
 from forum.errors import Forbidden, NotFound, ServiceError
 from forum.minutes.document import minutes_document
-from forum.minutes.formats.common import render_markdown_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
 from forum.models import MinutesVersion, RoundTable, Seat
 from moderation.permissions import Action, allowed
 

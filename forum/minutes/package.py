@@ -17,7 +17,8 @@ import json
 import zipfile
 
 from forum.minutes.access import version_document
-from forum.minutes.formats.common import exports, leak_check, leak_check_document
+from forum.minutes.formats.registry import exports
+from forum.minutes.leak import leak_check, leak_check_document
 from forum.models import Submission
 
 MANIFEST_SCHEMA = "roundtables.submission-manifest/1"

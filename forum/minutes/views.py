@@ -21,7 +21,9 @@ from forum.minutes.access import (
     version_document,
 )
 from forum.minutes.document import sector_name
-from forum.minutes.formats.common import exports, leak_check_document, render_html_fragment
+from forum.minutes.formats.html import render_html_fragment
+from forum.minutes.formats.registry import exports
+from forum.minutes.leak import leak_check_document
 from forum.models import FollowUp, Recommendation, Submission
 from forum.room.views import refusal, room_page, service_refusal
 from forum.services import holds

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.minutes.document import UNHASHED, content_sha256, minutes_document
-from forum.minutes.formats.common import leak_check_document
+from forum.minutes.leak import leak_check_document
 from forum.models import HeldText, MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
 from forum.services.holds import hold_if_named
