@@ -1,4 +1,5 @@
-"""Who may do what in a round table: the one table, and the one check.
+"""Who may do what in a round table: the one table, and the one check; and the one check
+for what the secretariat (staff accounts, no seat) does.
 
 docs/permissions.md is this table in words; tests walk every role x every action against
 it. Services call `require(seat, action)` with the seat fresh from the database, so a
@@ -12,7 +13,7 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from forum.errors import ServiceError
+from forum.errors import Forbidden, ServiceError
 from forum.models import Seat
 
 CHAIR = Seat.Role.CHAIR
@@ -126,3 +127,30 @@ def require(seat: Seat, action: Action) -> None:
         refusal = _REFUSALS.get(action)
         message = _(refusal) if refusal else _("Only the chair and the moderators may do that.")
         raise ServiceError("forbidden", message, action=str(action))
+
+
+class StaffAction(StrEnum):
+    """What only the secretariat does: staff accounts, outside any seat."""
+
+    PAGES = "pages"  # open the secretariat's pages
+    ROOMS = "rooms"  # create round tables, set their seats per sector
+    SEATS = "seats"  # seat people, send and revoke their links
+    SUBMISSIONS = "submissions"  # committees, submissions, follow-ups
+    IDENTITIES = "identities"  # retention periods, erasure at a person's request
+
+
+_STAFF_REFUSALS = {
+    StaffAction.PAGES: gettext_noop("Only the secretariat (staff accounts) uses these pages."),
+    StaffAction.ROOMS: gettext_noop("Only the secretariat creates round tables and sets their seats."),
+    StaffAction.SEATS: gettext_noop("Only the secretariat seats people and sends their links."),
+    StaffAction.SUBMISSIONS: gettext_noop("Only the secretariat manages committees and submissions."),
+    StaffAction.IDENTITIES: gettext_noop("Only the secretariat sets retention and erases identities."),
+}
+
+
+def require_secretariat(user, action: StaffAction):
+    """Refuse (Forbidden, naming `action`) unless `user` is a signed-in staff account; the
+    one check for the secretariat, called by every service it uses. Returns the user."""
+    if user is None or not user.is_authenticated or not user.is_staff:
+        raise Forbidden(_(_STAFF_REFUSALS[action]))
+    return user

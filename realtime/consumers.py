@@ -20,7 +20,14 @@ from django.utils.translation import trans_real
 
 from forum import selectors
 from forum.errors import ServiceError
-from forum.services import interventions, moderation, seats
+from forum.services import (
+    consensus,
+    floor,
+    interventions,
+    moderator_actions,
+    recommendations,
+    seats,
+)
 
 from .frames import ClientFrame, FrameError, correlation, parse_after, parse_frame
 from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
@@ -45,21 +52,21 @@ def _join(session, slug: str) -> selectors.RoomAccess:
 _last_seq = database_sync_to_async(last_seq)
 _post = database_sync_to_async(interventions.intervention_post)
 _consent = database_sync_to_async(seats.seat_consent)
-_flag = database_sync_to_async(moderation.intervention_flag)
+_flag = database_sync_to_async(moderator_actions.intervention_flag)
 
 # frame action -> (service, the frame fields it takes)
 _MODERATE = {
-    "approve": (moderation.intervention_approve, ("not_a_participant",)),
-    "reject": (moderation.intervention_reject, ("reason",)),
-    "hide": (moderation.intervention_hide, ("reason",)),
-    "restore": (moderation.intervention_restore, ()),
-    "redact": (moderation.intervention_redact, ("reason", "body", "not_a_participant")),
+    "approve": (moderator_actions.intervention_approve, ("not_a_participant",)),
+    "reject": (moderator_actions.intervention_reject, ("reason",)),
+    "hide": (moderator_actions.intervention_hide, ("reason",)),
+    "restore": (moderator_actions.intervention_restore, ()),
+    "redact": (moderator_actions.intervention_redact, ("reason", "body", "not_a_participant")),
 }
 _SEAT = {
-    "mute": (moderation.seat_mute, ("minutes", "reason")),
-    "unmute": (moderation.seat_unmute, ()),
-    "remove": (moderation.seat_remove, ("reason",)),
-    "reveal": (moderation.seat_reveal, ("reason",)),
+    "mute": (moderator_actions.seat_mute, ("minutes", "reason")),
+    "unmute": (moderator_actions.seat_unmute, ()),
+    "remove": (moderator_actions.seat_remove, ("reason",)),
+    "reveal": (moderator_actions.seat_reveal, ("reason",)),
 }
 
 
@@ -350,15 +357,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if action == "premoderation":
             if "on" not in f:
                 raise FrameError("invalid_frame", _("\"on\" is missing: true or false."), field="on")
-            call = lambda: moderation.room_set_premoderation(actor_seat_id=actor, on=f["on"])  # noqa: E731
+            call = lambda: moderator_actions.room_set_premoderation(actor_seat_id=actor, on=f["on"])  # noqa: E731
         elif action == "slow_mode":
             if "seconds" not in f:
                 raise FrameError("invalid_frame", _("\"seconds\" is missing: 0 (off) to 3600."), field="seconds")
-            call = lambda: moderation.room_set_slow_mode(actor_seat_id=actor, seconds=f["seconds"])  # noqa: E731
+            call = lambda: moderator_actions.room_set_slow_mode(actor_seat_id=actor, seconds=f["seconds"])  # noqa: E731
         elif action in ("lock", "unlock"):
-            call = lambda: moderation.room_set_locked(actor_seat_id=actor, locked=action == "lock")  # noqa: E731
+            call = lambda: moderator_actions.room_set_locked(actor_seat_id=actor, locked=action == "lock")  # noqa: E731
         else:
-            call = lambda: moderation.room_close(actor_seat_id=actor, reopen=action == "reopen")  # noqa: E731
+            call = lambda: moderator_actions.room_close(actor_seat_id=actor, reopen=action == "reopen")  # noqa: E731
         await database_sync_to_async(call)()
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
 
@@ -370,8 +377,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return await database_sync_to_async(service)(**kwargs)
 
     async def on_hand(self, frame: ClientFrame) -> None:
-        from forum.services import floor
-
         f = frame.fields
         if f["action"] == "raise":
             request = await self._call(floor.hand_raise, seat_id=self.access.seat_id, kind=f.get("kind", "statement"))
@@ -381,8 +386,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "done", "action": "lower", **self._echo(frame)})
 
     async def on_floor(self, frame: ClientFrame) -> None:
-        from forum.services import floor
-
         f = frame.fields
         actor = self.access.seat_id
         action = f["action"]
@@ -420,8 +423,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
 
     async def on_check(self, frame: ClientFrame) -> None:
-        from forum.services import consensus
-
         f = frame.fields
         if f["action"] == "open":
             if "proposition" not in f:
@@ -438,15 +439,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "done", "action": f["action"], "check": check, **self._echo(frame)})
 
     async def on_vote(self, frame: ClientFrame) -> None:
-        from forum.services import consensus
-
         f = frame.fields
         await self._call(consensus.ballot_cast, seat_id=self.access.seat_id, check_id=f["check"], option=f["option"])
         await self.send_json({"type": "done", "action": "vote", "check": f["check"], **self._echo(frame)})
 
     async def on_recommendation(self, frame: ClientFrame) -> None:
-        from forum.services import recommendations
-
         f = frame.fields
         actor = self.access.seat_id
         if f["action"] == "delete":

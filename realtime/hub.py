@@ -22,7 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -30,6 +30,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from forum.models import RoundTable
+from forum.services.floor import floor_expire
 from moderation.disclosure import FULL, Disclosure, Reader, disclosure
 
 from . import log
@@ -65,8 +67,6 @@ _turn_deadline = database_sync_to_async(log.turn_deadline)
 
 @database_sync_to_async
 def _expire_turn(room_id: int) -> bool:
-    from forum.services.floor import floor_expire
-
     return floor_expire(room_id=room_id)
 _frames_between = database_sync_to_async(log.frames_between)
 
@@ -78,8 +78,6 @@ def _poll(
     """The log's position, the participants' disclosure rule if `rule`, and the seats' link
     generations if `links`: one trip to the database thread, one connection, whatever the hub
     asks for (a hub waiting on several trips stalls the thread through a database outage)."""
-    from forum.models import RoundTable
-
     latest = log.last_seq(room_id)
     seat_links = log.seat_links(room_id) if links else None
     if not rule:
@@ -189,8 +187,6 @@ class RoomHub:
             self._turn_timer = None
         if not deadline or self.stopped:
             return
-        from datetime import datetime
-
         delay = (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds()
         loop = asyncio.get_running_loop()
         self._turn_timer = loop.call_later(max(0.0, delay) + 0.05, self._spawn_end_turn)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from forum.models import RoomEvent, RoundTable
+from forum.models import FloorRequest, RoomEvent, RoundTable, Seat
 
 from .events import AUDIENCES, validate_payload
 
@@ -148,8 +148,6 @@ def notify_seat(
 
 def turn_deadline(room_id: int) -> str | None:
     """When the turn in progress ends (ISO 8601), for a hub that starts mid-turn."""
-    from forum.models import FloorRequest
-
     ends_at = (
         FloorRequest.objects.filter(room_id=room_id, status=FloorRequest.Status.SPEAKING)
         .values_list("ends_at", flat=True)
@@ -160,8 +158,6 @@ def turn_deadline(room_id: int) -> str | None:
 
 def seat_links(room_id: int) -> dict[int, int]:
     """Seat id -> link generation, for every seat of the room (forum.models.Seat)."""
-    from forum.models import Seat
-
     return dict(Seat.objects.filter(room_id=room_id).values_list("pk", "link_generation"))
 
 

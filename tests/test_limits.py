@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from forum.errors import ServiceError
 from forum.models import Intervention, Seat
-from forum.services import moderation
+from forum.services import moderator_actions as moderation
 from forum.services.interventions import intervention_post
 from tests.test_permissions import snapshot
 

@@ -38,7 +38,8 @@ from forum.models import (
     Seat,
     Voter,
 )
-from forum.services import consensus, floor, holds, minutes, moderation, recommendations
+from forum.services import consensus, floor, holds, minutes, recommendations
+from forum.services import moderator_actions as moderation
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
 from moderation.audit import audit_verify

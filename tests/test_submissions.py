@@ -19,12 +19,8 @@ from pypdf import PdfReader
 from forum.errors import ServiceError
 from forum.models import Committee, FollowUp, HeldText, Submission, SubmissionStep, User
 from forum.services.minutes import minutes_adopt, minutes_save
-from forum.services.submissions import (
-    follow_up_update,
-    package_url,
-    submission_advance,
-    submission_create,
-)
+from forum.services.packages import package_url
+from forum.services.submissions import follow_up_update, submission_advance, submission_create
 from moderation.models import AuditEntry
 from tests.conftest import sign_in
 from tests.test_minutes import identities, run_session

@@ -19,13 +19,15 @@ from forum.errors import ServiceError
 from forum.models import Committee, FollowUp, RoundTable, Submission
 from forum.room.views import refusal, service_refusal
 from forum.services import submissions as service
+from forum.services.packages import package_key_valid, package_url
+from moderation.permissions import StaffAction, require_secretariat
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        service.require_secretariat(request.user)
+        require_secretariat(request.user, StaffAction.SUBMISSIONS)
         room = RoundTable.objects.filter(slug=slug).first()
         if room is None:
             return refusal(request, 404, "not_found", _("There is no round table at this address."))
@@ -48,7 +50,7 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
         "committees": Committee.objects.all(),
         "submissions": [
             {"row": s, "next": [(v, Submission.Status(v).label) for v in sorted(service.NEXT[s.status])],
-             "package_url": service.package_url(s) if s.package else None}
+             "package_url": package_url(s) if s.package else None}
             for s in submissions
         ],
         "follow_up_statuses": FollowUp.Status.choices,
@@ -96,9 +98,9 @@ def submission_package(request: HttpRequest, public_id: str) -> HttpResponse:
     if submission is None:
         return refusal(request, 404, "not_found", _("There is no submission at this address."))
     key = request.GET.get("key")
-    if not (key and service.package_key_valid(submission, key)):
+    if not (key and package_key_valid(submission, key)):
         try:
-            service.require_secretariat(request.user)
+            require_secretariat(request.user, StaffAction.SUBMISSIONS)
         except ServiceError as exc:
             return service_refusal(request, exc)
     if not submission.package:

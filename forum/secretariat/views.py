@@ -55,8 +55,8 @@ from forum.services.seats import (
     seat_link_issue,
     seat_link_revoke,
 )
-from forum.services.submissions import require_secretariat
 from moderation.audit import audit_entries, audit_verify
+from moderation.permissions import StaffAction, require_secretariat
 
 ROLE_ORDER = {role: i for i, role in enumerate(Seat.Role.values)}
 
@@ -98,7 +98,7 @@ def secretariat_page(view=None, *, methods: tuple[str, ...] = ("GET", "POST")):
     @wraps(view)
     def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
         try:
-            require_secretariat(request.user)
+            require_secretariat(request.user, StaffAction.PAGES)
         except ServiceError as exc:
             return refusal(
                 request, 403, exc.code, _("Only the secretariat (staff accounts) uses these pages.")

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from forum.models import Committee, DeliveryAttempt, Submission, WebhookDelivery
-from forum.services.submissions import package_url
+from forum.services.packages import package_url
 
 logger = logging.getLogger("forum.delivery")
 

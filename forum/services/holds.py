@@ -10,66 +10,21 @@ would confirm that a name holds a seat.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import HeldText, Intervention, RoundTable, Seat
-from moderation.attribution import attribute
+from forum.models import HeldText, RoundTable
 from moderation.audit import audit_append
-from moderation.guard import names_in
 from moderation.permissions import Action
 from moderation.sanitize import plain_input
 from realtime.log import append_event
 
 from .acting import load_acting, refuse_names
+from .minutes import COMMENT_LIMIT, NOTE_LIMIT, comment_publish
 from .reasons import clean_reason
-
-# A seat with this many texts held for names within this window raises an alert in the
-# moderators' console: someone may be testing guesses against the roster.
-NAME_HOLDS_ALERT = 3
-NAME_HOLDS_WINDOW = timedelta(minutes=10)
-
-
-def name_hold_alert(room: RoundTable, seat: Seat, now: datetime) -> None:
-    """After `seat` had a text held for naming someone: alert the moderators when it is the
-    NAME_HOLDS_ALERT-th (or later) within NAME_HOLDS_WINDOW. Runs in the holding transaction."""
-    since = now - NAME_HOLDS_WINDOW
-    holds = (
-        Intervention.objects.filter(seat=seat, held_for="names", created_at__gte=since).count()
-        + HeldText.objects.filter(seat=seat, created_at__gte=since).count()
-    )
-    if holds < NAME_HOLDS_ALERT:
-        return
-    append_event(
-        room, "seat.alert", participants=None,
-        moderators={
-            "seat": seat.public_id, "attribution": attribute(seat).as_payload(), "alert": "name_holds",
-            "count": holds, "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
-        },
-    )
-
-
-def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None = None, **where) -> bool:
-    """Hold `text` (a comment or a note about to be shown) if it names someone; True if held.
-
-    `where` says where it goes once published (version, agenda_item, step, update) and, for
-    the secretariat's notes, `recorded_by`. The caller stores an empty text meanwhile.
-    """
-    if not names_in(room, text):
-        return False
-    held = HeldText.objects.create(
-        room=room, kind=kind, text_md=text, seat=seat,
-        attribution=attribute(seat).as_payload() if seat is not None else {}, **where,
-    )
-    data = {"id": held.public_id, "kind": kind}
-    append_event(room, "text.held", participants=None, moderators={**data, **({"author": seat.public_id} if seat else {})})
-    if seat is not None:
-        name_hold_alert(room, seat, held.created_at)
-    return True
+from .submissions import NOTE_MAX
 
 
 def held_texts(room: RoundTable) -> list[HeldText]:
@@ -81,9 +36,6 @@ def held_texts(room: RoundTable) -> list[HeldText]:
 
 
 def _limits() -> dict[str, int]:
-    from .minutes import COMMENT_LIMIT, NOTE_LIMIT
-    from .submissions import NOTE_MAX
-
     return {
         HeldText.Kind.COMMENT: COMMENT_LIMIT, HeldText.Kind.VERSION_NOTE: NOTE_LIMIT,
         HeldText.Kind.STEP_NOTE: NOTE_MAX, HeldText.Kind.FOLLOW_UP_NOTE: NOTE_MAX,
@@ -117,8 +69,6 @@ def held_text_publish(
 ) -> HeldText:
     """Publish a held text: `body` is the redacted version (None: the text as written). The
     text that goes out passes the same guard as every moderated text."""
-    from .minutes import comment_publish  # minutes imports this module
-
     acting = load_acting(actor_seat_id, Action.MODERATE_NOTES)
     held = _held(acting.room, held_id)
     text = held.text_md if body is None else plain_input(body).strip()

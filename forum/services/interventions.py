@@ -20,7 +20,7 @@ from realtime.log import append_event
 
 from .acting import current_agenda_item, require_live, seat_marks
 from .floor import floor_may_post
-from .holds import name_hold_alert
+from .hold_guard import name_hold_alert
 from .limits import check_post_limits, consume_post
 
 # What the author of any held intervention is told, whatever held it: a name, pre-moderation

@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
+from forum.minutes.access import version_document
 from forum.minutes.document import UNHASHED, content_sha256, minutes_document
 from forum.minutes.leak import leak_check_document
 from forum.models import HeldText, MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
-from forum.services.holds import hold_if_named
+from forum.services.hold_guard import hold_if_named
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
@@ -377,8 +378,6 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
             % {"number": row.number},
             field="content_sha256",
         )
-    from forum.minutes.access import version_document
-
     leak_check_document(acting.room, version_document(row))
     now = timezone.now()
     was_in_review = row.in_review

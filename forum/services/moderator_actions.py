@@ -23,8 +23,10 @@ from moderation.sanitize import render_markdown
 from realtime.log import append_event, notify_seat
 
 from .acting import Acting, load_acting, refuse_names
+from .floor import floor_release_seat, floor_stop
 from .interventions import check_body, intervention_payloads
 from .reasons import clean_reason
+from .rooms import room_set_status
 from .seats import seat_next_link
 
 FLAGS_TO_HIDE = 3
@@ -285,8 +287,6 @@ def seat_unmute(*, actor_seat_id: int, seat: str) -> Seat:
 @transaction.atomic
 def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     """Withdraw a seat: its link is revoked and its open sockets are closed everywhere."""
-    from .floor import floor_release_seat  # floor imports this module
-
     acting = load_acting(actor_seat_id, Action.REMOVE_SEAT)
     reason = _reason(reason)
     target = _target_below_chair(acting, seat)
@@ -369,9 +369,6 @@ def room_set_locked(*, actor_seat_id: int, locked: bool) -> RoundTable:
 
 @transaction.atomic
 def room_close(*, actor_seat_id: int, reopen: bool = False) -> RoundTable:
-    from .floor import floor_stop
-    from .rooms import room_set_status
-
     acting = load_acting(actor_seat_id, Action.CLOSE)
     status = RoundTable.Status.LIVE if reopen else RoundTable.Status.CLOSED
     if acting.room.status == status:

@@ -63,6 +63,7 @@ from forum.models import (
 from forum.services.floor import floor_release_seat
 from moderation.audit import audit_append, audit_erase
 from moderation.leakguard import Identity, IdentityMatcher
+from moderation.permissions import StaffAction, require_secretariat
 from moderation.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, ALLOWED_URL_SCHEMES, LINK_REL
 from realtime.log import notify_seat
 
@@ -148,9 +149,7 @@ def room_set_retention(*, room: RoundTable, days: object, actor: User) -> bool:
     """Set the days identities are kept after adoption (0: kept). Audited as
     `set_retention` (before, after). Returns False when nothing changed.
     Refusals: forbidden (not the secretariat), invalid_retention."""
-    from forum.services.submissions import require_secretariat
-
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.IDENTITIES)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_RETENTION_DAYS:
         raise ServiceError(
             "invalid_retention",
@@ -176,9 +175,7 @@ def seat_erase_identity(*, seat: Seat, actor: User, reason: str = "") -> Erasure
     Audited as `erase_identity` with the seat's handle, role and sector, and `reason` (which
     may not name anyone of the room). Refusals: forbidden, already_erased, names_participant,
     too_large."""
-    from forum.services.submissions import require_secretariat
-
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.IDENTITIES)
     room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
     seat = Seat.objects.select_related("user", "organization", "sector").get(pk=seat.pk)
     if seat.identity_erased_at is not None:

@@ -9,8 +9,8 @@ from django.utils.translation import ngettext
 from forum.errors import ServiceError
 from forum.models import AgendaItem, Dialogue, RoundTable, Sector, SectorSeats, User
 from forum.services.seats import quota_seats
-from forum.services.submissions import require_secretariat
 from moderation.audit import audit_append
+from moderation.permissions import StaffAction, require_secretariat
 from realtime.log import append_event
 
 # A sector's own number of seats: a sane bound for one round table (the form says so too).
@@ -168,7 +168,7 @@ def room_set_sector_seats(
     Returns the changes, sector slug -> (own number before, own number after), None
     meaning the room's seats_per_sector; the same goes to the room's audit log.
     """
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.ROOMS)
     locked = (
         RoundTable.objects.select_for_update()
         .only("id", "seats_per_sector", "dialogue_id")

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
 from moderation.attribution import attribute
+from moderation.audit import audit_append
+from moderation.permissions import Action, StaffAction, require, require_secretariat
 from realtime.log import append_event, notify_seat
 
 # Roles that hold a sector's seat and count against its quota; the others sit outside.
@@ -348,19 +350,15 @@ VIA = ("secretariat", "csv_import", "import_participants", "admin")
 def _require_actor(actor: User | None, via: str) -> None:
     """The secretariat (a staff account) acts on its pages and in the admin; None is a
     management command run on the server (whoever runs it holds the database)."""
-    from forum.services.submissions import require_secretariat
-
     if via not in VIA:
         raise ValueError(f"unknown path {via!r} for a seat change")
     if actor is not None or via != "import_participants":
-        require_secretariat(actor)
+        require_secretariat(actor, StaffAction.SEATS)
 
 
 def _seat_audit(seat: Seat, action: str, via: str, **data) -> None:
     """The room's audit entry for a seat or link change: the seat's handle, role and sector
     and the path it came through, never the person, the organization, the token or its hash."""
-    from moderation.audit import audit_append
-
     audit_append(
         room=seat.room,
         action=action,
@@ -454,8 +452,6 @@ def demo_token(room_slug: str, email: str) -> str:
 @transaction.atomic
 def seat_consent(*, seat_id: int, rule: str) -> Seat:
     """Record that the seat accepts its room's rule. Repeating it changes nothing."""
-    from moderation.permissions import Action, require
-
     seat = (
         # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
         Seat.objects.select_for_update(of=("self",))

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from forum.errors import Forbidden, NotFound, ServiceError
+from forum.errors import NotFound, ServiceError
+from forum.minutes.package import build_package
 from forum.models import (
     Committee,
     FollowUp,
@@ -33,7 +31,9 @@ from forum.models import (
     User,
 )
 from forum.services.acting import refuse_names
-from forum.services.holds import hold_if_named
+from forum.services.delivery import enqueue_submission_webhook
+from forum.services.hold_guard import hold_if_named
+from moderation.permissions import StaffAction, require_secretariat
 from moderation.sanitize import plain_input
 
 Status = Submission.Status
@@ -49,46 +49,7 @@ NEXT: dict[str, frozenset[str]] = {
     Status.DECLINED: frozenset(),
 }
 
-PACKAGE_SALT = "roundtables.submission-package"
-PACKAGE_LINK_DAYS = 90
 NOTE_MAX = 5000
-
-
-def require_secretariat(user: User | None) -> User:
-    """The secretariat is the organization's staff: the one check for submissions."""
-    if user is None or not user.is_authenticated:
-        raise Forbidden(_("Sign in as the secretariat to manage submissions."))
-    if not user.is_staff:
-        raise Forbidden(_("Only the secretariat manages committees and submissions."))
-    return user
-
-
-def access_submission(user: User | None, public_id: str) -> Submission:
-    require_secretariat(user)
-    submission = (
-        Submission.objects.select_related("room", "committee", "version").filter(public_id=public_id).first()
-    )
-    if submission is None:
-        raise NotFound(_("There is no submission at this address."))
-    return submission
-
-
-def package_key(submission: Submission) -> str:
-    return signing.dumps({"s": submission.public_id}, salt=PACKAGE_SALT, compress=True)
-
-
-def package_key_valid(submission: Submission, key: str) -> bool:
-    try:
-        data = signing.loads(key, salt=PACKAGE_SALT, max_age=dt.timedelta(days=PACKAGE_LINK_DAYS))
-    except signing.BadSignature:
-        return False
-    return data.get("s") == submission.public_id
-
-
-def package_url(submission: Submission) -> str:
-    """The package's download link for the committee: signed, no account needed, 90 days."""
-    path = reverse("submission_package", args=[submission.public_id])
-    return f"{settings.BASE_URL}{path}?key={package_key(submission)}"
 
 
 def latest_adopted(room: RoundTable) -> MinutesVersion | None:
@@ -147,7 +108,7 @@ def submission_create(
     letter: str | None = None,
 ) -> Submission:
     """A draft submission of the room's latest adopted minutes to a committee."""
-    require_secretariat(user)
+    require_secretariat(user, StaffAction.SUBMISSIONS)
     room = RoundTable.objects.filter(slug=room_slug).first()
     if room is None:
         raise NotFound(_("There is no round table at this address."))
@@ -190,7 +151,7 @@ def submission_advance(
     *, user: User, submission_id: str, status: str, date: dt.date | str | None = None, note: str = ""
 ) -> Submission:
     """Move a submission one step along its history; out-of-order steps are refused."""
-    require_secretariat(user)
+    require_secretariat(user, StaffAction.SUBMISSIONS)
     submission = Submission.objects.select_for_update().filter(public_id=submission_id).first()
     if submission is None:
         raise NotFound(_("There is no submission at this address."))
@@ -222,9 +183,6 @@ def submission_advance(
         )
     note = _clean_note(note)
     if status == Status.SUBMITTED:
-        from forum.minutes.package import build_package
-        from forum.services.delivery import enqueue_submission_webhook
-
         submission.package, submission.package_sha256, submission.manifest = build_package(submission)
         submission.status = status
         submission.save(update_fields=["package", "package_sha256", "manifest", "status"])
@@ -256,7 +214,7 @@ FOLLOW_UP_FIELDS = ("status", "reference", "owner", "due_date")
 @transaction.atomic
 def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **changes) -> FollowUp:
     """Record what happened to a recommendation: a dated note, and any field it changes."""
-    require_secretariat(user)
+    require_secretariat(user, StaffAction.SUBMISSIONS)
     follow_up = FollowUp.objects.select_for_update().filter(public_id=follow_up_id).first()
     if follow_up is None:
         raise NotFound(_("There is no such follow-up."))
