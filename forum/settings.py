@@ -209,7 +209,7 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 LOGIN_URL = "/sign-in/"
 LOGIN_REDIRECT_URL = "/secretariat/"
 # A form from another site, or without its token, is refused with the product's own page.
-CSRF_FAILURE_VIEW = "forum.room.views.csrf_failure"
+CSRF_FAILURE_VIEW = "forum.site.views.csrf_failure"
 
 # Limits of the websocket protocol (docs/protocol.md).
 ROUNDTABLES = {

@@ -5,11 +5,12 @@ from forum.minutes import views as minutes_views
 from forum.room import preview as preview_views
 from forum.room import views
 from forum.secretariat import submissions as submission_views
+from forum.site import views as site_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", site_views.home, name="home"),
     path("join/<str:token>/", views.join, name="join"),
-    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/", site_views.sign_in, name="sign_in"),
     path("sign-out/", views.sign_out, name="sign_out"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
@@ -22,8 +23,8 @@ urlpatterns = [
     path("rooms/<slug:slug>/preview", preview_views.markdown_preview, name="room_preview"),
     path("secretariat/", include("forum.secretariat.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", site_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "forum.room.views.not_found"
+handler404 = "forum.site.views.not_found"

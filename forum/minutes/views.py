@@ -25,7 +25,7 @@ from forum.minutes.formats.html import render_html_fragment
 from forum.minutes.formats.registry import exports
 from forum.minutes.leak import leak_check_document
 from forum.models import FollowUp, Recommendation, Submission
-from forum.room.views import refusal, room_page, service_refusal
+from forum.pages import refusal, seat_holder_page, service_refusal
 from forum.services import holds
 from forum.services import minutes as minutes_service
 from forum.services.holds import held_texts
@@ -45,7 +45,7 @@ def minutes_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     return _export(request, slug, fmt=fmt, renderers=renderers)
 
 
-@room_page
+@seat_holder_page
 def _export(request: HttpRequest, room, seat, *, fmt: str = "", renderers=None) -> HttpResponse:
     try:
         wanted = parse_version(request.GET.get("version"))
@@ -102,7 +102,7 @@ def _default_shown(room, seat, versions: list):
     return (review or adopted or [None])[0]
 
 
-@room_page(methods=("GET", "POST"))
+@seat_holder_page(methods=("GET", "POST"))
 def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
     if request.method == "POST":
         return _minutes_action(request, room, seat)
@@ -276,7 +276,7 @@ def _number(data) -> int:
 # -- What became of the recommendations -------------------------------------------------------
 
 
-@room_page
+@seat_holder_page
 def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
     """For every recommendation of the adopted minutes: where it was submitted, the
     committee's steps, and the follow-up. Draft submissions are the secretariat's own."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from forum.room.views import refusal, room_page
+from forum.pages import refusal, seat_holder_page
 from moderation.sanitize import render_markdown
 
 PREVIEW_LIMIT = 10_000
 
 
-@room_page(methods=("POST",))
+@seat_holder_page(methods=("POST",))
 def markdown_preview(request: HttpRequest, room, seat) -> JsonResponse:
     """POST body=MARKDOWN -> {"html": SANITISED_HTML}: what the post would show."""
     body = request.POST.get("body", "")

@@ -1,47 +1,26 @@
-"""Pages. Views parse, call one selector or service, and answer."""
+"""A round table's pages for its seat holders: the join page, the live room, its audit log
+and parity figures; and signing out. Views parse, call one selector or service, and answer."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django import forms
 from django.contrib import messages
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from forum import selectors
-from forum.errors import Forbidden, NotFound
 from forum.minutes.document import sector_name
 from forum.models import Seat
+from forum.pages import refusal, seat_holder_page
 from forum.parity import parity_figures
+from forum.room.strings import room_strings
 from forum.services.seats import seat_by_token
 from forum.services.sessions import seat_sign_in, session_sign_out
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
-
-logger = logging.getLogger(__name__)
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", {"message": "This page does not exist."}, status=404)
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    # A session opens the one seat its join link was for (none once that link has ended).
-    seat = selectors.session_seat(request.session)
-    return render(request, "home.html", {"seats": [seat] if seat else []})
 
 
 @never_cache
@@ -96,344 +75,12 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-class StaffSignInForm(AuthenticationForm):
-    """Staff accounts only: a seat holder's account has no password and signs in with its
-    join link, never here."""
-
-    def confirm_login_allowed(self, user) -> None:
-        super().confirm_login_allowed(user)
-        if not (user.is_staff or user.is_superuser):
-            raise forms.ValidationError(
-                _("This page is for the secretariat's staff accounts. Delegates open their personal join link."),
-                code="not_staff",
-            )
-
-
-class StaffSignIn(LoginView):
-    """The product's own sign-in page for the secretariat; it leads to /secretariat/ (or to
-    the page named by `next` on this site)."""
-
-    template_name = "sign_in.html"
-    authentication_form = StaffSignInForm
-
-
-sign_in = never_cache(StaffSignIn.as_view())
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A form sent from another site, or without its token (an expired page): refused, in
-    the reader's language, with nothing changed."""
-    return render(
-        request,
-        "403.html",
-        {"message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again.")},
-        status=403,
-    )
-
-
-def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
-    """A room's page for its seat holders: `view(request, room, seat)`, or the refusal.
-    `@room_page(methods=("GET", "POST"))` for a page with forms."""
-    if view is None:
-        return functools.partial(room_page, methods=methods)
-
-    @never_cache
-    @require_http_methods(list(methods))
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
-        try:
-            room, seat = selectors.access_room(request.session, slug)
-        except NotFound as exc:
-            return refusal(request, 404, "not_found", exc.message)
-        except selectors.SessionEnded as exc:
-            # Its link was replaced or revoked, or the seat removed: the session opens nothing
-            # any more, so the browser is signed out rather than left looking signed in.
-            session_sign_out(request=request)
-            return refusal(request, 403, "forbidden", exc.message)
-        except Forbidden as exc:
-            return refusal(request, 403, "forbidden", exc.message)
-        return view(request, room, seat, **kwargs)
-
-    return wrapper
-
-
-# The HTTP status of a refused form or export, by error code (400 for the rest).
-REFUSAL_STATUS = {
-    "forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409,
-    "invalid_transition": 409,
-}
-
-
-def service_refusal(request: HttpRequest, exc) -> HttpResponse:
-    """The page (or JSON) for a ServiceError a view got from a service."""
-    return refusal(request, REFUSAL_STATUS.get(exc.code, 400), exc.code, exc.message)
-
-
-def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
-    if request.path.endswith(".json"):
-        return JsonResponse({"error": code, "message": message}, status=status)
-    template = f"{status}.html" if status in (403, 404) else "refused.html"
-    return render(request, template, {"message": message, "code": code}, status=status)
-
-
-@room_page
+@seat_holder_page
 def room(request: HttpRequest, room, seat) -> HttpResponse:
     """The live room. Its script (static/room/) shows no word of its own:
     `strings` (rendered with json_script) holds every text it writes, translated, with
     %(name)s placeholders."""
     access = selectors.describe_access(room, seat)
-    strings = {
-        # connection
-        "connecting": _("Connecting…"),
-        "reconnecting": _("Reconnecting…"),
-        "connected": _("Connected"),
-        "offline_reconnecting": _("Offline — reconnecting in %(seconds)s s"),
-        "refused_connection": _("Disconnected: access refused."),
-        "offline_try_again": _("You are offline; try again once the page has reconnected."),
-        "refused": _("The server refused this action."),
-        # room status and settings
-        "status_scheduled": _("Scheduled"),
-        "status_live": _("Live"),
-        "status_closed": _("Closed"),
-        "floor_locked": _("Floor locked"),
-        "premoderated": _("Pre-moderated"),
-        "slow_mode_on": _("Slow mode: %(seconds)s s"),
-        "agenda_now": _("The round table moves to the agenda item: %(title)s"),
-        "minutes.saved": _("· version %(version)s of the minutes saved"),
-        "minutes.review_opened": _("· version %(version)s of the minutes is open for your comments"),
-        "minutes.review_closed": _("· the review of version %(version)s has ended"),
-        "minutes.adoption_requested": _("· version %(version)s of the minutes awaits the chair's adoption"),
-        "minutes.adopted": _("· version %(version)s of the minutes adopted"),
-        # posting and the preview
-        "sending": _("Sending…"),
-        "posted": _("Posted."),
-        "offline_will_send": _("Offline: will be sent on reconnect."),
-        "post_empty": _("Write your intervention before posting it."),
-        "post_refused": _("Your intervention was not posted."),
-        "preview_empty": _("Nothing to preview yet."),
-        "preview_failed": _("The preview is not available right now; you can still post."),
-        # interventions
-        "no_interventions": _("No interventions yet."),
-        "kind_question": _("Question"),
-        "kind_reply": _("Reply"),
-        "kind_point_of_order": _("Point of order"),
-        "redacted_by_moderator": _("Redacted by the moderator: %(reason)s"),
-        "flag": _("Flag"),
-        "flag_label": _("Flag this intervention by %(label)s for the moderators"),
-        "flag_title": _("Flag an intervention for the moderators"),
-        "flag_reason": _("Why should the moderators look at it?"),
-        "flag_confirm": _("Send the flag"),
-        "flag_thanks": _("Thank you: the moderators will look at it."),
-        "flagged_times": _("Flags: %(count)s"),
-        "an_intervention": _("An intervention"),
-        # the dialog and reasons
-        "reason_too_short": _("Give a reason of at least %(min)s characters."),
-        # moderation of interventions
-        "hide": _("Hide"),
-        "hide_label": _("Hide the intervention by %(label)s"),
-        "hide_title": _("Hide an intervention"),
-        "hide_reason": _("Why hide this intervention? (recorded in the audit log)"),
-        "hide_confirm": _("Hide it"),
-        "hidden_done": _("Hidden."),
-        "hidden_tag": _("hidden"),
-        "hidden_why": _("Hidden: %(reason)s"),
-        "redact": _("Redact"),
-        "redact_label": _("Redact the intervention by %(label)s"),
-        "redact_title": _("Redact an intervention"),
-        "redact_text": _(
-            "Readers will see your version and the reason; the original stays in the audit log only."
-        ),
-        "redact_reason": _("Reason for the redaction (shown to everyone)"),
-        "redact_body": _("The redacted text (Markdown)"),
-        "redact_confirm": _("Redact it"),
-        "redacted_done": _("Redacted."),
-        "restore": _("Restore"),
-        "restore_label": _("Restore the intervention by %(label)s"),
-        "restored_done": _("Restored."),
-        "dismiss": _("Dismiss"),
-        "dismiss_label": _("Dismiss the flags on the intervention by %(label)s"),
-        "flag_dismissed": _("Dismissed from this list; the flags stay on the record."),
-        "held_why": _("Held: %(reason)s"),
-        "vouch_label": _(
-            "Why is the marked text not a participant? (A common word that is also a surname, say; "
-            "written to the audit log.)"
-        ),
-        "publish_as_written_title": _("Publish as written?"),
-        "publish_as_written_text": _(
-            "The check finds the names of participants in it (marked). Publish it as written only if "
-            "they are not participants; otherwise publish a redacted version."
-        ),
-        "publish_as_written": _("Publish as written"),
-        "alert_name_holds": _(
-            "%(label)s: %(count)s texts held for naming someone within %(minutes)s minutes. Someone may be "
-            "testing names against the list of participants."
-        ),
-        "dismiss_alert_label": _("Dismiss the alert about %(label)s"),
-        "publish": _("Publish"),
-        "publish_label": _("Publish the intervention by %(label)s"),
-        "publish_redacted": _("Publish redacted"),
-        "publish_redacted_label": _("Publish a redacted version of the intervention by %(label)s"),
-        "publish_redacted_title": _("Publish a redacted version"),
-        "published_done": _("Published."),
-        "decline": _("Decline"),
-        "decline_label": _("Decline the intervention by %(label)s"),
-        "decline_title": _("Decline a held intervention"),
-        "decline_reason": _("Reason for declining (sent to the author)"),
-        "decline_confirm": _("Decline it"),
-        "declined_done": _("Declined."),
-        # seats
-        "seat_button": _("Seat"),
-        "seat_label": _("Seat actions for %(label)s"),
-        "seat_chosen": _("Chosen seat: %(label)s"),
-        "minutes_range": _("Give whole minutes, from 1 to 1,440."),
-        "muted_done": _("%(label)s is muted for %(minutes)s min."),
-        "unmute": _("Unmute"),
-        "unmute_label": _("Unmute %(label)s"),
-        "unmuted_done": _("%(label)s may speak again."),
-        "removed_done": _("The seat of %(label)s is removed."),
-        "revealed_intro": _("Shown to you alone; your look is in the audit log."),
-        "revealed_done": _("The identity is shown in the console, to you alone."),
-        "forget_identity": _("Hide these details"),
-        "identity_name": _("Name"),
-        "identity_email": _("E-mail"),
-        "identity_organization": _("Organization"),
-        "identity_sector": _("Sector"),
-        "identity_role": _("Role"),
-        "identity_erased": _("This person's identity was erased on %(date)s: there is no name to show."),
-        "muted_until": _("%(label)s, muted until %(time)s"),
-        "seat_muted_log": _("%(label)s was muted."),
-        "seat_unmuted_log": _("%(label)s may speak again."),
-        "seat_removed_log": _("The seat of %(label)s was removed."),
-        "seat_revealed_log": _("%(by)s looked behind %(label)s."),
-        # room controls
-        "lock": _("Lock the floor"),
-        "unlock": _("Unlock the floor"),
-        "locked_done": _("The floor is locked: only the chair and moderators post."),
-        "unlocked_done": _("The floor is unlocked."),
-        "premoderation_on_done": _("Pre-moderation is on."),
-        "premoderation_off_done": _("Pre-moderation is off."),
-        "seconds_range": _("Give whole seconds, from 0 to 3,600."),
-        "slow_mode_done": _("Slow mode: %(seconds)s s between a delegate's posts."),
-        "slow_mode_off_done": _("Slow mode is off."),
-        "close_room": _("Close the round table"),
-        "reopen_room": _("Reopen the round table"),
-        "close_title": _("Close the round table?"),
-        "close_text": _(
-            "Nobody can post or take the floor until it is reopened; the turn in progress ends."
-        ),
-        "reopen_title": _("Reopen the round table?"),
-        "reopen_text": _("Delegates can post and ask for the floor again."),
-        "closed_done": _("The round table is closed."),
-        "reopened_done": _("The round table is open again."),
-        # the floor
-        "floor_mode_open": _("Open floor; turns of %(time)s."),
-        "floor_mode_queued": _(
-            "Queued floor: only the speaker posts statements; turns of %(time)s."
-        ),
-        "nobody_has_floor": _("Nobody has the floor."),
-        "has_floor": _("%(label)s has the floor."),
-        "you_have_floor": _("You have the floor."),
-        "request_with_kind": _("%(label)s (%(kind)s)"),
-        "request_yours": _("%(request)s: you"),
-        "nobody_waiting": _("Nobody is waiting."),
-        "waiting_count": _("Waiting for the floor: %(count)s"),
-        "floor_given": _("%(label)s has the floor for %(time)s."),
-        "turn_ended": _("The turn ended after %(time)s."),
-        "thirty_seconds_left": _("30 seconds left for %(label)s."),
-        "time_is_up": _("Time is up for %(label)s."),
-        "time_up_short": _("Time is up."),
-        "ending_soon": _("Less than 30 seconds left."),
-        "hand_is_up": _("Your hand is raised."),
-        "hand_raised_done": _("You asked for the floor."),
-        "hand_lowered_done": _("Your hand is lowered."),
-        "yielded_done": _("You yielded the floor."),
-        "give_floor": _("Give the floor"),
-        "give_floor_label": _("Give the floor to %(label)s"),
-        "give_out_of_order": _("Give the floor out of order"),
-        "give_out_of_order_title": _("Give the floor to %(label)s out of order"),
-        "override_text": _("This overrides the parity order; it is written to the audit log."),
-        "override_reason": _("Reason (recorded in the audit log)"),
-        "move_up": _("Move up"),
-        "move_up_label": _("Move up: %(label)s"),
-        "move_up_title": _("Move %(label)s up the queue"),
-        "move_down": _("Move down"),
-        "move_down_label": _("Move down: %(label)s"),
-        "move_down_title": _("Move %(label)s down the queue"),
-        "moved_done": _("%(label)s is now at position %(position)s."),
-        "remove_request": _("Remove"),
-        "remove_request_label": _("Remove the request of %(label)s from the queue"),
-        "remove_request_title": _("Remove the request of %(label)s"),
-        "request_removed_done": _("The request of %(label)s is removed."),
-        "floor_given_done": _("%(label)s has the floor."),
-        "turn_ended_done": _("The turn is ended."),
-        "turn_seconds_range": _("Give whole seconds, from 30 to 3,600."),
-        "floor_mode_done": _("The floor is set."),
-        # how speakers are named (moderation/attribution.py: in_reader_language)
-        **{f"role_{role}": str(label) for role, label in Seat.Role.choices if role != Seat.Role.DELEGATE},
-        "pseudonym": _("%(sector)s · Delegate %(number)s"),
-        "anonymous": _("A participant"),
-        # consensus checks
-        "check_open": _("Open"),
-        "check_voters": _("Open · votes cast: %(count)s"),
-        "your_ballot": _("Your ballot"),
-        "ballot_recorded": _("Your ballot is recorded; you may change it until the check closes."),
-        "option_support": _("Support"),
-        "option_live": _("Can live with it"),
-        "option_object": _("Object"),
-        "close_check": _("Close the check"),
-        "close_check_label": _("Close the check: %(proposition)s"),
-        "consensus": _("Consensus"),
-        "no_consensus": _("No consensus"),
-        "weighted": _("weighted: %(shares)s"),
-        "share": _("%(option)s %(percent)s%%"),
-        "proposition_required": _("Write the proposition before opening a check."),
-        "check_opened_done": _("The check is open."),
-        "check_closed_done": _("The check is closed; its result is shown."),
-        # a result's reasons, by code (forum/tally.py: explain words them the same way)
-        "why_nobody_voted": _("Nobody voted."),
-        "why_majority": _("%(option)s holds %(share)s of the weight, more than half."),
-        "why_no_majority": _("No option holds more than half of the weight."),
-        "why_support_reached": _("Weighted support is %(support)s, at least the threshold of %(threshold)s."),
-        "why_support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
-        "why_sectors_block": _("A majority of the voters of %(sectors)s object."),
-        "why_sectors_object": _("A majority of the voters of %(sectors)s object (this rule lets it pass)."),
-        # ... when sectors the reader may not see named object too, or alone
-        "why_sectors_block_and_pooled": _(
-            "A majority of the voters of %(sectors)s, and of at least one sector among the other "
-            "participants, object."
-        ),
-        "why_sectors_block_pooled": _(
-            "A majority of the voters of at least one sector among the other participants object."
-        ),
-        "why_sectors_object_and_pooled": _(
-            "A majority of the voters of %(sectors)s, and of at least one sector among the other participants, "
-            "object (this rule lets it pass)."
-        ),
-        "why_sectors_object_pooled": _(
-            "A majority of the voters of at least one sector among the other participants object (this rule "
-            "lets it pass)."
-        ),
-        # recommendations
-        "addressed_to": _("To: %(audience)s"),
-        "audience_rigos": _("Regional intergovernmental organizations"),
-        "audience_csos": _("Civil society organizations"),
-        "audience_un": _("The United Nations"),
-        "audience_states": _("States"),
-        "audience_private-sector": _("The private sector"),
-        "recommendation_required": _("Write the recommendation before saving it."),
-        "saving": _("Saving…"),
-        "saved": _("Saved."),
-        # parity and presence
-        "parity_caption": _("Turns, speaking time and words per sector"),
-        "parity_sector": _("Sector"),
-        "parity_turns": _("Turns"),
-        "parity_time": _("Time"),
-        "parity_words": _("Words"),
-        "balance": _("Balance index: %(index)s (1 = equal speaking time)"),
-        "parity_unavailable": _("Parity figures unavailable."),
-        "presence_sector": _("%(sector)s: %(count)s"),
-        "presence_others": _("Chair, rapporteur and observers: %(others)s · total %(total)s"),
-    }
     return render(
         request,
         "room/room.html",
@@ -444,12 +91,12 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "agenda": room.agenda_items.order_by("position"),
             # The pooled group of the sectors a reader may not see named has a name of its own.
             "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
-            "strings": strings,
+            "strings": room_strings(),
         },
     )
 
 
-@room_page
+@seat_holder_page
 def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
     """The room's audit log, for the chair (the secretariat reads it in the admin)."""
     if not allowed(seat.role, Action.READ_AUDIT):
@@ -461,40 +108,10 @@ def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
     )
 
 
-@room_page
+@seat_holder_page
 def room_parity(request: HttpRequest, room, seat) -> JsonResponse:
     """The room's parity figures (a projection of its event log), for the room page: split by
     the sectors this reader may see (moderation/disclosure.py), the others pooled."""
     return JsonResponse(parity_figures(room, disclosure=disclosure(room, reader_of(seat.role))))
 
 
-async def _layer_roundtrip() -> None:
-    layer = get_channel_layer()
-    # The hubs' prefix: channels-redis lets one receive() of a process wait on Redis at a time,
-    # for its own prefix only; under another prefix this one would queue behind an idle
-    # hub's receive until its 2 s ran out, and report a healthy layer down.
-    channel = await layer.new_channel(prefix="hub")
-    await layer.send(channel, {"type": "healthz.ping"})
-    await asyncio.wait_for(layer.receive(channel), timeout=2)
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("healthz: database check failed: %s", exc)
-        checks["database"] = "error"
-    try:
-        async_to_sync(_layer_roundtrip)()
-        checks["channel_layer"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("healthz: channel layer check failed: %s", exc)
-        checks["channel_layer"] = "error"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

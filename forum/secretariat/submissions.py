@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from forum.errors import ServiceError
 from forum.models import Committee, FollowUp, RoundTable, Submission
-from forum.room.views import refusal, service_refusal
+from forum.pages import refusal, service_refusal
 from forum.services import submissions as service
 from forum.services.packages import package_key_valid, package_url
 from moderation.permissions import StaffAction, require_secretariat

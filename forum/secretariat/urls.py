@@ -6,7 +6,7 @@ from forum.secretariat import views
 
 urlpatterns = [
     path("", views.index, name="secretariat"),
-    path("rooms/<slug:slug>/", views.room_page, name="secretariat_room"),
+    path("rooms/<slug:slug>/", views.room_detail, name="secretariat_room"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="secretariat_audit"),
     path("committees/", views.committees, name="secretariat_committees"),
     path("committees/<str:public_id>/", views.committee_edit, name="secretariat_committee"),

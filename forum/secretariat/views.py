@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, SectorSeats
-from forum.room.views import refusal
+from forum.pages import refusal
 from forum.secretariat.forms import (
     LABELS,
     CommitteeForm,
@@ -249,7 +249,7 @@ def _room_or_404(request: HttpRequest, slug: str):
 
 
 @secretariat_page
-def room_page(request: HttpRequest, slug: str) -> HttpResponse:
+def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
     room, missing = _room_or_404(request, slug)
     if missing:
         return missing
