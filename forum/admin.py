@@ -20,6 +20,7 @@ from .models import (
     Submission,
     User,
 )
+from .services.committees import committee_save
 from .services.rooms import room_set_status
 from .services.seats import (
     QUOTA_ROLES,
@@ -373,6 +374,10 @@ class CommitteeAdmin(admin.ModelAdmin):
     list_display = ("name", "rigo", "working_languages", "webhook_url")
     search_fields = ("name", "rigo")
     readonly_fields = ("public_id",)
+
+    def save_model(self, request, obj, form, change):
+        # The same service as the secretariat's committee page: one path for every save.
+        committee_save(actor=request.user, committee=obj, data=form.cleaned_data)
 
 
 @admin.register(MinutesVersion)

@@ -16,7 +16,7 @@ from hypothesis import event, example, given, note
 from hypothesis import strategies as st
 
 from forum.models import Seat
-from forum.secretariat.views import link_fingerprint
+from forum.secretariat.room_views import link_fingerprint
 from tests.support.fuzz import (
     FRAME_CODES,
     FUZZ,

@@ -14,7 +14,7 @@ from django.test import Client
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, Sector, SectorSeats, User
-from forum.secretariat.views import link_fingerprint
+from forum.secretariat.room_views import link_fingerprint
 from forum.services.moderator_actions import seat_mute
 from forum.services.rooms import room_set_sector_seats
 from moderation.models import AuditEntry

@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from forum.secretariat import views
+from forum.secretariat import room_views, views
 
 urlpatterns = [
     path("", views.index, name="secretariat"),
-    path("rooms/<slug:slug>/", views.room_detail, name="secretariat_room"),
-    path("rooms/<slug:slug>/audit/", views.room_audit, name="secretariat_audit"),
+    path("rooms/<slug:slug>/", room_views.room_detail, name="secretariat_room"),
+    path("rooms/<slug:slug>/audit/", room_views.room_audit, name="secretariat_audit"),
     path("committees/", views.committees, name="secretariat_committees"),
     path("committees/<str:public_id>/", views.committee_edit, name="secretariat_committee"),
 ]

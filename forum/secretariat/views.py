@@ -1,23 +1,13 @@
-"""The secretariat's pages (staff accounts, no seat): dialogues and round tables, seats and
-join links, participant import, the committee registry and a room's audit log.
+"""The secretariat's pages (staff accounts, no seat): dialogues and round tables, and the
+committee registry. One round table's page is in room_views.py.
 
 Every view passes `require_secretariat` first. Views parse a form, call one service and
 answer: a redirect with a message, or the page again with the refusal (its code and a
-sentence) and nothing changed. Two answers are not redirects: a new join link and the
-links of an import exist only in the response that creates them (the database keeps their
-hashes), so they are rendered there, never stored in a session or a message.
+sentence) and nothing changed.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-from functools import wraps
-from urllib.parse import quote
-
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -26,110 +16,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 
 from forum.errors import ServiceError
-from forum.models import Committee, Dialogue, RoundTable, Seat, SectorSeats
+from forum.models import Committee, Dialogue, RoundTable, Seat
 from forum.pages import refusal
 from forum.secretariat.forms import (
-    LABELS,
     CommitteeForm,
     DialogueForm,
-    ImportForm,
     RoomForm,
-    SectorSeatsForm,
 )
-from forum.secretariat.retention import ACTIONS as RETENTION_ACTIONS
-from forum.secretariat.retention import retention_card, retention_post
-from forum.services.participants import ImportRefused, participants_import
+from forum.secretariat.pages import (
+    ROOM_ERROR_FIELDS,
+    invalid,
+    refused,
+    room_labels,
+    secretariat_page,
+)
+from forum.services.committees import COMMITTEE_FIELDS, committee_save
 from forum.services.rooms import (
     dialogue_get_or_create,
     room_create,
-    room_set_sector_seats,
-    room_set_status,
 )
 from forum.services.seats import (
     QUOTA_ROLES,
-    join_url,
-    seat_link_issue,
-    seat_link_revoke,
 )
-from moderation.audit import audit_entries, audit_verify
-from moderation.permissions import StaffAction, require_secretariat
-
-ROLE_ORDER = {role: i for i, role in enumerate(Seat.Role.values)}
-
-# A form field and the service's code for a bad value in it, both ways.
-FIELD_CODES = {
-    "slug": "invalid_slug",
-    "title": "invalid_title",
-    "rule": "invalid_rule",
-    "attribution": "invalid_attribution",
-    "seats_per_sector": "invalid_seats",
-    "k": "invalid_k",
-    "status": "invalid_status",
-    "agenda": "invalid_agenda_item",
-    "dialogue": "not_found",
-    "convener": "invalid_convener",
-}
-ROOM_ERROR_FIELDS = {code: field for field, code in FIELD_CODES.items()} | {"slug_taken": "slug"}
-
-
-def room_labels(room: RoundTable) -> dict:
-    """The room's status, rule and attribution in the reader's language, and the language of
-    its minutes by its own name."""
-    labels = {
-        kind: LABELS[kind].get(getattr(room, kind), getattr(room, kind))
-        for kind in ("status", "rule", "attribution")
-    }
-    labels["language"] = dict(settings.LANGUAGES).get(room.language, room.language)
-    return labels
-
-
-def secretariat_page(view=None, *, methods: tuple[str, ...] = ("GET", "POST")):
-    """A staff-only page: `view(request, **kwargs)`, or the 403 page for everyone else
-    (anonymous included: a refusal, not a redirect to a sign-in page)."""
-    if view is None:
-        return lambda v: secretariat_page(v, methods=methods)
-
-    @never_cache
-    @require_http_methods(list(methods))
-    @wraps(view)
-    def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
-        try:
-            require_secretariat(request.user, StaffAction.PAGES)
-        except ServiceError as exc:
-            return refusal(
-                request, 403, exc.code, _("Only the secretariat (staff accounts) uses these pages.")
-            )
-        return view(request, **kwargs)
-
-    return wrapper
-
-
-def refused(form: forms.Form, name: str, exc: ServiceError, field: str | None = None) -> dict:
-    """Attach a service's refusal to `form` (to `field`, tied to it by aria-describedby)
-    and return the summary the page shows above the form called `name`."""
-    form.add_error(field, f"{exc.message} ({exc.code})")
-    return {"form": name, "code": exc.code, "message": exc.message}
-
-
-def invalid(form: forms.Form, name: str, default: str = "invalid_form") -> dict:
-    """The summary of a form that did not parse: the code of its first field in error."""
-    code = default
-    for field, errors in form.errors.as_data().items():
-        ours = [e.code for e in errors if e.code in ("slug_taken", "import_refused")]
-        code = ours[0] if ours else FIELD_CODES.get(field, default)
-        break
-    return {
-        "form": name,
-        "code": code,
-        "message": _("Nothing was changed: correct the fields marked below."),
-    }
-
-
-
 
 # -- Dialogues and round tables -------------------------------------------------------------
 
@@ -236,310 +146,6 @@ def _dialogues_with_rooms() -> list[dict]:
     return out
 
 
-# -- One round table: status, seats, links, import ------------------------------------------
-
-
-def _room_or_404(request: HttpRequest, slug: str):
-    room = RoundTable.objects.select_related("dialogue", "current_item").filter(slug=slug).first()
-    if room is None:
-        return None, refusal(
-            request, 404, "not_found", _("There is no round table at this address.")
-        )
-    return room, None
-
-
-@secretariat_page
-def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    room, missing = _room_or_404(request, slug)
-    if missing:
-        return missing
-    if request.method == "GET":
-        return _render_room(request, room)
-    action = request.POST.get("action", "")
-    if action in ("open", "close"):
-        status = RoundTable.Status.LIVE if action == "open" else RoundTable.Status.CLOSED
-        room_set_status(room=room, status=status)
-        messages.success(
-            request,
-            _("The round table is open: it is live.")
-            if action == "open"
-            else _("The round table is closed."),
-        )
-        return redirect("secretariat_room", slug=room.slug)
-    if action in ("issue", "resend", "revoke"):
-        return _seat_link_action(request, room, action)
-    if action == "import":
-        return _import(request, room)
-    if action == "sector_seats":
-        return _sector_seats(request, room)
-    if action in RETENTION_ACTIONS:
-        return retention_post(request, room, action, render=_render_room)
-    return refusal(request, 400, "invalid_action", _("This form is not one of this page's."))
-
-
-def _render_room(
-    request, room, *, status=200, problem=None, import_form=None, seats_form=None, retention=None
-) -> HttpResponse:
-    seats = sorted(
-        Seat.objects.filter(room=room).select_related("user", "sector", "organization"),
-        key=lambda s: (
-            ROLE_ORDER.get(s.role, 99),
-            s.sector.position if s.sector else -1,
-            str(s.user).lower(),
-        ),
-    )
-    sectors = _sectors(room, seats)
-    return render(
-        request,
-        "secretariat/room.html",
-        {
-            "room": room,
-            "labels": room_labels(room),
-            "agenda": room.agenda_items.order_by("position"),
-            "sectors": sectors,
-            "seats_form": seats_form or _seats_form(room, sectors),
-            "seats": [
-                {
-                    "seat": s,
-                    "role": LABELS["role"].get(s.role, s.role),
-                    "state": _link_state(s),
-                    "fingerprint": link_fingerprint(s),
-                }
-                for s in seats
-            ],
-            "import_form": import_form or ImportForm(auto_id="import-%s"),
-            "retention": retention or retention_card(room),
-            "problem": problem,
-        },
-        status=status,
-    )
-
-
-def _sectors(room: RoundTable, seats) -> list[dict]:
-    """Per sector of the dialogue: seated delegates, the sector's own number of seats (None:
-    the room's seats_per_sector) and the limit that applies."""
-    own = dict(SectorSeats.objects.filter(room=room).values_list("sector_id", "seats"))
-    filled: dict[int, int] = {}
-    for seat in seats:
-        if seat.role in QUOTA_ROLES and seat.removed_at is None and seat.sector_id:
-            filled[seat.sector_id] = filled.get(seat.sector_id, 0) + 1
-    return [
-        {
-            "sector": s,
-            "filled": filled.get(s.pk, 0),
-            "own": own.get(s.pk),
-            "limit": own.get(s.pk, room.seats_per_sector),
-        }
-        for s in room.dialogue.sectors.all()
-    ]
-
-
-def _seats_form(room: RoundTable, sectors: list[dict], data=None) -> SectorSeatsForm:
-    return SectorSeatsForm(
-        data, sectors=sectors, default=room.seats_per_sector, auto_id="sector-seats-%s"
-    )
-
-
-def _sector_seats(request: HttpRequest, room: RoundTable) -> HttpResponse:
-    seats = Seat.objects.filter(room=room).only("role", "removed_at", "sector_id")
-    sectors = _sectors(room, seats)
-    form = _seats_form(room, sectors, request.POST)
-    if not form.is_valid():
-        problem = invalid(form, "sector_seats", "invalid_seats")
-        return _render_room(request, room, status=400, problem=problem, seats_form=form)
-    by_name = {form.field_name(s["sector"]): s["sector"] for s in sectors}
-    try:
-        changes = room_set_sector_seats(
-            room=room,
-            seats={sector.pk: form.cleaned_data[name] for name, sector in by_name.items()},
-            actor=request.user,
-        )
-    except ServiceError as exc:
-        field = f"seats-{exc.extra['sector']}" if "sector" in exc.extra else None
-        problem = refused(form, "sector_seats", exc, field if field in form.fields else None)
-        status = 409 if exc.code == "seats_below_held" else 400
-        return _render_room(request, room, status=status, problem=problem, seats_form=form)
-    messages.success(
-        request,
-        _("Seats per sector saved.")
-        if changes
-        else _("The seats per sector were already these: nothing changed."),
-    )
-    return redirect(reverse("secretariat_room", args=[room.slug]) + "#sectors")
-
-
-def _link_state(seat: Seat) -> str:
-    if seat.identity_erased_at:
-        return "erased"
-    if seat.removed_at:
-        return "removed"
-    if not seat.token_hash:
-        return "none"
-    return "revoked" if seat.token_revoked_at else "active"
-
-
-def link_fingerprint(seat: Seat) -> str:
-    """Names the seat's link as the page showed it: a form sent twice (a reload after
-    "issue a new link") finds a different one and changes nothing, so the link just shown
-    is not silently replaced."""
-    state = f"{seat.token_hash}:{seat.token_revoked_at and seat.token_revoked_at.isoformat()}"
-    return hashlib.sha256(state.encode()).hexdigest()[:16]
-
-
-def _seat_link_action(request: HttpRequest, room: RoundTable, action: str) -> HttpResponse:
-    seat = (
-        Seat.objects.select_related("user", "room")
-        .filter(room=room, public_id=request.POST.get("seat", ""))
-        .first()
-    )
-    if seat is None:
-        return refusal(request, 404, "not_found", _("There is no such seat in this round table."))
-    if request.POST.get("link") != link_fingerprint(seat):
-        problem = {
-            "form": "seats",
-            "code": "stale_link",
-            "message": _(
-                "The link of %(name)s changed since this page was shown "
-                "(was the form sent twice?). "
-                "Nothing was changed; check the table below and try again."
-            )
-            % {"name": seat.user},
-        }
-        return _render_room(request, room, status=409, problem=problem)
-    if seat.removed_at:
-        problem = {
-            "form": "seats",
-            "code": "forbidden",
-            "message": _(
-                "A moderator removed %(name)s from this round table: a link would not open it."
-            )
-            % {"name": seat.user},
-        }
-        return _render_room(request, room, status=409, problem=problem)
-    if action == "revoke":
-        seat_link_revoke(seat=seat, actor=request.user)
-        messages.success(
-            request,
-            _("The link of %(name)s is revoked; it no longer opens the round table.")
-            % {"name": seat.user},
-        )
-        return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
-    url = join_url(seat_link_issue(seat=seat, actor=request.user, resend=action == "resend"))
-    return render(
-        request,
-        "secretariat/link.html",
-        {
-            "room": room,
-            "seat": seat,
-            "url": url,
-            "resend": action == "resend",
-            "mailto": _mailto(seat, room, url) if action == "resend" else "",
-            "strings": copy_strings(),
-        },
-    )
-
-
-def _mailto(seat: Seat, room: RoundTable, url: str) -> str:
-    names = {"name": seat.user, "title": room.title, "url": url}
-    subject = _("Your personal link to the round table “%(title)s”") % names
-    body = (
-        _(
-            "Dear %(name)s,\n\n"
-            "Here is your personal link to the round table “%(title)s”:\n\n%(url)s\n\n"
-            "It signs you in: please do not share it. "
-            "Any link you received before no longer works.\n\n"
-            "The secretariat"
-        )
-        % names
-    )
-    # RFC 6068: percent-encoding, with spaces as %20 (not +) and line breaks as %0D%0A.
-    body = body.replace("\n", "\r\n")
-    address = quote(seat.user.email, safe="@")
-    return f"mailto:{address}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
-
-
-def copy_strings() -> dict[str, str]:
-    return {
-        "copied": _("Copied."),
-        "copy_failed": _("Could not copy: the text is selected, press Ctrl+C (or ⌘+C) to copy it."),
-    }
-
-
-def _import(request: HttpRequest, room: RoundTable) -> HttpResponse:
-    form = ImportForm(request.POST, request.FILES, auto_id="import-%s")
-    if not form.is_valid():
-        problem = {
-            "form": "import",
-            "code": "import_refused",
-            "message": _("Nothing was imported: the file could not be read."),
-        }
-        return _render_room(request, room, status=400, problem=problem, import_form=form)
-    try:
-        results = participants_import(
-            room=room,
-            text=form.cleaned_data["file"],
-            actor=request.user,
-            via="csv_import",
-            reissue_links=form.cleaned_data["reissue_links"],
-        )
-    except ImportRefused as exc:
-        form.add_error("file", exc.problems)
-        problem = {
-            "form": "import",
-            "code": exc.code,
-            "message": _(
-                "Nothing was imported. Fix the rows listed under the file field "
-                "and upload the file again."
-            ),
-        }
-        return _render_room(request, room, status=400, problem=problem, import_form=form)
-    except ServiceError as exc:
-        problem = refused(form, "import", exc, "file")
-        return _render_room(request, room, status=400, problem=problem, import_form=form)
-    return render(
-        request,
-        "secretariat/imported.html",
-        {
-            "room": room,
-            "results": [
-                {"row": r, "role": LABELS["role"].get(r.role, r.role), "copy_id": f"link-{i}"}
-                for i, r in enumerate(results)
-            ],
-            "created": sum(r.created for r in results),
-            "kept": sum(1 for r in results if not r.join_url),
-            "csv": links_csv(results),
-            "strings": copy_strings(),
-        },
-    )
-
-
-def links_csv(results) -> str:
-    """name,email,role,join_url: the same rows as `manage.py import_participants`."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "email", "role", "join_url"])
-    for r in results:
-        writer.writerow([r.name, r.email, r.role, r.join_url])
-    return out.getvalue()
-
-
-@secretariat_page(methods=("GET",))
-def room_audit(request: HttpRequest, slug: str) -> HttpResponse:
-    """The room's audit log, read-only, with the verification of its hash chain."""
-    room, missing = _room_or_404(request, slug)
-    if missing:
-        return missing
-    return render(
-        request,
-        "secretariat/audit.html",
-        {
-            "room": room,
-            "entries": audit_entries(room),
-            "report": audit_verify(room),
-        },
-    )
-
-
 # -- The committee registry -----------------------------------------------------------------
 
 
@@ -548,7 +154,7 @@ def committees(request: HttpRequest) -> HttpResponse:
     form = CommitteeForm(request.POST or None, auto_id="committee-%s")
     problem, status = None, 200
     if request.method == "POST":
-        committee = _committee_save(form, Committee())
+        committee = _committee_save(request, form, Committee())
         if committee is not None:
             messages.success(
                 request, _("Committee “%(name)s” added to the registry.") % {"name": committee.name}
@@ -574,14 +180,14 @@ def committee_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         return refusal(request, 404, "not_found", _("There is no committee at this address."))
     initial = {
         f: getattr(committee, f)
-        for f in ("name", "rigo", "working_languages", "address", "accepts", "webhook_url")
+        for f in COMMITTEE_FIELDS
     }
     form = CommitteeForm(
         request.POST or None, initial=initial, committee=committee, auto_id="committee-%s"
     )
     problem, status = None, 200
     if request.method == "POST":
-        if _committee_save(form, committee) is not None:
+        if _committee_save(request, form, committee) is not None:
             messages.success(request, _("Committee “%(name)s” saved.") % {"name": committee.name})
             return redirect(reverse("secretariat_committees") + f"#committee-{committee.public_id}")
         problem, status = _invalid_committee(), 400
@@ -606,25 +212,16 @@ def _invalid_committee() -> dict:
     }
 
 
-def _committee_save(form: CommitteeForm, committee: Committee) -> Committee | None:
-    """Apply the form to `committee` and save it if the model's own validation
-    (`full_clean`: URL schemes, a secret with every webhook, unique names) passes."""
+def _committee_save(request: HttpRequest, form: CommitteeForm, committee: Committee) -> Committee | None:
+    """The form, then the service; what the model's validation refuses goes back to the form's
+    fields (None: not saved)."""
     if not form.is_valid():
         return None
-    data = form.cleaned_data
-    for name in ("name", "rigo", "working_languages", "address", "accepts", "webhook_url"):
-        setattr(committee, name, data[name])
-    if data["webhook_secret"]:
-        committee.webhook_secret = data["webhook_secret"]
-    elif data.get("clear_webhook_secret"):
-        committee.webhook_secret = ""
     try:
-        committee.full_clean()
+        return committee_save(actor=request.user, committee=committee, data=form.cleaned_data)
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(
                 None if field == NON_FIELD_ERRORS or field not in form.fields else field, errors
             )
         return None
-    committee.save()
-    return committee
