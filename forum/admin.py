@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .errors import ServiceError
 from .models import (
@@ -254,17 +256,17 @@ class RoundTableAdmin(admin.ModelAdmin):
     inlines = [AgendaItemInline, SectorSeatsInline]
     actions = ["open_rooms", "close_rooms"]
 
-    @admin.action(description="Open the selected round tables (live)")
+    @admin.action(description=gettext_lazy("Open the selected round tables (live)"))
     def open_rooms(self, request, queryset):
         for room in queryset:
             room_set_status(room=room, status=RoundTable.Status.LIVE)
-        self.message_user(request, f"{queryset.count()} round table(s) opened.")
+        self.message_user(request, _("%(count)s round table(s) opened.") % {"count": queryset.count()})
 
-    @admin.action(description="Close the selected round tables")
+    @admin.action(description=gettext_lazy("Close the selected round tables"))
     def close_rooms(self, request, queryset):
         for room in queryset:
             room_set_status(room=room, status=RoundTable.Status.CLOSED)
-        self.message_user(request, f"{queryset.count()} round table(s) closed.")
+        self.message_user(request, _("%(count)s round table(s) closed.") % {"count": queryset.count()})
 
 
 class SeatForm(forms.ModelForm):
@@ -329,23 +331,25 @@ class SeatAdmin(admin.ModelAdmin):
         obj.pk = seat.pk
         obj.refresh_from_db()
 
-    @admin.action(description="Issue new join links (replaces and revokes the old ones)")
+    @admin.action(description=gettext_lazy("Issue new join links (replaces and revokes the old ones)"))
     def issue_links(self, request, queryset):
         # Tokens are stored hashed: this is the only time they can be shown.
         for seat in queryset.select_related("user", "room", "sector"):
             if seat.removed_at:
                 self.message_user(
-                    request, f"{seat.user.email} was removed from {seat.room.slug}: no link issued.", messages.ERROR
+                    request, _("%(email)s was removed from %(room)s: no link issued.") % {"email": seat.user.email, "room": seat.room.slug}, messages.ERROR
                 )
                 continue
             url = join_url(seat_link_issue(seat=seat, actor=request.user, via="admin"))
-            self.message_user(request, f"Join link for {seat.user.email}: {url}", messages.WARNING)
+            self.message_user(
+                request, _("Join link for %(email)s: %(url)s") % {"email": seat.user.email, "url": url}, messages.WARNING
+            )
 
-    @admin.action(description="Revoke join links")
+    @admin.action(description=gettext_lazy("Revoke join links"))
     def revoke_links(self, request, queryset):
         for seat in queryset.select_related("room", "sector"):
             seat_link_revoke(seat=seat, actor=request.user, via="admin")
-        self.message_user(request, f"{queryset.count()} link(s) revoked.")
+        self.message_user(request, _("%(count)s link(s) revoked.") % {"count": queryset.count()})
 
 
 @admin.register(Intervention)

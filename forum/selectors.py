@@ -136,8 +136,9 @@ def access_room(session, slug: str) -> tuple[RoundTable, Seat]:
     return room, seat
 
 
-def room_access(session, slug: str) -> RoomAccess:
-    return describe_access(*access_room(session, slug))
+def access_room_summary(session, slug: str) -> RoomAccess:
+    """`access_room`, then what the socket keeps of it (`access_summary`)."""
+    return access_summary(*access_room(session, slug))
 
 
 def seat_label(seat: Seat) -> str:
@@ -146,7 +147,8 @@ def seat_label(seat: Seat) -> str:
     return in_reader_language(attribute(seat).as_payload(), sectors)
 
 
-def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
+def access_summary(room: RoundTable, seat: Seat) -> RoomAccess:
+    """What a page or a socket keeps of a room and the seat `access_room` let in."""
     return RoomAccess(
         room_id=room.pk,
         slug=room.slug,

@@ -46,7 +46,7 @@ CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too
 def _join(session, slug: str) -> selectors.RoomAccess:
     """The seat the session was signed in for and its room, in one trip to the database
     thread (the session, the room and the seat): a join storm queues on it."""
-    return selectors.room_access(session, slug)
+    return selectors.access_room_summary(session, slug)
 
 
 _last_seq = database_sync_to_async(last_seq)

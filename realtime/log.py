@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -175,13 +175,3 @@ def events_between(room_id: int, after: int, upto: int | None = None, limit: int
 
 def frames_between(room_id: int, after: int, upto: int | None = None, limit: int = 500) -> list[tuple[int, dict[str, str]]]:
     return [(e.seq, render_frames(e)) for e in events_between(room_id, after, upto, limit)]
-
-
-def iter_events(room_id: int, after: int = 0, chunk: int = 500) -> Iterator[RoomEvent]:
-    cursor = after
-    while True:
-        batch = events_between(room_id, cursor, limit=chunk)
-        if not batch:
-            return
-        yield from batch
-        cursor = batch[-1].seq

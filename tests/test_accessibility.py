@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.browser import ROOM, join, launch_chromium, live_server
+from tests.support.browser import ROOM, launch_chromium, live_server
+from tests.support.staff import STAFF, signed_in
 
 pytestmark = pytest.mark.browser
 
 BLOCKING = {"serious", "critical"}
-STAFF = ("sam-secretariat", "a-long-staff-password-for-tests")
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +27,6 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chromium():
     yield from launch_chromium()
-
-
-def signed_in(chromium, server, who: str):
-    """A page in a fresh context, signed in as a demo persona or as the secretariat."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.set_default_navigation_timeout(30_000)  # a loaded CI machine: generous, never waited in vain
-    if who == "secretariat":
-        page.goto(f"{server.base_url}/admin/login/?next=/")
-        page.fill("#id_username", STAFF[0])
-        page.fill("#id_password", STAFF[1])
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{server.base_url}/")
-    elif who == "moderator":
-        join(page, server.moderator_link)
-    elif who != "anonymous":
-        join(page, server.personas[who].link)
-    return context, page
 
 
 def resolve(server, path: str) -> str:

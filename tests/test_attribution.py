@@ -10,7 +10,7 @@ from forum.models import Seat, Sector
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import seat_revoke_token, seat_upsert, user_upsert
 from moderation.attribution import ANONYMOUS_LABEL, attribute
-from tests.conftest import build_cast
+from tests.support.personas import build_cast
 
 pytestmark = pytest.mark.django_db
 

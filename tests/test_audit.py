@@ -30,27 +30,10 @@ from forum.models import RoundTable, User
 from moderation.audit import audit_append, audit_entries, audit_verify, entry_hash
 from moderation.audit_mac import current_key_id
 from moderation.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLogImmutable
-from tests.conftest import PERSONAS, build_cast
+from tests.support.audit import append, delete, five_entries, shift, sql
+from tests.support.personas import PERSONAS, build_cast
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = AuditEntry._meta.db_table
-
-
-def append(room, action="intervention.hidden", actor=None, **kwargs) -> AuditEntry:
-    with transaction.atomic():
-        return audit_append(room=room, action=action, actor=actor, **kwargs)
-
-
-def five_entries(cast) -> list[AuditEntry]:
-    """A short, varied chain: chair, moderator-less secretariat, reveals with reasons."""
-    room = cast.room
-    return [
-        append(room, "room.premoderation_on", cast.chloe, reason="heated item"),
-        append(room, "intervention.hidden", cast.chloe, target="iv-1", reason="off topic"),
-        append(room, "seat.revealed", cast.chloe, target=cast.cora.public_id, reason="threat"),
-        append(room, "seat.muted", None, target=cast.gus.public_id, data={"minutes": 10}),
-        append(room, "intervention.redacted", cast.chloe, target="iv-2", reason="names a person"),
-    ]
 
 
 # -- appending -----------------------------------------------------------------------------
@@ -237,19 +220,6 @@ def test_concurrent_appends_on_one_room_keep_one_valid_chain(cast):
 # -- tampering through raw SQL, and what verify says ----------------------------------------
 
 
-def sql(statement: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement.format(table=connection.ops.quote_name(TABLE)), params)
-
-
-def shift(room, from_seq: int, by: int) -> None:
-    """Renumber the entries from `from_seq` on by `by`, in two steps so no two rows ever
-    share a seq (PostgreSQL checks the unique constraint row by row)."""
-    far = 1_000_000
-    sql("UPDATE {table} SET seq = seq + %s WHERE room_id = %s AND seq >= %s", [far + by, room.pk, from_seq])
-    sql("UPDATE {table} SET seq = seq - %s WHERE room_id = %s AND seq >= %s", [far, room.pk, far])
-
-
 def insert_raw(entry: AuditEntry) -> None:
     fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -312,10 +282,6 @@ def insert_at_the_start(cast, entries):
 
 def append_behind_the_heads_back(cast, entries):
     insert_raw(forged(cast, 6, prev_hash=entries[4].hash))
-
-
-def delete(cast, entries):
-    sql("DELETE FROM {table} WHERE room_id = %s AND seq = 3", [cast.room.pk])
 
 
 def delete_two(cast, entries):

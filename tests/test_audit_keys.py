@@ -29,7 +29,7 @@ from moderation.audit_mac import (
     seal_content,
 )
 from moderation.models import GENESIS_HASH, AuditEntry, AuditHead
-from tests.test_audit import delete, five_entries, shift, sql
+from tests.support.audit import delete, five_entries, shift, sql
 
 OTHER_KEY = "a-key-the-attacker-guessed-" + "z" * 20
 
@@ -153,7 +153,7 @@ def test_verify_audit_refuses_a_head_that_is_not_a_mac(cast, bad):
 
 
 def test_a_head_of_another_round_table_is_not_found(cast):
-    from tests.conftest import build_cast
+    from tests.support.personas import build_cast
 
     other = build_cast("other-room")
     five_entries(cast)
@@ -253,7 +253,7 @@ def as_legacy(room, *, break_entry: int | None = None) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_seals_intact_old_chains_and_leaves_broken_ones_as_they_were(cast, capfd):
-    from tests.conftest import build_cast
+    from tests.support.personas import build_cast
 
     broken = build_cast("broken-room")
     five_entries(cast)

@@ -18,7 +18,7 @@ from forum.models import AgendaItem, Dialogue, Organization, RoundTable, Seat, S
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import organization_get_or_create, seat_upsert
 from moderation.attribution import ANONYMOUS_LABEL, attribute
-from tests.conftest import sign_in
+from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
 

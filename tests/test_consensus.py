@@ -26,8 +26,8 @@ from moderation.audit import audit_verify
 from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import PERSONAS, build_cast
-from tests.test_permissions import snapshot
+from tests.support.personas import PERSONAS, build_cast
+from tests.support.state import snapshot
 
 SCALE = ["support", "live", "object"]
 PROPOSITION = "The secretariat publishes early-warning data for every district each month."

@@ -44,7 +44,7 @@ from forum.services.delivery import (
     sign,
     verify,
 )
-from tests.conftest import require
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -547,7 +547,7 @@ def test_submitting_announces_the_package_to_the_committee(cast, staff, receiver
     require_submissions()
     from forum.minutes.document import content_sha256, minutes_document
     from forum.services.submissions import submission_advance, submission_create
-    from tests.test_minutes import run_session
+    from tests.support.minutes import run_session
 
     run_session(cast)
     doc = minutes_document(cast.room)

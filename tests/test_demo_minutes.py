@@ -22,7 +22,7 @@ from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import seat_consent
-from tests.conftest import sign_in
+from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
 

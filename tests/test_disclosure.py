@@ -25,7 +25,7 @@ from forum.services.moderator_actions import intervention_approve, intervention_
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
 from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure
-from tests.conftest import sign_in
+from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -38,8 +38,8 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from forum.models import ConsensusCheck, FloorRequest, Intervention, RoomEvent, RoundTable
-from tests.conftest import client_for
-from tests.test_leak_property import (
+from tests.support.personas import client_for
+from tests.support.scenarios import (
     PROPERTY,
     RUNS_THE_ROOM,
     STEPS,

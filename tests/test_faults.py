@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 import pytest
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
-from tests.conftest import require
 from tests.support.cluster import (
     POSTGRES_URL,
     Cluster,
@@ -41,6 +40,7 @@ from tests.support.cluster import (
     redis_server_problem,
     require_services,
 )
+from tests.support.services import require
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 

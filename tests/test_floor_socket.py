@@ -34,7 +34,8 @@ from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from realtime.hub import hubs
-from tests.conftest import PERSONAS, Cast, Socket, observers_consent
+from tests.support.personas import PERSONAS, Cast, observers_consent
+from tests.support.sockets import Socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

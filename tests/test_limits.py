@@ -15,7 +15,7 @@ from forum.errors import ServiceError
 from forum.models import Intervention, Seat
 from forum.services import moderator_actions as moderation
 from forum.services.interventions import intervention_post
-from tests.test_permissions import snapshot
+from tests.support.state import snapshot
 
 CLEAN = "Early warning only works when the alerts reach the districts in time."
 

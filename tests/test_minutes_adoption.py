@@ -25,8 +25,8 @@ from forum.services.minutes import (
     minutes_save,
 )
 from moderation.models import AuditEntry
-from tests.conftest import build_cast, sign_in
-from tests.test_minutes import identities, run_session
+from tests.support.minutes import identities, run_session
+from tests.support.personas import build_cast, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -227,7 +227,7 @@ def test_the_minutes_page_saves_circulates_and_adopts_through_forms(cast):
 
 def test_named_open_rooms_keep_names_and_are_not_leak_checked(db):
     cast = build_cast(slug="open-room", rule="open")
-    from tests.test_minutes import post
+    from tests.support.minutes import post
 
     post(cast, "cora", "On the record.")
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Cora Civil opened the debate."})
@@ -239,7 +239,7 @@ def test_named_open_rooms_keep_names_and_are_not_leak_checked(db):
 def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only_draft_readers_see_where(cast):
     from forum.models import Sector
     from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
-    from tests.test_minutes import consent_all, post
+    from tests.support.minutes import consent_all, post
 
     consent_all(cast)
     post(cast, "gus", "The Harbour Pilots Guild could run the pilot.")
@@ -265,7 +265,7 @@ def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only
 def test_the_leak_check_reads_link_targets_and_text_split_by_markup(cast):
     from forum.minutes.leak import _VERDICTS, leak_check_document
     from forum.models import Intervention
-    from tests.test_minutes import consent_all, post
+    from tests.support.minutes import consent_all, post
 
     consent_all(cast)
     post(cast, "gus", "See [the notes](https://example.org/notes) and **Co**ra.")

@@ -23,8 +23,8 @@ from forum.minutes.leak import leak_check
 from forum.models import Recommendation, RoundTable
 from forum.services.consensus import check_open
 from forum.services.recommendations import recommendation_save
-from tests.conftest import build_cast
-from tests.test_minutes import consent_all, identities, post, run_session
+from tests.support.minutes import consent_all, identities, post, run_session
+from tests.support.personas import build_cast
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from forum.services.consensus import check_open
 from forum.services.interventions import intervention_post
 from forum.services.recommendations import recommendation_save
 from moderation.sanitize import render_markdown
-from tests.test_minutes import consent_all, identities, run_session
+from tests.support.minutes import consent_all, identities, run_session
 
 pytestmark = pytest.mark.django_db
 

@@ -35,17 +35,9 @@ from moderation.audit import audit_verify
 from moderation.guard import mentions_in, withheld
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import build_cast, sign_in
-from tests.test_moderation import (
-    EVERYONE,
-    REASON,
-    held_post,
-    next_event,
-    post,
-    quiet,
-    room_with,
-)
-from tests.test_permissions import snapshot
+from tests.support.moderation import EVERYONE, REASON, held_post, next_event, post, quiet, room_with
+from tests.support.personas import build_cast, sign_in
+from tests.support.state import snapshot
 
 NAMING = "Cora Civil of the Peace Network of Nowhere told us about the ceasefire talks."
 VOUCH = "The harbour of the town, a place, not the participant."

@@ -337,7 +337,7 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     from django.test import Client
 
     from forum.models import RoundTable
-    from tests.conftest import sign_in
+    from tests.support.personas import sign_in
 
     delegate = sign_in(Client(), cast.cora)
     response = delegate.get(f"/rooms/{cast.room.slug}/parity.json")

@@ -30,7 +30,6 @@ from forum.models import (
     FloorRequest,
     HeldText,
     Intervention,
-    MinutesComment,
     MinutesVersion,
     Recommendation,
     RoomEvent,
@@ -46,7 +45,8 @@ from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from moderation.permissions import PERMISSIONS, Action, allowed, require
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import Cast, client_for, observers_consent, session_of
+from tests.support.personas import Cast, client_for, observers_consent, session_of
+from tests.support.state import snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 ROLES = list(Seat.Role.values)  # chair, moderator, rapporteur, delegate, observer
@@ -72,26 +72,6 @@ NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE, Action.COMMENT_MINUTES}
 
 
 # -- the state a refusal must leave untouched ----------------------------------------------
-
-
-def snapshot(room: RoundTable) -> dict:
-    """Every row an action in `room` could touch, as plain values."""
-    return {
-        "room": RoundTable.objects.filter(pk=room.pk).values().get(),
-        "seats": list(Seat.objects.filter(room=room).order_by("pk").values()),
-        "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
-        "flags": list(Flag.objects.filter(intervention__room=room).order_by("pk").values()),
-        "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),
-        "audit": list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")),
-        "floor": list(FloorRequest.objects.filter(room=room).order_by("pk").values()),
-        "checks": list(ConsensusCheck.objects.filter(room=room).order_by("pk").values()),
-        "ballots": list(Ballot.objects.filter(consensus_check__room=room).order_by("pk").values()),
-        "voters": list(Voter.objects.filter(consensus_check__room=room).order_by("pk").values()),
-        "recommendations": list(Recommendation.objects.filter(room=room).order_by("pk").values()),
-        "minutes": list(MinutesVersion.objects.filter(room=room).order_by("pk").values()),
-        "comments": list(MinutesComment.objects.filter(version__room=room).order_by("pk").values()),
-        "held": list(HeldText.objects.filter(room=room).order_by("pk").values()),
-    }
 
 
 def fresh(seat: Seat) -> Seat:
@@ -742,7 +722,7 @@ def test_someone_without_a_seat_may_not_join(cast, outsider):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_the_audience_of_a_role_follows_read_moderation(cast, role):
-    access = selectors.room_access(session_of(cast.seats[ROLE_PERSONA[role]]), "test-room")
+    access = selectors.access_room_summary(session_of(cast.seats[ROLE_PERSONA[role]]), "test-room")
     expected = MODERATORS if allowed(role, Action.READ_MODERATION) else PARTICIPANTS
     assert access.audience == expected
 
@@ -874,7 +854,7 @@ def test_a_withdrawn_seat_may_not_open_the_room_or_the_audit_page(cast, persona,
     assert page(seat.user).status_code == 403
     assert audit_page(seat.user).status_code == 403
     with pytest.raises(ServiceError) as refused:
-        selectors.room_access(session_of(seat), "test-room")
+        selectors.access_room_summary(session_of(seat), "test-room")
     assert refused.value.code == "forbidden"
     for action in Action:
         with pytest.raises(ServiceError):

@@ -13,8 +13,8 @@ from forum.services.rooms import room_set_current_item
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import build_cast
-from tests.test_permissions import snapshot
+from tests.support.personas import build_cast
+from tests.support.state import snapshot
 
 pytestmark = pytest.mark.django_db
 

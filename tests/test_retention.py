@@ -51,8 +51,8 @@ from forum.services.seats import (
 from forum.services.submissions import submission_advance, submission_create
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
-from tests.conftest import PERSONAS, sign_in
-from tests.test_minutes import post, run_session
+from tests.support.minutes import post, run_session
+from tests.support.personas import PERSONAS, sign_in
 
 pytestmark = pytest.mark.django_db
 

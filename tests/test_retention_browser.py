@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
-from tests.test_accessibility import STAFF, signed_in
-from tests.test_room_ui import accept_rule, choose_author, post
+from tests.support.room_ui import accept_rule, choose_author, post
+from tests.support.staff import STAFF, signed_in
 
 pytestmark = pytest.mark.browser
 

@@ -17,8 +17,8 @@ from forum.services.participants import ImportRefused, participants_import
 from forum.services.seats import seat_link_issue, seat_save, user_upsert
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
-from tests.test_seats_quota import errors_of, form_values
-from tests.test_secretariat_pages import csv_upload, page, seat_form
+from tests.support.forms import errors_of, form_values
+from tests.support.secretariat import csv_upload, page, seat_form
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from forum.services.moderator_actions import seat_remove
 from forum.services.participants import participants_import
 from forum.services.seats import seat_end_sessions, seat_link_issue, seat_link_revoke
 from moderation.attribution import attribute
-from tests.conftest import build_cast, client_for
+from tests.support.personas import build_cast, client_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

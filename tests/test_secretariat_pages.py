@@ -5,7 +5,6 @@ registry and the audit log, without the admin."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from urllib.parse import unquote
 
 import pytest
@@ -14,11 +13,11 @@ from django.test import Client
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, Sector, SectorSeats, User
-from forum.secretariat.room_views import link_fingerprint
 from forum.services.moderator_actions import seat_mute
 from forum.services.rooms import room_set_sector_seats
 from moderation.models import AuditEntry
-from tests.conftest import PERSONAS, sign_in
+from tests.support.personas import PERSONAS, sign_in
+from tests.support.secretariat import csv_upload, page, seat_form
 
 pytestmark = pytest.mark.django_db
 
@@ -52,19 +51,6 @@ def committee(db) -> Committee:
     committee.full_clean()
     committee.save()
     return committee
-
-
-def page(response) -> str:
-    return unescape(response.content.decode())
-
-
-def csv_upload(text: str, name: str = "people.csv") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
-
-
-def seat_form(seat: Seat, action: str) -> dict:
-    seat.refresh_from_db()
-    return {"action": action, "seat": seat.public_id, "link": link_fingerprint(seat)}
 
 
 def state_snapshot() -> tuple:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
-from tests.test_room_ui import accept_rule, intervention, post
+from tests.support.room_ui import accept_rule, intervention, post
 
 pytestmark = pytest.mark.browser
 

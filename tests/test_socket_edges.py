@@ -14,7 +14,7 @@ from django.conf import settings
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent
 from realtime.origin import origin_allowed
-from tests.conftest import session_cookie_for
+from tests.support.personas import session_cookie_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -22,8 +22,8 @@ from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.packages import package_url
 from forum.services.submissions import follow_up_update, submission_advance, submission_create
 from moderation.models import AuditEntry
-from tests.conftest import sign_in
-from tests.test_minutes import identities, run_session
+from tests.support.minutes import identities, run_session
+from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ import polib
 import pytest
 from django.test import Client
 
-from tests.conftest import require
+from tests.support.services import require
 
 REPO = Path(__file__).resolve().parent.parent
 LANGUAGES = ("es", "fr", "pt")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 
+from django.utils.translation import gettext as _
+
 from forum.errors import Forbidden, NotFound, ServiceError
 from forum.minutes.document import minutes_document
 from forum.minutes.formats.markdown import render_markdown_minutes
@@ -61,7 +63,7 @@ def parse_version(value: str | None) -> str | int | None:
         return LIVE
     if value.isascii() and value.isdigit() and len(value) < 9:
         return int(value)
-    raise ServiceError("invalid_version", f"{value!r} is not a version: give its number, or \"live\".")
+    raise ServiceError("invalid_version", _('%(value)r is not a version: give its number, or "live".') % {"value": value})
 
 
 def readable_version(room: RoundTable, seat: Seat, wanted: str | int | None, *, review: bool = False) -> MinutesVersion | None:
@@ -74,26 +76,21 @@ def readable_version(room: RoundTable, seat: Seat, wanted: str | int | None, *, 
     versions = room.minutes_versions
     if wanted == LIVE:
         if not drafts:
-            raise Forbidden("The live draft is for the chair, the moderators and the rapporteur.")
+            raise Forbidden(_("The live draft is for the chair, the moderators and the rapporteur."))
         return None
     if wanted is None:
         row = versions.order_by("-number").first() if drafts else (
             versions.filter(adopted_at__isnull=False).order_by("-number").first()
         )
         if row is None and not drafts:
-            raise Forbidden("The minutes are shared once adopted.")
+            raise Forbidden(_("The minutes are shared once adopted."))
         return row
     row = versions.filter(number=wanted).first()
     if row is None:
-        raise NotFound(f"There is no version {wanted} of these minutes.")
+        raise NotFound(_("There is no version %(number)s of these minutes.") % {"number": wanted})
     if drafts or row.adopted_at or (review and row.in_review and reviews(seat)):
         return row
-    raise Forbidden("The minutes are shared once adopted.")
-
-
-def document_for(room: RoundTable, seat: Seat, wanted: str | int | None) -> dict:
-    row = readable_version(room, seat, wanted)
-    return live_document(room) if row is None else version_document(row)
+    raise Forbidden(_("The minutes are shared once adopted."))
 
 
 def version_diff(older: MinutesVersion, newer: MinutesVersion) -> str:

@@ -9,6 +9,8 @@ import html
 import logging
 import re
 
+from django.utils.translation import gettext as _
+
 from forum.errors import ServiceError
 from forum.minutes.document import content_sha256
 from forum.models import RoundTable
@@ -43,8 +45,11 @@ def leak_check(room: RoundTable, rendered: str) -> None:
     )
     raise ServiceError(
         "export_leak",
-        f"The export was refused: it names a participant at {_place(rendered, first.start, first.end)}. "
-        "Remove the mention (redact the intervention or edit the text) and export again.",
+        _(
+            "The export was refused: it names a participant at %(place)s. "
+            "Remove the mention (redact the intervention or edit the text) and export again."
+        )
+        % {"place": _place(rendered, first.start, first.end)},
         kind=first.kind,
         mentions=len(found),
     )
@@ -118,8 +123,11 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
     )
     raise ServiceError(
         "export_leak",
-        f"The export was refused: it names a participant in {_where(doc, path)}: {excerpt}. "
-        "Remove the mention (redact the intervention or edit the text) and export again.",
+        _(
+            "The export was refused: it names a participant in %(place)s: %(excerpt)s. "
+            "Remove the mention (redact the intervention or edit the text) and export again."
+        )
+        % {"place": _where(doc, path), "excerpt": excerpt},
         kind=kind,
         mentions=count,
     )

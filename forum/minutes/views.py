@@ -185,7 +185,7 @@ def _diff(request: HttpRequest, room, seat) -> dict | None:
     older, sep, newer = spec.partition("..")
     a, b = parse_version(older), parse_version(newer)
     if not sep or not isinstance(a, int) or not isinstance(b, int):
-        raise ServiceError("invalid_version", "A diff names two versions: ?diff=1..2.")
+        raise ServiceError("invalid_version", _("A diff names two versions: ?diff=1..2."))
     rows = [readable_version(room, seat, n) for n in (a, b)]
     return {"from": a, "to": b, "text": version_diff(*rows)}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 from forum.pages import refusal, seat_holder_page
 from moderation.sanitize import render_markdown
@@ -15,5 +16,5 @@ def markdown_preview(request: HttpRequest, room, seat) -> JsonResponse:
     """POST body=MARKDOWN -> {"html": SANITISED_HTML}: what the post would show."""
     body = request.POST.get("body", "")
     if len(body) > PREVIEW_LIMIT:
-        return refusal(request, 400, "too_large", f"A post is at most {PREVIEW_LIMIT:,} characters.")
+        return refusal(request, 400, "too_large", _("A post is at most %(limit)s characters.") % {"limit": f"{PREVIEW_LIMIT:,}"})
     return JsonResponse({"html": render_markdown(body)})

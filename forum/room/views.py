@@ -80,7 +80,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
     """The live room. Its script (static/room/) shows no word of its own:
     `strings` (rendered with json_script) holds every text it writes, translated, with
     %(name)s placeholders."""
-    access = selectors.describe_access(room, seat)
+    access = selectors.access_summary(room, seat)
     return render(
         request,
         "room/room.html",
@@ -100,7 +100,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
 def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
     """The room's audit log, for the chair (the secretariat reads it in the admin)."""
     if not allowed(seat.role, Action.READ_AUDIT):
-        return refusal(request, 403, "forbidden", "Only the chair and the secretariat read the audit log.")
+        return refusal(request, 403, "forbidden", _("Only the chair and the secretariat read the audit log."))
     return render(
         request,
         "room/audit.html",

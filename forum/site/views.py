@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", {"message": "This page does not exist."}, status=404)
+    return render(request, "404.html", {"message": _("This page does not exist.")}, status=404)
 
 
 @require_GET

@@ -111,7 +111,7 @@ def service_problems() -> dict[str, str]:
 
 def require_services() -> None:
     """Inside pytest: skip (or fail under CI=true) unless Redis and PostgreSQL answer."""
-    from tests.conftest import require
+    from tests.support.services import require
 
     problems = service_problems()
     for name in ("Redis", "PostgreSQL"):

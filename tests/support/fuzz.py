@@ -267,7 +267,7 @@ def world(cast) -> World:
     from forum.models import Committee
     from forum.services.minutes import minutes_adopt, minutes_review_open, minutes_save
     from forum.services.submissions import submission_create
-    from tests.test_minutes import run_session
+    from tests.support.minutes import run_session
 
     sam = User.objects.create_user(
         username="sam", email="sam@example.org", password="x", is_staff=True
@@ -296,7 +296,7 @@ def world(cast) -> World:
         committee_id=committee.public_id,
         recommendation_ids=list(cast.room.recommendations.values_list("public_id", flat=True)),
     )
-    from tests.conftest import sign_in
+    from tests.support.personas import sign_in
 
     clients = {"staff": Client()}
     clients["staff"].force_login(sam)

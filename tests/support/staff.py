@@ -1,0 +1,26 @@
+"""A staff account signed in in a browser."""
+
+from __future__ import annotations
+
+from tests.support.browser import join
+
+STAFF = ("sam-secretariat", "a-long-staff-password-for-tests")
+
+
+def signed_in(chromium, server, who: str):
+    """A page in a fresh context, signed in as a demo persona or as the secretariat."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.set_default_navigation_timeout(30_000)  # a loaded CI machine: generous, never waited in vain
+    if who == "secretariat":
+        page.goto(f"{server.base_url}/admin/login/?next=/")
+        page.fill("#id_username", STAFF[0])
+        page.fill("#id_password", STAFF[1])
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{server.base_url}/")
+    elif who == "moderator":
+        join(page, server.moderator_link)
+    elif who != "anonymous":
+        join(page, server.personas[who].link)
+    return context, page
