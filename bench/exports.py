@@ -10,7 +10,7 @@ the post rate limit is lifted for the run), spread over the five agenda items, w
 consensus check and a recommendation per item, saves and adopts the minutes, then times,
 for the adopted version, what GET /rooms/<slug>/minutes.<fmt> does: load the frozen document,
 render it, and run the Chatham House leak check. Reported figures are the best of
-`--repeat` runs (the machine's noise only ever adds time). The aim (issue 5): all six
+`--repeat` runs (the machine's noise only ever adds time). The aim: all six
 formats together in under 5 seconds for 5,000 interventions.
 """
 

@@ -144,7 +144,7 @@ def target_lines(rows: list[dict], scenarios: dict) -> list[str]:
                       ("idle", "idle sockets < 50 KiB each")):
         if key in scenarios:
             lines.append(f"  {what}: {_met(scenarios[key]['met'])}")
-    return ["", "Targets (issue 7):", *lines] if lines else []
+    return ["", "Targets:", *lines] if lines else []
 
 
 def print_report(rows: list[dict], scenarios: dict, cpus: int, setup_notes: list[str]) -> None:

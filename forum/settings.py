@@ -205,7 +205,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # Staff sign in on the product's own page and land on the secretariat's pages; seat holders
-# sign in with their join links only (forum/views.py: join).
+# sign in with their join links only (forum/room/views.py:  join).
 LOGIN_URL = "/sign-in/"
 LOGIN_REDIRECT_URL = "/secretariat/"
 # A form from another site, or without its token, is refused with the product's own page.

@@ -1,8 +1,8 @@
-"""WCAG checks with axe-core in Debian's Chromium (issue 6): every page, for each role that
+"""WCAG checks with axe-core in Debian's Chromium: every page, for each role that
 sees it, has no violation axe rates serious or critical.
 
 axe-core comes bundled with axe-playwright-python (no network). The server is the live demo
-of tests/browser.py; the secretariat is a staff account created for the module.
+of tests/support/browser.py; the secretariat is a staff account created for the module.
 """
 
 from __future__ import annotations

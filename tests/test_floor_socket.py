@@ -3,7 +3,7 @@
 The services have their own tests (tests/test_floor.py, tests/test_consensus.py); here the
 frames go through the consumer, the events through the log and the room's hub, and every
 socket of the room is read. The room is the Chatham House, sector-attribution room of
-tests/conftest.py (k = 3): government and civil society have three delegates and are named
+tests/support/personas.py (k = 3): government and civil society have three delegates and are named
 by sector, academia (Ada alone) is "A participant" to participants; moderators always get
 the sector and the seat's handle.
 """

@@ -1,5 +1,5 @@
-"""Fuzzing the CSV participant import (issue 7, section 4; the shared parts are in
-fuzz_support).
+"""Fuzzing the CSV participant import (the shared parts are in
+tests/support/fuzz.py).
 
 The properties: generated files never crash the service, the command or the upload page; a
 file is imported whole or refused whole with line-numbered problems, and a refused import

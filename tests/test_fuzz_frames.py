@@ -1,4 +1,4 @@
-"""Fuzzing the room websocket (issue 7, section 4; the shared parts are in fuzz_support).
+"""Fuzzing the room websocket (the shared parts are in tests/support/fuzz.py).
 
 The property: whatever a frame holds (every declared type, fields of the wrong type, numbers
 at their limits, NaN and Infinity, deep nesting, long strings, lone surrogates, NUL,

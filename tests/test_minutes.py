@@ -1,4 +1,4 @@
-"""Minutes draft (issue 5, first slice): the document, its renderings, the leak check and
+"""Minutes draft (first slice): the document, its renderings, the leak check and
 the export view's access rules."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Minutes versions, review comments and adoption (issue 5): every save is a version with a
+"""Minutes versions, review comments and adoption: every save is a version with a
 diff, delegates comment during review, the chair adopts, the content hash is printed in every
 export and matches the content, and a later edit is a new version that needs adopting again."""
 

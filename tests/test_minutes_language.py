@@ -1,8 +1,8 @@
-"""Each round table has a language, and its minutes are written in it (issue 6).
+"""Each round table has a language, and its minutes are written in it.
 
-The document (forum/minutes.py) is built under the room's language, never the reader's, so
+The document (forum/minutes/document.py) is built under the room's language, never the reader's, so
 its content hash depends on the room alone; the renderers print their own words in the
-document's language (forum/minutes_render.py: `in_minutes_language`).
+document's language (forum/minutes/formats/common.py: `in_minutes_language`).
 
 The catalogs do not yet hold the minutes' msgids, so the tests that need a translation put a
 small Spanish catalog in front of Django's gettext (`spanish` fixture) and check the

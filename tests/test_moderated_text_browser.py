@@ -3,7 +3,7 @@
 The chair redacts a held post from a dialog that starts with the names taken out (and shows
 them marked), is refused when a name comes back, and sees an alert when one seat keeps
 naming people; an observer reads nothing until they accept the rule. A real server runs in a
-separate process (tests/browser.py); each person is a separate browser context.
+separate process (tests/support/browser.py); each person is a separate browser context.
 """
 
 from __future__ import annotations

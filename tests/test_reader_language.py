@@ -1,4 +1,4 @@
-"""What one person reads is in their language, even when someone else caused it (issue 6).
+"""What one person reads is in their language, even when someone else caused it.
 
 A moderator's notice reaches the muted delegate in the delegate's language; a check's
 reasons are stored as codes, worded for each reader and in the minutes' language; a

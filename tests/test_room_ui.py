@@ -2,7 +2,7 @@
 
 The chair's console (mute, slow mode, lock, flags, reveal), the post box's Markdown
 preview, the speaker's countdown, the page at 375 px, and a keyboard-only delegate.
-A real server runs in a separate process (tests/browser.py); each person is a separate
+A real server runs in a separate process (tests/support/browser.py); each person is a separate
 browser context. The tests share the module's server and room, so each uses its own
 delegates and puts back the room settings it changes.
 """

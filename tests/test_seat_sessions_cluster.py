@@ -1,5 +1,5 @@
 """A session opened with a join link ends everywhere when the link does: two real Daphne
-processes on one Redis and one PostgreSQL (tests/cluster.py), reached as browsers reach
+processes on one Redis and one PostgreSQL (tests/support/cluster.py), reached as browsers reach
 them (the join page's form, the secretariat's sign-in page and its buttons, the chair's
 socket, `manage.py import_participants`).
 

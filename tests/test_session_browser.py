@@ -1,4 +1,4 @@
-"""A whole short round table in a real browser (issue 6 acceptance): a chair and two
+"""A whole short round table in a real browser: a chair and two
 delegates in separate browser contexts go through consent, a raised hand, the floor given,
 an intervention the others see, the chair hiding it (it disappears for them), a consensus
 check voted and closed, the minutes saved and adopted, and the PDF downloaded.

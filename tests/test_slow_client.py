@@ -1,6 +1,6 @@
-"""A client that stops reading does not hold up the room, and is let go past a limit (issue 7).
+"""A client that stops reading does not hold up the room, and is let go past a limit.
 
-A real Daphne process (tests/cluster.py) with a small SEND_BUFFER_LIMIT; the slow client is
+A real Daphne process (tests/support/cluster.py) with a small SEND_BUFFER_LIMIT; the slow client is
 a real websocket whose socket has a tiny receive buffer and whose frames are not read, so
 the kernel buffers fill and the server has to keep what is left in its own memory. The
 hub (realtime/hub.py) closes it with `too_slow` once that passes the limit; the others get

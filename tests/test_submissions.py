@@ -1,4 +1,4 @@
-"""Committees and submissions (issue 5): the package and its manifest, the status history in
+"""Committees and submissions: the package and its manifest, the status history in
 order, follow-up per recommendation, and the tracking page delegates read."""
 
 from __future__ import annotations

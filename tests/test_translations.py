@@ -1,4 +1,4 @@
-"""Every interface string exists in Spanish, French and Portuguese (issue 6).
+"""Every interface string exists in Spanish, French and Portuguese.
 
 The strings are gathered the way `make messages` gathers them (Django's makemessages, which
 runs GNU xgettext over the code and templates) into a fresh catalog template in a scratch copy

@@ -1,4 +1,4 @@
-"""The XSS corpus (tests/xss_corpus.py) comes back inert, on paper and in a real browser.
+"""The XSS corpus (tests/support/xss_corpus.py) comes back inert, on paper and in a real browser.
 
 Unit: every vector goes through moderation.sanitize.render_markdown, and the output is
 parsed the way a browser tokenises it (html.parser decodes entities in attribute values):
@@ -7,7 +7,7 @@ markup declaration, and no href whose scheme, once entities are decoded and the
 whitespace and control characters a browser ignores are removed, is anything but http,
 https or mailto (a relative URL takes the page's http(s) scheme; nh3 keeps those).
 
-Browser: a real server (tests/browser.py), delegates post every vector over the websocket,
+Browser: a real server (tests/support/browser.py), delegates post every vector over the websocket,
 and another delegate's room page in Chromium shows them, with a trap installed before the
 page loads: alert/confirm/prompt and the `__xss` function the vectors call report to the
 test, dialogs and console errors are recorded, and every request the page makes is routed

@@ -1,6 +1,6 @@
 """Which minutes a seat may read, as a document ready to render, and diffs between versions.
 
-The one access rule for minutes (CONTRACT.md): chair, moderators and the rapporteur read
+The one access rule for minutes (the public contract): chair, moderators and the rapporteur read
 every version and the live draft; every other seat holder reads adopted versions, and
 delegates also the version under review while it is circulated.
 """

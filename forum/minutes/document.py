@@ -1,7 +1,7 @@
 """The minutes of a round table: a projection of its state and event log, JSON-ready.
 
 `minutes_document(room)` reads; it writes nothing. The renderings (Markdown, HTML, JSON)
-are in forum/minutes_render.py and take only this document, so every format says the same.
+are in forum/minutes/formats/ (one module per format) and take only this document, so every format says the same.
 
 Attribution follows the room's policy and only what each intervention stored when it was
 posted (`Intervention.attribution`): the minutes never look up who holds a seat. Under the
@@ -12,7 +12,7 @@ stored attribution names a sector, "The chair said:" for a function, else
 The document is written in the room's language (`RoundTable.language`, in the header as
 "language"): every fixed sentence, and the names of the default sectors and consensus options,
 go through gettext under that language, never the reader's, so the content hash depends on the
-room alone. The renderers print their own words in the same language (minutes_render.py:
+room alone. The renderers print their own words in the same language (formats/common.py:
 `in_minutes_language`).
 
 Shape (schema "roundtables.minutes/1"):
@@ -147,7 +147,7 @@ def option_label(key: str, label: str) -> str:
 
 def function_phrases() -> dict[str, str]:
     """Stored function label ("Chair") -> how the minutes name that speaker ("The chair"),
-    in the active language (forum/minutes_akn.py reads speeches back by these phrases)."""
+    in the active language (forum/minutes/formats/akn.py reads speeches back by these phrases)."""
     phrases = {
         Seat.Role.CHAIR: _("The chair"),
         Seat.Role.MODERATOR: _("The moderator"),

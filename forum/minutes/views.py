@@ -1,4 +1,4 @@
-"""Minutes over HTTP: the exports (GET /rooms/<slug>/minutes.<fmt>, CONTRACT.md), the minutes
+"""Minutes over HTTP: the exports (GET /rooms/<slug>/minutes.<fmt>, the public contract), the minutes
 page with its editor, review and adoption forms, and the outcomes page for delegates."""
 
 from __future__ import annotations

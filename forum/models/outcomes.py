@@ -1,7 +1,7 @@
 """What a round table leaves behind: minutes versions, review comments, committees,
 submissions with their status history and follow-up, and the webhook outbox.
 
-Imported by forum/models.py, so these are models of the `forum` app.
+Re-exported by forum/models/__init__.py; imports rooms.py, never the reverse.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The secretariat's forms (forum/secretariat_views.py): parsing only; the services validate."""
+"""The secretariat's forms (forum/secretariat/): parsing only; the services validate."""
 
 from __future__ import annotations
 

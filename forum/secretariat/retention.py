@@ -1,7 +1,7 @@
 """The secretariat's room page, its "Retention and erasure" card: how long the round table
 keeps who held its seats, and erasing one person's identity at their request.
 
-forum/secretariat_views.py dispatches the two actions here (`retention`, `erase_identity`) and
+forum/secretariat/room_views.py dispatches the two actions here (`retention`, `erase_identity`) and
 renders the card with `retention_card`. Each action parses its form, calls one service
 (forum/services/retention.py) and answers: a redirect with a message, or the page again with
 the refusal and nothing changed.

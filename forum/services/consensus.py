@@ -195,7 +195,7 @@ def check_close(*, actor_seat_id: int, check_id: str) -> dict:
     check.save(update_fields=fields)
     data = {"check": check.public_id, "result": result, "closed_at": check.closed_at.isoformat()}
     # Participants read the result split only by the sectors they may see; the stored result
-    # is whole, and each record projects it again (forum/minutes.py).
+    # is whole, and each record projects it again (forum/minutes/document.py).
     shown = {**data, "result": disclose_result(result, disclosure(room, Reader.PARTICIPANTS))}
     append_event(room, "consensus.closed", participants=shown, moderators={**data, **seat_marks(acting.seat)})
     audit_append(

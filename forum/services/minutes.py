@@ -1,6 +1,6 @@
 """Minutes: versions, review, comments and adoption.
 
-A save projects the room (forum/minutes.py) with the rapporteur's summaries and freezes the
+A save projects the room (forum/minutes/document.py) with the rapporteur's summaries and freezes the
 result as a new version; versions are never changed afterwards. Only the latest version can be
 circulated for review or adopted, so an adoption always covers what the chair last read; any
 later save is a new draft that needs adopting again. The content hash is computed once, at

@@ -2,7 +2,7 @@
 
 A seat holder's session is for one seat, opened with one join link: it stores the seat and
 the seat's link generation (forum/selectors.py: SEAT_SESSION_KEY), and access_room refuses
-it once either no longer matches. Staff sign in with a password instead (forum/views.py:
+it once either no longer matches. Staff sign in with a password instead (forum/site/views.py:
 sign_in); their sessions never name a seat.
 """
 

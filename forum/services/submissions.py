@@ -2,7 +2,7 @@
 
 The secretariat (staff users) files them; `submission_advance` walks the status history in
 order (draft, submitted, received, under consideration, then endorsed, noted or declined)
-and refuses any other step. Submitting builds the package once (forum/package.py) and, when
+and refuses any other step. Submitting builds the package once (forum/minutes/package.py) and, when
 the committee has a webhook, queues its announcement in the outbox in the same transaction
 (forum/services/delivery.py sends it).
 """

@@ -1,4 +1,4 @@
-"""The shared parts of the fuzz tests (issue 7, section 4): hypothesis-generated input against
+"""The shared parts of the fuzz tests: hypothesis-generated input against
 the room websocket (test_fuzz_frames), the secretariat and room-page forms (test_fuzz_forms)
 and the CSV participant import (test_fuzz_csv).
 

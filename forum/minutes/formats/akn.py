@@ -1,6 +1,6 @@
 """The minutes as an Akoma Ntoso 3.0 debate (docs/akn.md), valid against the strict OASIS schema.
 
-`render_akn_minutes(doc)` takes only the minutes document (forum/minutes.py) and builds the tree
+`render_akn_minutes(doc)` takes only the minutes document (forum/minutes/document.py) and builds the tree
 with lxml, so user text is always a text node or an attribute value, never markup. The layout
 follows the Markdown and HTML renderings: header and attendance in <preface>, one
 <debateSection> per agenda item (summary, one <speech> per intervention, consensus checks,

@@ -1,4 +1,4 @@
-"""The minutes document (forum/minutes.py) as a PDF, laid out like `render_html_minutes`.
+"""The minutes document (forum/minutes/document.py) as a PDF, laid out like `render_html_minutes`.
 
 A pure function of the document: `render_pdf_minutes(doc)` returns the bytes, the same bytes
 for the same document (ReportLab's invariant mode fixes the dates and the file id), because
