@@ -31,10 +31,10 @@ run: $(VENV)/.installed
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(RUN_ENV) $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 forum.asgi:application
 
-# The whole suite on the embedded SQLite default, then the in-process tests again on
-# PostgreSQL (SQLite ignores FOR UPDATE and hides real bugs). Without PostgreSQL the second
-# pass is skipped with its reason; with CI=true it fails instead.
-test: $(VENV)/.installed-test
+# `make lint` first; then the whole suite on the embedded SQLite default, then the in-process
+# tests again on PostgreSQL (SQLite ignores FOR UPDATE and hides real bugs). Without PostgreSQL
+# the second pass is skipped with its reason; with CI=true it fails instead.
+test: $(VENV)/.installed-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@problem="$$($(PY) -c 'from tests.support.cluster import postgres_problem; print(postgres_problem() or "")')"; \
 	if [ -z "$$problem" ]; then \
@@ -63,8 +63,10 @@ messages: $(VENV)/.installed
 	  --ignore=tests --ignore=bench --ignore=staticfiles --ignore=var
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
+# Lint and layout, line length included; `make test` runs it first, so drift fails CI.
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check forum realtime moderation tests bench
+	$(VENV)/bin/ruff format --check forum realtime moderation tests bench
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
