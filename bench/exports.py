@@ -156,12 +156,12 @@ def main() -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"\nMinutes exports: {args.interventions:,} interventions, {os.cpu_count()} cores "
           f"(setup {built:.1f} s; saving the version: {saved:.2f} s)")
-    print(f"leak check of the document (once per content and roster, then cached): {check * 1000:.0f} ms")
+    print(f"leak check of the document (once per content and roster, then cached): " f"{check * 1000:.0f} ms")
     print(f"{'format':<9} {'load ms':>8} {'render ms':>10} {'total ms':>9} {'size':>10}")
     total = check
     for fmt, (load, render, size) in results.items():
         total += load + render
-        print(f"{fmt:<9} {load * 1000:8.0f} {render * 1000:10.0f} {(load + render) * 1000:9.0f} {size / 1024:9.0f}K")
+        print(f"{fmt:<9} {load * 1000:8.0f} {render * 1000:10.0f} " f"{(load + render) * 1000:9.0f} {size / 1024:9.0f}K")
     verdict = "within" if total < 5 else "OVER"
     print(f"all six formats with the leak check: {total * 1000:.0f} ms ({verdict} the 5 s aim)")
     return 0

@@ -53,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=5.0, help="posts per second over all posters (default 5)")
     p.add_argument("--duration", type=float, help="seconds of posting (default 30)")
     p.add_argument("--servers", default=None,
-                   help="comma-separated: project,channels,raw (default all three; project with --processes > 1)")
+                   help="comma-separated: project,channels,raw (default all three; project with " "--processes > 1)")
     p.add_argument("--scenarios", default=None,
                    help="comma-separated: resume,storm,idle, or none (default all; none with --processes > 1)")
     p.add_argument("--resume-events", type=int, help="events to resume (default 10000)")
@@ -61,7 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--idle", type=int, help="idle sockets on one process (default 5000)")
     p.add_argument("--redis", metavar="URL", help="the product uses channels-redis at URL")
     p.add_argument("--database-url", metavar="URL",
-                   help="the product uses this (empty, disposable) database instead of a temporary SQLite file")
+                   help="the product uses this (empty, disposable) database instead of a temporary " "SQLite file")
     p.add_argument("--processes", type=int, default=1,
                    help="Daphne processes of the product (more than 1 needs --redis and PostgreSQL)")
     p.add_argument("--client-processes", type=int, default=1, help="processes the listeners are spread over")

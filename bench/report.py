@@ -26,7 +26,8 @@ def fanout_table(rows: list[dict], cpus: int) -> list[str]:
         (f"Fan-out: {first['listeners_requested']} listeners, {first['posters']} posters, "
          f"{first['rate_per_s']:g} posts/s in total for {first['duration_s']:g} s; "
          f"{first['processes']} Daphne process(es); {cpus} CPUs"),
-        (f"{'server':<21}{'welcomed':>10}{'delivered/expected':>22}{'lost':>8}{'late':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        (f"{'server':<21}{'welcomed':>10}{'delivered/expected':>22}{'lost':>8}{'late':>8}"
+         f"{'p50 ms':>9}{'p99 ms':>9}"
          f"{'max ms':>9}{'conn p99':>10}{'CPU ms/frame':>14}{'KiB/conn':>10}{'load':>6}"),
     ]
     for r in rows:
@@ -59,7 +60,7 @@ def fanout_details(r: dict) -> list[str]:
     load = " -> ".join(_f(v, 2) for v in r["loadavg_1min_start_end"])
     lines = [
         f"  {LABELS.get(r['name'], r['name'])}:",
-        (f"    posts {r['posts_sent']} sent, {r['posts_acked']} acked, {r['posts_refused']} refused "
+        (f"    posts {r['posts_sent']} sent, {r['posts_acked']} acked, " f"{r['posts_refused']} refused "
          f"(seq {r['seq_range'][0]}..{r['seq_range'][1]}); {r['duplicates']} duplicates, "
          f"{r['gaps']} seqs skipped; connect ms p50 {_f(r['connect_ms']['p50'])} "
          f"max {_f(r['connect_ms']['max'])}"),
@@ -67,9 +68,9 @@ def fanout_details(r: dict) -> list[str]:
          f"{_f(first['p50'])} p99 {_f(first['p99'])} ms; first to last listener p50 "
          f"{_f(spread['p50'])} p99 {_f(spread['p99'])} ms"),
         (f"    server CPU {_f(r['server_cpu_s'], 2)} s over {_f(window)} s "
-         f"({_f(100 * r['server_cpu_s'] / window, 0)}% of a core) for {r['frames_written']} frames; "
+         f"({_f(100 * r['server_cpu_s'] / window, 0)}% of a core) for " f"{r['frames_written']} frames; "
          f"RSS {r['rss_before_kib'] // 1024} -> {r['rss_after_kib'] // 1024} MiB; "
-         f"full GCs {gc['full_collections']}, pauses >= 5 ms {gc['pauses_over_5ms']}; load {load}"),
+         f"full GCs {gc['full_collections']}, pauses >= 5 ms " f"{gc['pauses_over_5ms']}; load {load}"),
     ]
     if r["processes"] > 1:
         per = ", ".join(
@@ -80,7 +81,7 @@ def fanout_details(r: dict) -> list[str]:
         lines.append(f"    per process: {per}")
     if r["sockets_closed_early"] or r["error_frames"] or r["connect_failures"] or r["refused_sample"]:
         lines.append(
-            f"    anomalies: {r['sockets_closed_early']} sockets closed early, {r['error_frames']} error "
+            f"    anomalies: {r['sockets_closed_early']} sockets closed early, " f"{r['error_frames']} error "
             f"frames {r['error_sample']} {r['connect_failures'][:1]} {r['refused_sample'][:1]}"
         )
     return lines
@@ -93,7 +94,7 @@ def scenario_lines(s: dict) -> list[str]:
         later = ", ".join(_f(run["seconds"], 2) for run in r["runs"][1:])
         first = r["runs"][0]
         lines.append(
-            f"Resume: {r['events']} missed events, ?after=0: the last one arrived {_f(r['seconds'], 2)} s "
+            f"Resume: {r['events']} missed events, ?after=0: the last one arrived " f"{_f(r['seconds'], 2)} s "
             f"after the connect began (replay {_f(first['replay_seconds'], 2)} s, server CPU "
             f"{_f(first['server_cpu_s'], 2)} s); later runs {later} s; "
             f"{'complete, in order' if r['complete'] else 'INCOMPLETE'}"
@@ -104,7 +105,7 @@ def scenario_lines(s: dict) -> list[str]:
         lines.append(
             f"Join storm: {r['sockets']} sockets at once: {r['welcomed']} welcomed, the last after "
             f"{_f(r['seconds'], 2)} s (connect p50 {_f(c['p50'], 0)} p99 {_f(c['p99'], 0)} ms); "
-            f"server CPU {_f(r['server_cpu_s'], 2)} s (event loop {_f(r['server_cpu_loop_s'], 2)} s, "
+            f"server CPU {_f(r['server_cpu_s'], 2)} s (event loop " f"{_f(r['server_cpu_loop_s'], 2)} s, "
             f"other threads {_f(r['server_cpu_threads_s'], 2)} s); load {_f(r['loadavg_1min'], 2)}"
             + (f"; failed e.g. {r['failed'][0]}" if r["failed"] else "")
         )
@@ -138,7 +139,7 @@ def target_lines(rows: list[dict], scenarios: dict) -> list[str]:
                         f"{_met(ratio <= CPU_RATIO_TARGET)}")
         lines.append(f"  fan-out ({project['listeners_requested']} listeners): " + "; ".join(part))
         if project["listeners_requested"] < 1000:
-            lines.append("    (the issue's targets are for 1,000 listeners: with fewer, each post's fixed cost "
+            lines.append("    (the issue's targets are for 1,000 listeners: with fewer, each " "post's fixed cost "
                          "weighs more per frame)")
     for key, what in (("resume", "resume < 1 s"), ("storm", "join storm all within 5 s"),
                       ("idle", "idle sockets < 50 KiB each")):

@@ -114,7 +114,7 @@ class OrganizationForm(forms.ModelForm):
         if sector is not None and Seat.objects.filter(organization=org).exclude(sector=sector).exists():
             self.add_error(
                 "sector",
-                f"Seats of delegates of {org.name!r} are in another sector; an organization's seats "
+                f"Seats of delegates of {org.name!r} are in another sector; an " f"organization's seats "
                 "must be in its own sector. Change those seats first.",
             )
         accreditation = cleaned.get("accreditation")
@@ -129,8 +129,8 @@ class OrganizationForm(forms.ModelForm):
             if rooms:
                 self.add_error(
                     "accreditation",
-                    f"{_plural(seated.count(), 'delegate')} of {org.name!r} hold seats in round tables "
-                    f"that require accreditation ({', '.join(rooms)}). Remove those seats first, or "
+                    f"{_plural(seated.count(), 'delegate')} of {org.name!r} hold seats " f"in round tables "
+                    f"that require accreditation ({', '.join(rooms)}). Remove those " f"seats first, or "
                     "stop requiring accreditation there.",
                 )
         return cleaned
@@ -195,7 +195,7 @@ class SectorSeatsFormSet(BaseInlineFormSet):
             elif room.seats_per_sector is not None and seated > room.seats_per_sector:
                 problems.append(
                     f"Sector {slug!r} has {_plural(seated, 'seated delegate')}, more than the "
-                    f"{room.seats_per_sector} seats per sector: keep seats per sector at {seated} or more, "
+                    f"{room.seats_per_sector} seats per sector: keep seats per sector " f"at {seated} or more, "
                     f"or give the sector its own number of seats (at least {seated})."
                 )
         if problems:
@@ -238,7 +238,7 @@ class RoundTableForm(forms.ModelForm):
                     detail.append(f"{_plural(without, 'delegate')} without an organization")
                 self.add_error(
                     "require_accreditation",
-                    f"{_plural(count, 'seated delegate')} would break this rule ({'; '.join(detail)}). "
+                    f"{_plural(count, 'seated delegate')} would break this rule " f"({'; '.join(detail)}). "
                     "Accredit the organizations or remove those seats first.",
                 )
         return cleaned

@@ -269,7 +269,8 @@ def tally(
         })
         if rule["kind"] == "consensus" and rule["objection"] is not None:
             objection = rule["objection"]
-            # By majority: more than half of the sector's voters; a sector split evenly does not block.
+            # By majority: more than half of the sector's voters; a sector split evenly does not
+            # block.
             blocking = [sector for sector in voting if counts[sector][objection] * 2 > sum(counts[sector].values())]
             result["blocking_sectors"] = blocking
             if blocking and rule["sector_objection_blocks"]:
@@ -311,21 +312,21 @@ def explain(explanation: dict, sector_names: dict[str, str] | None = None, optio
     pooled = POOLED in explanation["sectors"]
     if code == "sectors_block":
         if pooled and not named:
-            return _("A majority of the voters of at least one sector among the other participants object.")
+            return _("A majority of the voters of at least one sector among the other " "participants object.")
         if pooled:
             return _(
-                "A majority of the voters of %(sectors)s, and of at least one sector among the other "
+                "A majority of the voters of %(sectors)s, and of at least one sector " "among the other "
                 "participants, object."
             ) % {"sectors": sectors}
         return _("A majority of the voters of %(sectors)s object.") % {"sectors": sectors}
     if pooled and not named:
         return _(
-            "A majority of the voters of at least one sector among the other participants object (this rule "
+            "A majority of the voters of at least one sector among the other " "participants object (this rule "
             "lets it pass)."
         )
     if pooled:
         return _(
-            "A majority of the voters of %(sectors)s, and of at least one sector among the other participants, "
+            "A majority of the voters of %(sectors)s, and of at least one sector among " "the other participants, "
             "object (this rule lets it pass)."
         ) % {"sectors": sectors}
     return _("A majority of the voters of %(sectors)s object (this rule lets it pass).") % {"sectors": sectors}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -254,7 +255,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             logger.warning("room %s: database unavailable", self.access.slug, exc_info=True)
             await self.send_error(
                 "unavailable",
-                _("The service is briefly unavailable; nothing was changed. Try again in a moment."),
+                _("The service is briefly unavailable; nothing was changed. Try " "again in a moment."),
                 retry_after=UNAVAILABLE_RETRY_SECONDS,
                 **(self._echo(frame) if frame is not None else {}),
             )
@@ -357,15 +358,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if action == "premoderation":
             if "on" not in f:
                 raise FrameError("invalid_frame", _("\"on\" is missing: true or false."), field="on")
-            call = lambda: moderator_actions.room_set_premoderation(actor_seat_id=actor, on=f["on"])  # noqa: E731
+            call = partial(moderator_actions.room_set_premoderation, actor_seat_id=actor, on=f["on"])
         elif action == "slow_mode":
             if "seconds" not in f:
                 raise FrameError("invalid_frame", _("\"seconds\" is missing: 0 (off) to 3600."), field="seconds")
-            call = lambda: moderator_actions.room_set_slow_mode(actor_seat_id=actor, seconds=f["seconds"])  # noqa: E731
+            call = partial(
+                moderator_actions.room_set_slow_mode, actor_seat_id=actor, seconds=f["seconds"]
+            )
         elif action in ("lock", "unlock"):
-            call = lambda: moderator_actions.room_set_locked(actor_seat_id=actor, locked=action == "lock")  # noqa: E731
+            call = partial(
+                moderator_actions.room_set_locked, actor_seat_id=actor, locked=action == "lock"
+            )
         else:
-            call = lambda: moderator_actions.room_close(actor_seat_id=actor, reopen=action == "reopen")  # noqa: E731
+            call = partial(moderator_actions.room_close, actor_seat_id=actor, reopen=action == "reopen")
         await database_sync_to_async(call)()
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
 

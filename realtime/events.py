@@ -130,7 +130,7 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             "seat.alert",
             "A seat needs the moderators' attention: `alert` `name_holds` when `count` of its "
-            "texts were held for naming someone within `minutes` (a guess tested against the roster?).",
+            "texts were held for naming someone within `minutes` (a guess tested " "against the roster?).",
             {**SEAT, "alert": str, "count": int, "minutes": int},
             audiences=MODERATORS_ONLY,
         ),
@@ -195,7 +195,7 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind(
             "consensus.closed",
-            "A check closed; `result` holds the weighted tally, each sector's distribution and the outcome.",
+            "A check closed; `result` holds the weighted tally, each sector's " "distribution and the outcome.",
             {"check": str, "result": dict},
         ),
         EventKind(
@@ -206,12 +206,12 @@ KINDS: dict[str, EventKind] = {
         EventKind("recommendation.deleted", "A draft recommendation was withdrawn.", {"id": str}),
         EventKind(
             "minutes.saved",
-            "The rapporteur or the chair saved a new version of the minutes (a draft until adopted).",
+            "The rapporteur or the chair saved a new version of the minutes (a draft " "until adopted).",
             {"version": int, "content_sha256": str},
         ),
         EventKind(
             "minutes.review_opened",
-            "A version of the minutes is circulated for review: seat holders may read and comment on it.",
+            "A version of the minutes is circulated for review: seat holders may read " "and comment on it.",
             {"version": int, "until": (str, type(None))},
         ),
         EventKind(

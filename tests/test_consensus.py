@@ -57,7 +57,7 @@ def test_a_sector_of_ten_voters_and_a_sector_of_one_weigh_the_same():
 
 def test_a_sector_weight_is_split_evenly_between_its_voters():
     result = scale_tally(of("government", "support", "live", "live", "object") + of("academia", "support"),
-                         ["government", "academia"])  # fmt: skip
+                         ["government", "academia"])
     # government: 1/2 split in quarters; academia: 1/2 on support.
     assert result["weighted"] == {"support": 0.625, "live": 0.25, "object": 0.125}
 
@@ -269,7 +269,7 @@ BAD_RULES = {
     "a threshold rule on custom options it does not name": (TWO, {"kind": "threshold", "support": ["a"], "threshold": 0.5}),
     "the default rule on custom options": (TWO, DEFAULT_RULE),
     "a majority rule with a threshold": (TWO, {"kind": "majority", "threshold": 0.5}),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("options", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())

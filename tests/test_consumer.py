@@ -78,7 +78,7 @@ async def test_repeated_client_id_is_acknowledged_again_and_not_posted_twice(cas
         ('{"type": "post", "client_id": "nope", "body": "x"}', "invalid_frame", "client_id"),
         ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", "body": 5}', "invalid_frame", "body"),
         ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1"}', "invalid_frame", "body"),
-        ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", "body": "x", "extra": 1}', "invalid_frame", "extra"),
+        ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", ' '"body": "x", "extra": 1}', "invalid_frame", "extra"),
         ('{"type": "resume", "after": -1}', "invalid_frame", "after"),
         ('{"type": "resume", "after": true}', "invalid_frame", "after"),
         ('{"type": "consent"}', "invalid_frame", "rule"),

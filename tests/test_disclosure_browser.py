@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = REPO / "test-artifacts"
 REVOKE = (
     "from django.utils import timezone; from forum.models import Seat; "
-    "Seat.objects.filter(room__slug='{room}', user__email__in={emails}).update(token_revoked_at=timezone.now())"
+    "Seat.objects.filter(room__slug='{room}', " "user__email__in={emails}).update(token_revoked_at=timezone.now())"
 )
 
 

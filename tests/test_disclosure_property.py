@@ -69,7 +69,7 @@ SECTORS = {
 }
 SEATED = ("government", "civil-society", "academia")  # the sectors the scenarios seat
 # Plain words that name no sector, so a sector's name can only come from the product.
-WORDS = "peace early warning women youth mediation border trade climate budget we should fund the data".split()
+WORDS = ("peace early warning women youth mediation border trade climate budget we should fund " "the data").split()
 
 words = st.lists(st.sampled_from(WORDS), min_size=1, max_size=8)
 post = st.tuples(st.just("post"), pick, words, st.none(), pick)
@@ -172,7 +172,7 @@ async def _check_close(run: Run, ref: str, who: int) -> None:
 
 DISCLOSURE_STEPS = {
     **STEPS, "hand": _hand, "floor": _floor, "check_open": _check_open, "vote": _vote, "check_close": _check_close,
-}  # fmt: skip
+}
 
 
 # --- the rule, from the scenario alone, and the detector --------------------------------------
@@ -304,7 +304,7 @@ def test_no_figure_a_participant_reads_is_split_by_a_sector_the_rule_does_not_sh
     note("seated: " + ", ".join(f"{p.key} {p.sector}" for p in scenario.people if p.sector))
     run = async_to_sync(play)(scenario, built, DISCLOSURE_STEPS)
     start, start_pool = rule(scenario, set())
-    event(f"{scenario.attribution}: {len(start)} sectors shown, pool {'shown' if start_pool else 'hidden'}")
+    event(f"{scenario.attribution}: {len(start)} sectors shown, pool " f"{'shown' if start_pool else 'hidden'}")
     for outcome in run.outcomes:
         event(outcome)
     adopt_minutes(run)
@@ -330,7 +330,7 @@ def test_the_detector_finds_a_hidden_sector_and_a_pool_of_one():
     assert split_by_hidden("x", [(".running.sector", POOLED)], shown, False)
     assert split_by_hidden("x", [("", "| Other participants | 2 |")], shown, False)
     assert not split_by_hidden("x", [("", "A participant from government said:"), ("", POOLED)], shown, True)
-    page = '<script id="sector-names" type="application/json">{"academia": "Academia"}</script><option>Civil society organizations</option><p>Hi</p>'
+    page = ('<script id="sector-names" type="application/json">{"academia": ' '"Academia"}</script><option>Civil society organizations</option><p>Hi</p>')
     assert page_text(page) == "<p>Hi</p>"
     welcome = json.dumps({"type": "welcome", "you": {"sector": "academia"}, "room": "x"})
     assert not split_by_hidden("ws", frame_texts(welcome), set(), False)

@@ -110,7 +110,7 @@ def test_points_of_order_come_first_in_the_order_they_were_raised():
 
 def test_the_sector_heard_least_goes_first_then_fewest_turns_then_longest_wait():
     waiting = [Waiting(1, "statement", "gov", at(0)), Waiting(2, "statement", "cso", at(1)),
-               Waiting(3, "reply", "aca", at(2)), Waiting(4, "statement", "pri", at(3))]  # fmt: skip
+               Waiting(3, "reply", "aca", at(2)), Waiting(4, "statement", "pri", at(3))]
     spoken = {"gov": Tally(120, 1), "cso": Tally(60, 2), "aca": Tally(60, 1)}
     # pri has not spoken; aca and cso spoke 60 s, aca in fewer turns; gov spoke longest.
     assert [r.id for r in floor_order(waiting, spoken)] == [4, 3, 2, 1]
@@ -191,7 +191,7 @@ def test_pinned_requests_stand_where_the_chair_put_them(waiting, spoken, data):
 
 def test_pins_sharing_a_position_or_past_the_end_follow_each_other():
     waiting = [Waiting(1, "statement", "gov", at(0), 1), Waiting(2, "statement", "cso", at(1), 1),
-               Waiting(3, "statement", "aca", at(2)), Waiting(4, "statement", "pri", at(3), 9)]  # fmt: skip
+               Waiting(3, "statement", "aca", at(2)), Waiting(4, "statement", "pri", at(3), 9)]
     assert [r.id for r in floor_order(waiting, {})] == [1, 2, 3, 4]
 
 
@@ -299,7 +299,7 @@ def test_a_raised_hand_shows_in_the_queue_with_the_sector_for_moderators_only(ca
     assert event.kind == "floor.hand_raised"
     # Academia has one delegate (below k = 3): participants see "A participant".
     entry = {"request": request, "kind": "reply", "attribution": {"label": "A participant", "sector": None, "kind": "anonymous"},
-             "requested_at": T0.isoformat()}  # fmt: skip
+             "requested_at": T0.isoformat()}
     assert event.participants == {"request": request, "kind": "reply", "queue": [entry], "speaker": None}
     assert event.moderators == {
         "request": request, "kind": "reply", "speaker": None, "sector": "academia",
@@ -392,7 +392,7 @@ def test_giving_the_floor_to_an_unknown_request_is_refused(cast):
     raise_hand(cast.cora)
     for request_id in ("nope", "", 42, None):
         refused(cast.room, "not_found", floor_give, actor_seat_id=cast.chloe.pk, request_id=request_id,
-                reason=REASON, now=at(1))  # fmt: skip
+                reason=REASON, now=at(1))
 
 
 def test_a_delegate_cannot_run_the_floor(cast):
@@ -400,7 +400,7 @@ def test_a_delegate_cannot_run_the_floor(cast):
     refused(cast.room, "forbidden", floor_give_next, actor_seat_id=cast.gus.pk, now=at(1))
     refused(cast.room, "forbidden", floor_give, actor_seat_id=cast.gus.pk, request_id=request, now=at(1))
     refused(cast.room, "forbidden", floor_move, actor_seat_id=cast.gus.pk, request_id=request, position=1,
-            reason=REASON)  # fmt: skip
+            reason=REASON)
     refused(cast.room, "forbidden", floor_remove, actor_seat_id=cast.oscar.pk, request_id=request, reason=REASON)
     refused(cast.room, "forbidden", floor_set_mode, actor_seat_id=cast.rita.pk, floor_mode="queued")
 
@@ -429,14 +429,14 @@ def test_bad_moves_and_modes_are_refused(cast):
     request = raise_hand(cast.cora)
     for position in (0, -1, "1", True, 1.5, None):
         refused(cast.room, "invalid_frame", floor_move, actor_seat_id=cast.chloe.pk, request_id=request,
-                position=position, reason=REASON)  # fmt: skip
+                position=position, reason=REASON)
     refused(cast.room, "reason_required", floor_move, actor_seat_id=cast.chloe.pk, request_id=request,
-            position=1, reason=" ")  # fmt: skip
+            position=1, reason=" ")
     refused(cast.room, "reason_required", floor_remove, actor_seat_id=cast.chloe.pk, request_id=request, reason="")
     refused(cast.room, "invalid_frame", floor_set_mode, actor_seat_id=cast.chloe.pk, floor_mode="silent")
     for seconds in (29, 3601, "60", True, 60.0):
         refused(cast.room, "invalid_frame", floor_set_mode, actor_seat_id=cast.chloe.pk, floor_mode="open",
-                turn_seconds=seconds)  # fmt: skip
+                turn_seconds=seconds)
 
 
 # -- turns and time ---------------------------------------------------------------------------
@@ -509,7 +509,7 @@ def test_the_floor_mode_and_turn_time(cast):
     changed = events(room)[-1]
     assert changed.kind == "floor.mode_changed"
     assert changed.participants == {"request": "", "queue": [], "speaker": None, "floor_mode": "queued",
-                                    "turn_seconds": 60}  # fmt: skip
+                                    "turn_seconds": 60}
     raise_hand(cast.cora, 1)
     floor_give_next(actor_seat_id=cast.chloe.pk, now=at(2))
     assert events(room)[-1].participants["speaker"]["limit_seconds"] == 60
@@ -658,7 +658,7 @@ def test_two_moderators_giving_the_floor_at_once_leave_one_speaker(cast, unpubli
             )  # fmt: skip
         else:
             calls = tuple(
-                lambda seat=seat: floor_give_next(actor_seat_id=seat.pk, now=now, expected_speaker="")  # noqa: B023
+                lambda seat=seat, now=now: floor_give_next(actor_seat_id=seat.pk, now=now, expected_speaker="")
                 for seat in (cast.chloe, cast.mona)
             )
         results = race(*calls)

@@ -190,7 +190,7 @@ def check_storable(before: dict) -> None:
                     assert "\x00" not in value, f"{label}.{field.name} holds a NUL: {value!r}"
                     if field.max_length:
                         assert len(value) <= field.max_length, (
-                            f"{label}.{field.name} holds {len(value)} characters, more than its {field.max_length}"
+                            f"{label}.{field.name} holds {len(value)} characters, more " f"than its {field.max_length}"
                         )
 
 
@@ -201,7 +201,10 @@ LONG_EMAIL_CSV = (
     + b"e" * 139
     + b"@example.org,,,observer\r\n"
 )
-NUL_CSV = b"name,email,organization,sector,role\r\nAna\x00Example,ana@example.org,Fresh\x00Chamber,private-sector,delegate\r\n"
+NUL_CSV = (
+    b"name,email,organization,sector,role\r\n"
+    b"Ana\x00Example,ana@example.org,Fresh\x00Chamber,private-sector,delegate\r\n"
+)
 
 
 def decoded(data: bytes) -> str | None:

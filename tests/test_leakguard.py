@@ -161,7 +161,7 @@ CASES = [
     ("two-letter word of an organization", UN_WOMEN, "un accord", []),
     ("family name that is a word of the product", GRETA, "The government and civil society", []),
     ("an empty identity", NOBODY, "anything at all", []),
-]  # fmt: skip
+]
 
 
 def found(text: str, identities) -> list[tuple[str, str]]:

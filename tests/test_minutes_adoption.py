@@ -236,7 +236,7 @@ def test_named_open_rooms_keep_names_and_are_not_leak_checked(db):
     assert "Cora Civil (Peace Network of Nowhere) said:" in text and "Cora Civil opened the debate." in text
 
 
-def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only_draft_readers_see_where(cast):
+def test_a_new_seat_holder_named_in_adopted_minutes_blocks_the_export_and_draft_readers_see_where(cast):
     from forum.models import Sector
     from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
     from tests.support.minutes import consent_all, post

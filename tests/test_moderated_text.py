@@ -64,7 +64,7 @@ def entries(room, action: str) -> list[AuditEntry]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_a_redaction_of_a_held_post_that_still_names_someone_is_refused_to_that_moderator_alone(cast, sockets):
+async def test_a_redaction_of_a_held_post_still_naming_someone_is_refused_to_that_moderator_alone(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     _, frames = await held_post(socks, NAMING)
     held = frames["mona"]["data"]

@@ -91,7 +91,7 @@ def test_every_code_has_a_sentence_in_every_language():
         tally([("government", "support"), ("academia", "object")], ["government", "academia"], SCALE, {"kind": "majority"}),
         tally([("government", "support"), ("academia", "support"), ("civil-society", "object")],
               ["government", "academia", "civil-society"], SCALE, {**DEFAULT_RULE, "sector_objection_blocks": False}),
-    ]  # fmt: skip
+    ]
     codes = {e["code"] for result in results for e in result["explanations"]}
     assert codes == {"nobody_voted", "majority", "no_majority", "support_reached", "sectors_object"}
     for language in ("es", "fr", "pt"):

@@ -74,7 +74,7 @@ def test_the_rapporteur_drafts_a_recommendation_under_the_current_item(cast):
         "id": stored.public_id, "text_html": HTML, "text_md": TEXT, "audience": "rigos",
         "agenda_item": cast.room.current_item.public_id, "consensus_check": None, "consensus_outcome": None,
         "updated_at": stored.updated_at.isoformat(),
-    }  # fmt: skip
+    }
     assert event.moderators == {**event.participants, "author": cast.rita.public_id, "sector": None}
     entry = AuditEntry.objects.filter(room_id=cast.room.pk).order_by("-seq").first()
     assert (entry.action, entry.actor_public_id, entry.target) == (

@@ -42,7 +42,7 @@ def secretariat(chromium, server):
     server.manage(
         "shell", "-c",
         "from forum.models import User; "
-        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r})",
+        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', " f"password={STAFF[1]!r})",
     )
     _context, page = signed_in(chromium, server, "secretariat")
     return page

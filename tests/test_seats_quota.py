@@ -132,7 +132,7 @@ def test_the_import_checks_each_sectors_own_number(room, tmp_path):
     with pytest.raises(CommandError) as caught:
         call_command("import_participants", "quota-room", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     message = str(caught.value)
-    assert "sector 'government' would have 3 delegates; this round table has 2 seats for sector 'government'" in message
+    assert ("sector 'government' would have 3 delegates; this round table has 2 seats for " "sector 'government'") in message
     assert "sector 'civil-society' would have 4 delegates; this round table has 3 seats per sector" in message
     assert "academia" not in message  # four fit its own number of four
     assert snapshot() == before
@@ -391,7 +391,7 @@ def test_the_admin_refuses_to_suspend_an_organization_with_seated_delegates_wher
     Organization.objects.filter(pk=org.pk).update(accreditation=ACCREDITED)
     RoundTable.objects.filter(pk=cast.room.pk).update(require_accreditation=True)
     page = errors_of(admin_client.post(url, data))
-    assert "2 delegates of &#x27;Ministry of Testing&#x27; hold seats in round tables that require accreditation (test-room)" in page
+    assert ("2 delegates of &#x27;Ministry of Testing&#x27; hold seats in round tables " "that require accreditation (test-room)") in page
     assert Organization.objects.get(pk=org.pk).accreditation == ACCREDITED
     # Nor may it move to another sector than its delegates' seats.
     data = form_values(admin_client, url)

@@ -24,7 +24,7 @@ def server(tmp_path_factory):
         live.manage(
             "shell", "-c",
             "from forum.models import User; "
-            f"User.objects.create_user(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r}, "
+            f"User.objects.create_user(username={STAFF[0]!r}, email='sam@example.org', " f"password={STAFF[1]!r}, "
             "is_staff=True)",
         )
         yield live

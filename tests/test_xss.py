@@ -272,7 +272,8 @@ DOM_CHECK = """
         if (!ok) found.push(`${seq}: <${tag} ${a.name}="${a.value}">`);
       }
       if (tag === "a") {
-        if (el.getAttribute("rel") !== rel) found.push(`${seq}: <a rel="${el.getAttribute("rel")}">`);
+        if (el.getAttribute("rel") !== rel)
+          found.push(`${seq}: <a rel="${el.getAttribute("rel")}">`);
         if (el.hasAttribute("href") && !schemes.includes(el.protocol))
           found.push(`${seq}: <a href="${el.getAttribute("href")}"> is ${el.protocol}`);
       }
@@ -285,13 +286,16 @@ DOM_CHECK = """
   }
   const active = "iframe, frame, object, embed, img, svg, math, base, video, audio, style, "
     + "meta[http-equiv], link:not([rel=stylesheet]):not([rel=icon])";
-  for (const el of document.querySelectorAll(active)) found.push(`document holds <${el.localName}>`);
+  for (const el of document.querySelectorAll(active))
+    found.push(`document holds <${el.localName}>`);
   const scripts = [...document.scripts]
     .filter((s) => !(s.type === "application/json" && !s.src))  // json_script data, not code
     .map((s) => s.getAttribute("src") || "inline");
-  if (scripts.length !== 1 || !/\\/room\\/main\\.js$/.test(scripts[0])) found.push(`scripts: ${scripts}`);
+  if (scripts.length !== 1 || !/\\/room\\/main\\.js$/.test(scripts[0]))
+    found.push(`scripts: ${scripts}`);
   const sheets = [...document.querySelectorAll("link[rel=stylesheet]")].map((l) => l.href);
-  if (!sheets.length || !sheets.every((h) => h.startsWith(location.origin))) found.push(`sheets: ${sheets}`);
+  if (!sheets.length || !sheets.every((h) => h.startsWith(location.origin)))
+    found.push(`sheets: ${sheets}`);
   return found;
 }
 """

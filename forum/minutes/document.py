@@ -1,7 +1,8 @@
 """The minutes of a round table: a projection of its state and event log, JSON-ready.
 
-`minutes_document(room)` reads; it writes nothing. The renderings (Markdown, HTML, JSON)
-are in forum/minutes/formats/ (one module per format) and take only this document, so every format says the same.
+`minutes_document(room)` reads; it writes nothing. The renderings are in
+forum/minutes/formats/ (one module per format) and take only this document, so every
+format says the same.
 
 Attribution follows the room's policy and only what each intervention stored when it was
 posted (`Intervention.attribution`): the minutes never look up who holds a seat. Under the
@@ -308,8 +309,8 @@ def _method(room: RoundTable) -> list[dict]:
         )
     elif room.attribution == RoundTable.Attribution.SECTOR:
         attribution = _(
-            "Each intervention is attributed as it was shown in the room when it was posted: to the "
-            "speaker's sector when at least %(k)s delegates of that sector held seats then and still "
+            "Each intervention is attributed as it was shown in the room when it was " "posted: to the "
+            "speaker's sector when at least %(k)s delegates of that sector held seats " "then and still "
             "do when this version was saved, otherwise to \"a participant\"; the chair, moderators "
             "and rapporteur speak in their function. "
             "No name, e-mail address or organization of a participant appears in these minutes, "
@@ -326,26 +327,26 @@ def _method(room: RoundTable) -> list[dict]:
         {
             "title": _("Parity weighting"),
             "text": _(
-                "In a consensus check every sector that voted weighs the same, whatever its number of "
-                "delegates; that weight is split evenly between the sector's voters. Sectors that did "
+                "In a consensus check every sector that voted weighs the same, " "whatever its number of "
+                "delegates; that weight is split evenly between the sector's voters. " "Sectors that did "
                 "not vote are listed as abstaining and do not lower the share of any option."
             ),
         },
         {
             "title": _("The floor rule"),
             "text": _(
-                "Points of order are heard first. Otherwise the floor goes to the sector that has had "
-                "the least speaking time on the current agenda item (then the fewest turns, then the "
-                "longest wait); within a sector, first come, first served. The chair's departures from "
+                "Points of order are heard first. Otherwise the floor goes to the " "sector that has had "
+                "the least speaking time on the current agenda item (then the fewest " "turns, then the "
+                "longest wait); within a sector, first come, first served. The chair's " "departures from "
                 "this rule are counted in the parity figures."
             ),
         },
         {
             "title": _("Parity figures"),
             "text": _(
-                "Speaking time, turns, published interventions and their words per sector, computed from "
-                "the round table's event log; interventions hidden by a moderator are not counted. The "
-                "balance index is 1 minus the Gini coefficient of speaking time across the sectors shown "
+                "Speaking time, turns, published interventions and their words per " "sector, computed from "
+                "the round table's event log; interventions hidden by a moderator are " "not counted. The "
+                "balance index is 1 minus the Gini coefficient of speaking time across " "the sectors shown "
                 "(1.0 is equal time)."
             ),
         },
@@ -353,7 +354,8 @@ def _method(room: RoundTable) -> list[dict]:
 
 
 def _disclosure_text(room: RoundTable) -> str:
-    """The method annex on disclosure: which sectors a figure may name (moderation/disclosure.py)."""
+    """The method annex on disclosure: which sectors a figure may name
+    (moderation/disclosure.py)."""
     if room.attribution == RoundTable.Attribution.NAMED:
         return _("Attendance, consensus checks and parity figures are given for every sector.")
     live = _(
@@ -362,14 +364,14 @@ def _disclosure_text(room: RoundTable) -> str:
     )
     if room.attribution == RoundTable.Attribution.SECTOR:
         rule = _(
-            "Attendance, consensus checks and parity figures name a sector only if at least %(k)s of its "
-            "delegates held seats when this version was saved. The other sectors are counted together "
+            "Attendance, consensus checks and parity figures name a sector only if at " "least %(k)s of its "
+            "delegates held seats when this version was saved. The other sectors are " "counted together "
             "as \"other participants\", never split by sector, and nothing is shown for that group "
             "when it would be a single delegate."
         ) % {"k": room.k}
     else:
         rule = _(
-            "No figure in these minutes is split by sector: attendance, consensus checks and parity "
+            "No figure in these minutes is split by sector: attendance, consensus " "checks and parity "
             "figures count the delegates together as \"other participants\", and nothing is shown "
             "for that group when it would be a single delegate."
         )

@@ -27,7 +27,7 @@ def _place(rendered: str, start: int, end: int) -> str:
     left = max(0, start - EXCERPT_CHARS)
     right = min(len(rendered), end + EXCERPT_CHARS)
     excerpt = " ".join(rendered[left:right].split())
-    return f"line {line}: \u201c{'…' if left else ''}{excerpt}{'…' if right < len(rendered) else ''}\u201d"
+    return (f"line {line}: " f"\u201c{'…' if left else ''}{excerpt}{'…' if right < len(rendered) else ''}\u201d")
 
 
 def leak_check(room: RoundTable, rendered: str) -> None:
@@ -81,7 +81,8 @@ def _texts(value, path: tuple = ()):
 
 
 def _where(doc: dict, path: tuple) -> str:
-    """A reader's address for a place in the document: "agenda item 2 (“Title”), intervention 14, body_text"."""
+    """A reader's address for a place in the document:
+    "agenda item 2 (“Title”), intervention 14, body_text"."""
     if path[:1] == ("items",) and len(path) > 1:
         item = doc["items"][path[1]]
         words = [f"agenda item {item['position']} (“{item['title'][:60]}”)"]

@@ -1,5 +1,5 @@
-"""Minutes over HTTP: the exports (GET /rooms/<slug>/minutes.<fmt>, the public contract), the minutes
-page with its editor, review and adoption forms, and the outcomes page for delegates."""
+"""Minutes over HTTP: the exports (GET /rooms/<slug>/minutes.<fmt>, the public contract), the
+minutes page with its editor, review and adoption forms, and the outcomes page for delegates."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def leak_checked(room, seat, doc: dict) -> None:
             raise
         raise ServiceError(
             "export_leak",
-            _("These minutes are withheld until the rapporteur corrects them: they name a participant."),
+            _("These minutes are withheld until the rapporteur corrects them: they " "name a participant."),
         ) from None
 
 
@@ -248,7 +248,7 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
 
 
 COMMENT_HELD = gettext_lazy(
-    "Your comment waits for the rapporteur and the chair, who may publish it, redact it or decline it."
+    "Your comment waits for the rapporteur and the chair, who may publish it, redact " "it or decline it."
 )
 
 

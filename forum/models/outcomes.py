@@ -20,7 +20,8 @@ class MinutesVersion(models.Model):
     """One save of the minutes: the whole document as it stood, frozen.
 
     A version is never changed after it is saved (services only create them); adopting one
-    only stamps it. `document` is the content the hash covers (forum.minutes.document.content_sha256).
+    only stamps it. `document` is the content the hash covers
+    (forum.minutes.document.content_sha256).
     """
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="minutes_versions")

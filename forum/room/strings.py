@@ -69,7 +69,7 @@ def room_strings() -> dict[str, str]:
         "redact_label": _("Redact the intervention by %(label)s"),
         "redact_title": _("Redact an intervention"),
         "redact_text": _(
-            "Readers will see your version and the reason; the original stays in the audit log only."
+            "Readers will see your version and the reason; the original stays in the " "audit log only."
         ),
         "redact_reason": _("Reason for the redaction (shown to everyone)"),
         "redact_body": _("The redacted text (Markdown)"),
@@ -88,12 +88,12 @@ def room_strings() -> dict[str, str]:
         ),
         "publish_as_written_title": _("Publish as written?"),
         "publish_as_written_text": _(
-            "The check finds the names of participants in it (marked). Publish it as written only if "
+            "The check finds the names of participants in it (marked). Publish it as " "written only if "
             "they are not participants; otherwise publish a redacted version."
         ),
         "publish_as_written": _("Publish as written"),
         "alert_name_holds": _(
-            "%(label)s: %(count)s texts held for naming someone within %(minutes)s minutes. Someone may be "
+            "%(label)s: %(count)s texts held for naming someone within %(minutes)s " "minutes. Someone may be "
             "testing names against the list of participants."
         ),
         "dismiss_alert_label": _("Dismiss the alert about %(label)s"),
@@ -234,11 +234,11 @@ def room_strings() -> dict[str, str]:
             "A majority of the voters of at least one sector among the other participants object."
         ),
         "why_sectors_object_and_pooled": _(
-            "A majority of the voters of %(sectors)s, and of at least one sector among the other participants, "
+            "A majority of the voters of %(sectors)s, and of at least one sector among " "the other participants, "
             "object (this rule lets it pass)."
         ),
         "why_sectors_object_pooled": _(
-            "A majority of the voters of at least one sector among the other participants object (this rule "
+            "A majority of the voters of at least one sector among the other " "participants object (this rule "
             "lets it pass)."
         ),
         # recommendations

@@ -35,7 +35,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "404.html",
-            {"message": _("This join link is not valid. It may have been revoked or replaced; ask the secretariat for a new one.")},
+            {"message": _("This join link is not valid. It may have been revoked or " "replaced; ask the secretariat for a new one.")},
             status=404,
         )
     if request.method == "POST":

@@ -139,7 +139,7 @@ def _erase(request, room, render) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The identity is erased: the seat keeps its pseudonym and sector, and the person's "
+                _("The identity is erased: the seat keeps its pseudonym and sector, " "and the person's "
                   "name, e-mail address and organization are gone from this round table."),
             )
             return _back(room)

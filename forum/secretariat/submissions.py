@@ -58,7 +58,7 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 NOTE_HELD = gettext_lazy(
-    "The note names a participant or an organization of the round table: delegates will see it once "
+    "The note names a participant or an organization of the round table: delegates " "will see it once "
     "the rapporteur or the chair has published it (redacted) on the minutes page."
 )
 

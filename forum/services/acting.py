@@ -68,7 +68,7 @@ def refuse_names(
         "names_participant",
         _(
             "The %(what)s still names a participant or an organization of this round table, at "
-            "%(place)s. Remove the name; or, if it is not a participant (a common word that is also "
+            "%(place)s. Remove the name; or, if it is not a participant (a common word " "that is also "
             "a surname), say so with a reason."
         ) % {"what": what, "place": place(text, found[0])},
         field=field, mentions=spans(text, found),

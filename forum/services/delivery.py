@@ -266,7 +266,7 @@ def _send(claim: _Claim, timeout: float) -> _Answer:
     delivery = claim.delivery
     if not claim.secret:
         logger.warning(
-            "webhook delivery %s: the committee has no webhook secret, the signature proves nothing",
+            "webhook delivery %s: the committee has no webhook secret, the signature " "proves nothing",
             delivery.pk,
         )
     body = canonical_body(delivery.payload)

@@ -574,7 +574,7 @@ def floor_may_post(seat: Seat, room: RoundTable, kind: str = "statement", now: d
     raise ServiceError(
         "not_your_turn",
         _(
-            "The chair gives the floor in turn here: raise your hand, and post your statement when you "
+            "The chair gives the floor in turn here: raise your hand, and post your " "statement when you "
             "have the floor."
         ),
     )

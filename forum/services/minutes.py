@@ -51,13 +51,13 @@ def _version(acting: Acting, number: object) -> MinutesVersion:
 def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
     _LATEST_ONLY = {
         "circulated": _(
-            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be circulated."
+            "Version %(number)s is not the latest (version %(latest)s is); only the " "latest can be circulated."
         ),
         "adopted": _(
-            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be adopted."
+            "Version %(number)s is not the latest (version %(latest)s is); only the " "latest can be adopted."
         ),
         "put forward": _(
-            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be put forward for adoption."
+            "Version %(number)s is not the latest (version %(latest)s is); only the " "latest can be put forward for adoption."
         ),
     }
     latest = latest_version(acting.room)
@@ -374,7 +374,7 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
     if content_sha256 is not None and content_sha256 != row.content_sha256:
         raise ServiceError(
             "stale_version",
-            _("Version %(number)s is not the content you read (its SHA-256 differs); read it again.")
+            _("Version %(number)s is not the content you read (its SHA-256 differs); " "read it again.")
             % {"number": row.number},
             field="content_sha256",
         )

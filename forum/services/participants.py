@@ -126,7 +126,7 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                     row_problems.append(f"email is longer than {MAX_EMAIL} characters")
             if email in staff:
                 row_problems.append(
-                    f"email {email} belongs to a staff account, and a seat never carries staff rights: "
+                    f"email {email} belongs to a staff account, and a seat never " f"carries staff rights: "
                     "give this person's seat another e-mail address (a seat identity of its own)"
                 )
             if email in seen_emails:
@@ -145,7 +145,7 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                 existing = known_orgs.get(org.lower())
                 if existing is not None and existing.sector.slug != sector:
                     row_problems.append(
-                        f"organization {existing.name!r} belongs to sector {existing.sector.slug!r}, not {sector!r}"
+                        f"organization {existing.name!r} belongs to sector " f"{existing.sector.slug!r}, not {sector!r}"
                     )
                 earlier = org_sector_in_file.setdefault(org.lower(), (sector, line))
                 if earlier[0] != sector:
@@ -173,16 +173,16 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
 def _accreditation_problems(org: str, known_orgs: dict[str, Organization]) -> list[str]:
     """Why a delegate row cannot have a seat in a room that requires accreditation."""
     if not org:
-        return ["this round table seats only delegates of accredited organizations; the organization is empty"]
+        return ["this round table seats only delegates of accredited organizations; the " "organization is empty"]
     existing = known_orgs.get(org.lower())
     if existing is None:
         return [
-            f"organization {org!r} is not known; this round table seats only delegates of accredited "
+            f"organization {org!r} is not known; this round table seats only delegates " f"of accredited "
             "organizations, and an import cannot accredit one (the secretariat does, in the admin)"
         ]
     if not is_accredited(existing):
         return [
-            f"organization {existing.name!r} is {existing.get_accreditation_display().lower()}, not accredited; "
+            f"organization {existing.name!r} is " f"{existing.get_accreditation_display().lower()}, not accredited; "
             "this round table seats only delegates of accredited organizations"
         ]
     return []

@@ -248,7 +248,7 @@ def _not_due(room: RoundTable, due: dt.datetime | None) -> str:
     if not room.retention_days:
         return _("This round table keeps its identities (retention period 0).")
     if due is None:
-        return _("The minutes of this round table are not adopted yet; the retention period runs from their adoption.")
+        return _("The minutes of this round table are not adopted yet; the retention period " "runs from their adoption.")
     return _("The retention period of this round table ends on %(date)s.") % {"date": due.date().isoformat()}
 
 

@@ -47,7 +47,7 @@ def staff_account_refusal(email: str) -> ServiceError:
     return ServiceError(
         "staff_account",
         _(
-            "%(email)s belongs to a staff account, and a seat never carries staff rights. Give this "
+            "%(email)s belongs to a staff account, and a seat never carries staff " "rights. Give this "
             "person's seat another e-mail address: a seat identity of its own, opened only by its "
             "join link."
         ) % {"email": email},
@@ -162,7 +162,7 @@ def check_accreditation(room: RoundTable, role: str, organization: Organization 
         raise ServiceError(
             "not_accredited",
             _(
-                "This round table seats only delegates of accredited organizations; give the delegate's "
+                "This round table seats only delegates of accredited organizations; " "give the delegate's "
                 "organization."
             ),
             field="organization",
@@ -171,7 +171,7 @@ def check_accreditation(room: RoundTable, role: str, organization: Organization 
         raise ServiceError(
             "not_accredited",
             _(
-                "Organization %(organization)s is %(status)s, not accredited; this round table seats only "
+                "Organization %(organization)s is %(status)s, not accredited; this " "round table seats only "
                 "delegates of accredited organizations."
             ) % {"organization": repr(organization.name), "status": organization.get_accreditation_display().lower()},
             field="organization",
@@ -194,8 +194,8 @@ def check_seat(
         raise ServiceError(
             "staff_account",
             _(
-                "%(user)s is a staff account, and a seat never carries staff rights. Seat this person "
-                "under another e-mail address: a seat identity of its own, opened only by its join link."
+                "%(user)s is a staff account, and a seat never carries staff rights. " "Seat this person "
+                "under another e-mail address: a seat identity of its own, opened only " "by its join link."
             ) % {"user": user.get_username()},
             field="user",
         )

@@ -41,7 +41,7 @@ class StaffSignInForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not (user.is_staff or user.is_superuser):
             raise forms.ValidationError(
-                _("This page is for the secretariat's staff accounts. Delegates open their personal join link."),
+                _("This page is for the secretariat's staff accounts. Delegates open " "their personal join link."),
                 code="not_staff",
             )
 
@@ -63,7 +63,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(
         request,
         "403.html",
-        {"message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again.")},
+        {"message": _("This form came from another site or has expired, so nothing was done. " "Reload the page and try again.")},
         status=403,
     )
 

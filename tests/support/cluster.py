@@ -692,7 +692,7 @@ class Cluster:
         while time.monotonic() < deadline:
             if proc.popen.poll() is not None:
                 raise ClusterError(
-                    f"daphne {proc.index} on port {proc.port} exited with {proc.popen.returncode}:\n"
+                    f"daphne {proc.index} on port {proc.port} exited with " f"{proc.popen.returncode}:\n"
                     + proc.log()[-3000:]
                 )
             try:
@@ -721,7 +721,7 @@ class Cluster:
         )
         if done.returncode != 0:
             raise ClusterError(
-                f"manage.py {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+                f"manage.py {' '.join(args)} failed " f"({done.returncode}):\n{done.stdout}\n{done.stderr}"
             )
         return done.stdout
 

@@ -24,7 +24,7 @@ EVERYONE = ("chloe", "mona", "gus", "ada", "oscar")
 
 
 AUDIENCE = {"chloe": MODERATORS, "mona": MODERATORS, "gus": PARTICIPANTS, "ada": PARTICIPANTS,
-            "oscar": PARTICIPANTS, "cora": PARTICIPANTS, "cyrus": PARTICIPANTS, "rita": PARTICIPANTS}  # fmt: skip
+            "oscar": PARTICIPANTS, "cora": PARTICIPANTS, "cyrus": PARTICIPANTS, "rita": PARTICIPANTS}
 
 
 REDACTED = {"kind": "redacted", "data": {}}

@@ -1,4 +1,5 @@
-"""Services the suite needs (Redis, PostgreSQL, Chromium): skip with the reason, or fail when CI=true."""
+"""Services the suite needs (Redis, PostgreSQL, Chromium): skip with the reason, or fail
+when CI=true."""
 
 from __future__ import annotations
 

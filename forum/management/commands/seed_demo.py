@@ -52,7 +52,7 @@ COMMITTEES = [
     ("Forum Regional Security Committee", "Pacific Islands Forum", "en, fr",
      "Security-related recommendations from the Forum's dialogues; submissions in English."),
     ("General Assembly (civil society dialogue)", "Organization of American States", "en, es, fr, pt",
-     "Recommendations from registered civil society dialogues, in one of the four official languages."),
+     "Recommendations from registered civil society dialogues, in one of the four " "official languages."),
     ("Economic, Social and Cultural Council (ECOSOCC)", "African Union", "en, fr, pt, ar",
      "Civil society input on the Union's programmes."),
     ("Peace and Security Council", "African Union", "en, fr",
@@ -108,12 +108,12 @@ class Command(BaseCommand):
             label = f"{role} · {sector.name}" if sector else role
             lines.append(f"  {label:<30} {name:<24} {join_url(token, opts['base_url'])}")
         if not opts["quiet"]:
-            self.stdout.write(f"Demo round table {room.slug!r} ({room.get_rule_display()}, {room.attribution} attribution).")
+            self.stdout.write(f"Demo round table {room.slug!r} ({room.get_rule_display()}, " f"{room.attribution} attribution).")
             self.stdout.write("Join links (open two in different browsers, or one in a private window):")
             self.stdout.write("\n".join(lines))
             base = (opts["base_url"] or settings.BASE_URL).rstrip("/")
             self.stdout.write(
-                f"Minutes: {base}/rooms/{room.slug}/minutes/ · outcomes: {base}/rooms/{room.slug}/outcomes/\n"
+                f"Minutes: {base}/rooms/{room.slug}/minutes/ · outcomes: " f"{base}/rooms/{room.slug}/outcomes/\n"
                 f"Secretariat (staff account: python manage.py createsuperuser): "
-                f"{base}/rooms/{room.slug}/submissions/ · committees: {base}/secretariat/committees/"
+                f"{base}/rooms/{room.slug}/submissions/ · committees: " f"{base}/secretariat/committees/"
             )

@@ -1,16 +1,15 @@
 """The minutes as an Akoma Ntoso 3.0 debate (docs/akn.md), valid against the strict OASIS schema.
 
-`render_akn_minutes(doc)` takes only the minutes document (forum/minutes/document.py) and builds the tree
-with lxml, so user text is always a text node or an attribute value, never markup. The layout
-follows the Markdown and HTML renderings: header and attendance in <preface>, one
-<debateSection> per agenda item (summary, one <speech> per intervention, consensus checks,
-recommendations), then the parity figures and the method.
+`render_akn_minutes(doc)` takes only the minutes document (forum/minutes/document.py) and
+builds the tree with lxml, so user text is always a text node or an attribute value, never
+markup. The layout follows the Markdown and HTML renderings: header and attendance in
+<preface>, one <debateSection> per agenda item (summary, one <speech> per intervention,
+consensus checks, recommendations), then the parity figures and the method.
 
-`speech/@by` points at a <TLCPerson> in <references> built from the speaker phrase alone
-("A participant from civil society" -> #participant-civil-society), so it carries nothing
-the minutes do not already print; per-speaker references ("#speaker-<slug>") arise only from
-phrases that name someone, which only a named open room prints.
-"""
+`speech/@by` points at a <TLCPerson> in <references> built from the speaker phrase alone ("A
+participant from civil society" -> #participant-civil-society), so it carries nothing the
+minutes do not already print; per-speaker references ("#speaker-<slug>") arise only from
+phrases that name someone, which only a named open room prints."""
 
 from __future__ import annotations
 

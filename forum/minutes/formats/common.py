@@ -1,14 +1,13 @@
-"""What every format of the minutes shares: the document's language, its fixed words, the
-status line, the parity table.
+"""What every format of the minutes shares: the document's language, its fixed words, the status
+line, the parity table.
 
-Every renderer (one module per format beside this one) takes only the document. User text is escaped (HTML) or set as plain text
-(Markdown); intervention and recommendation bodies in HTML are the product's already
-sanitised HTML (moderation/sanitize.py).
+Every renderer (one module per format beside this one) takes only the document. User text is
+escaped (HTML) or set as plain text (Markdown); intervention and recommendation bodies in HTML
+are the product's already sanitised HTML (moderation/sanitize.py).
 
 The renderers' own words (headings, table heads, the status line) are in the document's
-language (`doc["header"]["language"]`, English for documents made before rooms had one):
-every entry point renders inside `in_minutes_language(doc)`, whatever the reader's interface.
-"""
+language (`doc["header"]["language"]`, English for documents made before rooms had one): every
+entry point renders inside `in_minutes_language(doc)`, whatever the reader's interface."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The minutes document (forum/minutes/document.py) as a Word file, laid out like `render_html_minutes`.
+"""The minutes document (forum/minutes/document.py) as a Word file, laid out like
+`render_html_minutes`.
 
 A pure function of the document: `render_docx_minutes(doc)` returns the bytes, the same bytes
 for the same document: the core properties carry a date taken from the document, and the

@@ -24,13 +24,16 @@ from forum.minutes.formats.common import (
 )
 
 STYLE = """
-body { font: 11pt/1.5 Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto; padding: 0 1em; color: #111; }
+body { font: 11pt/1.5 Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto;
+       padding: 0 1em; color: #111; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #999; margin-top: 1.6em; }
 h3 { font-size: 1.05em; }
-table { border-collapse: collapse; margin: .6em 0; } th, td { border: 1px solid #999; padding: .2em .5em; text-align: left; }
+table { border-collapse: collapse; margin: .6em 0; }
+th, td { border: 1px solid #999; padding: .2em .5em; text-align: left; }
 .intervention { margin: .8em 0; } .intervention .said { font-weight: bold; margin: 0; }
 .intervention .body { margin: .2em 0 0 1.2em; } .note { color: #555; font-style: italic; }
-dl.header dt { font-weight: bold; float: left; clear: left; width: 7em; } dl.header dd { margin-left: 8em; }
+dl.header dt { font-weight: bold; float: left; clear: left; width: 7em; }
+dl.header dd { margin-left: 8em; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
   h2 { page-break-after: avoid; } table, .intervention { page-break-inside: avoid; }
@@ -76,7 +79,7 @@ def _check_html(check: dict) -> str:
             for s in check["sectors"]
         )
         parts.append(
-            f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+            f'<div ' f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
         )
     if check["reasons"]:
         parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in check["reasons"]) + "</ul>")
@@ -122,7 +125,7 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         f"<dt>{_e(label['date'])}</dt><dd>{_e(h['date'])}</dd>",
         f"<dt>{_e(label['place'])}</dt><dd>{_e(h['place'])}</dd>",
         f"<dt>{_e(label['status'])}</dt><dd>{_e(status_line(doc))}</dd>",
-        f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. {_e(h['rule']['explanation'])}</dd>",
+        f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. " f"{_e(h['rule']['explanation'])}</dd>",
         f"<dt>{_e(label['attribution'])}</dt>"
         f"<dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
@@ -169,4 +172,4 @@ def _parity_html(parity: dict) -> str:
     rows, closing = parity_table(parity)
     head = _ths(parity_head())
     body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>'
+    return (f'<div ' f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>')

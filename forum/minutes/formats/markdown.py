@@ -57,7 +57,7 @@ def _check_lines(check: dict) -> list[str]:
         lines.append("|---" * (3 + len(keys)) + "|")
         for sector in check["sectors"]:
             counts = " | ".join(str(sector["distribution"].get(k, 0)) for k in keys)
-            lines.append(f"| {_md(sector['name'])} | {sector['voters']} | {sector['weight']:.3f} | {counts} |")
+            lines.append(f"| {_md(sector['name'])} | {sector['voters']} | {sector['weight']:.3f} " f"| {counts} |")
     for reason in check["reasons"]:
         lines += ["", f"- {_md(reason)}"]
     return lines

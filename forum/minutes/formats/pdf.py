@@ -1,4 +1,5 @@
-"""The minutes document (forum/minutes/document.py) as a PDF, laid out like `render_html_minutes`.
+"""The minutes document (forum/minutes/document.py) as a PDF, laid out like
+`render_html_minutes`.
 
 A pure function of the document: `render_pdf_minutes(doc)` returns the bytes, the same bytes
 for the same document (ReportLab's invariant mode fixes the dates and the file id), because
@@ -464,7 +465,7 @@ def _check(check: dict) -> list:
     out = [
         Paragraph(f"<b>{esc(words['consensus_check'])}:</b> {esc(check['proposition'])}", st["body"]),
         Paragraph(
-            f"{esc(words['outcome'])}: <b>{esc(outcome_text(check))}</b>{esc(support_text(check))}.",
+            f"{esc(words['outcome'])}: " f"<b>{esc(outcome_text(check))}</b>{esc(support_text(check))}.",
             st["body"],
         ),
     ]
