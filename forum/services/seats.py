@@ -324,6 +324,11 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
 
     Not audited: product paths call seat_link_issue, which is; setup (seed_demo, tests)
     calls this."""
+    if Seat.objects.filter(pk=seat.pk, removed_at__isnull=False).exists():
+        # Removal is for good: a new link would reopen a seat a moderator closed.
+        raise ServiceError(
+            "seat_removed", _("This seat was withdrawn from the round table; it gets no new join link.")
+        )
     token = token or secrets.token_urlsafe(32)
     seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
     seat_end_sessions(seat, lambda: _("Your join link has been replaced; open the newest link the secretariat sent you."))
@@ -413,7 +418,8 @@ def seat_save(
 @transaction.atomic
 def seat_link_issue(*, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False) -> str:
     """A new join link for the seat (seat_issue_token: the old one and its sessions end),
-    audited as `issue_link`; returns the token once. Refusal: forbidden (not the secretariat)."""
+    audited as `issue_link`; returns the token once. Refusals: forbidden (not the
+    secretariat), seat_removed (a withdrawn seat gets no link)."""
     _require_actor(actor, via)
     token = seat_issue_token(seat=seat)
     _seat_audit(seat, "issue_link", via, resend=resend)
