@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
 from moderation.attribution import attribute
-from realtime.log import append_event, notify_seat
+from realtime.log import SEAT_CHANGED_CLOSE, append_event, notify_seat
 
 # Roles that hold a sector's seat and count against its quota; the others sit outside.
 QUOTA_ROLES = {Seat.Role.DELEGATE}
@@ -281,6 +281,7 @@ def seat_upsert(
     if created:
         seat = Seat(room=room, user=user)
     sector_changed = seat.sector_id != (sector.pk if sector else None)
+    role_changed = not created and seat.role != role
     seat.role = role
     seat.sector = sector
     seat.organization = organization
@@ -289,7 +290,22 @@ def seat_upsert(
     elif sector_changed or seat.pseudonym_number is None:
         seat.pseudonym_number = draw_pseudonym_number(room, sector, seat)
     seat.save()
+    if not created and (role_changed or sector_changed):
+        seat_access_changed(seat)
     return seat, created
+
+
+def seat_access_changed(seat: Seat) -> None:
+    """After commit, close the seat's sockets opened under another role or sector, in every
+    process (`seat_changed`, 4409): what a socket may read and do was fixed when it opened.
+    The page reloads and opens a socket under the new role; the session carries on."""
+    notify_seat(
+        seat.room_id, seat.pk,
+        {"type": "error", "code": "seat_changed"},
+        message=lambda: _("Your role or sector in this round table has changed; the page reloads with it."),
+        close_code=SEAT_CHANGED_CLOSE,
+        unless_access=(str(seat.role), seat.sector.slug if seat.sector_id else None),
+    )
 
 
 # -- links: every new link, revocation and removal ends the sessions of the earlier ones --
