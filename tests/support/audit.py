@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from moderation.audit import audit_append
-from moderation.models import AuditEntry
+from moderation.audit import audit_append, audit_entries
+from moderation.audit_mac import entry_mac, head_content, key_id, seal_content
+from moderation.models import GENESIS_HASH, AuditEntry, AuditHead
 
 TABLE = AuditEntry._meta.db_table
 
@@ -42,3 +43,21 @@ def shift(room, from_seq: int, by: int) -> None:
 
 def delete(cast, entries):
     sql("DELETE FROM {table} WHERE room_id = %s AND seq = 3", [cast.room.pk])
+
+
+def rechain(room, key: str, *, kid: str | None = None) -> None:
+    """Recompute every MAC of the room's chain, and its head, under `key`, as a forger would
+    after removing or changing entries."""
+    kid = kid or key_id(key)
+    prev = GENESIS_HASH
+    entries = audit_entries(room)
+    for entry in entries:
+        entry.prev_hash, entry.key_id = prev, kid
+        entry.hash = entry_mac(entry, key.encode(), entry.seq)
+        sql(
+            "UPDATE {table} SET prev_hash = %s, key_id = %s, hash = %s WHERE id = %s",
+            [entry.prev_hash, kid, entry.hash, entry.pk],
+        )
+        prev = entry.hash
+    mac = seal_content(key.encode(), head_content(room.pk, len(entries), prev, kid))
+    AuditHead.objects.filter(room=room).update(count=len(entries), last_hash=prev, key_id=kid, mac=mac)
