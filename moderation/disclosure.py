@@ -2,8 +2,14 @@
 
 A sector is shown only where the room's policy shows sectors and the sector holds at least k
 seated delegates (the same count the attribution fallback uses). Everything else is pooled
-into one unnamed group, "Other participants" (key `POOLED`), never split by sector; and a
-pooled group that would single someone out (fewer than two seated delegates) shows nothing.
+into one unnamed group, "Other participants" (key `POOLED`), never split by sector.
+
+The pool shows only while it holds at least two seated sectors and at least k seated
+delegates: a pool of one sector is that sector by elimination, and a pool below k fits too
+few people. Otherwise the smallest shown sector is folded into it (ties: the first slug),
+and again, until it does; when no shown sector is left to fold, nothing is shown for the
+pool (`fold_pool`). A figure that would still describe one person (a group of one voter in a
+consensus result) is left out where the figure is made (forum/tally.py).
 
 - `named` rooms (open forums, on the record) show every sector;
 - `sector` rooms show the sectors that hold at least k seated delegates;
@@ -58,6 +64,10 @@ class Disclosure:
 
     shown: frozenset[str] | None
     pooled_seats: int = 0
+    # Seated sectors in the pool, and the delegates it needs (the room's k): a hand-made
+    # Disclosure (tests, pure code) has a pool of two sectors needing MIN_POOL.
+    pooled_sectors: int = 2
+    min_pool: int = MIN_POOL
 
     @property
     def full(self) -> bool:
@@ -65,7 +75,10 @@ class Disclosure:
 
     @property
     def pool_visible(self) -> bool:
-        return not self.full and self.pooled_seats >= MIN_POOL
+        return (
+            not self.full and self.pooled_sectors >= 2
+            and self.pooled_seats >= max(MIN_POOL, self.min_pool)
+        )
 
     def shows(self, slug: str | None) -> bool:
         return bool(slug) and (self.shown is None or slug in self.shown)
@@ -130,6 +143,21 @@ def seated_per_sector(room: RoundTable) -> dict[str, int]:
     return {slug: n for slug, n in rows}
 
 
+def fold_pool(seated: Mapping[str, int], shown: Iterable[str], k: int) -> Disclosure:
+    """The disclosure of a room whose sectors seat `seated` delegates, when the sectors
+    `shown` hold k of them each: the pool (every seated sector not shown) shows only with
+    at least two seated sectors and k delegates; otherwise the smallest shown sector joins
+    it, and again, until it does or none is left (then nothing shows for the pool)."""
+    shown = set(shown)
+    need = max(MIN_POOL, k)
+    while True:
+        pooled = {slug: n for slug, n in seated.items() if slug not in shown and n > 0}
+        if not pooled or (len(pooled) >= 2 and sum(pooled.values()) >= need) or not shown:
+            break
+        shown.remove(min(shown, key=lambda slug: (seated.get(slug, 0), slug)))
+    return Disclosure(frozenset(shown), sum(pooled.values()), len(pooled), need)
+
+
 def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
     """The one rule: which sectors `reader` may see named in `room`, and whether the others'
     pooled group may show."""
@@ -137,10 +165,10 @@ def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
         return FULL
     seated = seated_per_sector(room)
     if room.attribution == RoundTable.Attribution.SECTOR:
-        shown = frozenset(slug for slug, n in seated.items() if n >= room.k)
+        shown = {slug for slug, n in seated.items() if n >= room.k}
     else:
-        shown = frozenset()
-    return Disclosure(shown, sum(n for slug, n in seated.items() if slug not in shown))
+        shown = set()
+    return fold_pool(seated, shown, room.k)
 
 
 def attribution_for(room: RoundTable, reader: Reader | str, payload: dict | None) -> dict | None:

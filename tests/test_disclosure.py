@@ -24,7 +24,7 @@ from forum.services.minutes import minutes_adopt, minutes_comment, minutes_revie
 from forum.services.moderation import intervention_approve, intervention_hide, seat_remove
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
-from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure
+from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure, fold_pool
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -332,3 +332,48 @@ async def test_presence_pools_a_sector_once_a_removal_takes_it_below_k(cast, soc
     assert after["sectors"] == {POOLED: 2, "civil-society": 1} and after["total"] == 4
     full = await latest_presence(chloe, lambda f: f["sectors"].get("government") == 2)
     assert full["sectors"] == {"civil-society": 1, "government": 2}
+
+
+# -- the pool: at least two seated sectors and k delegates, else folded further -----------------
+
+
+def test_with_no_pooled_sector_there_is_no_pool():
+    rule = fold_pool({"government": 3, "civil-society": 4}, {"government", "civil-society"}, k=3)
+    assert (rule.shown, rule.pooled_seats, rule.pool_visible) == ({"government", "civil-society"}, 0, False)
+    assert rule.groups(["government", "civil-society", "academia"]) == [
+        ("government", ["government"]), ("civil-society", ["civil-society"]),
+    ]
+
+
+def test_a_pool_of_one_sector_takes_the_smallest_shown_sector_in():
+    # Academia alone as "Other participants" would be academia by elimination.
+    rule = fold_pool({"government": 5, "civil-society": 3, "academia": 2}, {"government", "civil-society"}, k=2)
+    assert rule.shown == {"government"}
+    assert (rule.pooled_seats, rule.pooled_sectors, rule.pool_visible) == (5, 2, True)
+    assert rule.key("civil-society") == POOLED and rule.key("academia") == POOLED
+
+
+def test_two_pooled_sectors_with_fewer_than_k_delegates_fold_until_k():
+    seated = {"government": 4, "civil-society": 3, "academia": 1, "private-sector": 1}
+    rule = fold_pool(seated, {"government", "civil-society"}, k=3)
+    assert (rule.shown, rule.pooled_seats, rule.pooled_sectors) == ({"government"}, 5, 3)
+    # Two pooled sectors with k delegates between them are a pool as they are.
+    rule = fold_pool({**seated, "academia": 2}, {"government", "civil-society"}, k=3)
+    assert (rule.shown, rule.pooled_seats, rule.pool_visible) == ({"government", "civil-society"}, 3, True)
+
+
+def test_a_pool_that_no_folding_can_make_shows_nothing():
+    # One seated sector in all: pooling it would name it; a pool of two below k likewise.
+    for seated, k in (({"academia": 5}, 3), ({"academia": 1, "private-sector": 1}, 3)):
+        rule = fold_pool(seated, set(), k=k)
+        assert (rule.shown, rule.pool_visible) == (frozenset(), False)
+        assert rule.key("academia") is None and rule.groups(list(seated)) == []
+    # Ties between shown sectors of one size fold the same one every time.
+    tied = fold_pool({"government": 3, "civil-society": 3, "academia": 2}, {"government", "civil-society"}, k=3)
+    assert tied.shown == {"government"}
+
+
+def test_the_cast_pools_civil_society_with_the_two_lone_delegates(cast):
+    rule = disclosure(cast.room, Reader.PARTICIPANTS)
+    assert rule.shown == {"government"}
+    assert (rule.pooled_seats, rule.pooled_sectors, rule.pool_visible) == (5, 3, True)
