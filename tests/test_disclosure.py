@@ -231,25 +231,86 @@ def test_a_result_pools_the_sectors_not_shown_and_keeps_the_weighing():
     assert disclose_result(result, FULL) is result
 
 
-def test_a_pool_of_one_is_left_out_of_a_result_unless_its_block_alone_decided_it():
+def test_a_pool_of_one_is_left_out_of_a_result_even_when_its_block_decided_it():
     lets_pass = tally(
         [("government", "support"), ("academia", "object")], ["government", "academia"], SCALE,
         {**DEFAULT_RULE, "threshold": 0.5, "sector_objection_blocks": False},
     )
     alone = Disclosure(frozenset({"government"}), 1)
     shown = disclose_result(lets_pass, alone)
-    assert set(shown["sectors"]) == {"government"}
+    # One ballot outside what is shown: government's alone would tell it by subtraction.
+    assert shown["sectors"] == {} and shown["voting_sectors"] == shown["abstaining_sectors"] == []
     assert shown["blocking_sectors"] == [] and "academia" not in json.dumps(shown)
-    assert [e["code"] for e in shown["explanations"]] == ["support_reached"]  # the objection is not said
-    # Support reached and yet no consensus: the outcome says a sector blocked; the reason may too.
+    assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
+    # Support reached and yet no consensus: one voter's block; nothing says who, or from where.
     blocked = tally(
         [("government", "support"), ("academia", "object")], ["government", "academia"], SCALE,
         {**DEFAULT_RULE, "threshold": 0.5},
     )
     shown = disclose_result(blocked, alone)
     assert shown["outcome"] == "no consensus"
-    assert shown["explanations"][-1] == {"code": "sectors_block", "sectors": [POOLED]}
-    assert set(shown["sectors"]) == {"government"}
+    assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
+    assert shown["blocking_sectors"] == [] and POOLED not in json.dumps(shown) and "academia" not in json.dumps(shown)
+    assert shown["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
+
+
+def test_a_group_of_one_voter_shows_nothing_whether_a_shown_sector_or_the_pool():
+    rule = Disclosure(frozenset({"government", "civil-society"}), 4)
+    ballots = [
+        ("government", "object"),  # government's only voter
+        ("civil-society", "support"), ("civil-society", "support"), ("civil-society", "live"),
+        ("academia", "support"), ("private-sector", "support"),
+    ]
+    sectors = ["government", "civil-society", "academia", "private-sector", "intergovernmental"]
+    shown = disclose_result(tally(ballots, sectors, SCALE, DEFAULT_RULE), rule)
+    # Government's one ballot is left out, and the pool's two with it (else the total minus
+    # what is shown would be that one ballot); nor is anyone listed as abstaining.
+    assert set(shown["sectors"]) == {"civil-society"}
+    assert shown["sectors"]["civil-society"]["distribution"] == {"support": 2, "live": 1, "object": 0}
+    assert (shown["voting_sectors"], shown["abstaining_sectors"], shown["blocking_sectors"]) == (["civil-society"], [], [])
+    assert not any(e["code"].startswith("sectors_") for e in shown["explanations"])
+    assert shown["explanations"][-1] == {"code": "figures_withheld"}
+    assert "government" not in json.dumps(shown)
+    # A pool that is one voter among its seats: the same, and the smallest shown group goes with it.
+    pooled_one = [b for b in ballots if b[0] != "private-sector"] + [("government", "support")]
+    shown = disclose_result(tally(pooled_one, sectors, SCALE, DEFAULT_RULE), rule)
+    assert set(shown["sectors"]) == {"civil-society"}
+    # Two voters or more in every group: everything as before, abstaining sectors too.
+    full = ballots + [("government", "object"), ("private-sector", "live")]
+    shown = disclose_result(tally(full, sectors, SCALE, DEFAULT_RULE), rule)
+    assert set(shown["sectors"]) == {"government", "civil-society", POOLED}
+    assert shown["blocking_sectors"] == ["government"]
+    assert "figures_withheld" not in json.dumps(shown)
+
+
+def test_a_lone_voter_in_the_whole_check_is_split_by_nothing():
+    result = tally([("academia", "object")], ["government", "academia"], SCALE, DEFAULT_RULE)
+    shown = disclose_result(result, Disclosure(frozenset({"government"}), 3))
+    assert shown["sectors"] == {} and shown["abstaining_sectors"] == [] and shown["blocking_sectors"] == []
+    assert shown["voters"] == 1 and shown["outcome"] == "no consensus"
+
+
+def test_the_minutes_and_the_closed_event_leave_a_lone_voters_figures_out(cast):
+    consent_all(cast.room)
+    seat_more(cast, "academia", 2)  # the pool (academia 3, private sector 1) may show
+    check = check_open(actor_seat_id=cast.chloe.pk, proposition="Fund early warning.")
+    for seat, option in ((cast.gus, "support"), (cast.greta, "support"), (cast.pia, "object")):
+        ballot_cast(seat_id=seat.pk, check_id=check, option=option)
+    check_close(actor_seat_id=cast.chloe.pk, check_id=check)
+    closed = RoomEvent.objects.get(room=cast.room, kind="consensus.closed")
+    assert closed.participants["result"]["sectors"] == {}  # Pia alone voted in the pool
+    assert "private-sector" not in json.dumps(closed.participants) and POOLED not in json.dumps(closed.participants)
+    assert closed.moderators["result"]["sectors"]["private-sector"]["voters"] == 1  # the chair's full view
+    version = minutes_save(actor_seat_id=cast.rita.pk)
+    minutes_adopt(actor_seat_id=cast.chloe.pk, version=version.number)
+    reader = as_reader(cast.cora)
+    doc = reader.get(f"/rooms/{cast.room.slug}/minutes.json").json()
+    [row] = doc["items"][0]["consensus_checks"]
+    assert row["sectors"] == [] and row["blocking_sectors"] == [] and row["abstaining_sectors"] == []
+    assert row["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
+    for fmt in ("md", "html", "akn.xml"):
+        text = reader.get(f"/rooms/{cast.room.slug}/minutes.{fmt}").content.decode()
+        assert "single voter" in text, fmt
 
 
 # -- the minutes -------------------------------------------------------------------------------
