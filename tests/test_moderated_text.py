@@ -7,6 +7,8 @@ the services and pages elsewhere.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import timedelta
 
@@ -208,10 +210,17 @@ def test_three_name_holds_of_one_seat_in_ten_minutes_raise_an_alert_for_the_mode
     consent_delegates(cast.room)
 
     def hold(persona: str, body: str = "Is Cora Civil here?") -> None:
+        before = RoomEvent.objects.filter(room=cast.room).count()
         assert intervention_post(seat_id=cast.seats[persona].pk, client_id=uuid.uuid4(), body=body).held_reason
+        # Every hold is one event, whatever held it and whether it raised an alert: the
+        # delegate's socket gets one `redacted` stub, never a second one that says "alert".
+        assert RoomEvent.objects.filter(room=cast.room).count() == before + 1
 
-    def alerts() -> list[RoomEvent]:
-        return list(RoomEvent.objects.filter(room=cast.room, kind="seat.alert").order_by("seq"))
+    def alerts() -> list[dict]:
+        return [
+            e.moderators["alert"] for e in RoomEvent.objects.filter(room=cast.room).order_by("seq")
+            if e.moderators and "alert" in e.moderators
+        ]
 
     hold("gus")
     Intervention.objects.filter(seat=cast.gus).update(created_at=timezone.now() - timedelta(minutes=11))
@@ -225,13 +234,53 @@ def test_three_name_holds_of_one_seat_in_ten_minutes_raise_an_alert_for_the_mode
     assert not alerts()
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Draft."})
     minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
+    before = RoomEvent.objects.filter(room=cast.room).count()
     assert minutes_comment(seat_id=cast.gus.pk, version=1, body="Is Ada Academic here?") is None
+    assert RoomEvent.objects.filter(room=cast.room).count() == before + 1
     [alert] = alerts()
-    assert alert.participants is None
-    assert alert.moderators["seat"] == cast.gus.public_id
-    assert (alert.moderators["alert"], alert.moderators["count"], alert.moderators["minutes"]) == ("name_holds", 3, 10)
-    validate_payload("seat.alert", MODERATORS, alert.moderators)
-    assert "Gustavo" not in str(alert.moderators)
+    held = RoomEvent.objects.filter(room=cast.room).order_by("-seq").first()
+    assert held.kind == "text.held" and held.participants is None
+    assert not RoomEvent.objects.filter(room=cast.room, kind="seat.alert").exists()
+    assert alert["seat"] == cast.gus.public_id
+    assert (alert["alert"], alert["count"], alert["minutes"]) == ("name_holds", 3, 10)
+    validate_payload("text.held", MODERATORS, held.moderators)
+    assert "Gustavo" not in str(alert)
+    # Nothing a participant may read carries the cause or the names guessed.
+    for event in RoomEvent.objects.filter(room=cast.room):
+        assert "alert" not in json.dumps(event.participants) and "Cora" not in json.dumps(event.participants)
+    for entry in AuditEntry.objects.filter(room_id=cast.room.pk):
+        assert "Cora" not in json.dumps(entry.data) + entry.reason and "name_holds" not in json.dumps(entry.data)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_delegate_who_raises_a_name_hold_alert_gets_the_same_frames_as_for_any_hold(cast, sockets):
+    await database_sync_to_async(consent_delegates)(cast.room)
+    gus, _, _ = await sockets(cast.gus.user)
+    await gus.recv_type("welcome")
+
+    async def frames_of(body: str) -> list[dict]:
+        await gus.send(post(body))
+        got, quiet_since = [], asyncio.get_running_loop().time()
+        # Everything until the socket has been silent for half a second, presence aside (read
+        # off its queue: a receive that times out would stop the consumer).
+        while asyncio.get_running_loop().time() - quiet_since < 0.5:
+            if gus.comm.output_queue.empty():
+                await asyncio.sleep(0.02)
+                continue
+            frame = json.loads(gus.comm.output_queue.get_nowait()["text"])
+            quiet_since = asyncio.get_running_loop().time()
+            if frame["type"] != "presence":
+                got.append({k: v for k, v in frame.items() if k not in ("seq", "client_id")})
+        return sorted(got, key=json.dumps)
+
+    first = await frames_of("Is Cora Civil here?")
+    await frames_of("Is Pia Private here?")
+    third = await frames_of("Is Ada Academic here?")  # the third name hold in ten minutes
+    assert third == first
+    assert await database_sync_to_async(
+        lambda: any("alert" in (e.moderators or {}) for e in RoomEvent.objects.filter(room=cast.room))
+    )()
 
 
 @pytest.mark.django_db
