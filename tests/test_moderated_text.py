@@ -30,7 +30,12 @@ from forum.models import (
 from forum.services.holds import held_text_decline, held_text_publish
 from forum.services.interventions import HELD, intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
-from forum.services.moderation import intervention_approve, intervention_redact
+from forum.services.moderation import (
+    intervention_approve,
+    intervention_hide,
+    intervention_redact,
+    intervention_reject,
+)
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
 from moderation.audit import audit_verify
@@ -148,6 +153,29 @@ def test_a_redaction_of_a_published_post_is_checked_again_before_it_goes_out(cas
     assert Intervention.objects.get(public_id=published.intervention_id).redacted_html is None
     # Redacting to the placeholder needs no check: it names nobody.
     intervention_redact(actor_seat_id=cast.mona.pk, intervention_id=published.intervention_id, reason=REASON)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["redact", "hide", "reject"])
+def test_a_moderation_reason_that_names_someone_is_refused_and_nothing_changes(cast, action):
+    consent_delegates(cast.room)
+    cast.room.premoderation = action == "reject"
+    cast.room.save(update_fields=["premoderation"])
+    target = intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="The alerts came late.")
+    act = {"redact": intervention_redact, "hide": intervention_hide, "reject": intervention_reject}[action]
+    before = snapshot(cast.room)
+    events = RoomEvent.objects.filter(room=cast.room).count()
+    reason = "As Greta Government asked, off the record."
+    with pytest.raises(ServiceError) as refused:
+        act(actor_seat_id=cast.mona.pk, intervention_id=target.intervention_id, reason=reason)
+    assert (refused.value.code, refused.value.extra["field"]) == ("names_participant", "reason")
+    assert "Greta Government asked" in refused.value.message  # quoted to the moderator, who rephrases
+    [mark] = refused.value.extra["mentions"]
+    assert reason[mark["start"]:mark["end"]] == "Greta Government"
+    assert snapshot(cast.room) == before and RoomEvent.objects.filter(room=cast.room).count() == events
+    assert not AuditEntry.objects.filter(room_id=cast.room.pk, action=action).exists()
+    # Rephrased, it goes through.
+    act(actor_seat_id=cast.mona.pk, intervention_id=target.intervention_id, reason="Off the record, as asked.")
 
 
 @pytest.mark.django_db

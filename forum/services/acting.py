@@ -46,6 +46,7 @@ def require_live(room: RoundTable) -> None:
 def refuse_names(
     room: RoundTable, text: str, *, what: str, field: str,
     actor: Seat | None = None, target: str = "", not_a_participant: str | None = None,
+    rephrase_only: bool = False,
 ) -> None:
     """The one guard of a text someone who runs the room is about to publish (an approved or
     redacted intervention, a recommendation, a summary, a proposition, a held comment or
@@ -53,10 +54,21 @@ def refuse_names(
     or their organization is refused with `names_participant`, quoting the place, to the
     actor alone. Unless the actor states why the match is not a participant (a common word
     that is also a surname): then it goes out, and the statement is audited against `target`.
+    `rephrase_only`: a text that takes no such statement (the reason of a redaction, a hide
+    or a rejection): the refusal asks for it in other words.
     """
     found = names_in(room, text)
     if not found:
         return
+    if rephrase_only:
+        raise ServiceError(
+            "names_participant",
+            _(
+                "The %(what)s names a participant or an organization of this round table, at "
+                "%(place)s, and it is shown to others: say it without the name."
+            ) % {"what": what, "place": place(text, found[0])},
+            field=field, mentions=spans(text, found),
+        )
     if not_a_participant is not None and actor is not None:
         reason = clean_reason(not_a_participant, field="not_a_participant")
         audit_append(
