@@ -6,10 +6,11 @@ into one unnamed group, "Other participants" (key `POOLED`), never split by sect
 
 The pool shows only while it holds at least two seated sectors and at least k seated
 delegates: a pool of one sector is that sector by elimination, and a pool below k fits too
-few people. Otherwise the smallest shown sector is folded into it (ties: the first slug),
-and again, until it does; when no shown sector is left to fold, nothing is shown for the
-pool (`fold_pool`). A figure that would still describe one person (a group of one voter in a
-consensus result) is left out where the figure is made (forum/tally.py).
+few people. Otherwise nothing is shown for the pool (`pool_rule`). Folding a shown sector
+into it instead would take the name off a sector that holds k delegates, and the pseudonyms
+off its delegates, because other sectors are small: the figures of a few are left out
+rather than the names of many. A figure that would still describe one person (a group of one
+voter in a consensus result) is left out where the figure is made (forum/tally.py).
 
 - `named` rooms (open forums, on the record) show every sector;
 - `sector` rooms show the sectors that hold at least k seated delegates;
@@ -143,19 +144,14 @@ def seated_per_sector(room: RoundTable) -> dict[str, int]:
     return {slug: n for slug, n in rows}
 
 
-def fold_pool(seated: Mapping[str, int], shown: Iterable[str], k: int) -> Disclosure:
-    """The disclosure of a room whose sectors seat `seated` delegates, when the sectors
-    `shown` hold k of them each: the pool (every seated sector not shown) shows only with
-    at least two seated sectors and k delegates; otherwise the smallest shown sector joins
-    it, and again, until it does or none is left (then nothing shows for the pool)."""
-    shown = set(shown)
-    need = max(MIN_POOL, k)
-    while True:
-        pooled = {slug: n for slug, n in seated.items() if slug not in shown and n > 0}
-        if not pooled or (len(pooled) >= 2 and sum(pooled.values()) >= need) or not shown:
-            break
-        shown.remove(min(shown, key=lambda slug: (seated.get(slug, 0), slug)))
-    return Disclosure(frozenset(shown), sum(pooled.values()), len(pooled), need)
+def pool_rule(seated: Mapping[str, int], shown: Iterable[str], k: int) -> Disclosure:
+    """The disclosure of a room whose sectors seat `seated` delegates, the sectors `shown`
+    holding k of them each: the pool (every seated sector not shown) shows only with at least
+    two seated sectors and at least k delegates (never fewer than MIN_POOL); otherwise nothing
+    shows for it."""
+    shown = frozenset(shown)
+    pooled = {slug: n for slug, n in seated.items() if slug not in shown and n > 0}
+    return Disclosure(shown, sum(pooled.values()), len(pooled), max(MIN_POOL, k))
 
 
 def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
@@ -168,7 +164,7 @@ def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
         shown = {slug for slug, n in seated.items() if n >= room.k}
     else:
         shown = set()
-    return fold_pool(seated, shown, room.k)
+    return pool_rule(seated, shown, room.k)
 
 
 def attribution_for(room: RoundTable, reader: Reader | str, payload: dict | None) -> dict | None:

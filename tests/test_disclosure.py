@@ -24,7 +24,7 @@ from forum.services.minutes import minutes_adopt, minutes_comment, minutes_revie
 from forum.services.moderation import intervention_approve, intervention_hide, seat_remove
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
-from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure, fold_pool
+from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure, pool_rule
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -70,9 +70,10 @@ def seat_more(cast, sector_slug: str, count: int) -> list[Seat]:
 
 
 def test_a_sector_is_shown_from_k_seated_delegates_and_the_others_are_pooled(cast):
+    seat_more(cast, "academia", 1)  # the pool: two sectors, k = 3 delegates
     rule = disclosure(cast.room, Reader.PARTICIPANTS)
     assert rule.shown == {"government", "civil-society"}
-    assert (rule.pooled_seats, rule.pool_visible) == (2, True)
+    assert (rule.pooled_seats, rule.pool_visible) == (3, True)
     assert [rule.key(s) for s in ("government", "academia", "private-sector", "intergovernmental", None)] == [
         "government", POOLED, POOLED, POOLED, None,
     ]
@@ -120,6 +121,7 @@ def test_a_pseudonym_of_a_sector_no_longer_shown_reads_a_participant():
 
 
 def test_a_delegate_holding_the_floor_alone_in_their_sector_is_not_named_by_the_running_turn(cast):
+    seat_more(cast, "academia", 1)  # the pool: two sectors, k = 3 delegates
     hand_raise(seat_id=cast.ada.pk)
     floor_give_next(actor_seat_id=cast.chloe.pk)
     for_cora = parity_for(cast.cora)
@@ -133,7 +135,7 @@ def test_a_delegate_holding_the_floor_alone_in_their_sector_is_not_named_by_the_
     assert for_chair["running"]["sector"] == "academia"
     assert for_chair["room"]["sectors"]["academia"]["turns"] == 1
 
-    # Without Pia, Ada would be a pool of one: nothing is shown for her at all.
+    # Without Pia, the pool would be academia alone: nothing is shown for it at all.
     seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Left the round table.")
     alone = parity_for(cast.cora)
     assert alone["running"]["sector"] is None
@@ -292,7 +294,7 @@ def test_a_lone_voter_in_the_whole_check_is_split_by_nothing():
 
 def test_the_minutes_and_the_closed_event_leave_a_lone_voters_figures_out(cast):
     consent_all(cast.room)
-    seat_more(cast, "academia", 2)  # the pool (academia 3, private sector 1) may show
+    seat_more(cast, "academia", 1)  # the pool (academia 2, private sector 1) may show
     check = check_open(actor_seat_id=cast.chloe.pk, proposition="Fund early warning.")
     for seat, option in ((cast.gus, "support"), (cast.greta, "support"), (cast.pia, "object")):
         ballot_cast(seat_id=seat.pk, check_id=check, option=option)
@@ -395,46 +397,44 @@ async def test_presence_pools_a_sector_once_a_removal_takes_it_below_k(cast, soc
     assert full["sectors"] == {"civil-society": 1, "government": 2}
 
 
-# -- the pool: at least two seated sectors and k delegates, else folded further -----------------
+# -- the pool: at least two seated sectors and k delegates, else nothing ------------------------
 
 
 def test_with_no_pooled_sector_there_is_no_pool():
-    rule = fold_pool({"government": 3, "civil-society": 4}, {"government", "civil-society"}, k=3)
+    rule = pool_rule({"government": 3, "civil-society": 4}, {"government", "civil-society"}, k=3)
     assert (rule.shown, rule.pooled_seats, rule.pool_visible) == ({"government", "civil-society"}, 0, False)
     assert rule.groups(["government", "civil-society", "academia"]) == [
         ("government", ["government"]), ("civil-society", ["civil-society"]),
     ]
 
 
-def test_a_pool_of_one_sector_takes_the_smallest_shown_sector_in():
+def test_a_pool_of_one_sector_shows_nothing_whatever_its_size():
     # Academia alone as "Other participants" would be academia by elimination.
-    rule = fold_pool({"government": 5, "civil-society": 3, "academia": 2}, {"government", "civil-society"}, k=2)
-    assert rule.shown == {"government"}
-    assert (rule.pooled_seats, rule.pooled_sectors, rule.pool_visible) == (5, 2, True)
-    assert rule.key("civil-society") == POOLED and rule.key("academia") == POOLED
+    for seated, k in (({"government": 5, "academia": 2}, 2), ({"academia": 5}, 3)):
+        rule = pool_rule(seated, {slug for slug, n in seated.items() if n >= k and slug != "academia"}, k=k)
+        assert (rule.pooled_sectors, rule.pool_visible) == (1, False)
+        assert rule.key("academia") is None
+        assert POOLED not in dict(rule.groups(list(seated)))
 
 
-def test_two_pooled_sectors_with_fewer_than_k_delegates_fold_until_k():
+def test_two_pooled_sectors_show_from_k_delegates():
     seated = {"government": 4, "civil-society": 3, "academia": 1, "private-sector": 1}
-    rule = fold_pool(seated, {"government", "civil-society"}, k=3)
-    assert (rule.shown, rule.pooled_seats, rule.pooled_sectors) == ({"government"}, 5, 3)
-    # Two pooled sectors with k delegates between them are a pool as they are.
-    rule = fold_pool({**seated, "academia": 2}, {"government", "civil-society"}, k=3)
-    assert (rule.shown, rule.pooled_seats, rule.pool_visible) == ({"government", "civil-society"}, 3, True)
+    below = pool_rule(seated, {"government", "civil-society"}, k=3)
+    assert (below.pooled_seats, below.pooled_sectors, below.pool_visible) == (2, 2, False)
+    assert below.counts({"government": 4, "academia": 1, "private-sector": 1}) == {"government": 4}
+    at_k = pool_rule({**seated, "academia": 2}, {"government", "civil-society"}, k=3)
+    assert (at_k.pooled_seats, at_k.pool_visible) == (3, True)
+    assert at_k.groups(list(seated)) == [
+        ("government", ["government"]), ("civil-society", ["civil-society"]), (POOLED, ["academia", "private-sector"]),
+    ]
+    # A k of 1 or 2 still needs two delegates: a pool of one is a person.
+    assert not pool_rule({"academia": 1, "private-sector": 0}, set(), k=1).pool_visible
+    assert pool_rule({"academia": 1, "private-sector": 1}, set(), k=1).pool_visible
 
 
-def test_a_pool_that_no_folding_can_make_shows_nothing():
-    # One seated sector in all: pooling it would name it; a pool of two below k likewise.
-    for seated, k in (({"academia": 5}, 3), ({"academia": 1, "private-sector": 1}, 3)):
-        rule = fold_pool(seated, set(), k=k)
-        assert (rule.shown, rule.pool_visible) == (frozenset(), False)
-        assert rule.key("academia") is None and rule.groups(list(seated)) == []
-    # Ties between shown sectors of one size fold the same one every time.
-    tied = fold_pool({"government": 3, "civil-society": 3, "academia": 2}, {"government", "civil-society"}, k=3)
-    assert tied.shown == {"government"}
-
-
-def test_the_cast_pools_civil_society_with_the_two_lone_delegates(cast):
+def test_the_cast_shows_nothing_for_its_two_lone_delegates(cast):
     rule = disclosure(cast.room, Reader.PARTICIPANTS)
-    assert rule.shown == {"government"}
-    assert (rule.pooled_seats, rule.pooled_sectors, rule.pool_visible) == (5, 3, True)
+    assert rule.shown == {"government", "civil-society"}
+    assert (rule.pooled_seats, rule.pooled_sectors, rule.pool_visible) == (2, 2, False)
+    seat_more(cast, "academia", 1)  # three delegates in two sectors: the pool shows
+    assert disclosure(cast.room, Reader.PARTICIPANTS).pool_visible
