@@ -23,11 +23,12 @@ from forum.models import (
     Intervention,
     MinutesComment,
     MinutesVersion,
+    NameStatement,
     RoomEvent,
     Seat,
     Sector,
 )
-from forum.services.holds import held_text_decline, held_text_publish
+from forum.services.holds import held_text_decline, held_text_publish, name_statement_withdraw
 from forum.services.interventions import HELD, intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
 from forum.services.moderation import (
@@ -397,6 +398,58 @@ def test_an_export_refusal_quotes_the_match_only_to_those_who_may_read_the_draft
     for persona in ("rita", "chloe", "mona"):
         response = client_for(cast.seats[persona]).get(f"/rooms/{slug}/minutes.md?version=1")
         assert response.status_code == 409 and "The Riverside Institute offered data" in response.content.decode()
+
+
+# -- a statement that a match is not a participant ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_not_a_participant_statement_lets_the_minutes_be_adopted_and_exported_and_can_be_withdrawn(cast):
+    seat_upsert(room=cast.room, user=user_upsert(email="dana@example.org", name="Dana Harbour"),
+                role="delegate", sector=Sector.objects.get(slug="academia"), organization=None)
+    consent_delegates(cast.room)
+    held = intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="The harbour flooded the road.")
+    intervention_approve(actor_seat_id=cast.mona.pk, intervention_id=held.intervention_id, not_a_participant=VOUCH)
+    version = minutes_save(actor_seat_id=cast.rita.pk)
+    minutes_adopt(actor_seat_id=cast.chloe.pk, version=version.number)  # not refused by its own statement
+    slug = cast.room.slug
+    for persona in ("gus", "rita"):
+        for fmt in ("md", "json", "html", "akn.xml"):
+            response = client_for(cast.seats[persona]).get(f"/rooms/{slug}/minutes.{fmt}")
+            assert response.status_code == 200, (persona, fmt, response.content[:300])
+            assert "harbour flooded" in response.content.decode()
+    # The statement covers the words it was made for, not the person: a full name still refuses.
+    [statement] = NameStatement.objects.filter(room=cast.room)
+    assert (statement.words, statement.withdrawn_at) == ("harbour", None)
+
+    # Withdrawn (audited), the words are a match again: the exports say what to do, to those
+    # who fix them, and tell others only that the minutes wait.
+    with pytest.raises(ServiceError) as refused:
+        name_statement_withdraw(actor_seat_id=cast.gus.pk, statement_id=statement.public_id, reason=REASON)
+    assert refused.value.code == "forbidden"
+    name_statement_withdraw(actor_seat_id=cast.chloe.pk, statement_id=statement.public_id, reason=REASON)
+    [entry] = entries(cast.room, "not_a_participant_withdrawn")
+    assert (entry.target, entry.reason) == (statement.public_id, REASON) and "arbour" not in json.dumps(entry.data)
+    response = client_for(cast.rita).get(f"/rooms/{slug}/minutes.md")
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "harbour flooded" in text and "not a participant" in text  # where, and the way out
+    assert client_for(cast.gus).get(f"/rooms/{slug}/minutes.md").status_code == 409
+    with pytest.raises(ServiceError) as again:
+        name_statement_withdraw(actor_seat_id=cast.chloe.pk, statement_id=statement.public_id, reason=REASON)
+    assert again.value.code == "invalid_state"
+
+    # Stated again (the minutes page's form, for the words the refusal quoted): exports go out.
+    response = client_for(cast.rita).post(f"/rooms/{slug}/minutes/", {
+        "action": "state_not_a_participant", "words": "harbour", "reason": VOUCH,
+    })
+    assert response.status_code == 302, response.content[:500]
+    assert client_for(cast.gus).get(f"/rooms/{slug}/minutes.md").status_code == 200
+    # Words that are a seat holder's whole name are not "not a participant".
+    response = client_for(cast.rita).post(f"/rooms/{slug}/minutes/", {
+        "action": "state_not_a_participant", "words": "Dana Harbour", "reason": VOUCH,
+    })
+    assert response.status_code == 400
 
 
 # -- observers accept the rule before the stream ---------------------------------------------

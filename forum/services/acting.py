@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import AgendaItem, RoundTable, Seat
+from forum.models import AgendaItem, NameStatement, RoundTable, Seat
 from moderation.audit import audit_append
-from moderation.guard import names_in, place, spans
+from moderation.guard import folded, names_in, place, spans
 from moderation.permissions import Action, require
 
 from .reasons import clean_reason
@@ -75,6 +75,9 @@ def refuse_names(
             room=room, action="not_a_participant", actor=actor, target=target, reason=reason,
             data={"field": field, "mentions": len(found), "kinds": sorted({m.kind for m in found})},
         )
+        # The exports' leak check reads the same words: the statement stands for them there too.
+        for mention in found:
+            statement_record(room, text[mention.start : mention.end], actor=actor, reason=reason, field=field, target=target)
         return
     raise ServiceError(
         "names_participant",
@@ -84,6 +87,20 @@ def refuse_names(
             "a surname), say so with a reason."
         ) % {"what": what, "place": place(text, found[0])},
         field=field, mentions=spans(text, found),
+    )
+
+
+def statement_record(
+    room: RoundTable, words: str, *, actor: Seat, reason: str, field: str = "", target: str = "",
+) -> NameStatement:
+    """A standing statement that `words` are not a participant (one per words at a time)."""
+    key = folded(words)
+    standing = NameStatement.objects.filter(room=room, words=key, withdrawn_at__isnull=True).first()
+    if standing is not None:
+        return standing
+    return NameStatement.objects.create(
+        room=room, words=key, shown=" ".join(words.split())[:200], field=field, target=target[:64],
+        reason=reason, stated_by=actor,
     )
 
 
