@@ -94,12 +94,13 @@ async def test_presence_counts_seats_per_sector_and_never_names_anyone(cast, soc
     again, _, _ = await sockets(cast.cora.user)
     await again.recv_type("welcome")
     # Academia and the private sector seat one delegate each (< k = 3), two delegates in all,
-    # too few to pool: participants' counts leave them out; the chair sees every sector.
-    for sock, sectors in (
-        (ada, {"civil-society": 2, "government": 1}),
-        (chloe, {"academia": 1, "civil-society": 2, "government": 1}),
+    # too few to pool: participants' counts leave them out (their total too); the chair sees
+    # every sector.
+    for sock, sectors, total in (
+        (ada, {"civil-society": 2, "government": 1}, 5),
+        (chloe, {"academia": 1, "civil-society": 2, "government": 1}, 6),
     ):
-        expected = {"type": "presence", "sectors": sectors, "others": 2, "total": 6}
+        expected = {"type": "presence", "sectors": sectors, "others": 2, "total": total}
         for _ in range(20):
             frame = await sock.recv_type("presence", timeout=3)
             if frame == expected:
