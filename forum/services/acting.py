@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.models import AgendaItem, NameStatement, RoundTable, Seat
 from moderation.audit import audit_append
-from moderation.guard import folded, names_in, place, spans
+from moderation.guard import folded, names_in, place, spans, whole_identity
 from moderation.permissions import Action, require
 
 from .reasons import clean_reason
@@ -75,9 +75,13 @@ def refuse_names(
             room=room, action="not_a_participant", actor=actor, target=target, reason=reason,
             data={"field": field, "mentions": len(found), "kinds": sorted({m.kind for m in found})},
         )
-        # The exports' leak check reads the same words: the statement stands for them there too.
+        # The exports' leak check reads the same words: the statement stands for them there too,
+        # except for a seat holder's whole name, address or organization, which no statement
+        # takes out of the exports' check (they refuse until the text is corrected).
         for mention in found:
-            statement_record(room, text[mention.start : mention.end], actor=actor, reason=reason, field=field, target=target)
+            words = text[mention.start : mention.end]
+            if not whole_identity(room, words):
+                statement_record(room, words, actor=actor, reason=reason, field=field, target=target)
         return
     raise ServiceError(
         "names_participant",
