@@ -374,7 +374,7 @@ def _disclosure_text(room: RoundTable) -> str:
             "for that group when it would be a single delegate."
         )
     pool = _(
-        "\"Other participants\" are shown only when they are delegates of at least two sectors and at "
+        "The \"other participants\" are shown only when they are delegates of at least two sectors and at "
         "least %(k)s in all; otherwise nothing is shown for them. A consensus check shows nothing for a "
         "group of a single voter, nor, when a single ballot would be left out, for the smallest group "
         "beside it: the total minus what is shown would be that ballot."
