@@ -835,8 +835,15 @@ def withdraw(cast: Cast, seat: Seat, how: str) -> str:
     else:
         moderation.seat_remove(actor_seat_id=cast.chloe.pk, seat=seat.public_id, reason=REASON)
     if how == "removed then given a new link":
-        # e.g. the secretariat re-imports its list with --reissue-links
+        # Removal is for good: no path gives a removed seat a new link...
+        with pytest.raises(ServiceError) as refused:
+            seat_issue_token(seat=fresh(seat))
+        assert refused.value.code == "seat_removed"
+        # ...but a row written before that rule may hold one; the seat still calls nothing.
+        removed_at = fresh(seat).removed_at
+        Seat.objects.filter(pk=seat.pk).update(removed_at=None)
         token = seat_issue_token(seat=fresh(seat))
+        Seat.objects.filter(pk=seat.pk).update(removed_at=removed_at)
     return token
 
 
