@@ -34,6 +34,7 @@ def version_document(version: MinutesVersion) -> dict:
                 {"entry": version.audit_seq, "mac": version.audit_head}
                 if adopted and version.audit_head else None
             ),
+            "open_comments": version.open_comments if adopted else None,
         },
         **{key: value for key, value in version.document.items() if key != "schema"},
     }

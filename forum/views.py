@@ -160,7 +160,7 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
 # The HTTP status of a refused form or export, by error code (400 for the rest).
 REFUSAL_STATUS = {
     "forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409,
-    "invalid_transition": 409,
+    "invalid_transition": 409, "open_comments": 409,
 }
 
 

@@ -220,6 +220,11 @@ KINDS: dict[str, EventKind] = {
             {"version": int, "id": str, "attribution": ATTRIBUTION, "body_html": str,
              "agenda_item": (str, type(None)), "created_at": str},
         ),
+        EventKind(
+            "minutes.comment_marked",
+            "The rapporteur answered a review comment: addressed (true), not addressed (false) or unanswered (null).",
+            {"version": int, "id": str, "addressed": (bool, type(None))},
+        ),
         EventKind("minutes.review_closed", "The review of a version of the minutes ended.", {"version": int}),
         EventKind(
             "minutes.adoption_requested",
