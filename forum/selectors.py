@@ -48,6 +48,7 @@ class RoomAccess:
     consented: bool
     link: int  # the seat's link generation this access was granted under
     last_seq: int  # the room's log position when the access was checked
+    joined: bool = True  # a socket of this seat was let in before (Seat.joined_at)
 
 
 def signed_in_seat(session) -> SignedInSeat | None:
@@ -160,4 +161,5 @@ def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
         consented=seat.consented_at is not None,
         link=seat.link_generation,
         last_seq=room.last_seq,
+        joined=seat.joined_at is not None,
     )

@@ -38,8 +38,12 @@ CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too
 @database_sync_to_async
 def _join(session, slug: str) -> selectors.RoomAccess:
     """The seat the session was signed in for and its room, in one trip to the database
-    thread (the session, the room and the seat): a join storm queues on it."""
-    return selectors.room_access(session, slug)
+    thread (the session, the room and the seat): a join storm queues on it. The seat's first
+    join is recorded for the attendance (one more write, once per seat)."""
+    access = selectors.room_access(session, slug)
+    if not access.joined:
+        seats.seat_mark_joined(seat_id=access.seat_id)
+    return access
 
 
 _last_seq = database_sync_to_async(last_seq)
@@ -60,6 +64,7 @@ _SEAT = {
     "unmute": (moderation.seat_unmute, ()),
     "remove": (moderation.seat_remove, ("reason",)),
     "reveal": (moderation.seat_reveal, ("reason",)),
+    "presence": (seats.seat_set_presence, ("presence",)),
 }
 
 
@@ -323,6 +328,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         kwargs = {name: f[name] for name in takes if name in f}
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
+        if "presence" in takes and "presence" not in kwargs:
+            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
         await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, intervention_id=f["id"], **kwargs)
         await self.send_json({"type": "done", "action": f["action"], "id": f["id"], **self._echo(frame)})
 
@@ -336,6 +343,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
+        if "presence" in takes and "presence" not in kwargs:
+            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
         result = await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs)
         if f["action"] == "reveal":
             # The identity goes to this socket alone, never through the log or the hub.

@@ -342,7 +342,7 @@ def seat_revoke_token(*, seat: Seat) -> None:
 
 # Where a change came from, in its audit entry: the secretariat's round table page, a CSV
 # uploaded there, `manage.py import_participants`, the admin.
-VIA = ("secretariat", "csv_import", "import_participants", "admin")
+VIA = ("secretariat", "csv_import", "import_participants", "admin", "room")
 
 
 def _require_actor(actor: User | None, via: str) -> None:
@@ -408,6 +408,51 @@ def seat_save(
             before={"role": before["role"], "sector": before_sector},
         )
     return seat, created
+
+
+@transaction.atomic
+def seat_set_presence(
+    *, seat: Seat | str, presence: object, actor: User | None = None, actor_seat_id: int | None = None,
+    via: str = "secretariat",
+) -> Seat:
+    """Mark a seat "in the room" or "online" (the attendance counts a delegate in the room as
+    present). By the secretariat (`actor`, on its pages) or by the chair and moderators
+    (`actor_seat_id`, `seat` then the seat's handle; via "room"). One audit entry,
+    `seat_presence`, when it changes. Refusals: forbidden, not_found, invalid_presence."""
+    if actor_seat_id is not None:
+        from forum.services.acting import load_acting
+        from moderation.permissions import Action
+
+        acting = load_acting(actor_seat_id, Action.MARK_PRESENCE)
+        room = acting.room
+        public_id = seat if isinstance(seat, str) else seat.public_id
+        target = Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
+        if target is None:
+            raise ServiceError("not_found", _("There is no such seat in this round table."), field="seat")
+        via = "room"
+    else:
+        _require_actor(actor, via)
+        room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
+        target = Seat.objects.select_related("sector").get(pk=seat.pk)
+    if presence not in Seat.Presence.values:
+        raise ServiceError(
+            "invalid_presence",
+            _("A seat is marked %(values)s.") % {"values": " or ".join(repr(v) for v in Seat.Presence.values)},
+            field="presence",
+        )
+    target.room = room
+    if target.presence != presence:
+        before = target.presence
+        target.presence = presence
+        target.save(update_fields=["presence"])
+        _seat_audit(target, "seat_presence", via, before=before, after=presence)
+    return target
+
+
+def seat_mark_joined(*, seat_id: int) -> bool:
+    """Record the first time a socket of the seat was let into its room (the attendance's
+    "joined"); later connections write nothing. True when this call recorded it."""
+    return bool(Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now()))
 
 
 @transaction.atomic
