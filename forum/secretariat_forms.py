@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat
+from forum.services.csv_input import decode_csv
 from forum.services.rooms import MAX_SECTOR_SEATS
 from forum.services.schedule import check_time_zone
 
@@ -210,8 +211,8 @@ class ImportForm(Form):
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
-            "UTF-8, with the header name,email,organization,sector,role; "
-            "at most 5 MiB and 5,000 rows."
+            "UTF-8 (as “CSV UTF-8”), separated by commas, semicolons or tabs, with the header "
+            "name,email,organization,sector,role; at most 5 MiB and 5,000 rows."
         ),
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -227,13 +228,9 @@ class ImportForm(Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise ValidationError(_("The file is larger than 5 MiB."), code="import_refused")
         try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError(
-                _("The file is not UTF-8 text (byte %(n)s). Save it as “CSV UTF-8” and try again.")
-                % {"n": exc.start},
-                code="import_refused",
-            )
+            return decode_csv(upload.read())
+        except ServiceError as exc:
+            raise ValidationError(exc.message, code="import_refused") from None
 
 
 class SectorSeatsForm(Form):

@@ -44,7 +44,7 @@ from forum.secretariat_forms import (
 )
 from forum.secretariat_retention import ACTIONS as RETENTION_ACTIONS
 from forum.secretariat_retention import retention_card, retention_post
-from forum.services.participants import ImportRefused, participants_import
+from forum.services.participants import COLUMNS, ImportRefused, participants_import
 from forum.services.rooms import (
     dialogue_get_or_create,
     room_create,
@@ -571,6 +571,32 @@ def _import(request: HttpRequest, room: RoundTable) -> HttpResponse:
             "strings": copy_strings(),
         },
     )
+
+
+# Made-up people (never real ones), in the two sectors every default dialogue has.
+TEMPLATE_ROWS = (
+    ("Ana Pereira", "ana.pereira@example.org", "Coastal Peace Network", "civil-society", "delegate"),
+    ("Tomás Ruiz", "tomas.ruiz@example.org", "Ministry of Foreign Affairs", "government", "delegate"),
+)
+
+
+@secretariat_page(methods=("GET",))
+def participants_template(request: HttpRequest, slug: str) -> HttpResponse:
+    """The import's template: the header and two example rows, in the room's own sectors
+    (UTF-8 with a byte order mark, so that spreadsheets open the accents right)."""
+    room, missing = _room_or_404(request, slug)
+    if missing:
+        return missing
+    sectors = list(room.dialogue.sectors.order_by("position", "slug").values_list("slug", flat=True))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for number, row in enumerate(TEMPLATE_ROWS):
+        sector = row[3] if row[3] in sectors or not sectors else sectors[number % len(sectors)]
+        writer.writerow([*row[:3], sector, row[4]])
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="participants-{room.slug}.csv"'
+    return response
 
 
 def links_csv(results) -> str:

@@ -143,7 +143,9 @@ def sector_seat_limits(room: RoundTable) -> dict[str, int]:
 def describe_limit(room: RoundTable, sector_slug: str, limit: int) -> str:
     """"3 seats per sector" for the equal number, "2 seats for sector 'x'" for a sector's own."""
     own = SectorSeats.objects.filter(room=room, sector__slug=sector_slug).exists()
-    return f"{limit} seats for sector {sector_slug!r}" if own else f"{limit} seats per sector"
+    if own:
+        return _("%(limit)s seats for sector %(sector)s") % {"limit": limit, "sector": repr(sector_slug)}
+    return _("%(limit)s seats per sector") % {"limit": limit}
 
 
 def is_accredited(organization: Organization | None) -> bool:
