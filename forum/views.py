@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,6 +16,7 @@ from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,7 +27,7 @@ from forum.minutes import sector_name
 from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
-from forum.services.sessions import seat_sign_in, session_sign_out
+from forum.services.sessions import seat_sign_in, session_sign_out, staff_opened
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
@@ -120,13 +122,24 @@ class StaffSignIn(LoginView):
 sign_in = never_cache(StaffSignIn.as_view())
 
 
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """The admin's own login page is not the way in: staff sign in on the product's page,
+    which leads back to the admin page they asked for."""
+    target = request.GET.get("next") or "/admin/"
+    return redirect(f"{reverse('sign_in')}?{urlencode({'next': target}, safe='/')}")
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent from another site, or without its token (an expired page): refused, in
     the reader's language, with nothing changed."""
     return render(
         request,
         "403.html",
-        {"message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again.")},
+        {
+            "message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again."),
+            # Signing in would not help: the form itself is stale.
+            "no_sign_in": True,
+        },
         status=403,
     )
 
@@ -142,7 +155,7 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
     @functools.wraps(view)
     def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
         try:
-            room, seat = selectors.access_room(request.session, slug)
+            room, seat = selectors.access_room(request.session, slug, request.user)
         except NotFound as exc:
             return refusal(request, 404, "not_found", exc.message)
         except selectors.SessionEnded as exc:
@@ -152,6 +165,10 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
             return refusal(request, 403, "forbidden", exc.message)
         except Forbidden as exc:
             return refusal(request, 403, "forbidden", exc.message)
+        if selectors.is_staff_view(seat):
+            if request.method != "GET":
+                return refusal(request, 403, "forbidden", _("The secretariat reads round tables without taking part."))
+            staff_opened(room=room, user=request.user, what=request.path)
         return view(request, room, seat, **kwargs)
 
     return wrapper

@@ -481,7 +481,8 @@ class RoomHub:
         is gone or has a newer generation than the socket's. A socket opened with a newer
         link than this read saw is left alone.
         """
-        ended = [s for s in self.subscribers if links.get(s.seat_id, s.link + 1) > s.link]
+        # seat_id < 0: the secretariat reading without a seat (no link to end).
+        ended = [s for s in self.subscribers if s.seat_id > 0 and links.get(s.seat_id, s.link + 1) > s.link]
         for sub in ended:
             self.subscribers.discard(sub)
             with translation.override(sub.language):
@@ -502,7 +503,8 @@ class RoomHub:
     # -- presence ---------------------------------------------------------------------
 
     def local_counts(self) -> dict[str, int]:
-        seats: dict[int, str] = {sub.seat_id: sub.bucket for sub in self.subscribers}
+        # bucket None: the secretariat reading the room, counted in no presence.
+        seats: dict[int, str] = {sub.seat_id: sub.bucket for sub in self.subscribers if sub.bucket is not None}
         counts: dict[str, int] = {}
         for bucket in seats.values():
             counts[bucket] = counts.get(bucket, 0) + 1
