@@ -224,6 +224,18 @@ def _local(room: RoundTable, moment) -> str | None:
     return moment.astimezone(room_zone(room)).isoformat(timespec="minutes") if moment else None
 
 
+def session_when(room: RoundTable) -> str:
+    """When and where the session sits, for pages, in the active language:
+    "2027-03-04 09:00–17:30 (Pacific/Auckland) · Auckland and online" ("" without a start)."""
+    if room.starts_at is None:
+        return ""
+    from forum.minutes_render import time_text
+
+    header = {"starts_at": _local(room, room.starts_at), "ends_at": _local(room, room.ends_at), "time_zone": room.time_zone}
+    day = room.starts_at.astimezone(room_zone(room)).date().isoformat()
+    return f"{day} {time_text(header)} · {place_text(room)}"
+
+
 def _date(room: RoundTable) -> str:
     """The session's own date in its time zone: its scheduled start, else the moment it went
     live, else its first event (a delegate's consent may come days before)."""

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
-from forum.minutes import sector_name
+from forum.minutes import sector_name, session_when
 from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
@@ -69,6 +69,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         "join.html",
         {
             "room": seat.room,
+            "when": session_when(seat.room),
             "label": selectors.seat_label(seat),
             "signed_in": _signed_in_now(request, seat),
         },
@@ -462,6 +463,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             # The pooled group of the sectors a reader may not see named has a name of its own.
             "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
             "strings": strings,
+            "when": session_when(room),
         },
     )
 

@@ -304,3 +304,10 @@ def test_the_rapporteur_marks_a_comment_on_the_page(cast):
     assert response.status_code == 302
     assert MinutesComment.objects.get(pk=first.pk).addressed is True
     assert rapporteur.post(f"/rooms/{cast.room.slug}/minutes/", {"action": "mark_comment", "comment": first.public_id, "addressed": "maybe"}).status_code == 400
+
+
+def test_the_pages_show_the_sessions_date_hours_and_place_in_its_time_zone(db):
+    cast = build_cast("akl-page", time_zone="Pacific/Auckland", starts_at="2027-03-04T09:00", ends_at="2027-03-04T17:30", place="Auckland", online=True)
+    when = "2027-03-04 09:00–17:30 (Pacific/Auckland) · Auckland and online"
+    assert when in sign_in(Client(), cast.gus).get("/rooms/akl-page/").content.decode()
+    assert when in Client().get(f"/join/{cast.tokens['gus']}/").content.decode()
