@@ -108,6 +108,12 @@ KINDS: dict[str, EventKind] = {
             audiences=MODERATORS_ONLY,
         ),
         EventKind(
+            "seat.presence_changed",
+            "A seat was marked attending in the room or online (the secretariat, the chair or a moderator).",
+            {**SEAT, "presence": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
             "seat.muted",
             "A moderator muted a seat until `until`.",
             {**SEAT, "until": str},

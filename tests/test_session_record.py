@@ -112,7 +112,7 @@ def test_attendance_is_in_every_format(cast):
 def test_presence_is_marked_by_the_chair_and_moderators_and_audited(cast):
     seat_set_presence(seat=cast.gus.public_id, presence="in_room", actor_seat_id=cast.mona.pk)
     assert Seat.objects.get(pk=cast.gus.pk).presence == "in_room"
-    entry = AuditEntry.objects.filter(room=cast.room, action="seat_presence").get()
+    entry = AuditEntry.objects.filter(room=cast.room, action="mark_presence").get()
     assert entry.target == cast.gus.public_id and entry.data["via"] == "room" and entry.data["after"] == "in_room"
     for persona in ("cora", "oscar", "rita"):
         with pytest.raises(ServiceError) as refused:
@@ -130,7 +130,7 @@ def test_the_secretariat_marks_presence_on_its_page(cast, sam):
     response = client.post(f"/secretariat/rooms/{cast.room.slug}/", {"action": "presence", "seat": cast.cora.public_id, "presence": "in_room"})
     assert response.status_code == 302
     assert Seat.objects.get(pk=cast.cora.pk).presence == "in_room"
-    assert AuditEntry.objects.filter(room=cast.room, action="seat_presence", data__via="secretariat").exists()
+    assert AuditEntry.objects.filter(room=cast.room, action="mark_presence", data__via="secretariat").exists()
     page = client.get(f"/secretariat/rooms/{cast.room.slug}/").content.decode()
     assert "Mark online" in page
 

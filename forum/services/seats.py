@@ -358,7 +358,7 @@ def _require_actor(actor: User | None, via: str) -> None:
         require_secretariat(actor)
 
 
-def _seat_audit(seat: Seat, action: str, via: str, **data) -> None:
+def _seat_audit(seat: Seat, action: str, via: str, *, actor_seat: Seat | None = None, **data) -> None:
     """The room's audit entry for a seat or link change: the seat's handle, role and sector
     and the path it came through, never the person, the organization, the token or its hash."""
     from moderation.audit import audit_append
@@ -366,7 +366,7 @@ def _seat_audit(seat: Seat, action: str, via: str, **data) -> None:
     audit_append(
         room=seat.room,
         action=action,
-        actor=None,
+        actor=actor_seat,
         target=seat.public_id,
         data={
             "role": str(seat.role),
@@ -420,13 +420,13 @@ def seat_set_presence(
     """Mark a seat "in the room" or "online" (the attendance counts a delegate in the room as
     present). By the secretariat (`actor`, on its pages) or by the chair and moderators
     (`actor_seat_id`, `seat` then the seat's handle; via "room"). One audit entry,
-    `seat_presence`, when it changes. Refusals: forbidden, not_found, invalid_presence."""
+    `mark_presence`, when it changes. Refusals: forbidden, not_found, invalid_presence."""
     if actor_seat_id is not None:
         from forum.services.acting import load_acting
         from moderation.permissions import Action
 
         acting = load_acting(actor_seat_id, Action.MARK_PRESENCE)
-        room = acting.room
+        room, actor_seat = acting.room, acting.seat
         public_id = seat if isinstance(seat, str) else seat.public_id
         target = Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
         if target is None:
@@ -434,7 +434,7 @@ def seat_set_presence(
         via = "room"
     else:
         _require_actor(actor, via)
-        room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
+        room, actor_seat = RoundTable.objects.select_for_update().get(pk=seat.room_id), None
         target = Seat.objects.select_related("sector").get(pk=seat.pk)
     if presence not in Seat.Presence.values:
         raise ServiceError(
@@ -447,7 +447,11 @@ def seat_set_presence(
         before = target.presence
         target.presence = presence
         target.save(update_fields=["presence"])
-        _seat_audit(target, "seat_presence", via, before=before, after=presence)
+        _seat_audit(target, "mark_presence", via, actor_seat=actor_seat, before=before, after=presence)
+        append_event(
+            room, "seat.presence_changed", participants=None,
+            moderators={"seat": target.public_id, "attribution": attribute(target).as_payload(), "presence": presence},
+        )
     return target
 
 

@@ -116,5 +116,6 @@ class Command(BaseCommand):
                 f"Minutes: {base}/rooms/{room.slug}/minutes/ · outcomes: {base}/rooms/{room.slug}/outcomes/\n"
                 f"Secretariat: sign in at {base}/sign-in/ with a staff account; make the first one with "
                 f"`make staff EMAIL=you@example.org` (or DEBUG=1 .venv/bin/python manage.py create_staff "
-                f"you@example.org), then open {base}/secretariat/"
+                f"you@example.org), then open {base}/secretariat/ · submissions: "
+                f"{base}/rooms/{room.slug}/submissions/ · committees: {base}/secretariat/committees/"
             )
