@@ -106,6 +106,11 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
     lookup = sector_lookup(list(sectors.values()))
     known_orgs = {o.name.lower(): o for o in Organization.objects.select_related("sector")}
     staff = staff_addresses()
+    # Seats a moderator removed (or whose identity was erased): withdrawn for good, so an
+    # import never hands them a new link nor changes them.
+    withdrawn = set(
+        Seat.objects.filter(room=room, removed_at__isnull=False).values_list("user__username", flat=True)
+    )
     rows: list[ParticipantRow] = []
     seen_emails: dict[str, int] = {}
     org_sector_in_file: dict[str, tuple[str, int]] = {}
@@ -144,6 +149,11 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                 row_problems.append(_(
                     "email %(email)s belongs to a staff account, and a seat never carries staff rights: "
                     "give this person's seat another e-mail address (a seat identity of its own)"
+                ) % {"email": email})
+            if email in withdrawn:
+                row_problems.append(_(
+                    "the seat of %(email)s in this round table was removed by a moderator; a removed "
+                    "seat gets no new link: take the line out"
                 ) % {"email": email})
             if email in seen_emails:
                 row_problems.append(_("email %(email)s already appears on line %(line)s") % {
