@@ -14,7 +14,7 @@ def place_online(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('forum', '0009_moderated_text'),
+        ('forum', '0010_name_statements'),
     ]
 
     operations = [
