@@ -59,9 +59,10 @@ def attendance(room) -> dict:
 # -- attendance -------------------------------------------------------------------------------
 
 
-def test_attendance_counts_seats_held_and_delegates_who_joined_per_sector(cast, sam):
-    # Government and civil society seat three delegates each (k = 3): shown; academia and the
-    # private sector one each: pooled together ("Other participants", two seats).
+def test_attendance_counts_seats_held_and_delegates_who_joined_per_sector(sam):
+    # k = 2: government and civil society (three seated each) are shown; academia and the
+    # private sector (one each) are pooled together ("Other participants": two sectors, two seats).
+    cast = build_cast(k=2)
     came(cast, "gus", "greta", "cora")
     came(cast, "gil", consent=False)  # connected, never accepted the rule: not present
     came(cast, "ada")
@@ -80,6 +81,14 @@ def test_in_an_open_room_joining_is_enough_and_every_sector_is_named(db):
     seat_mark_joined(seat_id=cast.ada.pk)
     by_key = {s["slug"]: s for s in attendance(cast.room)["sectors"]}
     assert by_key["academia"] == {"slug": "academia", "name": "Academia", "delegates": 1, "present": 1}
+
+
+def test_a_pool_below_the_rule_shows_nothing_but_counts_in_the_totals(cast):
+    # k = 3: academia and the private sector seat one delegate each, too few to pool.
+    came(cast, "ada")
+    att = attendance(cast.room)
+    keys = [s["slug"] for s in att["sectors"]]
+    assert keys == ["government", "civil-society"] and att["present"] == 1
 
 
 def test_a_pool_of_one_shows_nothing(cast):
