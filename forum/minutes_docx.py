@@ -32,6 +32,7 @@ from forum.minutes_blocks import html_blocks, recommendation_text
 from forum.minutes_render import (
     attendance_head,
     attendance_line,
+    attendance_rows,
     audience_note,
     header_labels,
     headings,
@@ -45,6 +46,7 @@ from forum.minutes_render import (
     sectors_head,
     status_line,
     support_text,
+    time_text,
     weighted_head,
 )
 
@@ -300,12 +302,14 @@ def _header(w: Writer, doc: dict) -> None:
     w.heading(minutes_title(doc), level=0)
     w.labelled(label["dialogue"], h["dialogue"])
     w.labelled(label["date"], h["date"])
+    if time_text(h):
+        w.labelled(label["time"], time_text(h))
     w.labelled(label["place"], h["place"])
     _status(w, doc)
     w.labelled(label["rule"], f"{h['rule']['name']}. {h['rule']['explanation']}")
     w.labelled(label["attribution"], f"{h['attribution']['name']}. {h['attribution']['explanation']}")
     w.heading(headings()["attendance"], level=1)
-    w.table([attendance_head()] + [[s["name"], s["delegates"]] for s in att["sectors"]])
+    w.table([attendance_head(att)] + attendance_rows(att))
     w.paragraph(attendance_line(att))
 
 

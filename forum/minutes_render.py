@@ -21,7 +21,7 @@ from html import escape
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from forum.errors import ServiceError
 from forum.minutes import DEFAULT_LANGUAGE, content_sha256
@@ -65,6 +65,12 @@ def _status_line(doc: dict) -> str:
             line += " " + _(
                 "Audit log at adoption: entry %(entry)s, chain head %(mac)s"
             ) % {"entry": head["entry"], "mac": head["mac"]}
+        if version.get("open_comments"):
+            line += " " + ngettext(
+                "%(count)s review comment was left open.",
+                "%(count)s review comments were left open.",
+                version["open_comments"],
+            ) % {"count": version["open_comments"]}
         return line
     if doc.get("status") == "in_review":
         if number:
@@ -111,15 +117,43 @@ def sectors_head(check: dict) -> list[str]:
     return [_("Sector"), _("Voters"), _("Weight")] + [labels[o["key"]] for o in check["options"]]
 
 
-def attendance_head() -> list[str]:
+def attendance_head(att: dict) -> list[str]:
+    """The attendance table's head: seats held, and (documents that record who came) present."""
+    if "present" in att:
+        return [_("Sector"), _("Seats held"), _("Present")]
     return [_("Sector"), _("Delegates")]
 
 
+def attendance_rows(att: dict) -> list[list]:
+    """One row per group of the attendance table (the groups the disclosure rule shows)."""
+    if "present" in att:
+        return [[s["name"], s["delegates"], s["present"]] for s in att["sectors"]]
+    return [[s["name"], s["delegates"]] for s in att["sectors"]]
+
+
 def attendance_line(att: dict) -> str:
-    return _(
+    line = _(
         "Chair: %(chair)s; moderators: %(moderators)s; rapporteur: %(rapporteur)s; "
         "observers: %(observers)s; delegates in all: %(delegates)s."
     ) % {key: att[key] for key in ("chair", "moderators", "rapporteur", "observers", "delegates")}
+    if "present" in att:
+        line += " " + _(
+            "Delegates present: %(present)s (of whom in the room: %(in_room)s). A delegate is present "
+            "who connected to the session (and, under the Chatham House Rule, accepted it) or was "
+            "marked in the room."
+        ) % {"present": att["present"], "in_room": att["in_room"]}
+    return line
+
+
+def time_text(header: dict) -> str:
+    """The session's hours in its own time zone ("09:00–17:30 (Pacific/Auckland)"), or ""."""
+    start, end, zone = header.get("starts_at"), header.get("ends_at"), header.get("time_zone")
+    if not start:
+        return ""
+    hours = start[11:16] + (f"–{end[11:16]}" if end else "")
+    if end and end[:10] != start[:10]:
+        hours = f"{start[11:16]}–{end[:10]} {end[11:16]}"
+    return f"{hours} ({zone})" if zone else hours
 
 
 def minutes_title(doc: dict) -> str:
@@ -132,7 +166,8 @@ def audience_note(rec: dict) -> str:
 
 def header_labels() -> dict[str, str]:
     return {
-        "dialogue": _("Dialogue"), "date": _("Date"), "place": _("Place"), "status": _("Status"),
+        "dialogue": _("Dialogue"), "date": _("Date"), "time": _("Time"), "place": _("Place"),
+        "status": _("Status"),
         "rule": _("Rule"), "attribution": _("Attribution"),
     }
 
@@ -204,6 +239,7 @@ def _markdown(doc: dict) -> str:
         "",
         f"**{label['dialogue']}:** {_md(h['dialogue'])}  ",
         f"**{label['date']}:** {h['date']}  ",
+        *([f"**{label['time']}:** {_md(time_text(h))}  "] if time_text(h) else []),
         f"**{label['place']}:** {_md(h['place'])}  ",
         f"**{label['status']}:** {_md(status_line(doc))}",
         "",
@@ -214,10 +250,10 @@ def _markdown(doc: dict) -> str:
         "",
         f"## {words['attendance']}",
         "",
-        "| " + " | ".join(attendance_head()) + " |",
-        "|---|---|",
+        "| " + " | ".join(attendance_head(att)) + " |",
+        "|---" * len(attendance_head(att)) + "|",
     ]
-    out += [f"| {_md(s['name'])} | {s['delegates']} |" for s in att["sectors"]]
+    out += ["| " + " | ".join([_md(row[0])] + [str(n) for n in row[1:]]) + " |" for row in attendance_rows(att)]
     out += ["", attendance_line(att)]
     for item in doc["items"]:
         out += ["", f"## {item['position']}. {_md(item['title'])}"]
@@ -385,6 +421,7 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         '<dl class="header">',
         f"<dt>{_e(label['dialogue'])}</dt><dd>{_e(h['dialogue'])}</dd>",
         f"<dt>{_e(label['date'])}</dt><dd>{_e(h['date'])}</dd>",
+        *([f"<dt>{_e(label['time'])}</dt><dd>{_e(time_text(h))}</dd>"] if time_text(h) else []),
         f"<dt>{_e(label['place'])}</dt><dd>{_e(h['place'])}</dd>",
         f"<dt>{_e(label['status'])}</dt><dd>{_e(status_line(doc))}</dd>",
         f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. {_e(h['rule']['explanation'])}</dd>",
@@ -392,9 +429,11 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         f"<dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
         f"<h2>{_e(words['attendance'])}</h2>",
-        f'<div class="table-wrap"><table><thead><tr>{_ths(attendance_head())}</tr></thead><tbody>',
+        f'<div class="table-wrap"><table><thead><tr>{_ths(attendance_head(att))}</tr></thead><tbody>',
     ]
-    out += [f"<tr><td>{_e(s['name'])}</td><td>{s['delegates']}</td></tr>" for s in att["sectors"]]
+    out += [
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in attendance_rows(att)
+    ]
     out += ["</tbody></table></div>", f"<p>{_e(attendance_line(att))}</p>"]
     for item in doc["items"]:
         out.append(f'<section class="item"><h2>{item["position"]}. {_e(item["title"])}</h2>')

@@ -132,6 +132,10 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "minutes_html": render_html_fragment(doc, heading="h2"),
         "comments": _comments(room, shown, seat),
         "review_open": bool(shown and shown.in_review),
+        "open_comments": (
+            minutes_service.open_comments(room, shown)
+            if shown and allowed(seat.role, Action.ADOPT_MINUTES) and not shown.adopted_at else 0
+        ),
         "diff": diff,
         "formats": list(exports()),
         "may": {
@@ -238,9 +242,19 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
         elif action == "request_adoption":
             row = minutes_service.minutes_request_adoption(actor_seat_id=seat.pk, version=_number(data))
             done = _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
+        elif action == "mark_comment":
+            marks = {"yes": True, "no": False, "": None}
+            if data.get("addressed") not in marks:
+                raise ServiceError("invalid_form", _("Mark the comment addressed or not addressed."), field="addressed")
+            comment = minutes_service.minutes_comment_mark(
+                actor_seat_id=seat.pk, comment=data.get("comment", ""), addressed=marks[data["addressed"]],
+            )
+            row = comment.version
+            done = _("Your answer to the comment is recorded.")
         elif action == "adopt":
             row = minutes_service.minutes_adopt(
                 actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
+                confirm_open_comments=data.get("confirm_open_comments") == "1",
             )
             done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {"number": row.number, "hash": row.content_sha256}
         else:

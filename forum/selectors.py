@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound
@@ -48,6 +49,8 @@ class RoomAccess:
     consented: bool
     link: int  # the seat's link generation this access was granted under
     last_seq: int  # the room's log position when the access was checked
+    joined: bool = True  # a socket of this seat was let in before (Seat.joined_at)
+    staff: bool = False  # the secretariat reading the room: no seat, no frame but reading ones
 
 
 def signed_in_seat(session) -> SignedInSeat | None:
@@ -98,7 +101,41 @@ def _ended(session, bound: SignedInSeat, seat: Seat) -> bool:
     )
 
 
-def access_room(session, slug: str) -> tuple[RoundTable, Seat]:
+def staff_reader(room: RoundTable, user) -> Seat:
+    """The stand-in seat of a staff account that opens a room without a seat: an observer
+    that is never saved (no pk), has accepted the rule (the secretariat runs under it), holds
+    no sector and so counts in neither presence nor attendance, and may do nothing but read
+    (`staff_view`: every page and socket refuses its writes)."""
+    seat = Seat(room=room, user=user, role=Seat.Role.OBSERVER, consented_at=room.created_at, joined_at=None)
+    seat.staff_view = True
+    return seat
+
+
+def is_staff_view(seat: Seat) -> bool:
+    return getattr(seat, "staff_view", False)
+
+
+def _staff(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and bool(user.is_staff)
+
+
+def session_staff(session):
+    """The active staff account a session (a socket's: no AuthMiddleware) is signed in as,
+    checked as Django's own authentication checks it (the password hash), or None."""
+    from django.contrib.auth import HASH_SESSION_KEY
+
+    from forum.models import User
+
+    user_id = session.get(AUTH_USER_KEY) if session is not None else None
+    if user_id is None:
+        return None
+    user = User.objects.filter(pk=user_id, is_staff=True, is_active=True).first()
+    if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+        return None
+    return user
+
+
+def access_room(session, slug: str, user=None) -> tuple[RoundTable, Seat]:
     """Fetch the room and the seat the session was signed in for, or refuse.
 
     Every view and consumer that acts in a room goes through here, so no path can forget
@@ -110,6 +147,11 @@ def access_room(session, slug: str) -> tuple[RoundTable, Seat]:
     if room is None:
         raise NotFound(_("There is no round table at this address."))
     bound = signed_in_seat(session)
+    if bound is None and user is None:
+        user = session_staff(session)
+    if bound is None and _staff(user):
+        # The secretariat opens any room, read-only (the caller audits the opening).
+        return room, staff_reader(room, user)
     if bound is None:
         raise Forbidden(_("Sign in with your personal join link to enter this round table."))
     seat = Seat.objects.select_related("sector", "organization", "user").filter(pk=bound.seat_id).first()
@@ -136,8 +178,8 @@ def access_room(session, slug: str) -> tuple[RoundTable, Seat]:
     return room, seat
 
 
-def room_access(session, slug: str) -> RoomAccess:
-    return describe_access(*access_room(session, slug))
+def room_access(session, slug: str, user=None) -> RoomAccess:
+    return describe_access(*access_room(session, slug, user))
 
 
 def seat_label(seat: Seat) -> str:
@@ -147,6 +189,14 @@ def seat_label(seat: Seat) -> str:
 
 
 def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
+    if is_staff_view(seat):
+        return RoomAccess(
+            room_id=room.pk, slug=room.slug, title=room.title, rule=room.rule,
+            # A handle no seat has: the hub counts and closes sockets by seat.
+            seat_id=-seat.user.pk, role=seat.role, audience=audience_for_role(seat.role), sector=None,
+            attribution=_("The secretariat (reading only)"), consented=True, link=0,
+            last_seq=room.last_seq, joined=True, staff=True,
+        )
     return RoomAccess(
         room_id=room.pk,
         slug=room.slug,
@@ -160,4 +210,5 @@ def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
         consented=seat.consented_at is not None,
         link=seat.link_generation,
         last_seq=room.last_seq,
+        joined=seat.joined_at is not None,
     )

@@ -20,6 +20,7 @@ urlpatterns = [
     path("secretariat/", include("forum.urls_secretariat")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/login/", views.admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,17 +16,18 @@ from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
-from forum.minutes import sector_name
+from forum.minutes import sector_name, session_when
 from forum.models import Seat
 from forum.parity import parity_figures
 from forum.services.seats import seat_by_token
-from forum.services.sessions import seat_sign_in, session_sign_out
+from forum.services.sessions import seat_sign_in, session_sign_out, staff_opened
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
@@ -67,6 +69,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         "join.html",
         {
             "room": seat.room,
+            "when": session_when(seat.room),
             "label": selectors.seat_label(seat),
             "signed_in": _signed_in_now(request, seat),
         },
@@ -120,13 +123,24 @@ class StaffSignIn(LoginView):
 sign_in = never_cache(StaffSignIn.as_view())
 
 
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """The admin's own login page is not the way in: staff sign in on the product's page,
+    which leads back to the admin page they asked for."""
+    target = request.GET.get("next") or "/admin/"
+    return redirect(f"{reverse('sign_in')}?{urlencode({'next': target}, safe='/')}")
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent from another site, or without its token (an expired page): refused, in
     the reader's language, with nothing changed."""
     return render(
         request,
         "403.html",
-        {"message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again.")},
+        {
+            "message": _("This form came from another site or has expired, so nothing was done. Reload the page and try again."),
+            # Signing in would not help: the form itself is stale.
+            "no_sign_in": True,
+        },
         status=403,
     )
 
@@ -142,7 +156,7 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
     @functools.wraps(view)
     def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
         try:
-            room, seat = selectors.access_room(request.session, slug)
+            room, seat = selectors.access_room(request.session, slug, request.user)
         except NotFound as exc:
             return refusal(request, 404, "not_found", exc.message)
         except selectors.SessionEnded as exc:
@@ -152,6 +166,10 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
             return refusal(request, 403, "forbidden", exc.message)
         except Forbidden as exc:
             return refusal(request, 403, "forbidden", exc.message)
+        if selectors.is_staff_view(seat):
+            if request.method != "GET":
+                return refusal(request, 403, "forbidden", _("The secretariat reads round tables without taking part."))
+            staff_opened(room=room, user=request.user, what=request.path)
         return view(request, room, seat, **kwargs)
 
     return wrapper
@@ -160,7 +178,7 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
 # The HTTP status of a refused form or export, by error code (400 for the rest).
 REFUSAL_STATUS = {
     "forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409,
-    "invalid_transition": 409,
+    "invalid_transition": 409, "open_comments": 409,
 }
 
 
@@ -446,6 +464,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             # The pooled group of the sectors a reader may not see named has a name of its own.
             "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
             "strings": strings,
+            "when": session_when(room),
         },
     )
 

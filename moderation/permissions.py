@@ -40,6 +40,7 @@ class Action(StrEnum):
     MUTE = "mute"  # and unmute
     REMOVE_SEAT = "remove_seat"
     REVEAL = "reveal"  # see who is behind a pseudonym, with a reason (audited)
+    MARK_PRESENCE = "mark_presence"  # mark a seat "in the room" or "online" (attendance)
     PREMODERATION = "premoderation"
     SLOW_MODE = "slow_mode"
     LOCK = "lock"  # and unlock
@@ -75,6 +76,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.MUTE: RUNS_THE_ROOM,
     Action.REMOVE_SEAT: RUNS_THE_ROOM,
     Action.REVEAL: RUNS_THE_ROOM,
+    Action.MARK_PRESENCE: RUNS_THE_ROOM,
     Action.PREMODERATION: RUNS_THE_ROOM,
     Action.SLOW_MODE: RUNS_THE_ROOM,
     Action.LOCK: RUNS_THE_ROOM,

@@ -32,15 +32,22 @@ logger = logging.getLogger(__name__)
 # Seconds a client is told to wait before sending again when the database is out of reach.
 UNAVAILABLE_RETRY_SECONDS = 5
 
+# What a staff account reading a room (no seat) may send: nothing that changes anything.
+READING_FRAMES = frozenset({"ping", "resume"})
+
 CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
 # (a socket whose seat changes role or sector is closed with realtime.log.SEAT_CHANGED_CLOSE)
 
 
 @database_sync_to_async
-def _join(session, slug: str) -> selectors.RoomAccess:
+def _join(session, slug: str, user=None) -> selectors.RoomAccess:
     """The seat the session was signed in for and its room, in one trip to the database
-    thread (the session, the room and the seat): a join storm queues on it."""
-    return selectors.room_access(session, slug)
+    thread (the session, the room and the seat): a join storm queues on it. The seat's first
+    join is recorded for the attendance (one more write, once per seat)."""
+    access = selectors.room_access(session, slug, user)
+    if not access.joined:
+        seats.seat_mark_joined(seat_id=access.seat_id)
+    return access
 
 
 _last_seq = database_sync_to_async(last_seq)
@@ -61,6 +68,7 @@ _SEAT = {
     "unmute": (moderation.seat_unmute, ()),
     "remove": (moderation.seat_remove, ("reason",)),
     "reveal": (moderation.seat_reveal, ("reason",)),
+    "presence": (seats.seat_set_presence, ("presence",)),
 }
 
 
@@ -164,7 +172,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=CLOSE_CODES["too_many_sockets"])
             return
-        bucket = access.sector if access.role == "delegate" and access.sector else "others"
+        # The secretariat reading a room counts in no presence bucket (None).
+        bucket = None if access.staff else access.sector if access.role == "delegate" and access.sector else "others"
         # The room's events go out through the server's own send (realtime/transport.py);
         # both it and base_send reach the socket without suspending, so order holds.
         self.sub = self.hub.attach(
@@ -237,6 +246,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         frame = None
         try:
             frame = parse_frame(text_data)
+            if self.access.staff and frame.type not in READING_FRAMES:
+                raise ServiceError("forbidden", _("The secretariat reads round tables without taking part."))
             await getattr(self, f"on_{frame.type}")(frame)
         except FrameError as exc:
             echo = self._echo(frame) if frame is not None else {}
@@ -325,6 +336,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         kwargs = {name: f[name] for name in takes if name in f}
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
+        if "presence" in takes and "presence" not in kwargs:
+            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
         await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, intervention_id=f["id"], **kwargs)
         await self.send_json({"type": "done", "action": f["action"], "id": f["id"], **self._echo(frame)})
 
@@ -338,6 +351,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
+        if "presence" in takes and "presence" not in kwargs:
+            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
         result = await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs)
         if f["action"] == "reveal":
             # The identity goes to this socket alone, never through the log or the hub.

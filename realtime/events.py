@@ -109,6 +109,12 @@ KINDS: dict[str, EventKind] = {
             audiences=MODERATORS_ONLY,
         ),
         EventKind(
+            "seat.presence_changed",
+            "A seat was marked attending in the room or online (the secretariat, the chair or a moderator).",
+            {**SEAT, "presence": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
             "seat.muted",
             "A moderator muted a seat until `until`.",
             {**SEAT, "until": str},
@@ -223,6 +229,11 @@ KINDS: dict[str, EventKind] = {
             "A review comment on the version under review, attributed by the room's policy.",
             {"version": int, "id": str, "attribution": ATTRIBUTION, "body_html": str,
              "agenda_item": (str, type(None)), "created_at": str},
+        ),
+        EventKind(
+            "minutes.comment_marked",
+            "The rapporteur answered a review comment: addressed (true), not addressed (false) or unanswered (null).",
+            {"version": int, "id": str, "addressed": (bool, type(None))},
         ),
         EventKind("minutes.review_closed", "The review of a version of the minutes ended.", {"version": int}),
         EventKind(

@@ -120,8 +120,10 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "ref": _REF,
     },
     "seat": {
-        "action": (_one_of("mute", "unmute", "remove", "reveal"), True, gettext_noop("mute, unmute, remove or reveal")),
+        "action": (_one_of("mute", "unmute", "remove", "reveal", "presence"), True,
+                   gettext_noop("mute, unmute, remove, reveal or presence")),
         "seat": _SEAT,
+        "presence": (_one_of("in_room", "online"), False, gettext_noop("in_room or online")),
         "minutes": (_seq, False, gettext_noop("whole minutes, 1 to 1440")),
         "reason": _REASON,
         "ref": _REF,

@@ -524,6 +524,8 @@ class RoomHub:
         """
         ended: list[tuple[Subscriber, str, int]] = []
         for sub in self.subscribers:
+            if sub.seat_id < 0:
+                continue  # the secretariat reading without a seat: no link, session or role to end
             link, role, sector = seats.get(sub.seat_id, (sub.link + 1, None, None))
             if link > sub.link:
                 ended.append((sub, "link", 4403))
@@ -557,7 +559,8 @@ class RoomHub:
     # -- presence ---------------------------------------------------------------------
 
     def local_counts(self) -> dict[str, int]:
-        seats: dict[int, str] = {sub.seat_id: sub.bucket for sub in self.subscribers}
+        # bucket None: the secretariat reading the room, counted in no presence.
+        seats: dict[int, str] = {sub.seat_id: sub.bucket for sub in self.subscribers if sub.bucket is not None}
         counts: dict[str, int] = {}
         for bucket in seats.values():
             counts[bucket] = counts.get(bucket, 0) + 1

@@ -36,10 +36,11 @@ def signed_in(chromium, server, who: str):
     page.set_default_timeout(20_000)
     page.set_default_navigation_timeout(30_000)  # a loaded CI machine: generous, never waited in vain
     if who == "secretariat":
+        # The product's own sign-in page (the admin's login page sends staff there).
         page.goto(f"{server.base_url}/admin/login/?next=/")
         page.fill("#id_username", STAFF[0])
         page.fill("#id_password", STAFF[1])
-        page.click("input[type=submit]")
+        page.click("form.sign-in-form button[type=submit]")
         page.wait_for_url(f"{server.base_url}/")
     elif who == "moderator":
         join(page, server.moderator_link)
@@ -98,6 +99,7 @@ PAGES = [
     ("anonymous", "/join/not-a-valid-token/"),
     ("anonymous", "{join:cso1}"),
     ("anonymous", "/sign-in/"),
+    ("anonymous", f"/rooms/{ROOM}/"),
     ("cso1", "{join:igo1}"),
     ("cso1", "/"),
     ("cso1", f"/rooms/{ROOM}/"),
@@ -118,6 +120,8 @@ PAGES = [
     ("secretariat", f"/secretariat/rooms/{ROOM}/"),
     ("secretariat", f"/secretariat/rooms/{ROOM}/audit/"),
     ("secretariat", "/secretariat/committees/"),
+    ("secretariat", f"/rooms/{ROOM}/"),
+    ("secretariat", f"/rooms/{ROOM}/minutes/"),
 ]
 
 

@@ -38,7 +38,7 @@ from forum.models import (
     Seat,
     Voter,
 )
-from forum.services import consensus, floor, holds, minutes, moderation, recommendations
+from forum.services import consensus, floor, holds, minutes, moderation, recommendations, seats
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
 from moderation.audit import audit_verify
@@ -60,7 +60,7 @@ RECOMMENDATION = "Fund district alert networks before the next rainy season."
 # a voter). Every case of these actions is audited ...
 AUDITED = {
     Action.APPROVE, Action.REJECT, Action.HIDE, Action.RESTORE, Action.REDACT, Action.MUTE,
-    Action.REMOVE_SEAT, Action.REVEAL, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
+    Action.REMOVE_SEAT, Action.REVEAL, Action.MARK_PRESENCE, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
     Action.CLOSE, Action.FLOOR_OVERRIDE, Action.RUN_CHECKS, Action.DRAFT_RECOMMENDATIONS,
     Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES, Action.MODERATE_NOTES,
 }  # fmt: skip
@@ -73,11 +73,15 @@ NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE, Action.COMMENT_MINUTES}
 # -- the state a refusal must leave untouched ----------------------------------------------
 
 
+SEAT_STATE = [f.attname for f in Seat._meta.concrete_fields if f.name != "joined_at"]
+
+
 def snapshot(room: RoundTable) -> dict:
     """Every row an action in `room` could touch, as plain values."""
     return {
         "room": RoundTable.objects.filter(pk=room.pk).values().get(),
-        "seats": list(Seat.objects.filter(room=room).order_by("pk").values()),
+        # joined_at records a socket's first connection (the attendance), not a frame's effect.
+        "seats": list(Seat.objects.filter(room=room).order_by("pk").values(*SEAT_STATE)),
         "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
         "flags": list(Flag.objects.filter(intervention__room=room).order_by("pk").values()),
         "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),
@@ -409,6 +413,12 @@ CASES = [
         lambda cast, actor, ctx: moderation.seat_remove(actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON),
         lambda cast, actor, ctx: gus(cast).removed_at is not None and gus(cast).token_revoked_at is not None,
         "seat.removed", seat_frame("remove", reason=REASON), "done", seat_target,
+    ),
+    Case(
+        "mark_presence", Action.MARK_PRESENCE, with_target,
+        lambda cast, actor, ctx: seats.seat_set_presence(actor_seat_id=actor.pk, seat=ctx["seat"], presence="in_room"),
+        lambda cast, actor, ctx: gus(cast).presence == "in_room",
+        "seat.presence_changed", seat_frame("presence", presence="in_room"), "done", seat_target,
     ),
     Case(
         "reveal", Action.REVEAL, with_target,

@@ -143,7 +143,9 @@ def sector_seat_limits(room: RoundTable) -> dict[str, int]:
 def describe_limit(room: RoundTable, sector_slug: str, limit: int) -> str:
     """"3 seats per sector" for the equal number, "2 seats for sector 'x'" for a sector's own."""
     own = SectorSeats.objects.filter(room=room, sector__slug=sector_slug).exists()
-    return f"{limit} seats for sector {sector_slug!r}" if own else f"{limit} seats per sector"
+    if own:
+        return _("%(limit)s seats for sector %(sector)s") % {"limit": limit, "sector": repr(sector_slug)}
+    return _("%(limit)s seats per sector") % {"limit": limit}
 
 
 def is_accredited(organization: Organization | None) -> bool:
@@ -363,7 +365,7 @@ def seat_revoke_token(*, seat: Seat) -> None:
 
 # Where a change came from, in its audit entry: the secretariat's round table page, a CSV
 # uploaded there, `manage.py import_participants`, the admin.
-VIA = ("secretariat", "csv_import", "import_participants", "admin")
+VIA = ("secretariat", "csv_import", "import_participants", "admin", "room")
 
 
 def _require_actor(actor: User | None, via: str) -> None:
@@ -377,7 +379,7 @@ def _require_actor(actor: User | None, via: str) -> None:
         require_secretariat(actor)
 
 
-def _seat_audit(seat: Seat, action: str, via: str, **data) -> None:
+def _seat_audit(seat: Seat, action: str, via: str, *, actor_seat: Seat | None = None, **data) -> None:
     """The room's audit entry for a seat or link change: the seat's handle, role and sector
     and the path it came through, never the person, the organization, the token or its hash."""
     from moderation.audit import audit_append
@@ -385,7 +387,7 @@ def _seat_audit(seat: Seat, action: str, via: str, **data) -> None:
     audit_append(
         room=seat.room,
         action=action,
-        actor=None,
+        actor=actor_seat,
         target=seat.public_id,
         data={
             "role": str(seat.role),
@@ -429,6 +431,55 @@ def seat_save(
             before={"role": before["role"], "sector": before_sector},
         )
     return seat, created
+
+
+@transaction.atomic
+def seat_set_presence(
+    *, seat: Seat | str, presence: object, actor: User | None = None, actor_seat_id: int | None = None,
+    via: str = "secretariat",
+) -> Seat:
+    """Mark a seat "in the room" or "online" (the attendance counts a delegate in the room as
+    present). By the secretariat (`actor`, on its pages) or by the chair and moderators
+    (`actor_seat_id`, `seat` then the seat's handle; via "room"). One audit entry,
+    `mark_presence`, when it changes. Refusals: forbidden, not_found, invalid_presence."""
+    if actor_seat_id is not None:
+        from forum.services.acting import load_acting
+        from moderation.permissions import Action
+
+        acting = load_acting(actor_seat_id, Action.MARK_PRESENCE)
+        room, actor_seat = acting.room, acting.seat
+        public_id = seat if isinstance(seat, str) else seat.public_id
+        target = Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
+        if target is None:
+            raise ServiceError("not_found", _("There is no such seat in this round table."), field="seat")
+        via = "room"
+    else:
+        _require_actor(actor, via)
+        room, actor_seat = RoundTable.objects.select_for_update().get(pk=seat.room_id), None
+        target = Seat.objects.select_related("sector").get(pk=seat.pk)
+    if presence not in Seat.Presence.values:
+        raise ServiceError(
+            "invalid_presence",
+            _("A seat is marked %(values)s.") % {"values": " or ".join(repr(v) for v in Seat.Presence.values)},
+            field="presence",
+        )
+    target.room = room
+    if target.presence != presence:
+        before = target.presence
+        target.presence = presence
+        target.save(update_fields=["presence"])
+        _seat_audit(target, "mark_presence", via, actor_seat=actor_seat, before=before, after=presence)
+        append_event(
+            room, "seat.presence_changed", participants=None,
+            moderators={"seat": target.public_id, "attribution": attribute(target).as_payload(), "presence": presence},
+        )
+    return target
+
+
+def seat_mark_joined(*, seat_id: int) -> bool:
+    """Record the first time a socket of the seat was let into its room (the attendance's
+    "joined"); later connections write nothing. True when this call recorded it."""
+    return bool(Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now()))
 
 
 @transaction.atomic

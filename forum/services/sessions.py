@@ -9,6 +9,7 @@ sign_in); their sessions never name a seat.
 from __future__ import annotations
 
 from django.contrib.auth import login, logout
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -47,3 +48,15 @@ def session_sign_out(*, request: HttpRequest) -> None:
                 session=tag,
             )
     logout(request)
+
+
+@transaction.atomic
+def staff_opened(*, room, user, what: str) -> None:
+    """A staff account opened a room's page or export without a seat (read-only): one entry
+    in the room's audit log, naming the account and what it opened."""
+    from moderation.audit import audit_append
+
+    audit_append(
+        room=room, action="staff_open", actor=None, target=what[:100],
+        data={"staff": user.get_username(), "what": what[:200]},
+    )
