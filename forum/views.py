@@ -61,6 +61,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         seat_sign_in(request=request, seat=seat)
+        if seat.role == Seat.Role.SCREEN:
+            return redirect("room_screen", slug=seat.room.slug)
         return redirect("room", slug=seat.room.slug)
     return render(
         request,
@@ -131,11 +133,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
-def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
+def room_page(view=None, *, methods: tuple[str, ...] = ("GET",), screen: bool = False):
     """A room's page for its seat holders: `view(request, room, seat)`, or the refusal.
-    `@room_page(methods=("GET", "POST"))` for a page with forms."""
+    `@room_page(methods=("GET", "POST"))` for a page with forms. The venue screen's link
+    opens the pages marked `screen=True` only (the room page leads it to its own)."""
     if view is None:
-        return functools.partial(room_page, methods=methods)
+        return functools.partial(room_page, methods=methods, screen=screen)
 
     @never_cache
     @require_http_methods(list(methods))
@@ -152,6 +155,10 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
             return refusal(request, 403, "forbidden", exc.message)
         except Forbidden as exc:
             return refusal(request, 403, "forbidden", exc.message)
+        if seat.role == Seat.Role.SCREEN and not screen:
+            if view.__name__ == "room":
+                return redirect("room_screen", slug=room.slug)
+            return refusal(request, 403, "forbidden", _("The venue screen's link opens the screen page only."))
         return view(request, room, seat, **kwargs)
 
     return wrapper

@@ -30,6 +30,7 @@ from forum.models import Organization, RoundTable, Seat, User
 from moderation.sanitize import plain_input
 
 from .seats import (
+    PERSON_ROLES,
     QUOTA_ROLES,
     describe_limit,
     is_accredited,
@@ -133,8 +134,8 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                 row_problems.append(f"email {email} already appears on line {seen_emails[email]}")
             else:
                 seen_emails[email] = line
-            if role not in Seat.Role.values:
-                row_problems.append(f"role {values['role']!r} is not one of {', '.join(Seat.Role.values)}")
+            if role not in PERSON_ROLES:
+                row_problems.append(f"role {values['role']!r} is not one of {', '.join(PERSON_ROLES)}")
             if sector and sector not in sectors:
                 row_problems.append(f"sector {values['sector']!r} is not one of {', '.join(sectors)}")
             if role in QUOTA_ROLES and not sector:

@@ -31,7 +31,9 @@ function kindSuffix(kind) {
 
 function requestText(r) {
   const kind = kindSuffix(r.kind);
-  const text = kind ? t("request_with_kind", { label: who(r.attribution), kind }) : who(r.attribution);
+  let text = kind ? t("request_with_kind", { label: who(r.attribution), kind }) : who(r.attribution);
+  // A hand the chair raised for a delegate in the meeting room says so, to everyone.
+  if (r.by_chair) text = t("request_by_chair", { request: text });
   return r.request === myRequest ? t("request_yours", { request: text }) : text;
 }
 
@@ -149,6 +151,7 @@ function showConsoleQueue(queue) {
       const sector = r.sector ? sectorNames[r.sector] || r.sector : "";
       const li = el("li", { cls: "console-item" },
         el("p", {}, el("strong", { text: label }), kind ? ` · ${kind}` : "",
+          r.by_chair ? ` · ${t("raised_by_chair")}` : "",
           sector && !label.startsWith(sector) ? ` · ${sector}` : ""));
       const actions = el("p", { cls: "actions" });
       actions.append(button(i === 0 ? t("give_floor") : t("give_out_of_order"), () => giveFloor(r, i),
