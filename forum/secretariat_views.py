@@ -39,6 +39,7 @@ from forum.secretariat_forms import (
     RoomForm,
     SectorSeatsForm,
 )
+from forum.secretariat_agenda import AGENDA_ACTIONS, SCREEN_ACTIONS, agenda_post, screen_card, screen_post, without_screen
 from forum.secretariat_retention import ACTIONS as RETENTION_ACTIONS
 from forum.secretariat_retention import retention_card, retention_post
 from forum.services.participants import ImportRefused, participants_import
@@ -274,6 +275,10 @@ def room_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _sector_seats(request, room)
     if action in RETENTION_ACTIONS:
         return retention_post(request, room, action, render=_render_room)
+    if action in AGENDA_ACTIONS:
+        return agenda_post(request, room, action, render_page=_render_room)
+    if action in SCREEN_ACTIONS:
+        return screen_post(request, room, action)
     return refusal(request, 400, "invalid_action", _("This form is not one of this page's."))
 
 
@@ -281,7 +286,7 @@ def _render_room(
     request, room, *, status=200, problem=None, import_form=None, seats_form=None, retention=None
 ) -> HttpResponse:
     seats = sorted(
-        Seat.objects.filter(room=room).select_related("user", "sector", "organization"),
+        without_screen(Seat.objects.filter(room=room).select_related("user", "sector", "organization")),
         key=lambda s: (
             ROLE_ORDER.get(s.role, 99),
             s.sector.position if s.sector else -1,
@@ -309,6 +314,7 @@ def _render_room(
             ],
             "import_form": import_form or ImportForm(auto_id="import-%s"),
             "retention": retention or retention_card(room),
+            "screen": screen_card(room),
             "problem": problem,
         },
         status=status,
