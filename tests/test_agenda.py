@@ -55,7 +55,7 @@ async def test_the_chair_moves_to_the_next_item_and_every_socket_hears_it(socket
     room = await database_sync_to_async(RoundTable.objects.get)(pk=cast.room.pk)
     assert room.current_item_id == second.pk
     entry = await database_sync_to_async(
-        lambda: AuditEntry.objects.filter(room_id=cast.room.pk, action="agenda_set").get()
+        lambda: AuditEntry.objects.filter(room_id=cast.room.pk, action="run_agenda").get()
     )()
     assert entry.target == second.public_id
 
@@ -81,11 +81,11 @@ async def test_a_moderator_adds_renames_and_moves_items_live(sockets):
     await ask(socks["mona"], {"type": "agenda", "action": "rename", "item": added, "title": "Opening"})
     frame = await event_of(socks["mona"], "agenda.changed")
     assert frame["data"]["items"][0]["title"] == "Opening"
-    actions = await database_sync_to_async(
-        lambda: list(AuditEntry.objects.filter(room_id=cast.room.pk, action__startswith="agenda_")
-                     .order_by("seq").values_list("action", flat=True))
+    ops = await database_sync_to_async(
+        lambda: [entry.data["op"] for entry in AuditEntry.objects.filter(room_id=cast.room.pk, action="run_agenda")
+                 .order_by("seq")]
     )()
-    assert actions == ["agenda_add", "agenda_move", "agenda_rename"]
+    assert ops == ["add", "move", "rename"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -190,10 +190,10 @@ def test_the_secretariat_edits_the_agenda_before_the_session_only():
     assert [(i.position, i.title) for i in items_of(cast.room)] == [(1, "Media"), (2, "Opening")]
     room = RoundTable.objects.get(pk=cast.room.pk)
     assert room.current_item_id == second.pk  # the removed item was current
-    assert list(
-        AuditEntry.objects.filter(room_id=room.pk, action__startswith="agenda_").order_by("seq")
-        .values_list("action", flat=True)
-    ) == ["agenda_add", "agenda_move", "agenda_rename", "agenda_remove"]
+    entries = AuditEntry.objects.filter(room_id=room.pk, action="run_agenda").order_by("seq")
+    assert [(e.data["op"], e.data["via"]) for e in entries] == [
+        ("add", "secretariat"), ("move", "secretariat"), ("rename", "secretariat"), ("remove", "secretariat"),
+    ]
 
     agenda.agenda_remove(actor=staff, room=room, item_id=added.public_id)
     with pytest.raises(ServiceError) as refused:

@@ -31,9 +31,9 @@ async def test_the_chair_raises_a_hand_for_a_delegate_and_everyone_sees_it_raise
     request = await database_sync_to_async(FloorRequest.objects.get)(public_id=done["request"])
     assert request.seat_id == cast.cora.pk and request.by_chair
     audit = await database_sync_to_async(
-        lambda: AuditEntry.objects.get(room_id=cast.room.pk, action="proxy_hand")
+        lambda: AuditEntry.objects.get(room_id=cast.room.pk, action="proxy_floor")
     )()
-    assert audit.target == handle
+    assert (audit.target, audit.data["op"]) == (handle, "raise")
 
     # The same delegate's hand cannot go up twice; a delegate's own frame may not name a seat.
     again = await ask(socks["chloe"], {"type": "hand", "action": "raise", "seat": handle})
@@ -74,14 +74,14 @@ async def test_the_chair_records_that_an_in_room_delegate_spoke(cast, sockets):
     def record():
         doc = minutes_document(RoundTable.objects.get(pk=cast.room.pk))
         return doc["items"][0]["interventions"], AuditEntry.objects.filter(
-            room_id=cast.room.pk, action="in_room_turn").count()
+            room_id=cast.room.pk, action="proxy_floor").count()
 
     said, audited = await record()
     assert [(iv["kind"], iv["body_text"]) for iv in said] == [
         ("in_room", "Asked that alerts reach the districts in local languages.")
     ]
     assert "civil society" in said[0]["sentence"]
-    assert audited == 1
+    assert audited == 2  # the hand raised for Cora, then her turn recorded
 
 
 def test_a_delegate_cannot_post_an_in_room_intervention_or_proxy_a_hand(cast):

@@ -122,8 +122,8 @@ def _changed(room: RoundTable, seat: Seat | None, action: str, item: AgendaItem,
     }
     append_event(room, "agenda.changed", participants=data, moderators=data)
     audit_append(
-        room=room, action=f"agenda_{action}", actor=seat, target=item.public_id,
-        data={"via": "room" if seat is not None else "secretariat", **audit},
+        room=room, action=str(Action.RUN_AGENDA), actor=seat, target=item.public_id,
+        data={"op": action, "via": "room" if seat is not None else "secretariat", **audit},
     )
 
 
@@ -139,7 +139,8 @@ def agenda_set_current(*, actor_seat_id: int, item_id: str) -> AgendaItem:
     floor_stop(room, timezone.now())
     room_set_current_item(room=room, item=item)
     audit_append(
-        room=room, action="agenda_set", actor=seat, target=item.public_id, data={"before": before},
+        room=room, action=str(Action.RUN_AGENDA), actor=seat, target=item.public_id,
+        data={"op": "set", "via": "room", "before": before},
     )
     return item
 

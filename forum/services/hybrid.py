@@ -49,10 +49,10 @@ def _delegate(room: RoundTable, handle) -> Seat:
     return seat
 
 
-def _audit(acting, target: Seat, action: str, **data) -> None:
+def _audit(acting, target: Seat, op: str, **data) -> None:
     audit_append(
-        room=acting.room, action=action, actor=acting.seat, target=target.public_id,
-        data={"sector": target.sector.slug if target.sector_id else None, **data},
+        room=acting.room, action=str(Action.PROXY_FLOOR), actor=acting.seat, target=target.public_id,
+        data={"op": op, "sector": target.sector.slug if target.sector_id else None, **data},
     )
 
 
@@ -84,7 +84,7 @@ def hand_raise_for(*, actor_seat_id: int, seat: str, kind: str = Kind.STATEMENT,
         raise ServiceError("already_raised", _("That delegate's hand is already raised."), field="seat")
     request.seat = target
     _emit(room, "floor.hand_raised", now, request, kind=str(kind))
-    _audit(acting, target, "proxy_hand", request=request.public_id, kind=str(kind))
+    _audit(acting, target, "raise", request=request.public_id, kind=str(kind))
     return request.public_id
 
 
@@ -126,5 +126,5 @@ def turn_record(
     event = append_event(room, "intervention.posted", participants=participants, moderators=moderators)
     intervention.seq = event.seq
     intervention.save()
-    _audit(acting, target, "in_room_turn", intervention=intervention.public_id)
+    _audit(acting, target, "spoke", intervention=intervention.public_id)
     return intervention.public_id

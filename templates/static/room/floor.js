@@ -3,6 +3,7 @@
 // the queue (with a reason) and set the mode.
 
 import { $, moderates, root, sectorNames, slug } from "./page.js";
+import { banner } from "./alerts.js";
 import { ask } from "./dialog.js";
 import { chooseSeat } from "./seats.js";
 import { act } from "./socket.js";
@@ -73,6 +74,7 @@ export function showFloor(kind, d, live) {
   if (kind === "floor.given" && d.speaker) {
     const { attribution, limit_seconds: limit } = d.speaker;
     announce(live_, t("floor_given", { label: who(attribution), time: clock(limit) }));
+    if (d.speaker.request === myRequest) banner(t("you_have_floor_banner", { time: clock(limit) }));
   } else if (kind === "floor.turn_ended" && before) {
     announce(live_, t("turn_ended", { time: clock(d.seconds) }));
   } else if (kind === "floor.hand_raised" || kind === "floor.hand_lowered") {
