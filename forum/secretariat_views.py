@@ -31,6 +31,14 @@ from django.views.decorators.http import require_http_methods
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, SectorSeats
+from forum.secretariat_agenda import (
+    AGENDA_ACTIONS,
+    SCREEN_ACTIONS,
+    agenda_post,
+    screen_card,
+    screen_post,
+    without_screen,
+)
 from forum.secretariat_forms import (
     LABELS,
     CommitteeForm,
@@ -39,7 +47,6 @@ from forum.secretariat_forms import (
     RoomForm,
     SectorSeatsForm,
 )
-from forum.secretariat_agenda import AGENDA_ACTIONS, SCREEN_ACTIONS, agenda_post, screen_card, screen_post, without_screen
 from forum.secretariat_retention import ACTIONS as RETENTION_ACTIONS
 from forum.secretariat_retention import retention_card, retention_post
 from forum.services.participants import ImportRefused, participants_import

@@ -11,13 +11,21 @@ from channels.db import database_sync_to_async
 
 from forum.errors import Forbidden, ServiceError
 from forum.minutes import minutes_document
-from forum.models import AgendaItem, ConsensusCheck, FloorRequest, Intervention, RoomEvent, RoundTable, User
+from forum.models import (
+    AgendaItem,
+    ConsensusCheck,
+    FloorRequest,
+    Intervention,
+    RoomEvent,
+    RoundTable,
+    User,
+)
 from forum.services import agenda, consensus, floor, interventions
 from forum.services.seats import seat_consent
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from tests.conftest import Cast, build_cast
-from tests.test_floor_socket import answer, ask, connect, event_of
+from tests.test_floor_socket import ask, connect, event_of
 
 ITEMS = ["Overcoming tensions between governments and civil society", "The role of the media"]
 

@@ -39,7 +39,16 @@ from forum.models import (
     User,
     Voter,
 )
-from forum.services import agenda, consensus, floor, holds, hybrid, minutes, moderation, recommendations
+from forum.services import (
+    agenda,
+    consensus,
+    floor,
+    holds,
+    hybrid,
+    minutes,
+    moderation,
+    recommendations,
+)
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
 from moderation.audit import audit_verify

@@ -22,7 +22,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import AgendaItem, ConsensusCheck, FloorRequest, Intervention, Recommendation, RoundTable, Seat, User
+from forum.models import (
+    AgendaItem,
+    ConsensusCheck,
+    FloorRequest,
+    Intervention,
+    Recommendation,
+    RoundTable,
+    Seat,
+    User,
+)
 from moderation.audit import audit_append
 from moderation.permissions import Action
 from realtime.log import append_event
