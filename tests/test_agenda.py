@@ -229,3 +229,34 @@ def test_an_item_something_was_said_under_cannot_be_removed():
         agenda.agenda_remove(actor=staff, room=RoundTable.objects.get(pk=cast.room.pk), item_id=first.public_id)
     assert refused.value.code == "agenda_item_used"
     assert len(items_of(cast.room)) == 2
+
+
+@pytest.mark.django_db
+def test_the_secretariat_page_edits_the_agenda_through_its_forms():
+    from django.test import Client
+
+    cast = two_item_cast(status=RoundTable.Status.SCHEDULED)
+    staff = User.objects.create_user("sam@secretariat.example", password="x", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    url = f"/secretariat/rooms/{cast.room.slug}/"
+    first, second = items_of(cast.room)
+    assert 'value="agenda_rename"' in client.get(url).content.decode()
+
+    assert client.post(url, {"action": "agenda_add", "title": "Opening", "position": "1"}).status_code == 302
+    assert client.post(url, {"action": "agenda_move", "item": second.public_id, "position": "1"}).status_code == 302
+    assert client.post(url, {"action": "agenda_rename", "item": first.public_id, "title": "Tensions"}).status_code == 302
+    assert [i.title for i in items_of(cast.room)] == [ITEMS[1], "Opening", "Tensions"]
+
+    before = state(cast.room)
+    refused = client.post(url, {"action": "agenda_move", "item": second.public_id, "position": "9"})
+    assert refused.status_code == 400 and "invalid_position" in refused.content.decode()
+    refused = client.post(url, {"action": "agenda_add", "title": ""})
+    assert refused.status_code == 400 and "invalid_title" in refused.content.decode()
+    assert state(cast.room) == before
+
+    RoundTable.objects.filter(pk=cast.room.pk).update(status=RoundTable.Status.LIVE)
+    page = client.get(url).content.decode()
+    assert 'value="agenda_rename"' not in page
+    refused = client.post(url, {"action": "agenda_remove", "item": second.public_id})
+    assert refused.status_code == 400 and "agenda_running" in refused.content.decode()

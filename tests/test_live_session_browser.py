@@ -124,6 +124,12 @@ def test_a_live_session_over_two_items_with_the_venue_screen(chromium, server):
     assert [c["proposition"] for c in two["consensus_checks"]] == [PROPOSITION]
     assert not one["consensus_checks"]
 
+    # The sound is off until the reader turns it on; the choice is remembered.
+    expect(ben.locator("#sound-toggle")).not_to_be_checked()
+    ben.check("#sound-toggle")
+    ben.reload()
+    expect(ben.locator("#sound-toggle")).to_be_checked()
+
     # On a phone the chair reaches the console in one tap.
     chair.set_viewport_size({"width": 375, "height": 740})
     chair.evaluate("window.scrollTo(0, 0)")
