@@ -260,3 +260,20 @@ def test_the_secretariat_page_edits_the_agenda_through_its_forms():
     assert 'value="agenda_rename"' not in page
     refused = client.post(url, {"action": "agenda_remove", "item": second.public_id})
     assert refused.status_code == 400 and "agenda_running" in refused.content.decode()
+
+
+@pytest.mark.django_db
+def test_reordering_the_agenda_live_does_not_move_earlier_turns_to_another_item():
+    from forum.parity import parity_figures
+
+    cast = two_item_cast()
+    first, second = items_of(cast.room)
+    floor.hand_raise(seat_id=cast.gus.pk)
+    floor.floor_give_next(actor_seat_id=cast.chloe.pk)
+    # The chair puts item 2 first without moving on to it: the turn stays with item 1.
+    agenda.agenda_move(actor_seat_id=cast.chloe.pk, item_id=second.public_id, position=1)
+    figures = parity_figures(RoundTable.objects.get(pk=cast.room.pk))
+    turns = {item["agenda_item"]: item["sectors"]["government"]["turns"] for item in figures["items"]}
+    assert turns == {first.public_id: 1, second.public_id: 0}
+    assert [item["agenda_item"] for item in figures["items"]] == [second.public_id, first.public_id]
+    assert next(item for item in figures["items"] if item["current"])["agenda_item"] == first.public_id
