@@ -133,3 +133,12 @@ async def test_the_screen_reads_the_floor_cannot_act_and_is_not_counted_present(
     ):
         error = await ask(screen, frame)
         assert (error["type"], error["code"]) == ("error", "forbidden"), (frame, error)
+
+
+def test_every_string_the_screen_shows_comes_from_its_translated_dict():
+    from forum.screen_views import screen_strings
+    from tests.test_room_ui import ROOM_JS
+
+    source = (ROOM_JS / "screen.js").read_text()
+    asked = set(re.findall(r'\bt\("([\w.-]+)"', source))
+    assert asked and asked <= set(screen_strings())
