@@ -58,6 +58,23 @@ class AuditReport:
     problem: str | None = None
     # With an anchor (a head printed in a document): the entry whose MAC it is.
     anchor_seq: int | None = None
+    # The chain's head as verified: its last entry and that entry's MAC (GENESIS_HASH, 0
+    # for an empty log). What `verify_audit --head` prints and `--record-heads` keeps.
+    head_seq: int = 0
+    head_mac: str = GENESIS_HASH
+    # With recorded heads: how many of this room's were checked, and the latest of them.
+    recorded: int = 0
+    recorded_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordedHead:
+    """A head of the chain kept outside the database (`verify_audit --record-heads`): the
+    entry that was the last one, its MAC, and when it was recorded (as written)."""
+
+    seq: int
+    mac: str
+    at: str
 
 
 def audit_append(
@@ -126,12 +143,18 @@ def audit_head(room: RoundTable) -> AuditHead | None:
     return AuditHead.objects.filter(room_id=room.pk).first()
 
 
-def audit_verify(room: RoundTable, *, anchor: str | None = None) -> AuditReport:
+def audit_verify(
+    room: RoundTable, *, anchor: str | None = None, recorded: list[RecordedHead] | None = None
+) -> AuditReport:
     """Walk the room's chain in seq order and report the first problem found, if any.
 
     `anchor`: the MAC of the chain's head as a document printed it (adopted minutes, a
     submission manifest). The chain must still hold an entry with that MAC: if anything up
     to that entry was rewritten, even by a holder of the key, it no longer does.
+
+    `recorded`: heads of this room kept outside the database. The chain must still be at
+    least as long as each, and hold its entry with its MAC. The chain alone cannot show a
+    cut tail whose older head row was put back (that head is genuine, only older); these can.
     """
     with transaction.atomic():
         # Appends wait while we read, so the entries and the head are one consistent picture.
@@ -142,18 +165,46 @@ def audit_verify(room: RoundTable, *, anchor: str | None = None) -> AuditReport:
     if found is not None:
         seq, problem = found
         return AuditReport(ok=False, entries=len(entries), first_bad_seq=seq, problem=problem)
+    tip = {"head_seq": entries[-1].seq, "head_mac": entries[-1].hash} if entries else {}
+    if recorded:
+        cut = _recorded_problem(entries, recorded)
+        if cut is not None:
+            seq, problem = cut
+            return AuditReport(ok=False, entries=len(entries), first_bad_seq=seq, problem=problem, **tip)
+        tip.update(recorded=len(recorded), recorded_seq=max(head.seq for head in recorded))
     if anchor is None:
-        return AuditReport(ok=True, entries=len(entries))
+        return AuditReport(ok=True, entries=len(entries), **tip)
     anchored = next((entry.seq for entry in entries if entry.hash == anchor), None)
     if anchored is None:
         return AuditReport(
-            ok=False, entries=len(entries), problem=(
+            ok=False, entries=len(entries), **tip, problem=(
                 f"no entry of this log has the MAC {anchor}: the log was rewritten up to the "
                 "entry that head named (by someone holding the key), or the head belongs to "
                 "another round table"
             ),
         )
-    return AuditReport(ok=True, entries=len(entries), anchor_seq=anchored)
+    return AuditReport(ok=True, entries=len(entries), anchor_seq=anchored, **tip)
+
+
+def _recorded_problem(entries: list[AuditEntry], recorded: list[RecordedHead]) -> tuple[int, str] | None:
+    """The first recorded head (by seq) that the verified chain no longer holds."""
+    count = len(entries)  # a verified chain is numbered 1..count
+    for head in sorted(recorded, key=lambda h: h.seq):
+        if head.seq > count:
+            ends = f"ends at entry {count}" if count else "is empty"
+            return count + 1, (
+                f"the log {ends}, but entry {head.seq} was recorded at {head.at} with the MAC "
+                f"{head.mac}: {_entries(count + 1, head.seq)} removed (the head row was put "
+                "back as it was before them)"
+            )
+        if head.seq == 0:
+            continue  # an empty log's head: every chain starts there
+        if entries[head.seq - 1].hash != head.mac:
+            return head.seq, (
+                f"entry {head.seq} is not the one recorded at {head.at} (MAC {head.mac}): the log "
+                "was rewritten up to it, by someone holding the key"
+            )
+    return None
 
 
 def entry_hash(entry: AuditEntry) -> str | None:

@@ -26,6 +26,8 @@ from django.conf import settings
 from django.utils import timezone
 
 ERASABLE = ("reason", "data")
+# What an erased field holds once its text is gone (audit.audit_erase writes it).
+ERASED_VALUES = {"reason": "", "data": {}}
 
 
 class UnknownKey(Exception):
@@ -92,14 +94,25 @@ def entry_mac(entry, key: bytes, seq: int) -> str:
         "actor_seat": entry.actor_seat_id,
         "target": entry.target,
         # As digests: erasing the text keeps what the MAC covers.
-        **{
-            name: erased[name] if name in erased else field_digest(key, name, getattr(entry, name))
-            for name in ERASABLE
-        },
+        **{name: _covered(entry, erased, key, name) for name in ERASABLE},
         "prev_hash": entry.prev_hash,
         "key": entry.key_id,
     }
     return seal_content(key, content)
+
+
+def _covered(entry, erased: dict, key: bytes, name: str) -> str:
+    """What the MAC covers of an erasable field: the keyed digest of its text.
+
+    An erased field stands for the digest kept in `erased` only while it holds the erased
+    value itself; anything written into it later is digested as it stands, and no longer
+    matches (only the original text would, and that is no forgery). Dropping the `erased`
+    mark makes the empty value itself the text, which does not match either.
+    """
+    value = getattr(entry, name)
+    if name in erased and value == ERASED_VALUES[name] and type(value) is type(ERASED_VALUES[name]):
+        return erased[name]
+    return field_digest(key, name, value)
 
 
 def head_content(room_id: int, count: int, last_hash: str, kid: str) -> dict:

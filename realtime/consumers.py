@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_SECONDS = 5
 
 CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
+# (a socket whose seat changes role or sector is closed with realtime.log.SEAT_CHANGED_CLOSE)
 
 
 @database_sync_to_async
@@ -173,6 +174,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.scope.get(SEND_KEY, self.base_send), self._close_from_hub, audience=access.audience, bucket=bucket,
             seat_id=access.seat_id, language=self.language, unsent=self.scope.get(SCOPE_KEY),
             link=access.link, session=selectors.session_tag(getattr(session, "session_key", None)),
+            access=(access.role, access.sector), session_key=getattr(session, "session_key", None) or "",
         )
         # The hub's position, read after attaching: every later event reaches this socket
         # through the hub (buffered until go_live), so the welcome's last_seq leaves no gap.

@@ -22,6 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC
 
 from channels.db import database_sync_to_async
@@ -73,20 +74,31 @@ def _expire_turn(room_id: int) -> bool:
 _frames_between = database_sync_to_async(log.frames_between)
 
 
+@dataclass(frozen=True)
+class Poll:
+    """What one look at the database found: the log's position, the participants' rule (if
+    asked), each seat's link generation, role and sector, and which of the sockets' sessions
+    still exist (if asked)."""
+
+    latest: int
+    rule: Disclosure | None = None
+    seats: dict[int, tuple[int, str, str | None]] | None = None
+    sessions: set[str] | None = None
+
+
 @database_sync_to_async
-def _poll(
-    room_id: int, rule: bool, links: bool
-) -> tuple[int, Disclosure | None, dict[int, int] | None]:
-    """The log's position, the participants' disclosure rule if `rule`, and the seats' link
-    generations if `links`: one trip to the database thread, one connection, whatever the hub
-    asks for (a hub waiting on several trips stalls the thread through a database outage)."""
+def _poll(room_id: int, rule: bool, links: bool, sessions: list[str] | None = None) -> Poll:
+    """The log's position, the participants' disclosure rule if `rule`, the seats' link
+    generations, roles and sectors if `links`, and which of `sessions` still exist: one trip
+    to the database thread, one connection, whatever the hub asks for (a hub waiting on
+    several trips stalls the thread through a database outage)."""
     from forum.models import RoundTable
 
     latest = log.last_seq(room_id)
-    seat_links = log.seat_links(room_id) if links else None
-    if not rule:
-        return latest, None, seat_links
-    return latest, disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS), seat_links
+    seats = log.seat_links(room_id) if links else None
+    alive = log.live_sessions(sessions) if sessions else None
+    shown = disclosure(RoundTable.objects.get(pk=room_id), Reader.PARTICIPANTS) if rule else None
+    return Poll(latest, shown, seats, alive)
 
 
 # Until a hub has read its room's rule, participants' presence names no sector and pools nobody.
@@ -110,12 +122,13 @@ class Subscriber:
 
     __slots__ = (
         "send", "close", "audience", "bucket", "seat_id", "language", "unsent", "last_sent", "live", "buffer",
-        "link", "session", "gated",
+        "link", "session", "gated", "access", "session_key", "attached",
     )
 
     def __init__(
         self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str,
         unsent: Callable[[], int] | None = None, link: int = 0, session: str = "",
+        access: tuple[str, str | None] | None = None, session_key: str = "", attached: int = 0,
     ):
         self.send = send
         self.close = close
@@ -126,6 +139,14 @@ class Subscriber:
         # (forum.selectors.session_tag): a new link, or a sign-out, closes the socket.
         self.link = link
         self.session = session
+        # The seat's (role, sector slug) when the socket opened: its audience and rights were
+        # fixed then, so a change closes it (None: not checked).
+        self.access = access
+        # The Django session's key, kept in this process only (the hub checks the session
+        # still exists), and when the socket was attached (the hub's attach counter): a look
+        # at the database that began before cannot judge it.
+        self.session_key = session_key
+        self.attached = attached
         self.language = language  # the reader's: a notice to this seat is sent in it
         # Bytes the server still holds for this socket (realtime/transport.py), if it says.
         self.unsent = unsent
@@ -162,6 +183,7 @@ class RoomHub:
         self._rule_stale = True
         self._rule_changes = 0  # counts the seat closures that made the rule stale
         self._turn_timer: asyncio.TimerHandle | None = None
+        self._attaches = 0  # counts attach(): a poll judges only the sockets attached before it
         self.stopped = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -171,8 +193,9 @@ class RoomHub:
         await self.layer.group_add(self.group, self.channel)
         # Read the log's position only after subscribing: anything committed later is
         # published later, so it reaches us; anything earlier is replayed from the log.
-        self.last_seq, rule, _links = await _poll(self.room_id, rule=True, links=False)
-        self._participants_rule, self._rule_stale = rule, False
+        found = await _poll(self.room_id, rule=True, links=False)
+        self.last_seq = found.latest
+        self._participants_rule, self._rule_stale = found.rule, False
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
             asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
@@ -241,13 +264,17 @@ class RoomHub:
     def attach(
         self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int,
         language: str = settings.LANGUAGE_CODE, unsent: Callable[[], int] | None = None,
-        link: int = 0, session: str = "",
+        link: int = 0, session: str = "", access: tuple[str, str | None] | None = None, session_key: str = "",
     ) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
-        sub = Subscriber(send, close, audience, bucket, seat_id, language, unsent, link, session)
+        self._attaches += 1
+        sub = Subscriber(
+            send, close, audience, bucket, seat_id, language, unsent, link, session,
+            access=access, session_key=session_key, attached=self._attaches,
+        )
         self.subscribers.add(sub)
         self._schedule_presence_publish()
         return sub
@@ -347,9 +374,11 @@ class RoomHub:
             if message.get("deadline"):
                 self.watch_turn(message["deadline"])
         elif kind == log.SEAT_MESSAGE:
+            unless = message.get("unless_access")
             await self._on_seat_notice(
                 message["seat_id"], message["frames"], message.get("close"),
                 before_link=message.get("before_link"), session=message.get("session"),
+                unless_access=tuple(unless) if unless else None,
             )
         elif kind == PRESENCE:
             self._on_presence(message["origin"], message.get("counts", {}))
@@ -416,12 +445,14 @@ class RoomHub:
     async def _on_seat_notice(
         self, seat_id: int, frames: dict[str, str], close_code: int | None, *,
         before_link: int | None = None, session: str | None = None,
+        unless_access: tuple[str, str | None] | None = None,
     ) -> None:
         for sub in [
             s for s in self.subscribers
             if s.seat_id == seat_id
             and (before_link is None or s.link < before_link)
             and (not session or s.session == session)
+            and (unless_access is None or s.access != unless_access)
         ]:
             try:
                 await sub.send({"type": "websocket.send", "text": frames.get(sub.language) or frames[settings.LANGUAGE_CODE]})
@@ -444,9 +475,14 @@ class RoomHub:
                 now = time.monotonic()
                 read_rule = self._rule_stale or now - last_rule >= PRESENCE_HEARTBEAT_SECONDS
                 changes = self._rule_changes
-                latest, rule, links = await _poll(
-                    self.room_id, rule=read_rule, links=bool(self.subscribers)
+                # Sockets attached from here on connected after this read may have begun:
+                # what it finds cannot close them (a sign-in or a role change it predates).
+                judged = self._attaches
+                keys = sorted({sub.session_key for sub in self.subscribers if sub.session_key})
+                found = await _poll(
+                    self.room_id, rule=read_rule, links=bool(self.subscribers), sessions=keys or None
                 )
+                latest, rule = found.latest, found.rule
                 if rule is not None:
                     last_rule = now
                     renewed = rule != self._participants_rule or self._rule_stale
@@ -458,8 +494,8 @@ class RoomHub:
                 if latest > self.last_seq:
                     async with self._lock:
                         await self._fill(latest)
-                if links is not None:
-                    await self._close_ended_links(links)
+                if found.seats is not None:
+                    await self._close_ended(found.seats, found.sessions, judged)
                 if now - last_rejoin >= REJOIN_SECONDS:
                     # Group membership expires in the layer; renewing it keeps a long-lived
                     # hub subscribed, and re-subscribes it after a Redis restart.
@@ -474,25 +510,44 @@ class RoomHub:
             except Exception:  # noqa: BLE001
                 logger.warning("hub %s: maintenance failed", self.room_id, exc_info=True)
 
-    async def _close_ended_links(self, links: dict[int, int]) -> None:
+    async def _close_ended(
+        self, seats: dict[int, tuple[int, str, str | None]], sessions: set[str] | None, judged: int
+    ) -> None:
         """Close the sockets whose join link has ended since they connected (replaced,
-        revoked, the seat removed). The seat notice does it at once, but it travels the
-        channel layer, which may drop it; the database does not.
+        revoked, the seat removed), whose browser session is gone (signed out, replaced by
+        another sign-in, expired), or whose seat changed role or sector. Each has its notice,
+        which does it at once, but notices travel the channel layer, which may drop them;
+        the database does not.
 
         Generations only grow, and every ending adds one: a socket is closed when its seat
         is gone or has a newer generation than the socket's. A socket opened with a newer
-        link than this read saw is left alone.
+        link than this read saw is left alone, and so is any socket attached after the read
+        began (`judged`): its session and role may be newer than what the read saw.
         """
-        ended = [s for s in self.subscribers if links.get(s.seat_id, s.link + 1) > s.link]
-        for sub in ended:
+        ended: list[tuple[Subscriber, str, int]] = []
+        for sub in self.subscribers:
+            link, role, sector = seats.get(sub.seat_id, (sub.link + 1, None, None))
+            if link > sub.link:
+                ended.append((sub, "link", 4403))
+            elif sub.attached > judged:
+                continue
+            elif sessions is not None and sub.session_key and sub.session_key not in sessions:
+                ended.append((sub, "session", 4403))
+            elif sub.access is not None and sub.access != (role, sector):
+                ended.append((sub, "access", log.SEAT_CHANGED_CLOSE))
+        for sub, why, code in ended:
             self.subscribers.discard(sub)
             with translation.override(sub.language):
-                message = _("Your join link no longer opens this round table.")
+                frame = {"type": "error", "code": "forbidden", "message": _("Your join link no longer opens this round table.")}
+                if why == "session":
+                    frame["message"] = _("You signed out, or your session ended; sign in again with your join link.")
+                elif why == "access":
+                    frame = {"type": "error", "code": "seat_changed", "message": _(
+                        "Your role or sector in this round table has changed; the page reloads with it."
+                    )}
             try:
-                await sub.send({"type": "websocket.send", "text": log.encode(
-                    {"type": "error", "code": "forbidden", "message": message}
-                )})
-                await sub.close(4403)
+                await sub.send({"type": "websocket.send", "text": log.encode(frame)})
+                await sub.close(code)
             except Exception:  # noqa: BLE001 - it is going anyway
                 pass
         if ended:

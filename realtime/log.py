@@ -32,6 +32,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 HUB_MESSAGE = "room.event"
 SEAT_MESSAGE = "room.seat_notice"
+# The close code of a socket whose seat changed role or sector since it opened: the page
+# reloads and reconnects under the new one (docs/protocol.md).
+SEAT_CHANGED_CLOSE = 4409
 
 
 def group_for(room_id: int) -> str:
@@ -111,6 +114,7 @@ def publish(room_id: int, event: RoomEvent) -> None:
 def notify_seat(
     room_id: int, seat_id: int, frame: dict, *, message: Callable[[], str], close_code: int | None = None,
     before_link: int | None = None, session: str | None = None,
+    unless_access: tuple[str, str | None] | None = None,
 ) -> None:
     """After commit, send `frame` to the sockets of one seat only (in every process), and
     close them if `close_code` is given.
@@ -121,7 +125,9 @@ def notify_seat(
 
     `before_link` narrows it to the sockets opened with an older link than that generation
     (a new link ends the old link's sockets, not those already opened with the new one);
-    `session` to the sockets of one browser session (forum.selectors.session_tag: a sign-out).
+    `session` to the sockets of one browser session (forum.selectors.session_tag: a sign-out);
+    `unless_access` (role, sector slug) spares the sockets opened under that role and sector
+    (a role change closes the sockets opened under the old one, not those of the new).
 
     `message` builds the frame's sentence in the active language. The notice is raised by
     someone else (a moderator), so it is built once per interface language and each socket
@@ -136,6 +142,8 @@ def notify_seat(
         payload["before_link"] = before_link
     if session:
         payload["session"] = session
+    if unless_access is not None:
+        payload["unless_access"] = list(unless_access)
 
     def send() -> None:
         try:
@@ -158,11 +166,39 @@ def turn_deadline(room_id: int) -> str | None:
     return ends_at.isoformat() if ends_at else None
 
 
-def seat_links(room_id: int) -> dict[int, int]:
-    """Seat id -> link generation, for every seat of the room (forum.models.Seat)."""
+def seat_links(room_id: int) -> dict[int, tuple[int, str, str | None]]:
+    """Seat id -> (link generation, role, sector slug), for every seat of the room
+    (forum.models.Seat)."""
     from forum.models import Seat
 
-    return dict(Seat.objects.filter(room_id=room_id).values_list("pk", "link_generation"))
+    return {
+        pk: (link, role, sector)
+        for pk, link, role, sector in Seat.objects.filter(room_id=room_id).values_list(
+            "pk", "link_generation", "role", "sector__slug"
+        )
+    }
+
+
+def live_sessions(keys: list[str]) -> set[str]:
+    """The keys among `keys` of Django sessions that still exist and have not expired: a
+    sign-out deletes its session, a sign-in under another seat replaces it. With a session
+    engine that keeps no rows to look at, every key counts as alive (the notice alone acts)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    if settings.SESSION_ENGINE not in SESSION_TABLE_ENGINES:
+        return set(keys)
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(
+            Session.objects.filter(session_key__in=keys[start : start + 500], expire_date__gt=timezone.now())
+            .values_list("session_key", flat=True)
+        )
+    return found
+
+
+# Session engines whose sessions are rows of django_session (the cached one writes through).
+SESSION_TABLE_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 
 
 def last_seq(room_id: int) -> int:

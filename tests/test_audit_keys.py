@@ -279,3 +279,46 @@ def test_the_migration_seals_intact_old_chains_and_leaves_broken_ones_as_they_we
     assert "written before keyed MACs" in report.problem
     assert "audit log of round table" in capfd.readouterr().err
     assert AuditEntry.objects.get(room=broken.room, seq=2).reason == "edited"  # untouched
+
+
+# -- an erased field stays erased -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("reason", "a reason written in after the erasure"),
+        ("reason", " "),
+        ("data", json.dumps({"note": "put back by hand"})),
+        ("data", "[]"),
+    ],
+)
+def test_an_erased_field_rewritten_after_the_erasure_breaks_the_chain(cast, column, value):
+    entries = five_entries(cast)  # entry 3's reason is "threat"
+    with transaction.atomic():
+        audit_append(room=cast.room, action="seat.removed", actor=None, data={"who": "threat"})
+        audit_erase(room=cast.room, mentions=lambda text: "threat" in text)
+    assert audit_verify(cast.room).ok
+    seq = 3 if column == "reason" else 6
+    sql(f"UPDATE {{table}} SET {column} = %s WHERE room_id = %s AND seq = %s", [value, cast.room.pk, seq])
+    report = audit_verify(cast.room)
+    assert not report.ok and report.first_bad_seq == seq, report
+    assert entries  # the five before stay as they were
+
+
+def test_the_erased_digest_and_its_marker_are_covered(cast):
+    five_entries(cast)
+    with transaction.atomic():
+        audit_erase(room=cast.room, mentions=lambda text: "threat" in text)
+    # Dropping the marker (the field then claims it was never erased) breaks the chain too.
+    sql("UPDATE {table} SET erased = %s WHERE room_id = %s AND seq = 3", ["{}", cast.room.pk])
+    assert audit_verify(cast.room).first_bad_seq == 3
+
+
+def test_restoring_the_original_text_of_an_erased_field_still_verifies(cast):
+    """The digest is of the original: the text itself, put back, is what the MAC covered."""
+    five_entries(cast)
+    with transaction.atomic():
+        audit_erase(room=cast.room, mentions=lambda text: "threat" in text)
+    sql("UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 3", ["threat", cast.room.pk])
+    assert audit_verify(cast.room).ok

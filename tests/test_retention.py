@@ -435,3 +435,32 @@ def test_an_erased_delegate_leaves_the_floor_of_a_live_round_table(cast, sam):
     statuses = dict(FloorRequest.objects.values_list("seat_id", "status"))
     assert statuses == {cast.cora.pk: "removed", cast.ada.pk: "waiting"}
     assert audit_verify(cast.room).ok
+
+
+def test_erasure_scrubs_draft_cover_letters_and_follow_up_texts_but_not_a_submitted_letter(cast, sam):
+    from forum.models import Committee, FollowUp
+
+    everything_happens(cast, sam)
+    submitted = Submission.objects.get()
+    letter_before = submitted.cover_letter
+    # A follow-up's text is the recommendation as adopted; in an open forum it may name people.
+    FollowUp.objects.filter(submission=submitted).update(text_md="Cora Civil of the Peace Network of Nowhere follows it.")
+    committee = Committee.objects.create(name="OAS General Assembly", rigo="Organization of American States")
+    draft = submission_create(
+        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id,
+        recommendation_ids=list(cast.room.recommendations.values_list("public_id", flat=True)),
+        letter="Dear committee, Cora Civil (cora@example.org) will present this in person.",
+    )
+    FollowUp.objects.filter(submission=draft).update(text_md="Ask Cora Civil.")
+    assert FollowUp.objects.filter(submission=draft).exists()
+
+    seat_erase_identity(seat=cast.cora, actor=sam, reason="")
+
+    draft.refresh_from_db()
+    assert draft.cover_letter == f"Dear committee, {ERASED} ({ERASED}) will present this in person."
+    texts = list(FollowUp.objects.values_list("text_md", flat=True))
+    assert texts and not any("Cora" in text or "Peace Network" in text for text in texts)
+    assert f"{ERASED} of the {ERASED} follows it." in texts
+    submitted.refresh_from_db()
+    assert submitted.cover_letter == letter_before  # the record a committee holds stays
+    assert hits(identity_of("cora")) == []

@@ -269,3 +269,41 @@ def test_only_the_secretariat_changes_seats_and_links(cast):
                 actor=actor, via="admin",
             )
     assert Seat.objects.get(pk=cast.cora.pk).role == "delegate"
+
+
+# -- a removed seat gets no new link -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["csv_import", "import_participants"])
+@pytest.mark.parametrize("reissue", [False, True])
+def test_an_import_gives_no_link_to_a_seat_a_moderator_removed(cast, sam, tmp_path, path, reissue):
+    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session.")
+    before = snapshot()
+    text = HEADER + NADIA + CORA
+    with pytest.raises(ImportRefused) as refused:
+        participants_import(room=cast.room, text=text, actor=sam, via=path, reissue_links=reissue)
+    assert [p.split(":")[0] for p in refused.value.problems] == ["line 3"]
+    assert "cora@example.org" in refused.value.problems[0] and "removed" in refused.value.problems[0]
+    assert snapshot() == before
+    cora = Seat.objects.get(pk=cast.cora.pk)
+    assert cora.removed_at is not None and cora.token_revoked_at is not None
+
+
+def test_the_import_command_refuses_a_removed_seat_with_its_line(cast, tmp_path):
+    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session.")
+    path = tmp_path / "people.csv"
+    path.write_text(HEADER + CORA, encoding="utf-8")
+    before = snapshot()
+    with pytest.raises(CommandError, match="line 2: "):
+        call_command("import_participants", "test-room", str(path), "--reissue-links", stdout=io.StringIO(), stderr=io.StringIO())
+    assert snapshot() == before
+
+
+def test_no_path_issues_a_link_for_a_removed_seat(cast, sam):
+    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session.")
+    cora = Seat.objects.get(pk=cast.cora.pk)
+    before = snapshot()
+    with pytest.raises(ServiceError) as refused:
+        seat_link_issue(seat=cora, actor=sam, via="secretariat")
+    assert refused.value.code == "seat_removed"
+    assert snapshot() == before

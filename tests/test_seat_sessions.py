@@ -5,6 +5,7 @@ two Daphne processes is in tests/test_seat_sessions_cluster.py."""
 
 from __future__ import annotations
 
+import asyncio
 from html import unescape
 
 import pytest
@@ -408,3 +409,114 @@ def test_running_seed_demo_again_keeps_the_demo_sessions():
     client = join(token)
     seed()
     assert client.get("/rooms/demo-roundtable/").status_code == 200
+
+
+# -- a role or sector change reaches the open sockets --------------------------------------
+
+
+async def changed_and_closed(sock) -> dict:
+    """The socket is told `seat_changed` and closed with 4409 (the page reloads)."""
+    error = await sock.recv_type("error", timeout=5)
+    assert error["code"] == "seat_changed", error
+    assert await sock.comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4409}
+    sock.closed = True
+    return error
+
+
+def change_seat(seat: Seat, *, role: str | None = None, sector: str | None = None, actor=None) -> None:
+    from forum.models import Sector
+    from forum.services.seats import seat_save
+
+    seat = Seat.objects.select_related("user", "sector", "organization").get(pk=seat.pk)
+    new_sector = Sector.objects.get(slug=sector) if sector else seat.sector
+    organization = seat.organization if new_sector == seat.sector else None
+    seat_save(
+        room=seat.room, user=seat.user, role=role or seat.role, sector=new_sector,
+        organization=organization, actor=actor, via="import_participants",
+    )
+
+
+async def test_a_role_change_closes_the_seats_sockets_and_the_next_one_has_the_new_role(cast, sockets):
+    old, _, _ = await sockets(cast.cora)
+    welcome = await old.recv_type("welcome")
+    assert welcome["you"]["role"] == "delegate"
+    other, _, _ = await sockets(cast.gus)
+    await other.recv_type("welcome")
+    session = await database_sync_to_async(session_key_of)(cast.cora)
+    await database_sync_to_async(change_seat)(cast.cora, role="observer")
+    error = await changed_and_closed(old)
+    assert "role" in error["message"]
+    again, _, _ = await sockets(None, session=session)  # the same session, the same link
+    assert (await again.recv_type("welcome"))["you"]["role"] == "observer"
+    await still_open(other)
+
+
+async def test_a_sector_change_closes_the_seats_sockets(cast, sockets):
+    sock, _, _ = await sockets(cast.cora)
+    assert (await sock.recv_type("welcome"))["you"]["sector"] == "civil-society"
+    await database_sync_to_async(change_seat)(cast.cora, sector="academia")
+    await changed_and_closed(sock)
+    again, _, _ = await sockets(cast.cora)
+    assert (await again.recv_type("welcome"))["you"]["sector"] == "academia"
+
+
+async def test_saving_a_seat_as_it_is_leaves_its_sockets_open(cast, sockets):
+    sock, _, _ = await sockets(cast.cora)
+    await sock.recv_type("welcome")
+    await database_sync_to_async(change_seat)(cast.cora)
+    await asyncio.sleep(0.5)  # any notice would have arrived by now; still_open fails on one
+    await still_open(sock)
+
+
+async def test_a_lost_role_change_notice_is_made_up_by_the_hubs_look_at_the_database(cast, sockets, settings):
+    settings.ROUNDTABLES = {**settings.ROUNDTABLES, "HUB_POLL_SECONDS": 0.2}
+    sock, _, _ = await sockets(cast.cora)
+    await sock.recv_type("welcome")
+    other, _, _ = await sockets(cast.gus)
+    await other.recv_type("welcome")
+    # Changed without the service, so no notice travels: only the database says so.
+    await database_sync_to_async(Seat.objects.filter(pk=cast.cora.pk).update)(role="observer")
+    await changed_and_closed(sock)
+    await still_open(other)
+
+
+def session_key_of(seat: Seat) -> str:
+    from tests.conftest import seat_session
+
+    return seat_session(seat)
+
+
+# -- a session gone from the database closes its sockets ------------------------------------
+
+
+async def test_a_session_deleted_without_a_notice_closes_its_sockets(cast, sockets, settings):
+    """A sign-out's notice may be lost like any layer message; each hub also checks every
+    HUB_POLL_SECONDS that its sockets' sessions still exist."""
+    from django.contrib.sessions.models import Session
+
+    settings.ROUNDTABLES = {**settings.ROUNDTABLES, "HUB_POLL_SECONDS": 0.2}
+    here = await database_sync_to_async(join)(cast.tokens["cora"])
+    there = await database_sync_to_async(join)(cast.tokens["cora"])  # another device
+    mine, _, _ = await sockets(None, session=session_key(here))
+    theirs, _, _ = await sockets(None, session=session_key(there))
+    await mine.recv_type("welcome")
+    await theirs.recv_type("welcome")
+    await database_sync_to_async(Session.objects.filter(session_key=session_key(here)).delete)()
+    await refused_and_closed(mine, "signed out")
+    await still_open(theirs)
+
+
+async def test_an_expired_session_closes_its_sockets(cast, sockets, settings):
+    import datetime as dt
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    settings.ROUNDTABLES = {**settings.ROUNDTABLES, "HUB_POLL_SECONDS": 0.2}
+    client = await database_sync_to_async(join)(cast.tokens["cora"])
+    sock, _, _ = await sockets(None, session=session_key(client))
+    await sock.recv_type("welcome")
+    await database_sync_to_async(Session.objects.filter(session_key=session_key(client)).update)(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    await refused_and_closed(sock)

@@ -261,3 +261,61 @@ async def test_a_message_over_one_mebibyte_drops_the_connection_as_documented(cl
     await peer.ws.send("x" * (1024 * 1024 + 1))
     await peer.wait_for(lambda p: p.closed, TIMEOUT, "the connection to drop")
     assert peer.ws.close_code == 1006, peer.closed
+
+
+def sign_out(cluster: Cluster, session: str, slug: str, process: int) -> None:
+    """Press "Sign out" on the room page, as a browser does (the page's CSRF token)."""
+    from tests.cluster import HOST, cookie_header
+
+    jar = {"sessionid": session}
+    status, headers, page = cluster.http("GET", f"/rooms/{slug}/", process=process, headers=cookie_header(jar))
+    assert status == 200, page[:300]
+    jar.update(set_cookies(headers))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    status, headers, body = cluster.http(
+        "POST", "/sign-out/", process=process, body=f"csrfmiddlewaretoken={token}",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": f"http://{HOST}:{cluster.ports[process]}",
+            **cookie_header(jar),
+        },
+    )
+    assert status == 302, body[:300]
+
+
+async def test_signing_out_on_one_process_closes_the_sessions_sockets_on_both(cluster, peers):
+    """The sign-out's notice travels Redis to the other process: its socket closes within a
+    bounded wait (wait_for fails the test if it never does), the other device's stays."""
+    slug = "sign-out"
+    links = await asyncio.to_thread(new_room, cluster, slug)
+    cora = links[f"cora.{slug}@example.org"]
+    session, sockets = await signed_in_everywhere(cluster, peers, cora, slug)
+    other_device = await asyncio.to_thread(cluster.sign_in, cora, process=B)
+    spared = await peers(other_device, slug, process=A)
+    await spared.wait_for(lambda p: p.first("welcome"), TIMEOUT, "welcome")
+    await asyncio.to_thread(sign_out, cluster, session, slug, A)
+    started = time.monotonic()
+    await asyncio.gather(*(closed_with_4403(s) for s in sockets))
+    print(f"sign-out: both sockets closed {time.monotonic() - started:.3f} s after it returned")
+    await spared.send({"type": "ping"})
+    await spared.wait_for(lambda p: p.first("pong"), TIMEOUT, "pong from the other device's socket")
+    assert not spared.closed
+
+
+async def test_a_role_change_closes_the_seats_sockets_on_both_processes(cluster, peers):
+    slug = "role-change"
+    links = await asyncio.to_thread(new_room, cluster, slug)
+    gus = links[f"gus.{slug}@example.org"]
+    session, sockets = await signed_in_everywhere(cluster, peers, gus, slug)
+    assert all(s.first("welcome")["you"]["role"] == "delegate" for s in sockets)
+    await asyncio.to_thread(
+        import_people, cluster, slug, [("Gus Gobierno", gus.email, "government", "observer")]
+    )
+    for sock in sockets:
+        await sock.wait_for(lambda p: p.closed, TIMEOUT, "the socket to close")
+        assert sock.ws.close_code == 4409, sock.closed
+        assert sock.errors[-1]["code"] == "seat_changed", sock.frames[-3:]
+    for process in (A, B):
+        again = await peers(session, slug, process=process)  # the session carries on
+        welcome = await again.wait_for(lambda p: p.first("welcome"), TIMEOUT, "welcome")
+        assert welcome["you"]["role"] == "observer"

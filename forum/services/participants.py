@@ -94,6 +94,11 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
     sectors = {s.slug: s for s in room.dialogue.sectors.all()}
     known_orgs = {o.name.lower(): o for o in Organization.objects.select_related("sector")}
     staff = staff_addresses()
+    # Seats a moderator removed (or whose identity was erased): withdrawn for good, so an
+    # import never hands them a new link nor changes them.
+    withdrawn = set(
+        Seat.objects.filter(room=room, removed_at__isnull=False).values_list("user__username", flat=True)
+    )
     rows: list[ParticipantRow] = []
     seen_emails: dict[str, int] = {}
     org_sector_in_file: dict[str, tuple[str, int]] = {}
@@ -129,6 +134,11 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                 row_problems.append(
                     f"email {email} belongs to a staff account, and a seat never carries staff rights: "
                     "give this person's seat another e-mail address (a seat identity of its own)"
+                )
+            if email in withdrawn:
+                row_problems.append(
+                    f"the seat of {email} in this round table was removed by a moderator; a removed "
+                    "seat gets no new link: take the line out"
                 )
             if email in seen_emails:
                 row_problems.append(f"email {email} already appears on line {seen_emails[email]}")

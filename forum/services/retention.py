@@ -15,12 +15,13 @@ secretariat's action on the room's page. Both are audited and do the same to eac
   are never deleted.
 - Every text of the round table that names them (interventions, held and rejected ones too,
   whose original the audit kept; flags; moderators' event payloads; review comments; draft
-  minutes; recommendations; consensus checks; the agenda; submission notes and follow-up;
+  minutes; recommendations; consensus checks; the agenda; submission notes, the cover
+  letters of draft submissions and follow-up (its recommendation text too);
   comments and notes held because they name someone;
   the admin's history of these objects) has the mention replaced by ERASED. Audit entries
   whose reason or data name them lose that text to the keyed digest their MAC covers
   (moderation.audit.audit_erase), so the chain still verifies.
-- Never touched: adopted minutes versions and submissions (the record a committee holds;
+- Never touched: adopted minutes versions and submissions past their draft (the record a committee holds;
   under the Chatham House Rule they were leak-checked and name no one), and anything of
   other round tables.
 """
@@ -57,6 +58,7 @@ from forum.models import (
     RoomEvent,
     RoundTable,
     Seat,
+    Submission,
     SubmissionStep,
     User,
 )
@@ -88,7 +90,10 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     }),
     (MinutesComment, "version__room", {}, {"body_md": TEXT, "body_html": HTML, "attribution": JSON}),
     (SubmissionStep, "submission__room", {}, {"note": TEXT}),
-    (FollowUp, "submission__room", {}, {"reference": TEXT, "owner": TEXT}),
+    # A draft's cover letter is the secretariat's free text (a submitted one went into the
+    # package, the record); a follow-up's text is a recommendation as adopted, shown apart.
+    (Submission, "room", {"status": Submission.Status.DRAFT}, {"cover_letter": TEXT}),
+    (FollowUp, "submission__room", {}, {"reference": TEXT, "owner": TEXT, "text_md": TEXT}),
     (FollowUpUpdate, "follow_up__submission__room", {}, {"note": TEXT, "changes": JSON}),
     # Comments and notes held because they name someone: the originals, kept for the audit.
     (HeldText, "room", {}, {"text_md": TEXT, "attribution": JSON}),

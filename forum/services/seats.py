@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
 from moderation.attribution import attribute
-from realtime.log import append_event, notify_seat
+from realtime.log import SEAT_CHANGED_CLOSE, append_event, notify_seat
 
 # Roles that hold a sector's seat and count against its quota; the others sit outside.
 QUOTA_ROLES = {Seat.Role.DELEGATE}
@@ -284,6 +284,7 @@ def seat_upsert(
     if created:
         seat = Seat(room=room, user=user)
     sector_changed = seat.sector_id != (sector.pk if sector else None)
+    role_changed = not created and seat.role != role
     seat.role = role
     seat.sector = sector
     seat.organization = organization
@@ -292,7 +293,22 @@ def seat_upsert(
     elif sector_changed or seat.pseudonym_number is None:
         seat.pseudonym_number = draw_pseudonym_number(room, sector, seat)
     seat.save()
+    if not created and (role_changed or sector_changed):
+        seat_access_changed(seat)
     return seat, created
+
+
+def seat_access_changed(seat: Seat) -> None:
+    """After commit, close the seat's sockets opened under another role or sector, in every
+    process (`seat_changed`, 4409): what a socket may read and do was fixed when it opened.
+    The page reloads and opens a socket under the new role; the session carries on."""
+    notify_seat(
+        seat.room_id, seat.pk,
+        {"type": "error", "code": "seat_changed"},
+        message=lambda: _("Your role or sector in this round table has changed; the page reloads with it."),
+        close_code=SEAT_CHANGED_CLOSE,
+        unless_access=(str(seat.role), seat.sector.slug if seat.sector_id else None),
+    )
 
 
 # -- links: every new link, revocation and removal ends the sessions of the earlier ones --
@@ -327,6 +343,11 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
 
     Not audited: product paths call seat_link_issue, which is; setup (seed_demo, tests)
     calls this."""
+    if Seat.objects.filter(pk=seat.pk, removed_at__isnull=False).exists():
+        # Removal is for good: a new link would reopen a seat a moderator closed.
+        raise ServiceError(
+            "seat_removed", _("This seat was withdrawn from the round table; it gets no new join link.")
+        )
     token = token or secrets.token_urlsafe(32)
     seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
     seat_end_sessions(seat, lambda: _("Your join link has been replaced; open the newest link the secretariat sent you."))
@@ -416,7 +437,8 @@ def seat_save(
 @transaction.atomic
 def seat_link_issue(*, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False) -> str:
     """A new join link for the seat (seat_issue_token: the old one and its sessions end),
-    audited as `issue_link`; returns the token once. Refusal: forbidden (not the secretariat)."""
+    audited as `issue_link`; returns the token once. Refusals: forbidden (not the
+    secretariat), seat_removed (a withdrawn seat gets no link)."""
     _require_actor(actor, via)
     token = seat_issue_token(seat=seat)
     _seat_audit(seat, "issue_link", via, resend=resend)

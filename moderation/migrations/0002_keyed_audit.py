@@ -5,6 +5,7 @@
 # the AUDIT_KEY this migration runs under (so it verifies, and can have identities erased,
 # from now on). A chain that does not verify is left as it was, with no key id: verify_audit
 # keeps reporting it, and this migration names the room, so nobody launders a tampered log.
+# It cannot be reversed (refuse_unsealing says why): restore a backup from before it instead.
 
 import hashlib
 import json
@@ -82,6 +83,20 @@ def seal_existing_chains(apps, schema_editor):
             head.save(update_fields=["last_hash", "key_id", "mac"])
 
 
+def refuse_unsealing(apps, schema_editor):
+    """Going back would leave every entry sealed with a keyed MAC under the unkeyed SHA-256
+    verifier of before, which reports each chain broken; and re-hashing them without keys
+    would make a log anyone can rewrite. Refuse, and say so, before anything changes."""
+    from django.db.migrations.exceptions import IrreversibleError
+
+    raise IrreversibleError(
+        "moderation 0002_keyed_audit cannot be reversed: the audit entries are sealed with a keyed "
+        "MAC (AUDIT_KEY), which the code before it cannot verify, and re-hashing them without the "
+        "key would make a log anyone can rewrite. Restore a database backup taken before the "
+        "upgrade instead."
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -109,5 +124,5 @@ class Migration(migrations.Migration):
             name="mac",
             field=models.CharField(blank=True, default="", max_length=64),
         ),
-        migrations.RunPython(seal_existing_chains, migrations.RunPython.noop),
+        migrations.RunPython(seal_existing_chains, refuse_unsealing),
     ]

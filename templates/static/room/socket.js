@@ -74,6 +74,12 @@ function open() {
   socket.addEventListener("message", (msg) => handle(JSON.parse(msg.data)));
   socket.addEventListener("close", (ev) => {
     answers.clear();  // answers to frames of a closed socket never come
+    if (ev.code === 4409) {
+      // The seat's role or sector changed: the page (its console, its controls) is the old
+      // role's. Reload it; the session carries on and the new socket has the new role.
+      location.reload();
+      return;
+    }
     if (ev.code >= 4400 && ev.code < 4500) {
       setConn("refused", t("refused_connection"));
       return;
