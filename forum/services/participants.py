@@ -26,7 +26,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from forum.errors import ServiceError
-from forum.models import Organization, RoundTable, User
+from forum.models import Organization, RoundTable, Seat, User
 from moderation.sanitize import plain_input
 
 from .seats import (
