@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from forum.errors import ServiceError
 from forum.minutes import DEFAULT_LANGUAGE, content_sha256
 from forum.models import RoundTable
-from moderation.guard import mentions_in, room_identities
+from moderation.guard import mentions_in, room_identities, stated_words, unstated
 
 logger = logging.getLogger("forum.minutes")
 
@@ -461,7 +461,7 @@ def leak_check(room: RoundTable, rendered: str) -> None:
     holder (name, e-mail or organization); the refusal is logged without the identity."""
     if not room.is_chatham_house:
         return
-    found = mentions_in(room, rendered)
+    found = unstated(rendered, mentions_in(room, rendered), stated_words(room))
     if not found:
         return
     first = found[0]
@@ -553,11 +553,12 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
     roster. A refusal (ServiceError "export_leak") names the place in the document."""
     if not room.is_chatham_house:
         return
-    key = (content_sha256(doc), room_identities(room))
+    stated = stated_words(room)
+    key = (content_sha256(doc), room_identities(room), stated)
     if key not in _VERDICTS:
         if len(_VERDICTS) >= _VERDICTS_MAX:
             _VERDICTS.pop(next(iter(_VERDICTS)))
-        _VERDICTS[key] = _first_mention(room, doc)
+        _VERDICTS[key] = _first_mention(room, doc, stated)
     verdict = _VERDICTS[key]
     if verdict is None:
         return
@@ -569,7 +570,9 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
     raise ServiceError(
         "export_leak",
         f"The export was refused: it names a participant in {_where(doc, path)}: {excerpt}. "
-        "Remove the mention (redact the intervention or edit the text) and export again.",
+        "Remove the mention (redact the intervention or edit the text) and export again; or, if "
+        "the words matched are not a participant (a common word that is also a surname), state "
+        "that on the minutes page, with a reason.",
         kind=kind,
         mentions=count,
     )
@@ -583,11 +586,12 @@ DOC_KEYS = frozenset({
 })
 
 
-def _first_mention(room: RoundTable, doc: dict) -> tuple | None:
+def _first_mention(room: RoundTable, doc: dict, stated: frozenset[str] = frozenset()) -> tuple | None:
     # One text, strings apart by a blank line (a hard gap: no match runs from one to the next).
     pieces = list(_texts(doc))
     joined = "\n\n".join(text for _, text in pieces)
-    found = mentions_in(room, joined)
+    # Words someone who runs the room stated are not a participant (forum/services/holds.py).
+    found = unstated(joined, mentions_in(room, joined), stated)
     if not found:
         return None
     first = found[0]

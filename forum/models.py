@@ -476,6 +476,7 @@ from forum.models_outcomes import (  # noqa: E402, F401
     HeldText,
     MinutesComment,
     MinutesVersion,
+    NameStatement,
     Submission,
     SubmissionStep,
     WebhookDelivery,

@@ -17,15 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import HeldText, Intervention, RoundTable, Seat
+from forum.models import HeldText, Intervention, NameStatement, RoundTable, Seat
 from moderation.attribution import attribute
 from moderation.audit import audit_append
-from moderation.guard import names_in
-from moderation.permissions import Action
+from moderation.guard import mentions_in, names_in, whole_identity
+from moderation.permissions import Action, require
 from moderation.sanitize import plain_input
 from realtime.log import append_event
 
-from .acting import load_acting, refuse_names
+from .acting import load_acting, refuse_names, statement_record
 from .reasons import clean_reason
 
 # A seat with this many texts held for names within this window raises an alert in the
@@ -34,23 +34,26 @@ NAME_HOLDS_ALERT = 3
 NAME_HOLDS_WINDOW = timedelta(minutes=10)
 
 
-def name_hold_alert(room: RoundTable, seat: Seat, now: datetime) -> None:
-    """After `seat` had a text held for naming someone: alert the moderators when it is the
-    NAME_HOLDS_ALERT-th (or later) within NAME_HOLDS_WINDOW. Runs in the holding transaction."""
+def name_hold_alert(seat: Seat, now: datetime, *, named: bool, pending: int = 0) -> dict | None:
+    """After `seat` had a text held: the alert for the moderators when it was held for naming
+    someone and is the NAME_HOLDS_ALERT-th (or later) within NAME_HOLDS_WINDOW, else None.
+    `pending`: holds of this transaction not saved yet.
+
+    The alert rides on the moderators' payload of the hold's own event (`alert`), never as an
+    event of its own: a delegate's socket gets one `redacted` stub per hold, and a second
+    stub after the third name would tell them that what they typed names a seat holder. The
+    count runs for every hold (`named` or not) so that both take the same work."""
     since = now - NAME_HOLDS_WINDOW
-    holds = (
+    holds = pending + (
         Intervention.objects.filter(seat=seat, held_for="names", created_at__gte=since).count()
         + HeldText.objects.filter(seat=seat, created_at__gte=since).count()
     )
-    if holds < NAME_HOLDS_ALERT:
-        return
-    append_event(
-        room, "seat.alert", participants=None,
-        moderators={
-            "seat": seat.public_id, "attribution": attribute(seat).as_payload(), "alert": "name_holds",
-            "count": holds, "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
-        },
-    )
+    if not named or holds < NAME_HOLDS_ALERT:
+        return None
+    return {
+        "seat": seat.public_id, "attribution": attribute(seat).as_payload(), "alert": "name_holds",
+        "count": holds, "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
+    }
 
 
 def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None = None, **where) -> bool:
@@ -66,9 +69,12 @@ def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None =
         attribution=attribute(seat).as_payload() if seat is not None else {}, **where,
     )
     data = {"id": held.public_id, "kind": kind}
-    append_event(room, "text.held", participants=None, moderators={**data, **({"author": seat.public_id} if seat else {})})
     if seat is not None:
-        name_hold_alert(room, seat, held.created_at)
+        data["author"] = seat.public_id
+        alert = name_hold_alert(seat, held.created_at, named=True)
+        if alert is not None:
+            data["alert"] = alert
+    append_event(room, "text.held", participants=None, moderators=data)
     return True
 
 
@@ -177,3 +183,65 @@ def held_text_decline(*, actor_seat_id: int, held_id: str, reason: str) -> HeldT
 def _decided(acting, held: HeldText, status: str) -> None:
     held.status, held.decided_by, held.decided_at = status, acting.seat, timezone.now()
     held.save(update_fields=["status", "comment", "decided_by", "decided_at"])
+
+
+# -- statements that a match is not a participant ---------------------------------------------
+
+
+def _may_state(acting) -> None:
+    # Whoever may publish a text with such a statement: moderators (interventions), the
+    # rapporteur and the chair (the minutes).
+    require(acting.seat, Action.READ_DRAFT_MINUTES)
+
+
+@transaction.atomic
+def name_statement_make(*, actor_seat_id: int, words: str, reason: str) -> NameStatement:
+    """State, audited, that `words` (what an export refusal quoted as a match) are not a
+    participant: the exports' leak check skips them from now on. Refused for words that are
+    no match at all, or a seat holder's whole name, e-mail or organization."""
+    acting = load_acting(actor_seat_id, None)
+    _may_state(acting)
+    reason = clean_reason(reason, field="reason")
+    words = plain_input(words if isinstance(words, str) else "").strip()
+    if not words or len(words) > 200 or not mentions_in(acting.room, words):
+        raise ServiceError(
+            "invalid_words",
+            _("Give the words an export refusal quoted as naming a participant (up to 200 characters)."),
+            field="words",
+        )
+    if whole_identity(acting.room, words):
+        raise ServiceError(
+            "names_participant",
+            _("These words are a participant's whole name, address or organization: remove them from the text."),
+            field="words",
+        )
+    statement = statement_record(acting.room, words, actor=acting.seat, reason=reason, field="words")
+    audit_append(
+        room=acting.room, action="not_a_participant", actor=acting.seat, target=statement.public_id,
+        reason=reason, data={"field": "words", "mentions": len(mentions_in(acting.room, words))},
+    )
+    return statement
+
+
+@transaction.atomic
+def name_statement_withdraw(*, actor_seat_id: int, statement_id: str, reason: str) -> NameStatement:
+    """Withdraw a standing statement (audited): its words are a match again, and exports
+    that hold them are refused until the text is corrected or a statement is made again."""
+    acting = load_acting(actor_seat_id, None)
+    _may_state(acting)
+    reason = clean_reason(reason)
+    statement = (
+        NameStatement.objects.select_for_update().filter(room=acting.room, public_id=statement_id).first()
+        if isinstance(statement_id, str) else None
+    )
+    if statement is None:
+        raise ServiceError("not_found", _("There is no such statement in this round table."), field="statement")
+    if statement.withdrawn_at is not None:
+        raise ServiceError("invalid_state", _("This statement has already been withdrawn."), field="statement")
+    statement.withdrawn_at, statement.withdrawn_by = timezone.now(), acting.seat
+    statement.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    audit_append(
+        room=acting.room, action="not_a_participant_withdrawn", actor=acting.seat, target=statement.public_id,
+        reason=reason, data={"field": statement.field},
+    )
+    return statement
