@@ -314,7 +314,12 @@ def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, s
         "id": row.public_id,
         "kind": row.kind,
         "speaker": speaker,
-        "sentence": _("%(speaker)s said:") % {"speaker": speaker},
+        # What a delegate said in the meeting room is the chair's note of it, not their words.
+        "sentence": (
+            _("%(speaker)s spoke in the room; the chair's note:")
+            if row.kind == Intervention.Kind.IN_ROOM
+            else _("%(speaker)s said:")
+        ) % {"speaker": speaker},
         "body_html": body_html,
         "body_text": html_to_text(body_html),
         "redacted": redacted,

@@ -199,6 +199,9 @@ class Seat(models.Model):
         RAPPORTEUR = "rapporteur", _("Rapporteur")
         DELEGATE = "delegate", _("Delegate")
         OBSERVER = "observer", _("Observer")
+        # The venue's screen: a link that reads the room (as participants read it) and does
+        # nothing else; not a person, so it never counts in presence or attendance.
+        SCREEN = "screen", _("Venue screen")
 
     class Presence(models.TextChoices):
         ONLINE = "online", _("Online")
@@ -264,6 +267,9 @@ class Intervention(models.Model):
         QUESTION = "question", _("Question")
         REPLY = "reply", _("Reply")
         POINT_OF_ORDER = "point_of_order", _("Point of order")
+        # What a delegate said in the meeting room without a device, as the chair noted it
+        # (forum/services/hybrid.py); never posted by a delegate.
+        IN_ROOM = "in_room", _("Spoke in the room")
 
     class Status(models.TextChoices):
         PUBLISHED = "published", _("Published")
@@ -362,6 +368,8 @@ class FloorRequest(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     out_of_order = models.BooleanField(default=False, help_text="Given by the chair against the rule.")
+    # Raised by the chair or a moderator for a delegate in the meeting room (hybrid rooms).
+    by_chair = models.BooleanField(default=False, help_text="Raised by the chair on the delegate's behalf.")
     # The label the hand was raised under, kept so that a sector crossing k later does not
     # relabel (and so link) an earlier anonymous request.
     attribution = models.JSONField(default=dict)

@@ -32,6 +32,14 @@ from django.views.decorators.http import require_http_methods
 from forum.errors import ServiceError
 from forum.minutes import room_zone
 from forum.models import Committee, Dialogue, RoundTable, Seat, SectorSeats
+from forum.secretariat_agenda import (
+    AGENDA_ACTIONS,
+    SCREEN_ACTIONS,
+    agenda_post,
+    screen_card,
+    screen_post,
+    without_screen,
+)
 from forum.secretariat_forms import (
     LABELS,
     CommitteeForm,
@@ -295,6 +303,10 @@ def room_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _presence(request, room)
     if action in RETENTION_ACTIONS:
         return retention_post(request, room, action, render=_render_room)
+    if action in AGENDA_ACTIONS:
+        return agenda_post(request, room, action, render_page=_render_room)
+    if action in SCREEN_ACTIONS:
+        return screen_post(request, room, action)
     return refusal(request, 400, "invalid_action", _("This form is not one of this page's."))
 
 
@@ -340,7 +352,7 @@ def _render_room(
     schedule_form=None,
 ) -> HttpResponse:
     seats = sorted(
-        Seat.objects.filter(room=room).select_related("user", "sector", "organization"),
+        without_screen(Seat.objects.filter(room=room).select_related("user", "sector", "organization")),
         key=lambda s: (
             ROLE_ORDER.get(s.role, 99),
             s.sector.position if s.sector else -1,
@@ -369,6 +381,7 @@ def _render_room(
             "import_form": import_form or ImportForm(auto_id="import-%s"),
             "retention": retention or retention_card(room),
             "schedule_form": schedule_form or _schedule_form(room),
+            "screen": screen_card(room),
             "problem": problem,
         },
         status=status,

@@ -212,3 +212,23 @@ def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
         last_seq=room.last_seq,
         joined=seat.joined_at is not None,
     )
+
+
+def delegate_seats(room: RoundTable) -> list[dict]:
+    """The room's seated delegates as those who run it address them: each seat's opaque
+    handle and its label in the active language (a pseudonym under the rule, never a name
+    there), in label order. For the console's hands and notes for the meeting room."""
+    seats = (
+        Seat.objects.filter(room=room, role=Seat.Role.DELEGATE, removed_at__isnull=True, token_revoked_at__isnull=True)
+        .select_related("sector", "organization", "user")
+    )
+    out = []
+    for seat in seats:
+        seat.room = room
+        label = seat_label(seat)
+        sector = sector_name(seat.sector.name) if seat.sector_id else ""
+        # Moderators see every sector; below k many labels read "A participant", so the
+        # sector and the start of the handle tell the seats apart.
+        parts = [label] + ([sector] if sector and not label.startswith(sector) else []) + [seat.public_id[:4]]
+        out.append({"seat": seat.public_id, "label": " · ".join(parts)})
+    return sorted(out, key=lambda d: d["label"])

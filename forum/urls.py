@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import minutes_views, preview_views, submission_views, views
+from . import minutes_views, preview_views, screen_views, submission_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("sign-in/", views.sign_in, name="sign_in"),
     path("sign-out/", views.sign_out, name="sign_out"),
     path("rooms/<slug:slug>/", views.room, name="room"),
+    path("rooms/<slug:slug>/screen/", screen_views.room_screen, name="room_screen"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
     path("rooms/<slug:slug>/parity.json", views.room_parity, name="room_parity"),
     path("rooms/<slug:slug>/minutes.<str:fmt>", minutes_views.minutes_export, name="room_minutes"),

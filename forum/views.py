@@ -26,11 +26,13 @@ from forum.errors import Forbidden, NotFound
 from forum.minutes import sector_name, session_when
 from forum.models import Seat
 from forum.parity import parity_figures
+from forum.services.acting import current_agenda_item
 from forum.services.seats import seat_by_token
 from forum.services.sessions import seat_sign_in, session_sign_out, staff_opened
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
+from realtime.events import MODERATORS
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         seat_sign_in(request=request, seat=seat)
+        if seat.role == Seat.Role.SCREEN:
+            return redirect("room_screen", slug=seat.room.slug)
         return redirect("room", slug=seat.room.slug)
     return render(
         request,
@@ -145,11 +149,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
-def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
+def room_page(view=None, *, methods: tuple[str, ...] = ("GET",), screen: bool = False):
     """A room's page for its seat holders: `view(request, room, seat)`, or the refusal.
-    `@room_page(methods=("GET", "POST"))` for a page with forms."""
+    `@room_page(methods=("GET", "POST"))` for a page with forms. The venue screen's link
+    opens the pages marked `screen=True` only (the room page leads it to its own)."""
     if view is None:
-        return functools.partial(room_page, methods=methods)
+        return functools.partial(room_page, methods=methods, screen=screen)
 
     @never_cache
     @require_http_methods(list(methods))
@@ -170,6 +175,10 @@ def room_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
             if request.method != "GET":
                 return refusal(request, 403, "forbidden", _("The secretariat reads round tables without taking part."))
             staff_opened(room=room, user=request.user, what=request.path)
+        if seat.role == Seat.Role.SCREEN and not screen:
+            if view.__name__ == "room":
+                return redirect("room_screen", slug=room.slug)
+            return refusal(request, 403, "forbidden", _("The venue screen's link opens the screen page only."))
         return view(request, room, seat, **kwargs)
 
     return wrapper
@@ -452,6 +461,30 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
         "parity_unavailable": _("Parity figures unavailable."),
         "presence_sector": _("%(sector)s: %(count)s"),
         "presence_others": _("Chair, rapporteur and observers: %(others)s · total %(total)s"),
+        # the agenda
+        "agenda_current": _("current"),
+        "agenda_make_current": _("Make current"),
+        "agenda_make_current_label": _("Make current: %(title)s"),
+        "agenda_move_up_label": _("Move up: %(title)s"),
+        "agenda_moved_done": _("%(title)s is now item %(position)s."),
+        "agenda_rename": _("Rename"),
+        "agenda_rename_label": _("Rename: %(title)s"),
+        "agenda_rename_title": _("Rename the agenda item “%(title)s”"),
+        "agenda_title": _("Title of the agenda item"),
+        "agenda_renamed_done": _("The item is renamed."),
+        "agenda_added_done": _("The item is added to the agenda."),
+        "agenda_title_required": _("Write the title of the item before adding it."),
+        # hybrid rooms
+        "request_by_chair": _("%(request)s, raised by the chair"),
+        "raised_by_chair": _("raised by the chair"),
+        "kind_in_room": _("Spoke in the room"),
+        "proxy_raised_done": _("A hand is raised for %(label)s."),
+        "spoke_recorded_done": _("Recorded: %(label)s spoke."),
+        "note_required": _("Write a short note of what was said."),
+        # alerts
+        "you_have_floor_banner": _("You have the floor: %(time)s."),
+        "check_opened_banner": _("A consensus check is open: %(proposition)s"),
+        "waiting_badge": _("Waiting for you: %(count)s"),
     }
     return render(
         request,
@@ -461,6 +494,10 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "seat": seat,
             "access": access,
             "agenda": room.agenda_items.order_by("position"),
+            "current_item": current_agenda_item(room),
+            # The console raises hands for, and notes turns of, delegates in the meeting room:
+            # their handles and labels, as the moderators' payloads carry them.
+            "delegate_seats": selectors.delegate_seats(room) if access.audience == MODERATORS else [],
             # The pooled group of the sectors a reader may not see named has a name of its own.
             "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
             "strings": strings,

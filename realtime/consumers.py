@@ -23,7 +23,7 @@ from forum.errors import ServiceError
 from forum.services import interventions, moderation, seats
 
 from .frames import ClientFrame, FrameError, correlation, parse_after, parse_frame
-from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
+from .hub import SCREEN_BUCKET, TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
 from .log import encode, last_seq
 from .transport import SCOPE_KEY, SEND_KEY
 
@@ -172,8 +172,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=CLOSE_CODES["too_many_sockets"])
             return
-        # The secretariat reading a room counts in no presence bucket (None).
-        bucket = None if access.staff else access.sector if access.role == "delegate" and access.sector else "others"
+        # The secretariat reading a room (None) and the venue screen, which is not a person,
+        # count in no presence bucket.
+        bucket = None if access.staff else SCREEN_BUCKET if access.role == "screen" else (
+            access.sector if access.role == "delegate" and access.sector else "others"
+        )
         # The room's events go out through the server's own send (realtime/transport.py);
         # both it and base_send reach the socket without suspending, so order holds.
         self.sub = self.hub.attach(
@@ -390,7 +393,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
         from forum.services import floor
 
         f = frame.fields
-        if f["action"] == "raise":
+        if f["action"] == "raise" and "seat" in f:
+            from forum.services import hybrid
+
+            request = await self._call(
+                hybrid.hand_raise_for, actor_seat_id=self.access.seat_id, seat=f["seat"],
+                kind=f.get("kind", "statement"),
+            )
+            await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
+        elif "seat" in f:
+            raise FrameError("invalid_frame", _("\"seat\" goes with \"raise\" only."), field="seat")
+        elif f["action"] == "raise":
             request = await self._call(floor.hand_raise, seat_id=self.access.seat_id, kind=f.get("kind", "statement"))
             await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
         else:
@@ -429,12 +442,54 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._call(floor.floor_remove, actor_seat_id=actor, request_id=need("request"), reason=f.get("reason", ""))
         elif action == "end":
             await self._call(floor.turn_end, seat_id=actor)
+        elif action == "spoke":
+            from forum.services import hybrid
+
+            intervention = await self._call(
+                hybrid.turn_record, actor_seat_id=actor, seat=need("seat"), note=need("note"),
+                not_a_participant=f.get("not_a_participant"),
+            )
+            await self.send_json({"type": "done", "action": action, "id": intervention, **self._echo(frame)})
+            return
         else:
             await self._call(
                 floor.floor_set_mode, actor_seat_id=actor, floor_mode=need("floor_mode"),
                 turn_seconds=f.get("turn_seconds"),
             )
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
+
+    async def on_agenda(self, frame: ClientFrame) -> None:
+        from forum.services import agenda
+
+        f = frame.fields
+        actor = self.access.seat_id
+        action = f["action"]
+
+        def need(name: str):
+            if name not in f:
+                raise FrameError(
+                    "invalid_frame", _("\"%(name)s\" is missing for %(action)s.") % {"name": name, "action": action},
+                    field=name,
+                )
+            return f[name]
+
+        if action == "set":
+            item = await self._call(agenda.agenda_set_current, actor_seat_id=actor, item_id=need("item"))
+        elif action == "add":
+            item = await self._call(
+                agenda.agenda_add, actor_seat_id=actor, title=need("title"), position=f.get("position"),
+                not_a_participant=f.get("not_a_participant"),
+            )
+        elif action == "rename":
+            item = await self._call(
+                agenda.agenda_rename, actor_seat_id=actor, item_id=need("item"), title=need("title"),
+                not_a_participant=f.get("not_a_participant"),
+            )
+        else:
+            item = await self._call(
+                agenda.agenda_move, actor_seat_id=actor, item_id=need("item"), position=need("position"),
+            )
+        await self.send_json({"type": "done", "action": action, "item": item.public_id, **self._echo(frame)})
 
     async def on_check(self, frame: ClientFrame) -> None:
         from forum.services import consensus

@@ -21,6 +21,8 @@ _ROLE_AUDIENCE = {
     "rapporteur": PARTICIPANTS,
     "delegate": PARTICIPANTS,
     "observer": PARTICIPANTS,
+    # The venue screen reads what participants read (and shows a part of it).
+    "screen": PARTICIPANTS,
 }
 
 
@@ -248,8 +250,16 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind(
             "agenda.current_changed",
-            "The chair moved to another agenda item.",
+            "The chair moved to another agenda item (the turn in progress ends first; open "
+            "consensus checks stay with their item).",
             {"agenda_item": str, "title": str},
+        ),
+        EventKind(
+            "agenda.changed",
+            "An agenda item was added, renamed, moved or removed (`action`; `item` its id). "
+            "`items` is the whole agenda afterwards, in order: [{\"id\", \"position\", \"title\"}]; "
+            "`current` the current item's id.",
+            {"action": str, "item": str, "items": list, "current": str},
         ),
     )
 }

@@ -131,11 +131,16 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
     "hand": {
         "action": (_one_of("raise", "lower"), True, gettext_noop("raise or lower")),
         "kind": (_one_of("statement", "reply", "point_of_order"), False, gettext_noop("statement, reply or point_of_order")),
+        # The chair or a moderator raising a hand for a delegate in the meeting room.
+        "seat": (_short(64), False, gettext_noop("the opaque handle of a delegate's seat in this room")),
         "ref": _REF,
     },
     "floor": {
-        "action": (_one_of("next", "give", "move", "remove", "end", "mode"), True,
-                   gettext_noop("next, give, move, remove, end or mode")),
+        "action": (_one_of("next", "give", "move", "remove", "end", "mode", "spoke"), True,
+                   gettext_noop("next, give, move, remove, end, mode or spoke")),
+        "seat": (_short(64), False, gettext_noop("the opaque handle of a delegate's seat in this room")),
+        "note": (_text, False, gettext_noop("a short note of what was said, 1 to 1,000 characters")),
+        "not_a_participant": _NOT_A_PARTICIPANT,
         "request": (_short(64), False, gettext_noop("the opaque id of a floor request")),
         "position": (_seq, False, gettext_noop("a 1-based position in the queue")),
         "reason": _REASON,
@@ -164,6 +169,14 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "audience": (_short(40), False, gettext_noop("rigos, csos, un, states or private-sector")),
         "agenda_item": (_short(64), False, gettext_noop("the opaque id of an agenda item")),
         "check": (_short(64), False, gettext_noop("the opaque id of a closed consensus check")),
+        "not_a_participant": _NOT_A_PARTICIPANT,
+        "ref": _REF,
+    },
+    "agenda": {
+        "action": (_one_of("set", "add", "rename", "move"), True, gettext_noop("set, add, rename or move")),
+        "item": (_short(64), False, gettext_noop("the opaque id of an agenda item")),
+        "title": (_text, False, gettext_noop("the item's title, 1 to 300 characters")),
+        "position": (_seq, False, gettext_noop("a 1-based position in the agenda")),
         "not_a_participant": _NOT_A_PARTICIPANT,
         "ref": _REF,
     },

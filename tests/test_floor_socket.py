@@ -43,8 +43,8 @@ RUNS_THE_ROOM = {"chloe", "mona"}
 PROPOSITION = "Early warning alerts should reach every district within the hour."
 STATEMENT = "The alerts must reach the districts before the rain does."
 # What a participant's floor entry holds; moderators' entries add exactly these.
-ENTRY_KEYS = {"request", "kind", "attribution", "requested_at"}
-SPEAKER_KEYS = {"request", "kind", "attribution", "started_at", "ends_at", "limit_seconds"}
+ENTRY_KEYS = {"request", "kind", "attribution", "requested_at", "by_chair"}
+SPEAKER_KEYS = {"request", "kind", "attribution", "started_at", "ends_at", "limit_seconds", "by_chair"}
 MODERATOR_KEYS = {"sector", "author"}
 
 

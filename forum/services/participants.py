@@ -32,6 +32,7 @@ from moderation.sanitize import plain_input
 
 from .csv_input import csv_dialect, find_sector, sector_lookup
 from .seats import (
+    PERSON_ROLES,
     QUOTA_ROLES,
     describe_limit,
     is_accredited,
@@ -160,9 +161,9 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
                     "email": email, "line": seen_emails[email]})
             else:
                 seen_emails[email] = line
-            if role not in Seat.Role.values:
+            if role not in PERSON_ROLES:
                 row_problems.append(_("role %(role)s is not one of %(roles)s") % {
-                    "role": repr(values["role"]), "roles": ", ".join(Seat.Role.values)})
+                    "role": repr(values["role"]), "roles": ", ".join(PERSON_ROLES)})
             if sector and sector not in sectors:
                 row_problems.append(_("sector %(sector)s is not one of %(sectors)s (a short name or a sector's name)") % {
                     "sector": repr(values["sector"]), "sectors": ", ".join(sectors)})

@@ -20,6 +20,8 @@ from realtime.log import SEAT_CHANGED_CLOSE, append_event, notify_seat
 
 # Roles that hold a sector's seat and count against its quota; the others sit outside.
 QUOTA_ROLES = {Seat.Role.DELEGATE}
+# The roles a person holds; the venue screen's seat is issued on its own (screens.py).
+PERSON_ROLES = [role for role in Seat.Role.values if role != Seat.Role.SCREEN]
 
 
 def hash_token(token: str) -> str:
@@ -186,9 +188,10 @@ def check_seat(
     seat_upsert calls it under the room lock; the admin's forms call it to show the same
     refusal as a form error.
     """
-    if role not in Seat.Role.values:
+    if role not in PERSON_ROLES:
+        # A screen seat comes from its own link (forum/services/screens.py), never a person's.
         raise ServiceError(
-            "invalid_role", _("Role must be one of %(roles)s.") % {"roles": ", ".join(Seat.Role.values)}, field="role"
+            "invalid_role", _("Role must be one of %(roles)s.") % {"roles": ", ".join(PERSON_ROLES)}, field="role"
         )
     if user is not None and (user.is_staff or user.is_superuser):
         raise ServiceError(
