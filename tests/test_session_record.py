@@ -17,8 +17,9 @@ from forum.errors import ServiceError
 from forum.minutes.access import version_document
 from forum.minutes.document import minutes_document
 from forum.minutes.formats.akn import render_akn_minutes
-from forum.minutes.formats.common import render_html_minutes, render_markdown_minutes
 from forum.minutes.formats.docx import render_docx_minutes
+from forum.minutes.formats.html import render_html_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
 from forum.models import MinutesComment, RoomEvent, Seat, User
 from forum.services.minutes import (
     minutes_adopt,
