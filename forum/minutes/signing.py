@@ -77,14 +77,14 @@ def manifest_signature_valid(manifest: bytes, sig: bytes, public_key: ed25519.Ed
 def sign_pdf(pdf: bytes) -> bytes:
     """`pdf` with a PAdES signature by the secretariat's certificate (an incremental update:
     the original bytes stay, byte for byte, at the start of the signed file)."""
-    from pyhanko.keys import load_cert_from_pemder_data, load_private_key_from_pemder_data
+    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     if not configured():
         raise _not_configured()
-    cert = load_cert_from_pemder_data(settings.SIGNING_CERT_PEM)
+    cert = next(iter(load_certs_from_pemder_data(settings.SIGNING_CERT_PEM)))
     key = load_private_key_from_pemder_data(settings.SIGNING_CERT_KEY_PEM, passphrase=None)
     signer = signers.SimpleSigner(
         signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([cert])
