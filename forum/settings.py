@@ -279,7 +279,9 @@ def _signing_material() -> tuple[bytes | None, bytes | None, bytes | None]:
     key = value.replace("\\n", "\n").encode("ascii") if value else key
     cert, cert_key = read("SIGNING_CERT_FILE"), read("SIGNING_CERT_KEY_FILE")
     if (cert is None) != (cert_key is None):
-        raise ImproperlyConfigured("Set both SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE, or neither.")
+        raise ImproperlyConfigured(
+            "Set both SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE, or neither."
+        )
     development = DATA_DIR / "signing"
     if DEBUG and key is None and cert is None and (development / keys.DEVELOPMENT_KEY).exists():
         key = (development / keys.DEVELOPMENT_KEY).read_bytes()

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from forum.errors import ServiceError
-from forum.minutes import keys, signing
+from forum.minutes import keys
 from forum.minutes.package import MANIFEST, SIGNATURE
 from forum.models import Committee, User
 from forum.services.minutes import minutes_adopt, minutes_save
@@ -29,19 +29,28 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sam(db) -> User:
     """Sam, the secretariat: a staff account without a seat."""
-    return User.objects.create_user(username="sam", email="sam@example.org", password="x", is_staff=True)
+    return User.objects.create_user(
+        username="sam", email="sam@example.org", password="x", is_staff=True
+    )
 
 
 @pytest.fixture
 def draft(cast, sam):
     run_session(cast)
     item = cast.room.agenda_items.get().public_id
-    minutes_save(actor_seat_id=cast.rita.pk, summaries={item: "The round table agreed on monthly data."})
+    minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item: "The round table agreed on monthly data."}
+    )
     minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
-    committee = Committee.objects.create(name="Forum Regional Security Committee", rigo="Pacific Islands Forum",
-                                         working_languages="fr, en")
+    committee = Committee.objects.create(
+        name="Forum Regional Security Committee",
+        rigo="Pacific Islands Forum",
+        working_languages="fr, en",
+    )
     return submission_create(
-        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id,
+        user=sam,
+        room_slug=cast.room.slug,
+        committee_id=committee.public_id,
         recommendation_ids=list(cast.room.recommendations.values_list("public_id", flat=True)),
     )
 
@@ -96,18 +105,24 @@ def another_key(tmp_path: Path) -> tuple[ed25519.Ed25519PrivateKey, Path]:
 # -- the signed manifest and verify_package ------------------------------------------------------
 
 
-def test_a_fresh_package_is_signed_and_verifies_with_the_configured_and_the_published_key(package, tmp_path):
+def test_a_fresh_package_is_signed_and_verifies_with_the_configured_and_the_published_key(
+    package, tmp_path
+):
     files = members(package)
     manifest = json.loads(files[MANIFEST])
     assert manifest["signature"] == {
-        "file": SIGNATURE, "algorithm": "Ed25519", "key_fingerprint": configured_fingerprint(),
+        "file": SIGNATURE,
+        "algorithm": "Ed25519",
+        "key_fingerprint": configured_fingerprint(),
         "public_key_url": f"{settings.BASE_URL}/.well-known/roundtables-signing-key.pem",
     }
     assert SIGNATURE not in {f["name"] for f in manifest["files"]}
     assert configured_fingerprint() in verify(package)
 
     published = Client().get("/.well-known/roundtables-signing-key.pem")
-    assert published.status_code == 200 and published.content.startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert published.status_code == 200 and published.content.startswith(
+        b"-----BEGIN PUBLIC KEY-----"
+    )
     (tmp_path / "published.pem").write_bytes(published.content)
     assert "verified" in verify(package, "--key", str(tmp_path / "published.pem"))
 
@@ -121,7 +136,10 @@ def test_the_cover_letter_prints_the_key_fingerprint_and_address_in_the_committe
 
 def test_the_key_page_shows_the_fingerprint_and_links_the_key(db):
     page = Client().get("/signing-key/").content.decode()
-    assert configured_fingerprint() in page and 'href="/.well-known/roundtables-signing-key.pem"' in page
+    assert (
+        configured_fingerprint() in page
+        and 'href="/.well-known/roundtables-signing-key.pem"' in page
+    )
 
 
 @pytest.mark.parametrize("name", ["cover-letter.txt", "minutes.pdf", "recommendations.json"])
@@ -168,20 +186,28 @@ def test_an_unsigned_package_and_an_unlisted_file_are_refused(package, tmp_path)
     files = members(package)
     files["extra.exe"] = b"MZ"
     error = refused(rezip(tmp_path / "extra.zip", files))
-    assert error.returncode == 1 and "extra.exe is in the package but not in the manifest" in str(error)
+    assert error.returncode == 1 and "extra.exe is in the package but not in the manifest" in str(
+        error
+    )
     files = members(package)
     del files["minutes.docx"]
     error = refused(rezip(tmp_path / "short.zip", files))
-    assert error.returncode == 1 and "minutes.docx is listed in the manifest but missing" in str(error)
+    assert error.returncode == 1 and "minutes.docx is listed in the manifest but missing" in str(
+        error
+    )
 
 
 def test_what_cannot_be_checked_exits_with_status_2(package, tmp_path, settings):
     assert refused(tmp_path / "absent.zip").returncode == 2
     (tmp_path / "text.zip").write_text("not a zip")
-    assert "Not a ZIP file" in str(error := refused(tmp_path / "text.zip")) and error.returncode == 2
+    assert (
+        "Not a ZIP file" in str(error := refused(tmp_path / "text.zip")) and error.returncode == 2
+    )
     assert refused(rezip(tmp_path / "bare.zip", {"a.txt": b"a"})).returncode == 2
     assert refused(rezip(tmp_path / "bad.zip", {MANIFEST: b"{"})).returncode == 2
-    (tmp_path / "rsa.pem").write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    (tmp_path / "rsa.pem").write_text(
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    )
     assert refused(package, "--key", str(tmp_path / "rsa.pem")).returncode == 2
     assert refused(package, "--key", str(tmp_path / "nothing.pem")).returncode == 2
     settings.SIGNING_KEY_PEM = None
@@ -197,7 +223,9 @@ def test_without_a_signing_key_submitting_is_refused_and_nothing_changes(draft, 
     settings.SIGNING_KEY_PEM = None
     with pytest.raises(ServiceError) as caught:
         submission_advance(user=sam, submission_id=draft.public_id, status="submitted")
-    assert caught.value.code == "signing_not_configured" and "SIGNING_KEY_FILE" in caught.value.message
+    assert (
+        caught.value.code == "signing_not_configured" and "SIGNING_KEY_FILE" in caught.value.message
+    )
     draft.refresh_from_db()
     assert draft.status == "draft" and not draft.package
     assert list(draft.steps.values_list("status", flat=True)) == steps
@@ -238,7 +266,7 @@ def test_the_pdf_carries_a_pades_signature_that_validates_against_the_certificat
     assert not validate_pdf_signature(embedded, ValidationContext(trust_roots=[other])).trusted
     start, length = embedded.byte_range[0], embedded.byte_range[1]
     position = start + length // 2
-    tampered = pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1:]
+    tampered = pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
     (changed,) = PdfFileReader(io.BytesIO(tampered), strict=False).embedded_signatures
     assert not validate_pdf_signature(changed, ValidationContext(trust_roots=[root])).intact
 
@@ -247,21 +275,37 @@ def test_the_pdf_carries_a_pades_signature_that_validates_against_the_certificat
 
 
 def test_the_settings_refuse_an_unreadable_or_wrong_key(tmp_path):
-    assert "SIGNING_KEY_FILE" in refusal(run_settings(_env(tmp_path, SIGNING_KEY_FILE=str(tmp_path / "none.pem"))))
+    assert "SIGNING_KEY_FILE" in refusal(
+        run_settings(_env(tmp_path, SIGNING_KEY_FILE=str(tmp_path / "none.pem")))
+    )
     rsa = tmp_path / "cert.pem"
     rsa.write_bytes(keys.generate_set()[keys.DEVELOPMENT_CERT_KEY])  # an ECDSA key, not Ed25519
     assert "Ed25519" in refusal(run_settings(_env(tmp_path, SIGNING_KEY_FILE=str(rsa))))
     good = keys.generate_set()
     (tmp_path / "k.pem").write_bytes(good[keys.DEVELOPMENT_KEY])
-    assert "not both" in refusal(run_settings(_env(
-        tmp_path, SIGNING_KEY_FILE=str(tmp_path / "k.pem"), SIGNING_KEY=good[keys.DEVELOPMENT_KEY].decode()
-    )))
+    assert "not both" in refusal(
+        run_settings(
+            _env(
+                tmp_path,
+                SIGNING_KEY_FILE=str(tmp_path / "k.pem"),
+                SIGNING_KEY=good[keys.DEVELOPMENT_KEY].decode(),
+            )
+        )
+    )
     (tmp_path / "c.pem").write_bytes(good[keys.DEVELOPMENT_CERT])
-    assert "SIGNING_CERT_KEY_FILE" in refusal(run_settings(_env(tmp_path, SIGNING_CERT_FILE=str(tmp_path / "c.pem"))))
+    assert "SIGNING_CERT_KEY_FILE" in refusal(
+        run_settings(_env(tmp_path, SIGNING_CERT_FILE=str(tmp_path / "c.pem")))
+    )
     (tmp_path / "ck.pem").write_bytes(keys.generate_set()[keys.DEVELOPMENT_CERT_KEY])
-    assert "do not belong together" in refusal(run_settings(_env(
-        tmp_path, SIGNING_CERT_FILE=str(tmp_path / "c.pem"), SIGNING_CERT_KEY_FILE=str(tmp_path / "ck.pem")
-    )))
+    assert "do not belong together" in refusal(
+        run_settings(
+            _env(
+                tmp_path,
+                SIGNING_CERT_FILE=str(tmp_path / "c.pem"),
+                SIGNING_CERT_KEY_FILE=str(tmp_path / "ck.pem"),
+            )
+        )
+    )
     # A key given as a value with escaped newlines, as some environment files write it.
     escaped = good[keys.DEVELOPMENT_KEY].decode().replace("\n", "\\n")
     assert load(tmp_path, SIGNING_KEY=escaped)["debug"] is False
@@ -278,13 +322,21 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def test_make_runs_command_creates_the_development_set_once_and_says_so(tmp_path):
     base = _env(tmp_path / "data", DJANGO_SETTINGS_MODULE="forum.settings")
-    code = "import django; django.setup(); from django.core.management import call_command; call_command('signing_keys')"
+    code = (
+        "import django; django.setup(); "
+        "from django.core.management import call_command; call_command('signing_keys')"
+    )
     refused = run_settings(base, code)
     assert refused.returncode != 0 and "DEBUG is off" in refused.stderr
     first = run_settings({**base, "DEBUG": "1"}, code)
-    assert first.returncode == 0 and "Generated a DEVELOPMENT signing key" in first.stdout, first.stderr
+    assert first.returncode == 0 and "Generated a DEVELOPMENT signing key" in first.stdout, (
+        first.stderr
+    )
     assert (tmp_path / "data" / "signing" / keys.DEVELOPMENT_KEY).exists()
     again = run_settings({**base, "DEBUG": "1"}, code)
     # The second start finds the set through the settings: configured, the same fingerprint.
     assert again.returncode == 0 and "Signing key: configured" in again.stdout
-    assert first.stdout.split("fingerprint ")[1].rstrip(").\n") == again.stdout.split("fingerprint ")[1].strip()
+    assert (
+        first.stdout.split("fingerprint ")[1].rstrip(").\n")
+        == again.stdout.split("fingerprint ")[1].strip()
+    )

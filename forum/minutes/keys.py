@@ -62,7 +62,9 @@ def load_public_key(pem: bytes, where: str) -> ed25519.Ed25519PublicKey:
 def public_pem(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         key = key.public_key()
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def fingerprint(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) -> str:
@@ -70,7 +72,9 @@ def fingerprint(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) -> st
     the form OpenSSH prints, so two people can compare it read aloud."""
     if isinstance(key, ed25519.Ed25519PrivateKey):
         key = key.public_key()
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode("ascii").rstrip("=")
 
 
@@ -83,21 +87,25 @@ def check_certificate(cert_pem: bytes, key_pem: bytes, where: str) -> None:
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError):
-        raise BadKey(f"{where}: the certificate's key is not an unencrypted PEM private key.") from None
+        raise BadKey(
+            f"{where}: the certificate's key is not an unencrypted PEM private key."
+        ) from None
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    if cert.public_key().public_bytes(serialization.Encoding.DER, spki) != key.public_key().public_bytes(
+    if cert.public_key().public_bytes(
         serialization.Encoding.DER, spki
-    ):
+    ) != key.public_key().public_bytes(serialization.Encoding.DER, spki):
         raise BadKey(f"{where}: the certificate and the key do not belong together.")
 
 
 def _self_signed_certificate(name: str) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, name),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-    ])
-    now = dt.datetime.now(dt.timezone.utc)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -109,9 +117,15 @@ def _self_signed_certificate(name: str) -> tuple[bytes, bytes]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -137,7 +151,9 @@ def ensure_development_set(directory: Path) -> tuple[dict[str, Path], bool]:
     whether they were created now. The three files appear together or not at all: they are
     written to a sibling directory renamed into place, so concurrent callers agree on one set."""
     directory = Path(directory)
-    paths = {name: directory / name for name in (DEVELOPMENT_KEY, DEVELOPMENT_CERT, DEVELOPMENT_CERT_KEY)}
+    paths = {
+        name: directory / name for name in (DEVELOPMENT_KEY, DEVELOPMENT_CERT, DEVELOPMENT_CERT_KEY)
+    }
     if all(p.exists() for p in paths.values()):
         return paths, False
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -154,5 +170,7 @@ def ensure_development_set(directory: Path) -> tuple[dict[str, Path], bool]:
         staging.rmdir()
         created = False
         if not all(p.exists() for p in paths.values()):
-            raise BadKey(f"{directory} exists but does not hold the development key and certificate.")
+            raise BadKey(
+                f"{directory} exists but does not hold the development key and certificate."
+            )
     return paths, created

@@ -46,15 +46,17 @@ def _recommendations(submission: Submission, doc: dict) -> list[dict]:
     out = []
     for follow_up in submission.follow_ups.select_related("recommendation"):
         rec = adopted[follow_up.recommendation.public_id]
-        out.append({
-            "id": rec["id"],
-            "agenda_item": titles[rec["id"]],
-            "text_md": rec["text_md"],
-            "audience": rec["audience"],
-            "audience_label": rec["audience_label"],
-            "consensus_check": rec["consensus_check"],
-            "follow_up": follow_up.public_id,
-        })
+        out.append(
+            {
+                "id": rec["id"],
+                "agenda_item": titles[rec["id"]],
+                "text_md": rec["text_md"],
+                "audience": rec["audience"],
+                "audience_label": rec["audience_label"],
+                "consensus_check": rec["consensus_check"],
+                "follow_up": follow_up.public_id,
+            }
+        )
     return out
 
 
@@ -70,12 +72,16 @@ def package_files(submission: Submission) -> dict[str, bytes]:
     files["minutes.pdf"] = signing.sign_pdf(files["minutes.pdf"])
     recommendations = _recommendations(submission, doc)
     files["recommendations.json"] = (
-        json.dumps({"schema": "roundtables.recommendations/1", "recommendations": recommendations},
-                   ensure_ascii=False, indent=2) + "\n"
+        json.dumps(
+            {"schema": "roundtables.recommendations/1", "recommendations": recommendations},
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n"
     ).encode("utf-8")
-    files["cover-letter.txt"] = (submission.cover_letter.rstrip("\n") + "\n\n" + signature_note(submission)).encode(
-        "utf-8"
-    )
+    files["cover-letter.txt"] = (
+        submission.cover_letter.rstrip("\n") + "\n\n" + signature_note(submission)
+    ).encode("utf-8")
     # The leak check of a Chatham House room covers what the package adds to the minutes.
     leak_check_document(submission.room, doc)
     leak_check(submission.room, submission.cover_letter)
@@ -89,7 +95,9 @@ def public_key_url() -> str:
 def signature_note(submission: Submission) -> str:
     """The cover letter's last paragraph: how to check that the secretariat issued the package.
     In the committee's first working language when the product speaks it."""
-    languages = [code for code in submission.committee.languages if code in dict(settings.LANGUAGES)]
+    languages = [
+        code for code in submission.committee.languages if code in dict(settings.LANGUAGES)
+    ]
     with translation.override(languages[0] if languages else translation.get_language()):
         return _(
             "The package is signed by the secretariat: %(sig)s holds the Ed25519 signature of "
@@ -116,10 +124,15 @@ def build_manifest(submission: Submission, files: dict[str, bytes]) -> dict:
             "content_sha256": version.content_sha256,
             # The audit chain at adoption: what `verify_audit --head` checks the log against.
             "audit_head": (
-                {"entry": version.audit_seq, "mac": version.audit_head} if version.audit_head else None
+                {"entry": version.audit_seq, "mac": version.audit_head}
+                if version.audit_head
+                else None
             ),
         },
-        "recommendations": [f.recommendation.public_id for f in submission.follow_ups.select_related("recommendation")],
+        "recommendations": [
+            f.recommendation.public_id
+            for f in submission.follow_ups.select_related("recommendation")
+        ],
         # Inside what is signed: a recipient learns which key to expect before checking it.
         "signature": {
             "file": SIGNATURE,
@@ -128,7 +141,8 @@ def build_manifest(submission: Submission, files: dict[str, bytes]) -> dict:
             "public_key_url": public_key_url(),
         },
         "files": [
-            {"name": name, "bytes": len(data), "sha256": sha256(data)} for name, data in sorted(files.items())
+            {"name": name, "bytes": len(data), "sha256": sha256(data)}
+            for name, data in sorted(files.items())
         ],
     }
 
@@ -152,7 +166,17 @@ def build_package(submission: Submission) -> tuple[bytes, str, dict]:
     files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     files[SIGNATURE] = signing.sign_manifest(files[MANIFEST])
     adopted = submission.version.adopted_at
-    data = zip_bytes(files, (adopted.year, adopted.month, adopted.day, adopted.hour, adopted.minute, adopted.second - adopted.second % 2))
+    data = zip_bytes(
+        files,
+        (
+            adopted.year,
+            adopted.month,
+            adopted.day,
+            adopted.hour,
+            adopted.minute,
+            adopted.second - adopted.second % 2,
+        ),
+    )
     return data, sha256(data), manifest
 
 
@@ -179,20 +203,29 @@ def verify_package(data: bytes, public_key) -> list[str]:
         manifest = json.loads(contents[MANIFEST])
         listed = {entry["name"]: entry for entry in manifest["files"]}
     except (ValueError, KeyError, TypeError):
-        raise UnreadablePackage(_("%(name)s is not a package manifest.") % {"name": MANIFEST}) from None
+        raise UnreadablePackage(
+            _("%(name)s is not a package manifest.") % {"name": MANIFEST}
+        ) from None
     problems = []
     if SIGNATURE not in contents:
         problems.append(_("The package has no %(name)s: nobody signed it.") % {"name": SIGNATURE})
     elif not signing.manifest_signature_valid(contents[MANIFEST], contents[SIGNATURE], public_key):
         problems.append(
-            _("%(sig)s does not match %(manifest)s under this key: the manifest was changed, or another key signed it.")
+            _(
+                "%(sig)s does not match %(manifest)s under this key: the manifest was changed, "
+                "or another key signed it."
+            )
             % {"sig": SIGNATURE, "manifest": MANIFEST}
         )
     for name, entry in sorted(listed.items()):
         if name not in contents:
             problems.append(_("%(name)s is listed in the manifest but missing.") % {"name": name})
-        elif sha256(contents[name]) != entry.get("sha256") or len(contents[name]) != entry.get("bytes"):
-            problems.append(_("%(name)s was changed: its SHA-256 is not the manifest's.") % {"name": name})
+        elif sha256(contents[name]) != entry.get("sha256") or len(contents[name]) != entry.get(
+            "bytes"
+        ):
+            problems.append(
+                _("%(name)s was changed: its SHA-256 is not the manifest's.") % {"name": name}
+            )
     for name in sorted(set(contents) - set(listed) - {MANIFEST, SIGNATURE}):
         problems.append(_("%(name)s is in the package but not in the manifest.") % {"name": name})
     return problems

@@ -32,14 +32,17 @@ def _not_configured() -> ServiceError:
     return ServiceError(
         "signing_not_configured",
         _(
-            "The secretariat's signing key is not configured: set SIGNING_KEY_FILE (or SIGNING_KEY), "
-            "SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE (make run creates a development set)."
+            "The secretariat's signing key is not configured: set SIGNING_KEY_FILE "
+            "(or SIGNING_KEY), SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE "
+            "(make run creates a development set)."
         ),
     )
 
 
 def configured() -> bool:
-    return bool(settings.SIGNING_KEY_PEM and settings.SIGNING_CERT_PEM and settings.SIGNING_CERT_KEY_PEM)
+    return bool(
+        settings.SIGNING_KEY_PEM and settings.SIGNING_CERT_PEM and settings.SIGNING_CERT_KEY_PEM
+    )
 
 
 def signing_key() -> ed25519.Ed25519PrivateKey:
@@ -62,7 +65,9 @@ def sign_manifest(manifest: bytes) -> bytes:
     return base64.b64encode(signing_key().sign(manifest)) + b"\n"
 
 
-def manifest_signature_valid(manifest: bytes, sig: bytes, public_key: ed25519.Ed25519PublicKey) -> bool:
+def manifest_signature_valid(
+    manifest: bytes, sig: bytes, public_key: ed25519.Ed25519PublicKey
+) -> bool:
     try:
         raw = base64.b64decode(sig.strip(), validate=True)
     except (binascii.Error, ValueError):

@@ -21,11 +21,14 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError(
                 "No signing key is configured and DEBUG is off: set SIGNING_KEY_FILE, "
-                "SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE (a development key is only made with DEBUG=1)."
+                "SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE (a development key is only made "
+                "with DEBUG=1)."
             )
         directory = settings.DATA_DIR / "signing"
         paths, created = keys.ensure_development_set(directory)
-        key = keys.load_signing_key(paths[keys.DEVELOPMENT_KEY].read_bytes(), str(paths[keys.DEVELOPMENT_KEY]))
+        key = keys.load_signing_key(
+            paths[keys.DEVELOPMENT_KEY].read_bytes(), str(paths[keys.DEVELOPMENT_KEY])
+        )
         verb = "Generated" if created else "Using"
         self.stdout.write(
             f"{verb} a DEVELOPMENT signing key and self-signed PDF certificate in {directory} "

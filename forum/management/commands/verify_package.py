@@ -29,7 +29,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("package", help="the package's ZIP file")
         parser.add_argument(
-            "--key", metavar="PUB",
+            "--key",
+            metavar="PUB",
             help="the secretariat's public key in PEM (as published at "
             "/.well-known/roundtables-signing-key.pem); default: the configured signing key",
         )
@@ -39,7 +40,9 @@ class Command(BaseCommand):
         path = Path(opts["package"])
         try:
             if path.stat().st_size > MAX_BYTES:
-                raise CommandError(f"{path}: larger than {MAX_BYTES} bytes, not a package", returncode=2)
+                raise CommandError(
+                    f"{path}: larger than {MAX_BYTES} bytes, not a package", returncode=2
+                )
             data = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"{path}: cannot read it ({exc.strerror})", returncode=2) from None
@@ -58,7 +61,9 @@ class Command(BaseCommand):
             try:
                 pem = Path(option).read_bytes()
             except OSError as exc:
-                raise CommandError(f"--key {option}: cannot read it ({exc.strerror})", returncode=2) from None
+                raise CommandError(
+                    f"--key {option}: cannot read it ({exc.strerror})", returncode=2
+                ) from None
             where = f"--key {option}"
         elif settings.SIGNING_KEY_PEM:
             pem, where = settings.SIGNING_KEY_PEM, "SIGNING_KEY"
