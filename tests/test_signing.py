@@ -340,3 +340,12 @@ def test_make_runs_command_creates_the_development_set_once_and_says_so(tmp_path
         first.stdout.split("fingerprint ")[1].rstrip(").\n")
         == again.stdout.split("fingerprint ")[1].strip()
     )
+
+
+def test_the_command_names_the_missing_half_of_a_signing_set(settings):
+    settings.SIGNING_CERT_PEM = None
+    with pytest.raises(CommandError, match="SIGNING_CERT_FILE"):
+        call_command("signing_keys")
+    settings.SIGNING_CERT_PEM, settings.SIGNING_KEY_PEM = b"-", None
+    with pytest.raises(CommandError, match="SIGNING_KEY_FILE"):
+        call_command("signing_keys")

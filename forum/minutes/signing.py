@@ -89,10 +89,14 @@ def sign_pdf(pdf: bytes) -> bytes:
 
     if not configured():
         raise _not_configured()
-    cert = next(iter(load_certs_from_pemder_data(settings.SIGNING_CERT_PEM)))
+    # The file may carry the chain after the signing certificate: it goes into the signature,
+    # so a reader that trusts the issuing CA can build the path.
+    cert, *chain = load_certs_from_pemder_data(settings.SIGNING_CERT_PEM)
     key = load_private_key_from_pemder_data(settings.SIGNING_CERT_KEY_PEM, passphrase=None)
     signer = signers.SimpleSigner(
-        signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([cert])
+        signing_cert=cert,
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),
     )
     meta = signers.PdfSignatureMetadata(
         field_name=PDF_SIGNATURE_FIELD,

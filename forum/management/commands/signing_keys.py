@@ -18,6 +18,9 @@ class Command(BaseCommand):
             key = keys.load_signing_key(settings.SIGNING_KEY_PEM, "SIGNING_KEY")
             self.stdout.write(f"Signing key: configured, fingerprint {keys.fingerprint(key)}")
             return
+        if settings.SIGNING_KEY_PEM or settings.SIGNING_CERT_PEM:
+            missing = "SIGNING_CERT_FILE" if settings.SIGNING_KEY_PEM else "SIGNING_KEY_FILE"
+            raise CommandError(f"Half a signing set is configured: set {missing} too.")
         if not settings.DEBUG:
             raise CommandError(
                 "No signing key is configured and DEBUG is off: set SIGNING_KEY_FILE, "
