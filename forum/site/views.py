@@ -106,7 +106,8 @@ def signing_key_pem(request: HttpRequest) -> HttpResponse:
     """The secretariat's public key (PEM), at a stable address a committee can bookmark."""
     pem = signing.public_key_pem()
     if pem is None:
-        return render(request, "404.html", {"message": _("No signing key is configured.")}, status=404)
+        message = _("No signing key is configured.")
+        return render(request, "404.html", {"message": message}, status=404)
     return HttpResponse(pem, content_type="application/x-pem-file; charset=us-ascii")
 
 
