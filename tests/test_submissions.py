@@ -227,6 +227,7 @@ def test_the_submissions_page_drives_the_whole_flow(cast, adopted, sam, committe
     assert done.status_code == 302
     page = staff.get(url).content.decode()
     assert "Submitted" in page and "R-1" in page and "Work started." in page and "package.zip" in page
+    assert 'href="/signing-key/"' in page  # the key the package is signed with
 
 
 def test_the_registry_refuses_an_unsigned_or_non_http_webhook(db):
