@@ -20,6 +20,7 @@ from forum.errors import ServiceError
 from forum.floor_order import POINT_OF_ORDER, Tally, Waiting, floor_order, repin, rule_order
 from forum.models import FloorRequest, RoomEvent, RoundTable, Seat
 from forum.services import floor as floor_service
+from forum.services import floor_core
 from forum.services.floor import (
     floor_expire,
     floor_give,
@@ -299,7 +300,7 @@ def test_a_raised_hand_shows_in_the_queue_with_the_sector_for_moderators_only(ca
     assert event.kind == "floor.hand_raised"
     # Academia has one delegate (below k = 3): participants see "A participant".
     entry = {"request": request, "kind": "reply", "attribution": {"label": "A participant", "sector": None, "kind": "anonymous"},
-             "requested_at": T0.isoformat()}
+             "requested_at": T0.isoformat(), "by_chair": False}
     assert event.participants == {"request": request, "kind": "reply", "queue": [entry], "speaker": None}
     assert event.moderators == {
         "request": request, "kind": "reply", "speaker": None, "sector": "academia",
@@ -709,7 +710,9 @@ def test_a_second_speaker_is_refused_even_by_a_writer_that_skipped_the_lock(cast
     raise_hand(cast.cora)
     raise_hand(cast.gus, 1)
     floor_give_next(actor_seat_id=cast.chloe.pk, now=at(2))
-    monkeypatch.setattr(floor_service, "_speaking", lambda room: None)  # blind to the speaker
+    # blind to the speaker, wherever the floor looks for it
+    monkeypatch.setattr(floor_service, "_speaking", lambda room: None)
+    monkeypatch.setattr(floor_core, "_speaking", lambda room: None)
     refused(cast.room, "floor_taken", floor_give_next, actor_seat_id=cast.mona.pk, now=at(3))
 
 
