@@ -27,6 +27,7 @@ install-test: $(VENV)/.installed-test
 
 run: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
+	$(RUN_ENV) $(PY) manage.py signing_keys
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(RUN_ENV) $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 forum.asgi:application

@@ -26,6 +26,12 @@ urlpatterns = [
     path("secretariat/", include("forum.secretariat.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", site_views.healthz, name="healthz"),
+    path(
+        ".well-known/roundtables-signing-key.pem",
+        site_views.signing_key_pem,
+        name="signing_key_pem",
+    ),
+    path("signing-key/", site_views.signing_key_page, name="signing_key"),
     path("admin/login/", site_views.admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
 ]

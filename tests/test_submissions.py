@@ -96,7 +96,7 @@ def test_the_package_holds_every_format_and_its_manifest_hashes_verify(cast, ado
     names = set(archive.namelist())
     assert names == {
         "minutes.pdf", "minutes.docx", "minutes.akn.xml", "minutes.json",
-        "recommendations.json", "cover-letter.txt", "manifest.json",
+        "recommendations.json", "cover-letter.txt", "manifest.json", "manifest.sig",
     }
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest == submission.manifest
@@ -106,7 +106,7 @@ def test_the_package_holds_every_format_and_its_manifest_hashes_verify(cast, ado
         "audit_head": {"entry": adoption.seq, "mac": adoption.hash},
     }
     listed = {f["name"]: f for f in manifest["files"]}
-    assert set(listed) == names - {"manifest.json"}
+    assert set(listed) == names - {"manifest.json", "manifest.sig"}
     for name, entry in listed.items():
         data = archive.read(name)
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"], name
@@ -227,6 +227,7 @@ def test_the_submissions_page_drives_the_whole_flow(cast, adopted, sam, committe
     assert done.status_code == 302
     page = staff.get(url).content.decode()
     assert "Submitted" in page and "R-1" in page and "Work started." in page and "package.zip" in page
+    assert 'href="/signing-key/"' in page  # the key the package is signed with
 
 
 def test_the_registry_refuses_an_unsigned_or_non_http_webhook(db):

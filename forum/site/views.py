@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from forum import selectors
+from forum.minutes import signing
 
 logger = logging.getLogger(__name__)
 
@@ -114,3 +115,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["channel_layer"] = "error"
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+@require_GET
+def signing_key_pem(request: HttpRequest) -> HttpResponse:
+    """The secretariat's public key (PEM), at a stable address a committee can bookmark."""
+    pem = signing.public_key_pem()
+    if pem is None:
+        message = _("No signing key is configured.")
+        return render(request, "404.html", {"message": message}, status=404)
+    return HttpResponse(pem, content_type="application/x-pem-file; charset=us-ascii")
+
+
+@require_GET
+def signing_key_page(request: HttpRequest) -> HttpResponse:
+    """What the signing key is for, its fingerprint, and how to check a package with it."""
+    return render(
+        request,
+        "signing_key.html",
+        {"fingerprint": signing.key_fingerprint(), "pem_path": signing.PUBLIC_KEY_PATH},
+    )
