@@ -17,6 +17,8 @@ from forum.minutes.formats.common import (
     parity_head,
     parity_table,
     percent,
+    rec_number,
+    said_line,
     sectors_head,
     status_line,
     support_text,
@@ -44,7 +46,7 @@ def _check_lines(check: dict) -> list[str]:
         f"**{words['consensus_check']}:** {_md(check['proposition'])}", "",
         f"{words['outcome']}: **{_md(outcome)}**",
     ]
-    if check["support"] is not None:
+    if support_text(check):
         lines.append(support_text(check))
     lines[-1] += "."
     if check["weighted"]:
@@ -105,7 +107,7 @@ def _markdown(doc: dict) -> str:
             out.append(words["no_interventions"])
         for iv in item["interventions"]:
             note = f" *{words['redacted']}*" if iv["redacted"] else ""
-            out += [f"{_md(iv['sentence'])}{note}", "", _md_block(iv["body_text"]), ""]
+            out += [f"{_md(said_line(iv))}{note}", "", _md_block(iv["body_text"]), ""]
         if item["consensus_checks"]:
             out += ["", f"### {words['consensus_checks']}"]
             for check in item["consensus_checks"]:
@@ -114,7 +116,7 @@ def _markdown(doc: dict) -> str:
             out += ["", f"### {words['recommendations']}", ""]
             for rec in item["recommendations"]:
                 note = _("(to: %(audience)s)") % {"audience": _md(rec["audience_label"])}
-                out.append(f"- {_md(rec['text_md'])} {note}")
+                out.append(f"{rec_number(rec) or '-'} {_md(rec['text_md'])} {note}")
     out += ["", f"## {words['parity']}", ""]
     out += _parity_md(doc["parity"])
     out += ["", f"## {words['method']}", ""]
