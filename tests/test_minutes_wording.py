@@ -60,22 +60,30 @@ def kinds_session(cast) -> None:
 
 
 SENTENCES = {
-    "en": ["1.1 A participant from the private sector said:",
-           "1.2 A participant from civil society asked:",
-           "1.3 A participant from government replied:",
-           "1.4 A participant from academia raised a point of order:"],
-    "es": ["1.1 Un participante del sector privado manifestó:",
-           "1.2 Un participante de la sociedad civil preguntó:",
-           "1.3 Un participante de un gobierno respondió:",
-           "1.4 Un participante del ámbito académico planteó una cuestión de orden:"],
-    "fr": ["1.1 Un participant du secteur privé a déclaré\u00a0:",
-           "1.2 Un participant de la société civile a demandé\u00a0:",
-           "1.3 Un participant d'un gouvernement a répondu\u00a0:",
-           "1.4 Un participant du monde universitaire a soulevé un point d'ordre\u00a0:"],
-    "pt": ["1.1 Um participante do setor privado afirmou:",
-           "1.2 Um participante da sociedade civil perguntou:",
-           "1.3 Um participante de um governo respondeu:",
-           "1.4 Um participante do meio acadêmico levantou uma questão de ordem:"],
+    "en": [
+        "1.1 A participant from the private sector said:",
+        "1.2 A participant from civil society asked:",
+        "1.3 A participant from government replied:",
+        "1.4 A participant from academia raised a point of order:",
+    ],
+    "es": [
+        "1.1 Un participante del sector privado manifestó:",
+        "1.2 Un participante de la sociedad civil preguntó:",
+        "1.3 Un participante de un gobierno respondió:",
+        "1.4 Un participante del ámbito académico planteó una cuestión de orden:",
+    ],
+    "fr": [
+        "1.1 Un participant du secteur privé a déclaré\u00a0:",
+        "1.2 Un participant de la société civile a demandé\u00a0:",
+        "1.3 Un participant d'un gouvernement a répondu\u00a0:",
+        "1.4 Un participant du monde universitaire a soulevé un point d'ordre\u00a0:",
+    ],
+    "pt": [
+        "1.1 Um participante do setor privado afirmou:",
+        "1.2 Um participante da sociedade civil perguntou:",
+        "1.3 Um participante de um governo respondeu:",
+        "1.4 Um participante do meio acadêmico levantou uma questão de ordem:",
+    ],
 }
 
 
@@ -90,7 +98,9 @@ def test_attribution_names_the_kind_with_each_languages_article(open_cast, langu
     assert [f"{iv['number']} {iv['sentence']}" for iv in ivs] == SENTENCES[language]
     # the key that references the speaker does not depend on the language
     assert [iv["speaker_key"] for iv in ivs] == [
-        "participant-private-sector", "participant-civil-society", "participant-government",
+        "participant-private-sector",
+        "participant-civil-society",
+        "participant-government",
         "participant-academia",
     ]
     markdown = render_markdown_minutes(doc)
@@ -102,7 +112,9 @@ def test_numbers_are_the_same_in_every_format(open_cast):
     cast = open_cast
     kinds_session(cast)
     for text in ("Publish data **monthly**.", "Fund early warning."):
-        recommendation_save(actor_seat_id=cast.rita.pk, text=text, audience=Recommendation.Audience.RIGOS)
+        recommendation_save(
+            actor_seat_id=cast.rita.pk, text=text, audience=Recommendation.Audience.RIGOS
+        )
     doc = minutes_document(cast.room)
     item = doc["items"][0]
     assert [iv["number"] for iv in item["interventions"]] == ["1.1", "1.2", "1.3", "1.4"]
@@ -110,7 +122,9 @@ def test_numbers_are_the_same_in_every_format(open_cast):
 
     markdown = render_markdown_minutes(doc)
     assert "1.3 A participant from government replied:" in markdown
-    assert "2. Fund early warning." in markdown and "1. Publish data \\*\\*monthly\\*\\*." in markdown
+    assert (
+        "2. Fund early warning." in markdown and "1. Publish data \\*\\*monthly\\*\\*." in markdown
+    )
     page = render_html_minutes(doc)
     assert "1.4 A participant from academia raised a point of order:" in page
     assert '<li value="2">' in page
@@ -129,18 +143,30 @@ def test_the_cover_letter_and_recommendations_json_repeat_the_minutes_numbers(op
     cast = open_cast
     kinds_session(cast)
     for text in ("Publish data **monthly**.", "Fund *early* warning:\n\n1. sirens\n2. radio"):
-        recommendation_save(actor_seat_id=cast.rita.pk, text=text, audience=Recommendation.Audience.RIGOS)
+        recommendation_save(
+            actor_seat_id=cast.rita.pk, text=text, audience=Recommendation.Audience.RIGOS
+        )
     minutes_save(actor_seat_id=cast.rita.pk, summaries={})
     minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
-    sam = User.objects.create_user(username="sam", email="sam@example.org", password="x", is_staff=True)
-    committee = Committee.objects.create(name="Security Committee", rigo="Forum", working_languages="fr, en")
-    second = list(cast.room.recommendations.order_by("created_at").values_list("public_id", flat=True))[1]
+    sam = User.objects.create_user(
+        username="sam", email="sam@example.org", password="x", is_staff=True
+    )
+    committee = Committee.objects.create(
+        name="Security Committee", rigo="Forum", working_languages="fr, en"
+    )
+    second = list(
+        cast.room.recommendations.order_by("created_at").values_list("public_id", flat=True)
+    )[1]
     submission = submission_create(
-        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id, recommendation_ids=[second],
+        user=sam,
+        room_slug=cast.room.slug,
+        committee_id=committee.public_id,
+        recommendation_ids=[second],
     )
     letter = submission.cover_letter
     # in the committee's first working language, the recommendation under its minutes number
     assert "Recommandations soumises" in letter and "Mesdames et Messieurs" in letter
+    assert "(en ligne)" in letter  # the place's default word, in the letter's language
     assert "\n2. Fund early warning:" in letter and "\n1. Publish" not in letter
     # Markdown rendered as plain text: the list keeps its numbers, no markup survives
     assert "*" not in letter and "1. sirens" in letter and "2. radio" in letter
@@ -149,10 +175,19 @@ def test_the_cover_letter_and_recommendations_json_repeat_the_minutes_numbers(op
     assert [rec["number"] for rec in recs] == ["2"]
 
 
-@pytest.mark.parametrize(("languages", "room_language", "expected"), [
-    ("es, en", "en", "es"), ("pt", "fr", "pt"), ("", "fr", "fr"), ("ar, de", "es", "es"), ("", "", "en"),
-])
-def test_the_letter_is_in_the_committees_working_language(open_cast, languages, room_language, expected):
+@pytest.mark.parametrize(
+    ("languages", "room_language", "expected"),
+    [
+        ("es, en", "en", "es"),
+        ("pt", "fr", "pt"),
+        ("", "fr", "fr"),
+        ("ar, de", "es", "es"),
+        ("", "", "en"),
+    ],
+)
+def test_the_letter_is_in_the_committees_working_language(
+    open_cast, languages, room_language, expected
+):
     room = open_cast.room
     room.language = room_language
     committee = Committee(name="C", rigo="R", working_languages=languages)
@@ -163,16 +198,28 @@ def test_the_letter_is_in_the_committees_working_language(open_cast, languages, 
 def test_every_letter_template_renders_in_its_language(open_cast, language):
     cast = open_cast
     kinds_session(cast)
-    recommendation_save(actor_seat_id=cast.rita.pk, text="Act **now**.", audience=Recommendation.Audience.UN)
+    recommendation_save(
+        actor_seat_id=cast.rita.pk, text="Act **now**.", audience=Recommendation.Audience.UN
+    )
     minutes_save(actor_seat_id=cast.rita.pk, summaries={})
     minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
-    sam = User.objects.create_user(username="sam", email="sam@example.org", password="x", is_staff=True)
+    sam = User.objects.create_user(
+        username="sam", email="sam@example.org", password="x", is_staff=True
+    )
     committee = Committee.objects.create(name="C", rigo="R", working_languages=language)
     rec = cast.room.recommendations.get().public_id
     letter = submission_create(
-        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id, recommendation_ids=[rec],
+        user=sam,
+        room_slug=cast.room.slug,
+        committee_id=committee.public_id,
+        recommendation_ids=[rec],
     ).cover_letter
-    greeting = {"en": "Yours faithfully", "es": "Atentamente", "fr": "Le secrétariat", "pt": "Atenciosamente"}
+    greeting = {
+        "en": "Yours faithfully",
+        "es": "Atentamente",
+        "fr": "Le secrétariat",
+        "pt": "Atenciosamente",
+    }
     assert greeting[language] in letter and "1. Act now." in letter and "**" not in letter
     with translation.override(language):
         rule = str(cast.room.Rule(cast.room.rule).label)
@@ -186,7 +233,10 @@ def ballots(per_sector: dict[str, list[str]]) -> list[tuple[str, str]]:
 def test_a_third_objecting_in_every_sector_is_not_called_consensus():
     sectors = ["government", "civil-society", "academia"]
     result = tally(
-        ballots({s: ["support", "live", "object"] for s in sectors}), sectors, list(LABELS), DEFAULT_RULE,
+        ballots({s: ["support", "live", "object"] for s in sectors}),
+        sectors,
+        list(LABELS),
+        DEFAULT_RULE,
     )
     # The rule carries it (2/3 support, no sector's majority objects) ...
     assert result["outcome"] == "consensus" and result["blocking_sectors"] == []
@@ -194,21 +244,41 @@ def test_a_third_objecting_in_every_sector_is_not_called_consensus():
     with translation.override("en"):
         sentence = outcome_sentence("closed", DEFAULT_RULE, result, LABELS)
     assert sentence == (
-        "Carried with objections, not by consensus: weighted support 66.7%, 33.3% of the weight objects."
+        "Carried with objections, not by consensus: weighted support 66.7%, "
+        "33.3% of the weight objects."
     )
     assert not sentence.startswith("Consensus")
 
 
-@pytest.mark.parametrize(("per_sector", "expected"), [
-    ({"government": ["object", "object"], "civil-society": ["support"], "academia": ["support"]},
-     "No consensus: a majority of one sector objects."),
-    ({"government": ["object"], "civil-society": ["object"], "academia": ["support"]},
-     "No consensus: a majority of 2 sectors object."),
-    ({"government": ["support"], "civil-society": ["support"], "academia": ["live"]},
-     "Consensus: weighted support 100%, no objection."),
-    ({"government": ["object", "support"], "civil-society": ["object", "live"], "academia": ["object"]},
-     "No consensus: a majority of one sector objects."),
-])
+@pytest.mark.parametrize(
+    ("per_sector", "expected"),
+    [
+        (
+            {
+                "government": ["object", "object"],
+                "civil-society": ["support"],
+                "academia": ["support"],
+            },
+            "No consensus: a majority of one sector objects.",
+        ),
+        (
+            {"government": ["object"], "civil-society": ["object"], "academia": ["support"]},
+            "No consensus: a majority of 2 sectors object.",
+        ),
+        (
+            {"government": ["support"], "civil-society": ["support"], "academia": ["live"]},
+            "Consensus: weighted support 100%, no objection.",
+        ),
+        (
+            {
+                "government": ["object", "support"],
+                "civil-society": ["object", "live"],
+                "academia": ["object"],
+            },
+            "No consensus: a majority of one sector objects.",
+        ),
+    ],
+)
 def test_outcome_sentences_say_what_happened(per_sector, expected):
     sectors = list(per_sector)
     result = tally(ballots(per_sector), sectors, list(LABELS), DEFAULT_RULE)
@@ -217,8 +287,12 @@ def test_outcome_sentences_say_what_happened(per_sector, expected):
 
 
 def test_outcome_sentences_in_spanish_and_for_open_checks():
-    result = tally(ballots({"government": ["object"], "academia": ["support"]}), ["government", "academia"],
-                   list(LABELS), DEFAULT_RULE)
+    result = tally(
+        ballots({"government": ["object"], "academia": ["support"]}),
+        ["government", "academia"],
+        list(LABELS),
+        DEFAULT_RULE,
+    )
     with translation.override("es"):
         assert outcome_sentence("closed", DEFAULT_RULE, result, LABELS) == (
             "Sin consenso: la mayoría de un sector se opone."
@@ -230,8 +304,14 @@ def test_the_minutes_print_the_outcome_sentence(open_cast):
     cast = open_cast
     check = check_open(actor_seat_id=cast.chloe.pk, proposition="Publish monthly.")
     # a third of government and of civil society object, no sector's majority does
-    for persona, option in (("gus", "support"), ("greta", "live"), ("gil", "object"),
-                            ("cora", "support"), ("cyrus", "live"), ("celia", "object")):
+    for persona, option in (
+        ("gus", "support"),
+        ("greta", "live"),
+        ("gil", "object"),
+        ("cora", "support"),
+        ("cyrus", "live"),
+        ("celia", "object"),
+    ):
         ballot_cast(seat_id=cast.seats[persona].pk, check_id=check, option=option)
     check_close(actor_seat_id=cast.chloe.pk, check_id=check)
     doc = minutes_document(cast.room)

@@ -6,9 +6,10 @@ format says the same.
 
 Attribution follows the room's policy and only what each intervention stored when it was
 posted (`Intervention.attribution`): the minutes never look up who holds a seat. Under the
-Chatham House Rule an intervention reads "A participant from civil society said:" when its
-stored attribution names a sector, "The chair said:" for a function, else
-"A participant said:"; a named room reads "Name (Organization) said:".
+Chatham House Rule an intervention reads "A participant from civil society said:" (asked:,
+replied:, raised a point of order:, by the intervention's kind) when its stored attribution
+names a sector, "The chair said:" for a function, else "A participant said:"; a named room
+reads "Name (Organization) said:".
 
 The document is written in the room's language (`RoundTable.language`, in the header as
 "language"): every fixed sentence, and the names of the default sectors and consensus options,
@@ -30,15 +31,17 @@ Shape (schema "roundtables.minutes/1"):
                                "chair", "moderators", "rapporteur", "observers"}},
      "items": [{"id", "position", "title", "description",
                 "summary" (the rapporteur's Markdown, "" when none), "summary_html", "summary_text",
-                "interventions": [{"id", "kind", "speaker", "sentence", "body_html",
+                "interventions": [{"id", "number" ("2.3"), "kind", "speaker", "speaker_key",
+                                   "sentence", "body_html",
                                    "body_text", "redacted"}],
                 "consensus_checks": [{"id", "proposition", "status", "outcome", "options",
                                       "rule", "voters", "weighted", "support", "sectors":
                                       [{"slug", "name", "voters", "weight", "distribution"}],
-                                      "abstaining_sectors", "blocking_sectors", "reasons"}],
-                "recommendations": [{"id", "text_md", "text_html", "audience",
+                                      "abstaining_sectors", "blocking_sectors", "reasons",
+                                      "outcome_sentence"}],
+                "recommendations": [{"id", "number" ("3"), "text_md", "text_html", "audience",
                                      "audience_label", "consensus_check"}]}],
-     "parity": forum.parity.parity_figures(room),
+     "parity": forum.parity.parity_figures(room) (balance None when nobody had the floor),
      "method": [{"title", "text"}]}
 """
 
@@ -199,7 +202,10 @@ def sector_phrase(name: str, stored: str | None = None) -> str:
 
 
 def speaker_phrase(
-    room: RoundTable, stored: dict, sector_names: dict[str, str], stored_names: dict[str, str] | None = None
+    room: RoundTable,
+    stored: dict,
+    sector_names: dict[str, str],
+    stored_names: dict[str, str] | None = None,
 ) -> str:
     """Who said it, by the room's policy and the attribution stored with the intervention
     (`sector_names`: slug -> name in the minutes' language; `stored_names`: slug -> the
@@ -238,7 +244,8 @@ def _parity(room: RoundTable, shown: Disclosure) -> dict:
 def floor_used(scope: dict) -> bool:
     """Whether anyone had the floor in a parity scope (the room's, or an item's)."""
     return any(
-        f.get("turns", 0) or f.get("speaking_seconds", 0) for f in (scope.get("sectors") or {}).values()
+        f.get("turns", 0) or f.get("speaking_seconds", 0)
+        for f in (scope.get("sectors") or {}).values()
     )
 
 
@@ -299,7 +306,10 @@ def _speaker_key(room: RoundTable, stored: dict | None) -> str:
 
 
 def _intervention(
-    room: RoundTable, row: Intervention, names: tuple[dict[str, str], dict[str, str]], shown: Disclosure,
+    room: RoundTable,
+    row: Intervention,
+    names: tuple[dict[str, str], dict[str, str]],
+    shown: Disclosure,
     number: str,
 ) -> dict:
     sector_names, stored_names = names
@@ -356,7 +366,9 @@ def _objection_key(rule: dict, labels: dict[str, str]) -> str | None:
     objection = (rule or {}).get("objection")
     if objection:
         return objection
-    return "object" if "object" in labels and "object" not in (rule or {}).get("support", []) else None
+    if "object" in labels and "object" not in (rule or {}).get("support", []):
+        return "object"
+    return None
 
 
 def outcome_sentence(status: str, rule: dict, result: dict, labels: dict[str, str]) -> str:
@@ -375,7 +387,8 @@ def outcome_sentence(status: str, rule: dict, result: dict, labels: dict[str, st
         decided = result.get("decided")
         if outcome == "consensus" and decided:
             return _("Decided by majority: %(option)s (%(share)s of the weight).") % {
-                "option": labels.get(decided, decided), "share": percent(weighted.get(decided, 0.0)),
+                "option": labels.get(decided, decided),
+                "share": percent(weighted.get(decided, 0.0)),
             }
         return _("No decision: no option holds more than half of the weight.")
     blocking = result.get("blocking_sectors") or []
@@ -394,9 +407,9 @@ def outcome_sentence(status: str, rule: dict, result: dict, labels: dict[str, st
                 "No consensus: a majority of %(count)s sectors object.",
                 named,
             ) % {"count": named}
-        return _("No consensus: weighted support %(support)s is below the threshold of %(threshold)s.") % {
-            "support": support, "threshold": percent((rule or {}).get("threshold") or 0.0),
-        }
+        return _(
+            "No consensus: weighted support %(support)s is below the threshold of %(threshold)s."
+        ) % {"support": support, "threshold": percent((rule or {}).get("threshold") or 0.0)}
     objection = _objection_key(rule, labels)
     objecting = weighted.get(objection, 0.0) if objection else 0.0
     if objecting > 0:
@@ -565,7 +578,11 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
     for check in ConsensusCheck.objects.filter(room=room).order_by("opened_at", "pk"):
         checks.setdefault(check.agenda_item_id, []).append(_check(check, sector_names, shown))
     recommendations: dict[int, list[dict]] = {item.pk: [] for item in items}
-    recs = Recommendation.objects.filter(room=room).select_related("consensus_check").order_by("created_at", "pk")
+    recs = (
+        Recommendation.objects.filter(room=room)
+        .select_related("consensus_check")
+        .order_by("created_at", "pk")
+    )
     by_item = {item.pk: [] for item in items}
     for rec in recs:
         by_item.setdefault(rec.agenda_item_id, []).append(rec)

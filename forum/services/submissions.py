@@ -99,7 +99,12 @@ def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion
     header = version.document["header"]
     language = letter_language(committee, room)
     order = {rid: n for n, rid in enumerate(adopted_recommendations(version), start=1)}
+    # "online" is a word of the minutes' language, not a name: the letter says it in its own.
+    with translation.override(header.get("language") or "en"):
+        online = header["place"] == _("online")
     with translation.override(language):
+        if online:
+            header = {**header, "place": _("online")}
         rule = {
             "name": str(RoundTable.Rule(header["rule"]["key"]).label),
             "explanation": str(RULE_EXPLANATIONS[header["rule"]["key"]]),
@@ -107,7 +112,8 @@ def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion
         listed = [
             {
                 "number": rec.get("number") or str(order.get(rec["id"], "")),
-                "text": plain_text(rec.get("text_html") or "", indent="   ").strip() or rec["text_md"],
+                "text": plain_text(rec.get("text_html") or "", indent="   ").strip()
+                or rec["text_md"],
                 "audience_label": str(Recommendation.Audience(rec["audience"]).label)
                 if rec["audience"] in Recommendation.Audience.values else rec["audience_label"],
             }

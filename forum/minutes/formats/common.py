@@ -180,7 +180,8 @@ def parity_table(parity: dict) -> tuple[list[list[str]], str]:
         # Nobody had the floor: no shares, no balance to speak of.
         rows = [[row[0], row[1], row[2], _("not used"), *row[4:]] for row in rows]
         closing = _(
-            "Balance index: not used (nobody had the floor); departures from the floor rule: %(departures)s."
+            "Balance index: not used (nobody had the floor); "
+            "departures from the floor rule: %(departures)s."
         ) % {"departures": room["overrides"]["total"]}
         return rows, closing
     closing = _("Balance index: %(balance)s; departures from the floor rule: %(departures)s.") % {

@@ -158,7 +158,8 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
             # An ordered list whose items carry the document's numbers (they run on across items).
             out.append(f"<h3>{_e(words['recommendations'])}</h3><ol>")
             out += [
-                f"<li{_value(rec)}>{rec['text_html']} <span class=\"note\">{_e(audience_note(rec))}</span></li>"
+                f"<li{_value(rec)}>{rec['text_html']} "
+                f'<span class="note">{_e(audience_note(rec))}</span></li>'
                 for rec in item["recommendations"]
             ]
             out.append("</ol>")
