@@ -10,6 +10,7 @@ import json
 import uuid
 
 import pytest
+from django.test import Client
 from django.utils import translation
 from docx import Document
 from lxml import etree
@@ -31,7 +32,7 @@ from forum.services.recommendations import recommendation_save
 from forum.services.submissions import letter_language, submission_create
 from forum.tally import DEFAULT_RULE, tally
 from tests.support.minutes import consent_all
-from tests.support.personas import build_cast
+from tests.support.personas import build_cast, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +174,10 @@ def test_the_cover_letter_and_recommendations_json_repeat_the_minutes_numbers(op
     files = package_files(submission)
     recs = json.loads(files["recommendations.json"])["recommendations"]
     assert [rec["number"] for rec in recs] == ["2"]
+    # and the delegates' outcomes page gives each recommendation the same number
+    page = sign_in(Client(), cast.gus).get(f"/rooms/{cast.room.slug}/outcomes/").content.decode()
+    assert "Recommendation 1 · General discussion" in page
+    assert "Recommendation 2 · General discussion" in page
 
 
 @pytest.mark.parametrize(
