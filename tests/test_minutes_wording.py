@@ -12,11 +12,12 @@ import uuid
 import pytest
 from django.test import Client
 from django.utils import translation
+from django.utils.translation import gettext as _
 from docx import Document
 from lxml import etree
 from pypdf import PdfReader
 
-from forum.minutes.document import minutes_document, outcome_sentence
+from forum.minutes.document import minutes_document, outcome_sentence, sector_phrase
 from forum.minutes.formats.akn import render_akn_minutes
 from forum.minutes.formats.docx import render_docx_minutes
 from forum.minutes.formats.html import render_html_minutes
@@ -107,6 +108,15 @@ def test_attribution_names_the_kind_with_each_languages_article(open_cast, langu
     markdown = render_markdown_minutes(doc)
     for sentence in SENTENCES[language]:
         assert " ".join(sentence.split()) in markdown  # Markdown sets user-text spaces plainly
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "pt"])
+def test_a_sectors_phrase_is_the_same_from_its_printed_name(language):
+    # A renderer that has only the sector names the minutes print finds the same phrase.
+    with translation.override(language):
+        for english in ("Government", "Civil society", "Private sector", "Academia"):
+            assert sector_phrase(_(english)) == sector_phrase(_(english), english)
+        assert sector_phrase("UN agencies") != sector_phrase(_("Academia"))
 
 
 def test_numbers_are_the_same_in_every_format(open_cast):

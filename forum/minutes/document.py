@@ -193,7 +193,11 @@ def kind_sentence(kind: str, speaker: str) -> str:
 
 def sector_phrase(name: str, stored: str | None = None) -> str:
     """ "A participant from civil society", in the active language (`stored`: the sector's
-    stored English name, which picks a default sector's whole phrase)."""
+    stored English name, which picks a default sector's whole phrase; without it, a default
+    sector's name in the active language picks it too, so a reader that has only the names the
+    minutes print gets the same phrase)."""
+    if stored is None:
+        stored = next((english for english in DEFAULT_SECTOR_PHRASES if _(english) == name), None)
     if stored in DEFAULT_SECTOR_PHRASES:
         return _(DEFAULT_SECTOR_PHRASES[stored])
     if translation.get_language() in _LOWERCASE_SECTOR_IN:
