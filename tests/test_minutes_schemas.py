@@ -19,6 +19,7 @@ from forum.minutes.access import version_document
 from forum.minutes.document import minutes_document
 from forum.minutes.package import build_package
 from forum.models import Committee, Intervention, Recommendation, RoundTable, User
+from forum.services.hybrid import turn_record
 from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.recommendations import recommendation_save
@@ -58,8 +59,11 @@ def test_a_session_with_every_kind_is_valid(cast):
         intervention_post(
             seat_id=cast.seats[persona].pk, client_id=uuid.uuid4(), body="Words.", kind=kind
         )
+    turn_record(actor_seat_id=cast.chloe.pk, seat=cast.gus.public_id, note="Spoke on data.")
     doc = minutes_document(cast.room)
     assert {iv["kind"] for iv in doc["items"][0]["interventions"]} == set(Intervention.Kind.values)
+    [noted] = [iv for iv in doc["items"][0]["interventions"] if iv["kind"] == "in_room"]
+    assert noted["sentence"].endswith("spoke in the room; the chair's note:")
     assert errors(MINUTES, doc) == []
 
 
