@@ -135,7 +135,7 @@ def test_user_text_is_escaped_in_html_and_markdown(cast):
     texts = all_renderings(minutes_document(cast.room))
     assert "<script>" not in texts["html"] and "&lt;script&gt;" in texts["html"]
     assert "<script>" not in texts["md"]
-    assert "still open" in texts["md"]
+    assert "Still open" in texts["md"]
 
 
 def test_leak_check_refuses_a_name_and_names_the_place(cast, caplog):

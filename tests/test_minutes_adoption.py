@@ -77,7 +77,7 @@ def test_every_save_is_a_version_with_a_diff(cast):
     assert rec.text_md == "RIGOs should publish open data monthly."
     diff = version_diff(first, second)
     assert "-The room agreed on **data**." in diff and "+The room agreed to publish data monthly." in diff
-    assert "+- RIGOs should publish open data monthly." in diff
+    assert "+1. RIGOs should publish open data monthly." in diff
     kinds = list(RoomEvent.objects.filter(room=cast.room, kind="minutes.saved").values_list("participants", flat=True))
     assert [k["version"] for k in kinds] == [1, 2]
     assert AuditEntry.objects.filter(room=cast.room, action="edit_minutes").count() == 2

@@ -127,7 +127,7 @@ def test_pdf_minutes_carry_the_html_content_in_order(session_doc):
         assert phrase in text, phrase
     at = 0
     for heading in ("Minutes: Test round table", "Attendance Sector", "Summary The room",
-                    "Interventions A participant", "Consensus checks", "Recommendations",
+                    "Interventions 1.1 A participant", "Consensus checks", "Recommendations",
                     "Parity figures", "Method Attribution."):
         at = text.find(heading, at)
         assert at >= 0, heading
@@ -223,7 +223,7 @@ def test_docx_minutes_carry_the_html_content_with_real_styles(session_doc):
     ]
     assert ("List Bullet", "publish monthly") in styles
     speakers = [t for name, t in styles if name == "Intervention Speaker"]
-    assert speakers[0] == "A participant from civil society said:"
+    assert speakers[0] == "1.1 A participant from civil society said:"
     assert len(speakers) == len(item["interventions"])
     assert document.core_properties.title == "Minutes: Test round table"
     assert 'w:instr="PAGE"' in document.sections[0].footer._element.xml

@@ -431,6 +431,8 @@ def test_the_room_page_loads_every_module_and_logs_no_error(chromium, server, wh
     try:
         # The start-up ran to its end: the parity figures are fetched last.
         expect(page.locator("#parity")).not_to_have_text("…")
+        # Nobody has had the floor yet: no balance index of 1.00.
+        expect(page.locator("#parity")).to_contain_text("Balance index: not used yet")
         # screen.js is the venue screen's own entry point (it reuses the room's modules).
         files = {path.name for path in ROOM_JS.glob("*.js")} - {"screen.js"}
         assert modules == dict.fromkeys(files, 200), modules

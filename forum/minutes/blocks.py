@@ -121,3 +121,17 @@ def html_blocks(fragment: str) -> list[Block]:
 def recommendation_text(rec: dict) -> str:
     """A recommendation as plain text: its sanitised HTML flattened, else its Markdown."""
     return html_to_text(rec["text_html"]) if rec.get("text_html") else rec.get("text_md") or ""
+
+
+def plain_text(fragment: str, indent: str = "") -> str:
+    """Sanitised HTML as plain text a letter can carry: paragraphs apart, list items with
+    their bullet ("-") or number, quotes with "> ", no markup characters (`**`) left in."""
+    lines = []
+    for block in html_blocks(fragment):
+        text = " ".join("".join(run for run, _marks in block.runs).split())
+        if block.kind == "li":
+            text = f"{'-' if block.label == chr(0x2022) else block.label} {text}"
+        elif block.kind == "quote":
+            text = f"> {text}"
+        lines.append(indent + text)
+    return "\n".join(lines)

@@ -6,9 +6,10 @@ format says the same.
 
 Attribution follows the room's policy and only what each intervention stored when it was
 posted (`Intervention.attribution`): the minutes never look up who holds a seat. Under the
-Chatham House Rule an intervention reads "A participant from civil society said:" when its
-stored attribution names a sector, "The chair said:" for a function, else
-"A participant said:"; a named room reads "Name (Organization) said:".
+Chatham House Rule an intervention reads "A participant from civil society said:" (asked:,
+replied:, raised a point of order:, by the intervention's kind) when its stored attribution
+names a sector, "The chair said:" for a function, else "A participant said:"; a named room
+reads "Name (Organization) said:".
 
 The document is written in the room's language (`RoundTable.language`, in the header as
 "language"): every fixed sentence, and the names of the default sectors and consensus options,
@@ -36,15 +37,17 @@ Shape (schema "roundtables.minutes/1"):
                                "chair", "moderators", "rapporteur", "observers"}},
      "items": [{"id", "position", "title", "description",
                 "summary" (the rapporteur's Markdown, "" when none), "summary_html", "summary_text",
-                "interventions": [{"id", "kind", "speaker", "sentence", "body_html",
+                "interventions": [{"id", "number" ("2.3"), "kind", "speaker", "speaker_key",
+                                   "sentence", "body_html",
                                    "body_text", "redacted"}],
                 "consensus_checks": [{"id", "proposition", "status", "outcome", "options",
                                       "rule", "voters", "weighted", "support", "sectors":
                                       [{"slug", "name", "voters", "weight", "distribution"}],
-                                      "abstaining_sectors", "blocking_sectors", "reasons"}],
-                "recommendations": [{"id", "text_md", "text_html", "audience",
+                                      "abstaining_sectors", "blocking_sectors", "reasons",
+                                      "outcome_sentence"}],
+                "recommendations": [{"id", "number" ("3"), "text_md", "text_html", "audience",
                                      "audience_label", "consensus_check"}]}],
-     "parity": forum.parity.parity_figures(room),
+     "parity": forum.parity.parity_figures(room) (balance None when nobody had the floor),
      "method": [{"title", "text"}]}
 """
 
@@ -57,7 +60,7 @@ import re
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from forum.minutes.when import _date, _local, place_text
 from forum.models import (
@@ -70,7 +73,7 @@ from forum.models import (
     Sector,
 )
 from forum.parity import parity_figures
-from forum.tally import CONSENSUS_SCALE, disclose_result, explain
+from forum.tally import CONSENSUS_SCALE, disclose_result, explain, percent
 from moderation.attribution import FUNCTION_LABELS
 from moderation.disclosure import POOLED, Disclosure, Reader, disclosure, pooled_name
 from moderation.sanitize import render_markdown
@@ -169,16 +172,57 @@ def anonymous_phrase() -> str:
     return _("A participant")
 
 
-def sector_phrase(name: str) -> str:
-    """ "A participant from civil society", in the active language."""
+# The default sectors' speaker phrases, whole: each language puts its own article (or none)
+# before the sector ("from the private sector", "del sector privado", "du secteur privé").
+DEFAULT_SECTOR_PHRASES = {
+    "Government": gettext_noop("A participant from government"),
+    "Intergovernmental": gettext_noop("A participant from an intergovernmental organization"),
+    "Civil society": gettext_noop("A participant from civil society"),
+    "Private sector": gettext_noop("A participant from the private sector"),
+    "Academia": gettext_noop("A participant from academia"),
+}
+
+# What the speaker did, by the intervention's kind (Intervention.Kind); %(speaker)s is the
+# phrase above. An unknown kind reads as a statement.
+KIND_SENTENCES = {
+    Intervention.Kind.STATEMENT: gettext_noop("%(speaker)s said:"),
+    Intervention.Kind.QUESTION: gettext_noop("%(speaker)s asked:"),
+    Intervention.Kind.REPLY: gettext_noop("%(speaker)s replied:"),
+    Intervention.Kind.POINT_OF_ORDER: gettext_noop("%(speaker)s raised a point of order:"),
+    # What a delegate said in the meeting room is the chair's note of it, not their words.
+    Intervention.Kind.IN_ROOM: gettext_noop("%(speaker)s spoke in the room; the chair's note:"),
+}
+
+
+def kind_sentence(kind: str, speaker: str) -> str:
+    """ "A participant from the private sector asked:", in the active language."""
+    template = KIND_SENTENCES.get(kind, KIND_SENTENCES[Intervention.Kind.STATEMENT])
+    return _(template) % {"speaker": speaker}
+
+
+def sector_phrase(name: str, stored: str | None = None) -> str:
+    """ "A participant from civil society", in the active language (`stored`: the sector's
+    stored English name, which picks a default sector's whole phrase; without it, a default
+    sector's name in the active language picks it too, so a reader that has only the names the
+    minutes print gets the same phrase)."""
+    if stored is None:
+        stored = next((english for english in DEFAULT_SECTOR_PHRASES if _(english) == name), None)
+    if stored in DEFAULT_SECTOR_PHRASES:
+        return _(DEFAULT_SECTOR_PHRASES[stored])
     if translation.get_language() in _LOWERCASE_SECTOR_IN:
         name = _lower_first(name)
     return _("A participant from %(sector)s") % {"sector": name}
 
 
-def speaker_phrase(room: RoundTable, stored: dict, sector_names: dict[str, str]) -> str:
+def speaker_phrase(
+    room: RoundTable,
+    stored: dict,
+    sector_names: dict[str, str],
+    stored_names: dict[str, str] | None = None,
+) -> str:
     """Who said it, by the room's policy and the attribution stored with the intervention
-    (`sector_names`: slug -> name in the minutes' language)."""
+    (`sector_names`: slug -> name in the minutes' language; `stored_names`: slug -> the
+    stored name, which picks a default sector's phrase)."""
     label = (stored or {}).get("label") or ""
     sector = (stored or {}).get("sector")
     if room.attribution == RoundTable.Attribution.NAMED and not room.is_chatham_house and label:
@@ -187,7 +231,7 @@ def speaker_phrase(room: RoundTable, stored: dict, sector_names: dict[str, str])
     if label in functions:
         return functions[label]
     if room.attribution == RoundTable.Attribution.SECTOR and sector:
-        return sector_phrase(sector_names.get(sector, sector))
+        return sector_phrase(sector_names.get(sector, sector), (stored_names or {}).get(sector))
     return anonymous_phrase()
 
 
@@ -202,7 +246,20 @@ def _parity(room: RoundTable, shown: Disclosure) -> dict:
     figures = parity_figures(room, at, upto=seq, disclosure=shown)
     for sector in figures.get("sectors", []):
         sector["name"] = sector_name(sector["name"])
+    # Equal shares of nothing are not balance: when nobody had the floor the index is null
+    # ("not used" in the renderings), never 1.0.
+    for scope in [figures.get("room") or {}, *figures.get("items", [])]:
+        if "balance" in scope and not floor_used(scope):
+            scope["balance"] = None
     return figures
+
+
+def floor_used(scope: dict) -> bool:
+    """Whether anyone had the floor in a parity scope (the room's, or an item's)."""
+    return any(
+        f.get("turns", 0) or f.get("speaking_seconds", 0)
+        for f in (scope.get("sectors") or {}).values()
+    )
 
 
 def came(room: RoundTable, seat: dict) -> bool:
@@ -259,21 +316,42 @@ def _attendance(room: RoundTable, sectors: list[Sector], shown: Disclosure) -> d
     }
 
 
-def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, str], shown: Disclosure) -> dict:
+def _speaker_key(room: RoundTable, stored: dict | None) -> str:
+    """A language-independent key of who spoke, as the speaker phrase says it: a function's
+    role ("chair"), "participant-<sector slug>", "participant", or "named" (a named room's
+    speaker, whom the phrase names). The same in every language of the room."""
+    label = (stored or {}).get("label") or ""
+    sector = (stored or {}).get("sector")
+    if room.attribution == RoundTable.Attribution.NAMED and not room.is_chatham_house and label:
+        return "named"
+    roles = {text: role for role, text in FUNCTION_LABELS.items()}
+    if label in roles:
+        return str(roles[label])
+    if room.attribution == RoundTable.Attribution.SECTOR and sector:
+        return f"participant-{sector}"
+    return "participant"
+
+
+def _intervention(
+    room: RoundTable,
+    row: Intervention,
+    names: tuple[dict[str, str], dict[str, str]],
+    shown: Disclosure,
+    number: str,
+) -> dict:
+    sector_names, stored_names = names
     redacted = row.redacted_html is not None
     body_html = row.redacted_html if redacted else row.body_html
     # As posted, unless its sector is no longer one the record may name.
-    speaker = speaker_phrase(room, shown.attribution(row.attribution), sector_names)
+    stored = shown.attribution(row.attribution)
+    speaker = speaker_phrase(room, stored, sector_names, stored_names)
     return {
         "id": row.public_id,
+        "number": number,
         "kind": row.kind,
         "speaker": speaker,
-        # What a delegate said in the meeting room is the chair's note of it, not their words.
-        "sentence": (
-            _("%(speaker)s spoke in the room; the chair's note:")
-            if row.kind == Intervention.Kind.IN_ROOM
-            else _("%(speaker)s said:")
-        ) % {"speaker": speaker},
+        "speaker_key": _speaker_key(room, stored),
+        "sentence": kind_sentence(row.kind, speaker),
         "body_html": body_html,
         "body_text": html_to_text(body_html),
         "redacted": redacted,
@@ -306,7 +384,67 @@ def _check(check: ConsensusCheck, sector_names: dict[str, str], shown: Disclosur
         "abstaining_sectors": result.get("abstaining_sectors", []),
         "blocking_sectors": result.get("blocking_sectors", []),
         "reasons": _reasons(result, sector_names, labels),
+        "outcome_sentence": outcome_sentence(check.status, check.rule, result, labels),
     }
+
+
+def _objection_key(rule: dict, labels: dict[str, str]) -> str | None:
+    # The rule's objection option; a threshold rule over the default scale still has "object".
+    objection = (rule or {}).get("objection")
+    if objection:
+        return objection
+    if "object" in labels and "object" not in (rule or {}).get("support", []):
+        return "object"
+    return None
+
+
+def outcome_sentence(status: str, rule: dict, result: dict, labels: dict[str, str]) -> str:
+    """What happened, in one sentence of the active language: "No consensus: a majority of
+    one sector objects." A check carried while some of the weight objected never reads
+    "consensus": it says the objections (e.g. a third objecting in every sector, which blocks
+    no sector but is not agreement)."""
+    outcome = result.get("outcome")
+    if not outcome:
+        return _("Still open.") if status == ConsensusCheck.Status.OPEN else _("No result.")
+    codes = {e.get("code") for e in result.get("explanations", [])}
+    weighted = result.get("weighted") or {}
+    if not result.get("voters") or "nobody_voted" in codes:
+        return _("No decision: nobody voted.")
+    if (rule or {}).get("kind") == "majority":
+        decided = result.get("decided")
+        if outcome == "consensus" and decided:
+            return _("Decided by majority: %(option)s (%(share)s of the weight).") % {
+                "option": labels.get(decided, decided),
+                "share": percent(weighted.get(decided, 0.0)),
+            }
+        return _("No decision: no option holds more than half of the weight.")
+    blocking = result.get("blocking_sectors") or []
+    support = percent(result.get("support") or 0.0)
+    if outcome != "consensus":
+        if "sectors_block" in codes and blocking:
+            named = len([slug for slug in blocking if slug != POOLED])
+            if POOLED in blocking:
+                return ngettext(
+                    "No consensus: a majority of at least %(count)s sector objects.",
+                    "No consensus: a majority of at least %(count)s sectors object.",
+                    named + 1,
+                ) % {"count": named + 1}
+            return ngettext(
+                "No consensus: a majority of one sector objects.",
+                "No consensus: a majority of %(count)s sectors object.",
+                named,
+            ) % {"count": named}
+        return _(
+            "No consensus: weighted support %(support)s is below the threshold of %(threshold)s."
+        ) % {"support": support, "threshold": percent((rule or {}).get("threshold") or 0.0)}
+    objection = _objection_key(rule, labels)
+    objecting = weighted.get(objection, 0.0) if objection else 0.0
+    if objecting > 0:
+        return _(
+            "Carried with objections, not by consensus: weighted support %(support)s, "
+            "%(objecting)s of the weight objects."
+        ) % {"support": support, "objecting": percent(objecting)}
+    return _("Consensus: weighted support %(support)s, no objection.") % {"support": support}
 
 
 def _reasons(result: dict, sector_names: dict[str, str], labels: dict[str, str]) -> list[str]:
@@ -316,9 +454,10 @@ def _reasons(result: dict, sector_names: dict[str, str], labels: dict[str, str])
     return [explain(e, sector_names, labels) for e in result["explanations"]]
 
 
-def _recommendation(rec: Recommendation) -> dict:
+def _recommendation(rec: Recommendation, number: str) -> dict:
     return {
         "id": rec.public_id,
+        "number": number,
         "text_md": rec.text_md,
         "text_html": rec.text_html,
         "audience": rec.audience,
@@ -451,18 +590,36 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
     dialogue_sectors = list(room.dialogue.sectors.order_by("position", "slug"))
     sector_names = {s.slug: sector_name(s.name) for s in Sector.objects.all()}
     sector_names[POOLED] = pooled_name()
+    names = (sector_names, {s.slug: s.name for s in Sector.objects.all()})
     # The minutes are a record: they show what the rule lets everyone see, whoever reads them.
     shown = disclosure(room, Reader.RECORD)
     items = list(room.agenda_items.order_by("position"))
+    positions = {item.pk: item.position for item in items}
     interventions: dict[int, list[dict]] = {item.pk: [] for item in items}
     for row in Intervention.objects.filter(room=room, status=Intervention.Status.PUBLISHED).order_by("seq"):
-        interventions.setdefault(row.agenda_item_id, []).append(_intervention(room, row, sector_names, shown))
+        # "2.3": the third published intervention of agenda item 2, the same in every format.
+        listed = interventions.setdefault(row.agenda_item_id, [])
+        number = f"{positions.get(row.agenda_item_id, 0)}.{len(listed) + 1}"
+        listed.append(_intervention(room, row, names, shown, number))
     checks: dict[int, list[dict]] = {item.pk: [] for item in items}
     for check in ConsensusCheck.objects.filter(room=room).order_by("opened_at", "pk"):
         checks.setdefault(check.agenda_item_id, []).append(_check(check, sector_names, shown))
     recommendations: dict[int, list[dict]] = {item.pk: [] for item in items}
-    for rec in Recommendation.objects.filter(room=room).select_related("consensus_check").order_by("created_at", "pk"):
-        recommendations.setdefault(rec.agenda_item_id, []).append(_recommendation(rec))
+    recs = (
+        Recommendation.objects.filter(room=room)
+        .select_related("consensus_check")
+        .order_by("created_at", "pk")
+    )
+    by_item = {item.pk: [] for item in items}
+    for rec in recs:
+        by_item.setdefault(rec.agenda_item_id, []).append(rec)
+    # Recommendations are numbered 1, 2, 3 through the document in agenda order: the number
+    # the cover letter, the JSON and the AKN repeat.
+    count = 0
+    for item_pk, rows in by_item.items():
+        for rec in rows:
+            count += 1
+            recommendations.setdefault(item_pk, []).append(_recommendation(rec, str(count)))
 
     return {
         "schema": SCHEMA,

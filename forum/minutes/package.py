@@ -43,20 +43,21 @@ def sha256(data: bytes) -> str:
 def _recommendations(submission: Submission, doc: dict) -> list[dict]:
     adopted = {rec["id"]: rec for item in doc["items"] for rec in item["recommendations"]}
     titles = {rec["id"]: item["title"] for item in doc["items"] for rec in item["recommendations"]}
+    # The number the minutes and the cover letter give it (older documents: its place there).
+    order = {rid: str(n) for n, rid in enumerate(adopted, start=1)}
     out = []
     for follow_up in submission.follow_ups.select_related("recommendation"):
         rec = adopted[follow_up.recommendation.public_id]
-        out.append(
-            {
-                "id": rec["id"],
-                "agenda_item": titles[rec["id"]],
-                "text_md": rec["text_md"],
-                "audience": rec["audience"],
-                "audience_label": rec["audience_label"],
-                "consensus_check": rec["consensus_check"],
-                "follow_up": follow_up.public_id,
-            }
-        )
+        out.append({
+            "id": rec["id"],
+            "number": rec.get("number") or order[rec["id"]],
+            "agenda_item": titles[rec["id"]],
+            "text_md": rec["text_md"],
+            "audience": rec["audience"],
+            "audience_label": rec["audience_label"],
+            "consensus_check": rec["consensus_check"],
+            "follow_up": follow_up.public_id,
+        })
     return out
 
 

@@ -259,6 +259,8 @@ def room_strings() -> dict[str, str]:
         "parity_time": _("Time"),
         "parity_words": _("Words"),
         "balance": _("Balance index: %(index)s (1 = equal speaking time)"),
+        # Equal shares of nothing are not balance: before anyone had the floor there is no index.
+        "balance_unused": _("Balance index: not used yet (nobody has had the floor)"),
         "parity_unavailable": _("Parity figures unavailable."),
         "presence_sector": _("%(sector)s: %(count)s"),
         "presence_others": _("Chair, rapporteur and observers: %(others)s · total %(total)s"),

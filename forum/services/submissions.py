@@ -13,10 +13,12 @@ import datetime as dt
 
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from forum.errors import NotFound, ServiceError
+from forum.minutes.blocks import plain_text
+from forum.minutes.document import RULE_EXPLANATIONS
 from forum.minutes.package import build_package
 from forum.models import (
     Committee,
@@ -74,19 +76,60 @@ def _date(value: dt.date | str | None) -> dt.date:
         raise ServiceError("invalid_date", _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)})
 
 
+LETTER_LANGUAGES = frozenset({"en", "es", "fr", "pt"})
+
+
+def letter_language(committee: Committee, room: RoundTable) -> str:
+    """The language a cover letter is written in: the committee's first working language
+    that has a letter template, else the room's (the minutes') language, else English."""
+    for code in committee.languages:
+        code = code.lower().split("-")[0]
+        if code in LETTER_LANGUAGES:
+            return code
+    return room.language if room.language in LETTER_LANGUAGES else "en"
+
+
 def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]) -> str:
-    """The cover letter from its template (templates/submissions/cover_letter.txt)."""
+    """The cover letter from its template in the committee's working language
+    (templates/secretariat/submissions/cover_letter.<language>.txt).
+
+    Recommendations keep the number the minutes give them (documents adopted before
+    recommendations were numbered: their place in the minutes), and their Markdown is
+    rendered to plain text: a letter never shows `**`."""
     header = version.document["header"]
-    return render_to_string(
-        "secretariat/submissions/cover_letter.txt",
-        {
-            "committee": committee,
-            "header": header,
-            "version": version,
-            "recommendations": recommendations,
-            "today": timezone.localdate(),
-        },
-    ).strip() + "\n"
+    language = letter_language(committee, room)
+    order = {rid: n for n, rid in enumerate(adopted_recommendations(version), start=1)}
+    # "online" is a word of the minutes' language, not a name: the letter says it in its own.
+    with translation.override(header.get("language") or "en"):
+        online = header["place"] == _("online")
+    with translation.override(language):
+        if online:
+            header = {**header, "place": _("online")}
+        rule = {
+            "name": str(RoundTable.Rule(header["rule"]["key"]).label),
+            "explanation": str(RULE_EXPLANATIONS[header["rule"]["key"]]),
+        } if header["rule"]["key"] in RoundTable.Rule.values else header["rule"]
+        listed = [
+            {
+                "number": rec.get("number") or str(order.get(rec["id"], "")),
+                "text": plain_text(rec.get("text_html") or "", indent="   ").strip()
+                or rec["text_md"],
+                "audience_label": str(Recommendation.Audience(rec["audience"]).label)
+                if rec["audience"] in Recommendation.Audience.values else rec["audience_label"],
+            }
+            for rec in recommendations
+        ]
+        return render_to_string(
+            f"secretariat/submissions/cover_letter.{language}.txt",
+            {
+                "committee": committee,
+                "header": header,
+                "rule": rule,
+                "version": version,
+                "recommendations": listed,
+                "today": timezone.localdate(),
+            },
+        ).strip() + "\n"
 
 
 def adopted_recommendations(version: MinutesVersion) -> dict[str, dict]:

@@ -38,7 +38,15 @@ export function refreshParity() {
           row.insertCell().textContent = v;
         }
       }
-      const balance = el("p", { text: t("balance", { index: data.room.balance.toFixed(2) }) });
+      // Nobody has had the floor yet: an index of 1.00 would claim a balance of nothing.
+      const used = data.sectors.some((s) => {
+        const f = data.room.sectors[s.slug] || {};
+        return (f.turns ?? 0) > 0 || (f.speaking_seconds ?? 0) > 0;
+      });
+      const text = used && data.room.balance != null
+        ? t("balance", { index: data.room.balance.toFixed(2) })
+        : t("balance_unused");
+      const balance = el("p", { text });
       box.classList.remove("muted");
       box.replaceChildren(table, balance);
     } catch {

@@ -108,10 +108,15 @@ class Speakers:
         self.roles: list[str] = []
         self.taken = {SOURCE}
 
-    def ref(self, phrase: str) -> tuple[str, str | None]:
-        """(eId of the TLCPerson, eId of the TLCRole or None) for `phrase`."""
+    def ref(self, phrase: str, key: str | None = None) -> tuple[str, str | None]:
+        """(eId of the TLCPerson, eId of the TLCRole or None) for `phrase`; `key` is the
+        document's language-independent speaker key ("participant-civil-society"), when it
+        has one: a sector's reference is then the same in every language."""
         if phrase not in self.by_phrase:
-            self.by_phrase[phrase] = self._new(phrase)
+            if key and key.startswith("participant-"):
+                self.by_phrase[phrase] = (self._person(key, phrase), None)
+            else:
+                self.by_phrase[phrase] = self._new(phrase)
         return self.by_phrase[phrase]
 
     def role(self, function: str) -> str:
@@ -298,7 +303,7 @@ def _section(parent, eid: str, name: str, heading: str, num: str | None = None):
 
 
 def _speech(section, eid: str, iv: dict, speakers: Speakers) -> None:
-    by, role = speakers.ref(clean(iv["speaker"]))
+    by, role = speakers.ref(clean(iv["speaker"]), iv.get("speaker_key"))
     attrs = {"as": f"#{role}"} if role else {}
     speech = _el(section, "speech", eId=eid, by=f"#{by}", **{"class": iv.get("kind")}, **attrs)
     _el(speech, "from", iv["speaker"])

@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from forum.minutes.document import DEFAULT_LANGUAGE
+from forum.minutes.document import DEFAULT_LANGUAGE, floor_used
 
 
 def minutes_language(doc: dict) -> str:
@@ -77,7 +77,11 @@ def percent(share: float | None) -> str:
 
 
 def outcome_text(check: dict) -> str:
-    """A consensus check's outcome as the minutes print it."""
+    """A consensus check's outcome as the minutes print it: the document's sentence of what
+    happened (without its final stop: renderers close it), or for documents saved before
+    they had one, the bare outcome."""
+    if check.get("outcome_sentence"):
+        return check["outcome_sentence"].rstrip(".")
     outcome = check["outcome"]
     if outcome == "consensus":
         return _("consensus")
@@ -89,8 +93,9 @@ def outcome_text(check: dict) -> str:
 
 
 def support_text(check: dict) -> str:
-    """"; weighted support 72.5%" after the outcome, or "" when there is none."""
-    if check["support"] is None:
+    """"; weighted support 72.5%" after the outcome, or "" when there is none (the outcome
+    sentence already says it)."""
+    if check["support"] is None or check.get("outcome_sentence"):
         return ""
     return _("; weighted support %(share)s") % {"share": percent(check["support"])}
 
@@ -135,6 +140,19 @@ def attendance_line(att: dict) -> str:
 
 def minutes_title(doc: dict) -> str:
     return _("Minutes: %(title)s") % {"title": doc["header"]["round_table"]}
+
+
+def said_line(iv: dict) -> str:
+    """An intervention's attribution line with its number: "2.3 A participant from the private
+    sector asked:" (documents saved before interventions were numbered have no number)."""
+    number = iv.get("number")
+    return f"{number} {iv['sentence']}" if number else iv["sentence"]
+
+
+def rec_number(rec: dict) -> str:
+    """A recommendation's number as the lists print it ("3."), "" before they were numbered."""
+    number = rec.get("number")
+    return f"{number}." if number else ""
 
 
 def audience_note(rec: dict) -> str:
@@ -182,6 +200,14 @@ def parity_table(parity: dict) -> tuple[list[list[str]], str]:
             s["name"], str(f.get("turns", 0)), f"{f.get('speaking_seconds', 0):.0f}",
             percent(f.get("speaking_share", 0.0)), str(f.get("interventions", 0)), str(f.get("words", 0)),
         ])
+    if room.get("balance") is None or not floor_used(room):
+        # Nobody had the floor: no shares, no balance to speak of.
+        rows = [[row[0], row[1], row[2], _("not used"), *row[4:]] for row in rows]
+        closing = _(
+            "Balance index: not used (nobody had the floor); "
+            "departures from the floor rule: %(departures)s."
+        ) % {"departures": room["overrides"]["total"]}
+        return rows, closing
     closing = _("Balance index: %(balance)s; departures from the floor rule: %(departures)s.") % {
         "balance": f"{room['balance']:.2f}", "departures": room["overrides"]["total"],
     }

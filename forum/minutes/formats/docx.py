@@ -44,6 +44,8 @@ from forum.minutes.formats.common import (
     parity_head,
     parity_table,
     percent,
+    rec_number,
+    said_line,
     sectors_head,
     status_line,
     support_text,
@@ -216,7 +218,7 @@ def _interventions_xml(interventions: list[dict], speaker_id: str, text_id: str)
     )
     out = []
     for iv in interventions:
-        out.append(speaker + _run_xml(iv["sentence"]) + (note if iv["redacted"] else "") + "</w:p>")
+        out.append(speaker + _run_xml(said_line(iv)) + (note if iv["redacted"] else "") + "</w:p>")
         parts = [part for part in iv["body_text"].split("\n") if part.strip()]
         out += [text + _run_xml(part) + "</w:p>" for part in parts]
     return "".join(out)
@@ -292,7 +294,9 @@ def _item(w: Writer, item: dict) -> None:
     if item["recommendations"]:
         w.heading(words["recommendations"], level=2)
         for rec in item["recommendations"]:
-            paragraph = w.paragraph(recommendation_text(rec), style="List Bullet")
+            number = rec_number(rec)
+            text = f"{number} {recommendation_text(rec)}" if number else recommendation_text(rec)
+            paragraph = w.paragraph(text, style="List Paragraph" if number else "List Bullet")
             _note(paragraph, f" {audience_note(rec)}")
 
 

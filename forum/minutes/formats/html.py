@@ -18,6 +18,7 @@ from forum.minutes.formats.common import (
     parity_head,
     parity_table,
     percent,
+    said_line,
     sectors_head,
     status_line,
     support_text,
@@ -153,19 +154,21 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
             note = f' <span class="note">{_e(words["redacted"])}</span>' if iv["redacted"] else ""
             # body_html is the product's sanitised HTML (moderation/sanitize.py).
             out.append(
-                f'<div class="intervention"><p class="said">{_e(iv["sentence"])}{note}</p>'
+                f'<div class="intervention"><p class="said">{_e(said_line(iv))}{note}</p>'
                 f'<div class="body">{iv["body_html"]}</div></div>'
             )
         if item["consensus_checks"]:
             out.append(f"<h3>{_e(words['consensus_checks'])}</h3>")
             out += [_check_html(check) for check in item["consensus_checks"]]
         if item["recommendations"]:
-            out.append(f"<h3>{_e(words['recommendations'])}</h3><ul>")
+            # An ordered list whose items carry the document's numbers (they run on across items).
+            out.append(f"<h3>{_e(words['recommendations'])}</h3><ol>")
             out += [
-                f"<li>{rec['text_html']} <span class=\"note\">{_e(audience_note(rec))}</span></li>"
+                f"<li{_value(rec)}>{rec['text_html']} "
+                f'<span class="note">{_e(audience_note(rec))}</span></li>'
                 for rec in item["recommendations"]
             ]
-            out.append("</ul>")
+            out.append("</ol>")
         out.append("</section>")
     out.append(f"<h2>{_e(words['parity'])}</h2>")
     out.append(_parity_html(doc["parity"]))
@@ -179,3 +182,8 @@ def _parity_html(parity: dict) -> str:
     head = _ths(parity_head())
     body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return (f'<div ' f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>')
+
+
+def _value(rec: dict) -> str:
+    number = rec.get("number")
+    return f' value="{int(number)}"' if number and str(number).isdigit() else ""

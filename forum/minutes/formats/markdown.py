@@ -18,6 +18,8 @@ from forum.minutes.formats.common import (
     parity_head,
     parity_table,
     percent,
+    rec_number,
+    said_line,
     sectors_head,
     status_line,
     support_text,
@@ -46,7 +48,7 @@ def _check_lines(check: dict) -> list[str]:
         f"**{words['consensus_check']}:** {_md(check['proposition'])}", "",
         f"{words['outcome']}: **{_md(outcome)}**",
     ]
-    if check["support"] is not None:
+    if support_text(check):
         lines.append(support_text(check))
     lines[-1] += "."
     if check["weighted"]:
@@ -111,7 +113,7 @@ def _markdown(doc: dict) -> str:
             out.append(words["no_interventions"])
         for iv in item["interventions"]:
             note = f" *{words['redacted']}*" if iv["redacted"] else ""
-            out += [f"{_md(iv['sentence'])}{note}", "", _md_block(iv["body_text"]), ""]
+            out += [f"{_md(said_line(iv))}{note}", "", _md_block(iv["body_text"]), ""]
         if item["consensus_checks"]:
             out += ["", f"### {words['consensus_checks']}"]
             for check in item["consensus_checks"]:
@@ -120,7 +122,7 @@ def _markdown(doc: dict) -> str:
             out += ["", f"### {words['recommendations']}", ""]
             for rec in item["recommendations"]:
                 note = _("(to: %(audience)s)") % {"audience": _md(rec["audience_label"])}
-                out.append(f"- {_md(rec['text_md'])} {note}")
+                out.append(f"{rec_number(rec) or '-'} {_md(rec['text_md'])} {note}")
     out += ["", f"## {words['parity']}", ""]
     out += _parity_md(doc["parity"])
     out += ["", f"## {words['method']}", ""]

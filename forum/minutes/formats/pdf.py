@@ -38,6 +38,8 @@ from forum.minutes.formats.common import (
     parity_head,
     parity_table,
     percent,
+    rec_number,
+    said_line,
     sectors_head,
     status_line,
     support_text,
@@ -176,7 +178,7 @@ def _header(doc: dict) -> list:
 
 def _intervention(pen: _Pen, iv: dict) -> TextBlock:
     f = fonts()
-    said = [Run(f.bold, iv["sentence"])]
+    said = [Run(f.bold, said_line(iv))]
     if iv["redacted"]:
         said.append(Run(f.italic, _("(redacted by the moderators)"), grey=True))
     body = [(14.0, [Run(f.regular, part)]) for part in iv["body_text"].split("\n") if part.strip()]
@@ -214,7 +216,7 @@ def _check(check: dict) -> list:
 def _recommendation(rec: dict) -> Paragraph:
     note = _note(esc(audience_note(rec)))
     text = f"{esc(recommendation_text(rec))}{note}"
-    return Paragraph(text, styles()["bullet"], bulletText="\u2022")
+    return Paragraph(text, styles()["bullet"], bulletText=rec_number(rec) or "\u2022")
 
 
 def _item(pen: _Pen, item: dict) -> list:
