@@ -24,6 +24,7 @@ Shape (schema "roundtables.minutes/1"):
                  "audit_head" ({"entry", "mac"}: the audit chain at adoption, else None)},
      "header": {"dialogue", "round_table", "slug", "date" (YYYY-MM-DD), "place",
                 "language" (a code of settings.LANGUAGES),
+                "convener": {"name", "akn_author", "akn_country"},
                 "rule": {"key", "name", "explanation"},
                 "attribution": {"key", "name", "explanation"},
                 "attendance": {"sectors": [{"slug", "name", "delegates"}], "delegates",
@@ -442,6 +443,12 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
             "date": _date(room),
             "place": _place(room),
             "language": room.language or DEFAULT_LANGUAGE,
+            # Who convenes, as the Akoma Ntoso rendering names it (FRBR author and country).
+            "convener": {
+                "name": room.dialogue.convener,
+                "akn_author": room.dialogue.akn_author,
+                "akn_country": room.dialogue.akn_country,
+            },
             "rule": {
                 "key": room.rule,
                 "name": str(RoundTable.Rule(room.rule).label),
