@@ -16,6 +16,7 @@ from forum.minutes.formats.akn import (
     RT_NS,
     akn_errors,
     akn_schema,
+    id_part,
     render_akn_minutes,
 )
 from forum.minutes.formats.common import status_line
@@ -61,7 +62,7 @@ def test_the_session_minutes_validate_against_the_strict_schema(cast):
     debate = root.find("a:debate", NS)
     assert debate.get("name") == "minutes"
     ident = debate.find("a:meta/a:identification", NS)
-    assert ident.get("source") == "#roundtables"
+    assert ident.get("source") == "#secretariat"
     assert ident.find("a:FRBRWork/a:FRBRcountry", NS).get("value") == FRBR_COUNTRY
     assert ident.find("a:FRBRWork/a:FRBRdate", NS).get("date") == doc["header"]["date"]
     assert ident.find("a:FRBRExpression/a:FRBRlanguage", NS).get("language") == "eng"
@@ -96,7 +97,8 @@ def test_adopted_minutes_carry_the_hash_in_the_text_and_the_metadata(cast):
 
 def test_every_speech_is_by_a_reference_in_references(cast):
     run_session(cast)
-    root = assert_valid(render_akn_minutes(minutes_document(cast.room)))
+    doc = minutes_document(cast.room)
+    root = assert_valid(render_akn_minutes(doc))
     refs = {el.get("eId"): el for el in root.find(".//a:meta/a:references", NS)}
     by = {}
     for speech in speeches(root):
@@ -115,7 +117,9 @@ def test_every_speech_is_by_a_reference_in_references(cast):
     assert refs["participant-civil-society"].get("showAs") == "A participant from civil society"
     eids = root.xpath("//@eId")
     assert len(eids) == len(set(eids))
-    assert "dbsect_1__speech_1" in eids
+    item = doc["items"][0]
+    first = item["interventions"][0]["id"]
+    assert f"dbsect_{id_part(item['id'])}__speech_{id_part(first)}" in eids
 
 
 def test_a_chatham_house_export_names_no_seat_holder(cast):
@@ -222,3 +226,205 @@ def test_five_thousand_interventions_render_and_validate_quickly(cast):
     assert len(speeches(root)) == 5000
     assert rendered < 1.0, rendered
     assert validated < 3.0, validated
+
+
+# -- Akoma Ntoso by the book: author, country, references, kinds, votes, stable eIds --------------
+
+
+def frbr(root, level: str, tag: str) -> etree._Element:
+    return root.find(f".//a:identification/a:{level}/a:{tag}", NS)
+
+
+def test_the_convening_body_is_the_author_and_names_the_country(cast):
+    run_session(cast)
+    default = assert_valid(render_akn_minutes(minutes_document(cast.room)))
+    # A dialogue that names no body: the secretariat, in no single country.
+    for level in ("FRBRWork", "FRBRExpression", "FRBRManifestation"):
+        assert frbr(default, level, "FRBRauthor").get("href") == "#secretariat"
+    assert frbr(default, "FRBRWork", "FRBRcountry").get("value") == FRBR_COUNTRY == "aa"
+
+    dialogue = cast.room.dialogue
+    dialogue.convener, dialogue.akn_author, dialogue.akn_country = (
+        "Organization of American States", "oas", "us",
+    )
+    dialogue.save()
+    doc = minutes_document(cast.room)
+    assert doc["header"]["convener"] == {
+        "name": "Organization of American States", "akn_author": "oas", "akn_country": "us",
+    }
+    root = assert_valid(render_akn_minutes(doc))
+    assert root.find(".//a:identification", NS).get("source") == "#oas"
+    for level in ("FRBRWork", "FRBRExpression", "FRBRManifestation"):
+        assert frbr(root, level, "FRBRauthor").get("href") == "#oas", level
+        assert "roundtables" not in frbr(root, level, "FRBRthis").get("value")
+    assert frbr(root, "FRBRExpression", "FRBRauthor").get("as") == "#role-rapporteur"
+    assert frbr(root, "FRBRWork", "FRBRcountry").get("value") == "us"
+    work = f"/akn/us/debate/minutes/oas/{doc['header']['date']}/test-room"
+    assert frbr(root, "FRBRWork", "FRBRuri").get("value") == work
+    assert frbr(root, "FRBRWork", "FRBRthis").get("value") == f"{work}/!main"
+    assert frbr(root, "FRBRExpression", "FRBRuri").get("value") == f"{work}/eng@"
+    assert frbr(root, "FRBRManifestation", "FRBRthis").get("value") == f"{work}/eng@/!main.xml"
+    org = root.find(".//a:references/a:TLCOrganization", NS)
+    assert org.attrib == {
+        "eId": "oas", "href": "/akn/ontology/organization/us/oas",
+        "showAs": "Organization of American States",
+    }
+
+
+def test_the_dialogue_refuses_an_author_or_country_outside_the_naming_convention(db):
+    from forum.errors import ServiceError
+    from forum.models import Dialogue
+    from forum.services.rooms import dialogue_get_or_create
+
+    for author, country, code in (
+        ("OAS", "aa", "invalid_akn_author"), ("o/a", "aa", "invalid_akn_author"),
+        ("oas", "USA", "invalid_akn_country"), ("oas", "", "invalid_akn_country"),
+        ("oas", "u1", "invalid_akn_country"),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            dialogue_get_or_create(slug="d", title="D", akn_author=author, akn_country=country)
+        assert refused.value.code == code and repr(author if "author" in code else country) in (
+            refused.value.message
+        )
+        assert not Dialogue.objects.filter(slug="d").exists()
+    made = dialogue_get_or_create(slug="d", title="D", akn_author="pif", akn_country="br-sp")
+    assert (made.akn_author, made.akn_country) == ("pif", "br-sp")
+
+
+def post_kind(cast, persona: str, body: str, kind: str) -> str:
+    import uuid
+
+    from forum.services.interventions import intervention_post
+
+    seat = cast.seats[persona].pk
+    return intervention_post(seat_id=seat, client_id=uuid.uuid4(), body=body, kind=kind).intervention_id
+
+
+def test_questions_answers_and_points_of_order_are_akn_elements(cast):
+    consent_all(cast)
+    post(cast, "cora", "A statement.")
+    question = post_kind(cast, "gus", "Who pays for the sirens?", "question")
+    reply = post_kind(cast, "cora", "The councils, with a fund.", "reply")
+    order = post_kind(cast, "ada", "We are off the agenda item.", "point_of_order")
+    doc = minutes_document(cast.room)
+    root = assert_valid(render_akn_minutes(doc))
+    item = f"dbsect_{id_part(doc['items'][0]['id'])}"
+    [q] = root.xpath("//a:question", namespaces=NS)
+    assert q.get("eId") == f"{item}__question_{id_part(question)}"
+    assert q.get("by") == "#participant-government"
+    assert q.find("a:p", NS).text == "Who pays for the sirens?"
+    [a] = root.xpath("//a:answer", namespaces=NS)
+    assert a.get("eId") == f"{item}__answer_{id_part(reply)}"
+    assert a.find("a:from", NS).text == "A participant from civil society"
+    [point] = root.xpath("//a:pointOfOrder", namespaces=NS)
+    assert point.get("eId") == f"{item}__pointOfOrder_{id_part(order)}"
+    [inside] = point.findall("a:speech", NS)
+    assert inside.get("by") == "#participant"  # academia seats fewer than k: anonymous
+    assert inside.find("a:p", NS).text == "We are off the agenda item."
+    # A statement stays a speech; no kind is a class any more.
+    assert len(speeches(root)) == 2 and not root.xpath("//@class[.='question']")
+
+
+def test_a_consensus_check_is_a_voting_with_a_quantity_per_option(cast):
+    run_session(cast)
+    doc = minutes_document(cast.room)
+    [check] = doc["items"][0]["consensus_checks"]
+    root = assert_valid(render_akn_minutes(doc))
+    section = f"dbsect_{id_part(doc['items'][0]['id'])}__dbsect_{id_part(check['id'])}"
+    assert root.xpath(f"//a:debateSection[@eId='{section}']/@name", namespaces=NS) == [
+        "consensusCheck"
+    ]
+    [voting] = root.findall(".//a:meta/a:analysis/a:parliamentary/a:voting", NS)
+    assert voting.get("href") == f"#{section}"
+    refs = {el.get("eId"): el for el in root.find(".//a:references", NS)}
+    outcome = refs[voting.get("outcome")[1:]]
+    assert outcome.tag == f"{{{AKN_NS}}}TLCConcept" and outcome.get("eId").startswith("outcome-")
+    counts = {c.get("refersTo"): c.get("value") for c in voting.findall("a:count", NS)}
+    assert counts["#concept-voters"] == str(check["voters"]) == "5"
+    assert {k: v for k, v in counts.items() if k.startswith("#option-")} == {
+        "#option-support": "3", "#option-object": "1", "#option-live": "1",
+    }
+    assert refs["option-support"].get("showAs") == "Support"
+    # The weighted share of each option, as printed, is a <quantity> of that option.
+    quantities = root.xpath(f"//a:debateSection[@eId='{section}']//a:quantity", namespaces=NS)
+    assert [q.get("refersTo") for q in quantities] == [
+        f"#option-{key}" for key in check["weighted"]
+    ]
+    for q, share in zip(quantities, check["weighted"].values(), strict=True):
+        assert float(q.get("normalized")) == pytest.approx(share, abs=1e-4)
+        assert q.text.endswith("%")
+
+
+def spanish_twin(cast) -> RoundTable:
+    """A Spanish room on the same dialogue with the same speakers and kinds of speech."""
+    twin = build_cast(slug="sala-es", language="es")
+    run_session(twin)
+    post_kind(twin, "gus", "¿Quién paga?", "question")
+    post_kind(twin, "ada", "Una cuestión de orden.", "point_of_order")
+    return twin.room
+
+
+def test_the_same_speakers_have_the_same_ids_in_an_english_and_a_spanish_room(cast):
+    run_session(cast)
+    post_kind(cast, "gus", "Who pays?", "question")
+    post_kind(cast, "ada", "A point of order.", "point_of_order")
+    english = assert_valid(render_akn_minutes(minutes_document(cast.room)))
+    spanish = assert_valid(render_akn_minutes(minutes_document(spanish_twin(cast))))
+
+    def people(root) -> dict[str, str]:
+        return {
+            el.get("eId"): el.get("showAs")
+            for el in root.find(".//a:references", NS)
+            if el.tag in (f"{{{AKN_NS}}}TLCPerson", f"{{{AKN_NS}}}TLCRole")
+        }
+
+    def by(root) -> list[tuple[str, str | None]]:
+        return [(el.get("by"), el.get("as")) for el in root.xpath("//*[@by]")]
+
+    en, es = people(english), people(spanish)
+    assert set(en) == set(es) and by(english) == by(spanish)
+    assert {"participant-civil-society", "participant-government", "participant", "chair",
+            "role-chair", "role-rapporteur"} <= set(en)
+    # The ids agree; what they show is in each room's language.
+    assert en["participant-civil-society"] == "A participant from civil society"
+    assert es["participant-civil-society"] != en["participant-civil-society"]
+    assert es["participant-civil-society"].startswith("Un")
+    assert en["role-chair"] == "Chair" and es["role-chair"] != "Chair"
+    for root in (english, spanish):
+        options = [el.get("eId") for el in root.find(".//a:references", NS)
+                   if el.tag == f"{{{AKN_NS}}}TLCConcept"]
+        assert "option-support" in options
+
+
+def eids_by_text(root) -> dict[str, str]:
+    """eId -> the text it marks, for every element that has one."""
+    return {
+        el.get("eId"): " ".join(etree.tostring(el, encoding="unicode", method="text").split())
+        for el in root.xpath("//*[@eId]")
+    }
+
+
+def test_eids_stay_the_same_between_two_versions(cast):
+    run_session(cast)
+    first = minutes_document(cast.room)
+    before = eids_by_text(assert_valid(render_akn_minutes(first)))
+    # Saved and adopted as it stands: the body keeps every eId.
+    again = eids_by_text(assert_valid(render_akn_minutes(adopt(copy.deepcopy(first)))))
+    body = {k: v for k, v in before.items() if k.startswith("dbsect_")}
+    assert body and all(again[k] == v for k, v in body.items())
+    # A later version with more said, and an intervention put before the others (as a
+    # moderator's restore of an earlier one would): what was there keeps its eId and text.
+    post(cast, "gus", "A later point.")
+    check_open(actor_seat_id=cast.chloe.pk, proposition="A second check.")
+    later = minutes_document(cast.room)
+    earlier = dict(later["items"][0]["interventions"][0], id="earlier1", body_text="Restored.")
+    later["items"][0]["interventions"].insert(0, earlier)
+    after = eids_by_text(assert_valid(render_akn_minutes(later)))
+    item = f"dbsect_{id_part(first['items'][0]['id'])}"
+    check = f"{item}__dbsect_{id_part(first['items'][0]['consensus_checks'][0]['id'])}"
+    kept = [k for k in body if "__speech_" in k or k.startswith(check)]
+    assert len([k for k in kept if "__speech_" in k]) == len(first["items"][0]["interventions"])
+    for eid in kept:  # every speech, the first check and its tables: same eId, same text
+        assert after.get(eid) == body[eid], eid
+    assert item in after and f"{item}__speech_earlier1" in after
+    assert len(after) > len(before)
