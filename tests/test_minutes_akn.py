@@ -41,8 +41,11 @@ def assert_valid(xml: bytes) -> etree._Element:
 def adopt(doc: dict) -> dict:
     doc["status"] = "adopted"
     doc["version"] = {
-        "number": 2, "status": "adopted", "saved_at": "2026-11-27T18:00:00+00:00",
-        "adopted_at": "2026-11-28T10:00:00+00:00", "content_sha256": content_sha256(doc),
+        "number": 2,
+        "status": "adopted",
+        "saved_at": "2026-11-27T18:00:00+00:00",
+        "adopted_at": "2026-11-28T10:00:00+00:00",
+        "content_sha256": content_sha256(doc),
     }
     return doc
 
@@ -159,17 +162,20 @@ def test_a_named_open_room_refers_to_speakers_by_their_label(db):
     ivs[0]["speaker"], ivs[1]["speaker"], ivs[2]["speaker"] = "Амина Б.", "A B", "A-B"
     root = assert_valid(render_akn_minutes(doc))
     assert [s.get("by") for s in speeches(root)][:3] == [
-        "#speaker-амина-б", "#speaker-a-b", "#speaker-a-b-2",
+        "#speaker-амина-б",
+        "#speaker-a-b",
+        "#speaker-a-b-2",
     ]
 
 
 def test_markup_and_control_characters_in_user_text_stay_text(cast):
     consent_all(cast)
-    post(cast, "cora", "A <tag> & \"quotes\" ]]> <![CDATA[x]]> &amp; point.")
+    post(cast, "cora", 'A <tag> & "quotes" ]]> <![CDATA[x]]> &amp; point.')
     hostile = "<script>alert(1)</script> ]]> & \x00\x01\x08\x0b\x0c\x1f\ufffe end"
     check_open(actor_seat_id=cast.chloe.pk, proposition=hostile.replace("\x00", ""))
     recommendation_save(
-        actor_seat_id=cast.rita.pk, text="Use <b>bold</b> & more.",
+        actor_seat_id=cast.rita.pk,
+        text="Use <b>bold</b> & more.",
         audience=Recommendation.Audience.UN,
     )
     doc = minutes_document(cast.room)
@@ -183,7 +189,7 @@ def test_markup_and_control_characters_in_user_text_stay_text(cast):
     root = assert_valid(render_akn_minutes(doc))
     text = etree.tostring(root, encoding="unicode", method="text")
     assert "<script>alert(1)</script> ]]> & " in text and " end" in text
-    assert "A <tag> & \"quotes\"" in text
+    assert 'A <tag> & "quotes"' in text
     assert "Item  <one>" in text and "Round  table & <co>" in text and "Para  one." in text
     assert "bell and  lone surrogate" in text
     assert root.find(".//a:script", NS) is None and root.find(".//a:tag", NS) is None
@@ -245,12 +251,16 @@ def test_the_convening_body_is_the_author_and_names_the_country(cast):
 
     dialogue = cast.room.dialogue
     dialogue.convener, dialogue.akn_author, dialogue.akn_country = (
-        "Organization of American States", "oas", "us",
+        "Organization of American States",
+        "oas",
+        "us",
     )
     dialogue.save()
     doc = minutes_document(cast.room)
     assert doc["header"]["convener"] == {
-        "name": "Organization of American States", "akn_author": "oas", "akn_country": "us",
+        "name": "Organization of American States",
+        "akn_author": "oas",
+        "akn_country": "us",
     }
     root = assert_valid(render_akn_minutes(doc))
     assert root.find(".//a:identification", NS).get("source") == "#oas"
@@ -266,7 +276,8 @@ def test_the_convening_body_is_the_author_and_names_the_country(cast):
     assert frbr(root, "FRBRManifestation", "FRBRthis").get("value") == f"{work}/eng@/!main.xml"
     org = root.find(".//a:references/a:TLCOrganization", NS)
     assert org.attrib == {
-        "eId": "oas", "href": "/akn/ontology/organization/us/oas",
+        "eId": "oas",
+        "href": "/akn/ontology/organization/us/oas",
         "showAs": "Organization of American States",
     }
 
@@ -277,8 +288,10 @@ def test_the_dialogue_refuses_an_author_or_country_outside_the_naming_convention
     from forum.services.rooms import dialogue_get_or_create
 
     for author, country, code in (
-        ("OAS", "aa", "invalid_akn_author"), ("o/a", "aa", "invalid_akn_author"),
-        ("oas", "USA", "invalid_akn_country"), ("oas", "", "invalid_akn_country"),
+        ("OAS", "aa", "invalid_akn_author"),
+        ("o/a", "aa", "invalid_akn_author"),
+        ("oas", "USA", "invalid_akn_country"),
+        ("oas", "", "invalid_akn_country"),
         ("oas", "u1", "invalid_akn_country"),
     ):
         with pytest.raises(ServiceError) as refused:
@@ -297,7 +310,9 @@ def post_kind(cast, persona: str, body: str, kind: str) -> str:
     from forum.services.interventions import intervention_post
 
     seat = cast.seats[persona].pk
-    return intervention_post(seat_id=seat, client_id=uuid.uuid4(), body=body, kind=kind).intervention_id
+    return intervention_post(
+        seat_id=seat, client_id=uuid.uuid4(), body=body, kind=kind
+    ).intervention_id
 
 
 def test_questions_answers_and_points_of_order_are_akn_elements(cast):
@@ -342,7 +357,9 @@ def test_a_consensus_check_is_a_voting_with_a_quantity_per_option(cast):
     counts = {c.get("refersTo"): c.get("value") for c in voting.findall("a:count", NS)}
     assert counts["#concept-voters"] == str(check["voters"]) == "5"
     assert {k: v for k, v in counts.items() if k.startswith("#option-")} == {
-        "#option-support": "3", "#option-object": "1", "#option-live": "1",
+        "#option-support": "3",
+        "#option-object": "1",
+        "#option-live": "1",
     }
     assert refs["option-support"].get("showAs") == "Support"
     # The weighted share of each option, as printed, is a <quantity> of that option.
@@ -383,16 +400,25 @@ def test_the_same_speakers_have_the_same_ids_in_an_english_and_a_spanish_room(ca
 
     en, es = people(english), people(spanish)
     assert set(en) == set(es) and by(english) == by(spanish)
-    assert {"participant-civil-society", "participant-government", "participant", "chair",
-            "role-chair", "role-rapporteur"} <= set(en)
+    assert {
+        "participant-civil-society",
+        "participant-government",
+        "participant",
+        "chair",
+        "role-chair",
+        "role-rapporteur",
+    } <= set(en)
     # The ids agree; what they show is in each room's language.
     assert en["participant-civil-society"] == "A participant from civil society"
     assert es["participant-civil-society"] != en["participant-civil-society"]
     assert es["participant-civil-society"].startswith("Un")
     assert en["role-chair"] == "Chair" and es["role-chair"] != "Chair"
     for root in (english, spanish):
-        options = [el.get("eId") for el in root.find(".//a:references", NS)
-                   if el.tag == f"{{{AKN_NS}}}TLCConcept"]
+        options = [
+            el.get("eId")
+            for el in root.find(".//a:references", NS)
+            if el.tag == f"{{{AKN_NS}}}TLCConcept"
+        ]
         assert "option-support" in options
 
 

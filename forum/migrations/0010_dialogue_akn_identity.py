@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('forum', '0009_moderated_text'),
+        ("forum", "0009_moderated_text"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dialogue',
-            name='akn_author',
+            model_name="dialogue",
+            name="akn_author",
             field=models.SlugField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='dialogue',
-            name='akn_country',
-            field=models.CharField(default='aa', max_length=10),
+            model_name="dialogue",
+            name="akn_country",
+            field=models.CharField(default="aa", max_length=10),
         ),
     ]

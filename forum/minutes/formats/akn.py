@@ -282,12 +282,17 @@ def _proprietary(meta, doc: dict) -> None:
     version = doc.get("version") or {}
     prop = _el(meta, "proprietary", source=f"#{_convener(doc)[0]}")
     minutes = etree.SubElement(
-        prop, f"{{{RT_NS}}}minutes", nsmap={"rt": RT_NS},
-        schema=clean(doc.get("schema")), status=clean(doc.get("status")),
+        prop,
+        f"{{{RT_NS}}}minutes",
+        nsmap={"rt": RT_NS},
+        schema=clean(doc.get("schema")),
+        status=clean(doc.get("status")),
     )
     attrs = {
-        "number": version.get("number"), "status": version.get("status"),
-        "savedAt": version.get("saved_at"), "adoptedAt": version.get("adopted_at"),
+        "number": version.get("number"),
+        "status": version.get("status"),
+        "savedAt": version.get("saved_at"),
+        "adoptedAt": version.get("adopted_at"),
     }
     etree.SubElement(minutes, f"{{{RT_NS}}}version", _attrs(attrs))
     if version.get("content_sha256"):
@@ -390,8 +395,11 @@ def _check(parent, eid: str, check: dict, concepts: Concepts, analysis: list) ->
             _el(_el(tr, "td"), "p", labels.get(key, key))
             concept = options.get(key) or concepts.ref("option", key, key)
             _el(
-                _el(_el(tr, "td"), "p"), "quantity", percent(share),
-                eId=f"{eid}__table_1__quantity_{n}", refersTo=f"#{concept}",
+                _el(_el(tr, "td"), "p"),
+                "quantity",
+                percent(share),
+                eId=f"{eid}__table_1__quantity_{n}",
+                refersTo=f"#{concept}",
                 normalized=f"{share:.4f}",
             )
     if check["sectors"]:
@@ -414,13 +422,21 @@ def _voting(parliamentary, eid: str, check: dict, options: dict, concepts: Conce
         attrs["outcome"] = "#" + concepts.ref("outcome", check["outcome"], outcome_text(check))
     voting = _el(parliamentary, "voting", eId=f"voting_{eid.rsplit('_', 1)[-1]}", **attrs)
     base = voting.get("eId")
-    _el(voting, "count", eId=f"{base}__count_voters", value=check.get("voters") or 0,
-        refersTo="#" + concepts.ref("concept", "voters", sectors_head(check)[1]))
+    _el(
+        voting,
+        "count",
+        eId=f"{base}__count_voters",
+        value=check.get("voters") or 0,
+        refersTo="#" + concepts.ref("concept", "voters", sectors_head(check)[1]),
+    )
     if check["sectors"]:
         for key, concept in options.items():
             votes = sum(s["distribution"].get(key, 0) for s in check["sectors"])
             _el(
-                voting, "count", eId=f"{base}__count_{_slug(key)}", value=votes,
+                voting,
+                "count",
+                eId=f"{base}__count_{_slug(key)}",
+                value=votes,
                 refersTo=f"#{concept}",
             )
 
