@@ -454,3 +454,31 @@ def test_eids_stay_the_same_between_two_versions(cast):
         assert after.get(eid) == body[eid], eid
     assert item in after and f"{item}__speech_earlier1" in after
     assert len(after) > len(before)
+
+
+def test_the_secretariat_sets_the_convening_body_on_the_dialogue_form(db):
+    from django.test import Client
+
+    from forum.models import Dialogue, User
+    from tests.support.secretariat import page
+
+    sam = User.objects.create_user(
+        username="sam", email="sam@example.org", password="x", is_staff=True
+    )
+    staff = Client()
+    staff.force_login(sam)
+    form = staff.get("/secretariat/").content.decode()
+    assert 'name="akn_author"' in form and 'name="akn_country"' in form
+    fields = {"action": "dialogue", "title": "RIGO–CSO dialogue", "convener": "OAS"}
+    refused = staff.post("/secretariat/", {**fields, "slug": "bad", "akn_country": "USA"})
+    assert refused.status_code == 400 and "invalid_akn_country" in page(refused)
+    refused = staff.post("/secretariat/", {**fields, "slug": "bad", "akn_author": "O A S"})
+    assert refused.status_code == 400 and "invalid_akn_author" in page(refused)
+    assert not Dialogue.objects.filter(slug="bad").exists()
+    # Left empty, the defaults: the secretariat as author, "aa" as country.
+    staff.post("/secretariat/", {**fields, "slug": "plain", "akn_author": "", "akn_country": ""})
+    plain = Dialogue.objects.get(slug="plain")
+    assert (plain.akn_author, plain.akn_country) == ("", "aa")
+    staff.post("/secretariat/", {**fields, "slug": "oas", "akn_author": "oas", "akn_country": "US"})
+    oas = Dialogue.objects.get(slug="oas")
+    assert (oas.akn_author, oas.akn_country) == ("oas", "us")

@@ -194,7 +194,7 @@ def test_akoma_ntoso_names_the_language_in_iso_639_2_and_stays_valid(room, spani
     persons = dict(zip(tree.xpath("//a:TLCPerson/@eId", namespaces=ns),
                        tree.xpath("//a:TLCPerson/@showAs", namespaces=ns), strict=True))
     assert {"chair", "participant-civil-society"} <= set(persons)
-    assert persons["participant-civil-society"] == "Un participante (sociedad civil)"
+    assert persons["participant-civil-society"] == "Una persona participante de sociedad civil"
 
 
 def test_a_document_without_a_language_renders_in_english(room, spanish):
