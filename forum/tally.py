@@ -291,6 +291,8 @@ def explain(explanation: dict, sector_names: dict[str, str] | None = None, optio
     names = sector_names or {}
     labels = option_labels or {}
     code = explanation["code"]
+    if code == "figures_withheld":
+        return _("Some figures are not shown: they would describe a single voter.")
     if code == "nobody_voted":
         return _("Nobody voted.")
     if code == "majority":
@@ -336,38 +338,38 @@ def disclose_result(result: dict, disclosure: Disclosure) -> dict:
     """A check's result as a reader who sees `disclosure` may read it.
 
     The sectors not shown are summed into the pooled group (`POOLED`) in `sectors`,
-    `voting_sectors`, `abstaining_sectors`, `blocking_sectors` and the reasons; a pool that
-    would be a single delegate is left out, except that a block which alone decided the
-    outcome is still given as its reason (the outcome says it anyway). The weighted shares,
-    the outcome and the number of voters are the room's and stay as they are.
+    `voting_sectors`, `abstaining_sectors`, `blocking_sectors` and the reasons. Nothing is
+    shown for a group that would describe one voter (`withheld_groups`): not its figures, not
+    as voting, abstaining or blocking, not in a reason; a reason `figures_withheld` says that
+    something was left out. The weighted shares, the support, the outcome and the number of
+    voters are the room's and stay as they are.
     """
     if disclosure.full or not result or "sectors" not in result:
         return result
     per_sector = result["sectors"]
     groups = [(key, members) for key, members in disclosure.groups(per_sector) if members]
     options = result.get("options") or []
-    out = copy.deepcopy(result)
-    out["sectors"] = {}
+    figures = {}
     for key, members in groups:
-        figures = [per_sector[slug] for slug in members]
-        out["sectors"][key] = {
-            "voters": sum(f["voters"] for f in figures),
-            "weight": sum(f["weight"] for f in figures),
-            "distribution": {option: sum(f["distribution"].get(option, 0) for f in figures) for option in options},
+        rows = [per_sector[slug] for slug in members]
+        figures[key] = {
+            "voters": sum(f["voters"] for f in rows),
+            "weight": sum(f["weight"] for f in rows),
+            "distribution": {option: sum(f["distribution"].get(option, 0) for f in rows) for option in options},
         }
-    voting = set(result.get("voting_sectors", []))
-    out["voting_sectors"] = [key for key, members in groups if voting & set(members)]
-    out["abstaining_sectors"] = [key for key, members in groups if not voting & set(members)]
-    # A block the outcome already tells (support was reached, and yet no consensus) is said
-    # even for a pool of one; any other objection of a sector left out is not.
-    codes = {e["code"] for e in result.get("explanations", [])}
-    decisive = {"support_reached", "sectors_block"} <= codes
+    unlisted = result.get("voters", 0) - sum(f["voters"] for f in figures.values())
+    withheld = withheld_groups({key: f["voters"] for key, f in figures.items()}, unlisted)
+    listed = [(key, members) for key, members in groups if key not in withheld]
+    out = copy.deepcopy(result)
+    out["sectors"] = {key: figures[key] for key, _ in listed}
+    out["voting_sectors"] = [key for key, _ in listed if figures[key]["voters"]]
+    out["abstaining_sectors"] = [key for key, _ in listed if not figures[key]["voters"]]
+    group_of = {slug: key for key, members in listed for slug in members}
 
     def keys(slugs: list[str]) -> list[str]:
-        named = [slug for slug in slugs if disclosure.shows(slug)]
-        if len(named) < len(slugs) and (disclosure.pool_visible or decisive):
-            named.append(POOLED)
-        return named
+        # Each sector as its listed group says it; a sector of a group left out is not said.
+        said = [group_of[slug] for slug in slugs if slug in group_of]
+        return [key for key in dict.fromkeys(said) if key != POOLED] + ([POOLED] if POOLED in said else [])
 
     out["blocking_sectors"] = keys(result.get("blocking_sectors", []))
     if "explanations" in result:
@@ -378,6 +380,8 @@ def disclose_result(result: dict, disclosure: Disclosure) -> dict:
                 if not e["sectors"]:
                     continue
             explanations.append(e)
+        if withheld or unlisted:
+            explanations.append({"code": "figures_withheld"})
         out["explanations"] = explanations
         with translation.override("en"):
             out["reasons"] = [explain(e) for e in explanations]
@@ -385,6 +389,27 @@ def disclose_result(result: dict, disclosure: Disclosure) -> dict:
         # A result stored before reasons were kept as codes: its sentences name sectors.
         out["reasons"] = [reason for reason in result.get("reasons", []) if " of the voters of " not in reason]
     return out
+
+
+def withheld_groups(voters: dict[str, int], unlisted: int = 0) -> set[str]:
+    """The groups (key -> voters, in display order) whose figures describe one person, and
+    what must go with them. A group of exactly one voter is left out; then, while the ballots
+    left out (`unlisted`: those of no group at all, plus the groups left out) are exactly one,
+    the smallest group that voted is left out too, or the total minus what is shown would
+    be that one ballot. When anything is left out, so are the groups that did not vote: the
+    list of those left would point at the one that did."""
+    withheld = {key for key, n in voters.items() if n == 1}
+    hidden = unlisted + len(withheld)
+    while hidden == 1:
+        voted = [key for key, n in voters.items() if n and key not in withheld]
+        if not voted:
+            break
+        smallest = min(voted, key=lambda key: voters[key])
+        withheld.add(smallest)
+        hidden += voters[smallest]
+    if hidden:
+        withheld |= {key for key, n in voters.items() if not n}
+    return withheld
 
 
 def percent(share: float | Fraction) -> str:

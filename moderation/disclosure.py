@@ -2,8 +2,15 @@
 
 A sector is shown only where the room's policy shows sectors and the sector holds at least k
 seated delegates (the same count the attribution fallback uses). Everything else is pooled
-into one unnamed group, "Other participants" (key `POOLED`), never split by sector; and a
-pooled group that would single someone out (fewer than two seated delegates) shows nothing.
+into one unnamed group, "Other participants" (key `POOLED`), never split by sector.
+
+The pool shows only while it holds at least two seated sectors and at least k seated
+delegates: a pool of one sector is that sector by elimination, and a pool below k fits too
+few people. Otherwise nothing is shown for the pool (`pool_rule`). Folding a shown sector
+into it instead would take the name off a sector that holds k delegates, and the pseudonyms
+off its delegates, because other sectors are small: the figures of a few are left out
+rather than the names of many. A figure that would still describe one person (a group of one
+voter in a consensus result) is left out where the figure is made (forum/tally.py).
 
 - `named` rooms (open forums, on the record) show every sector;
 - `sector` rooms show the sectors that hold at least k seated delegates;
@@ -58,6 +65,10 @@ class Disclosure:
 
     shown: frozenset[str] | None
     pooled_seats: int = 0
+    # Seated sectors in the pool, and the delegates it needs (the room's k): a hand-made
+    # Disclosure (tests, pure code) has a pool of two sectors needing MIN_POOL.
+    pooled_sectors: int = 2
+    min_pool: int = MIN_POOL
 
     @property
     def full(self) -> bool:
@@ -65,7 +76,10 @@ class Disclosure:
 
     @property
     def pool_visible(self) -> bool:
-        return not self.full and self.pooled_seats >= MIN_POOL
+        return (
+            not self.full and self.pooled_sectors >= 2
+            and self.pooled_seats >= max(MIN_POOL, self.min_pool)
+        )
 
     def shows(self, slug: str | None) -> bool:
         return bool(slug) and (self.shown is None or slug in self.shown)
@@ -130,6 +144,16 @@ def seated_per_sector(room: RoundTable) -> dict[str, int]:
     return {slug: n for slug, n in rows}
 
 
+def pool_rule(seated: Mapping[str, int], shown: Iterable[str], k: int) -> Disclosure:
+    """The disclosure of a room whose sectors seat `seated` delegates, the sectors `shown`
+    holding k of them each: the pool (every seated sector not shown) shows only with at least
+    two seated sectors and at least k delegates (never fewer than MIN_POOL); otherwise nothing
+    shows for it."""
+    shown = frozenset(shown)
+    pooled = {slug: n for slug, n in seated.items() if slug not in shown and n > 0}
+    return Disclosure(shown, sum(pooled.values()), len(pooled), max(MIN_POOL, k))
+
+
 def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
     """The one rule: which sectors `reader` may see named in `room`, and whether the others'
     pooled group may show."""
@@ -137,10 +161,10 @@ def disclosure(room: RoundTable, reader: Reader | str) -> Disclosure:
         return FULL
     seated = seated_per_sector(room)
     if room.attribution == RoundTable.Attribution.SECTOR:
-        shown = frozenset(slug for slug, n in seated.items() if n >= room.k)
+        shown = {slug for slug, n in seated.items() if n >= room.k}
     else:
-        shown = frozenset()
-    return Disclosure(shown, sum(n for slug, n in seated.items() if slug not in shown))
+        shown = set()
+    return pool_rule(seated, shown, room.k)
 
 
 def attribution_for(room: RoundTable, reader: Reader | str, payload: dict | None) -> dict | None:

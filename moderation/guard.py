@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from forum.models import RoundTable, Seat
+from forum.models import NameStatement, RoundTable, Seat
 
-from .leakguard import Identity, IdentityMatcher, Mention
+from .leakguard import Identity, IdentityMatcher, Mention, _fold
 
 
 def room_identities(room: RoundTable) -> tuple[Identity, ...]:
@@ -75,3 +75,30 @@ def pieces(text: str, mentions: list[Mention]) -> list[tuple[str, bool]]:
 def withheld(text: str, mentions: list[Mention], mark: str = "[…]") -> str:
     """`text` with every mention replaced by `mark`: where a redaction starts from."""
     return "".join(mark if named else piece for piece, named in pieces(text, mentions))
+
+
+def folded(words: str) -> str:
+    """Words as the guard reads them (letters and digits, casefolded, marks dropped): the
+    key of a statement that they are not a participant."""
+    return _fold(words).text
+
+
+def stated_words(room: RoundTable) -> frozenset[str]:
+    """The folded words of the room's standing statements that they are not a participant."""
+    return frozenset(
+        NameStatement.objects.filter(room=room, withdrawn_at__isnull=True).values_list("words", flat=True)
+    )
+
+
+def unstated(text: str, mentions: list[Mention], stated: frozenset[str]) -> list[Mention]:
+    """The mentions no standing statement covers."""
+    return [m for m in mentions if folded(text[m.start : m.end]) not in stated] if stated else mentions
+
+
+def whole_identity(room: RoundTable, words: str) -> bool:
+    """`words` are a seat holder's whole name, e-mail address or organization: no statement
+    may say that they are not a participant."""
+    key = folded(words)
+    return any(
+        key in {folded(i.name), folded(i.email), folded(i.organization or "")} for i in room_identities(room)
+    )

@@ -70,7 +70,8 @@ KINDS: dict[str, EventKind] = {
             "intervention.held",
             "An intervention is held for the moderators (leak guard or pre-moderation): `reason` "
             "says which, `body_md` is the text as written and `mentions` the names found in it "
-            "(`start`, `end` in code points, `kind`, `text`).",
+            "(`start`, `end` in code points, `kind`, `text`); `alert`, when present, is the "
+            "seat's name-hold alert (as `seat.alert` describes it).",
             {**INTERVENTION, "author": str, "reason": str, "body_md": str, "mentions": list},
             audiences=MODERATORS_ONLY,
         ),
@@ -130,14 +131,17 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             "seat.alert",
             "A seat needs the moderators' attention: `alert` `name_holds` when `count` of its "
-            "texts were held for naming someone within `minutes` (a guess tested " "against the roster?).",
+            "texts were held for naming someone within `minutes` (a guess tested " "against the roster?). "
+            "Written by earlier versions only: the alert now rides on the hold's own " "event (`alert` "
+            "in `intervention.held` and `text.held`), so the hold takes one seq like any other.",
             {**SEAT, "alert": str, "count": int, "minutes": int},
             audiences=MODERATORS_ONLY,
         ),
         EventKind(
             "text.held",
             "A review comment or a note names someone: it waits for the rapporteur and the chair "
-            "(`kind`: comment, version_note, step_note or follow_up_note).",
+            "(`kind`: comment, version_note, step_note or follow_up_note); `alert` as in "
+            "`intervention.held`.",
             {"id": str, "kind": str},
             audiences=MODERATORS_ONLY,
         ),

@@ -24,7 +24,7 @@ from forum.services.minutes import minutes_adopt, minutes_comment, minutes_revie
 from forum.services.moderator_actions import intervention_approve, intervention_hide, seat_remove
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
-from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure
+from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure, pool_rule
 from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -70,9 +70,10 @@ def seat_more(cast, sector_slug: str, count: int) -> list[Seat]:
 
 
 def test_a_sector_is_shown_from_k_seated_delegates_and_the_others_are_pooled(cast):
+    seat_more(cast, "academia", 1)  # the pool: two sectors, k = 3 delegates
     rule = disclosure(cast.room, Reader.PARTICIPANTS)
     assert rule.shown == {"government", "civil-society"}
-    assert (rule.pooled_seats, rule.pool_visible) == (2, True)
+    assert (rule.pooled_seats, rule.pool_visible) == (3, True)
     assert [rule.key(s) for s in ("government", "academia", "private-sector", "intergovernmental", None)] == [
         "government", POOLED, POOLED, POOLED, None,
     ]
@@ -120,6 +121,7 @@ def test_a_pseudonym_of_a_sector_no_longer_shown_reads_a_participant():
 
 
 def test_a_delegate_holding_the_floor_alone_in_their_sector_is_not_named_by_the_running_turn(cast):
+    seat_more(cast, "academia", 1)  # the pool: two sectors, k = 3 delegates
     hand_raise(seat_id=cast.ada.pk)
     floor_give_next(actor_seat_id=cast.chloe.pk)
     for_cora = parity_for(cast.cora)
@@ -133,7 +135,7 @@ def test_a_delegate_holding_the_floor_alone_in_their_sector_is_not_named_by_the_
     assert for_chair["running"]["sector"] == "academia"
     assert for_chair["room"]["sectors"]["academia"]["turns"] == 1
 
-    # Without Pia, Ada would be a pool of one: nothing is shown for her at all.
+    # Without Pia, the pool would be academia alone: nothing is shown for it at all.
     seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Left the round table.")
     alone = parity_for(cast.cora)
     assert alone["running"]["sector"] is None
@@ -231,25 +233,86 @@ def test_a_result_pools_the_sectors_not_shown_and_keeps_the_weighing():
     assert disclose_result(result, FULL) is result
 
 
-def test_a_pool_of_one_is_left_out_of_a_result_unless_its_block_alone_decided_it():
+def test_a_pool_of_one_is_left_out_of_a_result_even_when_its_block_decided_it():
     lets_pass = tally(
         [("government", "support"), ("academia", "object")], ["government", "academia"], SCALE,
         {**DEFAULT_RULE, "threshold": 0.5, "sector_objection_blocks": False},
     )
     alone = Disclosure(frozenset({"government"}), 1)
     shown = disclose_result(lets_pass, alone)
-    assert set(shown["sectors"]) == {"government"}
+    # One ballot outside what is shown: government's alone would tell it by subtraction.
+    assert shown["sectors"] == {} and shown["voting_sectors"] == shown["abstaining_sectors"] == []
     assert shown["blocking_sectors"] == [] and "academia" not in json.dumps(shown)
-    assert [e["code"] for e in shown["explanations"]] == ["support_reached"]  # the objection is not said
-    # Support reached and yet no consensus: the outcome says a sector blocked; the reason may too.
+    assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
+    # Support reached and yet no consensus: one voter's block; nothing says who, or from where.
     blocked = tally(
         [("government", "support"), ("academia", "object")], ["government", "academia"], SCALE,
         {**DEFAULT_RULE, "threshold": 0.5},
     )
     shown = disclose_result(blocked, alone)
     assert shown["outcome"] == "no consensus"
-    assert shown["explanations"][-1] == {"code": "sectors_block", "sectors": [POOLED]}
-    assert set(shown["sectors"]) == {"government"}
+    assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
+    assert shown["blocking_sectors"] == [] and POOLED not in json.dumps(shown) and "academia" not in json.dumps(shown)
+    assert shown["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
+
+
+def test_a_group_of_one_voter_shows_nothing_whether_a_shown_sector_or_the_pool():
+    rule = Disclosure(frozenset({"government", "civil-society"}), 4)
+    ballots = [
+        ("government", "object"),  # government's only voter
+        ("civil-society", "support"), ("civil-society", "support"), ("civil-society", "live"),
+        ("academia", "support"), ("private-sector", "support"),
+    ]
+    sectors = ["government", "civil-society", "academia", "private-sector", "intergovernmental"]
+    shown = disclose_result(tally(ballots, sectors, SCALE, DEFAULT_RULE), rule)
+    # Government's one ballot is left out, and the pool's two with it (else the total minus
+    # what is shown would be that one ballot); nor is anyone listed as abstaining.
+    assert set(shown["sectors"]) == {"civil-society"}
+    assert shown["sectors"]["civil-society"]["distribution"] == {"support": 2, "live": 1, "object": 0}
+    assert (shown["voting_sectors"], shown["abstaining_sectors"], shown["blocking_sectors"]) == (["civil-society"], [], [])
+    assert not any(e["code"].startswith("sectors_") for e in shown["explanations"])
+    assert shown["explanations"][-1] == {"code": "figures_withheld"}
+    assert "government" not in json.dumps(shown)
+    # A pool that is one voter among its seats: the same, and the smallest shown group goes with it.
+    pooled_one = [b for b in ballots if b[0] != "private-sector"] + [("government", "support")]
+    shown = disclose_result(tally(pooled_one, sectors, SCALE, DEFAULT_RULE), rule)
+    assert set(shown["sectors"]) == {"civil-society"}
+    # Two voters or more in every group: everything as before, abstaining sectors too.
+    full = ballots + [("government", "object"), ("private-sector", "live")]
+    shown = disclose_result(tally(full, sectors, SCALE, DEFAULT_RULE), rule)
+    assert set(shown["sectors"]) == {"government", "civil-society", POOLED}
+    assert shown["blocking_sectors"] == ["government"]
+    assert "figures_withheld" not in json.dumps(shown)
+
+
+def test_a_lone_voter_in_the_whole_check_is_split_by_nothing():
+    result = tally([("academia", "object")], ["government", "academia"], SCALE, DEFAULT_RULE)
+    shown = disclose_result(result, Disclosure(frozenset({"government"}), 3))
+    assert shown["sectors"] == {} and shown["abstaining_sectors"] == [] and shown["blocking_sectors"] == []
+    assert shown["voters"] == 1 and shown["outcome"] == "no consensus"
+
+
+def test_the_minutes_and_the_closed_event_leave_a_lone_voters_figures_out(cast):
+    consent_all(cast.room)
+    seat_more(cast, "academia", 1)  # the pool (academia 2, private sector 1) may show
+    check = check_open(actor_seat_id=cast.chloe.pk, proposition="Fund early warning.")
+    for seat, option in ((cast.gus, "support"), (cast.greta, "support"), (cast.pia, "object")):
+        ballot_cast(seat_id=seat.pk, check_id=check, option=option)
+    check_close(actor_seat_id=cast.chloe.pk, check_id=check)
+    closed = RoomEvent.objects.get(room=cast.room, kind="consensus.closed")
+    assert closed.participants["result"]["sectors"] == {}  # Pia alone voted in the pool
+    assert "private-sector" not in json.dumps(closed.participants) and POOLED not in json.dumps(closed.participants)
+    assert closed.moderators["result"]["sectors"]["private-sector"]["voters"] == 1  # the chair's full view
+    version = minutes_save(actor_seat_id=cast.rita.pk)
+    minutes_adopt(actor_seat_id=cast.chloe.pk, version=version.number)
+    reader = as_reader(cast.cora)
+    doc = reader.get(f"/rooms/{cast.room.slug}/minutes.json").json()
+    [row] = doc["items"][0]["consensus_checks"]
+    assert row["sectors"] == [] and row["blocking_sectors"] == [] and row["abstaining_sectors"] == []
+    assert row["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
+    for fmt in ("md", "html", "akn.xml"):
+        text = reader.get(f"/rooms/{cast.room.slug}/minutes.{fmt}").content.decode()
+        assert "single voter" in text, fmt
 
 
 # -- the minutes -------------------------------------------------------------------------------
@@ -332,3 +395,46 @@ async def test_presence_pools_a_sector_once_a_removal_takes_it_below_k(cast, soc
     assert after["sectors"] == {POOLED: 2, "civil-society": 1} and after["total"] == 4
     full = await latest_presence(chloe, lambda f: f["sectors"].get("government") == 2)
     assert full["sectors"] == {"civil-society": 1, "government": 2}
+
+
+# -- the pool: at least two seated sectors and k delegates, else nothing ------------------------
+
+
+def test_with_no_pooled_sector_there_is_no_pool():
+    rule = pool_rule({"government": 3, "civil-society": 4}, {"government", "civil-society"}, k=3)
+    assert (rule.shown, rule.pooled_seats, rule.pool_visible) == ({"government", "civil-society"}, 0, False)
+    assert rule.groups(["government", "civil-society", "academia"]) == [
+        ("government", ["government"]), ("civil-society", ["civil-society"]),
+    ]
+
+
+def test_a_pool_of_one_sector_shows_nothing_whatever_its_size():
+    # Academia alone as "Other participants" would be academia by elimination.
+    for seated, k in (({"government": 5, "academia": 2}, 2), ({"academia": 5}, 3)):
+        rule = pool_rule(seated, {slug for slug, n in seated.items() if n >= k and slug != "academia"}, k=k)
+        assert (rule.pooled_sectors, rule.pool_visible) == (1, False)
+        assert rule.key("academia") is None
+        assert POOLED not in dict(rule.groups(list(seated)))
+
+
+def test_two_pooled_sectors_show_from_k_delegates():
+    seated = {"government": 4, "civil-society": 3, "academia": 1, "private-sector": 1}
+    below = pool_rule(seated, {"government", "civil-society"}, k=3)
+    assert (below.pooled_seats, below.pooled_sectors, below.pool_visible) == (2, 2, False)
+    assert below.counts({"government": 4, "academia": 1, "private-sector": 1}) == {"government": 4}
+    at_k = pool_rule({**seated, "academia": 2}, {"government", "civil-society"}, k=3)
+    assert (at_k.pooled_seats, at_k.pool_visible) == (3, True)
+    assert at_k.groups(list(seated)) == [
+        ("government", ["government"]), ("civil-society", ["civil-society"]), (POOLED, ["academia", "private-sector"]),
+    ]
+    # A k of 1 or 2 still needs two delegates: a pool of one is a person.
+    assert not pool_rule({"academia": 1, "private-sector": 0}, set(), k=1).pool_visible
+    assert pool_rule({"academia": 1, "private-sector": 1}, set(), k=1).pool_visible
+
+
+def test_the_cast_shows_nothing_for_its_two_lone_delegates(cast):
+    rule = disclosure(cast.room, Reader.PARTICIPANTS)
+    assert rule.shown == {"government", "civil-society"}
+    assert (rule.pooled_seats, rule.pooled_sectors, rule.pool_visible) == (2, 2, False)
+    seat_more(cast, "academia", 1)  # three delegates in two sectors: the pool shows
+    assert disclosure(cast.room, Reader.PARTICIPANTS).pool_visible

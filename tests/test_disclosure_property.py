@@ -89,7 +89,7 @@ action = st.one_of(
 
 @st.composite
 def scenarios(draw) -> Scenario:
-    size = st.sampled_from([0, 1, 1, 2, 2, 3, 3, 4])  # around k, sectors of one and two often
+    size = st.sampled_from([0, 1, 1, 1, 2, 2, 3, 3, 4])  # around k, single-delegate sectors often
     sizes = draw(st.tuples(*[size] * len(SEATED)).map(lambda s: s if sum(s) >= 2 else (2, *s[1:])))
     roles = ["chair"] + ["moderator"] * draw(st.integers(0, 1)) + ["rapporteur"] * draw(st.integers(0, 1))
     roles += ["observer"]
@@ -186,7 +186,10 @@ def rule(scenario: Scenario, removed: set[str]) -> tuple[set[str], bool]:
         if p.role == "delegate" and p.key not in removed:
             seated[p.sector] += 1
     shown = {slug for slug, n in seated.items() if n >= scenario.k} if scenario.attribution == "sector" else set()
-    return shown, sum(n for slug, n in seated.items() if slug not in shown) >= 2
+    pooled = [n for slug, n in seated.items() if slug not in shown and n]
+    # The pool shows with two seated sectors at least (one would be named by elimination) and
+    # k delegates (never fewer than two).
+    return shown, len(pooled) >= 2 and sum(pooled) >= max(2, scenario.k)
 
 
 def _json_strings(value, path: str = "") -> Iterator[tuple[str, str]]:
@@ -200,6 +203,21 @@ def _json_strings(value, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _json_strings(item, path)
     elif isinstance(value, str):
         yield path, value
+
+
+def groups_of_one(where: str, value) -> list[str]:
+    """Every consensus figure in a JSON value that is one voter's: a group (a sector or the
+    pool) with `voters` 1 and its `distribution`, which would be that person's ballot."""
+    found = []
+    if isinstance(value, dict):
+        if value.get("voters") == 1 and "distribution" in value:
+            found.append(f"{where}: a group of one voter: {value}")
+        for key, item in value.items():
+            found += groups_of_one(f"{where}.{key}", item)
+    elif isinstance(value, list):
+        for item in value:
+            found += groups_of_one(where, item)
+    return found
 
 
 def _mentions(text: str, slug: str) -> bool:
@@ -268,6 +286,7 @@ def leaks(run: Run, scenario: Scenario, key: str, formats: tuple[str, ...]) -> l
         if t.who == key:
             for text in t.texts:
                 found += split_by_hidden(f"ws {t.label} ", frame_texts(text), start, any_pool)
+                found += groups_of_one(f"ws {t.label}", json.loads(text))
     user = run.built.users[key]
     for where, material in http_material(user, run.built.room.slug, formats):
         head, _, body = material.partition("\n\n")  # status and headers, then the body
@@ -277,6 +296,7 @@ def leaks(run: Run, scenario: Scenario, key: str, formats: tuple[str, ...]) -> l
             found += split_by_hidden(where, [("", page_text(body))], end, end_pool)
         elif where == "export json":
             found += split_by_hidden(where, list(_json_strings(json.loads(body))), end, end_pool)
+            found += groups_of_one(where, json.loads(body))
         else:
             found += split_by_hidden(where, [("", material)], end, end_pool)
     if key not in run.removed:
@@ -321,6 +341,23 @@ def test_no_figure_a_participant_reads_is_split_by_a_sector_the_rule_does_not_sh
     for p in participants(scenario.people):
         found = leaks(run, scenario, p.key, export_formats_for(run, p.key, seen))
         assert not found, f"{p.role} {p.key} ({p.sector}) received:\n" + "\n".join(found[:10])
+
+
+def test_the_rule_pools_only_two_sectors_and_k_delegates():
+    def scenario(k: int, attribution: str, **sizes: int) -> Scenario:
+        people = [Person(f"p{i}", "P", "p@x", None, sector, "delegate", True)
+                  for i, (sector, n) in enumerate(sizes.items()) for _ in range(n)]  # fmt: skip
+        return Scenario(RoundTable.Rule.CHATHAM_HOUSE, attribution, k, people, [])
+
+    # One pooled sector, whatever its size, would be named by elimination.
+    assert rule(scenario(3, "sector", government=3, academia=2), set()) == ({"government"}, False)
+    assert rule(scenario(3, "anonymous", academia=4), set()) == (set(), False)
+    # Two pooled sectors: from k delegates between them.
+    assert rule(scenario(3, "sector", government=3, academia=1, **{"civil-society": 1}), set())[1] is False
+    assert rule(scenario(3, "sector", government=3, academia=2, **{"civil-society": 1}), set())[1] is True
+    assert rule(scenario(2, "anonymous", academia=1, **{"civil-society": 1}), set()) == (set(), True)
+    assert groups_of_one("x", {"sectors": {"~pooled": {"voters": 1, "distribution": {"object": 1}}}})
+    assert not groups_of_one("x", {"sectors": {"~pooled": {"voters": 2, "distribution": {"object": 1}}}, "voters": 1})
 
 
 def test_the_detector_finds_a_hidden_sector_and_a_pool_of_one():

@@ -7,6 +7,8 @@ the services and pages elsewhere.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import timedelta
 
@@ -21,14 +23,20 @@ from forum.models import (
     Intervention,
     MinutesComment,
     MinutesVersion,
+    NameStatement,
     RoomEvent,
     Seat,
     Sector,
 )
-from forum.services.holds import held_text_decline, held_text_publish
+from forum.services.holds import held_text_decline, held_text_publish, name_statement_withdraw
 from forum.services.interventions import HELD, intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
-from forum.services.moderator_actions import intervention_approve, intervention_redact
+from forum.services.moderator_actions import (
+    intervention_approve,
+    intervention_hide,
+    intervention_redact,
+    intervention_reject,
+)
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
 from moderation.audit import audit_verify
@@ -141,6 +149,29 @@ def test_a_redaction_of_a_published_post_is_checked_again_before_it_goes_out(cas
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("action", ["redact", "hide", "reject"])
+def test_a_moderation_reason_that_names_someone_is_refused_and_nothing_changes(cast, action):
+    consent_delegates(cast.room)
+    cast.room.premoderation = action == "reject"
+    cast.room.save(update_fields=["premoderation"])
+    target = intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="The alerts came late.")
+    act = {"redact": intervention_redact, "hide": intervention_hide, "reject": intervention_reject}[action]
+    before = snapshot(cast.room)
+    events = RoomEvent.objects.filter(room=cast.room).count()
+    reason = "As Greta Government asked, off the record."
+    with pytest.raises(ServiceError) as refused:
+        act(actor_seat_id=cast.mona.pk, intervention_id=target.intervention_id, reason=reason)
+    assert (refused.value.code, refused.value.extra["field"]) == ("names_participant", "reason")
+    assert "Greta Government asked" in refused.value.message  # quoted to the moderator, who rephrases
+    [mark] = refused.value.extra["mentions"]
+    assert reason[mark["start"]:mark["end"]] == "Greta Government"
+    assert snapshot(cast.room) == before and RoomEvent.objects.filter(room=cast.room).count() == events
+    assert not AuditEntry.objects.filter(room_id=cast.room.pk, action=action).exists()
+    # Rephrased, it goes through.
+    act(actor_seat_id=cast.mona.pk, intervention_id=target.intervention_id, reason="Off the record, as asked.")
+
+
+@pytest.mark.django_db
 def test_recommendations_and_summaries_naming_someone_are_refused_unless_the_editor_vouches(cast):
     text = "Fund the Chamber of Mocks early warning desk."
     with pytest.raises(ServiceError) as refused:
@@ -200,10 +231,17 @@ def test_three_name_holds_of_one_seat_in_ten_minutes_raise_an_alert_for_the_mode
     consent_delegates(cast.room)
 
     def hold(persona: str, body: str = "Is Cora Civil here?") -> None:
+        before = RoomEvent.objects.filter(room=cast.room).count()
         assert intervention_post(seat_id=cast.seats[persona].pk, client_id=uuid.uuid4(), body=body).held_reason
+        # Every hold is one event, whatever held it and whether it raised an alert: the
+        # delegate's socket gets one `redacted` stub, never a second one that says "alert".
+        assert RoomEvent.objects.filter(room=cast.room).count() == before + 1
 
-    def alerts() -> list[RoomEvent]:
-        return list(RoomEvent.objects.filter(room=cast.room, kind="seat.alert").order_by("seq"))
+    def alerts() -> list[dict]:
+        return [
+            e.moderators["alert"] for e in RoomEvent.objects.filter(room=cast.room).order_by("seq")
+            if e.moderators and "alert" in e.moderators
+        ]
 
     hold("gus")
     Intervention.objects.filter(seat=cast.gus).update(created_at=timezone.now() - timedelta(minutes=11))
@@ -217,13 +255,53 @@ def test_three_name_holds_of_one_seat_in_ten_minutes_raise_an_alert_for_the_mode
     assert not alerts()
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Draft."})
     minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
+    before = RoomEvent.objects.filter(room=cast.room).count()
     assert minutes_comment(seat_id=cast.gus.pk, version=1, body="Is Ada Academic here?") is None
+    assert RoomEvent.objects.filter(room=cast.room).count() == before + 1
     [alert] = alerts()
-    assert alert.participants is None
-    assert alert.moderators["seat"] == cast.gus.public_id
-    assert (alert.moderators["alert"], alert.moderators["count"], alert.moderators["minutes"]) == ("name_holds", 3, 10)
-    validate_payload("seat.alert", MODERATORS, alert.moderators)
-    assert "Gustavo" not in str(alert.moderators)
+    held = RoomEvent.objects.filter(room=cast.room).order_by("-seq").first()
+    assert held.kind == "text.held" and held.participants is None
+    assert not RoomEvent.objects.filter(room=cast.room, kind="seat.alert").exists()
+    assert alert["seat"] == cast.gus.public_id
+    assert (alert["alert"], alert["count"], alert["minutes"]) == ("name_holds", 3, 10)
+    validate_payload("text.held", MODERATORS, held.moderators)
+    assert "Gustavo" not in str(alert)
+    # Nothing a participant may read carries the cause or the names guessed.
+    for event in RoomEvent.objects.filter(room=cast.room):
+        assert "alert" not in json.dumps(event.participants) and "Cora" not in json.dumps(event.participants)
+    for entry in AuditEntry.objects.filter(room_id=cast.room.pk):
+        assert "Cora" not in json.dumps(entry.data) + entry.reason and "name_holds" not in json.dumps(entry.data)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_delegate_who_raises_a_name_hold_alert_gets_the_same_frames_as_for_any_hold(cast, sockets):
+    await database_sync_to_async(consent_delegates)(cast.room)
+    gus, _, _ = await sockets(cast.gus.user)
+    await gus.recv_type("welcome")
+
+    async def frames_of(body: str) -> list[dict]:
+        await gus.send(post(body))
+        got, quiet_since = [], asyncio.get_running_loop().time()
+        # Everything until the socket has been silent for half a second, presence aside (read
+        # off its queue: a receive that times out would stop the consumer).
+        while asyncio.get_running_loop().time() - quiet_since < 0.5:
+            if gus.comm.output_queue.empty():
+                await asyncio.sleep(0.02)
+                continue
+            frame = json.loads(gus.comm.output_queue.get_nowait()["text"])
+            quiet_since = asyncio.get_running_loop().time()
+            if frame["type"] != "presence":
+                got.append({k: v for k, v in frame.items() if k not in ("seq", "client_id")})
+        return sorted(got, key=json.dumps)
+
+    first = await frames_of("Is Cora Civil here?")
+    await frames_of("Is Pia Private here?")
+    third = await frames_of("Is Ada Academic here?")  # the third name hold in ten minutes
+    assert third == first
+    assert await database_sync_to_async(
+        lambda: any("alert" in (e.moderators or {}) for e in RoomEvent.objects.filter(room=cast.room))
+    )()
 
 
 @pytest.mark.django_db
@@ -312,6 +390,58 @@ def test_an_export_refusal_quotes_the_match_only_to_those_who_may_read_the_draft
     for persona in ("rita", "chloe", "mona"):
         response = client_for(cast.seats[persona]).get(f"/rooms/{slug}/minutes.md?version=1")
         assert response.status_code == 409 and "The Riverside Institute offered data" in response.content.decode()
+
+
+# -- a statement that a match is not a participant ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_not_a_participant_statement_lets_the_minutes_be_adopted_exported_and_withdrawn(cast):
+    seat_upsert(room=cast.room, user=user_upsert(email="dana@example.org", name="Dana Harbour"),
+                role="delegate", sector=Sector.objects.get(slug="academia"), organization=None)
+    consent_delegates(cast.room)
+    held = intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="The harbour flooded the road.")
+    intervention_approve(actor_seat_id=cast.mona.pk, intervention_id=held.intervention_id, not_a_participant=VOUCH)
+    version = minutes_save(actor_seat_id=cast.rita.pk)
+    minutes_adopt(actor_seat_id=cast.chloe.pk, version=version.number)  # not refused by its own statement
+    slug = cast.room.slug
+    for persona in ("gus", "rita"):
+        for fmt in ("md", "json", "html", "akn.xml"):
+            response = client_for(cast.seats[persona]).get(f"/rooms/{slug}/minutes.{fmt}")
+            assert response.status_code == 200, (persona, fmt, response.content[:300])
+            assert "harbour flooded" in response.content.decode()
+    # The statement covers the words it was made for, not the person: a full name still refuses.
+    [statement] = NameStatement.objects.filter(room=cast.room)
+    assert (statement.words, statement.withdrawn_at) == ("harbour", None)
+
+    # Withdrawn (audited), the words are a match again: the exports say what to do, to those
+    # who fix them, and tell others only that the minutes wait.
+    with pytest.raises(ServiceError) as refused:
+        name_statement_withdraw(actor_seat_id=cast.gus.pk, statement_id=statement.public_id, reason=REASON)
+    assert refused.value.code == "forbidden"
+    name_statement_withdraw(actor_seat_id=cast.chloe.pk, statement_id=statement.public_id, reason=REASON)
+    [entry] = entries(cast.room, "not_a_participant_withdrawn")
+    assert (entry.target, entry.reason) == (statement.public_id, REASON) and "arbour" not in json.dumps(entry.data)
+    response = client_for(cast.rita).get(f"/rooms/{slug}/minutes.md")
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "harbour flooded" in text and "not a participant" in text  # where, and the way out
+    assert client_for(cast.gus).get(f"/rooms/{slug}/minutes.md").status_code == 409
+    with pytest.raises(ServiceError) as again:
+        name_statement_withdraw(actor_seat_id=cast.chloe.pk, statement_id=statement.public_id, reason=REASON)
+    assert again.value.code == "invalid_state"
+
+    # Stated again (the minutes page's form, for the words the refusal quoted): exports go out.
+    response = client_for(cast.rita).post(f"/rooms/{slug}/minutes/", {
+        "action": "state_not_a_participant", "words": "harbour", "reason": VOUCH,
+    })
+    assert response.status_code == 302, response.content[:500]
+    assert client_for(cast.gus).get(f"/rooms/{slug}/minutes.md").status_code == 200
+    # Words that are a seat holder's whole name are not "not a participant".
+    response = client_for(cast.rita).post(f"/rooms/{slug}/minutes/", {
+        "action": "state_not_a_participant", "words": "Dana Harbour", "reason": VOUCH,
+    })
+    assert response.status_code == 400
 
 
 # -- observers accept the rule before the stream ---------------------------------------------

@@ -125,7 +125,9 @@ def everything_happens(cast, sam) -> MinutesVersion:
     run_session(cast)
     # Held because it names people, then rejected: the original stays for the audit.
     held = post(cast, "gus", "Ask Cora Civil of the Peace Network of Nowhere, or greta@example.org.")
-    intervention_reject(actor_seat_id=cast.mona.pk, intervention_id=held, reason="It names Greta Government.")
+    intervention_reject(actor_seat_id=cast.mona.pk, intervention_id=held, reason="It names a participant.")
+    # A reason that names someone is refused now; one written before that still may.
+    Intervention.objects.filter(public_id=held).update(status_reason="It names Greta Government.")
     # A moderator looks behind a pseudonym and writes the name into the audit reason.
     seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.pia.public_id, reason="Pia Private threatened Celia Collective")
     published = Intervention.objects.filter(room=cast.room, status="published").first()

@@ -376,7 +376,14 @@ def _disclosure_text(room: RoundTable) -> str:
             "figures count the delegates together as \"other participants\", and nothing is shown "
             "for that group when it would be a single delegate."
         )
-    return f"{rule} {live}"
+    pool = _(
+        "The \"other participants\" are shown only when they are delegates of at least two "
+        "sectors and at "
+        "least %(k)s in all; otherwise nothing is shown for them. A consensus check " "shows nothing for a "
+        "group of a single voter, nor, when a single ballot would be left out, for the " "smallest group "
+        "beside it: the total minus what is shown would be that ballot."
+    ) % {"k": max(2, room.k)}
+    return f"{rule} {pool} {live}"
 
 
 # Keys outside the hashed content: what a version is, not what it says.

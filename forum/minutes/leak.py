@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.minutes.document import content_sha256
 from forum.models import RoundTable
-from moderation.guard import mentions_in, room_identities
+from moderation.guard import mentions_in, room_identities, stated_words, unstated
 
 logger = logging.getLogger("forum.minutes")
 
@@ -35,7 +35,7 @@ def leak_check(room: RoundTable, rendered: str) -> None:
     holder (name, e-mail or organization); the refusal is logged without the identity."""
     if not room.is_chatham_house:
         return
-    found = mentions_in(room, rendered)
+    found = unstated(rendered, mentions_in(room, rendered), stated_words(room))
     if not found:
         return
     first = found[0]
@@ -109,11 +109,12 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
     roster. A refusal (ServiceError "export_leak") names the place in the document."""
     if not room.is_chatham_house:
         return
-    key = (content_sha256(doc), room_identities(room))
+    stated = stated_words(room)
+    key = (content_sha256(doc), room_identities(room), stated)
     if key not in _VERDICTS:
         if len(_VERDICTS) >= _VERDICTS_MAX:
             _VERDICTS.pop(next(iter(_VERDICTS)))
-        _VERDICTS[key] = _first_mention(room, doc)
+        _VERDICTS[key] = _first_mention(room, doc, stated)
     verdict = _VERDICTS[key]
     if verdict is None:
         return
@@ -126,7 +127,9 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
         "export_leak",
         _(
             "The export was refused: it names a participant in %(place)s: %(excerpt)s. "
-            "Remove the mention (redact the intervention or edit the text) and export again."
+            "Remove the mention (redact the intervention or edit the text) and export again; "
+            "or, if the words matched are not a participant (a common word that is also a "
+            "surname), state that on the minutes page, with a reason."
         )
         % {"place": _where(doc, path), "excerpt": excerpt},
         kind=kind,
@@ -142,11 +145,14 @@ DOC_KEYS = frozenset({
 })
 
 
-def _first_mention(room: RoundTable, doc: dict) -> tuple | None:
+def _first_mention(
+    room: RoundTable, doc: dict, stated: frozenset[str] = frozenset()
+) -> tuple | None:
     # One text, strings apart by a blank line (a hard gap: no match runs from one to the next).
     pieces = list(_texts(doc))
     joined = "\n\n".join(text for _, text in pieces)
-    found = mentions_in(room, joined)
+    # Words someone who runs the room stated are not a participant (forum/services/holds.py).
+    found = unstated(joined, mentions_in(room, joined), stated)
     if not found:
         return None
     first = found[0]

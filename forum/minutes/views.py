@@ -145,6 +145,10 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         },
         "editor": _editor(room, doc) if allowed(seat.role, Action.EDIT_MINUTES) else None,
         "held": _held(room) if allowed(seat.role, Action.MODERATE_NOTES) else [],
+        # Those who may state that words are not a participant see the standing statements.
+        "statements": (
+            list(room.name_statements.filter(withdrawn_at__isnull=True)) if can_read_drafts(seat) else None
+        ),
         "audiences": Recommendation.Audience.choices,
     })
 
@@ -231,6 +235,8 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
             done = _("Your comment is recorded.") if comment else COMMENT_HELD
         elif action in ("publish_held", "decline_held"):
             return _held_action(request, room, seat, action)
+        elif action in ("state_not_a_participant", "withdraw_statement"):
+            return _statement_action(request, room, seat, action)
         elif action == "request_adoption":
             row = minutes_service.minutes_request_adoption(actor_seat_id=seat.pk, version=_number(data))
             done = _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
@@ -264,6 +270,19 @@ def _held_action(request: HttpRequest, room, seat, action: str) -> HttpResponse:
         holds.held_text_decline(actor_seat_id=seat.pk, held_id=data.get("held", ""), reason=data.get("reason", ""))
         messages.success(request, _("Declined."))
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}#held-h")
+
+
+def _statement_action(request: HttpRequest, room, seat, action: str) -> HttpResponse:
+    data = request.POST
+    if action == "state_not_a_participant":
+        holds.name_statement_make(actor_seat_id=seat.pk, words=data.get("words", ""), reason=data.get("reason", ""))
+        messages.success(request, _("Stated: these words are not taken for a participant in the exports."))
+    else:
+        holds.name_statement_withdraw(
+            actor_seat_id=seat.pk, statement_id=data.get("statement", ""), reason=data.get("reason", ""),
+        )
+        messages.success(request, _("Withdrawn: these words are taken for a participant again."))
+    return redirect(f"{reverse('room_minutes_page', args=[room.slug])}#statements-h")
 
 
 def _number(data) -> int:

@@ -287,3 +287,27 @@ class HeldText(models.Model):
     class Meta:
         ordering = ["room", "created_at", "pk"]
         indexes = [models.Index(fields=["seat", "created_at"], name="held_text_seat_time")]
+
+
+class NameStatement(models.Model):
+    """Someone who runs the room stated that words the leak guard takes for a participant are
+    not one (a common word that is also a surname: "the harbour", Dana Harbour). Texts they
+    published with that statement would otherwise make every export of the minutes refuse
+    (the export's leak check reads the same words): the check skips a match of these words
+    while the statement stands. Withdrawn, they are a match again. `words` is the match as
+    the guard folds it (letters and digits, casefolded), never a whole identity."""
+
+    room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="name_statements")
+    words = models.CharField(max_length=200)
+    shown = models.CharField(max_length=200)  # the words as they were written, for the page
+    field = models.CharField(max_length=40, blank=True)
+    target = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    stated_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    stated_at = models.DateTimeField(default=timezone.now)
+    withdrawn_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
+
+    class Meta:
+        ordering = ["room", "stated_at", "pk"]

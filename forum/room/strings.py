@@ -219,6 +219,7 @@ def room_strings() -> dict[str, str]:
         "check_closed_done": _("The check is closed; its result is shown."),
         # a result's reasons, by code (forum/tally.py: explain words them the same way)
         "why_nobody_voted": _("Nobody voted."),
+        "why_figures_withheld": _("Some figures are not shown: they would describe a single voter."),
         "why_majority": _("%(option)s holds %(share)s of the weight, more than half."),
         "why_no_majority": _("No option holds more than half of the weight."),
         "why_support_reached": _("Weighted support is %(support)s, at least the threshold of %(threshold)s."),

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import AgendaItem, RoundTable, Seat
+from forum.models import AgendaItem, NameStatement, RoundTable, Seat
 from moderation.audit import audit_append
-from moderation.guard import names_in, place, spans
+from moderation.guard import folded, names_in, place, spans, whole_identity
 from moderation.permissions import Action, require
 
 from .reasons import clean_reason
@@ -46,6 +46,7 @@ def require_live(room: RoundTable) -> None:
 def refuse_names(
     room: RoundTable, text: str, *, what: str, field: str,
     actor: Seat | None = None, target: str = "", not_a_participant: str | None = None,
+    rephrase_only: bool = False,
 ) -> None:
     """The one guard of a text someone who runs the room is about to publish (an approved or
     redacted intervention, a recommendation, a summary, a proposition, a held comment or
@@ -53,16 +54,34 @@ def refuse_names(
     or their organization is refused with `names_participant`, quoting the place, to the
     actor alone. Unless the actor states why the match is not a participant (a common word
     that is also a surname): then it goes out, and the statement is audited against `target`.
+    `rephrase_only`: a text that takes no such statement (the reason of a redaction, a hide
+    or a rejection): the refusal asks for it in other words.
     """
     found = names_in(room, text)
     if not found:
         return
+    if rephrase_only:
+        raise ServiceError(
+            "names_participant",
+            _(
+                "The %(what)s names a participant or an organization of this round table, at "
+                "%(place)s, and it is shown to others: say it without the name."
+            ) % {"what": what, "place": place(text, found[0])},
+            field=field, mentions=spans(text, found),
+        )
     if not_a_participant is not None and actor is not None:
         reason = clean_reason(not_a_participant, field="not_a_participant")
         audit_append(
             room=room, action="not_a_participant", actor=actor, target=target, reason=reason,
             data={"field": field, "mentions": len(found), "kinds": sorted({m.kind for m in found})},
         )
+        # The exports' leak check reads the same words: the statement stands for them there too,
+        # except for a seat holder's whole name, address or organization, which no statement
+        # takes out of the exports' check (they refuse until the text is corrected).
+        for mention in found:
+            words = text[mention.start : mention.end]
+            if not whole_identity(room, words):
+                statement_record(room, words, actor=actor, reason=reason, field=field, target=target)
         return
     raise ServiceError(
         "names_participant",
@@ -72,6 +91,20 @@ def refuse_names(
             "a surname), say so with a reason."
         ) % {"what": what, "place": place(text, found[0])},
         field=field, mentions=spans(text, found),
+    )
+
+
+def statement_record(
+    room: RoundTable, words: str, *, actor: Seat, reason: str, field: str = "", target: str = "",
+) -> NameStatement:
+    """A standing statement that `words` are not a participant (one per words at a time)."""
+    key = folded(words)
+    standing = NameStatement.objects.filter(room=room, words=key, withdrawn_at__isnull=True).first()
+    if standing is not None:
+        return standing
+    return NameStatement.objects.create(
+        room=room, words=key, shown=" ".join(words.split())[:200], field=field, target=target[:64],
+        reason=reason, stated_by=actor,
     )
 
 

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import HeldText, RoundTable
+from forum.models import HeldText, NameStatement, RoundTable
 from moderation.audit import audit_append
-from moderation.permissions import Action
+from moderation.guard import mentions_in, whole_identity
+from moderation.permissions import Action, require
 from moderation.sanitize import plain_input
 from realtime.log import append_event
 
-from .acting import load_acting, refuse_names
+from .acting import load_acting, refuse_names, statement_record
 from .minutes import COMMENT_LIMIT, NOTE_LIMIT, comment_publish
 from .reasons import clean_reason
 from .submissions import NOTE_MAX
@@ -127,3 +128,65 @@ def held_text_decline(*, actor_seat_id: int, held_id: str, reason: str) -> HeldT
 def _decided(acting, held: HeldText, status: str) -> None:
     held.status, held.decided_by, held.decided_at = status, acting.seat, timezone.now()
     held.save(update_fields=["status", "comment", "decided_by", "decided_at"])
+
+
+# -- statements that a match is not a participant ---------------------------------------------
+
+
+def _may_state(acting) -> None:
+    # Whoever may publish a text with such a statement: moderators (interventions), the
+    # rapporteur and the chair (the minutes).
+    require(acting.seat, Action.READ_DRAFT_MINUTES)
+
+
+@transaction.atomic
+def name_statement_make(*, actor_seat_id: int, words: str, reason: str) -> NameStatement:
+    """State, audited, that `words` (what an export refusal quoted as a match) are not a
+    participant: the exports' leak check skips them from now on. Refused for words that are
+    no match at all, or a seat holder's whole name, e-mail or organization."""
+    acting = load_acting(actor_seat_id, None)
+    _may_state(acting)
+    reason = clean_reason(reason, field="reason")
+    words = plain_input(words if isinstance(words, str) else "").strip()
+    if not words or len(words) > 200 or not mentions_in(acting.room, words):
+        raise ServiceError(
+            "invalid_words",
+            _("Give the words an export refusal quoted as naming a participant (up " "to 200 characters)."),
+            field="words",
+        )
+    if whole_identity(acting.room, words):
+        raise ServiceError(
+            "names_participant",
+            _("These words are a participant's whole name, address or organization: " "remove them from the text."),
+            field="words",
+        )
+    statement = statement_record(acting.room, words, actor=acting.seat, reason=reason, field="words")
+    audit_append(
+        room=acting.room, action="not_a_participant", actor=acting.seat, target=statement.public_id,
+        reason=reason, data={"field": "words", "mentions": len(mentions_in(acting.room, words))},
+    )
+    return statement
+
+
+@transaction.atomic
+def name_statement_withdraw(*, actor_seat_id: int, statement_id: str, reason: str) -> NameStatement:
+    """Withdraw a standing statement (audited): its words are a match again, and exports
+    that hold them are refused until the text is corrected or a statement is made again."""
+    acting = load_acting(actor_seat_id, None)
+    _may_state(acting)
+    reason = clean_reason(reason)
+    statement = (
+        NameStatement.objects.select_for_update().filter(room=acting.room, public_id=statement_id).first()
+        if isinstance(statement_id, str) else None
+    )
+    if statement is None:
+        raise ServiceError("not_found", _("There is no such statement in this round table."), field="statement")
+    if statement.withdrawn_at is not None:
+        raise ServiceError("invalid_state", _("This statement has already been withdrawn."), field="statement")
+    statement.withdrawn_at, statement.withdrawn_by = timezone.now(), acting.seat
+    statement.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    audit_append(
+        room=acting.room, action="not_a_participant_withdrawn", actor=acting.seat, target=statement.public_id,
+        reason=reason, data={"field": statement.field},
+    )
+    return statement

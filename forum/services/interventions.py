@@ -134,16 +134,19 @@ def intervention_post(
     )
     participants, moderators = intervention_payloads(intervention)
     if held_for:
-        # Moderators get the Markdown with the names marked, to redact from it.
+        # Moderators get the Markdown with the names marked, to redact from it, and the alert
+        # when this seat keeps naming people (forum/services/holds.py: in this one event).
+        alert = name_hold_alert(seat, now, named=held_for == "names", pending=1)
         event = append_event(
             room, "intervention.held", participants=None,
-            moderators={**moderators, "reason": held_reason, "body_md": body, "mentions": spans(body, mentions)},
+            moderators={
+                **moderators, "reason": held_reason, "body_md": body, "mentions": spans(body, mentions),
+                **({"alert": alert} if alert else {}),
+            },
         )
     else:
         event = append_event(room, "intervention.posted", participants=participants, moderators=moderators)
     intervention.seq = event.seq
     intervention.save()
     seat.save(update_fields=consume_post(seat, now))
-    if held_for == "names":
-        name_hold_alert(room, seat, now)
     return PostResult(event.seq, intervention.public_id, created=True, held_reason=HELD if held_for else "")

@@ -37,7 +37,13 @@ HIDDEN_PLACEHOLDER = "<p><em>Hidden by the moderator.</em></p>"
 Status = Intervention.Status
 
 
-_reason = clean_reason
+def _reason(acting: Acting, reason: object) -> str:
+    """A moderation reason, required; it is shown to others (every reader for a hide or a
+    redaction, the author for a rejection), so it passes the leak guard too, and a reason
+    that names someone is refused, marked, for the moderator to rephrase."""
+    reason = clean_reason(reason)
+    refuse_names(acting.room, reason, what=_("reason"), field="reason", rephrase_only=True)
+    return reason
 
 
 def _intervention(acting: Acting, public_id: str) -> Intervention:
@@ -126,7 +132,7 @@ def intervention_approve(*, actor_seat_id: int, intervention_id: str, not_a_part
 @transaction.atomic
 def intervention_reject(*, actor_seat_id: int, intervention_id: str, reason: str) -> None:
     acting = load_acting(actor_seat_id, Action.REJECT)
-    reason = _reason(reason)
+    reason = _reason(acting, reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD)
     intervention.status, intervention.status_reason = Status.REJECTED, reason
@@ -147,7 +153,7 @@ def intervention_reject(*, actor_seat_id: int, intervention_id: str, reason: str
 @transaction.atomic
 def intervention_hide(*, actor_seat_id: int, intervention_id: str, reason: str) -> None:
     acting = load_acting(actor_seat_id, Action.HIDE)
-    reason = _reason(reason)
+    reason = _reason(acting, reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.PUBLISHED)
     _hide(intervention, reason)
@@ -198,7 +204,7 @@ def intervention_redact(
     (see intervention_approve): a "redaction" that still names someone is refused.
     """
     acting = load_acting(actor_seat_id, Action.REDACT)
-    reason = _reason(reason)
+    reason = _reason(acting, reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.HELD, Status.PUBLISHED, Status.HIDDEN)
     if body is not None:
@@ -225,7 +231,7 @@ def intervention_flag(*, seat_id: int, intervention_id: str, reason: str) -> int
     """A delegate reports an intervention; at FLAGS_TO_HIDE different flaggers it is hidden
     pending review. Returns the number of flags."""
     acting = load_acting(seat_id, Action.FLAG)
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     intervention = _intervention(acting, intervention_id)
     _expect(intervention, Status.PUBLISHED)
     if Flag.objects.filter(intervention=intervention, seat=acting.seat).exists():
@@ -254,7 +260,7 @@ def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") 
             "invalid_frame", _("minutes must be a whole number from 1 to %(max)s.") % {"max": MAX_MUTE_MINUTES},
             field="minutes",
         )
-    reason = _reason(reason, required=False)
+    reason = clean_reason(reason, required=False)
     target = _target_below_chair(acting, seat)
     target.muted_until = timezone.now() + timedelta(minutes=minutes)
     target.save(update_fields=["muted_until"])
@@ -288,7 +294,7 @@ def seat_unmute(*, actor_seat_id: int, seat: str) -> Seat:
 def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     """Withdraw a seat: its link is revoked and its open sockets are closed everywhere."""
     acting = load_acting(actor_seat_id, Action.REMOVE_SEAT)
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     target = _target_below_chair(acting, seat)
     if target.removed_at is not None:
         raise ServiceError("invalid_state", _("This seat has already been removed."))
@@ -311,7 +317,7 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
 def seat_reveal(*, actor_seat_id: int, seat: str, reason: str) -> dict:
     """Who is behind a pseudonym, for the asking moderator alone; always audited."""
     acting = load_acting(actor_seat_id, Action.REVEAL)
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     target = _target_seat(acting, seat)
     append_event(
         acting.room, "seat.revealed", participants=None,

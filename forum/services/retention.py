@@ -53,6 +53,7 @@ from forum.models import (
     Intervention,
     MinutesComment,
     MinutesVersion,
+    NameStatement,
     Organization,
     Recommendation,
     RoomEvent,
@@ -98,6 +99,8 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     (FollowUpUpdate, "follow_up__submission__room", {}, {"note": TEXT, "changes": JSON}),
     # Comments and notes held because they name someone: the originals, kept for the audit.
     (HeldText, "room", {}, {"text_md": TEXT, "attribution": JSON}),
+    # Words stated not to be a participant match a name by definition.
+    (NameStatement, "room", {}, {"words": TEXT, "shown": TEXT, "reason": TEXT}),
 ]
 
 

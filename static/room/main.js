@@ -70,6 +70,11 @@ function place(frame, live) {
   switch (frame.kind) {
     case "intervention.held":
       showHeld(frame.seq, d);
+      if (d.alert) showAlert(d.alert, live);
+      break;
+    case "text.held":
+      // The alert rides on the hold's own event, so that a hold is one seq whatever it raised.
+      if (d.alert) showAlert(d.alert, live);
       break;
     case "intervention.rejected":
       removeHeld(d.id);
@@ -90,7 +95,7 @@ function place(frame, live) {
     case "intervention.redacted":
       redactIntervention(d);
       break;
-    case "seat.alert":
+    case "seat.alert": // written by earlier versions
       showAlert(d, live);
       break;
     case "seat.muted":
