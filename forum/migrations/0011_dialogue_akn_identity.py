@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("forum", "0009_moderated_text"),
+        ("forum", "0010_name_statements"),
     ]
 
     operations = [
