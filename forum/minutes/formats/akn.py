@@ -415,8 +415,13 @@ def _check(parent, eid: str, check: dict, concepts: Concepts, analysis: list) ->
 
 
 def _voting(parliamentary, eid: str, check: dict, options: dict, concepts: Concepts) -> None:
-    """A consensus check as <voting>: the voters, then one <count> per option (the votes the
-    sector table prints, summed), linked to its section and, once closed, to its outcome."""
+    """A consensus check as <voting>: the voters, then one <count> per option, linked to its
+    section and, once closed, to its outcome.
+
+    The per-option counts are the column sums of the sector table as printed, so they are given
+    only when that table accounts for every voter: when the disclosure rule leaves a group out,
+    partial sums would read as the tally, and the difference from the voters would be the
+    group's votes the minutes withhold. The weighted shares (the <quantity>s) are always there."""
     attrs = {"href": f"#{eid}"}
     if check.get("outcome"):
         attrs["outcome"] = "#" + concepts.ref("outcome", check["outcome"], outcome_text(check))
@@ -429,7 +434,8 @@ def _voting(parliamentary, eid: str, check: dict, options: dict, concepts: Conce
         value=check.get("voters") or 0,
         refersTo="#" + concepts.ref("concept", "voters", sectors_head(check)[1]),
     )
-    if check["sectors"]:
+    shown = sum(s["voters"] for s in check["sectors"])
+    if check["sectors"] and shown == (check.get("voters") or 0):
         for key, concept in options.items():
             votes = sum(s["distribution"].get(key, 0) for s in check["sectors"])
             _el(
