@@ -9,6 +9,7 @@ import time
 import pytest
 from lxml import etree
 
+from forum.errors import ServiceError
 from forum.minutes.document import content_sha256, minutes_document
 from forum.minutes.formats.akn import (
     AKN_NS,
@@ -498,3 +499,22 @@ def test_the_secretariat_sets_the_convening_body_on_the_dialogue_form(db):
     staff.post("/secretariat/", {**fields, "slug": "oas", "akn_author": "oas", "akn_country": "US"})
     oas = Dialogue.objects.get(slug="oas")
     assert (oas.akn_author, oas.akn_country) == ("oas", "us")
+
+
+def test_a_convening_body_whose_staff_hold_seats_does_not_block_the_export(cast):
+    from forum.minutes.leak import leak_check_document
+
+    run_session(cast)
+    dialogue = cast.room.dialogue
+    # The body convenes, and one of its staff sits as a delegate (the persona's organization).
+    dialogue.convener, dialogue.akn_author = "Ministry of Testing", "mot"
+    dialogue.save()
+    doc = minutes_document(cast.room)
+    leak_check_document(cast.room, doc)  # no refusal: the convener is the dialogue's metadata
+    root = assert_valid(render_akn_minutes(doc))
+    assert root.find(".//a:TLCOrganization", NS).get("showAs") == "Ministry of Testing"
+    # The same words in what the room says are still refused.
+    doc["items"][0]["interventions"][0]["body_text"] = "As the Ministry of Testing, we agree."
+    with pytest.raises(ServiceError) as refused:
+        leak_check_document(cast.room, doc)
+    assert refused.value.code == "export_leak"
