@@ -384,6 +384,10 @@ def test_a_consensus_check_is_a_voting_with_a_quantity_per_option(cast):
     assert [q.get("refersTo") for q in quantities] == [
         f"#option-{key}" for key in check["weighted"]
     ]
+    # Named by the option, not its row: the eId stays when the rows change.
+    assert [q.get("eId").rsplit("__", 1)[1] for q in quantities] == [
+        f"quantity_{key}" for key in check["weighted"]
+    ]
     for q, share in zip(quantities, check["weighted"].values(), strict=True):
         assert float(q.get("normalized")) == pytest.approx(share, abs=1e-4)
         assert q.text.endswith("%")

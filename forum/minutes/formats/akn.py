@@ -390,7 +390,7 @@ def _check(parent, eid: str, check: dict, concepts: Concepts, analysis: list) ->
         tr = _el(table, "tr")
         for cell in weighted_head():
             _el(_el(tr, "th"), "p", cell)
-        for n, (key, share) in enumerate(check["weighted"].items(), 1):
+        for key, share in check["weighted"].items():
             tr = _el(table, "tr")
             _el(_el(tr, "td"), "p", labels.get(key, key))
             concept = options.get(key) or concepts.ref("option", key, key)
@@ -398,7 +398,7 @@ def _check(parent, eid: str, check: dict, concepts: Concepts, analysis: list) ->
                 _el(_el(tr, "td"), "p"),
                 "quantity",
                 percent(share),
-                eId=f"{eid}__table_1__quantity_{n}",
+                eId=f"{eid}__table_1__quantity_{_slug(key)}",
                 refersTo=f"#{concept}",
                 normalized=f"{share:.4f}",
             )
