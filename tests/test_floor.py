@@ -20,6 +20,7 @@ from forum.errors import ServiceError
 from forum.floor_order import POINT_OF_ORDER, Tally, Waiting, floor_order, repin, rule_order
 from forum.models import FloorRequest, RoomEvent, RoundTable, Seat
 from forum.services import floor as floor_service
+from forum.services import floor_core
 from forum.services.floor import (
     floor_expire,
     floor_give,
@@ -709,7 +710,9 @@ def test_a_second_speaker_is_refused_even_by_a_writer_that_skipped_the_lock(cast
     raise_hand(cast.cora)
     raise_hand(cast.gus, 1)
     floor_give_next(actor_seat_id=cast.chloe.pk, now=at(2))
-    monkeypatch.setattr(floor_service, "_speaking", lambda room: None)  # blind to the speaker
+    # blind to the speaker, wherever the floor looks for it
+    monkeypatch.setattr(floor_service, "_speaking", lambda room: None)
+    monkeypatch.setattr(floor_core, "_speaking", lambda room: None)
     refused(cast.room, "floor_taken", floor_give_next, actor_seat_id=cast.mona.pk, now=at(3))
 
 

@@ -14,6 +14,7 @@ from docx import Document
 from pypdf import PdfReader
 
 import forum.minutes.formats.pdf as minutes_pdf
+import forum.minutes.formats.pdf_text as minutes_pdf_text
 from forum.minutes.blocks import html_blocks
 from forum.minutes.document import content_sha256, minutes_document
 from forum.minutes.formats.common import status_line
@@ -77,10 +78,10 @@ def session_doc(cast) -> dict:
 def builtin_fonts(monkeypatch, tmp_path):
     """Render with Helvetica and Courier, as on a machine without DejaVu."""
     def clear():
-        for cached in (minutes_pdf.fonts, minutes_pdf.styles, minutes_pdf._shown_table):
+        for cached in (minutes_pdf_text.fonts, minutes_pdf.styles, minutes_pdf_text._shown_table):
             cached.cache_clear()
 
-    monkeypatch.setattr(minutes_pdf, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(minutes_pdf_text, "FONT_DIR", tmp_path)
     clear()
     assert minutes_pdf.fonts().regular == "Helvetica"
     yield

@@ -136,13 +136,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "review_open": bool(shown and shown.in_review),
         "diff": diff,
         "formats": list(exports()),
-        "may": {
-            "drafts": can_read_drafts(seat),
-            "edit": allowed(seat.role, Action.EDIT_MINUTES),
-            "review": allowed(seat.role, Action.REVIEW_MINUTES),
-            "comment": allowed(seat.role, Action.COMMENT_MINUTES),
-            "adopt": allowed(seat.role, Action.ADOPT_MINUTES),
-        },
+        "may": _may(seat),
         "editor": _editor(room, doc) if allowed(seat.role, Action.EDIT_MINUTES) else None,
         "held": _held(room) if allowed(seat.role, Action.MODERATE_NOTES) else [],
         # Those who may state that words are not a participant see the standing statements.
@@ -151,6 +145,17 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         ),
         "audiences": Recommendation.Audience.choices,
     })
+
+
+def _may(seat) -> dict[str, bool]:
+    """Which of the minutes page's forms this seat sees."""
+    return {
+        "drafts": can_read_drafts(seat),
+        "edit": allowed(seat.role, Action.EDIT_MINUTES),
+        "review": allowed(seat.role, Action.REVIEW_MINUTES),
+        "comment": allowed(seat.role, Action.COMMENT_MINUTES),
+        "adopt": allowed(seat.role, Action.ADOPT_MINUTES),
+    }
 
 
 def _held(room) -> list[dict]:
@@ -202,56 +207,76 @@ def _editor(room, doc: dict) -> dict:
     }
 
 
+def _save(room, seat, data) -> tuple:
+    summaries = {key[len("summary:"):]: value for key, value in data.items() if key.startswith("summary:")}
+    recommendations = {
+        key[len("rec:"):]: {"text": value, "audience": data.get(f"audience:{key[len('rec:'):]}")}
+        for key, value in data.items() if key.startswith("rec:")
+    }
+    row = minutes_service.minutes_save(
+        actor_seat_id=seat.pk, summaries=summaries, recommendations=recommendations, note=data.get("note", ""),
+        not_a_participant=data.get("not_a_participant", "").strip() or None,
+    )
+    return row, _("Saved as version %(number)s.") % {"number": row.number}
+
+
+def _review_open(room, seat, data) -> tuple:
+    row = minutes_service.minutes_review_open(
+        actor_seat_id=seat.pk, version=_number(data), until=data.get("until") or None,
+    )
+    return row, _("Version %(number)s is circulated for review.") % {"number": row.number}
+
+
+def _review_close(room, seat, data) -> tuple:
+    row = minutes_service.minutes_review_close(actor_seat_id=seat.pk, version=_number(data))
+    return row, _("The review of version %(number)s has ended.") % {"number": row.number}
+
+
+def _comment(room, seat, data) -> tuple:
+    number = _number(data)
+    comment = minutes_service.minutes_comment(
+        seat_id=seat.pk, version=number, body=data.get("body", ""),
+        agenda_item=data.get("agenda_item") or None,
+    )
+    row = room.minutes_versions.get(number=number)
+    return row, _("Your comment is recorded.") if comment else COMMENT_HELD
+
+
+def _request_adoption(room, seat, data) -> tuple:
+    row = minutes_service.minutes_request_adoption(actor_seat_id=seat.pk, version=_number(data))
+    return row, _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
+
+
+def _adopt(room, seat, data) -> tuple:
+    row = minutes_service.minutes_adopt(
+        actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
+    )
+    done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {"number": row.number, "hash": row.content_sha256}
+    return row, done
+
+
+# The minutes page's forms, by their `action`: each calls one service and returns the version
+# the page shows next and the message that says what was done.
+MINUTES_ACTIONS = {
+    "save": _save, "review_open": _review_open, "review_close": _review_close, "comment": _comment,
+    "request_adoption": _request_adoption, "adopt": _adopt,
+}
+
+
 def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
     action = request.POST.get("action", "")
-    data = request.POST
     try:
-        if action == "save":
-            summaries = {key[len("summary:"):]: value for key, value in data.items() if key.startswith("summary:")}
-            recommendations = {
-                key[len("rec:"):]: {"text": value, "audience": data.get(f"audience:{key[len('rec:'):]}")}
-                for key, value in data.items() if key.startswith("rec:")
-            }
-            row = minutes_service.minutes_save(
-                actor_seat_id=seat.pk, summaries=summaries, recommendations=recommendations, note=data.get("note", ""),
-                not_a_participant=data.get("not_a_participant", "").strip() or None,
-            )
-            done = _("Saved as version %(number)s.") % {"number": row.number}
-        elif action == "review_open":
-            row = minutes_service.minutes_review_open(
-                actor_seat_id=seat.pk, version=_number(data), until=data.get("until") or None,
-            )
-            done = _("Version %(number)s is circulated for review.") % {"number": row.number}
-        elif action == "review_close":
-            row = minutes_service.minutes_review_close(actor_seat_id=seat.pk, version=_number(data))
-            done = _("The review of version %(number)s has ended.") % {"number": row.number}
-        elif action == "comment":
-            number = _number(data)
-            comment = minutes_service.minutes_comment(
-                seat_id=seat.pk, version=number, body=data.get("body", ""),
-                agenda_item=data.get("agenda_item") or None,
-            )
-            row = room.minutes_versions.get(number=number)
-            done = _("Your comment is recorded.") if comment else COMMENT_HELD
-        elif action in ("publish_held", "decline_held"):
+        if action in ("publish_held", "decline_held"):
             return _held_action(request, room, seat, action)
-        elif action in ("state_not_a_participant", "withdraw_statement"):
+        if action in ("state_not_a_participant", "withdraw_statement"):
             return _statement_action(request, room, seat, action)
-        elif action == "request_adoption":
-            row = minutes_service.minutes_request_adoption(actor_seat_id=seat.pk, version=_number(data))
-            done = _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
-        elif action == "adopt":
-            row = minutes_service.minutes_adopt(
-                actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
-            )
-            done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {"number": row.number, "hash": row.content_sha256}
-        else:
+        if action not in MINUTES_ACTIONS:
             raise ServiceError("invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)})
+        row, done = MINUTES_ACTIONS[action](room, seat, request.POST)
     except ServiceError as exc:
         return service_refusal(request, exc)
     messages.success(request, done)
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}?version={row.number}")
-
 
 COMMENT_HELD = gettext_lazy(
     "Your comment waits for the rapporteur and the chair, who may publish it, redact " "it or decline it."
