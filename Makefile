@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 # backlog of 1,024 (Twisted's default is 50): a storm of joins otherwise waits for SYN retries.
 RUN_ENV := DEBUG=$${DEBUG:-1} BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} PORT=$(PORT)
 
-.PHONY: run test bench install install-test lint clean messages
+.PHONY: run test bench install install-test lint clean messages staff
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(RUN_ENV) $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 forum.asgi:application
+
+# A staff account for the secretariat, in the database `make run` serves (asks for the password).
+staff: $(VENV)/.installed
+	@test -n "$(EMAIL)" || { echo "usage: make staff EMAIL=you@example.org"; exit 2; }
+	$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
+	$(RUN_ENV) $(PY) manage.py create_staff "$(EMAIL)"
 
 # `make lint` first; then the whole suite on the embedded SQLite default, then the in-process
 # tests again on PostgreSQL (SQLite ignores FOR UPDATE and hides real bugs). Without PostgreSQL

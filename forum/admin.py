@@ -24,10 +24,12 @@ from .models import (
 )
 from .services.committees import committee_save
 from .services.rooms import room_set_status
-from .services.seats import (
+from .services.seat_rules import (
     QUOTA_ROLES,
     check_seat,
     delegates_per_sector,
+)
+from .services.seats import (
     join_url,
     seat_link_issue,
     seat_link_revoke,
@@ -251,8 +253,12 @@ class RoundTableAdmin(admin.ModelAdmin):
     list_filter = ("rule", "status", "language")
     # The counter belongs to the event log; the status changes through the actions below,
     # which go through the service and so reach the log and the live rooms. The retention
-    # period changes on the secretariat's page, which audits it.
-    readonly_fields = ("last_seq", "status", "current_item", "retention_days")
+    # period, the schedule, place and time zone change on the secretariat's page, which
+    # validates and audits them.
+    readonly_fields = (
+        "last_seq", "status", "current_item", "retention_days",
+        "starts_at", "ends_at", "time_zone", "place", "online",
+    )
     inlines = [AgendaItemInline, SectorSeatsInline]
     actions = ["open_rooms", "close_rooms"]
 
@@ -306,6 +312,8 @@ class SeatAdmin(admin.ModelAdmin):
     readonly_fields = (
         "token_hash", "token_revoked_at", "link_generation", "removed_at", "muted_until",
         "pseudonym_number", "consented_at",
+        # Marked on the secretariat's page and by the chair (seat_set_presence, audited).
+        "presence", "joined_at",
     )
     actions = ["issue_links", "revoke_links"]
 

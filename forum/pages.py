@@ -6,27 +6,30 @@ from __future__ import annotations
 import functools
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from forum import selectors
 from forum.errors import Forbidden, NotFound
-from forum.services.sessions import session_sign_out
+from forum.models import Seat
+from forum.services.sessions import session_sign_out, staff_opened
 
 
-def seat_holder_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
+def seat_holder_page(view=None, *, methods: tuple[str, ...] = ("GET",), screen: bool = False):
     """A room's page for its seat holders: `view(request, room, seat)`, or the refusal.
-    `@seat_holder_page(methods=("GET", "POST"))` for a page with forms."""
+    `@seat_holder_page(methods=("GET", "POST"))` for a page with forms. The venue screen's link
+    opens the pages marked `screen=True` only (the room page leads it to its own)."""
     if view is None:
-        return functools.partial(seat_holder_page, methods=methods)
+        return functools.partial(seat_holder_page, methods=methods, screen=screen)
 
     @never_cache
     @require_http_methods(list(methods))
     @functools.wraps(view)
     def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
         try:
-            room, seat = selectors.access_room(request.session, slug)
+            room, seat = selectors.access_room(request.session, slug, request.user)
         except NotFound as exc:
             return refusal(request, 404, "not_found", exc.message)
         except selectors.SessionEnded as exc:
@@ -36,6 +39,16 @@ def seat_holder_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
             return refusal(request, 403, "forbidden", exc.message)
         except Forbidden as exc:
             return refusal(request, 403, "forbidden", exc.message)
+        if selectors.is_staff_view(seat):
+            if request.method != "GET":
+                return refusal(
+                    request, 403, "forbidden", _("The secretariat reads round tables without taking part.")
+                )
+            staff_opened(room=room, user=request.user, what=request.path)
+        if seat.role == Seat.Role.SCREEN and not screen:
+            if view.__name__ == "room":
+                return redirect("room_screen", slug=room.slug)
+            return refusal(request, 403, "forbidden", _("The venue screen's link opens the screen page only."))
         return view(request, room, seat, **kwargs)
 
     return wrapper
@@ -44,7 +57,7 @@ def seat_holder_page(view=None, *, methods: tuple[str, ...] = ("GET",)):
 # The HTTP status of a refused form or export, by error code (400 for the rest).
 REFUSAL_STATUS = {
     "forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409,
-    "invalid_transition": 409,
+    "invalid_transition": 409, "open_comments": 409,
 }
 
 

@@ -34,8 +34,9 @@ computed over the groups shown only, so nothing left out can be worked back from
 default, the full view, is the moderators'.
 
 The agenda item of a floor event is the item current at the time: the room's first item at
-the start of the log, then whatever `agenda.current_changed` says (a floor payload that
-carries its own `agenda_item` wins).
+the start of the log (as it was then: an `agenda.changed` that reordered the agenda says which),
+then whatever `agenda.current_changed` (or the `current` of `agenda.changed`) says (a floor
+payload that carries its own `agenda_item` wins).
 
 Shape of `parity_figures(room, now)` (JSON-ready; seconds are floats rounded to 0.001):
 
@@ -79,6 +80,7 @@ ROOM = None  # the key of the whole room's tally
 
 KINDS = (
     "agenda.current_changed",
+    "agenda.changed",
     "floor.given",
     "floor.turn_ended",
     "floor.request_moved",
@@ -198,6 +200,10 @@ class _Fold:
 
     def _agenda_current_changed(self, data: dict) -> None:
         self.current_item = data.get("agenda_item") or self.current_item
+
+    def _agenda_changed(self, data: dict) -> None:
+        # Removing the current item (before the session) makes another one current.
+        self.current_item = data.get("current") or self.current_item
 
     def _floor_given(self, data: dict) -> None:
         speaker = data.get("speaker") or {}
@@ -352,6 +358,19 @@ def _balance(tally: _Tally, groups: Groups) -> float:
     return round(balance_index([_group_figures(tally, members).seconds for _, members in groups]), 4)
 
 
+def _first_item(room: RoundTable, items: list[AgendaItem]) -> str | None:
+    """The item current at the start of the log. The agenda may have been reordered since:
+    an `agenda.changed` before any `agenda.current_changed` says which item was current then
+    (its `current`); without one, nothing moved, and it is the first item."""
+    first = (
+        RoomEvent.objects.filter(room=room, kind__in=("agenda.changed", "agenda.current_changed"))
+        .order_by("seq").values_list("kind", "moderators").first()
+    )
+    if first is not None and first[0] == "agenda.changed" and (first[1] or {}).get("current"):
+        return first[1]["current"]
+    return items[0].public_id if items else None
+
+
 def parity_figures(
     room: RoundTable, now: datetime | None = None, *, upto: int | None = None, disclosure: Disclosure = FULL,
 ) -> dict:
@@ -363,7 +382,7 @@ def parity_figures(
     """
     now = now or timezone.now()
     items = list(AgendaItem.objects.filter(room=room).order_by("position"))
-    fold = _Fold(items[0].public_id if items else None)
+    fold = _Fold(_first_item(room, items))
     events = RoomEvent.objects.filter(room=room, kind__in=KINDS).order_by("seq")
     if upto is not None:
         events = events.filter(seq__lte=upto)

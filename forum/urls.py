@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from forum.minutes import views as minutes_views
 from forum.room import preview as preview_views
+from forum.room import screen as screen_views
 from forum.room import views
 from forum.secretariat import submissions as submission_views
 from forum.site import views as site_views
@@ -13,6 +14,7 @@ urlpatterns = [
     path("sign-in/", site_views.sign_in, name="sign_in"),
     path("sign-out/", views.sign_out, name="sign_out"),
     path("rooms/<slug:slug>/", views.room, name="room"),
+    path("rooms/<slug:slug>/screen/", screen_views.room_screen, name="room_screen"),
     path("rooms/<slug:slug>/audit/", views.room_audit, name="room_audit"),
     path("rooms/<slug:slug>/parity.json", views.room_parity, name="room_parity"),
     path("rooms/<slug:slug>/minutes.<str:fmt>", minutes_views.minutes_export, name="room_minutes"),
@@ -24,6 +26,7 @@ urlpatterns = [
     path("secretariat/", include("forum.secretariat.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", site_views.healthz, name="healthz"),
+    path("admin/login/", site_views.admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
 ]
 

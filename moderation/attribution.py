@@ -24,6 +24,7 @@ FUNCTION_LABELS = {
     Seat.Role.MODERATOR: "Moderator",
     Seat.Role.RAPPORTEUR: "Rapporteur",
     Seat.Role.OBSERVER: "Observer",
+    Seat.Role.SCREEN: "Venue screen",  # never speaks; named on its own join page only
 }
 
 

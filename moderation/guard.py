@@ -18,6 +18,8 @@ def room_identities(room: RoundTable) -> tuple[Identity, ...]:
     rows = (
         # An erased seat's holder is a placeholder of no one: nothing to guard.
         Seat.objects.filter(room=room, identity_erased_at__isnull=True)
+        # The venue screen's account is a placeholder of no one.
+        .exclude(role=Seat.Role.SCREEN)
         .select_related("user", "organization")
         .order_by("pk")
     )

@@ -21,12 +21,15 @@ MODERATOR = Seat.Role.MODERATOR
 RAPPORTEUR = Seat.Role.RAPPORTEUR
 DELEGATE = Seat.Role.DELEGATE
 OBSERVER = Seat.Role.OBSERVER
-EVERYONE = frozenset(Seat.Role.values)
+SCREEN = Seat.Role.SCREEN
+# The people of a round table; the venue's screen is a link that only reads.
+EVERYONE = frozenset(Seat.Role.values) - {SCREEN}
 RUNS_THE_ROOM = frozenset({CHAIR, MODERATOR})
 
 
 class Action(StrEnum):
     JOIN = "join"  # enter the live room and read it
+    READ_SCREEN = "read_screen"  # the venue screen's page: floor, countdown, checks, no stream
     CONSENT = "consent"  # accept the room's rule
     POST = "post"  # post an intervention
     POST_WHEN_LOCKED = "post_when_locked"
@@ -41,6 +44,7 @@ class Action(StrEnum):
     MUTE = "mute"  # and unmute
     REMOVE_SEAT = "remove_seat"
     REVEAL = "reveal"  # see who is behind a pseudonym, with a reason (audited)
+    MARK_PRESENCE = "mark_presence"  # mark a seat "in the room" or "online" (attendance)
     PREMODERATION = "premoderation"
     SLOW_MODE = "slow_mode"
     LOCK = "lock"  # and unlock
@@ -50,6 +54,8 @@ class Action(StrEnum):
     RUN_FLOOR = "run_floor"  # give the floor by the rule, end a turn, set the floor mode
     FLOOR_OVERRIDE = "floor_override"  # give out of order, move or remove a request
     RUN_CHECKS = "run_checks"  # open and close consensus checks
+    RUN_AGENDA = "run_agenda"  # make an item current, add, rename and move items live
+    PROXY_FLOOR = "proxy_floor"  # raise a hand for a delegate in the room, record that one spoke
     VOTE = "vote"
     DRAFT_RECOMMENDATIONS = "draft_recommendations"
     READ_DRAFT_MINUTES = "read_draft_minutes"  # every version, and the live draft
@@ -61,7 +67,8 @@ class Action(StrEnum):
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
-    Action.JOIN: EVERYONE,
+    Action.JOIN: EVERYONE | {SCREEN},
+    Action.READ_SCREEN: frozenset({SCREEN}),
     Action.CONSENT: EVERYONE,
     Action.POST: frozenset({CHAIR, MODERATOR, RAPPORTEUR, DELEGATE}),
     Action.POST_WHEN_LOCKED: RUNS_THE_ROOM,
@@ -76,6 +83,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.MUTE: RUNS_THE_ROOM,
     Action.REMOVE_SEAT: RUNS_THE_ROOM,
     Action.REVEAL: RUNS_THE_ROOM,
+    Action.MARK_PRESENCE: RUNS_THE_ROOM,
     Action.PREMODERATION: RUNS_THE_ROOM,
     Action.SLOW_MODE: RUNS_THE_ROOM,
     Action.LOCK: RUNS_THE_ROOM,
@@ -85,6 +93,8 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.RUN_FLOOR: RUNS_THE_ROOM,
     Action.FLOOR_OVERRIDE: RUNS_THE_ROOM,
     Action.RUN_CHECKS: RUNS_THE_ROOM,
+    Action.RUN_AGENDA: RUNS_THE_ROOM,
+    Action.PROXY_FLOOR: RUNS_THE_ROOM,
     Action.VOTE: frozenset({DELEGATE}),
     Action.DRAFT_RECOMMENDATIONS: frozenset({CHAIR, RAPPORTEUR}),
     Action.READ_DRAFT_MINUTES: frozenset({CHAIR, MODERATOR, RAPPORTEUR}),
@@ -97,6 +107,11 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
 
 _REFUSALS = {
     Action.POST: gettext_noop("Observers follow the round table without speaking."),
+    Action.READ_SCREEN: gettext_noop("The venue screen opens with the screen link the secretariat issues."),
+    Action.RUN_AGENDA: gettext_noop("Only the chair and the moderators run the agenda."),
+    Action.PROXY_FLOOR: gettext_noop(
+        "Only the chair and the moderators raise a hand for a delegate in the room, or " "record that one spoke."
+    ),
     Action.FLAG: gettext_noop("Only delegates and the rapporteur flag interventions; moderators act on them."),
     Action.CLOSE: gettext_noop("Only the chair opens and closes the round table."),
     Action.READ_AUDIT: gettext_noop("Only the chair and the secretariat read the audit log."),

@@ -22,8 +22,10 @@ from django.utils.translation import trans_real
 from forum import selectors
 from forum.errors import ServiceError
 from forum.services import (
+    agenda,
     consensus,
     floor,
+    hybrid,
     interventions,
     moderator_actions,
     recommendations,
@@ -31,7 +33,7 @@ from forum.services import (
 )
 
 from .frames import ClientFrame, FrameError, correlation, parse_after, parse_frame
-from .hub import TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
+from .hub import SCREEN_BUCKET, TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
 from .log import encode, last_seq
 from .transport import SCOPE_KEY, SEND_KEY
 
@@ -40,15 +42,22 @@ logger = logging.getLogger(__name__)
 # Seconds a client is told to wait before sending again when the database is out of reach.
 UNAVAILABLE_RETRY_SECONDS = 5
 
+# What a staff account reading a room (no seat) may send: nothing that changes anything.
+READING_FRAMES = frozenset({"ping", "resume"})
+
 CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
 # (a socket whose seat changes role or sector is closed with realtime.log.SEAT_CHANGED_CLOSE)
 
 
 @database_sync_to_async
-def _join(session, slug: str) -> selectors.RoomAccess:
+def _join(session, slug: str, user=None) -> selectors.RoomAccess:
     """The seat the session was signed in for and its room, in one trip to the database
-    thread (the session, the room and the seat): a join storm queues on it."""
-    return selectors.access_room_summary(session, slug)
+    thread (the session, the room and the seat): a join storm queues on it. The seat's first
+    join is recorded for the attendance (one more write, once per seat)."""
+    access = selectors.access_room_summary(session, slug, user)
+    if not access.joined:
+        seats.seat_mark_joined(seat_id=access.seat_id)
+    return access
 
 
 _last_seq = database_sync_to_async(last_seq)
@@ -69,6 +78,7 @@ _SEAT = {
     "unmute": (moderator_actions.seat_unmute, ()),
     "remove": (moderator_actions.seat_remove, ("reason",)),
     "reveal": (moderator_actions.seat_reveal, ("reason",)),
+    "presence": (seats.seat_set_presence, ("presence",)),
 }
 
 
@@ -172,7 +182,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=CLOSE_CODES["too_many_sockets"])
             return
-        bucket = access.sector if access.role == "delegate" and access.sector else "others"
+        # The secretariat reading a room (None) and the venue screen, which is not a person,
+        # count in no presence bucket.
+        bucket = None if access.staff else SCREEN_BUCKET if access.role == "screen" else (
+            access.sector if access.role == "delegate" and access.sector else "others"
+        )
         # The room's events go out through the server's own send (realtime/transport.py);
         # both it and base_send reach the socket without suspending, so order holds.
         self.sub = self.hub.attach(
@@ -245,6 +259,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         frame = None
         try:
             frame = parse_frame(text_data)
+            if self.access.staff and frame.type not in READING_FRAMES:
+                raise ServiceError("forbidden", _("The secretariat reads round tables without taking part."))
             await getattr(self, f"on_{frame.type}")(frame)
         except FrameError as exc:
             echo = self._echo(frame) if frame is not None else {}
@@ -333,6 +349,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         kwargs = {name: f[name] for name in takes if name in f}
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
+        if "presence" in takes and "presence" not in kwargs:
+            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
         await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, intervention_id=f["id"], **kwargs)
         await self.send_json({"type": "done", "action": f["action"], "id": f["id"], **self._echo(frame)})
 
@@ -346,6 +364,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
+        if "presence" in takes and "presence" not in kwargs:
+            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
         result = await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs)
         if f["action"] == "reveal":
             # The identity goes to this socket alone, never through the log or the hub.
@@ -385,7 +405,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def on_hand(self, frame: ClientFrame) -> None:
         f = frame.fields
-        if f["action"] == "raise":
+        if f["action"] == "raise" and "seat" in f:
+            request = await self._call(
+                hybrid.hand_raise_for, actor_seat_id=self.access.seat_id, seat=f["seat"],
+                kind=f.get("kind", "statement"),
+            )
+            await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
+        elif "seat" in f:
+            raise FrameError("invalid_frame", _("\"seat\" goes with \"raise\" only."), field="seat")
+        elif f["action"] == "raise":
             request = await self._call(floor.hand_raise, seat_id=self.access.seat_id, kind=f.get("kind", "statement"))
             await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
         else:
@@ -422,12 +450,50 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._call(floor.floor_remove, actor_seat_id=actor, request_id=need("request"), reason=f.get("reason", ""))
         elif action == "end":
             await self._call(floor.turn_end, seat_id=actor)
+        elif action == "spoke":
+            intervention = await self._call(
+                hybrid.turn_record, actor_seat_id=actor, seat=need("seat"), note=need("note"),
+                not_a_participant=f.get("not_a_participant"),
+            )
+            await self.send_json({"type": "done", "action": action, "id": intervention, **self._echo(frame)})
+            return
         else:
             await self._call(
                 floor.floor_set_mode, actor_seat_id=actor, floor_mode=need("floor_mode"),
                 turn_seconds=f.get("turn_seconds"),
             )
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
+
+    async def on_agenda(self, frame: ClientFrame) -> None:
+        f = frame.fields
+        actor = self.access.seat_id
+        action = f["action"]
+
+        def need(name: str):
+            if name not in f:
+                raise FrameError(
+                    "invalid_frame", _("\"%(name)s\" is missing for %(action)s.") % {"name": name, "action": action},
+                    field=name,
+                )
+            return f[name]
+
+        if action == "set":
+            item = await self._call(agenda.agenda_set_current, actor_seat_id=actor, item_id=need("item"))
+        elif action == "add":
+            item = await self._call(
+                agenda.agenda_add, actor_seat_id=actor, title=need("title"), position=f.get("position"),
+                not_a_participant=f.get("not_a_participant"),
+            )
+        elif action == "rename":
+            item = await self._call(
+                agenda.agenda_rename, actor_seat_id=actor, item_id=need("item"), title=need("title"),
+                not_a_participant=f.get("not_a_participant"),
+            )
+        else:
+            item = await self._call(
+                agenda.agenda_move, actor_seat_id=actor, item_id=need("item"), position=need("position"),
+            )
+        await self.send_json({"type": "done", "action": action, "item": item.public_id, **self._echo(frame)})
 
     async def on_check(self, frame: ClientFrame) -> None:
         f = frame.fields

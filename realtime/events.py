@@ -21,6 +21,8 @@ _ROLE_AUDIENCE = {
     "rapporteur": PARTICIPANTS,
     "delegate": PARTICIPANTS,
     "observer": PARTICIPANTS,
+    # The venue screen reads what participants read (and shows a part of it).
+    "screen": PARTICIPANTS,
 }
 
 
@@ -106,6 +108,12 @@ KINDS: dict[str, EventKind] = {
             "seat.consented",
             "A seat accepted the room's rule (moderators only: who has consented).",
             {"attribution": ATTRIBUTION, "at": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "seat.presence_changed",
+            "A seat was marked attending in the room or online (the secretariat, the " "chair or a moderator).",
+            {**SEAT, "presence": str},
             audiences=MODERATORS_ONLY,
         ),
         EventKind(
@@ -224,6 +232,11 @@ KINDS: dict[str, EventKind] = {
             {"version": int, "id": str, "attribution": ATTRIBUTION, "body_html": str,
              "agenda_item": (str, type(None)), "created_at": str},
         ),
+        EventKind(
+            "minutes.comment_marked",
+            "The rapporteur answered a review comment: addressed (true), not addressed " "(false) or unanswered (null).",
+            {"version": int, "id": str, "addressed": (bool, type(None))},
+        ),
         EventKind("minutes.review_closed", "The review of a version of the minutes ended.", {"version": int}),
         EventKind(
             "minutes.adoption_requested",
@@ -237,8 +250,16 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind(
             "agenda.current_changed",
-            "The chair moved to another agenda item.",
+            "The chair moved to another agenda item (the turn in progress ends first; open "
+            "consensus checks stay with their item).",
             {"agenda_item": str, "title": str},
+        ),
+        EventKind(
+            "agenda.changed",
+            "An agenda item was added, renamed, moved or removed (`action`; `item` its id). "
+            "`items` is the whole agenda afterwards, in order: [{\"id\", \"position\", \"title\"}]; "
+            "`current` the current item's id.",
+            {"action": str, "item": str, "items": list, "current": str},
         ),
     )
 }

@@ -51,6 +51,8 @@ PRESENCE_TTL_SECONDS = 60.0
 # A socket further behind than SEND_BUFFER_LIMIT is closed with this code after a
 # `too_slow` error frame; a replay waits this long for a socket to take its chunks.
 TOO_SLOW_CLOSE = 4408
+# The venue screen's presence bucket: a screen reads the room and is counted nowhere.
+SCREEN_BUCKET = "~screen"
 REPLAY_DRAIN_SECONDS = 15.0
 
 
@@ -520,6 +522,8 @@ class RoomHub:
         """
         ended: list[tuple[Subscriber, str, int]] = []
         for sub in self.subscribers:
+            if sub.seat_id < 0:
+                continue  # the secretariat reading without a seat: no link, session or role to end
             link, role, sector = seats.get(sub.seat_id, (sub.link + 1, None, None))
             if link > sub.link:
                 ended.append((sub, "link", 4403))
@@ -554,7 +558,13 @@ class RoomHub:
     # -- presence ---------------------------------------------------------------------
 
     def local_counts(self) -> dict[str, int]:
-        seats: dict[int, str] = {sub.seat_id: sub.bucket for sub in self.subscribers}
+        # bucket None: the secretariat reading the room; the venue screen: no person. Neither
+        # counts in presence.
+        seats: dict[int, str] = {
+            sub.seat_id: sub.bucket
+            for sub in self.subscribers
+            if sub.bucket is not None and sub.bucket != SCREEN_BUCKET
+        }
         counts: dict[str, int] = {}
         for bucket in seats.values():
             counts[bucket] = counts.get(bucket, 0) + 1

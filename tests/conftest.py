@@ -10,9 +10,7 @@ from channels.db import database_sync_to_async
 from django.utils import translation
 
 from forum.models import User
-from forum.services.seats import (
-    user_upsert,
-)
+from forum.services.seats import user_upsert
 from tests.support.personas import (
     Cast,
     build_cast,

@@ -12,11 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.browser import ROOM, launch_chromium, live_server
-from tests.support.staff import STAFF, signed_in
+from tests.support.staff import STAFF, serious_violations, signed_in
 
 pytestmark = pytest.mark.browser
-
-BLOCKING = {"serious", "critical"}
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +32,6 @@ def resolve(server, path: str) -> str:
     if path.startswith("{join:"):
         return urlsplit(server.personas[path[6:-1]].link).path
     return path
-
-
-def serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:3])
-        for v in results.response["violations"]
-        if v["impact"] in BLOCKING
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +66,7 @@ PAGES = [
     ("anonymous", "/join/not-a-valid-token/"),
     ("anonymous", "{join:cso1}"),
     ("anonymous", "/sign-in/"),
+    ("anonymous", f"/rooms/{ROOM}/"),
     ("cso1", "{join:igo1}"),
     ("cso1", "/"),
     ("cso1", f"/rooms/{ROOM}/"),
@@ -99,6 +87,8 @@ PAGES = [
     ("secretariat", f"/secretariat/rooms/{ROOM}/"),
     ("secretariat", f"/secretariat/rooms/{ROOM}/audit/"),
     ("secretariat", "/secretariat/committees/"),
+    ("secretariat", f"/rooms/{ROOM}/"),
+    ("secretariat", f"/rooms/{ROOM}/minutes/"),
 ]
 
 

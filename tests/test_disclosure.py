@@ -26,6 +26,7 @@ from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
 from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure, pool_rule
 from tests.support.personas import sign_in
+from tests.support.sockets import latest_presence
 
 pytestmark = pytest.mark.django_db
 
@@ -354,25 +355,6 @@ def test_hidden_interventions_leave_the_minutes_figures(cast):
 
 
 # -- presence ----------------------------------------------------------------------------------
-
-
-async def latest_presence(sock, until, timeout: float = 8.0) -> dict:
-    """Presence frames as they come, until one satisfies `until` (the last one is returned)."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    seen = []
-    while loop.time() < deadline:
-        try:
-            frame = json.loads(await sock.comm.receive_from(timeout=max(0.05, deadline - loop.time())))
-        except TimeoutError:
-            break
-        if frame["type"] == "presence":
-            seen.append(frame)
-            if until(frame):
-                return frame
-    raise AssertionError(f"no such presence frame; saw {seen}")
 
 
 @pytest.mark.django_db(transaction=True)

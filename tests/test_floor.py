@@ -300,7 +300,7 @@ def test_a_raised_hand_shows_in_the_queue_with_the_sector_for_moderators_only(ca
     assert event.kind == "floor.hand_raised"
     # Academia has one delegate (below k = 3): participants see "A participant".
     entry = {"request": request, "kind": "reply", "attribution": {"label": "A participant", "sector": None, "kind": "anonymous"},
-             "requested_at": T0.isoformat()}
+             "requested_at": T0.isoformat(), "by_chair": False}
     assert event.participants == {"request": request, "kind": "reply", "queue": [entry], "speaker": None}
     assert event.moderators == {
         "request": request, "kind": "reply", "speaker": None, "sector": "academia",

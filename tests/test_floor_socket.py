@@ -34,8 +34,8 @@ from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from realtime.hub import hubs
-from tests.support.personas import PERSONAS, Cast, observers_consent
-from tests.support.sockets import Socket
+from tests.support.personas import PERSONAS
+from tests.support.sockets import Socket, answer, ask, connect, event_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,8 +44,8 @@ RUNS_THE_ROOM = {"chloe", "mona"}
 PROPOSITION = "Early warning alerts should reach every district within the hour."
 STATEMENT = "The alerts must reach the districts before the rain does."
 # What a participant's floor entry holds; moderators' entries add exactly these.
-ENTRY_KEYS = {"request", "kind", "attribution", "requested_at"}
-SPEAKER_KEYS = {"request", "kind", "attribution", "started_at", "ends_at", "limit_seconds"}
+ENTRY_KEYS = {"request", "kind", "attribution", "requested_at", "by_chair"}
+SPEAKER_KEYS = {"request", "kind", "attribution", "started_at", "ends_at", "limit_seconds", "by_chair"}
 MODERATOR_KEYS = {"sector", "author"}
 
 
@@ -62,40 +62,6 @@ async def close_the_worker_threads_connection():
     await database_sync_to_async(connections.close_all)()
 
 
-async def connect(sockets, cast: Cast, *personas: str) -> dict[str, Socket]:
-    await database_sync_to_async(observers_consent)(cast.room)
-    out = {}
-    for persona in personas:
-        sock, connected, _ = await sockets(cast.seats[persona].user)
-        assert connected
-        await sock.recv_type("welcome")
-        out[persona] = sock
-    return out
-
-
-async def event_of(sock: Socket, kind: str, timeout: float = 5) -> dict:
-    """The next event of `kind` on `sock`; events of other kinds on the way are passed over,
-    any other frame but presence fails the test."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        while sock.backlog:
-            frame = sock.backlog.pop(0)
-            if frame["kind"] == kind:
-                return frame
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            raise AssertionError(f"no {kind} event within {timeout} s")
-        try:
-            frame = await sock.recv(remaining)
-        except TimeoutError:
-            raise AssertionError(f"no {kind} event within {timeout} s") from None
-        if frame["type"] == "event":
-            sock.backlog.append(frame)
-        elif frame["type"] != "presence":
-            raise AssertionError(f"expected a {kind} event, got {frame}")
-
-
 async def everyone_gets(socks: dict[str, Socket], kind: str, timeout: float = 5) -> dict[str, dict]:
     """The next `kind` event on every socket: one event (same seq), one rendering per audience."""
     got = {persona: await event_of(sock, kind, timeout) for persona, sock in socks.items()}
@@ -104,21 +70,6 @@ async def everyone_gets(socks: dict[str, Socket], kind: str, timeout: float = 5)
         audience = MODERATORS if persona in RUNS_THE_ROOM else PARTICIPANTS
         validate_payload(kind, audience, frame["data"])
     return got
-
-
-async def answer(sock: Socket, timeout: float = 5) -> dict:
-    """The next frame that answers a request (`done`, `ack` or `error`); events are kept."""
-    while True:
-        frame = await sock.recv(timeout)
-        if frame["type"] == "event":
-            sock.backlog.append(frame)
-        elif frame["type"] != "presence":
-            return frame
-
-
-async def ask(sock: Socket, frame: dict) -> dict:
-    await sock.send(frame)
-    return await answer(sock)
 
 
 async def raise_hand(sock: Socket, kind: str = "statement") -> str:

@@ -34,11 +34,7 @@ from hypothesis.control import currently_in_test_context
 from forum.models import Intervention, RoundTable, Sector
 from forum.services.interventions import intervention_post
 from forum.services.rooms import dialogue_get_or_create, room_create
-from forum.services.seats import (
-    seat_consent,
-    seat_upsert,
-    user_upsert,
-)
+from forum.services.seats import seat_consent, seat_upsert, user_upsert
 from tests.support.scenarios import (
     EXPORT_FORMATS,
     PROPERTY,

@@ -234,7 +234,7 @@ def test_docx_tables_have_grid_style_and_header_cells(session_doc):
     heads = [[cell.text for cell in table.rows[0].cells] for table in document.tables]
     labels = [o["label"] for o in session_doc["items"][0]["consensus_checks"][0]["options"]]
     assert heads == [
-        ["Sector", "Delegates"],
+        ["Sector", "Seats held", "Present"],
         ["Option", "Weighted share"],
         ["Sector", "Voters", "Weight", *labels],
         ["Sector", "Turns", "Speaking time (s)", "Share", "Interventions", "Words"],

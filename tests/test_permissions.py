@@ -35,9 +35,19 @@ from forum.models import (
     RoomEvent,
     RoundTable,
     Seat,
+    User,
     Voter,
 )
-from forum.services import consensus, floor, holds, minutes, recommendations
+from forum.services import (
+    agenda,
+    consensus,
+    floor,
+    holds,
+    hybrid,
+    minutes,
+    recommendations,
+    seats,
+)
 from forum.services import moderator_actions as moderation
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
@@ -45,12 +55,28 @@ from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from moderation.permissions import PERMISSIONS, Action, allowed, require
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.support.personas import Cast, client_for, observers_consent, session_of
+from tests.support.personas import Cast, build_cast, client_for, observers_consent, session_of
 from tests.support.state import snapshot
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    """The shared cast, and the room's venue screen as "vera" (a seat of role `screen`)."""
+    cast = build_cast()
+    user = User(username="screen.vera", display_name="Venue screen")
+    user.set_unusable_password()
+    user.save()
+    seat = Seat.objects.create(room=cast.room, user=user, role=Seat.Role.SCREEN)
+    cast.tokens["vera"] = seat_issue_token(seat=seat)
+    cast.seats["vera"] = seat
+    return cast
 ROLES = list(Seat.Role.values)  # chair, moderator, rapporteur, delegate, observer
-ROLE_PERSONA = {"chair": "chloe", "moderator": "mona", "rapporteur": "rita", "delegate": "cora", "observer": "oscar"}
+ROLE_PERSONA = {
+    "chair": "chloe", "moderator": "mona", "rapporteur": "rita", "delegate": "cora", "observer": "oscar",
+    "screen": "vera",  # the venue screen's seat (forum/services/screens.py)
+}
 CLEAN = "Early warning only works when the alerts reach the districts in time."
 NAMING = "I agree with what CORA civil said about early warning."
 REASON = "It strays far from the agenda item."
@@ -61,9 +87,11 @@ RECOMMENDATION = "Fund district alert networks before the next rainy season."
 # a voter). Every case of these actions is audited ...
 AUDITED = {
     Action.APPROVE, Action.REJECT, Action.HIDE, Action.RESTORE, Action.REDACT, Action.MUTE,
-    Action.REMOVE_SEAT, Action.REVEAL, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
+    Action.REMOVE_SEAT, Action.REVEAL, Action.MARK_PRESENCE, Action.PREMODERATION, Action.SLOW_MODE,
+    Action.LOCK,
     Action.CLOSE, Action.FLOOR_OVERRIDE, Action.RUN_CHECKS, Action.DRAFT_RECOMMENDATIONS,
     Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES, Action.MODERATE_NOTES,
+    Action.RUN_AGENDA, Action.PROXY_FLOOR,
 }  # fmt: skip
 # ... of these, some cases are: the floor mode and turn time are audited, giving the floor by the
 # rule is the floor's ordinary course (its events are the record).
@@ -248,6 +276,12 @@ def with_hands(*personas: str) -> Callable[[Cast, Seat], dict]:
     return setup
 
 
+def with_second_item(cast: Cast, actor: Seat) -> dict:
+    from forum.models import AgendaItem
+
+    return {"item": AgendaItem.objects.create(room=cast.room, position=2, title="The role of the media").public_id}
+
+
 def with_open_check(cast: Cast, actor: Seat) -> dict:
     return {"check": consensus.check_open(actor_seat_id=cast.chloe.pk, proposition=PROPOSITION)}
 
@@ -392,6 +426,12 @@ CASES = [
         "seat.removed", seat_frame("remove", reason=REASON), "done", seat_target,
     ),
     Case(
+        "mark_presence", Action.MARK_PRESENCE, with_target,
+        lambda cast, actor, ctx: seats.seat_set_presence(actor_seat_id=actor.pk, seat=ctx["seat"], presence="in_room"),
+        lambda cast, actor, ctx: gus(cast).presence == "in_room",
+        "seat.presence_changed", seat_frame("presence", presence="in_room"), "done", seat_target,
+    ),
+    Case(
         "reveal", Action.REVEAL, with_target,
         lambda cast, actor, ctx: moderation.seat_reveal(actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON),
         lambda cast, actor, ctx: AuditEntry.objects.filter(action="reveal", target=ctx["seat"], reason=REASON).exists(),
@@ -432,6 +472,33 @@ CASES = [
         lambda cast, actor, ctx: moderation.room_close(actor_seat_id=actor.pk, reopen=True),
         lambda cast, actor, ctx: the_room(cast).status == "live",
         "room.status_changed", room_frame("reopen"), "done", room_target,
+    ),
+    # -- the agenda and hybrid rooms -----------------------------------------------------------
+    Case(
+        "run_agenda", Action.RUN_AGENDA, with_second_item,
+        lambda cast, actor, ctx: agenda.agenda_set_current(actor_seat_id=actor.pk, item_id=ctx["item"]),
+        lambda cast, actor, ctx: the_room(cast).current_item.public_id == ctx["item"],
+        "agenda.current_changed",
+        frame=lambda cast, ctx: {"type": "agenda", "action": "set", "item": ctx["item"], "ref": "r1"},
+        answer="done", audit_target=lambda cast, ctx: ctx["item"],
+    ),
+    Case(
+        "proxy_hand", Action.PROXY_FLOOR, with_nothing,
+        lambda cast, actor, ctx: hybrid.hand_raise_for(actor_seat_id=actor.pk, seat=cast.cyrus.public_id),
+        lambda cast, actor, ctx: FloorRequest.objects.filter(seat=cast.cyrus, status="waiting", by_chair=True).exists(),
+        "floor.hand_raised",
+        frame=lambda cast, ctx: {"type": "hand", "action": "raise", "seat": cast.cyrus.public_id, "ref": "r1"},
+        answer="done", audit_target=lambda cast, ctx: cast.cyrus.public_id,
+    ),
+    Case(
+        "in_room_turn", Action.PROXY_FLOOR, with_nothing,
+        lambda cast, actor, ctx: hybrid.turn_record(actor_seat_id=actor.pk, seat=cast.cyrus.public_id, note=CLEAN),
+        lambda cast, actor, ctx: Intervention.objects.filter(seat=cast.cyrus, kind="in_room").exists(),
+        "intervention.posted",
+        frame=lambda cast, ctx: {
+            "type": "floor", "action": "spoke", "seat": cast.cyrus.public_id, "note": CLEAN, "ref": "r1",
+        },
+        answer="done", audit_target=lambda cast, ctx: cast.cyrus.public_id,
     ),
     # -- the floor ---------------------------------------------------------------------------
     Case(
@@ -573,7 +640,7 @@ CASES = [
     ),
 ]
 # Walked by their own tests below: what a page or a socket lets each role read.
-READS = {Action.JOIN, Action.READ_MODERATION, Action.READ_AUDIT, Action.READ_DRAFT_MINUTES}
+READS = {Action.JOIN, Action.READ_MODERATION, Action.READ_AUDIT, Action.READ_DRAFT_MINUTES, Action.READ_SCREEN}
 FRAME_CASES = [case for case in CASES if case.frame is not None]
 
 
@@ -697,8 +764,18 @@ def page(user, path="/rooms/test-room/"):
 def test_every_role_may_open_the_room_page(cast, role):
     assert allowed(role, Action.JOIN)
     response = page(cast.seats[ROLE_PERSONA[role]].user)
+    if role == "screen":  # the venue screen is led to its own page
+        assert response.status_code == 302 and response["Location"] == "/rooms/test-room/screen/"
+        response = page(cast.seats[ROLE_PERSONA[role]].user, response["Location"])
     assert response.status_code == 200
     assert "Test round table" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_screen_link_opens_the_screen_page(cast, role):
+    response = page(cast.seats[ROLE_PERSONA[role]].user, "/rooms/test-room/screen/")
+    assert response.status_code == (200 if allowed(role, Action.READ_SCREEN) else 403)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -795,6 +872,9 @@ def test_only_roles_with_read_draft_minutes_may_read_a_draft(cast, role):
             assert "The room agreed." not in body
     minutes.minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     response = page(seat.user, "/rooms/test-room/minutes.md")
+    if role == "screen":  # the venue screen's link opens the screen page only
+        assert response.status_code == 403
+        return
     assert response.status_code == 200 and "The room agreed." in response.content.decode()
 
 
@@ -816,8 +896,15 @@ def withdraw(cast: Cast, seat: Seat, how: str) -> str:
     else:
         moderation.seat_remove(actor_seat_id=cast.chloe.pk, seat=seat.public_id, reason=REASON)
     if how == "removed then given a new link":
-        # e.g. the secretariat re-imports its list with --reissue-links
+        # Removal is for good: no path gives a removed seat a new link...
+        with pytest.raises(ServiceError) as refused:
+            seat_issue_token(seat=fresh(seat))
+        assert refused.value.code == "seat_removed"
+        # ...but a row written before that rule may hold one; the seat still calls nothing.
+        removed_at = fresh(seat).removed_at
+        Seat.objects.filter(pk=seat.pk).update(removed_at=None)
         token = seat_issue_token(seat=fresh(seat))
+        Seat.objects.filter(pk=seat.pk).update(removed_at=removed_at)
     return token
 
 

@@ -370,10 +370,12 @@ def test_a_seat_holders_account_cannot_sign_in_with_a_password(cast):
     assert response.status_code == 200 and SESSION not in response.cookies
 
 
-def test_a_staff_session_opens_no_room_and_a_seat_session_no_secretariat_page(cast, sam):
+def test_a_staff_session_only_reads_a_room_and_a_seat_session_opens_no_secretariat_page(cast, sam):
     staff = Client()
     staff.post("/sign-in/", {"username": "sam", "password": "a-long-staff-password"})
-    assert staff.get("/rooms/test-room/").status_code == 403
+    # The secretariat reads any room without a seat, and takes no part in it.
+    assert staff.get("/rooms/test-room/").status_code == 200
+    assert staff.post("/rooms/test-room/minutes/", {"action": "save"}).status_code == 403
     seat = join(cast.tokens["chloe"])
     assert seat.get("/secretariat/").status_code == 403
     assert seat.get("/admin/").status_code == 302  # to the admin's sign-in: not staff

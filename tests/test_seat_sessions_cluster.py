@@ -265,7 +265,7 @@ async def test_a_message_over_one_mebibyte_drops_the_connection_as_documented(cl
 
 def sign_out(cluster: Cluster, session: str, slug: str, process: int) -> None:
     """Press "Sign out" on the room page, as a browser does (the page's CSRF token)."""
-    from tests.cluster import HOST, cookie_header
+    from tests.support.cluster import HOST, cookie_header
 
     jar = {"sessionid": session}
     status, headers, page = cluster.http("GET", f"/rooms/{slug}/", process=process, headers=cookie_header(jar))

@@ -20,13 +20,8 @@ from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
 from forum.services.participants import participants_import
 from forum.services.rooms import dialogue_get_or_create, room_create
-from forum.services.seats import (
-    organization_get_or_create,
-    seat_upsert,
-    sector_seat_limit,
-    sector_seat_limits,
-    user_upsert,
-)
+from forum.services.seat_rules import sector_seat_limit, sector_seat_limits
+from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
 from tests.support.forms import errors_of, form_values
 
 pytestmark = pytest.mark.django_db

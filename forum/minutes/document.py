@@ -21,13 +21,19 @@ Shape (schema "roundtables.minutes/1"):
     {"schema": "roundtables.minutes/1", "status": "draft" | "in_review" | "adopted",
      "version": {"number" (None before the first save), "status", "saved_at", "adopted_at",
                  "content_sha256" (None unless adopted),
-                 "audit_head" ({"entry", "mac"}: the audit chain at adoption, else None)},
-     "header": {"dialogue", "round_table", "slug", "date" (YYYY-MM-DD), "place",
+                 "audit_head" ({"entry", "mac"}: the audit chain at adoption, else None),
+                 "open_comments" (review comments left unanswered at adoption, else None)},
+     "header": {"dialogue", "round_table", "slug",
+                "date" (YYYY-MM-DD: the session's own date in its time zone),
+                "starts_at", "ends_at" (ISO 8601 with the zone's offset, or None),
+                "time_zone" (an IANA name), "place" (a city, "online", or "City and online"),
                 "language" (a code of settings.LANGUAGES),
                 "convener": {"name", "akn_author", "akn_country"},
                 "rule": {"key", "name", "explanation"},
                 "attribution": {"key", "name", "explanation"},
-                "attendance": {"sectors": [{"slug", "name", "delegates"}], "delegates",
+                "attendance": {"sectors": [{"slug", "name", "delegates" (seats held),
+                                            "present"}],
+                               "delegates", "present", "in_room",
                                "chair", "moderators", "rapporteur", "observers"}},
      "items": [{"id", "position", "title", "description",
                 "summary" (the rapporteur's Markdown, "" when none), "summary_html", "summary_text",
@@ -54,6 +60,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from forum.minutes.when import _date, _local, place_text
 from forum.models import (
     ConsensusCheck,
     Intervention,
@@ -199,39 +206,53 @@ def _parity(room: RoundTable, shown: Disclosure) -> dict:
     return figures
 
 
-def _place(room: RoundTable) -> str:
-    # "online" is the model's default place: a word of the minutes' language, not a name.
-    place = room.place.strip()
-    return _("online") if place in ("", "online") else place
-
-
-def _date(room: RoundTable) -> str:
-    first = RoomEvent.objects.filter(room=room).order_by("seq").values_list("created_at", flat=True).first()
-    return (first or room.created_at).date().isoformat()
+def came(room: RoundTable, seat: dict) -> bool:
+    """Whether a seat's holder took part: marked in the room, or connected at least once
+    (in a Chatham House room, having also accepted the rule)."""
+    if seat["presence"] == Seat.Presence.IN_ROOM:
+        return True
+    if seat["joined_at"] is None:
+        return False
+    return not room.is_chatham_house or seat["consented_at"] is not None
 
 
 def _attendance(room: RoundTable, sectors: list[Sector], shown: Disclosure) -> dict:
+    """Per sector, the delegates' seats held and the delegates present (see `came`), grouped
+    by the disclosure rule like every figure of the record; then totals per function."""
     seats = list(
-        Seat.objects.filter(room=room, token_revoked_at__isnull=True).values_list("role", "sector__slug")
+        Seat.objects.filter(room=room, token_revoked_at__isnull=True).values(
+            "role", "sector__slug", "presence", "joined_at", "consented_at"
+        )
     )
-    per_sector = {sector.slug: 0 for sector in sectors}
-    for role, slug in seats:
-        if role == Seat.Role.DELEGATE and slug is not None:
-            per_sector[slug] = per_sector.get(slug, 0) + 1
-    names = {s.slug: sector_name(s.name) for s in Sector.objects.filter(slug__in=per_sector)}
+    held = {sector.slug: 0 for sector in sectors}
+    present = {sector.slug: 0 for sector in sectors}
+    for seat in seats:
+        slug = seat["sector__slug"]
+        if seat["role"] == Seat.Role.DELEGATE and slug is not None:
+            held[slug] = held.get(slug, 0) + 1
+            present[slug] = present.get(slug, 0) + came(room, seat)
+    names = {s.slug: sector_name(s.name) for s in Sector.objects.filter(slug__in=held)}
     names[POOLED] = pooled_name()
     listed = {s.slug for s in sectors}
-    order = [s.slug for s in sectors] + sorted(slug for slug in per_sector if slug not in listed)
+    order = [s.slug for s in sectors] + sorted(slug for slug in held if slug not in listed)
 
-    def count(role: str) -> int:
-        return sum(1 for r, _ in seats if r == role)
+    def count(role: str, *, attended: bool = False) -> int:
+        return sum(1 for seat in seats if seat["role"] == role and (not attended or came(room, seat)))
 
+    delegates = [seat for seat in seats if seat["role"] == Seat.Role.DELEGATE]
     return {
         "sectors": [
-            {"slug": key, "name": names[key], "delegates": sum(per_sector[slug] for slug in members)}
+            {
+                "slug": key,
+                "name": names[key],
+                "delegates": sum(held[slug] for slug in members),
+                "present": sum(present[slug] for slug in members),
+            }
             for key, members in shown.groups(order)
         ],
         "delegates": count(Seat.Role.DELEGATE),
+        "present": count(Seat.Role.DELEGATE, attended=True),
+        "in_room": sum(1 for seat in delegates if seat["presence"] == Seat.Presence.IN_ROOM),
         "chair": count(Seat.Role.CHAIR),
         "moderators": count(Seat.Role.MODERATOR),
         "rapporteur": count(Seat.Role.RAPPORTEUR),
@@ -248,7 +269,12 @@ def _intervention(room: RoundTable, row: Intervention, sector_names: dict[str, s
         "id": row.public_id,
         "kind": row.kind,
         "speaker": speaker,
-        "sentence": _("%(speaker)s said:") % {"speaker": speaker},
+        # What a delegate said in the meeting room is the chair's note of it, not their words.
+        "sentence": (
+            _("%(speaker)s spoke in the room; the chair's note:")
+            if row.kind == Intervention.Kind.IN_ROOM
+            else _("%(speaker)s said:")
+        ) % {"speaker": speaker},
         "body_html": body_html,
         "body_text": html_to_text(body_html),
         "redacted": redacted,
@@ -401,7 +427,7 @@ def content_sha256(doc: dict) -> str:
 def draft_version() -> dict:
     return {
         "number": None, "status": "draft", "saved_at": None, "adopted_at": None,
-        "content_sha256": None, "audit_head": None,
+        "content_sha256": None, "audit_head": None, "open_comments": None,
     }
 
 
@@ -448,7 +474,10 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
             "round_table": room.title,
             "slug": room.slug,
             "date": _date(room),
-            "place": _place(room),
+            "starts_at": _local(room, room.starts_at),
+            "ends_at": _local(room, room.ends_at),
+            "time_zone": room.time_zone or "UTC",
+            "place": place_text(room),
             "language": room.language or DEFAULT_LANGUAGE,
             # Who convenes, as the Akoma Ntoso rendering names it (FRBR author and country).
             "convener": {

@@ -134,8 +134,20 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "minutes_html": render_html_fragment(doc, heading="h2"),
         "comments": _comments(room, shown, seat),
         "review_open": bool(shown and shown.in_review),
+        "open_comments": (
+            minutes_service.open_comments(room, shown)
+            if shown and allowed(seat.role, Action.ADOPT_MINUTES) and not shown.adopted_at else 0
+        ),
         "diff": diff,
         "formats": list(exports()),
+        **_forms(room, seat, shown, doc),
+        "audiences": Recommendation.Audience.choices,
+    })
+
+
+def _forms(room, seat, shown, doc) -> dict:
+    """What the minutes page's forms need, for the forms this seat sees."""
+    return {
         "may": _may(seat),
         "editor": _editor(room, doc) if allowed(seat.role, Action.EDIT_MINUTES) else None,
         "held": _held(room) if allowed(seat.role, Action.MODERATE_NOTES) else [],
@@ -143,8 +155,7 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         "statements": (
             list(room.name_statements.filter(withdrawn_at__isnull=True)) if can_read_drafts(seat) else None
         ),
-        "audiences": Recommendation.Audience.choices,
-    })
+    }
 
 
 def _may(seat) -> dict[str, bool]:
@@ -247,9 +258,20 @@ def _request_adoption(room, seat, data) -> tuple:
     return row, _("The chair is asked to adopt version %(number)s.") % {"number": row.number}
 
 
+def _mark_comment(room, seat, data) -> tuple:
+    marks = {"yes": True, "no": False, "": None}
+    if data.get("addressed") not in marks:
+        raise ServiceError("invalid_form", _("Mark the comment addressed or not addressed."), field="addressed")
+    comment = minutes_service.minutes_comment_mark(
+        actor_seat_id=seat.pk, comment=data.get("comment", ""), addressed=marks[data["addressed"]],
+    )
+    return comment.version, _("Your answer to the comment is recorded.")
+
+
 def _adopt(room, seat, data) -> tuple:
     row = minutes_service.minutes_adopt(
         actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
+        confirm_open_comments=data.get("confirm_open_comments") == "1",
     )
     done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {"number": row.number, "hash": row.content_sha256}
     return row, done
@@ -259,7 +281,7 @@ def _adopt(room, seat, data) -> tuple:
 # the page shows next and the message that says what was done.
 MINUTES_ACTIONS = {
     "save": _save, "review_open": _review_open, "review_close": _review_close, "comment": _comment,
-    "request_adoption": _request_adoption, "adopt": _adopt,
+    "request_adoption": _request_adoption, "mark_comment": _mark_comment, "adopt": _adopt,
 }
 
 

@@ -41,6 +41,8 @@ class MinutesVersion(models.Model):
     # MAC, printed in every export so that the committee holds a copy (verify_audit --head).
     audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
     audit_head = models.CharField(max_length=64, blank=True)
+    # Review comments not marked addressed when it was adopted (the chair confirmed them).
+    open_comments = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["room", "number"]
@@ -78,6 +80,9 @@ class MinutesComment(models.Model):
     attribution = models.JSONField(default=dict)
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # The rapporteur's answer: addressed (True), not addressed (False), or none yet (None).
+    # Adopting a version with comments not marked addressed needs the chair's confirmation.
+    addressed = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["version", "created_at", "pk"]

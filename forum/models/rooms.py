@@ -137,12 +137,18 @@ class RoundTable(models.Model):
     require_accreditation = models.BooleanField(
         default=False, help_text="Only delegates of accredited organizations get seats."
     )
-    place = models.CharField(max_length=200, blank=True, default="online")
+    # Where the session sits: a city (blank when it has none), online, or both (hybrid).
+    # The secretariat sets them (forum.services.rooms.room_set_schedule).
+    place = models.CharField(max_length=200, blank=True, default="")
+    online = models.BooleanField(default=True)
+    # An IANA name (zoneinfo); the minutes date the session and the pages show its hours in it.
+    time_zone = models.CharField(max_length=64, default="UTC")
     language = models.CharField(
         max_length=8, choices=settings.LANGUAGES, default="en",
         help_text=_("The language of its minutes."),
     )
     starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
     current_item = models.ForeignKey(
         "AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -198,6 +204,13 @@ class Seat(models.Model):
         RAPPORTEUR = "rapporteur", _("Rapporteur")
         DELEGATE = "delegate", _("Delegate")
         OBSERVER = "observer", _("Observer")
+        # The venue's screen: a link that reads the room (as participants read it) and does
+        # nothing else; not a person, so it never counts in presence or attendance.
+        SCREEN = "screen", _("Venue screen")
+
+    class Presence(models.TextChoices):
+        ONLINE = "online", _("Online")
+        IN_ROOM = "in_room", _("In the room")
 
     room = models.ForeignKey(RoundTable, on_delete=models.CASCADE, related_name="seats")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="seats")
@@ -217,6 +230,13 @@ class Seat(models.Model):
     # revoking then issuing again never brings an old session back.
     link_generation = models.PositiveIntegerField(default=0, editable=False)
     consented_at = models.DateTimeField(null=True, blank=True)
+    # How the holder takes part: set by the secretariat, the chair and the moderators through
+    # forum.services.seats.seat_save. A delegate "in the room" counts as present in the
+    # attendance whether or not a device of theirs ever connected.
+    presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.ONLINE)
+    # The first time a socket of this seat was let in (forum.services.seats.seat_mark_joined):
+    # the attendance's "came", kept when the socket goes.
+    joined_at = models.DateTimeField(null=True, blank=True, editable=False)
     removed_at = models.DateTimeField(null=True, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)
     # The post rate bucket (see forum.services.limits); kept on the row so every Daphne
@@ -252,6 +272,9 @@ class Intervention(models.Model):
         QUESTION = "question", _("Question")
         REPLY = "reply", _("Reply")
         POINT_OF_ORDER = "point_of_order", _("Point of order")
+        # What a delegate said in the meeting room without a device, as the chair noted it
+        # (forum/services/hybrid.py); never posted by a delegate.
+        IN_ROOM = "in_room", _("Spoke in the room")
 
     class Status(models.TextChoices):
         PUBLISHED = "published", _("Published")
@@ -350,6 +373,8 @@ class FloorRequest(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     out_of_order = models.BooleanField(default=False, help_text="Given by the chair against the rule.")
+    # Raised by the chair or a moderator for a delegate in the meeting room (hybrid rooms).
+    by_chair = models.BooleanField(default=False, help_text="Raised by the chair on the delegate's behalf.")
     # The label the hand was raised under, kept so that a sector crossing k later does not
     # relabel (and so link) an earlier anonymous request.
     attribution = models.JSONField(default=dict)

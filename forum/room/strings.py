@@ -262,4 +262,28 @@ def room_strings() -> dict[str, str]:
         "parity_unavailable": _("Parity figures unavailable."),
         "presence_sector": _("%(sector)s: %(count)s"),
         "presence_others": _("Chair, rapporteur and observers: %(others)s · total %(total)s"),
+        # the agenda
+        "agenda_current": _("current"),
+        "agenda_make_current": _("Make current"),
+        "agenda_make_current_label": _("Make current: %(title)s"),
+        "agenda_move_up_label": _("Move up: %(title)s"),
+        "agenda_moved_done": _("%(title)s is now item %(position)s."),
+        "agenda_rename": _("Rename"),
+        "agenda_rename_label": _("Rename: %(title)s"),
+        "agenda_rename_title": _("Rename the agenda item “%(title)s”"),
+        "agenda_title": _("Title of the agenda item"),
+        "agenda_renamed_done": _("The item is renamed."),
+        "agenda_added_done": _("The item is added to the agenda."),
+        "agenda_title_required": _("Write the title of the item before adding it."),
+        # hybrid rooms
+        "request_by_chair": _("%(request)s, raised by the chair"),
+        "raised_by_chair": _("raised by the chair"),
+        "kind_in_room": _("Spoke in the room"),
+        "proxy_raised_done": _("A hand is raised for %(label)s."),
+        "spoke_recorded_done": _("Recorded: %(label)s spoke."),
+        "note_required": _("Write a short note of what was said."),
+        # alerts
+        "you_have_floor_banner": _("You have the floor: %(time)s."),
+        "check_opened_banner": _("A consensus check is open: %(proposition)s"),
+        "waiting_badge": _("Waiting for you: %(count)s"),
     }

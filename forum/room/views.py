@@ -12,15 +12,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from forum import selectors
 from forum.minutes.document import sector_name
+from forum.minutes.when import session_when
 from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
 from forum.parity import parity_figures
 from forum.room.strings import room_strings
+from forum.services.acting import current_agenda_item
 from forum.services.seats import seat_by_token
 from forum.services.sessions import seat_sign_in, session_sign_out
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
 from moderation.permissions import Action, allowed
+from realtime.events import MODERATORS
 
 
 @never_cache
@@ -40,12 +43,15 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         seat_sign_in(request=request, seat=seat)
+        if seat.role == Seat.Role.SCREEN:
+            return redirect("room_screen", slug=seat.room.slug)
         return redirect("room", slug=seat.room.slug)
     return render(
         request,
         "room/join.html",
         {
             "room": seat.room,
+            "when": session_when(seat.room),
             "label": selectors.seat_label(seat),
             "signed_in": _signed_in_now(request, seat),
         },
@@ -89,9 +95,14 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "seat": seat,
             "access": access,
             "agenda": room.agenda_items.order_by("position"),
+            "current_item": current_agenda_item(room),
+            # The console raises hands for, and notes turns of, delegates in the meeting room:
+            # their handles and labels, as the moderators' payloads carry them.
+            "delegate_seats": selectors.delegate_seats(room) if access.audience == MODERATORS else [],
             # The pooled group of the sectors a reader may not see named has a name of its own.
             "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
             "strings": room_strings(),
+            "when": session_when(room),
         },
     )
 

@@ -8,8 +8,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat
+from forum.services.csv_input import decode_csv
 from forum.services.rooms import MAX_SECTOR_SEATS
+from forum.services.schedule import check_time_zone
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # as manage.py import_participants
 MAX_AGENDA_ITEMS = 50
@@ -95,7 +98,62 @@ class DialogueForm(Form):
         return slug
 
 
-class RoomForm(Form):
+class ScheduleFields(forms.Form):
+    """When and where: the session's start and end in its own time zone, its city and
+    whether it is online too. Parsed only; forum.services.schedule validates."""
+
+    starts_at = forms.DateTimeField(
+        label=gettext_lazy("Starts"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("In the round table's time zone."),
+    )
+    ends_at = forms.DateTimeField(
+        label=gettext_lazy("Ends"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    time_zone = forms.CharField(
+        label=gettext_lazy("Time zone"), max_length=64, initial="UTC", required=False,
+        help_text=gettext_lazy("Its IANA name, such as Pacific/Auckland or America/Panama."),
+    )
+    place = forms.CharField(
+        label=gettext_lazy("City"), max_length=200, required=False,
+        help_text=gettext_lazy("Where delegates meet in person; empty for a session online only."),
+    )
+    online = forms.BooleanField(
+        label=gettext_lazy("Online too (hybrid when a city is given)"), required=False, initial=True,
+    )
+
+    def clean_time_zone(self) -> str:
+        try:
+            return check_time_zone(self.cleaned_data["time_zone"] or "UTC")
+        except ServiceError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+
+    def clean_starts_at(self):
+        return self._naive(self.cleaned_data["starts_at"])
+
+    def clean_ends_at(self):
+        return self._naive(self.cleaned_data["ends_at"])
+
+    @staticmethod
+    def _naive(value):
+        # The time is the round table's local time: the service reads it in its time zone,
+        # not in the server's.
+        return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
+
+    @staticmethod
+    def schedule_of(cleaned: dict) -> dict:
+        data = {name: cleaned[name] for name in ("starts_at", "ends_at", "time_zone", "place", "online")}
+        # An unticked box with no city still means online: a session sits somewhere.
+        data["online"] = data["online"] or not data["place"].strip()
+        return data
+
+
+class ScheduleForm(Form, ScheduleFields):
+    """The schedule of an existing round table, on its secretariat page."""
+
+
+class RoomForm(Form, ScheduleFields):
     dialogue = forms.ChoiceField(label=gettext_lazy("Dialogue"))
     slug = forms.CharField(
         label=gettext_lazy("Short name for addresses"),
@@ -151,6 +209,11 @@ class RoomForm(Form):
         help_text=gettext_lazy("One item per line; empty gives one item, “General discussion”."),
     )
 
+    field_order = [
+        "dialogue", "slug", "title", "rule", "attribution", "seats_per_sector", "k", "status",
+        "language", "starts_at", "ends_at", "time_zone", "place", "online", "agenda",
+    ]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dialogue"].choices = [
@@ -170,8 +233,8 @@ class ImportForm(Form):
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
-            "UTF-8, with the header name,email,organization,sector,role; "
-            "at most 5 MiB and 5,000 rows."
+            "UTF-8 (as “CSV UTF-8”), separated by commas, semicolons or tabs, with the header "
+            "name,email,organization,sector,role; at most 5 MiB and 5,000 rows."
         ),
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -187,13 +250,9 @@ class ImportForm(Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise ValidationError(_("The file is larger than 5 MiB."), code="import_refused")
         try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError(
-                _("The file is not UTF-8 text (byte %(n)s). Save it as “CSV UTF-8” and try again.")
-                % {"n": exc.start},
-                code="import_refused",
-            )
+            return decode_csv(upload.read())
+        except ServiceError as exc:
+            raise ValidationError(exc.message, code="import_refused") from None
 
 
 class SectorSeatsForm(Form):

@@ -37,6 +37,9 @@ FIELD_CODES = {
     "convener": "invalid_convener",
     "akn_author": "invalid_akn_author",
     "akn_country": "invalid_akn_country",
+    "time_zone": "invalid_time_zone",
+    "place": "invalid_place",
+    "starts_at": "invalid_date",
 }
 
 
@@ -94,3 +97,11 @@ def invalid(form: forms.Form, name: str, default: str = "invalid_form") -> dict:
         "code": code,
         "message": _("Nothing was changed: correct the fields marked below."),
     }
+
+
+def error_field(form: forms.Form, exc: ServiceError) -> str | None:
+    """The form field a service's refusal is about (None: the form as a whole)."""
+    field = exc.extra.get("field")
+    if field in form.fields:
+        return field
+    return ROOM_ERROR_FIELDS.get(exc.code) if ROOM_ERROR_FIELDS.get(exc.code) in form.fields else None

@@ -19,15 +19,27 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
+from forum.minutes.when import room_zone
 from forum.models import RoundTable, Seat, SectorSeats
 from forum.pages import refusal
+from forum.secretariat.agenda import (
+    AGENDA_ACTIONS,
+    SCREEN_ACTIONS,
+    agenda_post,
+    screen_card,
+    screen_post,
+    without_screen,
+)
 from forum.secretariat.forms import (
     LABELS,
     ImportForm,
+    ScheduleFields,
+    ScheduleForm,
     SectorSeatsForm,
 )
 from forum.secretariat.pages import (
     ROLE_ORDER,
+    error_field,
     invalid,
     refused,
     room_labels,
@@ -35,17 +47,14 @@ from forum.secretariat.pages import (
 )
 from forum.secretariat.retention import ACTIONS as RETENTION_ACTIONS
 from forum.secretariat.retention import retention_card, retention_post
-from forum.services.participants import ImportRefused, participants_import
+from forum.services.participants import COLUMNS, ImportRefused, participants_import
 from forum.services.rooms import (
     room_set_sector_seats,
     room_set_status,
 )
-from forum.services.seats import (
-    QUOTA_ROLES,
-    join_url,
-    seat_link_issue,
-    seat_link_revoke,
-)
+from forum.services.schedule import room_set_schedule
+from forum.services.seat_rules import QUOTA_ROLES
+from forum.services.seats import join_url, seat_link_issue, seat_link_revoke, seat_set_presence
 from moderation.audit import audit_entries, audit_verify
 
 
@@ -82,16 +91,62 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return _import(request, room)
     if action == "sector_seats":
         return _sector_seats(request, room)
+    if action == "schedule":
+        return _schedule(request, room)
+    if action == "presence":
+        return _presence(request, room)
     if action in RETENTION_ACTIONS:
         return retention_post(request, room, action, render=_render_room)
+    if action in AGENDA_ACTIONS:
+        return agenda_post(request, room, action, render_page=_render_room)
+    if action in SCREEN_ACTIONS:
+        return screen_post(request, room, action)
     return refusal(request, 400, "invalid_action", _("This form is not one of this page's."))
 
 
+def _schedule(request: HttpRequest, room: RoundTable) -> HttpResponse:
+    form = ScheduleForm(request.POST, auto_id="schedule-%s")
+    if not form.is_valid():
+        return _render_room(request, room, status=400, problem=invalid(form, "schedule"), schedule_form=form)
+    try:
+        changed = room_set_schedule(room=room, actor=request.user, **ScheduleFields.schedule_of(form.cleaned_data))
+    except ServiceError as exc:
+        problem = refused(form, "schedule", exc, error_field(form, exc))
+        return _render_room(request, room, status=400, problem=problem, schedule_form=form)
+    messages.success(request, _("The date and place are saved.") if changed else _("Nothing changed."))
+    return redirect(reverse("secretariat_room", args=[room.slug]) + "#schedule")
+
+
+def _schedule_form(room: RoundTable) -> ScheduleForm:
+    zone = room_zone(room)
+    local = {name: getattr(room, name) and getattr(room, name).astimezone(zone).replace(tzinfo=None)
+             for name in ("starts_at", "ends_at")}
+    return ScheduleForm(
+        initial={**local, "time_zone": room.time_zone, "place": room.place, "online": room.online},
+        auto_id="schedule-%s",
+    )
+
+
+def _presence(request: HttpRequest, room: RoundTable) -> HttpResponse:
+    seat = Seat.objects.select_related("user").filter(room=room, public_id=request.POST.get("seat", "")).first()
+    if seat is None:
+        return refusal(request, 404, "not_found", _("There is no such seat in this round table."))
+    try:
+        seat_set_presence(seat=seat, presence=request.POST.get("presence", ""), actor=request.user)
+    except ServiceError as exc:
+        return refusal(request, 400, exc.code, exc.message)
+    messages.success(request, _("%(name)s is marked as attending in the room.") % {"name": seat.user}
+                     if seat.presence == Seat.Presence.IN_ROOM
+                     else _("%(name)s is marked as attending online.") % {"name": seat.user})
+    return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
+
+
 def _render_room(
-    request, room, *, status=200, problem=None, import_form=None, seats_form=None, retention=None
+    request, room, *, status=200, problem=None, import_form=None, seats_form=None, retention=None,
+    schedule_form=None,
 ) -> HttpResponse:
     seats = sorted(
-        Seat.objects.filter(room=room).select_related("user", "sector", "organization"),
+        without_screen(Seat.objects.filter(room=room).select_related("user", "sector", "organization")),
         key=lambda s: (
             ROLE_ORDER.get(s.role, 99),
             s.sector.position if s.sector else -1,
@@ -119,6 +174,8 @@ def _render_room(
             ],
             "import_form": import_form or ImportForm(auto_id="import-%s"),
             "retention": retention or retention_card(room),
+            "schedule_form": schedule_form or _schedule_form(room),
+            "screen": screen_card(room),
             "problem": problem,
         },
         status=status,
@@ -321,6 +378,32 @@ def _import(request: HttpRequest, room: RoundTable) -> HttpResponse:
             "strings": copy_strings(),
         },
     )
+
+
+# Made-up people (never real ones), in the two sectors every default dialogue has.
+TEMPLATE_ROWS = (
+    ("Ana Pereira", "ana.pereira@example.org", "Coastal Peace Network", "civil-society", "delegate"),
+    ("Tomás Ruiz", "tomas.ruiz@example.org", "Ministry of Foreign Affairs", "government", "delegate"),
+)
+
+
+@secretariat_page(methods=("GET",))
+def participants_template(request: HttpRequest, slug: str) -> HttpResponse:
+    """The import's template: the header and two example rows, in the room's own sectors
+    (UTF-8 with a byte order mark, so that spreadsheets open the accents right)."""
+    room, missing = _room_or_404(request, slug)
+    if missing:
+        return missing
+    sectors = list(room.dialogue.sectors.order_by("position", "slug").values_list("slug", flat=True))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for number, row in enumerate(TEMPLATE_ROWS):
+        sector = row[3] if row[3] in sectors or not sectors else sectors[number % len(sectors)]
+        writer.writerow([*row[:3], sector, row[4]])
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="participants-{room.slug}.csv"'
+    return response
 
 
 def links_csv(results) -> str:

@@ -24,9 +24,10 @@ from forum.secretariat.forms import (
     CommitteeForm,
     DialogueForm,
     RoomForm,
+    ScheduleFields,
 )
 from forum.secretariat.pages import (
-    ROOM_ERROR_FIELDS,
+    error_field,
     invalid,
     refused,
     room_labels,
@@ -37,9 +38,7 @@ from forum.services.rooms import (
     dialogue_get_or_create,
     room_create,
 )
-from forum.services.seats import (
-    QUOTA_ROLES,
-)
+from forum.services.seat_rules import QUOTA_ROLES
 
 # -- Dialogues and round tables -------------------------------------------------------------
 
@@ -75,7 +74,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 try:
                     room = _room_create(room_form.cleaned_data)
                 except ServiceError as exc:
-                    problem = refused(room_form, "room", exc, ROOM_ERROR_FIELDS.get(exc.code))
+                    problem = refused(room_form, "room", exc, error_field(room_form, exc))
                 else:
                     messages.success(
                         request, _("Round table “%(title)s” created.") % {"title": room.title}
@@ -113,6 +112,7 @@ def _room_create(data: dict) -> RoundTable:
         status=data["status"],
         agenda=data["agenda"] or None,
         language=data.get("language") or "en",
+        **ScheduleFields.schedule_of(data),
     )
     return room
 

@@ -117,6 +117,8 @@ def _entry(floor: Floor, request: FloorRequest) -> tuple[dict, dict]:
         "kind": request.kind,
         "attribution": attribution,
         "requested_at": request.requested_at.isoformat(),
+        # Raised by the chair or a moderator for a delegate in the meeting room.
+        "by_chair": request.by_chair,
     }
     participants = {**data, "attribution": floor.for_participants(attribution)}
     return participants, {**data, "sector": _sector(request), "author": request.seat.public_id}
@@ -134,6 +136,7 @@ def _speaker(floor: Floor) -> tuple[dict | None, dict | None]:
         "started_at": turn.started_at.isoformat(),
         "ends_at": turn.ends_at.isoformat(),
         "limit_seconds": spoken_seconds(turn),
+        "by_chair": turn.by_chair,
     }
     participants = {**data, "attribution": floor.for_participants(attribution)}
     return participants, {**data, "sector": _sector(turn), "author": turn.seat.public_id}

@@ -98,7 +98,8 @@ def intervention_post(
 ) -> PostResult:
     """Publish an intervention, or hold it for the moderators; a client_id seen before from
     this seat is not posted twice."""
-    if kind not in Intervention.Kind.values:
+    # `in_room` is the chair's note of what a delegate said in the meeting room (hybrid.py).
+    if kind not in Intervention.Kind.values or kind == Intervention.Kind.IN_ROOM:
         raise ServiceError("invalid_frame", _("Unknown intervention kind %(kind)s.") % {"kind": repr(kind)}, field="kind"
         )
     seat = Seat.objects.select_related("user", "sector", "organization").get(pk=seat_id)

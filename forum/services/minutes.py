@@ -14,6 +14,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from forum.errors import ServiceError
 from forum.minutes.access import version_document
@@ -357,13 +358,62 @@ def comment_publish(
     return comment
 
 
+def open_comments(room: RoundTable, version: MinutesVersion) -> int:
+    """Review comments the rapporteur has not answered (marked neither addressed nor not
+    addressed) on the versions since the last adopted one, up to `version`."""
+    adopted = (
+        room.minutes_versions.filter(adopted_at__isnull=False, number__lt=version.number)
+        .order_by("-number").values_list("number", flat=True).first()
+    ) or 0
+    return MinutesComment.objects.filter(
+        version__room=room, version__number__gt=adopted, version__number__lte=version.number,
+        addressed__isnull=True,
+    ).count()
+
+
 @transaction.atomic
-def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | None = None) -> MinutesVersion:
+def minutes_comment_mark(*, actor_seat_id: int, comment: object, addressed: object) -> MinutesComment:
+    """The rapporteur's (or the chair's) answer to a review comment: addressed (True), not
+    addressed (False), or back to unanswered (None). Audited; the room hears of it."""
+    acting = load_acting(actor_seat_id, Action.EDIT_MINUTES)
+    if addressed is not None and not isinstance(addressed, bool):
+        raise ServiceError("invalid_frame", _("Say whether the comment was addressed: true, false or null."), field="addressed")
+    row = (
+        MinutesComment.objects.select_related("version").filter(version__room=acting.room, public_id=comment).first()
+        if isinstance(comment, str) else None
+    )
+    if row is None:
+        raise ServiceError("not_found", _("There is no review comment %(id)s in these minutes.") % {"id": repr(comment)},
+            field="comment",
+        )
+    if row.version.adopted_at is not None:
+        raise ServiceError("minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.version.number},
+            field="comment",
+        )
+    if row.addressed is addressed:
+        return row
+    row.addressed = addressed
+    row.save(update_fields=["addressed"])
+    data = {"version": row.version.number, "id": row.public_id, "addressed": addressed}
+    append_event(acting.room, "minutes.comment_marked", participants=data, moderators=data)
+    audit_append(
+        room=acting.room, action="mark_comment", actor=acting.seat, target=row.public_id,
+        data={"version": row.version.number, "addressed": addressed},
+    )
+    return row
+
+
+@transaction.atomic
+def minutes_adopt(
+    *, actor_seat_id: int, version: int, content_sha256: str | None = None, confirm_open_comments: bool = False,
+) -> MinutesVersion:
     """Adopt the latest version: it freezes (it already is) and is shared with every seat.
 
     `content_sha256`, when given, must be the hash of the version the chair read, so an
     adoption never covers content the chair has not seen. A Chatham House room's minutes
-    are leak-checked first: minutes that could not be exported are not adopted.
+    are leak-checked first: minutes that could not be exported are not adopted. Review
+    comments the rapporteur has not answered need `confirm_open_comments` (refused with
+    `open_comments` and their count otherwise); their number goes into the status line.
     """
     acting = load_acting(actor_seat_id, Action.ADOPT_MINUTES)
     row = _version(acting, version)
@@ -378,21 +428,35 @@ def minutes_adopt(*, actor_seat_id: int, version: int, content_sha256: str | Non
             % {"number": row.number},
             field="content_sha256",
         )
+    left_open = open_comments(acting.room, row)
+    if left_open and confirm_open_comments is not True:
+        raise ServiceError(
+            "open_comments",
+            ngettext(
+                "%(count)s review comment has not been answered by the rapporteur. " "Confirm to adopt "
+                "version %(number)s all the same; the minutes will say so.",
+                "%(count)s review comments have not been answered by the rapporteur. " "Confirm to adopt "
+                "version %(number)s all the same; the minutes will say so.",
+                left_open,
+            ) % {"count": left_open, "number": row.number},
+            field="confirm_open_comments", count=left_open,
+        )
     leak_check_document(acting.room, version_document(row))
     now = timezone.now()
     was_in_review = row.in_review
     row.adopted_at = now
     row.adopted_by = acting.seat
+    row.open_comments = left_open
     if was_in_review:
         row.review_closed_at = now
-    row.save(update_fields=["adopted_at", "adopted_by", "review_closed_at"])
+    row.save(update_fields=["adopted_at", "adopted_by", "review_closed_at", "open_comments"])
     if was_in_review:
         _review_closed(acting, row, "adopted")
     data = {"version": row.number, "content_sha256": row.content_sha256, "adopted_at": now.isoformat()}
     append_event(acting.room, "minutes.adopted", participants=data, moderators=data)
     entry = audit_append(
         room=acting.room, action=str(Action.ADOPT_MINUTES), actor=acting.seat, target=f"v{row.number}",
-        data={"content_sha256": row.content_sha256},
+        data={"content_sha256": row.content_sha256, "open_comments": left_open},
     )
     # The chain's head, this adoption included, goes into every export of the version: the
     # committee then holds what `verify_audit --head` checks the log against.

@@ -24,22 +24,27 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, User
 from moderation.sanitize import plain_input
 
-from .seats import (
+from .csv_input import csv_dialect, find_sector, sector_lookup
+from .seat_rules import (
+    PERSON_ROLES,
     QUOTA_ROLES,
     describe_limit,
     is_accredited,
-    join_url,
-    organization_get_or_create,
     quota_seats,
-    seat_link_issue,
-    seat_save,
     sector_seat_limits,
     staff_addresses,
+)
+from .seats import (
+    join_url,
+    organization_get_or_create,
+    seat_link_issue,
+    seat_save,
     user_upsert,
 )
 
@@ -75,22 +80,33 @@ class ImportRefused(ServiceError):
         self.problems = problems
 
 
+def _line(line: int, problem: str) -> str:
+    return _("line %(line)s: %(problem)s") % {"line": line, "problem": problem}
+
+
 def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
-    """Parse and validate the whole file; raise ImportRefused listing every problem."""
+    """Parse and validate the whole file; raise ImportRefused listing every problem, in the
+    active language. Comma, semicolon or tab separated (csv_input.csv_dialect); a sector by
+    its slug or by its name in any interface language."""
     problems: list[str] = []
-    reader = csv.reader(io.StringIO(text))
+    columns = ",".join(COLUMNS)
+    reader = csv.reader(io.StringIO(text), csv_dialect(text))
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportRefused(["line 1: the file is empty; expected the header " + ",".join(COLUMNS)]) from None
+        raise ImportRefused([_line(1, _("the file is empty; expected the header %(header)s") % {"header": columns})]) from None
     except csv.Error as exc:
-        raise ImportRefused([f"line 1: {exc}"]) from None
+        raise ImportRefused([_line(1, str(exc))]) from None
     header = [h.strip().lower() for h in header]
     if sorted(header) != sorted(COLUMNS) or len(header) != len(COLUMNS):
-        raise ImportRefused([f"line 1: the header must be {','.join(COLUMNS)} (got {','.join(header)})"])
+        raise ImportRefused([_line(1, _(
+            "the header must be %(header)s, its columns separated by " "commas, semicolons or tabs "
+            "(got %(got)s)"
+        ) % {"header": columns, "got": ",".join(header)})])
     index = {name: header.index(name) for name in COLUMNS}
 
     sectors = {s.slug: s for s in room.dialogue.sectors.all()}
+    lookup = sector_lookup(list(sectors.values()))
     known_orgs = {o.name.lower(): o for o in Organization.objects.select_related("sector")}
     staff = staff_addresses()
     # Seats a moderator removed (or whose identity was erased): withdrawn for good, so an
@@ -107,94 +123,98 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
             if not any(cell.strip() for cell in record):
                 continue
             if len(rows) >= MAX_ROWS:
-                problems.append(f"line {line}: too many rows (at most {MAX_ROWS} per file)")
+                problems.append(_line(line, _("too many rows (at most %(max)s per file)") % {"max": MAX_ROWS}))
                 break
             if len(record) != len(COLUMNS):
-                problems.append(f"line {line}: expected {len(COLUMNS)} fields, found {len(record)}")
+                problems.append(_line(line, _("expected %(expected)s fields, found %(found)s") % {
+                    "expected": len(COLUMNS), "found": len(record)}))
                 continue
             # plain_input: no control characters (PostgreSQL refuses NUL), as typed text elsewhere.
             values = {name: " ".join(plain_input(record[i]).split()) for name, i in index.items()}
             row_problems = []
             for name, value in values.items():
                 if len(value) > MAX_FIELD:
-                    row_problems.append(f"{name} is longer than {MAX_FIELD} characters")
+                    row_problems.append(_("%(column)s is longer than %(max)s characters") % {"column": name, "max": MAX_FIELD})
             name, email = values["name"], values["email"].lower()
-            org, sector, role = values["organization"], values["sector"].lower(), values["role"].lower()
+            org, role = values["organization"], values["role"].lower()
+            found = find_sector(lookup, values["sector"])
+            sector = found.slug if found else values["sector"].lower()
             if not name:
-                row_problems.append("name is empty")
+                row_problems.append(_("name is empty"))
             try:
                 validate_email(email)
             except ValidationError:
-                row_problems.append(f"email {values['email']!r} is not a valid address")
+                row_problems.append(_("email %(email)s is not a valid address") % {"email": repr(values["email"])})
             else:
                 if len(email) > MAX_EMAIL:
-                    row_problems.append(f"email is longer than {MAX_EMAIL} characters")
+                    row_problems.append(_("email is longer than %(max)s characters") % {"max": MAX_EMAIL})
             if email in staff:
-                row_problems.append(
-                    f"email {email} belongs to a staff account, and a seat never " f"carries staff rights: "
-                    "give this person's seat another e-mail address (a seat identity of its own)"
-                )
+                row_problems.append(_(
+                    "email %(email)s belongs to a staff account, and a seat never " "carries staff rights: "
+                    "give this person's seat another e-mail address (a seat " "identity of its own)"
+                ) % {"email": email})
             if email in withdrawn:
-                row_problems.append(
-                    f"the seat of {email} in this round table was removed by a moderator; "
-                    "a removed seat gets no new link: take the line out"
-                )
+                row_problems.append(_(
+                    "the seat of %(email)s in this round table was removed by a " "moderator; a removed "
+                    "seat gets no new link: take the line out"
+                ) % {"email": email})
             if email in seen_emails:
-                row_problems.append(f"email {email} already appears on line {seen_emails[email]}")
+                row_problems.append(_("email %(email)s already appears on line %(line)s") % {
+                    "email": email, "line": seen_emails[email]})
             else:
                 seen_emails[email] = line
-            if role not in Seat.Role.values:
-                row_problems.append(f"role {values['role']!r} is not one of {', '.join(Seat.Role.values)}")
+            if role not in PERSON_ROLES:
+                row_problems.append(_("role %(role)s is not one of %(roles)s") % {
+                    "role": repr(values["role"]), "roles": ", ".join(PERSON_ROLES)})
             if sector and sector not in sectors:
-                row_problems.append(f"sector {values['sector']!r} is not one of {', '.join(sectors)}")
+                row_problems.append(_("sector %(sector)s is not one of %(sectors)s (a short name or " "a sector's name)") % {
+                    "sector": repr(values["sector"]), "sectors": ", ".join(sectors)})
             if role in QUOTA_ROLES and not sector:
-                row_problems.append("a delegate needs a sector")
+                row_problems.append(_("a delegate needs a sector"))
             if org and not sector:
-                row_problems.append("an organization needs a sector")
+                row_problems.append(_("an organization needs a sector"))
             if org and sector in sectors:
                 existing = known_orgs.get(org.lower())
                 if existing is not None and existing.sector.slug != sector:
-                    row_problems.append(
-                        f"organization {existing.name!r} belongs to sector " f"{existing.sector.slug!r}, not {sector!r}"
-                    )
+                    row_problems.append(_("organization %(org)s belongs to sector %(sector)s, not %(other)s") % {
+                        "org": repr(existing.name), "sector": repr(existing.sector.slug), "other": repr(sector)})
                 earlier = org_sector_in_file.setdefault(org.lower(), (sector, line))
                 if earlier[0] != sector:
-                    row_problems.append(
-                        f"organization {org!r} is in sector {earlier[0]!r} on line {earlier[1]}"
-                    )
+                    row_problems.append(_("organization %(org)s is in sector %(sector)s on line %(line)s") % {
+                        "org": repr(org), "sector": repr(earlier[0]), "line": earlier[1]})
             if room.require_accreditation and role in QUOTA_ROLES:
                 row_problems.extend(_accreditation_problems(org, known_orgs))
             for problem in row_problems:
-                problems.append(f"line {line}: {problem}")
+                problems.append(_line(line, problem))
             if not row_problems:
                 rows.append(ParticipantRow(line, name, email, org, sector, role))
     except csv.Error as exc:
-        problems.append(f"line {reader.line_num}: {exc}")
+        problems.append(_line(reader.line_num, str(exc)))
 
     if not problems:
         problems.extend(_quota_problems(rows, room))
     if problems:
         raise ImportRefused(problems)
     if not rows:
-        raise ImportRefused(["the file has a header but no participants"])
+        raise ImportRefused([_("the file has a header but no participants")])
     return rows
 
 
 def _accreditation_problems(org: str, known_orgs: dict[str, Organization]) -> list[str]:
     """Why a delegate row cannot have a seat in a room that requires accreditation."""
     if not org:
-        return ["this round table seats only delegates of accredited organizations; the " "organization is empty"]
+        return [_("this round table seats only delegates of accredited organizations; " "the organization is empty")]
     existing = known_orgs.get(org.lower())
     if existing is None:
-        return [
-            f"organization {org!r} is not known; this round table seats only delegates " f"of accredited "
-            "organizations, and an import cannot accredit one (the secretariat does, in the admin)"
-        ]
+        return [_(
+            "organization %(org)s is not known; this round table seats only " "delegates of accredited "
+            "organizations, and an import cannot accredit one (the secretariat " "does, in the admin)"
+        ) % {"org": repr(org)}]
     if not is_accredited(existing):
-        return [
-            f"organization {existing.name!r} is " f"{existing.get_accreditation_display().lower()}, not accredited; "
+        return [_(
+            "organization %(org)s is %(state)s, not accredited; "
             "this round table seats only delegates of accredited organizations"
-        ]
+        ) % {"org": repr(existing.name), "state": existing.get_accreditation_display().lower()}]
     return []
 
 
@@ -215,8 +235,8 @@ def _quota_problems(rows: list[ParticipantRow], room: RoundTable) -> list[str]:
         limit = limits.get(sector, room.seats_per_sector)
         if count > limit:
             problems.append(
-                f"sector {sector!r} would have {count} delegates; this round table has "
-                f"{describe_limit(room, sector, limit)}"
+                _("sector %(sector)s would have %(count)s delegates; this round " "table has %(limit)s") % {
+                    "sector": repr(sector), "count": count, "limit": describe_limit(room, sector, limit)}
             )
     return problems
 

@@ -10,7 +10,8 @@ from django.utils.translation import ngettext
 
 from forum.errors import ServiceError
 from forum.models import AgendaItem, Dialogue, RoundTable, Sector, SectorSeats, User
-from forum.services.seats import quota_seats
+from forum.services.schedule import check_schedule
+from forum.services.seat_rules import quota_seats
 from moderation.audit import audit_append
 from moderation.permissions import StaffAction, require_secretariat
 from realtime.log import append_event
@@ -95,7 +96,11 @@ def room_create(
     k: int = 3,
     status: str = RoundTable.Status.LIVE,
     agenda: list[str] | None = None,
-    place: str = "online",
+    place: str = "",
+    online: bool | None = None,
+    time_zone: str = "UTC",
+    starts_at: object = None,
+    ends_at: object = None,
     language: str = "en",
 ) -> RoundTable:
     if slugify(slug) != slug or not slug or len(slug) > 80:
@@ -109,8 +114,7 @@ def room_create(
         raise ServiceError("invalid_title", _("The title may not be empty, nor longer than 300 characters."))
     if any(not item.strip() or len(item.strip()) > 300 for item in agenda or []):
         raise ServiceError("invalid_agenda_item", _("Each agenda item has a title of 1 to 300 characters."))
-    if len(place) > 200:
-        raise ServiceError("invalid_place", _("The place is at most 200 characters."))
+    schedule = check_schedule(starts_at=starts_at, ends_at=ends_at, place=place, online=online, time_zone=time_zone)
     if rule not in RoundTable.Rule.values:
         raise ServiceError(
             "invalid_rule", _("Rule must be one of %(rules)s.") % {"rules": ", ".join(RoundTable.Rule.values)}
@@ -147,7 +151,11 @@ def room_create(
         seats_per_sector=seats_per_sector,
         k=k,
         status=status,
-        place=place,
+        place=schedule.place,
+        online=schedule.online,
+        time_zone=schedule.time_zone,
+        starts_at=schedule.starts_at,
+        ends_at=schedule.ends_at,
         language=language,
     )
     items = [

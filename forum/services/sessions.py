@@ -9,11 +9,13 @@ sign_in); their sessions never name a seat.
 from __future__ import annotations
 
 from django.contrib.auth import login, logout
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from forum.models import Seat
 from forum.selectors import SEAT_SESSION_KEY, session_tag, signed_in_seat
+from moderation.audit import audit_append
 from realtime.log import notify_seat
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -47,3 +49,13 @@ def session_sign_out(*, request: HttpRequest) -> None:
                 session=tag,
             )
     logout(request)
+
+
+@transaction.atomic
+def staff_opened(*, room, user, what: str) -> None:
+    """A staff account opened a room's page or export without a seat (read-only): one entry
+    in the room's audit log, naming the account and what it opened."""
+    audit_append(
+        room=room, action="staff_open", actor=None, target=what[:100],
+        data={"staff": user.get_username(), "what": what[:200]},
+    )

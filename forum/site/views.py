@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -12,7 +13,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -57,13 +59,27 @@ class StaffSignIn(LoginView):
 sign_in = never_cache(StaffSignIn.as_view())
 
 
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """The admin's own login page is not the way in: staff sign in on the product's page,
+    which leads back to the admin page they asked for."""
+    target = request.GET.get("next") or "/admin/"
+    return redirect(f"{reverse('sign_in')}?{urlencode({'next': target}, safe='/')}")
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent from another site, or without its token (an expired page): refused, in
     the reader's language, with nothing changed."""
     return render(
         request,
         "403.html",
-        {"message": _("This form came from another site or has expired, so nothing was done. " "Reload the page and try again.")},
+        {
+            "message": _(
+                "This form came from another site or has expired, so nothing was done. "
+                "Reload the page and try again."
+            ),
+            # Signing in would not help: the form itself is stale.
+            "no_sign_in": True,
+        },
         status=403,
     )
 

@@ -3,6 +3,7 @@
 // the queue (with a reason) and set the mode.
 
 import { $, moderates, root, sectorNames, slug } from "./page.js";
+import { banner } from "./alerts.js";
 import { ask } from "./dialog.js";
 import { chooseSeat } from "./seats.js";
 import { act } from "./socket.js";
@@ -31,7 +32,9 @@ function kindSuffix(kind) {
 
 function requestText(r) {
   const kind = kindSuffix(r.kind);
-  const text = kind ? t("request_with_kind", { label: who(r.attribution), kind }) : who(r.attribution);
+  let text = kind ? t("request_with_kind", { label: who(r.attribution), kind }) : who(r.attribution);
+  // A hand the chair raised for a delegate in the meeting room says so, to everyone.
+  if (r.by_chair) text = t("request_by_chair", { request: text });
   return r.request === myRequest ? t("request_yours", { request: text }) : text;
 }
 
@@ -71,6 +74,7 @@ export function showFloor(kind, d, live) {
   if (kind === "floor.given" && d.speaker) {
     const { attribution, limit_seconds: limit } = d.speaker;
     announce(live_, t("floor_given", { label: who(attribution), time: clock(limit) }));
+    if (d.speaker.request === myRequest) banner(t("you_have_floor_banner", { time: clock(limit) }));
   } else if (kind === "floor.turn_ended" && before) {
     announce(live_, t("turn_ended", { time: clock(d.seconds) }));
   } else if (kind === "floor.hand_raised" || kind === "floor.hand_lowered") {
@@ -149,6 +153,7 @@ function showConsoleQueue(queue) {
       const sector = r.sector ? sectorNames[r.sector] || r.sector : "";
       const li = el("li", { cls: "console-item" },
         el("p", {}, el("strong", { text: label }), kind ? ` · ${kind}` : "",
+          r.by_chair ? ` · ${t("raised_by_chair")}` : "",
           sector && !label.startsWith(sector) ? ` · ${sector}` : ""));
       const actions = el("p", { cls: "actions" });
       actions.append(button(i === 0 ? t("give_floor") : t("give_out_of_order"), () => giveFloor(r, i),

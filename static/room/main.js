@@ -15,17 +15,23 @@
 //   settings.js the room's settings and status
 //   floor.js    hands, queue, speaker and countdown
 //   checks.js, recommendations.js, parity.js
+//   agenda.js   the current item and, for moderators, the console's agenda
+//   hybrid.js   hands raised and turns recorded for delegates in the meeting room
+//   alerts.js   the banner, the optional sound, the moderators' count of what waits
 // Imports form no cycle: main.js calls the parts, the parts call socket.js, dialog.js and
 // util.js (console.js also stream.js and seats.js, stream.js and floor.js seats.js,
 // parity.js floor.js), and page.js imports nothing.
 
 import { $, root } from "./page.js";
+import { setupAgenda, showAgenda } from "./agenda.js";
+import { banner, setupAlerts } from "./alerts.js";
 import { showCheck, setupCheckForm } from "./checks.js";
 import {
   interventionHidden, interventionShown, removeHeld, showAlert, showFlag, showHeld,
 } from "./console.js";
 import { setupDialog } from "./dialog.js";
 import { setupFloorControls, showFloor, showFloorMode } from "./floor.js";
+import { setupHybrid } from "./hybrid.js";
 import { refreshParity, showPresence } from "./parity.js";
 import {
   acknowledged, consentGiven, postRefused, setupConsent, setupPostForm, showConsent, showNotice,
@@ -35,7 +41,7 @@ import { setupSeatPanel, showSeatEvent } from "./seats.js";
 import { setupRoomControls, showSettings, showStatus } from "./settings.js";
 import { connect } from "./socket.js";
 import { hideIntervention, redactIntervention, showIntervention } from "./stream.js";
-import { alertRoom, announce, say, showEmpty, t } from "./util.js";
+import { alertRoom, say, showEmpty, t } from "./util.js";
 
 function welcome(frame) {
   $("you-label").textContent = frame.you.attribution;
@@ -105,12 +111,8 @@ function place(frame, live) {
       showSeatEvent(frame.kind, d);
       break;
     case "agenda.current_changed":
-      for (const li of document.querySelectorAll("#agenda li")) {
-        const current = li.dataset.item === d.agenda_item;
-        li.classList.toggle("current", current);
-        if (current) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
-      }
-      if (live) announce($("floor-live"), t("agenda_now", { title: d.title }));
+    case "agenda.changed":
+      showAgenda(frame.kind, d, live);
       break;
     case "floor.hand_raised":
     case "floor.hand_lowered":
@@ -126,6 +128,7 @@ function place(frame, live) {
     case "consensus.voted":
     case "consensus.closed":
       showCheck(frame.kind, d);
+      if (frame.kind === "consensus.opened" && live) banner(t("check_opened_banner", { proposition: d.proposition }));
       break;
     case "recommendation.saved":
     case "recommendation.deleted":
@@ -157,10 +160,13 @@ setupSeatPanel();
 setupRoomControls();
 setupCheckForm();
 setupRecForm();
+setupAgenda();
+setupHybrid();
+setupAlerts();
 showFloorMode();
 showStatus(root.dataset.status);
 const LISTS = ["stream", "held", "flags", "hidden-list", "muted", "console-queue", "checks",
-  "recommendations", "alerts"];
+  "recommendations", "alerts", "console-agenda"];
 for (const id of LISTS) showEmpty(id);
 connect({ welcome, event: place, frame: handle });
 refreshParity();

@@ -7,7 +7,7 @@ import { $, slug } from "./page.js";
 import { alertRoom, announce, say, t } from "./util.js";
 
 const conn = $("conn");
-const streamLog = $("stream-log");
+const streamLog = $("stream-log");  // none on the venue screen
 
 let socket = null;
 let lastSeq = 0;        // highest seq placed on the page
@@ -93,7 +93,7 @@ function open() {
 
 function caughtUp() {
   // While history replays, the log stays quiet; live events are announced.
-  if (lastSeq >= liveFrom) streamLog.setAttribute("aria-live", "polite");
+  if (lastSeq >= liveFrom) streamLog?.setAttribute("aria-live", "polite");
 }
 
 function handle(frame) {
@@ -102,7 +102,7 @@ function handle(frame) {
       retry = 0;
       resuming = false;
       liveFrom = frame.last_seq;
-      if (lastSeq < liveFrom) streamLog.setAttribute("aria-live", "off");
+      if (lastSeq < liveFrom) streamLog?.setAttribute("aria-live", "off");
       caughtUp();
       setConn("online", t("connected"));
       deliver.welcome(frame);

@@ -14,6 +14,7 @@ const streamLog = $("stream-log");
 export const known = new Map();  // id -> the latest data of an intervention (moderators act on it)
 const KIND_LABELS = {
   question: "kind_question", reply: "kind_reply", point_of_order: "kind_point_of_order",
+  in_room: "kind_in_room",
 };
 
 export function findIntervention(id) {

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+from tests.support.browser import REPO
+
 SEAT_BUTTON = re.compile(r"^Seat")
+
+ROOM_JS = REPO / "static" / "room"  # the room page's ES modules
 
 
 def accept_rule(page) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from forum.models import Seat, User
 from tests.support.personas import (
+    Cast,
     _cookie,
+    observers_consent,
 )
 
 
@@ -85,3 +89,69 @@ async def open_socket(
     comm = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await comm.connect(timeout=5)
     return Socket(comm), connected, code
+
+
+async def connect(sockets, cast: Cast, *personas: str) -> dict[str, Socket]:
+    await database_sync_to_async(observers_consent)(cast.room)
+    out = {}
+    for persona in personas:
+        sock, connected, _ = await sockets(cast.seats[persona].user)
+        assert connected
+        await sock.recv_type("welcome")
+        out[persona] = sock
+    return out
+
+
+async def event_of(sock: Socket, kind: str, timeout: float = 5) -> dict:
+    """The next event of `kind` on `sock`; events of other kinds on the way are passed over,
+    any other frame but presence fails the test."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        while sock.backlog:
+            frame = sock.backlog.pop(0)
+            if frame["kind"] == kind:
+                return frame
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(f"no {kind} event within {timeout} s")
+        try:
+            frame = await sock.recv(remaining)
+        except TimeoutError:
+            raise AssertionError(f"no {kind} event within {timeout} s") from None
+        if frame["type"] == "event":
+            sock.backlog.append(frame)
+        elif frame["type"] != "presence":
+            raise AssertionError(f"expected a {kind} event, got {frame}")
+
+
+async def ask(sock: Socket, frame: dict) -> dict:
+    await sock.send(frame)
+    return await answer(sock)
+
+
+async def answer(sock: Socket, timeout: float = 5) -> dict:
+    """The next frame that answers a request (`done`, `ack` or `error`); events are kept."""
+    while True:
+        frame = await sock.recv(timeout)
+        if frame["type"] == "event":
+            sock.backlog.append(frame)
+        elif frame["type"] != "presence":
+            return frame
+
+
+async def latest_presence(sock, until, timeout: float = 8.0) -> dict:
+    """Presence frames as they come, until one satisfies `until` (the last one is returned)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen = []
+    while loop.time() < deadline:
+        try:
+            frame = json.loads(await sock.comm.receive_from(timeout=max(0.05, deadline - loop.time())))
+        except TimeoutError:
+            break
+        if frame["type"] == "presence":
+            seen.append(frame)
+            if until(frame):
+                return frame
+    raise AssertionError(f"no such presence frame; saw {seen}")

@@ -19,12 +19,15 @@ from forum.models import (
 )
 from moderation.models import AuditEntry
 
+SEAT_STATE = [f.attname for f in Seat._meta.concrete_fields if f.name != "joined_at"]
+
 
 def snapshot(room: RoundTable) -> dict:
     """Every row an action in `room` could touch, as plain values."""
     return {
         "room": RoundTable.objects.filter(pk=room.pk).values().get(),
-        "seats": list(Seat.objects.filter(room=room).order_by("pk").values()),
+        # joined_at records a socket's first connection (the attendance), not a frame's effect.
+        "seats": list(Seat.objects.filter(room=room).order_by("pk").values(*SEAT_STATE)),
         "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
         "flags": list(Flag.objects.filter(intervention__room=room).order_by("pk").values()),
         "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),

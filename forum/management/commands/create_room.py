@@ -28,6 +28,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dialogue", default=DEFAULT_DIALOGUE[0], help="slug of the dialogue (created if missing)")
         parser.add_argument("--language", default="en", help="language of the minutes: en, es, fr or pt (default en)")
+        parser.add_argument(
+            "--starts", default=None,
+            help="scheduled start, ISO 8601 (e.g. 2027-03-04T09:00), in the round table's " "time zone",
+        )
+        parser.add_argument("--ends", default=None, help="scheduled end, as --starts")
+        parser.add_argument(
+            "--time-zone", default="UTC", help="IANA time zone of the session, e.g. Pacific/Auckland (default UTC)"
+        )
+        parser.add_argument(
+            "--place", default="", help='the city where it sits; empty or "online" for a session online only',
+        )
+        parser.add_argument(
+            "--hybrid", action="store_true", help="with --place: delegates also take part online",
+        )
 
     @transaction.atomic
     def handle(self, *args, **opts):
@@ -46,6 +60,11 @@ class Command(BaseCommand):
                 k=opts["k"],
                 status=opts["status"],
                 language=opts["language"],
+                starts_at=opts["starts"],
+                ends_at=opts["ends"],
+                time_zone=opts["time_zone"],
+                place=opts["place"],
+                online=True if opts["hybrid"] or not opts["place"].strip() else None,
             )
         except ServiceError as exc:
             raise CommandError(exc.message) from None

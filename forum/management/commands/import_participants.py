@@ -2,10 +2,15 @@ import csv
 import io
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from forum.errors import ServiceError
 from forum.models import RoundTable
+from forum.services.csv_input import decode_csv
 from forum.services.participants import ImportRefused, participants_import
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -14,7 +19,8 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 class Command(BaseCommand):
     help = (
         "Create or update users and seats from a CSV with the header "
-        "name,email,organization,sector,role. Refuses the whole file if any row is invalid."
+        "name,email,organization,sector,role (comma, semicolon or tab separated; UTF-8 with or "
+        "without BOM). Refuses the whole file if any row is invalid."
     )
 
     def add_arguments(self, parser):
@@ -26,20 +32,30 @@ class Command(BaseCommand):
             "--reissue-links", action="store_true",
             help="give every seat in the file a new link (revokes links already sent)",
         )
+        parser.add_argument(
+            "--language", choices=[code for code, _name in settings.LANGUAGES], default=settings.LANGUAGE_CODE,
+            help="language of the messages (en, es, fr, pt; default: the site's)",
+        )
+
+    # The command's own words are in --language: the problems of a file are read by the
+    # secretariat that prepared it.
+    def execute(self, *args, **opts):
+        with translation.override(opts.get("language") or settings.LANGUAGE_CODE):
+            return super().execute(*args, **opts)
 
     def handle(self, *args, **opts):
         room = RoundTable.objects.filter(slug=opts["slug"]).first()
         if room is None:
-            raise CommandError(f"There is no round table with slug {opts['slug']!r}.")
+            raise CommandError(_("There is no round table with slug %(slug)s.") % {"slug": repr(opts["slug"])})
         path = Path(opts["file"])
         if not path.is_file():
-            raise CommandError(f"{path}: no such file.")
+            raise CommandError(_("%(path)s: no such file.") % {"path": path})
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise CommandError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB.")
+            raise CommandError(_("%(path)s: larger than %(max)s MiB.") % {"path": path, "max": MAX_FILE_BYTES // (1024 * 1024)})
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path}: not UTF-8 text (byte {exc.start}). Save the file as CSV UTF-8.") from None
+            text = decode_csv(path.read_bytes())
+        except ServiceError as exc:
+            raise CommandError(f"{path}: {exc.message}") from None
         try:
             # The new links exist only in this output: if it cannot be written, import nothing.
             with transaction.atomic():
@@ -56,12 +72,13 @@ class Command(BaseCommand):
                     Path(opts["out"]).write_text(rows.getvalue(), encoding="utf-8", newline="")
         except ImportRefused as exc:
             raise CommandError(
-                f"{path}: nothing was imported; fix these rows and try again:\n  "
-                + "\n  ".join(exc.problems)
+                _("%(path)s: nothing was imported; fix these rows and try again:") % {"path": path}
+                + "\n  " + "\n  ".join(exc.problems)
             ) from None
         except OSError as exc:
             raise CommandError(
-                f"{opts['out']}: cannot write the links ({exc.strerror}); nothing was imported."
+                _("%(path)s: cannot write the links (%(error)s); nothing was imported.")
+                % {"path": opts["out"], "error": exc.strerror}
             ) from None
         if not opts["out"]:
             self.stdout.write(rows.getvalue(), ending="")

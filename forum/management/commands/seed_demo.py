@@ -114,6 +114,8 @@ class Command(BaseCommand):
             base = (opts["base_url"] or settings.BASE_URL).rstrip("/")
             self.stdout.write(
                 f"Minutes: {base}/rooms/{room.slug}/minutes/ · outcomes: " f"{base}/rooms/{room.slug}/outcomes/\n"
-                f"Secretariat (staff account: python manage.py createsuperuser): "
+                f"Secretariat: sign in at {base}/sign-in/ with a staff account; make " f"the first one with "
+                f"`make staff EMAIL=you@example.org` (or DEBUG=1 .venv/bin/python " f"manage.py create_staff "
+                f"you@example.org), then open {base}/secretariat/ · submissions: "
                 f"{base}/rooms/{room.slug}/submissions/ · committees: " f"{base}/secretariat/committees/"
             )

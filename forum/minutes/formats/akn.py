@@ -25,6 +25,7 @@ from forum.minutes.document import anonymous_phrase, function_phrases, html_to_t
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
+    attendance_rows,
     audience_note,
     header_labels,
     headings,
@@ -39,6 +40,7 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.when import time_text
 from forum.models import Intervention, Seat
 from moderation.attribution import FUNCTION_LABELS
 
@@ -330,14 +332,15 @@ def _preface(debate, doc: dict) -> None:
     _el(p, "docTitle", header["round_table"]).tail = clean(after) or None
     _labelled(preface, label["dialogue"], header["dialogue"])
     _labelled(preface, label["date"], header["date"], "docDate", date=header["date"])
+    if time_text(header):
+        _labelled(preface, label["time"], time_text(header))
     _labelled(preface, label["place"], header["place"])
     _labelled(preface, label["status"], status_line(doc), "docStatus")
     for key in ("rule", "attribution"):
         _labelled(preface, label[key], f"{header[key]['name']}. {header[key]['explanation']}")
     box = _el(preface, "container", name="attendance")
     _el(box, "p", headings()["attendance"], **{"class": "heading"})
-    rows = [[s["name"], s["delegates"]] for s in att["sectors"]]
-    _table(box, "preface__table_1", attendance_head(), rows)
+    _table(box, "preface__table_1", attendance_head(att), attendance_rows(att))
     _el(box, "p", attendance_line(att))
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from forum.minutes.document import DEFAULT_LANGUAGE
 
@@ -53,6 +53,12 @@ def _status_line(doc: dict) -> str:
             line += " " + _(
                 "Audit log at adoption: entry %(entry)s, chain head %(mac)s"
             ) % {"entry": head["entry"], "mac": head["mac"]}
+        if version.get("open_comments"):
+            line += " " + ngettext(
+                "%(count)s review comment was left open.",
+                "%(count)s review comments were left open.",
+                version["open_comments"],
+            ) % {"count": version["open_comments"]}
         return line
     if doc.get("status") == "in_review":
         if number:
@@ -99,15 +105,32 @@ def sectors_head(check: dict) -> list[str]:
     return [_("Sector"), _("Voters"), _("Weight")] + [labels[o["key"]] for o in check["options"]]
 
 
-def attendance_head() -> list[str]:
+def attendance_head(att: dict) -> list[str]:
+    """The attendance table's head: seats held, and (documents that record who came) present."""
+    if "present" in att:
+        return [_("Sector"), _("Seats held"), _("Present")]
     return [_("Sector"), _("Delegates")]
 
 
+def attendance_rows(att: dict) -> list[list]:
+    """One row per group of the attendance table (the groups the disclosure rule shows)."""
+    if "present" in att:
+        return [[s["name"], s["delegates"], s["present"]] for s in att["sectors"]]
+    return [[s["name"], s["delegates"]] for s in att["sectors"]]
+
+
 def attendance_line(att: dict) -> str:
-    return _(
+    line = _(
         "Chair: %(chair)s; moderators: %(moderators)s; rapporteur: %(rapporteur)s; "
         "observers: %(observers)s; delegates in all: %(delegates)s."
     ) % {key: att[key] for key in ("chair", "moderators", "rapporteur", "observers", "delegates")}
+    if "present" in att:
+        line += " " + _(
+            "Delegates present: %(present)s (of whom in the room: %(in_room)s). A delegate is "
+            "present who connected to the session (and, under the Chatham House Rule, accepted "
+            "it) or was marked in the room."
+        ) % {"present": att["present"], "in_room": att["in_room"]}
+    return line
 
 
 def minutes_title(doc: dict) -> str:
@@ -120,7 +143,8 @@ def audience_note(rec: dict) -> str:
 
 def header_labels() -> dict[str, str]:
     return {
-        "dialogue": _("Dialogue"), "date": _("Date"), "place": _("Place"), "status": _("Status"),
+        "dialogue": _("Dialogue"), "date": _("Date"), "time": _("Time"), "place": _("Place"),
+        "status": _("Status"),
         "rule": _("Rule"), "attribution": _("Attribution"),
     }
 

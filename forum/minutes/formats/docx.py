@@ -33,6 +33,7 @@ from forum.minutes.blocks import html_blocks, recommendation_text
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
+    attendance_rows,
     audience_note,
     header_labels,
     headings,
@@ -48,6 +49,7 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.when import time_text
 
 GREY = RGBColor(0x55, 0x55, 0x55)
 MONO = "Courier New"
@@ -301,12 +303,14 @@ def _header(w: Writer, doc: dict) -> None:
     w.heading(minutes_title(doc), level=0)
     w.labelled(label["dialogue"], h["dialogue"])
     w.labelled(label["date"], h["date"])
+    if time_text(h):
+        w.labelled(label["time"], time_text(h))
     w.labelled(label["place"], h["place"])
     _status(w, doc)
     w.labelled(label["rule"], f"{h['rule']['name']}. {h['rule']['explanation']}")
     w.labelled(label["attribution"], f"{h['attribution']['name']}. {h['attribution']['explanation']}")
     w.heading(headings()["attendance"], level=1)
-    w.table([attendance_head()] + [[s["name"], s["delegates"]] for s in att["sectors"]])
+    w.table([attendance_head(att)] + attendance_rows(att))
     w.paragraph(attendance_line(att))
 
 

@@ -8,6 +8,7 @@ from html import escape
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
+    attendance_rows,
     audience_note,
     header_labels,
     headings,
@@ -22,6 +23,7 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.when import time_text
 
 STYLE = """
 body { font: 11pt/1.5 Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto;
@@ -123,6 +125,7 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         '<dl class="header">',
         f"<dt>{_e(label['dialogue'])}</dt><dd>{_e(h['dialogue'])}</dd>",
         f"<dt>{_e(label['date'])}</dt><dd>{_e(h['date'])}</dd>",
+        *([f"<dt>{_e(label['time'])}</dt><dd>{_e(time_text(h))}</dd>"] if time_text(h) else []),
         f"<dt>{_e(label['place'])}</dt><dd>{_e(h['place'])}</dd>",
         f"<dt>{_e(label['status'])}</dt><dd>{_e(status_line(doc))}</dd>",
         f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. " f"{_e(h['rule']['explanation'])}</dd>",
@@ -130,9 +133,12 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         f"<dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
         f"<h2>{_e(words['attendance'])}</h2>",
-        f'<div class="table-wrap"><table><thead><tr>{_ths(attendance_head())}</tr></thead><tbody>',
+        f'<div ' f'class="table-wrap"><table><thead><tr>{_ths(attendance_head(att))}</tr></thead><tbody>',
     ]
-    out += [f"<tr><td>{_e(s['name'])}</td><td>{s['delegates']}</td></tr>" for s in att["sectors"]]
+    out += [
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>"
+        for row in attendance_rows(att)
+    ]
     out += ["</tbody></table></div>", f"<p>{_e(attendance_line(att))}</p>"]
     for item in doc["items"]:
         out.append(f'<section class="item"><h2>{item["position"]}. {_e(item["title"])}</h2>')

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
+    attendance_rows,
     header_labels,
     headings,
     in_minutes_language,
@@ -22,6 +23,7 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.when import time_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -78,6 +80,7 @@ def _markdown(doc: dict) -> str:
         "",
         f"**{label['dialogue']}:** {_md(h['dialogue'])}  ",
         f"**{label['date']}:** {h['date']}  ",
+        *([f"**{label['time']}:** {_md(time_text(h))}  "] if time_text(h) else []),
         f"**{label['place']}:** {_md(h['place'])}  ",
         f"**{label['status']}:** {_md(status_line(doc))}",
         "",
@@ -88,10 +91,13 @@ def _markdown(doc: dict) -> str:
         "",
         f"## {words['attendance']}",
         "",
-        "| " + " | ".join(attendance_head()) + " |",
-        "|---|---|",
+        "| " + " | ".join(attendance_head(att)) + " |",
+        "|---" * len(attendance_head(att)) + "|",
     ]
-    out += [f"| {_md(s['name'])} | {s['delegates']} |" for s in att["sectors"]]
+    out += [
+        "| " + " | ".join([_md(row[0])] + [str(n) for n in row[1:]]) + " |"
+        for row in attendance_rows(att)
+    ]
     out += ["", attendance_line(att)]
     for item in doc["items"]:
         out += ["", f"## {item['position']}. {_md(item['title'])}"]

@@ -28,6 +28,7 @@ from forum.minutes.blocks import html_blocks, recommendation_text
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
+    attendance_rows,
     audience_note,
     header_labels,
     headings,
@@ -54,6 +55,7 @@ from forum.minutes.formats.pdf_text import (
     fonts,
     shown,
 )
+from forum.minutes.when import time_text
 
 # -- styles ------------------------------------------------------------------------------------
 
@@ -156,6 +158,7 @@ def _header(doc: dict) -> list:
     fields = [
         (label["dialogue"], esc(h["dialogue"])),
         (label["date"], esc(h["date"])),
+        *([(label["time"], esc(time_text(h)))] if time_text(h) else []),
         (label["place"], esc(h["place"])),
         (label["status"], _status(doc)),
         (label["rule"], f"{esc(h['rule']['name'])}. {esc(h['rule']['explanation'])}"),
@@ -164,8 +167,9 @@ def _header(doc: dict) -> list:
     out = [Paragraph(esc(minutes_title(doc)), st["title"])]
     out += [Paragraph(f"<b>{esc(name)}:</b> {value}", st["body"]) for name, value in fields]
     out.append(Paragraph(esc(headings()["attendance"]), st["h1"]))
-    rows = [attendance_head()] + [[s["name"], s["delegates"]] for s in att["sectors"]]
-    out += [_table(rows, [9 * cm, 3 * cm]), Spacer(1, 6)]
+    rows = [attendance_head(att)] + attendance_rows(att)
+    widths = [9 * cm, 3 * cm, 3 * cm] if "present" in att else [9 * cm, 3 * cm]
+    out += [_table(rows, widths), Spacer(1, 6)]
     out.append(Paragraph(esc(attendance_line(att)), st["body"]))
     return out
 

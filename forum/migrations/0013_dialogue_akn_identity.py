@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("forum", "0010_name_statements"),
+        ("forum", "0012_hybrid_screen"),
     ]
 
     operations = [
