@@ -58,9 +58,8 @@ def index(request: HttpRequest) -> HttpResponse:
                 try:
                     dialogue = dialogue_get_or_create(**dialogue_form.cleaned_data)
                 except ServiceError as exc:
-                    problem = refused(
-                        dialogue_form, "dialogue", exc, ROOM_ERROR_FIELDS.get(exc.code)
-                    )
+                    field = error_field(dialogue_form, exc)
+                    problem = refused(dialogue_form, "dialogue", exc, field)
                 else:
                     messages.success(
                         request, _("Dialogue “%(title)s” created.") % {"title": dialogue.title}
