@@ -189,9 +189,12 @@ def test_akoma_ntoso_names_the_language_in_iso_639_2_and_stays_valid(room, spani
     assert tree.xpath("//a:FRBRExpression/a:FRBRlanguage/@language", namespaces=ns) == ["spa"]
     uri = tree.xpath("//a:FRBRExpression/a:FRBRuri/@value", namespaces=ns)[0]
     assert "/spa@" in uri
-    # speeches point at fixed references: a sector's is its slug's, whatever the language
-    persons = set(tree.xpath("//a:TLCPerson/@eId", namespaces=ns))
-    assert {"chair", "participant-civil-society"} <= persons
+    # speeches point at the same language-independent references as in English, read back
+    # from the Spanish phrases; only showAs is Spanish
+    persons = dict(zip(tree.xpath("//a:TLCPerson/@eId", namespaces=ns),
+                       tree.xpath("//a:TLCPerson/@showAs", namespaces=ns), strict=True))
+    assert {"chair", "participant-civil-society"} <= set(persons)
+    assert persons["participant-civil-society"] == "Un participante de la sociedad civil"
 
 
 def test_a_document_without_a_language_renders_in_english(room, spanish):

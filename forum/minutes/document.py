@@ -29,6 +29,7 @@ Shape (schema "roundtables.minutes/1"):
                 "starts_at", "ends_at" (ISO 8601 with the zone's offset, or None),
                 "time_zone" (an IANA name), "place" (a city, "online", or "City and online"),
                 "language" (a code of settings.LANGUAGES),
+                "convener": {"name", "akn_author", "akn_country"},
                 "rule": {"key", "name", "explanation"},
                 "attribution": {"key", "name", "explanation"},
                 "attendance": {"sectors": [{"slug", "name", "delegates" (seats held),
@@ -635,6 +636,12 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
             "time_zone": room.time_zone or "UTC",
             "place": place_text(room),
             "language": room.language or DEFAULT_LANGUAGE,
+            # Who convenes, as the Akoma Ntoso rendering names it (FRBR author and country).
+            "convener": {
+                "name": room.dialogue.convener,
+                "akn_author": room.dialogue.akn_author,
+                "akn_country": room.dialogue.akn_country,
+            },
             "rule": {
                 "key": room.rule,
                 "name": str(RoundTable.Rule(room.rule).label),

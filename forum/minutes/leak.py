@@ -149,7 +149,9 @@ def _first_mention(
     room: RoundTable, doc: dict, stated: frozenset[str] = frozenset()
 ) -> tuple | None:
     # One text, strings apart by a blank line (a hard gap: no match runs from one to the next).
-    pieces = list(_texts(doc))
+    # The convening body (header.convener) is the dialogue's public metadata, set by the
+    # secretariat, not words of the room: a body whose staff hold seats still convenes.
+    pieces = [(path, text) for path, text in _texts(doc) if path[:2] != ("header", "convener")]
     joined = "\n\n".join(text for _, text in pieces)
     # Words someone who runs the room stated are not a participant (forum/services/holds.py).
     found = unstated(joined, mentions_in(room, joined), stated)

@@ -80,6 +80,11 @@ class Dialogue(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=300)
     convener = models.CharField(max_length=300, blank=True)
+    # The convening body in Akoma Ntoso: its id ("oas", "pif") is the FRBR author of the
+    # minutes and part of their work URI; the country (an ISO 3166-1 alpha-2 code, or a
+    # user-assigned one such as "aa" for a body that belongs to no single country) heads it.
+    akn_author = models.SlugField(max_length=40, blank=True)
+    akn_country = models.CharField(max_length=10, default="aa")
     sectors = models.ManyToManyField(Sector, related_name="dialogues")
     created_at = models.DateTimeField(auto_now_add=True)
 

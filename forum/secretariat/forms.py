@@ -65,6 +65,28 @@ class DialogueForm(Form):
     )
     title = forms.CharField(label=gettext_lazy("Title"), max_length=300)
     convener = forms.CharField(label=gettext_lazy("Convened by"), max_length=300, required=False)
+    akn_author = forms.SlugField(
+        label=gettext_lazy("Convening body's short id for Akoma Ntoso"),
+        max_length=40,
+        required=False,
+        help_text=gettext_lazy(
+            "The minutes' author in Akoma Ntoso, e.g. oas; left empty, the secretariat."
+        ),
+    )
+    akn_country = forms.CharField(
+        label=gettext_lazy("Country code for Akoma Ntoso"),
+        max_length=10,
+        required=False,
+        initial="aa",
+        help_text=gettext_lazy(
+            "A two-letter ISO 3166-1 code in lowercase; aa (user-assigned) for a body that "
+            "belongs to no single country."
+        ),
+    )
+
+    def clean_akn_country(self) -> str:
+        # Left empty: the default, a body that belongs to no single country.
+        return self.cleaned_data["akn_country"].strip().lower() or "aa"
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]

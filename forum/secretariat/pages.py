@@ -35,6 +35,8 @@ FIELD_CODES = {
     "agenda": "invalid_agenda_item",
     "dialogue": "not_found",
     "convener": "invalid_convener",
+    "akn_author": "invalid_akn_author",
+    "akn_country": "invalid_akn_country",
     "time_zone": "invalid_time_zone",
     "place": "invalid_place",
     "starts_at": "invalid_date",

@@ -52,13 +52,19 @@ def index(request: HttpRequest) -> HttpResponse:
         action = request.POST.get("action")
         if action == "dialogue":
             dialogue_form = DialogueForm(request.POST, auto_id="dialogue-%s")
-            if dialogue_form.is_valid():
-                dialogue = dialogue_get_or_create(**dialogue_form.cleaned_data)
-                messages.success(
-                    request, _("Dialogue “%(title)s” created.") % {"title": dialogue.title}
-                )
-                return redirect(reverse("secretariat") + f"#dialogue-{dialogue.slug}")
-            problem = invalid(dialogue_form, "dialogue", "invalid_title")
+            if not dialogue_form.is_valid():
+                problem = invalid(dialogue_form, "dialogue", "invalid_title")
+            else:
+                try:
+                    dialogue = dialogue_get_or_create(**dialogue_form.cleaned_data)
+                except ServiceError as exc:
+                    field = error_field(dialogue_form, exc)
+                    problem = refused(dialogue_form, "dialogue", exc, field)
+                else:
+                    messages.success(
+                        request, _("Dialogue “%(title)s” created.") % {"title": dialogue.title}
+                    )
+                    return redirect(reverse("secretariat") + f"#dialogue-{dialogue.slug}")
         elif action == "room":
             room_form = RoomForm(request.POST, auto_id="room-%s")
             if not room_form.is_valid():

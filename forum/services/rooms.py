@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
@@ -36,10 +38,40 @@ def sectors_ensure_defaults() -> list[Sector]:
     return sectors
 
 
+# An Akoma Ntoso author id is a short slug; a country, an ISO 3166-1 alpha-2 code with an
+# optional locality ("aa", "un", "br-sp"), as the FRBR naming convention writes them.
+AKN_AUTHOR = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+AKN_COUNTRY = re.compile(r"[a-z]{2}(?:-[a-z0-9]{1,7})?")
+DEFAULT_AKN_COUNTRY = "aa"
+
+
+def akn_identity_check(*, akn_author: str, akn_country: str) -> None:
+    """Refuses an Akoma Ntoso author id or country that cannot stand in a FRBR URI."""
+    if akn_author and (len(akn_author) > 40 or not AKN_AUTHOR.fullmatch(akn_author)):
+        raise ServiceError(
+            "invalid_akn_author",
+            _("%(value)s is not a valid Akoma Ntoso author id (up to 40 lowercase letters, "
+              "digits and single hyphens, e.g. oas).") % {"value": repr(akn_author[:50])},
+        )
+    if not AKN_COUNTRY.fullmatch(akn_country or ""):
+        raise ServiceError(
+            "invalid_akn_country",
+            _("%(value)s is not a valid Akoma Ntoso country (a two-letter ISO 3166-1 code in "
+              "lowercase, e.g. aa or br).") % {"value": repr((akn_country or "")[:20])},
+        )
+
+
 @transaction.atomic
-def dialogue_get_or_create(*, slug: str, title: str, convener: str = "") -> Dialogue:
+def dialogue_get_or_create(
+    *, slug: str, title: str, convener: str = "", akn_author: str = "",
+    akn_country: str = DEFAULT_AKN_COUNTRY,
+) -> Dialogue:
+    akn_identity_check(akn_author=akn_author, akn_country=akn_country)
     dialogue, created = Dialogue.objects.get_or_create(
-        slug=slug, defaults={"title": title, "convener": convener}
+        slug=slug, defaults={
+            "title": title, "convener": convener, "akn_author": akn_author,
+            "akn_country": akn_country,
+        },
     )
     if created:
         dialogue.sectors.set(sectors_ensure_defaults())

@@ -3,13 +3,15 @@
 `render_akn_minutes(doc)` takes only the minutes document (forum/minutes/document.py) and
 builds the tree with lxml, so user text is always a text node or an attribute value, never
 markup. The layout follows the Markdown and HTML renderings: header and attendance in
-<preface>, one <debateSection> per agenda item (summary, one <speech> per intervention,
-consensus checks, recommendations), then the parity figures and the method.
+<preface>, one <debateSection> per agenda item (summary, one <speech>, <question>, <answer> or
+<pointOfOrder> per intervention, consensus checks, recommendations), then the parity figures
+and the method; each consensus check is also a <voting> in <analysis>.
 
-`speech/@by` points at a <TLCPerson> in <references> built from the speaker phrase alone ("A
-participant from civil society" -> #participant-civil-society), so it carries nothing the
-minutes do not already print; per-speaker references ("#speaker-<slug>") arise only from
-phrases that name someone, which only a named open room prints."""
+The FRBR author and country are the dialogue's convening body (header "convener"). Speaker
+references are language-independent ids (#chair, #participant-civil-society) whose showAs is
+the phrase the minutes print; they carry nothing the minutes do not already say. eIds derive
+from the public ids of items, interventions and checks, never from their position, so a
+speech keeps its eId from one version of the minutes to the next."""
 
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ from forum.minutes.formats.common import (
     weighted_head,
 )
 from forum.minutes.when import time_text
+from forum.models import Intervention, Seat
+from moderation.attribution import FUNCTION_LABELS
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 # The minutes' own metadata in <proprietary>, which admits any other namespace.
@@ -46,7 +50,8 @@ RT_NS = "urn:roundtables:minutes:1"
 # A round table belongs to no single country: a user-assigned ISO 3166-1 code (AA, QM-QZ,
 # XA-XZ, ZZ) never collides with a real one and still fits the two letters FRBR URIs expect.
 FRBR_COUNTRY = "aa"
-SOURCE = "roundtables"
+# The author when the dialogue names no convening body's id: the secretariat that runs it.
+DEFAULT_AUTHOR = "secretariat"
 
 _A = f"{{{AKN_NS}}}"
 # Characters XML 1.0 forbids (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/FFFF):
@@ -84,29 +89,47 @@ def _table(parent, eid: str, head: list[str], rows: list[list[object]]) -> None:
             _el(_el(tr, tag), "p", cell)
 
 
-# -- speaker references --------------------------------------------------------------------------
+# -- eIds and references -------------------------------------------------------------------------
+
+
+def id_part(public_id: object) -> str:
+    """A public id as one eId component: "_" separates an eId's type from its number and "__"
+    its levels, so it becomes "." (which public ids never hold: the mapping stays one to one)."""
+    return clean(public_id).replace("_", ".").replace(" ", ".") or "0"
+
+
+def _slug(text: str) -> str:
+    return slugify(clean(text)) or slugify(clean(text), allow_unicode=True) or "unnamed"
+
+
+# The stored function label ("Chair") -> the role's key ("chair"), the same in every language.
+ROLE_KEYS = {label: str(role) for role, label in FUNCTION_LABELS.items()}
 
 
 class Speakers:
     """speech/@by references, made from the speaker phrase only and collected for <references>.
 
-    Functions ("The chair") and Chatham House phrases ("A participant", "A participant from
-    civil society") have fixed references; any other phrase (a named open room's "Name
-    (Organization)") gets a per-document "speaker-<slug>" reference whose showAs is the phrase.
-    """
+    Their ids do not depend on the language: a function phrase ("The chair", "La presidencia")
+    is #chair (acting as #role-chair), "A participant" is #participant, a sector phrase is
+    #participant-<sector slug> (the slug read from the attendance, whose names the phrases
+    use). One reference stands for a whole sector: numbering a sector's speakers would link a
+    delegate's interventions, which the minutes never do. Any other phrase (a named open room's
+    "Name (Organization)") gets #speaker-<slug of the phrase>; showAs is always the phrase."""
 
-    def __init__(self) -> None:
+    def __init__(self, doc: dict, taken: set[str]) -> None:
         # The phrases the minutes print, in the document's language (built under it).
-        self.functions = {
-            phrase: label.lower() for label, phrase in function_phrases().items()
-        }
+        self.functions = {phrase: ROLE_KEYS[label] for label, phrase in function_phrases().items()}
         self.anonymous = anonymous_phrase()
-        marker = "\x00"
-        self.from_sector = sector_phrase(marker).partition(marker)[::2]  # (before, after)
+        attendance = (doc.get("header") or {}).get("attendance") or {}
+        parity = (doc.get("parity") or {}).get("sectors") or []
+        named = list(attendance.get("sectors") or []) + list(parity)
+        self.sectors: dict[str, str] = {}
+        for sector in named:
+            self.sectors.setdefault(sector_phrase(sector["name"]), sector["slug"])
         self.by_phrase: dict[str, tuple[str, str | None]] = {}
         self.persons: list[tuple[str, str]] = []  # (eId, showAs) in order of first use
         self.roles: list[str] = []
-        self.taken = {SOURCE}
+        self.taken = taken
 
     def ref(self, phrase: str, key: str | None = None) -> tuple[str, str | None]:
         """(eId of the TLCPerson, eId of the TLCRole or None) for `phrase`; `key` is the
@@ -119,29 +142,21 @@ class Speakers:
                 self.by_phrase[phrase] = self._new(phrase)
         return self.by_phrase[phrase]
 
-    def role(self, function: str) -> str:
-        eid = f"role-{function}"
+    def role(self, key: str) -> str:
+        eid = f"role-{key}"
         if eid not in self.roles:
             self.roles.append(eid)
             self.taken.add(eid)
         return eid
 
-    def _sector(self, phrase: str) -> str | None:
-        """The sector's name in a "A participant from <sector>" phrase, else None."""
-        before, after = self.from_sector
-        if len(phrase) > len(before) + len(after) and phrase.startswith(before) and phrase.endswith(after):
-            return phrase[len(before):len(phrase) - len(after)]
-        return None
-
     def _new(self, phrase: str) -> tuple[str, str | None]:
-        function = self.functions.get(phrase)
-        if function:
-            return self._person(function, phrase), self.role(function)
+        role = self.functions.get(phrase)
+        if role:
+            return self._person(role, phrase), self.role(role)
         if phrase == self.anonymous:
             return self._person("participant", phrase), None
-        sector = self._sector(phrase)
-        if sector:
-            return self._person(f"participant-{_slug(sector)}", phrase), None
+        if phrase in self.sectors:
+            return self._person(f"participant-{_slug(self.sectors[phrase])}", phrase), None
         return self._person(f"speaker-{_slug(phrase)}", phrase), None
 
     def _person(self, base: str, show_as: str) -> str:
@@ -154,8 +169,22 @@ class Speakers:
         return eid
 
 
-def _slug(text: str) -> str:
-    return slugify(clean(text)) or slugify(clean(text), allow_unicode=True) or "unnamed"
+class Concepts:
+    """TLCConcepts for what a <voting> and its <quantity>s refer to: each consensus option
+    ("#option-support") and outcome ("#outcome-consensus"), by their language-independent keys."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.concepts: dict[str, str] = {}  # eId -> showAs
+        self.taken = taken
+
+    def ref(self, kind: str, key: str, show_as: str) -> str:
+        eid = f"{kind}-{_slug(key)}"
+        if eid not in self.concepts:
+            if eid in self.taken:
+                eid = f"{eid}-{kind}"
+            self.concepts[eid] = show_as
+            self.taken.add(eid)
+        return eid
 
 
 # -- meta ----------------------------------------------------------------------------------------
@@ -167,12 +196,24 @@ def _language(doc: dict) -> str:
     return ISO_639_2.get(code, "eng")
 
 
-def _frbr_uris(doc: dict, country: str) -> tuple[str, str]:
-    """Work and expression URIs (AKN naming convention: the expression is in the minutes'
-    language, dated by its adoption, else its last save; a bare "@" is the original version)."""
+def _convener(doc: dict) -> tuple[str, str, str]:
+    """(author id, its showAs, country) from the header; a document built before dialogues
+    named them gets the secretariat and the user-assigned "aa"."""
+    header = doc.get("header") or {}
+    convener = header.get("convener") or {}
+    author = _slug(convener.get("akn_author") or DEFAULT_AUTHOR)
+    show_as = convener.get("name") or header.get("dialogue") or author
+    return author, show_as, _slug(convener.get("akn_country") or FRBR_COUNTRY)
+
+
+def _frbr_uris(doc: dict) -> tuple[str, str]:
+    """Work and expression URIs by the AKN naming convention:
+    /akn/<country>/debate/minutes/<author>/<date>/<number>, then /<language>@<date> (the
+    adoption day, else the last save; a bare "@" is the original version)."""
     header = doc["header"]
+    author, _show, country = _convener(doc)
     number = quote(clean(header.get("slug")) or "minutes", safe="-_.~")
-    work = f"/akn/{country}/debate/minutes/{header['date']}/{number}"
+    work = f"/akn/{country}/debate/minutes/{author}/{header['date']}/{number}"
     return work, f"{work}/{_language(doc)}@{_expression_date(doc) or ''}"
 
 
@@ -181,19 +222,20 @@ def _expression_date(doc: dict) -> str | None:
     return (version.get("adopted_at") or version.get("saved_at") or "")[:10] or None
 
 
-def _identification(meta, doc: dict, country: str) -> None:
+def _identification(meta, doc: dict) -> None:
     header = doc["header"]
     version = doc.get("version") or {}
-    work, expression = _frbr_uris(doc, country)
-    source = f"#{SOURCE}"
-    ident = _el(meta, "identification", source=source)
+    work, expression = _frbr_uris(doc)
+    author, _show, country = _convener(doc)
+    by = f"#{author}"
+    ident = _el(meta, "identification", source=by)
 
     frbr = _el(ident, "FRBRWork")
     _el(frbr, "FRBRthis", value=f"{work}/!main")
     _el(frbr, "FRBRuri", value=work)
     _el(frbr, "FRBRalias", value=header["round_table"], name="title")
     _el(frbr, "FRBRdate", date=header["date"], name="session")
-    _el(frbr, "FRBRauthor", href=source)
+    _el(frbr, "FRBRauthor", href=by)
     _el(frbr, "FRBRcountry", value=country)
     _el(frbr, "FRBRsubtype", value="minutes")
     _el(frbr, "FRBRnumber", value=header.get("slug") or "minutes")
@@ -204,7 +246,8 @@ def _identification(meta, doc: dict, country: str) -> None:
     adopted = doc.get("status") == "adopted"
     day = _expression_date(doc) or header["date"]
     _el(frbr, "FRBRdate", date=day, name="adoption" if adopted else "draft")
-    _el(frbr, "FRBRauthor", href=source, **{"as": "#role-rapporteur"})
+    # The body's rapporteur writes the minutes; the body adopts them.
+    _el(frbr, "FRBRauthor", href=by, **{"as": "#role-rapporteur"})
     if version.get("number") is not None:
         _el(frbr, "FRBRversionNumber", value=version["number"])
     _el(frbr, "FRBRlanguage", language=_language(doc))
@@ -215,33 +258,48 @@ def _identification(meta, doc: dict, country: str) -> None:
     # When the document was built (parity `as_of`): the same document always gives the same XML.
     generated = ((doc.get("parity") or {}).get("as_of") or "")[:10]
     _el(frbr, "FRBRdate", date=generated or header["date"], name="generation")
-    _el(frbr, "FRBRauthor", href=source)
+    _el(frbr, "FRBRauthor", href=by)
     _el(frbr, "FRBRformat", value="application/akn+xml")
 
 
-def _references(meta, speakers: Speakers) -> None:
-    refs = _el(meta, "references", source=f"#{SOURCE}")
-    org = f"/akn/ontology/organization/{SOURCE}"
-    _el(refs, "TLCOrganization", eId=SOURCE, href=org, showAs="Round tables")
-    for eid, show_as in speakers.persons:
-        _el(refs, "TLCPerson", eId=eid, href=f"/akn/ontology/person/{eid}", showAs=show_as)
+def _role_label(key: str) -> str:
+    """A role's name in the active language ("Chair", "Presidencia")."""
+    try:
+        return str(Seat.Role(key).label)
+    except ValueError:
+        return key.capitalize()
+
+
+def _references(meta, doc: dict, speakers: Speakers, concepts: Concepts) -> None:
+    author, show_as, country = _convener(doc)
+    refs = _el(meta, "references", source=f"#{author}")
+    org = f"/akn/ontology/organization/{country}/{author}"
+    _el(refs, "TLCOrganization", eId=author, href=org, showAs=show_as)
+    for eid, label in speakers.persons:
+        _el(refs, "TLCPerson", eId=eid, href=f"/akn/ontology/person/{eid}", showAs=label)
     for eid in speakers.roles:
-        function = eid.removeprefix("role-")
-        href = f"/akn/ontology/role/{function}"
-        _el(refs, "TLCRole", eId=eid, href=href, showAs=function.capitalize())
+        key = eid.removeprefix("role-")
+        _el(refs, "TLCRole", eId=eid, href=f"/akn/ontology/role/{key}", showAs=_role_label(key))
+    for eid, label in concepts.concepts.items():
+        _el(refs, "TLCConcept", eId=eid, href=f"/akn/ontology/concept/{eid}", showAs=label)
 
 
 def _proprietary(meta, doc: dict) -> None:
     """Status, version and content hash as data, in the minutes' own namespace."""
     version = doc.get("version") or {}
-    prop = _el(meta, "proprietary", source=f"#{SOURCE}")
+    prop = _el(meta, "proprietary", source=f"#{_convener(doc)[0]}")
     minutes = etree.SubElement(
-        prop, f"{{{RT_NS}}}minutes", nsmap={"rt": RT_NS},
-        schema=clean(doc.get("schema")), status=clean(doc.get("status")),
+        prop,
+        f"{{{RT_NS}}}minutes",
+        nsmap={"rt": RT_NS},
+        schema=clean(doc.get("schema")),
+        status=clean(doc.get("status")),
     )
     attrs = {
-        "number": version.get("number"), "status": version.get("status"),
-        "savedAt": version.get("saved_at"), "adoptedAt": version.get("adopted_at"),
+        "number": version.get("number"),
+        "status": version.get("status"),
+        "savedAt": version.get("saved_at"),
+        "adoptedAt": version.get("adopted_at"),
     }
     etree.SubElement(minutes, f"{{{RT_NS}}}version", _attrs(attrs))
     if version.get("content_sha256"):
@@ -302,10 +360,22 @@ def _section(parent, eid: str, name: str, heading: str, num: str | None = None):
     return section
 
 
-def _speech(section, eid: str, iv: dict, speakers: Speakers) -> None:
+# Each kind of intervention as AKN marks it: a point of order is a section holding its speech.
+SPEECH_ELEMENTS = {
+    Intervention.Kind.QUESTION: "question",
+    Intervention.Kind.REPLY: "answer",
+}
+
+
+def _speech(section, base: str, iv: dict, speakers: Speakers) -> None:
     by, role = speakers.ref(clean(iv["speaker"]), iv.get("speaker_key"))
     attrs = {"as": f"#{role}"} if role else {}
-    speech = _el(section, "speech", eId=eid, by=f"#{by}", **{"class": iv.get("kind")}, **attrs)
+    ident = id_part(iv["id"])
+    if iv.get("kind") == Intervention.Kind.POINT_OF_ORDER:
+        section = _el(section, "pointOfOrder", eId=f"{base}__pointOfOrder_{ident}")
+        base = f"{base}__pointOfOrder_{ident}"
+    tag = SPEECH_ELEMENTS.get(iv.get("kind"), "speech")
+    speech = _el(section, tag, eId=f"{base}__{tag}_{ident}", by=f"#{by}", **attrs)
     _el(speech, "from", iv["speaker"])
     if iv.get("redacted"):
         _el(speech, "p", headings()["redacted"], **{"class": "note"})
@@ -313,17 +383,33 @@ def _speech(section, eid: str, iv: dict, speakers: Speakers) -> None:
         _el(speech, "p", text)
 
 
-def _check(parent, eid: str, check: dict) -> None:
+def _check(parent, eid: str, check: dict, concepts: Concepts, analysis: list) -> None:
     words = headings()
     section = _section(parent, eid, "consensusCheck", words["consensus_check"])
     labels = {o["key"]: o["label"] for o in check["options"]}
     keys = [o["key"] for o in check["options"]]
+    options = {key: concepts.ref("option", key, labels[key]) for key in keys}
     _el(section, "p", check["proposition"], **{"class": "proposition"})
     outcome = f"{words['outcome']}: {outcome_text(check)}{support_text(check)}."
     _el(section, "p", outcome, **{"class": "outcome"})
     if check["weighted"]:
-        rows = [[labels.get(k, k), percent(v)] for k, v in check["weighted"].items()]
-        _table(section, f"{eid}__table_1", weighted_head(), rows)
+        # The weighted share of each option as a <quantity> the <voting> below refers to.
+        table = _el(section, "table", eId=f"{eid}__table_1")
+        tr = _el(table, "tr")
+        for cell in weighted_head():
+            _el(_el(tr, "th"), "p", cell)
+        for key, share in check["weighted"].items():
+            tr = _el(table, "tr")
+            _el(_el(tr, "td"), "p", labels.get(key, key))
+            concept = options.get(key) or concepts.ref("option", key, key)
+            _el(
+                _el(_el(tr, "td"), "p"),
+                "quantity",
+                percent(share),
+                eId=f"{eid}__table_1__quantity_{_slug(key)}",
+                refersTo=f"#{concept}",
+                normalized=f"{share:.4f}",
+            )
     if check["sectors"]:
         rows = [
             [s["name"], s["voters"], f"{s['weight']:.3f}"]
@@ -333,18 +419,51 @@ def _check(parent, eid: str, check: dict) -> None:
         _table(section, f"{eid}__table_2", sectors_head(check), rows)
     for reason in check["reasons"]:
         _el(section, "p", reason, **{"class": "reason"})
+    analysis.append((eid, check, options))
 
 
-def _item(body, eid: str, item: dict, speakers: Speakers) -> None:
+def _voting(parliamentary, eid: str, check: dict, options: dict, concepts: Concepts) -> None:
+    """A consensus check as <voting>: the voters, then one <count> per option, linked to its
+    section and, once closed, to its outcome.
+
+    The per-option counts are the column sums of the sector table as printed, so they are given
+    only when that table accounts for every voter: when the disclosure rule leaves a group out,
+    partial sums would read as the tally, and the difference from the voters would be the
+    group's votes the minutes withhold. The weighted shares (the <quantity>s) are always there."""
+    attrs = {"href": f"#{eid}"}
+    if check.get("outcome"):
+        attrs["outcome"] = "#" + concepts.ref("outcome", check["outcome"], outcome_text(check))
+    voting = _el(parliamentary, "voting", eId=f"voting_{eid.rsplit('_', 1)[-1]}", **attrs)
+    base = voting.get("eId")
+    _el(
+        voting,
+        "count",
+        eId=f"{base}__count_voters",
+        value=check.get("voters") or 0,
+        refersTo="#" + concepts.ref("concept", "voters", sectors_head(check)[1]),
+    )
+    shown = sum(s["voters"] for s in check["sectors"])
+    if check["sectors"] and shown == (check.get("voters") or 0):
+        for key, concept in options.items():
+            votes = sum(s["distribution"].get(key, 0) for s in check["sectors"])
+            _el(
+                voting,
+                "count",
+                eId=f"{base}__count_{_slug(key)}",
+                value=votes,
+                refersTo=f"#{concept}",
+            )
+
+
+def _item(
+    body, eid: str, item: dict, speakers: Speakers, concepts: Concepts, analysis: list
+) -> None:
     section = _section(body, eid, "agendaItem", item["title"], num=f"{item['position']}.")
     if item.get("description"):
         _el(section, "p", item["description"], **{"class": "description"})
-    nested = 0
 
     def subsection(name: str, heading: str):
-        nonlocal nested
-        nested += 1
-        return _section(section, f"{eid}__dbsect_{nested}", name, heading)
+        return _section(section, f"{eid}__dbsect_{name}", name, heading)
 
     words = headings()
     if item.get("summary"):
@@ -353,11 +472,10 @@ def _item(body, eid: str, item: dict, speakers: Speakers) -> None:
             _el(summary, "p", text)
     if not item["interventions"]:
         _el(section, "p", words["no_interventions"], **{"class": "note"})
-    for n, iv in enumerate(item["interventions"], 1):
-        _speech(section, f"{eid}__speech_{n}", iv, speakers)
+    for iv in item["interventions"]:
+        _speech(section, eid, iv, speakers)
     for check in item["consensus_checks"]:
-        nested += 1
-        _check(section, f"{eid}__dbsect_{nested}", check)
+        _check(section, f"{eid}__dbsect_{id_part(check['id'])}", check, concepts, analysis)
     if item["recommendations"]:
         recs = subsection("recommendations", words["recommendations"])
         for rec in item["recommendations"]:
@@ -382,29 +500,36 @@ def _method(body, eid: str, method: list[dict]) -> None:
 # -- the document --------------------------------------------------------------------------------
 
 
-def render_akn_minutes(doc: dict, *, country: str = FRBR_COUNTRY) -> bytes:
+def render_akn_minutes(doc: dict) -> bytes:
     """The minutes as an Akoma Ntoso 3.0 <debate name="minutes">: UTF-8 XML with declaration,
     its own words in the minutes' language."""
     with in_minutes_language(doc):
-        return _render(doc, country)
+        return _render(doc)
 
 
-def _render(doc: dict, country: str) -> bytes:
+def _render(doc: dict) -> bytes:
     root = etree.Element(_A + "akomaNtoso", nsmap={None: AKN_NS})
     debate = _el(root, "debate", name="minutes")
     meta = _el(debate, "meta")
-    _identification(meta, doc, country)
+    _identification(meta, doc)
     _preface(debate, doc)
-    speakers = Speakers()
+    taken = {_convener(doc)[0]}
+    speakers = Speakers(doc, taken)
+    concepts = Concepts(taken)
     speakers.role("rapporteur")  # the expression's author (FRBRauthor/@as)
     body = _el(debate, "debateBody")
-    items = doc["items"]
-    for n, item in enumerate(items, 1):
-        _item(body, f"dbsect_{n}", item, speakers)
-    _parity(body, f"dbsect_{len(items) + 1}", doc["parity"])
-    _method(body, f"dbsect_{len(items) + 2}", doc["method"])
-    # <references> follows <identification> but is known only once every speech is built.
-    _references(meta, speakers)
+    analysis: list = []
+    for item in doc["items"]:
+        _item(body, f"dbsect_{id_part(item['id'])}", item, speakers, concepts, analysis)
+    _parity(body, "dbsect_parity", doc["parity"])
+    _method(body, "dbsect_method", doc["method"])
+    # <analysis> and <references> follow <identification> but are known only once the body
+    # is built.
+    if analysis:
+        parliamentary = _el(_el(meta, "analysis", source=f"#{_convener(doc)[0]}"), "parliamentary")
+        for eid, check, options in analysis:
+            _voting(parliamentary, eid, check, options, concepts)
+    _references(meta, doc, speakers, concepts)
     _proprietary(meta, doc)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
