@@ -148,6 +148,12 @@ def test_numbers_are_the_same_in_every_format(open_cast):
     tree = etree.fromstring(render_akn_minutes(doc))
     persons = set(tree.xpath("//a:TLCPerson/@eId", namespaces={"a": AKN_NS}))
     assert "participant-private-sector" in persons
+    ns = {"a": AKN_NS}
+    speeches = tree.xpath("//a:*[self::a:speech or self::a:question or self::a:answer]", namespaces=ns)
+    numbers = sorted(s.xpath("string(a:num)", namespaces=ns) for s in speeches)
+    assert numbers == ["1.1", "1.2", "1.3", "1.4"]
+    recs = tree.xpath("//a:p[@class='recommendation']", namespaces=ns)
+    assert ["".join(r.itertext())[:3] for r in recs] == ["1. ", "2. "]
 
 
 def test_the_cover_letter_and_recommendations_json_repeat_the_minutes_numbers(open_cast):

@@ -376,6 +376,9 @@ def _speech(section, base: str, iv: dict, speakers: Speakers) -> None:
         base = f"{base}__pointOfOrder_{ident}"
     tag = SPEECH_ELEMENTS.get(iv.get("kind"), "speech")
     speech = _el(section, tag, eId=f"{base}__{tag}_{ident}", by=f"#{by}", **attrs)
+    if iv.get("number"):
+        # The number every format gives it ("2.3"); versions saved before numbering have none.
+        _el(speech, "num", iv["number"])
     _el(speech, "from", iv["speaker"])
     if iv.get("redacted"):
         _el(speech, "p", headings()["redacted"], **{"class": "note"})
@@ -480,7 +483,8 @@ def _item(
         recs = subsection("recommendations", words["recommendations"])
         for rec in item["recommendations"]:
             text = " ".join(html_to_text(rec["text_html"]).split()) or rec["text_md"]
-            _el(recs, "p", f"{text} {audience_note(rec)}", **{"class": "recommendation"})
+            number = f"{rec['number']}. " if rec.get("number") else ""
+            _el(recs, "p", f"{number}{text} {audience_note(rec)}", **{"class": "recommendation"})
 
 
 def _parity(body, eid: str, parity: dict) -> None:
