@@ -38,8 +38,10 @@ def post_events(token: str, count: int) -> None:
         with transaction.atomic():
             for _ in range(min(BATCH, count - done)):
                 done += 1
-                body = (f"Resume benchmark intervention {done} of {count}: a statement of "
-                        "ordinary length, so that the replay carries frames of the usual size.")
+                body = (
+                    f"Resume benchmark intervention {done} of {count}: a statement of "
+                    "ordinary length, so that the replay carries frames of the usual size."
+                )
                 intervention_post(seat_id=seat.pk, client_id=uuid.uuid4(), body=body)
     print(f"posted {done}")
 

@@ -42,13 +42,18 @@ def seat_holder_page(view=None, *, methods: tuple[str, ...] = ("GET",), screen: 
         if selectors.is_staff_view(seat):
             if request.method != "GET":
                 return refusal(
-                    request, 403, "forbidden", _("The secretariat reads round tables without taking part.")
+                    request,
+                    403,
+                    "forbidden",
+                    _("The secretariat reads round tables without taking part."),
                 )
             staff_opened(room=room, user=request.user, what=request.path)
         if seat.role == Seat.Role.SCREEN and not screen:
             if view.__name__ == "room":
                 return redirect("room_screen", slug=room.slug)
-            return refusal(request, 403, "forbidden", _("The venue screen's link opens the screen page only."))
+            return refusal(
+                request, 403, "forbidden", _("The venue screen's link opens the screen page only.")
+            )
         return view(request, room, seat, **kwargs)
 
     return wrapper
@@ -56,8 +61,13 @@ def seat_holder_page(view=None, *, methods: tuple[str, ...] = ("GET",), screen: 
 
 # The HTTP status of a refused form or export, by error code (400 for the rest).
 REFUSAL_STATUS = {
-    "forbidden": 403, "not_found": 404, "export_leak": 409, "stale_version": 409, "unchanged": 409,
-    "invalid_transition": 409, "open_comments": 409,
+    "forbidden": 403,
+    "not_found": 404,
+    "export_leak": 409,
+    "stale_version": 409,
+    "unchanged": 409,
+    "invalid_transition": 409,
+    "open_comments": 409,
 }
 
 

@@ -11,7 +11,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound
-from forum.minutes.document import sector_name
+from forum.minutes.phrases import sector_name
 from forum.models import RoundTable, Seat, User
 from moderation.attribution import attribute, in_reader_language
 from realtime.events import audience_for_role
@@ -82,7 +82,11 @@ def session_seat(session) -> Seat | None:
     bound = signed_in_seat(session)
     if bound is None:
         return None
-    seat = Seat.objects.select_related("room", "sector", "organization", "user").filter(pk=bound.seat_id).first()
+    seat = (
+        Seat.objects.select_related("room", "sector", "organization", "user")
+        .filter(pk=bound.seat_id)
+        .first()
+    )
     if seat is None or _ended(session, bound, seat):
         return None
     return seat
@@ -107,7 +111,9 @@ def staff_reader(room: RoundTable, user) -> Seat:
     that is never saved (no pk), has accepted the rule (the secretariat runs under it), holds
     no sector and so counts in neither presence nor attendance, and may do nothing but read
     (`staff_view`: every page and socket refuses its writes)."""
-    seat = Seat(room=room, user=user, role=Seat.Role.OBSERVER, consented_at=room.created_at, joined_at=None)
+    seat = Seat(
+        room=room, user=user, role=Seat.Role.OBSERVER, consented_at=room.created_at, joined_at=None
+    )
     seat.staff_view = True
     return seat
 
@@ -127,7 +133,9 @@ def session_staff(session):
     if user_id is None:
         return None
     user = User.objects.filter(pk=user_id, is_staff=True, is_active=True).first()
-    if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+    if user is None or not constant_time_compare(
+        session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+    ):
         return None
     return user
 
@@ -151,7 +159,11 @@ def access_room(session, slug: str, user=None) -> tuple[RoundTable, Seat]:
         return room, staff_reader(room, user)
     if bound is None:
         raise Forbidden(_("Sign in with your personal join link to enter this round table."))
-    seat = Seat.objects.select_related("sector", "organization", "user").filter(pk=bound.seat_id).first()
+    seat = (
+        Seat.objects.select_related("sector", "organization", "user")
+        .filter(pk=bound.seat_id)
+        .first()
+    )
     if seat is None:
         raise SessionEnded(_("You do not hold a seat in this round table."))
     if seat.room_id != room.pk:
@@ -190,11 +202,21 @@ def access_summary(room: RoundTable, seat: Seat) -> RoomAccess:
     """What a page or a socket keeps of a room and the seat `access_room` let in."""
     if is_staff_view(seat):
         return RoomAccess(
-            room_id=room.pk, slug=room.slug, title=room.title, rule=room.rule,
+            room_id=room.pk,
+            slug=room.slug,
+            title=room.title,
+            rule=room.rule,
             # A handle no seat has: the hub counts and closes sockets by seat.
-            seat_id=-seat.user.pk, role=seat.role, audience=audience_for_role(seat.role), sector=None,
-            attribution=_("The secretariat (reading only)"), consented=True, link=0,
-            last_seq=room.last_seq, joined=True, staff=True,
+            seat_id=-seat.user.pk,
+            role=seat.role,
+            audience=audience_for_role(seat.role),
+            sector=None,
+            attribution=_("The secretariat (reading only)"),
+            consented=True,
+            link=0,
+            last_seq=room.last_seq,
+            joined=True,
+            staff=True,
         )
     return RoomAccess(
         room_id=room.pk,
@@ -217,10 +239,9 @@ def delegate_seats(room: RoundTable) -> list[dict]:
     """The room's seated delegates as those who run it address them: each seat's opaque
     handle and its label in the active language (a pseudonym under the rule, never a name
     there), in label order. For the console's hands and notes for the meeting room."""
-    seats = (
-        Seat.objects.filter(room=room, role=Seat.Role.DELEGATE, removed_at__isnull=True, token_revoked_at__isnull=True)
-        .select_related("sector", "organization", "user")
-    )
+    seats = Seat.objects.filter(
+        room=room, role=Seat.Role.DELEGATE, removed_at__isnull=True, token_revoked_at__isnull=True
+    ).select_related("sector", "organization", "user")
     out = []
     for seat in seats:
         seat.room = room
@@ -228,6 +249,10 @@ def delegate_seats(room: RoundTable) -> list[dict]:
         sector = sector_name(seat.sector.name) if seat.sector_id else ""
         # Moderators see every sector; below k many labels read "A participant", so the
         # sector and the start of the handle tell the seats apart.
-        parts = [label] + ([sector] if sector and not label.startswith(sector) else []) + [seat.public_id[:4]]
+        parts = (
+            [label]
+            + ([sector] if sector and not label.startswith(sector) else [])
+            + [seat.public_id[:4]]
+        )
         out.append({"seat": seat.public_id, "label": " · ".join(parts)})
     return sorted(out, key=lambda d: d["label"])

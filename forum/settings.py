@@ -116,7 +116,8 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DATA_DIR / 'roundtables.sqlite3'}",
+        os.environ.get("DATABASE_URL", "").strip()
+        or f"sqlite:///{DATA_DIR / 'roundtables.sqlite3'}",
         # Persistent connections: the websocket path calls the database from one worker
         # thread per process, and reconnecting to PostgreSQL on every call costs milliseconds.
         conn_max_age=envint("CONN_MAX_AGE", 60),

@@ -20,8 +20,14 @@ urlpatterns = [
     path("rooms/<slug:slug>/minutes.<str:fmt>", minutes_views.minutes_export, name="room_minutes"),
     path("rooms/<slug:slug>/minutes/", minutes_views.minutes_page, name="room_minutes_page"),
     path("rooms/<slug:slug>/outcomes/", minutes_views.outcomes_page, name="room_outcomes"),
-    path("rooms/<slug:slug>/submissions/", submission_views.room_submissions, name="room_submissions"),
-    path("submissions/<str:public_id>/package.zip", submission_views.submission_package, name="submission_package"),
+    path(
+        "rooms/<slug:slug>/submissions/", submission_views.room_submissions, name="room_submissions"
+    ),
+    path(
+        "submissions/<str:public_id>/package.zip",
+        submission_views.submission_package,
+        name="submission_package",
+    ),
     path("rooms/<slug:slug>/preview", preview_views.markdown_preview, name="room_preview"),
     path("secretariat/", include("forum.secretariat.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -78,7 +78,10 @@ def in_reader_language(payload: dict, sector_names: dict[str, str]) -> str:
         return str(Seat.Role(payload["function"]).label)
     if kind == "pseudonym" and payload.get("sector"):
         name = sector_names.get(payload["sector"]) or payload["label"].rsplit(" · ", 1)[0]
-        return _("%(sector)s · Delegate %(number)s") % {"sector": name, "number": payload.get("number")}
+        return _("%(sector)s · Delegate %(number)s") % {
+            "sector": name,
+            "number": payload.get("number"),
+        }
     if kind == "anonymous":
         return _("A participant")
     return payload.get("label", "")

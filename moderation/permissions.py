@@ -62,7 +62,9 @@ class Action(StrEnum):
     EDIT_MINUTES = "edit_minutes"  # save a version (summaries, recommendations)
     REVIEW_MINUTES = "review_minutes"  # open and close a review period
     COMMENT_MINUTES = "comment_minutes"  # comment on a version under review
-    MODERATE_NOTES = "moderate_notes"  # publish (redacted) or decline a comment or note held for a name
+    MODERATE_NOTES = (
+        "moderate_notes"  # publish (redacted) or decline a comment or note held for a name
+    )
     ADOPT_MINUTES = "adopt_minutes"
 
 
@@ -107,21 +109,34 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
 
 _REFUSALS = {
     Action.POST: gettext_noop("Observers follow the round table without speaking."),
-    Action.READ_SCREEN: gettext_noop("The venue screen opens with the screen link the secretariat issues."),
+    Action.READ_SCREEN: gettext_noop(
+        "The venue screen opens with the screen link the secretariat issues."
+    ),
     Action.RUN_AGENDA: gettext_noop("Only the chair and the moderators run the agenda."),
     Action.PROXY_FLOOR: gettext_noop(
-        "Only the chair and the moderators raise a hand for a delegate in the room, or " "record that one spoke."
+        "Only the chair and the moderators raise a hand for a delegate in the room, or "
+        "record that one spoke."
     ),
-    Action.FLAG: gettext_noop("Only delegates and the rapporteur flag interventions; moderators act on them."),
+    Action.FLAG: gettext_noop(
+        "Only delegates and the rapporteur flag interventions; moderators act on them."
+    ),
     Action.CLOSE: gettext_noop("Only the chair opens and closes the round table."),
     Action.READ_AUDIT: gettext_noop("Only the chair and the secretariat read the audit log."),
     Action.RAISE_HAND: gettext_noop("Only delegates ask for the floor."),
-    Action.RUN_FLOOR: gettext_noop("Only the chair and the moderators run the floor (the speaker may yield)."),
+    Action.RUN_FLOOR: gettext_noop(
+        "Only the chair and the moderators run the floor (the speaker may yield)."
+    ),
     Action.VOTE: gettext_noop("Only delegates vote in consensus checks."),
-    Action.DRAFT_RECOMMENDATIONS: gettext_noop("Only the rapporteur and the chair draft recommendations."),
-    Action.READ_DRAFT_MINUTES: gettext_noop("The minutes are shared once adopted (or while circulated for review)."),
+    Action.DRAFT_RECOMMENDATIONS: gettext_noop(
+        "Only the rapporteur and the chair draft recommendations."
+    ),
+    Action.READ_DRAFT_MINUTES: gettext_noop(
+        "The minutes are shared once adopted (or while circulated for review)."
+    ),
     Action.EDIT_MINUTES: gettext_noop("Only the rapporteur and the chair edit the minutes."),
-    Action.REVIEW_MINUTES: gettext_noop("Only the rapporteur and the chair circulate the minutes for review."),
+    Action.REVIEW_MINUTES: gettext_noop(
+        "Only the rapporteur and the chair circulate the minutes for review."
+    ),
     Action.COMMENT_MINUTES: gettext_noop("Observers read the minutes without commenting."),
     Action.ADOPT_MINUTES: gettext_noop("Only the chair adopts the minutes."),
     Action.MODERATE_NOTES: gettext_noop(
@@ -156,10 +171,16 @@ class StaffAction(StrEnum):
 
 _STAFF_REFUSALS = {
     StaffAction.PAGES: gettext_noop("Only the secretariat (staff accounts) uses these pages."),
-    StaffAction.ROOMS: gettext_noop("Only the secretariat creates round tables and sets their seats."),
+    StaffAction.ROOMS: gettext_noop(
+        "Only the secretariat creates round tables and sets their seats."
+    ),
     StaffAction.SEATS: gettext_noop("Only the secretariat seats people and sends their links."),
-    StaffAction.SUBMISSIONS: gettext_noop("Only the secretariat manages committees and submissions."),
-    StaffAction.IDENTITIES: gettext_noop("Only the secretariat sets retention and erases identities."),
+    StaffAction.SUBMISSIONS: gettext_noop(
+        "Only the secretariat manages committees and submissions."
+    ),
+    StaffAction.IDENTITIES: gettext_noop(
+        "Only the secretariat sets retention and erases identities."
+    ),
 }
 
 

@@ -39,20 +39,30 @@ def adopted(server, chromium):
     """The rapporteur saves the minutes and the chair adopts them, through the minutes page;
     the secretariat account exists."""
     server.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from forum.models import User; "
-        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', " f"password={STAFF[1]!r})",
+        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', "
+        f"password={STAFF[1]!r})",
     )
     # The demo has no moderator: seat one, with a join link of our own.
-    server.moderator_link = server.manage(
-        "shell", "-c",
-        "from forum.models import RoundTable; "
-        "from forum.services.seats import join_url, seat_issue_token, seat_upsert, " "user_upsert; "
-        f"room = RoundTable.objects.get(slug={ROOM!r}); "
-        "user = user_upsert(email='moderator@demo.roundtables.invalid', name='Mara " "Moderadora'); "
-        "seat, _ = seat_upsert(room=room, user=user, role='moderator', " "sector=None, organization=None); "
-        "print(join_url(seat_issue_token(seat=seat)))",
-    ).strip().splitlines()[-1]
+    server.moderator_link = (
+        server.manage(
+            "shell",
+            "-c",
+            "from forum.models import RoundTable; "
+            "from forum.services.seats import join_url, seat_issue_token, seat_upsert, "
+            "user_upsert; "
+            f"room = RoundTable.objects.get(slug={ROOM!r}); "
+            "user = user_upsert(email='moderator@demo.roundtables.invalid', name='Mara "
+            "Moderadora'); "
+            "seat, _ = seat_upsert(room=room, user=user, role='moderator', "
+            "sector=None, organization=None); "
+            "print(join_url(seat_issue_token(seat=seat)))",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     for who, button in (("rapporteur", "Save as a new version"), ("chair", "Adopt version 1")):
         context, page = signed_in(chromium, server, who)
         page.goto(f"{server.base_url}/rooms/{ROOM}/minutes/")

@@ -143,7 +143,8 @@ def test_no_module_in_forum_is_over_600_lines():
     long = {
         module: lines
         for module, path in MODULES.items()
-        if module.startswith("forum") and (lines := len(path.read_text().splitlines())) > MODULE_LINES_MAX
+        if module.startswith("forum")
+        and (lines := len(path.read_text().splitlines())) > MODULE_LINES_MAX
     }
     assert long == {}
 

@@ -78,7 +78,12 @@ def test_appends_chain_each_entry_to_the_one_before(cast):
     head = AuditHead.objects.get(room=cast.room)
     assert (head.count, head.last_hash) == (5, entries[-1].hash)
     report = audit_verify(cast.room)
-    assert (report.ok, report.entries, report.first_bad_seq, report.problem) == (True, 5, None, None)
+    assert (report.ok, report.entries, report.first_bad_seq, report.problem) == (
+        True,
+        5,
+        None,
+        None,
+    )
 
 
 def test_an_empty_log_verifies(cast):
@@ -87,7 +92,9 @@ def test_an_empty_log_verifies(cast):
 
 
 def test_the_actor_is_a_role_and_an_opaque_id_never_a_name(cast):
-    by_chair = append(cast.room, "seat.revealed", cast.chloe, target=cast.cora.public_id, reason="x")
+    by_chair = append(
+        cast.room, "seat.revealed", cast.chloe, target=cast.cora.public_id, reason="x"
+    )
     by_system = append(cast.room, "room.closed", None)
     assert (by_chair.actor_role, by_chair.actor_public_id, by_chair.actor_seat_id) == (
         "chair",
@@ -192,8 +199,11 @@ def test_concurrent_appends_on_one_room_keep_one_valid_chain(cast):
                     if i % 2:  # half the time the caller took the room lock first
                         RoundTable.objects.select_for_update().get(pk=cast.room.pk)
                     audit_append(
-                        room=cast.room, action="seat.muted", actor=actor,
-                        target=f"t{index}", data={"i": i},
+                        room=cast.room,
+                        action="seat.muted",
+                        actor=actor,
+                        target=f"t{index}",
+                        data={"i": i},
                     )
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
@@ -230,9 +240,17 @@ def insert_raw(entry: AuditEntry) -> None:
 
 def forged(cast, seq: int, prev_hash: str, hash: str | None = None) -> AuditEntry:
     entry = AuditEntry(
-        room_id=cast.room.pk, seq=seq, created_at=timezone.now(), action="seat.revealed",
-        actor_role="chair", actor_public_id=cast.chloe.public_id, actor_seat=cast.chloe,
-        target=cast.ada.public_id, reason="never happened", data={}, prev_hash=prev_hash,
+        room_id=cast.room.pk,
+        seq=seq,
+        created_at=timezone.now(),
+        action="seat.revealed",
+        actor_role="chair",
+        actor_public_id=cast.chloe.public_id,
+        actor_seat=cast.chloe,
+        target=cast.ada.public_id,
+        reason="never happened",
+        data={},
+        prev_hash=prev_hash,
         key_id=current_key_id(),
     )
     entry.hash = hash or entry_hash(entry)
@@ -244,7 +262,10 @@ def alter(cast, entries):
 
 
 def alter_last(cast, entries):
-    sql("UPDATE {table} SET action = %s WHERE room_id = %s AND seq = 5", ["seat.unmuted", cast.room.pk])
+    sql(
+        "UPDATE {table} SET action = %s WHERE room_id = %s AND seq = 5",
+        ["seat.unmuted", cast.room.pk],
+    )
 
 
 def alter_and_rehash(cast, entries):
@@ -400,7 +421,9 @@ def test_a_room_or_seat_with_an_audit_trail_cannot_be_deleted(cast):
 @pytest.fixture
 def admin_client(db):
     client = Client()
-    client.force_login(User.objects.create_superuser("sec@example.org", "sec@example.org", "pw-tests"))
+    client.force_login(
+        User.objects.create_superuser("sec@example.org", "sec@example.org", "pw-tests")
+    )
     return client
 
 
@@ -414,7 +437,9 @@ def test_the_secretariat_reads_the_log_in_the_admin_but_cannot_edit_it(cast, adm
     assert admin_client.post(f"{base}{entry.pk}/change/", {"reason": "routine"}).status_code == 403
     assert admin_client.get(f"{base}add/").status_code == 403
     assert admin_client.get(f"{base}{entry.pk}/delete/").status_code == 403
-    admin_client.post(base, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"})
+    admin_client.post(
+        base, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    )
     assert AuditEntry.objects.count() == 5
     assert AuditEntry.objects.get(pk=entry.pk).reason == "threat"
     assert audit_verify(cast.room).ok
@@ -462,8 +487,12 @@ def run_manage(*args: str) -> subprocess.CompletedProcess:
         "DATABASE_URL": database_url(),
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -472,7 +501,9 @@ def test_verify_audit_exit_status_in_a_real_process(cast):
     entries = five_entries(cast)
     intact = run_manage("verify_audit", "test-room")
     assert (intact.returncode, intact.stdout, intact.stderr) == (
-        0, "audit log of test-room: 5 entries, chain intact\n", ""
+        0,
+        "audit log of test-room: 5 entries, chain intact\n",
+        "",
     )
     delete_last(cast, entries)
     broken = run_manage("verify_audit", "test-room")

@@ -183,7 +183,10 @@ def test_a_file_saved_with_a_byte_order_mark_and_crlf_line_ends_is_accepted(room
 
 
 def test_header_columns_may_come_in_any_order_and_case(room, tmp_path):
-    text = ("Role,Sector,Organization,Email,Name\ndelegate,government,Ministry of " "Testing,gus@example.org,Gus\n")
+    text = (
+        "Role,Sector,Organization,Email,Name\ndelegate,government,Ministry of "
+        "Testing,gus@example.org,Gus\n"
+    )
     out = tmp_path / "links.csv"
     run_import("import-room", write(tmp_path, text), "--out", str(out))
     seat = Seat.objects.get(room=room, user__email="gus@example.org")

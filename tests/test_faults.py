@@ -262,8 +262,10 @@ class Delegate:
             remaining = deadline - loop.time()
             if self.failure or remaining <= 0:
                 raise AssertionError(
-                    f"{self.label}: waiting for {what}: " f"{self.failure or f'nothing after {timeout}s'}; "
-                    f"last_seq {self.last_seq}, {len(self.pending)} pending, errors " f"{self.errors[-3:]}, "
+                    f"{self.label}: waiting for {what}: "
+                    f"{self.failure or f'nothing after {timeout}s'}; "
+                    f"last_seq {self.last_seq}, {len(self.pending)} pending, errors "
+                    f"{self.errors[-3:]}, "
                     f"links {[(link.process, link.after, link.close_code) for link in self.links]}"
                 )
             self._changed.clear()
@@ -622,9 +624,11 @@ async def test_three_hundred_clients_whose_process_died_reconnect_at_once_and_re
         welcomed = sorted(p.links[-1].welcomed_at - killed_at for p in crowd)
         refused = Counter(attempt.split(":")[0] for p in crowd for attempt in p.failed_connects)
         print(
-            f"resumed from {dict(resumed_from)}; welcomed on A {welcomed[0]:.2f}s to " f"{welcomed[-1]:.2f}s "
+            f"resumed from {dict(resumed_from)}; welcomed on A {welcomed[0]:.2f}s to "
+            f"{welcomed[-1]:.2f}s "
             f"after the SIGKILL (median {welcomed[len(welcomed) // 2]:.2f}s); failed attempts "
-            f"{dict(refused)} " f"({sum(1 for p in crowd if any(a.startswith('A') for a in p.failed_connects))} "
+            f"{dict(refused)} "
+            f"({sum(1 for p in crowd if any(a.startswith('A') for a in p.failed_connects))} "
             f"clients had to retry on A)"
         )
         for text in cluster.logs().values():
@@ -761,7 +765,8 @@ async def test_service_resumes_by_itself_once_the_database_is_back(clusters, dat
         for process in (A, B):
             assert (await healthy(cluster, process))["database"] == "ok"
         print(
-            f"proxy: {database_proxy.relayed} connections relayed, " f"{database_proxy.refused} refused while cut"
+            f"proxy: {database_proxy.relayed} connections relayed, "
+            f"{database_proxy.refused} refused while cut"
         )
     finally:
         await asyncio.gather(*(p.close() for p in crowd))

@@ -190,7 +190,8 @@ def check_storable(before: dict) -> None:
                     assert "\x00" not in value, f"{label}.{field.name} holds a NUL: {value!r}"
                     if field.max_length:
                         assert len(value) <= field.max_length, (
-                            f"{label}.{field.name} holds {len(value)} characters, more " f"than its {field.max_length}"
+                            f"{label}.{field.name} holds {len(value)} characters, more "
+                            f"than its {field.max_length}"
                         )
 
 
@@ -235,7 +236,13 @@ def import_and_check(import_room, data: bytes, text: str, reissue: bool) -> None
 
     before = world_snapshot()
     try:
-        results = participants_import(room=import_room, actor=None, via="import_participants", text=text, reissue_links=reissue)
+        results = participants_import(
+            room=import_room,
+            actor=None,
+            via="import_participants",
+            text=text,
+            reissue_links=reissue,
+        )
     except ImportRefused as exc:
         event("refused")
         check_problems(exc.problems, data)

@@ -86,7 +86,9 @@ non_ascii_letter = st.one_of(
     ),
 )
 piece = st.builds(
-    "{}{}{}".format, st.text(letter, min_size=1, max_size=4), non_ascii_letter,
+    "{}{}{}".format,
+    st.text(letter, min_size=1, max_size=4),
+    non_ascii_letter,
     st.text(letter, min_size=1, max_size=4),
 )
 person_name = st.lists(piece, min_size=2, max_size=3).map(" ".join)
@@ -130,14 +132,33 @@ action = st.one_of(
     st.tuples(st.just("seat"), st.sampled_from(["mute", "unmute", "reveal", "remove"]), pick, pick),
     st.tuples(
         st.just("room"),
-        st.sampled_from(["premoderation", "no_premoderation", "lock", "unlock", "slow", "no_slow",
-                         "close", "reopen"]),
+        st.sampled_from(
+            [
+                "premoderation",
+                "no_premoderation",
+                "lock",
+                "unlock",
+                "slow",
+                "no_slow",
+                "close",
+                "reopen",
+            ]
+        ),
         pick,
     ),
     st.tuples(
         st.just("bad"),
-        st.sampled_from(["moderate_unknown", "flag_unknown", "seat_unknown", "invalid_json",
-                         "unknown_type", "empty_post", "bad_consent"]),
+        st.sampled_from(
+            [
+                "moderate_unknown",
+                "flag_unknown",
+                "seat_unknown",
+                "invalid_json",
+                "unknown_type",
+                "empty_post",
+                "bad_consent",
+            ]
+        ),
         pick,
     ),
 )
@@ -182,7 +203,9 @@ def scenarios(draw, rule: str, attributions: tuple[str, ...]) -> Scenario:
 # --- what a participant receives, and the detector -------------------------------------------
 
 
-def what_a_participant_receives(run: Run, key: str, formats: tuple[str, ...] = EXPORT_FORMATS) -> list[tuple[str, str]]:
+def what_a_participant_receives(
+    run: Run, key: str, formats: tuple[str, ...] = EXPORT_FORMATS
+) -> list[tuple[str, str]]:
     """Every frame of this person's sockets (live, resumed, replayed), their room page and
     the minutes exports in `formats`."""
     frames = [(f"ws {t.label}", text) for t in run.taps if t.who == key for text in t.texts]
@@ -292,7 +315,9 @@ def test_nothing_a_participant_receives_names_a_seat_holder_under_chatham_house(
     adopt_minutes(run)  # refused with export_leak if the minutes named anyone
     seen: set = set()
     for p in participants(scenario.people):
-        found = leaks(what_a_participant_receives(run, p.key, export_formats_for(run, p.key, seen)), secrets)
+        found = leaks(
+            what_a_participant_receives(run, p.key, export_formats_for(run, p.key, seen)), secrets
+        )
         assert not found, f"{p.role} {p.key} received:\n" + "\n".join(found[:10])
 
     # Moderators learn who is behind a pseudonym through `reveal` alone (held texts and flag
@@ -303,7 +328,8 @@ def test_nothing_a_participant_receives_names_a_seat_holder_under_chatham_house(
             continue
         frames = [
             (f"ws {t.label}", text)
-            for t in run.taps if t.who == p.key
+            for t in run.taps
+            if t.who == p.key
             for text, frame in ((text, json.loads(text)) for text in t.texts)
             if frame["type"] != "revealed" and frame.get("kind") not in typed_by_participants
         ]
@@ -312,7 +338,9 @@ def test_nothing_a_participant_receives_names_a_seat_holder_under_chatham_house(
     for key, identity in run.revealed:
         person = run.built.people[key]
         assert (identity["name"], identity["email"], identity["organization"]) == (
-            person.name, person.email, person.org
+            person.name,
+            person.email,
+            person.org,
         )
 
     _assert_published_state_reached_readers(run, scenario)
@@ -325,7 +353,8 @@ def _assert_published_state_reached_readers(run: Run, scenario: Scenario) -> Non
     observer = next(p for p in scenario.people if p.role == "observer")
     replay = [
         json.loads(text)
-        for t in run.taps if t.who == observer.key and t.label == "replay"
+        for t in run.taps
+        if t.who == observer.key and t.label == "replay"
         for text in t.texts
     ]
     latest: dict[str, str] = {}
@@ -410,7 +439,10 @@ def test_a_name_with_a_greek_iota_subscript_is_held_in_any_case(typed):
     name = "Ἡρῴδης Θρᾷξ"
     for email, person in (("herodes@example.org", name), ("speaker@example.org", "Zoë Speaker")):
         seat, _ = seat_upsert(
-            room=room, user=user_upsert(email=email, name=person), role="delegate", sector=sector,
+            room=room,
+            user=user_upsert(email=email, name=person),
+            role="delegate",
+            sector=sector,
             organization=None,
         )
     seat_consent(seat_id=seat.pk, rule=room.rule)

@@ -23,7 +23,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 import forum.minutes.document
-from forum.minutes.document import content_sha256, minutes_document, sector_name
+from forum.minutes.document import content_sha256, minutes_document
 from forum.minutes.formats.akn import AKN_NS, akn_errors, render_akn_minutes
 from forum.minutes.formats.common import status_line
 from forum.minutes.formats.docx import render_docx_minutes
@@ -31,6 +31,7 @@ from forum.minutes.formats.html import render_html_minutes
 from forum.minutes.formats.json import render_json_minutes
 from forum.minutes.formats.markdown import render_markdown_minutes
 from forum.minutes.formats.pdf import render_pdf_minutes
+from forum.minutes.phrases import sector_name
 from forum.models import RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.interventions import intervention_post
@@ -84,14 +85,18 @@ def room() -> RoundTable:
     for seat in Seat.objects.filter(room=room):
         seat_consent(seat_id=seat.pk, rule=room.rule)
     for who in ("gov1", "cso1", "chair"):
-        intervention_post(seat_id=seat_of(room, who).pk, client_id=uuid.uuid4(), body=f"{who} speaks.")
+        intervention_post(
+            seat_id=seat_of(room, who).pk, client_id=uuid.uuid4(), body=f"{who} speaks."
+        )
     chair, rapporteur = seat_of(room, "chair"), seat_of(room, "rapporteur")
     check = check_open(actor_seat_id=chair.pk, proposition="Bulletins within a day.")
     for who in ("gov1", "cso1", "cso2"):
         ballot_cast(seat_id=seat_of(room, who).pk, check_id=check, option="support")
     check_close(actor_seat_id=chair.pk, check_id=check)
     recommendation_save(
-        actor_seat_id=rapporteur.pk, text="Fund local alert networks.", audience="rigos",
+        actor_seat_id=rapporteur.pk,
+        text="Fund local alert networks.",
+        audience="rigos",
         consensus_check=check,
     )
     return room
@@ -136,8 +141,14 @@ def test_a_french_reader_gets_the_same_document_and_hash_as_an_english_one(room,
     assert json.dumps(french, sort_keys=True) == json.dumps(english, sort_keys=True)
     assert content_sha256(french) == content_sha256(english)
     # and so every rendering: the renderers follow the document, not the reader either
-    for render in (render_markdown_minutes, render_html_minutes, render_json_minutes,
-                   render_akn_minutes, render_pdf_minutes, render_docx_minutes):
+    for render in (
+        render_markdown_minutes,
+        render_html_minutes,
+        render_json_minutes,
+        render_akn_minutes,
+        render_pdf_minutes,
+        render_docx_minutes,
+    ):
         with translation.override("fr"):
             a = render(french)
         with translation.override("en"):
@@ -170,7 +181,9 @@ def test_the_renderers_print_their_own_words_in_the_documents_language(room, spa
         status = status_line(doc)
         pdf = render_pdf_minutes(doc)
         docx = Document(io.BytesIO(render_docx_minutes(doc)))
-    assert "# Acta: " in markdown and "## Asistencia" in markdown and "### Intervenciones" in markdown
+    assert (
+        "# Acta: " in markdown and "## Asistencia" in markdown and "### Intervenciones" in markdown
+    )
     assert '<html lang="es">' in page and "<h2>Asistencia</h2>" in page
     assert status == "Borrador (no adoptado)"
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
@@ -191,8 +204,13 @@ def test_akoma_ntoso_names_the_language_in_iso_639_2_and_stays_valid(room, spani
     assert "/spa@" in uri
     # speeches point at the same language-independent references as in English, read back
     # from the Spanish phrases; only showAs is Spanish
-    persons = dict(zip(tree.xpath("//a:TLCPerson/@eId", namespaces=ns),
-                       tree.xpath("//a:TLCPerson/@showAs", namespaces=ns), strict=True))
+    persons = dict(
+        zip(
+            tree.xpath("//a:TLCPerson/@eId", namespaces=ns),
+            tree.xpath("//a:TLCPerson/@showAs", namespaces=ns),
+            strict=True,
+        )
+    )
     assert {"chair", "participant-civil-society"} <= set(persons)
     assert persons["participant-civil-society"] == "Un participante de la sociedad civil"
 
@@ -218,17 +236,28 @@ def test_the_secretariat_chooses_the_language_of_a_new_round_table(db):
     from forum.models import User
     from forum.services.rooms import dialogue_get_or_create
 
-    sam = User.objects.create_user(username="sam", email="sam@example.org", password="x", is_staff=True)
+    sam = User.objects.create_user(
+        username="sam", email="sam@example.org", password="x", is_staff=True
+    )
     staff = Client()
     staff.force_login(sam)
     dialogue_get_or_create(slug="rigo-cso", title="RIGO–CSO dialogue")
     form = staff.get("/secretariat/").content.decode()
     assert 'name="language"' in form and ">Español<" in form
     fields = {
-        "action": "room", "dialogue": "rigo-cso", "title": "Paz y seguridad", "rule": "chatham-house",
-        "attribution": "", "seats_per_sector": 4, "k": 3, "status": "scheduled", "agenda": "",
+        "action": "room",
+        "dialogue": "rigo-cso",
+        "title": "Paz y seguridad",
+        "rule": "chatham-house",
+        "attribution": "",
+        "seats_per_sector": 4,
+        "k": 3,
+        "status": "scheduled",
+        "agenda": "",
     }
-    response = staff.post("/secretariat/", {**fields, "slug": "paz-2026", "language": "es"}, follow=True)
+    response = staff.post(
+        "/secretariat/", {**fields, "slug": "paz-2026", "language": "es"}, follow=True
+    )
     assert response.redirect_chain == [("/secretariat/rooms/paz-2026/", 302)]
     assert RoundTable.objects.get(slug="paz-2026").language == "es"
     assert "Minutes in Español" in response.content.decode()

@@ -56,8 +56,11 @@ def docx_text(data: bytes) -> str:
 def adopt(doc: dict) -> dict:
     doc["status"] = "adopted"
     doc["version"] = {
-        "number": 2, "status": "adopted", "saved_at": "2026-11-28T09:00:00+00:00",
-        "adopted_at": "2026-11-28T10:00:00+00:00", "content_sha256": content_sha256(doc),
+        "number": 2,
+        "status": "adopted",
+        "saved_at": "2026-11-28T09:00:00+00:00",
+        "adopted_at": "2026-11-28T10:00:00+00:00",
+        "content_sha256": content_sha256(doc),
     }
     return doc
 
@@ -77,6 +80,7 @@ def session_doc(cast) -> dict:
 @pytest.fixture
 def builtin_fonts(monkeypatch, tmp_path):
     """Render with Helvetica and Courier, as on a machine without DejaVu."""
+
     def clear():
         for cached in (minutes_pdf_text.fonts, minutes_pdf.styles, minutes_pdf_text._shown_table):
             cached.cache_clear()
@@ -126,9 +130,16 @@ def test_pdf_minutes_carry_the_html_content_in_order(session_doc):
     for phrase in expected_phrases(session_doc):
         assert phrase in text, phrase
     at = 0
-    for heading in ("Minutes: Test round table", "Attendance Sector", "Summary The room",
-                    "Interventions 1.1 A participant", "Consensus checks", "Recommendations",
-                    "Parity figures", "Method Attribution."):
+    for heading in (
+        "Minutes: Test round table",
+        "Attendance Sector",
+        "Summary The room",
+        "Interventions 1.1 A participant",
+        "Consensus checks",
+        "Recommendations",
+        "Parity figures",
+        "Method Attribution.",
+    ):
         at = text.find(heading, at)
         assert at >= 0, heading
     assert "**" not in text and "<strong>" not in text

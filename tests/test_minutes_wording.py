@@ -17,13 +17,14 @@ from docx import Document
 from lxml import etree
 from pypdf import PdfReader
 
-from forum.minutes.document import minutes_document, outcome_sentence, sector_phrase
+from forum.minutes.document import minutes_document, outcome_sentence
 from forum.minutes.formats.akn import render_akn_minutes
 from forum.minutes.formats.docx import render_docx_minutes
 from forum.minutes.formats.html import render_html_minutes
 from forum.minutes.formats.markdown import render_markdown_minutes
 from forum.minutes.formats.pdf import render_pdf_minutes
 from forum.minutes.package import package_files
+from forum.minutes.phrases import sector_phrase
 from forum.models import Committee, Intervention, Recommendation, User
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.floor import floor_give_next, hand_raise
@@ -149,7 +150,9 @@ def test_numbers_are_the_same_in_every_format(open_cast):
     persons = set(tree.xpath("//a:TLCPerson/@eId", namespaces={"a": AKN_NS}))
     assert "participant-private-sector" in persons
     ns = {"a": AKN_NS}
-    speeches = tree.xpath("//a:*[self::a:speech or self::a:question or self::a:answer]", namespaces=ns)
+    speeches = tree.xpath(
+        "//a:*[self::a:speech or self::a:question or self::a:answer]", namespaces=ns
+    )
     numbers = sorted(s.xpath("string(a:num)", namespaces=ns) for s in speeches)
     assert numbers == ["1.1", "1.2", "1.3", "1.4"]
     recs = tree.xpath("//a:p[@class='recommendation']", namespaces=ns)

@@ -51,7 +51,11 @@ def audited(room, action: str, actor: Seat, target: str, reason: str | None = No
     """The chain verifies, and its last entry for `action` on `target` names the actor."""
     report = audit_verify(room)
     assert report.ok, report
-    entry = AuditEntry.objects.filter(room_id=room.pk, action=action, target=target).order_by("-seq").first()
+    entry = (
+        AuditEntry.objects.filter(room_id=room.pk, action=action, target=target)
+        .order_by("-seq")
+        .first()
+    )
     assert entry is not None, (action, target)
     assert (entry.actor_role, entry.actor_public_id) == (actor.role, actor.public_id)
     if reason is not None:
@@ -116,7 +120,9 @@ async def test_a_post_naming_a_seat_holder_is_held_for_the_moderators(cast, sock
     await log_is_valid(cast.room)
 
 
-async def test_approving_a_held_intervention_publishes_it_to_everyone_with_the_same_id(cast, sockets):
+async def test_approving_a_held_intervention_publishes_it_to_everyone_with_the_same_id(
+    cast, sockets
+):
     socks = await room_with(cast, sockets, *EVERYONE)
     await socks["chloe"].send({"type": "room", "action": "premoderation", "on": True})
     await socks["chloe"].recv_type("done")
@@ -137,7 +143,9 @@ async def test_approving_a_held_intervention_publishes_it_to_everyone_with_the_s
     await log_is_valid(cast.room)
 
 
-async def test_rejecting_a_held_intervention_tells_only_its_author_and_the_moderators(cast, sockets):
+async def test_rejecting_a_held_intervention_tells_only_its_author_and_the_moderators(
+    cast, sockets
+):
     socks = await room_with(cast, sockets, *EVERYONE)
     second, _, _ = await sockets(cast.gus.user)  # the author's other tab
     await second.recv_type("welcome")
@@ -145,7 +153,9 @@ async def test_rejecting_a_held_intervention_tells_only_its_author_and_the_moder
     _, frames = await held_post(socks, body)
     held_id = frames["mona"]["data"]["id"]
     await second.events(1)
-    await socks["chloe"].send({"type": "moderate", "action": "reject", "id": held_id, "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "moderate", "action": "reject", "id": held_id, "reason": REASON}
+    )
     assert (await socks["chloe"].recv_type("done"))["action"] == "reject"
     rejected = await next_event(socks, "intervention.rejected", (MODERATORS,))
     assert rejected["mona"]["data"] == {"id": held_id, "reason": REASON}
@@ -184,7 +194,9 @@ async def test_redacting_a_held_intervention_publishes_only_the_moderators_versi
     await quiet(*socks.values())
     for persona in ("ada", "oscar", "cyrus"):
         replayed = await replay(cast, persona, sockets)
-        assert any(e["kind"] == "intervention.posted" and e["data"]["id"] == held_id for e in replayed)
+        assert any(
+            e["kind"] == "intervention.posted" and e["data"]["id"] == held_id for e in replayed
+        )
         assert "Peace Network" not in raw(replayed)
         assert "Cora" not in raw(replayed)
     stored = await intervention(held_id)
@@ -198,7 +210,9 @@ async def test_redacting_a_held_intervention_publishes_only_the_moderators_versi
 async def test_redacting_a_published_intervention_replaces_it_for_everyone(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     data = await published_post(socks, "The ceasefire monitors left the district in May.")
-    await socks["chloe"].send({"type": "moderate", "action": "redact", "id": data["id"], "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "moderate", "action": "redact", "id": data["id"], "reason": REASON}
+    )
     await socks["chloe"].recv_type("done")
     redacted = await next_event(socks, "intervention.redacted", (PARTICIPANTS, MODERATORS))
     for frame in redacted.values():
@@ -216,7 +230,9 @@ async def test_redacting_a_published_intervention_replaces_it_for_everyone(cast,
 
 
 @pytest.mark.parametrize("action", ["redact", "hide"])
-async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_took_down(cast, sockets, action):
+async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_took_down(
+    cast, sockets, action
+):
     """Redact and hide exist to take text away from readers; a participant who joins (or
     reconnects with ?after=0) afterwards must not receive the original in the replay."""
     socks = await room_with(cast, sockets, "chloe", "gus")
@@ -224,7 +240,9 @@ async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_t
     ack = await socks["gus"].recv_type("ack")
     (event,) = await socks["chloe"].events(1)
     assert event["seq"] == ack["seq"]
-    await socks["chloe"].send({"type": "moderate", "action": action, "id": event["data"]["id"], "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "moderate", "action": action, "id": event["data"]["id"], "reason": REASON}
+    )
     await socks["chloe"].recv_type("done")
     replayed = await replay(cast, "ada", sockets)
     assert replayed[-1]["kind"] == f"intervention.{'redacted' if action == 'redact' else 'hidden'}"
@@ -237,15 +255,21 @@ async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_t
 async def test_hiding_and_restoring_a_published_intervention(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     data = await published_post(socks)
-    await socks["mona"].send({"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON})
+    await socks["mona"].send(
+        {"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON}
+    )
     await socks["mona"].recv_type("done")
     hidden = await next_event(socks, "intervention.hidden", (PARTICIPANTS, MODERATORS))
-    assert {raw(frame["data"]) for frame in hidden.values()} == {raw({"id": data["id"], "reason": REASON})}
+    assert {raw(frame["data"]) for frame in hidden.values()} == {
+        raw({"id": data["id"], "reason": REASON})
+    }
     assert (await intervention(data["id"])).status == "hidden"
     await audited(cast.room, "hide", cast.mona, data["id"], REASON)
 
     # Hiding it again, or restoring one that is not hidden, does not apply.
-    await socks["mona"].send({"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON})
+    await socks["mona"].send(
+        {"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON}
+    )
     assert (await socks["mona"].recv_type("error"))["code"] == "invalid_state"
 
     await socks["mona"].send({"type": "moderate", "action": "restore", "id": data["id"]})
@@ -270,12 +294,21 @@ async def test_hiding_and_restoring_a_published_intervention(cast, sockets):
 async def test_a_seat_flags_an_intervention_once(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE, "cora")
     data = await published_post(socks)
-    flag = {"type": "flag", "id": data["id"], "reason": "Personal attack on a delegate.", "ref": "f1"}
+    flag = {
+        "type": "flag",
+        "id": data["id"],
+        "reason": "Personal attack on a delegate.",
+        "ref": "f1",
+    }
     await socks["cora"].send(flag)
     answer = await socks["cora"].recv_type("flagged")
     assert (answer["id"], answer["flags"], answer["ref"]) == (data["id"], 1, "f1")
     flagged = await next_event(socks, "intervention.flagged", (MODERATORS,))
-    assert flagged["mona"]["data"] == {"id": data["id"], "reason": "Personal attack on a delegate.", "flags": 1}
+    assert flagged["mona"]["data"] == {
+        "id": data["id"],
+        "reason": "Personal attack on a delegate.",
+        "flags": 1,
+    }
     before = await database_sync_to_async(snapshot)(cast.room)
     await socks["cora"].send(flag)
     error = await socks["cora"].recv_type("error")
@@ -285,11 +318,15 @@ async def test_a_seat_flags_an_intervention_once(cast, sockets):
     await log_is_valid(cast.room)
 
 
-async def test_three_flags_from_different_delegates_hide_an_intervention_pending_review(cast, sockets):
+async def test_three_flags_from_different_delegates_hide_an_intervention_pending_review(
+    cast, sockets
+):
     socks = await room_with(cast, sockets, *EVERYONE, "cora", "cyrus")
     data = await published_post(socks)
     for n, flagger in enumerate(("cora", "cyrus", "ada"), start=1):
-        await socks[flagger].send({"type": "flag", "id": data["id"], "reason": "Off topic and hostile."})
+        await socks[flagger].send(
+            {"type": "flag", "id": data["id"], "reason": "Off topic and hostile."}
+        )
         assert (await socks[flagger].recv_type("flagged"))["flags"] == n
         flagged = await next_event(socks, "intervention.flagged", (MODERATORS,))
         assert flagged["chloe"]["data"]["flags"] == n
@@ -320,7 +357,9 @@ async def test_three_flags_from_different_delegates_hide_an_intervention_pending
 async def test_a_muted_seat_is_told_and_refused_until_unmuted(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     seat = cast.gus.public_id
-    await socks["chloe"].send({"type": "seat", "action": "mute", "seat": seat, "minutes": 10, "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "seat", "action": "mute", "seat": seat, "minutes": 10, "reason": REASON}
+    )
     done = await socks["chloe"].recv_type("done")
     assert (done["action"], done["seat"]) == ("mute", seat)
     muted = await next_event(socks, "seat.muted", (MODERATORS,))
@@ -335,7 +374,11 @@ async def test_a_muted_seat_is_told_and_refused_until_unmuted(cast, sockets):
     frame = post()
     await socks["gus"].send(frame)
     error = await socks["gus"].recv_type("error")
-    assert (error["code"], error["client_id"], error["until"]) == ("muted", frame["client_id"], notice["until"])
+    assert (error["code"], error["client_id"], error["until"]) == (
+        "muted",
+        frame["client_id"],
+        notice["until"],
+    )
     assert 0 < error["retry_after"] <= 600
     assert await database_sync_to_async(snapshot)(cast.room) == before
     await quiet(*socks.values())
@@ -366,7 +409,10 @@ async def test_a_removed_seat_is_disconnected_and_cannot_come_back(cast, sockets
     for gus_socket in (socks["gus"], second):
         error = await gus_socket.recv_type("error")
         assert error["code"] == "forbidden"
-        assert await gus_socket.comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+        assert await gus_socket.comm.receive_output(timeout=3) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
         gus_socket.closed = True
     await audited(cast.room, "remove_seat", cast.mona, seat, REASON)
     stored = await database_sync_to_async(Seat.objects.get)(pk=cast.gus.pk)
@@ -391,7 +437,9 @@ async def test_a_removed_seat_is_disconnected_and_cannot_come_back(cast, sockets
 async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     seat = cast.gus.public_id
-    await socks["mona"].send({"type": "seat", "action": "reveal", "seat": seat, "reason": REASON, "ref": "v1"})
+    await socks["mona"].send(
+        {"type": "seat", "action": "reveal", "seat": seat, "reason": REASON, "ref": "v1"}
+    )
     revealed = await socks["mona"].recv_type("revealed")
     assert revealed["ref"] == "v1"
     assert revealed["identity"] == {
@@ -409,7 +457,9 @@ async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, socket
     entry = await audited(cast.room, "reveal", cast.mona, seat, REASON)
     for secret in ("Gustavo", "gus@example.org", "Ministry"):
         assert secret not in raw([entry.reason, entry.target, entry.data])
-    stored = await database_sync_to_async(lambda: list(RoomEvent.objects.values_list("participants", "moderators")))()
+    stored = await database_sync_to_async(
+        lambda: list(RoomEvent.objects.values_list("participants", "moderators"))
+    )()
     assert "Gustavo" not in raw(stored)
     await log_is_valid(cast.room)
 
@@ -417,7 +467,9 @@ async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, socket
 # -- refusals ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", [None, "", "    ", "ok"], ids=["missing", "empty", "blank", "too-short"])
+@pytest.mark.parametrize(
+    "reason", [None, "", "    ", "ok"], ids=["missing", "empty", "blank", "too-short"]
+)
 @pytest.mark.parametrize("action", ["reject", "hide", "redact", "remove", "reveal"])
 async def test_actions_that_need_a_reason_refuse_without_one(cast, sockets, action, reason):
     socks = await room_with(cast, sockets, "mona", "gus")
@@ -448,21 +500,45 @@ async def test_actions_on_the_wrong_state_or_target_are_refused_and_change_nothi
     other_seat = other.gus.public_id
     refusals = [
         ({"type": "moderate", "action": "approve", "id": data["id"]}, "invalid_state"),
-        ({"type": "moderate", "action": "reject", "id": data["id"], "reason": REASON}, "invalid_state"),
+        (
+            {"type": "moderate", "action": "reject", "id": data["id"], "reason": REASON},
+            "invalid_state",
+        ),
         ({"type": "moderate", "action": "restore", "id": data["id"]}, "invalid_state"),
         ({"type": "moderate", "action": "hide", "id": held_id, "reason": REASON}, "invalid_state"),
-        ({"type": "seat", "action": "mute", "seat": cast.mona.public_id, "minutes": 5}, "invalid_target"),
-        ({"type": "seat", "action": "mute", "seat": cast.chloe.public_id, "minutes": 5}, "invalid_target"),
-        ({"type": "seat", "action": "remove", "seat": cast.mona.public_id, "reason": REASON}, "invalid_target"),
-        ({"type": "seat", "action": "remove", "seat": cast.chloe.public_id, "reason": REASON}, "invalid_target"),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.mona.public_id, "minutes": 5},
+            "invalid_target",
+        ),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.chloe.public_id, "minutes": 5},
+            "invalid_target",
+        ),
+        (
+            {"type": "seat", "action": "remove", "seat": cast.mona.public_id, "reason": REASON},
+            "invalid_target",
+        ),
+        (
+            {"type": "seat", "action": "remove", "seat": cast.chloe.public_id, "reason": REASON},
+            "invalid_target",
+        ),
         ({"type": "moderate", "action": "approve", "id": "no-such-id"}, "not_found"),
         ({"type": "moderate", "action": "hide", "id": "no-such-id", "reason": REASON}, "not_found"),
         ({"type": "seat", "action": "mute", "seat": "no-such-seat", "minutes": 5}, "not_found"),
-        ({"type": "seat", "action": "reveal", "seat": "no-such-seat", "reason": REASON}, "not_found"),
+        (
+            {"type": "seat", "action": "reveal", "seat": "no-such-seat", "reason": REASON},
+            "not_found",
+        ),
         # a seat handle of the same person in another room means nothing here
         ({"type": "seat", "action": "reveal", "seat": other_seat, "reason": REASON}, "not_found"),
-        ({"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 0}, "invalid_frame"),
-        ({"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 1441}, "invalid_frame"),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 0},
+            "invalid_frame",
+        ),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 1441},
+            "invalid_frame",
+        ),
     ]
     before = await database_sync_to_async(snapshot)(cast.room)
     for frame, code in refusals:
@@ -484,7 +560,11 @@ async def test_premoderation_holds_every_delegate_post_but_not_the_chairs(cast, 
     await socks["chloe"].send({"type": "room", "action": "premoderation", "on": True})
     assert (await socks["chloe"].recv_type("done"))["action"] == "premoderation"
     changed = await next_event(socks, "room.settings_changed", (PARTICIPANTS, MODERATORS))
-    assert changed["gus"]["data"] == {"premoderation": True, "slow_mode_seconds": 0, "locked": False}
+    assert changed["gus"]["data"] == {
+        "premoderation": True,
+        "slow_mode_seconds": 0,
+        "locked": False,
+    }
     entry = await audited(cast.room, "premoderation", cast.chloe, cast.room.slug)
     assert entry.data == {"premoderation": True}
 

@@ -236,9 +236,7 @@ def test_the_reason_dialog_holds_the_focus_and_gives_it_back(chromium, server):
         if chair.locator("#consent-box").is_visible():
             accept_rule(chair)
         post(chair, "Welcome back to the round table.")
-        hide = intervention(chair, "Welcome back").get_by_role(
-            "button", name=re.compile("^Hide")
-        )
+        hide = intervention(chair, "Welcome back").get_by_role("button", name=re.compile("^Hide"))
         hide.focus()
         chair.keyboard.press("Enter")
         expect(chair.locator("#ask")).to_be_visible()
@@ -270,7 +268,7 @@ def test_the_preview_shows_sanitised_html_and_runs_no_script(chromium, server):
     try:
         body = (
             "Some **bold** words <script>window.__ran.push('script')</script>"
-            ' and <img src=x onerror="window.__ran.push(\'img\')"> end.'
+            " and <img src=x onerror=\"window.__ran.push('img')\"> end."
         )
         delegate.fill("#post-body", body)
         toggle = delegate.locator("#preview-button")
@@ -446,7 +444,9 @@ def test_the_room_page_loads_every_module_and_logs_no_error(chromium, server, wh
 # Keys the room's script builds at run time: `status_${status}`, `audience_${audience}`, the
 # kind of a minutes event, a speaker's function (`role_${a.function}`), a result's reason
 # (`why_${x.code}`), and the entries of its small lookup tables.
-DYNAMIC = re.compile(r"^(status|audience|identity|parity|seat|kind|option|floor_mode|role|why)_|^minutes\.")
+DYNAMIC = re.compile(
+    r"^(status|audience|identity|parity|seat|kind|option|floor_mode|role|why)_|^minutes\."
+)
 
 
 def page_strings(server, persona) -> dict:
@@ -459,14 +459,14 @@ def page_strings(server, persona) -> dict:
 def test_every_string_room_js_shows_comes_from_the_translated_dict(server):
     strings = page_strings(server, server.personas["igo3"])
     # screen.js is the venue screen's page, with its own strings (tests/test_screen.py).
-    source = "\n".join(path.read_text() for path in sorted(ROOM_JS.glob("*.js")) if path.name != "screen.js")
+    source = "\n".join(
+        path.read_text() for path in sorted(ROOM_JS.glob("*.js")) if path.name != "screen.js"
+    )
     asked = set(re.findall(r'\bt\("([\w.-]+)"', source))
     missing = sorted(asked - set(strings))
     assert not missing, f"the room's script asks for strings the page does not give: {missing}"
     # And no translator works on a string nobody shows.
-    unused = sorted(
-        key for key in strings if f'"{key}"' not in source and not DYNAMIC.search(key)
-    )
+    unused = sorted(key for key in strings if f'"{key}"' not in source and not DYNAMIC.search(key))
     assert not unused, f"strings the room's script never uses: {unused}"
     for key, text in strings.items():
         assert isinstance(text, str) and text.strip(), f"{key} is empty"

@@ -24,7 +24,9 @@ NAMES = [name for name, _org, _sector, _role in PERSONAS.values()] + [
 
 
 def staff_client() -> tuple[Client, User]:
-    staff = User.objects.create_user("sam@secretariat.example", password="pw-for-tests", is_staff=True)
+    staff = User.objects.create_user(
+        "sam@secretariat.example", password="pw-for-tests", is_staff=True
+    )
     client = Client()
     client.force_login(staff)
     return client, staff
@@ -42,7 +44,9 @@ def open_screen(url: str) -> Client:
 
 
 @pytest.mark.django_db
-def test_the_secretariat_issues_a_screen_link_that_opens_the_screen_page_and_nothing_else(cast: Cast):
+def test_the_secretariat_issues_a_screen_link_that_opens_the_screen_page_and_nothing_else(
+    cast: Cast,
+):
     client, _staff = staff_client()
     page = client.get(f"/secretariat/rooms/{cast.room.slug}/")
     assert "Venue screen" in page.content.decode()
@@ -85,7 +89,9 @@ def test_only_the_secretariat_issues_screen_links_and_a_screen_is_never_a_person
     with pytest.raises(Forbidden):
         screen_link_issue(room=cast.room, actor=cast.chloe.user)
     with pytest.raises(ServiceError) as refused:
-        seat_upsert(room=cast.room, user=cast.oscar.user, role="screen", sector=None, organization=None)
+        seat_upsert(
+            room=cast.room, user=cast.oscar.user, role="screen", sector=None, organization=None
+        )
     assert refused.value.code == "invalid_role"
     _client, staff = staff_client()
     seat, first = screen_link_issue(room=cast.room, actor=staff)
@@ -110,7 +116,9 @@ async def test_the_screen_reads_the_floor_cannot_act_and_is_not_counted_present(
     socks = await connect(sockets, cast, "chloe", "cora")
 
     # Not counted: the chair is the only one of "others", Cora the only delegate.
-    presence = await latest_presence(socks["chloe"], lambda f: f["sectors"].get("civil-society") == 1)
+    presence = await latest_presence(
+        socks["chloe"], lambda f: f["sectors"].get("civil-society") == 1
+    )
     assert presence["others"] == 1 and presence["total"] == 2
 
     # It reads the floor as participants read it: a label, never a name.
@@ -135,6 +143,7 @@ async def test_the_screen_reads_the_floor_cannot_act_and_is_not_counted_present(
 
 def test_every_string_the_screen_shows_comes_from_its_translated_dict():
     from forum.room.screen import screen_strings
+
     source = (ROOM_JS / "screen.js").read_text()
     asked = set(re.findall(r'\bt\("([\w.-]+)"', source))
     assert asked and asked <= set(screen_strings())

@@ -329,8 +329,18 @@ def test_issuing_resending_and_revoking_a_link_are_audited_without_the_token(sta
     issued = audited(cast, "issue_link")
     assert [e.data.pop("resend") for e in issued] == [False, True]
     assert [(e.target, e.actor_role, e.actor_public_id, e.data) for e in issued] == [
-        (cast.cora.public_id, "secretariat", "", {"role": "delegate", "sector": "civil-society", "via": "secretariat"}),
-        (cast.oscar.public_id, "secretariat", "", {"role": "observer", "sector": None, "via": "secretariat"}),
+        (
+            cast.cora.public_id,
+            "secretariat",
+            "",
+            {"role": "delegate", "sector": "civil-society", "via": "secretariat"},
+        ),
+        (
+            cast.oscar.public_id,
+            "secretariat",
+            "",
+            {"role": "observer", "sector": None, "via": "secretariat"},
+        ),
     ]
     [revoked] = audited(cast, "revoke_link")
     assert (revoked.target, revoked.data) == (

@@ -34,7 +34,8 @@ def version_document(version: MinutesVersion) -> dict:
             "content_sha256": version.content_sha256 if adopted else None,
             "audit_head": (
                 {"entry": version.audit_seq, "mac": version.audit_head}
-                if adopted and version.audit_head else None
+                if adopted and version.audit_head
+                else None
             ),
             "open_comments": version.open_comments if adopted else None,
         },
@@ -65,10 +66,15 @@ def parse_version(value: str | None) -> str | int | None:
         return LIVE
     if value.isascii() and value.isdigit() and len(value) < 9:
         return int(value)
-    raise ServiceError("invalid_version", _('%(value)r is not a version: give its number, or "live".') % {"value": value})
+    raise ServiceError(
+        "invalid_version",
+        _('%(value)r is not a version: give its number, or "live".') % {"value": value},
+    )
 
 
-def readable_version(room: RoundTable, seat: Seat, wanted: str | int | None, *, review: bool = False) -> MinutesVersion | None:
+def readable_version(
+    room: RoundTable, seat: Seat, wanted: str | int | None, *, review: bool = False
+) -> MinutesVersion | None:
     """The version `seat` asked for (None: the live draft), or refuse.
 
     Default: the latest version for those who read drafts (the live draft before the first
@@ -78,11 +84,15 @@ def readable_version(room: RoundTable, seat: Seat, wanted: str | int | None, *, 
     versions = room.minutes_versions
     if wanted == LIVE:
         if not drafts:
-            raise Forbidden(_("The live draft is for the chair, the moderators and the rapporteur."))
+            raise Forbidden(
+                _("The live draft is for the chair, the moderators and the rapporteur.")
+            )
         return None
     if wanted is None:
-        row = versions.order_by("-number").first() if drafts else (
-            versions.filter(adopted_at__isnull=False).order_by("-number").first()
+        row = (
+            versions.order_by("-number").first()
+            if drafts
+            else (versions.filter(adopted_at__isnull=False).order_by("-number").first())
         )
         if row is None and not drafts:
             raise Forbidden(_("The minutes are shared once adopted."))
@@ -100,5 +110,7 @@ def version_diff(older: MinutesVersion, newer: MinutesVersion) -> str:
     before = render_markdown_minutes(version_document(older)).splitlines(keepends=True)
     after = render_markdown_minutes(version_document(newer)).splitlines(keepends=True)
     return "".join(
-        difflib.unified_diff(before, after, f"version {older.number}", f"version {newer.number}", n=2)
+        difflib.unified_diff(
+            before, after, f"version {older.number}", f"version {newer.number}", n=2
+        )
     )

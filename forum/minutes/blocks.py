@@ -117,7 +117,6 @@ def html_blocks(fragment: str) -> list[Block]:
     return parser.blocks
 
 
-
 def recommendation_text(rec: dict) -> str:
     """A recommendation as plain text: its sanitised HTML flattened, else its Markdown."""
     return html_to_text(rec["text_html"]) if rec.get("text_html") else rec.get("text_md") or ""

@@ -61,8 +61,9 @@ import re
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
+from forum.minutes.phrases import kind_sentence, option_label, sector_name, speaker_phrase
 from forum.minutes.when import _date, _local, place_text
 from forum.models import (
     ConsensusCheck,
@@ -74,7 +75,7 @@ from forum.models import (
     Sector,
 )
 from forum.parity import parity_figures
-from forum.tally import CONSENSUS_SCALE, disclose_result, explain, percent
+from forum.tally import disclose_result, explain, percent
 from moderation.attribution import FUNCTION_LABELS
 from moderation.disclosure import POOLED, Disclosure, Reader, disclosure, pooled_name
 from moderation.sanitize import render_markdown
@@ -102,32 +103,13 @@ ATTRIBUTION_EXPLANATIONS = {
     RoundTable.Attribution.SECTOR: gettext_lazy(
         "Interventions are attributed to the speaker's stakeholder sector only, never to a person "
         "or an organization; a sector with fewer than %(k)s delegates in the room is reported as "
-        "\"a participant\"."
+        '"a participant".'
     ),
     RoundTable.Attribution.ANONYMOUS: gettext_lazy(
-        "Interventions are attributed to no one: each reads \"a participant\"."
+        'Interventions are attributed to no one: each reads "a participant".'
     ),
 }
 
-# The default sectors' names (forum/services/rooms.py: DEFAULT_SECTORS) and consensus scale
-# labels (forum/tally.py: CONSENSUS_SCALE) are data, stored in English: the minutes translate
-# them when they project them, so the catalogs need an entry for each. Other names stay as
-# they were written.
-DEFAULT_SECTOR_NAMES = frozenset({
-    gettext_noop("Government"),
-    gettext_noop("Intergovernmental"),
-    gettext_noop("Civil society"),
-    gettext_noop("Private sector"),
-    gettext_noop("Academia"),
-})
-DEFAULT_OPTION_LABELS = {
-    option["key"]: option["label"] for option in CONSENSUS_SCALE
-}
-_OPTION_LABELS = (gettext_noop("Support"), gettext_noop("Can live with it"), gettext_noop("Object"))
-
-# Languages whose common nouns are lowercase inside a sentence: "A participant from civil
-# society", "Un participante de la sociedad civil".
-_LOWERCASE_SECTOR_IN = frozenset({"en", "es", "fr", "pt"})
 _BLOCK_END = re.compile(r"</(p|li|blockquote|h[1-6]|pre)>|<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _BLANKS = re.compile(r"\n\s*\n+")
@@ -140,108 +122,15 @@ def html_to_text(fragment: str) -> str:
     return _BLANKS.sub("\n\n", text).strip()
 
 
-def _lower_first(name: str) -> str:
-    # "Civil society" -> "civil society", but "UN agencies" stays.
-    if len(name) > 1 and name[1].isupper():
-        return name
-    return name[:1].lower() + name[1:]
-
-
-def sector_name(name: str) -> str:
-    """A sector's name in the active language: a default sector's translated, others as is."""
-    return _(name) if name in DEFAULT_SECTOR_NAMES else name
-
-
-def option_label(key: str, label: str) -> str:
-    """A consensus option's label in the active language (the default scale's, translated)."""
-    return _(label) if DEFAULT_OPTION_LABELS.get(key) == label else label
-
-
-def function_phrases() -> dict[str, str]:
-    """Stored function label ("Chair") -> how the minutes name that speaker ("The chair"),
-    in the active language (forum/minutes/formats/akn.py reads speeches back by these phrases)."""
-    phrases = {
-        Seat.Role.CHAIR: _("The chair"),
-        Seat.Role.MODERATOR: _("The moderator"),
-        Seat.Role.RAPPORTEUR: _("The rapporteur"),
-        Seat.Role.OBSERVER: _("The observer"),
-    }
-    return {FUNCTION_LABELS[role]: phrase for role, phrase in phrases.items()}
-
-
-def anonymous_phrase() -> str:
-    return _("A participant")
-
-
-# The default sectors' speaker phrases, whole: each language puts its own article (or none)
-# before the sector ("from the private sector", "del sector privado", "du secteur privé").
-DEFAULT_SECTOR_PHRASES = {
-    "Government": gettext_noop("A participant from government"),
-    "Intergovernmental": gettext_noop("A participant from an intergovernmental organization"),
-    "Civil society": gettext_noop("A participant from civil society"),
-    "Private sector": gettext_noop("A participant from the private sector"),
-    "Academia": gettext_noop("A participant from academia"),
-}
-
-# What the speaker did, by the intervention's kind (Intervention.Kind); %(speaker)s is the
-# phrase above. An unknown kind reads as a statement.
-KIND_SENTENCES = {
-    Intervention.Kind.STATEMENT: gettext_noop("%(speaker)s said:"),
-    Intervention.Kind.QUESTION: gettext_noop("%(speaker)s asked:"),
-    Intervention.Kind.REPLY: gettext_noop("%(speaker)s replied:"),
-    Intervention.Kind.POINT_OF_ORDER: gettext_noop("%(speaker)s raised a point of order:"),
-    # What a delegate said in the meeting room is the chair's note of it, not their words.
-    Intervention.Kind.IN_ROOM: gettext_noop("%(speaker)s spoke in the room; the chair's note:"),
-}
-
-
-def kind_sentence(kind: str, speaker: str) -> str:
-    """ "A participant from the private sector asked:", in the active language."""
-    template = KIND_SENTENCES.get(kind, KIND_SENTENCES[Intervention.Kind.STATEMENT])
-    return _(template) % {"speaker": speaker}
-
-
-def sector_phrase(name: str, stored: str | None = None) -> str:
-    """ "A participant from civil society", in the active language (`stored`: the sector's
-    stored English name, which picks a default sector's whole phrase; without it, a default
-    sector's name in the active language picks it too, so a reader that has only the names the
-    minutes print gets the same phrase)."""
-    if stored is None:
-        stored = next((english for english in DEFAULT_SECTOR_PHRASES if _(english) == name), None)
-    if stored in DEFAULT_SECTOR_PHRASES:
-        return _(DEFAULT_SECTOR_PHRASES[stored])
-    if translation.get_language() in _LOWERCASE_SECTOR_IN:
-        name = _lower_first(name)
-    return _("A participant from %(sector)s") % {"sector": name}
-
-
-def speaker_phrase(
-    room: RoundTable,
-    stored: dict,
-    sector_names: dict[str, str],
-    stored_names: dict[str, str] | None = None,
-) -> str:
-    """Who said it, by the room's policy and the attribution stored with the intervention
-    (`sector_names`: slug -> name in the minutes' language; `stored_names`: slug -> the
-    stored name, which picks a default sector's phrase)."""
-    label = (stored or {}).get("label") or ""
-    sector = (stored or {}).get("sector")
-    if room.attribution == RoundTable.Attribution.NAMED and not room.is_chatham_house and label:
-        return label
-    functions = function_phrases()
-    if label in functions:
-        return functions[label]
-    if room.attribution == RoundTable.Attribution.SECTOR and sector:
-        return sector_phrase(sector_names.get(sector, sector), (stored_names or {}).get(sector))
-    return anonymous_phrase()
-
-
 def _parity(room: RoundTable, shown: Disclosure) -> dict:
     """The parity figures as the record stands at the room's last event other than the
     minutes' own, so saving the minutes twice over the same log gives the same content."""
     last = (
-        RoomEvent.objects.filter(room=room).exclude(kind__startswith="minutes.")
-        .order_by("-seq").values_list("seq", "created_at").first()
+        RoomEvent.objects.filter(room=room)
+        .exclude(kind__startswith="minutes.")
+        .order_by("-seq")
+        .values_list("seq", "created_at")
+        .first()
     )
     seq, at = last or (0, room.created_at)
     figures = parity_figures(room, at, upto=seq, disclosure=shown)
@@ -294,7 +183,9 @@ def _attendance(room: RoundTable, sectors: list[Sector], shown: Disclosure) -> d
     order = [s.slug for s in sectors] + sorted(slug for slug in held if slug not in listed)
 
     def count(role: str, *, attended: bool = False) -> int:
-        return sum(1 for seat in seats if seat["role"] == role and (not attended or came(room, seat)))
+        return sum(
+            1 for seat in seats if seat["role"] == role and (not attended or came(room, seat))
+        )
 
     delegates = [seat for seat in seats if seat["role"] == Seat.Role.DELEGATE]
     return {
@@ -361,7 +252,9 @@ def _intervention(
 
 def _check(check: ConsensusCheck, sector_names: dict[str, str], shown: Disclosure) -> dict:
     result = disclose_result(check.result or {}, shown)
-    labels = {option["key"]: option_label(option["key"], option["label"]) for option in check.options}
+    labels = {
+        option["key"]: option_label(option["key"], option["label"]) for option in check.options
+    }
     return {
         "id": check.public_id,
         "proposition": check.proposition,
@@ -475,16 +368,18 @@ def _method(room: RoundTable) -> list[dict]:
         )
     elif room.attribution == RoundTable.Attribution.SECTOR:
         attribution = _(
-            "Each intervention is attributed as it was shown in the room when it was " "posted: to the "
-            "speaker's sector when at least %(k)s delegates of that sector held seats " "then and still "
-            "do when this version was saved, otherwise to \"a participant\"; the chair, moderators "
+            "Each intervention is attributed as it was shown in the room when it was "
+            "posted: to the "
+            "speaker's sector when at least %(k)s delegates of that sector held seats "
+            "then and still "
+            'do when this version was saved, otherwise to "a participant"; the chair, moderators '
             "and rapporteur speak in their function. "
             "No name, e-mail address or organization of a participant appears in these minutes, "
             "and every export is checked for them before it is released."
         ) % {"k": room.k}
     else:
         attribution = _(
-            "Every intervention is attributed to \"a participant\"; the chair, moderators and "
+            'Every intervention is attributed to "a participant"; the chair, moderators and '
             "rapporteur speak in their function."
         )
     return [
@@ -493,26 +388,34 @@ def _method(room: RoundTable) -> list[dict]:
         {
             "title": _("Parity weighting"),
             "text": _(
-                "In a consensus check every sector that voted weighs the same, " "whatever its number of "
-                "delegates; that weight is split evenly between the sector's voters. " "Sectors that did "
+                "In a consensus check every sector that voted weighs the same, "
+                "whatever its number of "
+                "delegates; that weight is split evenly between the sector's voters. "
+                "Sectors that did "
                 "not vote are listed as abstaining and do not lower the share of any option."
             ),
         },
         {
             "title": _("The floor rule"),
             "text": _(
-                "Points of order are heard first. Otherwise the floor goes to the " "sector that has had "
-                "the least speaking time on the current agenda item (then the fewest " "turns, then the "
-                "longest wait); within a sector, first come, first served. The chair's " "departures from "
+                "Points of order are heard first. Otherwise the floor goes to the "
+                "sector that has had "
+                "the least speaking time on the current agenda item (then the fewest "
+                "turns, then the "
+                "longest wait); within a sector, first come, first served. The chair's "
+                "departures from "
                 "this rule are counted in the parity figures."
             ),
         },
         {
             "title": _("Parity figures"),
             "text": _(
-                "Speaking time, turns, published interventions and their words per " "sector, computed from "
-                "the round table's event log; interventions hidden by a moderator are " "not counted. The "
-                "balance index is 1 minus the Gini coefficient of speaking time across " "the sectors shown "
+                "Speaking time, turns, published interventions and their words per "
+                "sector, computed from "
+                "the round table's event log; interventions hidden by a moderator are "
+                "not counted. The "
+                "balance index is 1 minus the Gini coefficient of speaking time across "
+                "the sectors shown "
                 "(1.0 is equal time)."
             ),
         },
@@ -530,22 +433,27 @@ def _disclosure_text(room: RoundTable) -> str:
     )
     if room.attribution == RoundTable.Attribution.SECTOR:
         rule = _(
-            "Attendance, consensus checks and parity figures name a sector only if at " "least %(k)s of its "
-            "delegates held seats when this version was saved. The other sectors are " "counted together "
-            "as \"other participants\", never split by sector, and nothing is shown for that group "
+            "Attendance, consensus checks and parity figures name a sector only if at "
+            "least %(k)s of its "
+            "delegates held seats when this version was saved. The other sectors are "
+            "counted together "
+            'as "other participants", never split by sector, and nothing is shown for that group '
             "when it would be a single delegate."
         ) % {"k": room.k}
     else:
         rule = _(
-            "No figure in these minutes is split by sector: attendance, consensus " "checks and parity "
-            "figures count the delegates together as \"other participants\", and nothing is shown "
+            "No figure in these minutes is split by sector: attendance, consensus "
+            "checks and parity "
+            'figures count the delegates together as "other participants", and nothing is shown '
             "for that group when it would be a single delegate."
         )
     pool = _(
-        "The \"other participants\" are shown only when they are delegates of at least two "
+        'The "other participants" are shown only when they are delegates of at least two '
         "sectors and at "
-        "least %(k)s in all; otherwise nothing is shown for them. A consensus check " "shows nothing for a "
-        "group of a single voter, nor, when a single ballot would be left out, for the " "smallest group "
+        "least %(k)s in all; otherwise nothing is shown for them. A consensus check "
+        "shows nothing for a "
+        "group of a single voter, nor, when a single ballot would be left out, for the "
+        "smallest group "
         "beside it: the total minus what is shown would be that ballot."
     ) % {"k": max(2, room.k)}
     return f"{rule} {pool} {live}"
@@ -565,14 +473,23 @@ def content_sha256(doc: dict) -> str:
 
 def draft_version() -> dict:
     return {
-        "number": None, "status": "draft", "saved_at": None, "adopted_at": None,
-        "content_sha256": None, "audit_head": None, "open_comments": None,
+        "number": None,
+        "status": "draft",
+        "saved_at": None,
+        "adopted_at": None,
+        "content_sha256": None,
+        "audit_head": None,
+        "open_comments": None,
     }
 
 
 def summary_fields(markdown: str) -> dict:
     summary_html = render_markdown(markdown) if markdown.strip() else ""
-    return {"summary": markdown, "summary_html": summary_html, "summary_text": html_to_text(summary_html)}
+    return {
+        "summary": markdown,
+        "summary_html": summary_html,
+        "summary_text": html_to_text(summary_html),
+    }
 
 
 def minutes_document(room: RoundTable, summaries: dict[str, str] | None = None) -> dict:
@@ -597,7 +514,9 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
     items = list(room.agenda_items.order_by("position"))
     positions = {item.pk: item.position for item in items}
     interventions: dict[int, list[dict]] = {item.pk: [] for item in items}
-    for row in Intervention.objects.filter(room=room, status=Intervention.Status.PUBLISHED).order_by("seq"):
+    for row in Intervention.objects.filter(
+        room=room, status=Intervention.Status.PUBLISHED
+    ).order_by("seq"):
         # "2.3": the third published intervention of agenda item 2, the same in every format.
         listed = interventions.setdefault(row.agenda_item_id, [])
         number = f"{positions.get(row.agenda_item_id, 0)}.{len(listed) + 1}"

@@ -27,7 +27,10 @@ def _place(rendered: str, start: int, end: int) -> str:
     left = max(0, start - EXCERPT_CHARS)
     right = min(len(rendered), end + EXCERPT_CHARS)
     excerpt = " ".join(rendered[left:right].split())
-    return (f"line {line}: " f"\u201c{'…' if left else ''}{excerpt}{'…' if right < len(rendered) else ''}\u201d")
+    return (
+        f"line {line}: "
+        f"\u201c{'…' if left else ''}{excerpt}{'…' if right < len(rendered) else ''}\u201d"
+    )
 
 
 def leak_check(room: RoundTable, rendered: str) -> None:
@@ -41,7 +44,10 @@ def leak_check(room: RoundTable, rendered: str) -> None:
     first = found[0]
     logger.warning(
         "minutes export refused: room %s, %d mention(s) of a participant (%s) at line %d",
-        room.slug, len(found), first.kind, rendered.count("\n", 0, first.start) + 1,
+        room.slug,
+        len(found),
+        first.kind,
+        rendered.count("\n", 0, first.start) + 1,
     )
     raise ServiceError(
         "export_leak",
@@ -121,7 +127,10 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
     path, excerpt, kind, count = verdict
     logger.warning(
         "minutes export refused: room %s, %d mention(s) of a participant (%s) in %s",
-        room.slug, count, kind, " ".join(str(p) for p in path if not isinstance(p, str) or p in DOC_KEYS),
+        room.slug,
+        count,
+        kind,
+        " ".join(str(p) for p in path if not isinstance(p, str) or p in DOC_KEYS),
     )
     raise ServiceError(
         "export_leak",
@@ -138,11 +147,31 @@ def leak_check_document(room: RoundTable, doc: dict) -> None:
 
 
 # Keys of the document's shape (safe to log; values are not).
-DOC_KEYS = frozenset({
-    "header", "items", "parity", "method", "place", "dialogue", "round_table", "slug", "title",
-    "description", "summary", "summary_html", "summary_text", "interventions", "body_html",
-    "body_text", "consensus_checks", "recommendations", "text_md", "text_html", "proposition",
-})
+DOC_KEYS = frozenset(
+    {
+        "header",
+        "items",
+        "parity",
+        "method",
+        "place",
+        "dialogue",
+        "round_table",
+        "slug",
+        "title",
+        "description",
+        "summary",
+        "summary_html",
+        "summary_text",
+        "interventions",
+        "body_html",
+        "body_text",
+        "consensus_checks",
+        "recommendations",
+        "text_md",
+        "text_html",
+        "proposition",
+    }
+)
 
 
 def _first_mention(

@@ -48,16 +48,18 @@ def _recommendations(submission: Submission, doc: dict) -> list[dict]:
     out = []
     for follow_up in submission.follow_ups.select_related("recommendation"):
         rec = adopted[follow_up.recommendation.public_id]
-        out.append({
-            "id": rec["id"],
-            "number": rec.get("number") or order[rec["id"]],
-            "agenda_item": titles[rec["id"]],
-            "text_md": rec["text_md"],
-            "audience": rec["audience"],
-            "audience_label": rec["audience_label"],
-            "consensus_check": rec["consensus_check"],
-            "follow_up": follow_up.public_id,
-        })
+        out.append(
+            {
+                "id": rec["id"],
+                "number": rec.get("number") or order[rec["id"]],
+                "agenda_item": titles[rec["id"]],
+                "text_md": rec["text_md"],
+                "audience": rec["audience"],
+                "audience_label": rec["audience_label"],
+                "consensus_check": rec["consensus_check"],
+                "follow_up": follow_up.public_id,
+            }
+        )
     return out
 
 

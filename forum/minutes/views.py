@@ -20,10 +20,10 @@ from forum.minutes.access import (
     version_diff,
     version_document,
 )
-from forum.minutes.document import sector_name
 from forum.minutes.formats.html import render_html_fragment
 from forum.minutes.formats.registry import exports
 from forum.minutes.leak import leak_check_document
+from forum.minutes.phrases import sector_name
 from forum.models import FollowUp, Recommendation, Submission
 from forum.pages import refusal, seat_holder_page, service_refusal
 from forum.services import holds
@@ -39,8 +39,11 @@ def minutes_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     renderers = exports()
     if fmt not in renderers:
         return refusal(
-            request, 404, "not_found",
-            _("There are no minutes in %(format)s; the formats are %(formats)s.") % {"format": repr(fmt), "formats": ", ".join(renderers)},
+            request,
+            404,
+            "not_found",
+            _("There are no minutes in %(format)s; the formats are %(formats)s.")
+            % {"format": repr(fmt), "formats": ", ".join(renderers)},
         )
     return _export(request, slug, fmt=fmt, renderers=renderers)
 
@@ -80,7 +83,10 @@ def leak_checked(room, seat, doc: dict) -> None:
             raise
         raise ServiceError(
             "export_leak",
-            _("These minutes are withheld until the rapporteur corrects them: they " "name a participant."),
+            _(
+                "These minutes are withheld until the rapporteur corrects them: they "
+                "name a participant."
+            ),
         ) from None
 
 
@@ -109,12 +115,21 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
     versions = _versions_for(room, seat)
     try:
         wanted = parse_version(request.GET.get("version"))
-        shown = _default_shown(room, seat, versions) if wanted is None else readable_version(room, seat, wanted, review=True)
+        shown = (
+            _default_shown(room, seat, versions)
+            if wanted is None
+            else readable_version(room, seat, wanted, review=True)
+        )
         diff = _diff(request, room, seat)
     except ServiceError as exc:
         return service_refusal(request, exc)
     if shown is None and not can_read_drafts(seat):
-        return refusal(request, 403, "forbidden", _("The minutes are shared once adopted (or while circulated for review)."))
+        return refusal(
+            request,
+            403,
+            "forbidden",
+            _("The minutes are shared once adopted (or while circulated for review)."),
+        )
     doc = live_document(room) if shown is None else version_document(shown)
     if not can_read_drafts(seat):
         # What the exports refuse, the page does not show either (the chair, moderators and
@@ -124,25 +139,30 @@ def minutes_page(request: HttpRequest, room, seat) -> HttpResponse:
         except ServiceError as exc:
             return service_refusal(request, exc)
     latest = versions[0] if versions and can_read_drafts(seat) else None
-    return render(request, "minutes/minutes.html", {
-        "room": room,
-        "seat": seat,
-        "versions": versions,
-        "shown": shown,
-        "latest": latest,
-        "doc": doc,
-        "minutes_html": render_html_fragment(doc, heading="h2"),
-        "comments": _comments(room, shown, seat),
-        "review_open": bool(shown and shown.in_review),
-        "open_comments": (
-            minutes_service.open_comments(room, shown)
-            if shown and allowed(seat.role, Action.ADOPT_MINUTES) and not shown.adopted_at else 0
-        ),
-        "diff": diff,
-        "formats": list(exports()),
-        **_forms(room, seat, shown, doc),
-        "audiences": Recommendation.Audience.choices,
-    })
+    return render(
+        request,
+        "minutes/minutes.html",
+        {
+            "room": room,
+            "seat": seat,
+            "versions": versions,
+            "shown": shown,
+            "latest": latest,
+            "doc": doc,
+            "minutes_html": render_html_fragment(doc, heading="h2"),
+            "comments": _comments(room, shown, seat),
+            "review_open": bool(shown and shown.in_review),
+            "open_comments": (
+                minutes_service.open_comments(room, shown)
+                if shown and allowed(seat.role, Action.ADOPT_MINUTES) and not shown.adopted_at
+                else 0
+            ),
+            "diff": diff,
+            "formats": list(exports()),
+            **_forms(room, seat, shown, doc),
+            "audiences": Recommendation.Audience.choices,
+        },
+    )
 
 
 def _forms(room, seat, shown, doc) -> dict:
@@ -153,7 +173,9 @@ def _forms(room, seat, shown, doc) -> dict:
         "held": _held(room) if allowed(seat.role, Action.MODERATE_NOTES) else [],
         # Those who may state that words are not a participant see the standing statements.
         "statements": (
-            list(room.name_statements.filter(withdrawn_at__isnull=True)) if can_read_drafts(seat) else None
+            list(room.name_statements.filter(withdrawn_at__isnull=True))
+            if can_read_drafts(seat)
+            else None
         ),
     }
 
@@ -176,12 +198,16 @@ def _held(room) -> list[dict]:
     out = []
     for held in held_texts(room):
         found = names_in(room, held.text_md)
-        out.append({
-            "row": held,
-            "by": in_reader_language(held.attribution, names) if held.attribution else _("the secretariat"),
-            "marked": pieces(held.text_md, found),
-            "redacted": withheld(held.text_md, found),
-        })
+        out.append(
+            {
+                "row": held,
+                "by": in_reader_language(held.attribution, names)
+                if held.attribution
+                else _("the secretariat"),
+                "marked": pieces(held.text_md, found),
+                "redacted": withheld(held.text_md, found),
+            }
+        )
     return out
 
 
@@ -213,19 +239,30 @@ def _diff(request: HttpRequest, room, seat) -> dict | None:
 def _editor(room, doc: dict) -> dict:
     """The editor's starting point: the summaries and recommendations as last saved/posted."""
     return {
-        "items": [{"id": item["id"], "title": item["title"], "summary": item["summary"]} for item in doc["items"]],
-        "recommendations": list(room.recommendations.order_by("agenda_item__position", "created_at")),
+        "items": [
+            {"id": item["id"], "title": item["title"], "summary": item["summary"]}
+            for item in doc["items"]
+        ],
+        "recommendations": list(
+            room.recommendations.order_by("agenda_item__position", "created_at")
+        ),
     }
 
 
 def _save(room, seat, data) -> tuple:
-    summaries = {key[len("summary:"):]: value for key, value in data.items() if key.startswith("summary:")}
+    summaries = {
+        key[len("summary:") :]: value for key, value in data.items() if key.startswith("summary:")
+    }
     recommendations = {
-        key[len("rec:"):]: {"text": value, "audience": data.get(f"audience:{key[len('rec:'):]}")}
-        for key, value in data.items() if key.startswith("rec:")
+        key[len("rec:") :]: {"text": value, "audience": data.get(f"audience:{key[len('rec:') :]}")}
+        for key, value in data.items()
+        if key.startswith("rec:")
     }
     row = minutes_service.minutes_save(
-        actor_seat_id=seat.pk, summaries=summaries, recommendations=recommendations, note=data.get("note", ""),
+        actor_seat_id=seat.pk,
+        summaries=summaries,
+        recommendations=recommendations,
+        note=data.get("note", ""),
         not_a_participant=data.get("not_a_participant", "").strip() or None,
     )
     return row, _("Saved as version %(number)s.") % {"number": row.number}
@@ -233,7 +270,9 @@ def _save(room, seat, data) -> tuple:
 
 def _review_open(room, seat, data) -> tuple:
     row = minutes_service.minutes_review_open(
-        actor_seat_id=seat.pk, version=_number(data), until=data.get("until") or None,
+        actor_seat_id=seat.pk,
+        version=_number(data),
+        until=data.get("until") or None,
     )
     return row, _("Version %(number)s is circulated for review.") % {"number": row.number}
 
@@ -246,7 +285,9 @@ def _review_close(room, seat, data) -> tuple:
 def _comment(room, seat, data) -> tuple:
     number = _number(data)
     comment = minutes_service.minutes_comment(
-        seat_id=seat.pk, version=number, body=data.get("body", ""),
+        seat_id=seat.pk,
+        version=number,
+        body=data.get("body", ""),
         agenda_item=data.get("agenda_item") or None,
     )
     row = room.minutes_versions.get(number=number)
@@ -261,27 +302,41 @@ def _request_adoption(room, seat, data) -> tuple:
 def _mark_comment(room, seat, data) -> tuple:
     marks = {"yes": True, "no": False, "": None}
     if data.get("addressed") not in marks:
-        raise ServiceError("invalid_form", _("Mark the comment addressed or not addressed."), field="addressed")
+        raise ServiceError(
+            "invalid_form", _("Mark the comment addressed or not addressed."), field="addressed"
+        )
     comment = minutes_service.minutes_comment_mark(
-        actor_seat_id=seat.pk, comment=data.get("comment", ""), addressed=marks[data["addressed"]],
+        actor_seat_id=seat.pk,
+        comment=data.get("comment", ""),
+        addressed=marks[data["addressed"]],
     )
     return comment.version, _("Your answer to the comment is recorded.")
 
 
 def _adopt(room, seat, data) -> tuple:
     row = minutes_service.minutes_adopt(
-        actor_seat_id=seat.pk, version=_number(data), content_sha256=data.get("content_sha256") or None,
+        actor_seat_id=seat.pk,
+        version=_number(data),
+        content_sha256=data.get("content_sha256") or None,
         confirm_open_comments=data.get("confirm_open_comments") == "1",
     )
-    done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {"number": row.number, "hash": row.content_sha256}
+    done = _("Version %(number)s is adopted. SHA-256: %(hash)s") % {
+        "number": row.number,
+        "hash": row.content_sha256,
+    }
     return row, done
 
 
 # The minutes page's forms, by their `action`: each calls one service and returns the version
 # the page shows next and the message that says what was done.
 MINUTES_ACTIONS = {
-    "save": _save, "review_open": _review_open, "review_close": _review_close, "comment": _comment,
-    "request_adoption": _request_adoption, "mark_comment": _mark_comment, "adopt": _adopt,
+    "save": _save,
+    "review_open": _review_open,
+    "review_close": _review_close,
+    "comment": _comment,
+    "request_adoption": _request_adoption,
+    "mark_comment": _mark_comment,
+    "adopt": _adopt,
 }
 
 
@@ -293,15 +348,19 @@ def _minutes_action(request: HttpRequest, room, seat) -> HttpResponse:
         if action in ("state_not_a_participant", "withdraw_statement"):
             return _statement_action(request, room, seat, action)
         if action not in MINUTES_ACTIONS:
-            raise ServiceError("invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)})
+            raise ServiceError(
+                "invalid_action", _("Unknown action %(action)s.") % {"action": repr(action)}
+            )
         row, done = MINUTES_ACTIONS[action](room, seat, request.POST)
     except ServiceError as exc:
         return service_refusal(request, exc)
     messages.success(request, done)
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}?version={row.number}")
 
+
 COMMENT_HELD = gettext_lazy(
-    "Your comment waits for the rapporteur and the chair, who may publish it, redact " "it or decline it."
+    "Your comment waits for the rapporteur and the chair, who may publish it, redact "
+    "it or decline it."
 )
 
 
@@ -309,12 +368,17 @@ def _held_action(request: HttpRequest, room, seat, action: str) -> HttpResponse:
     data = request.POST
     if action == "publish_held":
         holds.held_text_publish(
-            actor_seat_id=seat.pk, held_id=data.get("held", ""), body=data.get("body"),
-            reason=data.get("reason", ""), not_a_participant=data.get("not_a_participant", "").strip() or None,
+            actor_seat_id=seat.pk,
+            held_id=data.get("held", ""),
+            body=data.get("body"),
+            reason=data.get("reason", ""),
+            not_a_participant=data.get("not_a_participant", "").strip() or None,
         )
         messages.success(request, _("Published."))
     else:
-        holds.held_text_decline(actor_seat_id=seat.pk, held_id=data.get("held", ""), reason=data.get("reason", ""))
+        holds.held_text_decline(
+            actor_seat_id=seat.pk, held_id=data.get("held", ""), reason=data.get("reason", "")
+        )
         messages.success(request, _("Declined."))
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}#held-h")
 
@@ -322,11 +386,17 @@ def _held_action(request: HttpRequest, room, seat, action: str) -> HttpResponse:
 def _statement_action(request: HttpRequest, room, seat, action: str) -> HttpResponse:
     data = request.POST
     if action == "state_not_a_participant":
-        holds.name_statement_make(actor_seat_id=seat.pk, words=data.get("words", ""), reason=data.get("reason", ""))
-        messages.success(request, _("Stated: these words are not taken for a participant in the exports."))
+        holds.name_statement_make(
+            actor_seat_id=seat.pk, words=data.get("words", ""), reason=data.get("reason", "")
+        )
+        messages.success(
+            request, _("Stated: these words are not taken for a participant in the exports.")
+        )
     else:
         holds.name_statement_withdraw(
-            actor_seat_id=seat.pk, statement_id=data.get("statement", ""), reason=data.get("reason", ""),
+            actor_seat_id=seat.pk,
+            statement_id=data.get("statement", ""),
+            reason=data.get("reason", ""),
         )
         messages.success(request, _("Withdrawn: these words are taken for a participant again."))
     return redirect(f"{reverse('room_minutes_page', args=[room.slug])}#statements-h")
@@ -365,8 +435,16 @@ def outcomes_page(request: HttpRequest, room, seat) -> HttpResponse:
             return service_refusal(request, exc)
         for item in doc["items"]:
             for rec in item["recommendations"]:
-                recommendations.append({"item": item["title"], "rec": rec, "follow_ups": follow_ups.get(rec["id"], [])})
-    return render(request, "minutes/outcomes.html", {
-        "room": room, "seat": seat, "adopted": adopted, "recommendations": recommendations,
-    })
-
+                recommendations.append(
+                    {"item": item["title"], "rec": rec, "follow_ups": follow_ups.get(rec["id"], [])}
+                )
+    return render(
+        request,
+        "minutes/outcomes.html",
+        {
+            "room": room,
+            "seat": seat,
+            "adopted": adopted,
+            "recommendations": recommendations,
+        },
+    )

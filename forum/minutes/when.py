@@ -49,7 +49,11 @@ def session_when(room: RoundTable) -> str:
     "2027-03-04 09:00–17:30 (Pacific/Auckland) · Auckland and online" ("" without a start)."""
     if room.starts_at is None:
         return ""
-    header = {"starts_at": _local(room, room.starts_at), "ends_at": _local(room, room.ends_at), "time_zone": room.time_zone}
+    header = {
+        "starts_at": _local(room, room.starts_at),
+        "ends_at": _local(room, room.ends_at),
+        "time_zone": room.time_zone,
+    }
     day = room.starts_at.astimezone(room_zone(room)).date().isoformat()
     return f"{day} {time_text(header)} · {place_text(room)}"
 
@@ -60,7 +64,9 @@ def _date(room: RoundTable) -> str:
     moment = room.starts_at
     if moment is None:
         events = RoomEvent.objects.filter(room=room).order_by("seq")
-        opened = events.filter(kind="room.status_changed", participants__status=RoundTable.Status.LIVE)
+        opened = events.filter(
+            kind="room.status_changed", participants__status=RoundTable.Status.LIVE
+        )
         moment = (
             opened.values_list("created_at", flat=True).first()
             or events.values_list("created_at", flat=True).first()

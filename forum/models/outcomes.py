@@ -36,7 +36,9 @@ class MinutesVersion(models.Model):
     review_until = models.DateTimeField(null=True, blank=True)
     review_closed_at = models.DateTimeField(null=True, blank=True)
     adopted_at = models.DateTimeField(null=True, blank=True)
-    adopted_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    adopted_by = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The room's audit chain at adoption (its adoption entry included): that entry's seq and
     # MAC, printed in every export so that the committee holds a copy (verify_audit --head).
     audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
@@ -74,7 +76,9 @@ class MinutesComment(models.Model):
 
     version = models.ForeignKey(MinutesVersion, on_delete=models.CASCADE, related_name="comments")
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="+")
-    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    agenda_item = models.ForeignKey(
+        AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     body_md = models.TextField()
     body_html = models.TextField()
     attribution = models.JSONField(default=dict)
@@ -92,25 +96,33 @@ class Committee(models.Model):
     """A RIGO body that receives submissions: the secretariat's registry."""
 
     name = models.CharField(max_length=300)
-    rigo = models.CharField("RIGO", max_length=200, help_text="The organization the committee belongs to.")
+    rigo = models.CharField(
+        "RIGO", max_length=200, help_text="The organization the committee belongs to."
+    )
     working_languages = models.CharField(
         max_length=200, blank=True, help_text="Comma-separated language codes, e.g. en, fr, es, pt."
     )
-    address = models.TextField(blank=True, help_text="The committee secretariat's postal or e-mail address.")
+    address = models.TextField(
+        blank=True, help_text="The committee secretariat's postal or e-mail address."
+    )
     webhook_url = models.URLField(
         blank=True,
         validators=[URLValidator(schemes=["https", "http"])],
         help_text="Optional: submissions are announced here by a signed POST (docs/webhooks.md).",
     )
     webhook_secret = models.CharField(
-        max_length=200, blank=True, help_text="Shared secret for the HMAC-SHA256 signature of webhook POSTs."
+        max_length=200,
+        blank=True,
+        help_text="Shared secret for the HMAC-SHA256 signature of webhook POSTs.",
     )
     accepts = models.TextField(blank=True, help_text="Notes on what the committee accepts and how.")
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
 
     class Meta:
         ordering = ["rigo", "name"]
-        constraints = [models.UniqueConstraint(fields=["rigo", "name"], name="committee_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["rigo", "name"], name="committee_unique_name")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.rigo})"
@@ -118,7 +130,9 @@ class Committee(models.Model):
     def clean(self) -> None:
         # An unsigned announcement could be forged by anyone who knows the URL.
         if self.webhook_url and not self.webhook_secret.strip():
-            raise ValidationError({"webhook_secret": "A webhook needs a shared secret to sign its POSTs."})
+            raise ValidationError(
+                {"webhook_secret": "A webhook needs a shared secret to sign its POSTs."}
+            )
 
     @property
     def languages(self) -> list[str]:
@@ -138,9 +152,13 @@ class Submission(models.Model):
         DECLINED = "declined", _("Declined")
 
     room = models.ForeignKey(RoundTable, on_delete=models.PROTECT, related_name="submissions")
-    version = models.ForeignKey(MinutesVersion, on_delete=models.PROTECT, related_name="submissions")
+    version = models.ForeignKey(
+        MinutesVersion, on_delete=models.PROTECT, related_name="submissions"
+    )
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="submissions")
-    recommendations = models.ManyToManyField(Recommendation, through="FollowUp", related_name="submissions")
+    recommendations = models.ManyToManyField(
+        Recommendation, through="FollowUp", related_name="submissions"
+    )
     cover_letter = models.TextField()
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
     # Built once, when submitted: the bytes the manifest's hashes describe.
@@ -148,7 +166,9 @@ class Submission(models.Model):
     package_sha256 = models.CharField(max_length=64, blank=True)
     manifest = models.JSONField(null=True, blank=True)
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -165,7 +185,9 @@ class SubmissionStep(models.Model):
     status = models.CharField(max_length=30, choices=Submission.Status.choices)
     date = models.DateField()
     note = models.TextField(blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -182,7 +204,9 @@ class FollowUp(models.Model):
         NOT_PURSUED = "not_pursued", _("Not pursued")
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="follow_ups")
-    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="follow_ups")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.PROTECT, related_name="follow_ups"
+    )
     # The recommendation as the adopted minutes state it (the live one may be edited later).
     text_md = models.TextField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -205,7 +229,9 @@ class FollowUpUpdate(models.Model):
     date = models.DateField()
     note = models.TextField()
     changes = models.JSONField(default=dict)  # {field: [before, after]}
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -236,7 +262,9 @@ class WebhookDelivery(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
     number = models.PositiveIntegerField()
     at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveIntegerField(null=True, blank=True)
@@ -271,7 +299,9 @@ class HeldText(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.HELD)
     text_md = models.TextField()
     # Who wrote it: a seat holder, or the secretariat (a staff account) for submission notes.
-    seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    seat = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -279,14 +309,26 @@ class HeldText(models.Model):
     attribution = models.JSONField(default=dict)
     # Where it goes once published: the version (a comment on it, or its note), the agenda
     # item a comment is about, the submission step or the follow-up update it is the note of.
-    version = models.ForeignKey(MinutesVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    step = models.ForeignKey(SubmissionStep, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    update = models.ForeignKey(FollowUpUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    comment = models.ForeignKey(MinutesComment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.ForeignKey(
+        MinutesVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    agenda_item = models.ForeignKey(
+        AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    step = models.ForeignKey(
+        SubmissionStep, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    update = models.ForeignKey(
+        FollowUpUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(
+        MinutesComment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -308,9 +350,13 @@ class NameStatement(models.Model):
     field = models.CharField(max_length=40, blank=True)
     target = models.CharField(max_length=64, blank=True)
     reason = models.TextField()
-    stated_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    stated_by = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     stated_at = models.DateTimeField(default=timezone.now)
-    withdrawn_by = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    withdrawn_by = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False, unique=True)
 

@@ -133,7 +133,9 @@ class RoundTable(models.Model):
         QUEUED = "queued", _("Queued: only the delegate holding the floor posts statements")
 
     floor_mode = models.CharField(max_length=10, choices=FloorMode.choices, default=FloorMode.OPEN)
-    turn_seconds = models.PositiveIntegerField(default=180, help_text="Time limit of a turn on the floor.")
+    turn_seconds = models.PositiveIntegerField(
+        default=180, help_text="Time limit of a turn on the floor."
+    )
     require_accreditation = models.BooleanField(
         default=False, help_text="Only delegates of accredited organizations get seats."
     )
@@ -144,7 +146,9 @@ class RoundTable(models.Model):
     # An IANA name (zoneinfo); the minutes date the session and the pages show its hours in it.
     time_zone = models.CharField(max_length=64, default="UTC")
     language = models.CharField(
-        max_length=8, choices=settings.LANGUAGES, default="en",
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
         help_text=_("The language of its minutes."),
     )
     starts_at = models.DateTimeField(null=True, blank=True)
@@ -188,7 +192,9 @@ class AgendaItem(models.Model):
     class Meta:
         ordering = ["room", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["room", "position"], name="agenda_item_position_unique"),
+            models.UniqueConstraint(
+                fields=["room", "position"], name="agenda_item_position_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -312,7 +318,9 @@ class Intervention(models.Model):
     class Meta:
         ordering = ["room", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["seat", "client_id"], name="intervention_client_id_unique"),
+            models.UniqueConstraint(
+                fields=["seat", "client_id"], name="intervention_client_id_unique"
+            ),
         ]
 
 
@@ -362,7 +370,9 @@ class FloorRequest(models.Model):
     agenda_item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="+")
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="floor_requests")
     # The seat's sector when the hand went up: parity counts turns by it.
-    sector = models.ForeignKey(Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STATEMENT)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
@@ -372,9 +382,13 @@ class FloorRequest(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    out_of_order = models.BooleanField(default=False, help_text="Given by the chair against the rule.")
+    out_of_order = models.BooleanField(
+        default=False, help_text="Given by the chair against the rule."
+    )
     # Raised by the chair or a moderator for a delegate in the meeting room (hybrid rooms).
-    by_chair = models.BooleanField(default=False, help_text="Raised by the chair on the delegate's behalf.")
+    by_chair = models.BooleanField(
+        default=False, help_text="Raised by the chair on the delegate's behalf."
+    )
     # The label the hand was raised under, kept so that a sector crossing k later does not
     # relabel (and so link) an earlier anonymous request.
     attribution = models.JSONField(default=dict)
@@ -385,7 +399,9 @@ class FloorRequest(models.Model):
             # One raised hand per seat, one speaker per room: the database refuses a second,
             # whatever two moderators do at the same moment.
             models.UniqueConstraint(
-                fields=["room", "seat"], condition=models.Q(status="waiting"), name="floor_one_hand_per_seat"
+                fields=["room", "seat"],
+                condition=models.Q(status="waiting"),
+                name="floor_one_hand_per_seat",
             ),
             models.UniqueConstraint(
                 fields=["room"], condition=models.Q(status="speaking"), name="floor_one_speaker"
@@ -418,26 +434,34 @@ class ConsensusCheck(models.Model):
 class Ballot(models.Model):
     """One choice, stored apart from who voted (see Voter)."""
 
-    consensus_check = models.ForeignKey(ConsensusCheck, on_delete=models.CASCADE, related_name="ballots")
+    consensus_check = models.ForeignKey(
+        ConsensusCheck, on_delete=models.CASCADE, related_name="ballots"
+    )
     sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+")
     option = models.CharField(max_length=40)
     voter_key = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["consensus_check", "voter_key"], name="ballot_one_per_voter"),
+            models.UniqueConstraint(
+                fields=["consensus_check", "voter_key"], name="ballot_one_per_voter"
+            ),
         ]
 
 
 class Voter(models.Model):
     """The list of who voted in a check, without their choice."""
 
-    consensus_check = models.ForeignKey(ConsensusCheck, on_delete=models.CASCADE, related_name="voters")
+    consensus_check = models.ForeignKey(
+        ConsensusCheck, on_delete=models.CASCADE, related_name="voters"
+    )
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["consensus_check", "seat"], name="voter_once_per_check"),
+            models.UniqueConstraint(
+                fields=["consensus_check", "seat"], name="voter_once_per_check"
+            ),
         ]
 
 
@@ -456,7 +480,11 @@ class Recommendation(models.Model):
     text_html = models.TextField()
     audience = models.CharField(max_length=20, choices=Audience.choices)
     consensus_check = models.ForeignKey(
-        ConsensusCheck, null=True, blank=True, on_delete=models.SET_NULL, related_name="recommendations"
+        ConsensusCheck,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recommendations",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

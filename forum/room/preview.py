@@ -16,5 +16,10 @@ def markdown_preview(request: HttpRequest, room, seat) -> JsonResponse:
     """POST body=MARKDOWN -> {"html": SANITISED_HTML}: what the post would show."""
     body = request.POST.get("body", "")
     if len(body) > PREVIEW_LIMIT:
-        return refusal(request, 400, "too_large", _("A post is at most %(limit)s characters.") % {"limit": f"{PREVIEW_LIMIT:,}"})
+        return refusal(
+            request,
+            400,
+            "too_large",
+            _("A post is at most %(limit)s characters.") % {"limit": f"{PREVIEW_LIMIT:,}"},
+        )
     return JsonResponse({"html": render_markdown(body)})

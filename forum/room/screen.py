@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from forum import selectors
-from forum.minutes.document import sector_name
+from forum.minutes.phrases import sector_name
 from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
 from forum.services.acting import current_agenda_item
@@ -33,7 +33,9 @@ def screen_strings() -> dict[str, str]:
         "offline_try_again": _("You are offline; try again once the page has reconnected."),
         "refused": _("The server refused this action."),
         "floor_mode_open": _("Open floor; turns of %(time)s."),
-        "floor_mode_queued": _("Queued floor: only the speaker posts statements; turns of %(time)s."),
+        "floor_mode_queued": _(
+            "Queued floor: only the speaker posts statements; turns of %(time)s."
+        ),
         "nobody_has_floor": _("Nobody has the floor."),
         "has_floor": _("%(label)s has the floor."),
         "you_have_floor": _("You have the floor."),
@@ -50,7 +52,11 @@ def screen_strings() -> dict[str, str]:
         "kind_reply": _("Reply"),
         "kind_point_of_order": _("Point of order"),
         "request_by_chair": _("%(request)s, raised by the chair"),
-        **{f"role_{role}": str(label) for role, label in Seat.Role.choices if role != Seat.Role.DELEGATE},
+        **{
+            f"role_{role}": str(label)
+            for role, label in Seat.Role.choices
+            if role != Seat.Role.DELEGATE
+        },
         "pseudonym": _("%(sector)s · Delegate %(number)s"),
         "anonymous": _("A participant"),
         "check_open": _("Open"),
@@ -68,7 +74,10 @@ def screen_strings() -> dict[str, str]:
 def room_screen(request: HttpRequest, room, seat) -> HttpResponse:
     if not allowed(seat.role, Action.READ_SCREEN):
         return refusal(
-            request, 403, "forbidden", _("The venue screen opens with the screen link the secretariat issues."),
+            request,
+            403,
+            "forbidden",
+            _("The venue screen opens with the screen link the secretariat issues."),
         )
     item = current_agenda_item(room)
     return render(
@@ -78,7 +87,10 @@ def room_screen(request: HttpRequest, room, seat) -> HttpResponse:
             "room": room,
             "access": selectors.access_summary(room, seat),
             "current_item": item,
-            "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
+            "sectors": {
+                **{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()},
+                POOLED: pooled_name(),
+            },
             "strings": screen_strings(),
         },
     )

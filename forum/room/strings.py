@@ -28,9 +28,13 @@ def room_strings() -> dict[str, str]:
         "slow_mode_on": _("Slow mode: %(seconds)s s"),
         "agenda_now": _("The round table moves to the agenda item: %(title)s"),
         "minutes.saved": _("· version %(version)s of the minutes saved"),
-        "minutes.review_opened": _("· version %(version)s of the minutes is open for your comments"),
+        "minutes.review_opened": _(
+            "· version %(version)s of the minutes is open for your comments"
+        ),
         "minutes.review_closed": _("· the review of version %(version)s has ended"),
-        "minutes.adoption_requested": _("· version %(version)s of the minutes awaits the chair's adoption"),
+        "minutes.adoption_requested": _(
+            "· version %(version)s of the minutes awaits the chair's adoption"
+        ),
         "minutes.adopted": _("· version %(version)s of the minutes adopted"),
         # posting and the preview
         "sending": _("Sending…"),
@@ -69,7 +73,8 @@ def room_strings() -> dict[str, str]:
         "redact_label": _("Redact the intervention by %(label)s"),
         "redact_title": _("Redact an intervention"),
         "redact_text": _(
-            "Readers will see your version and the reason; the original stays in the " "audit log only."
+            "Readers will see your version and the reason; the original stays in the "
+            "audit log only."
         ),
         "redact_reason": _("Reason for the redaction (shown to everyone)"),
         "redact_body": _("The redacted text (Markdown)"),
@@ -88,12 +93,14 @@ def room_strings() -> dict[str, str]:
         ),
         "publish_as_written_title": _("Publish as written?"),
         "publish_as_written_text": _(
-            "The check finds the names of participants in it (marked). Publish it as " "written only if "
+            "The check finds the names of participants in it (marked). Publish it as "
+            "written only if "
             "they are not participants; otherwise publish a redacted version."
         ),
         "publish_as_written": _("Publish as written"),
         "alert_name_holds": _(
-            "%(label)s: %(count)s texts held for naming someone within %(minutes)s " "minutes. Someone may be "
+            "%(label)s: %(count)s texts held for naming someone within %(minutes)s "
+            "minutes. Someone may be "
             "testing names against the list of participants."
         ),
         "dismiss_alert_label": _("Dismiss the alert about %(label)s"),
@@ -127,7 +134,9 @@ def room_strings() -> dict[str, str]:
         "identity_organization": _("Organization"),
         "identity_sector": _("Sector"),
         "identity_role": _("Role"),
-        "identity_erased": _("This person's identity was erased on %(date)s: there is no name to show."),
+        "identity_erased": _(
+            "This person's identity was erased on %(date)s: there is no name to show."
+        ),
         "muted_until": _("%(label)s, muted until %(time)s"),
         "seat_muted_log": _("%(label)s was muted."),
         "seat_unmuted_log": _("%(label)s may speak again."),
@@ -197,7 +206,11 @@ def room_strings() -> dict[str, str]:
         "turn_seconds_range": _("Give whole seconds, from 30 to 3,600."),
         "floor_mode_done": _("The floor is set."),
         # how speakers are named (moderation/attribution.py: in_reader_language)
-        **{f"role_{role}": str(label) for role, label in Seat.Role.choices if role != Seat.Role.DELEGATE},
+        **{
+            f"role_{role}": str(label)
+            for role, label in Seat.Role.choices
+            if role != Seat.Role.DELEGATE
+        },
         "pseudonym": _("%(sector)s · Delegate %(number)s"),
         "anonymous": _("A participant"),
         # consensus checks
@@ -219,13 +232,21 @@ def room_strings() -> dict[str, str]:
         "check_closed_done": _("The check is closed; its result is shown."),
         # a result's reasons, by code (forum/tally.py: explain words them the same way)
         "why_nobody_voted": _("Nobody voted."),
-        "why_figures_withheld": _("Some figures are not shown: they would describe a single voter."),
+        "why_figures_withheld": _(
+            "Some figures are not shown: they would describe a single voter."
+        ),
         "why_majority": _("%(option)s holds %(share)s of the weight, more than half."),
         "why_no_majority": _("No option holds more than half of the weight."),
-        "why_support_reached": _("Weighted support is %(support)s, at least the threshold of %(threshold)s."),
-        "why_support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
+        "why_support_reached": _(
+            "Weighted support is %(support)s, at least the threshold of %(threshold)s."
+        ),
+        "why_support_short": _(
+            "Weighted support is %(support)s, below the threshold of %(threshold)s."
+        ),
         "why_sectors_block": _("A majority of the voters of %(sectors)s object."),
-        "why_sectors_object": _("A majority of the voters of %(sectors)s object (this rule lets it pass)."),
+        "why_sectors_object": _(
+            "A majority of the voters of %(sectors)s object (this rule lets it pass)."
+        ),
         # ... when sectors the reader may not see named object too, or alone
         "why_sectors_block_and_pooled": _(
             "A majority of the voters of %(sectors)s, and of at least one sector among the other "
@@ -235,11 +256,13 @@ def room_strings() -> dict[str, str]:
             "A majority of the voters of at least one sector among the other participants object."
         ),
         "why_sectors_object_and_pooled": _(
-            "A majority of the voters of %(sectors)s, and of at least one sector among " "the other participants, "
+            "A majority of the voters of %(sectors)s, and of at least one sector among "
+            "the other participants, "
             "object (this rule lets it pass)."
         ),
         "why_sectors_object_pooled": _(
-            "A majority of the voters of at least one sector among the other " "participants object (this rule "
+            "A majority of the voters of at least one sector among the other "
+            "participants object (this rule "
             "lets it pass)."
         ),
         # recommendations

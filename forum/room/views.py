@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forum import selectors
-from forum.minutes.document import sector_name
+from forum.minutes.phrases import sector_name
 from forum.minutes.when import session_when
 from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
@@ -38,7 +38,12 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "404.html",
-            {"message": _("This join link is not valid. It may have been revoked or " "replaced; ask the secretariat for a new one.")},
+            {
+                "message": _(
+                    "This join link is not valid. It may have been revoked or "
+                    "replaced; ask the secretariat for a new one."
+                )
+            },
             status=404,
         )
     if request.method == "POST":
@@ -98,9 +103,14 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "current_item": current_agenda_item(room),
             # The console raises hands for, and notes turns of, delegates in the meeting room:
             # their handles and labels, as the moderators' payloads carry them.
-            "delegate_seats": selectors.delegate_seats(room) if access.audience == MODERATORS else [],
+            "delegate_seats": selectors.delegate_seats(room)
+            if access.audience == MODERATORS
+            else [],
             # The pooled group of the sectors a reader may not see named has a name of its own.
-            "sectors": {**{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()}, POOLED: pooled_name()},
+            "sectors": {
+                **{s.slug: sector_name(s.name) for s in room.dialogue.sectors.all()},
+                POOLED: pooled_name(),
+            },
             "strings": room_strings(),
             "when": session_when(room),
         },
@@ -111,7 +121,9 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
 def room_audit(request: HttpRequest, room, seat) -> HttpResponse:
     """The room's audit log, for the chair (the secretariat reads it in the admin)."""
     if not allowed(seat.role, Action.READ_AUDIT):
-        return refusal(request, 403, "forbidden", _("Only the chair and the secretariat read the audit log."))
+        return refusal(
+            request, 403, "forbidden", _("Only the chair and the secretariat read the audit log.")
+        )
     return render(
         request,
         "room/audit.html",
@@ -124,5 +136,3 @@ def room_parity(request: HttpRequest, room, seat) -> JsonResponse:
     """The room's parity figures (a projection of its event log), for the room page: split by
     the sectors this reader may see (moderation/disclosure.py), the others pooled."""
     return JsonResponse(parity_figures(room, disclosure=disclosure(room, reader_of(seat.role))))
-
-

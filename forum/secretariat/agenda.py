@@ -37,20 +37,32 @@ def _position(raw: str | None) -> int | None | str:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else raw
 
 
-def agenda_post(request: HttpRequest, room: RoundTable, action: str, *, render_page: Callable) -> HttpResponse:
+def agenda_post(
+    request: HttpRequest, room: RoundTable, action: str, *, render_page: Callable
+) -> HttpResponse:
     post = request.POST
     item = post.get("item", "")
     try:
         if action == "agenda_add":
-            agenda.agenda_add(actor=request.user, room=room, title=post.get("title", ""),
-                              position=_position(post.get("position")))
+            agenda.agenda_add(
+                actor=request.user,
+                room=room,
+                title=post.get("title", ""),
+                position=_position(post.get("position")),
+            )
             done = _("The item is added to the agenda.")
         elif action == "agenda_rename":
-            agenda.agenda_rename(actor=request.user, room=room, item_id=item, title=post.get("title", ""))
+            agenda.agenda_rename(
+                actor=request.user, room=room, item_id=item, title=post.get("title", "")
+            )
             done = _("The item is renamed.")
         elif action == "agenda_move":
-            agenda.agenda_move(actor=request.user, room=room, item_id=item,
-                               position=_position(post.get("position")))
+            agenda.agenda_move(
+                actor=request.user,
+                room=room,
+                item_id=item,
+                position=_position(post.get("position")),
+            )
             done = _("The item is moved.")
         else:
             agenda.agenda_remove(actor=request.user, room=room, item_id=item)
@@ -58,7 +70,9 @@ def agenda_post(request: HttpRequest, room: RoundTable, action: str, *, render_p
     except (ServiceError, Forbidden) as exc:
         code = getattr(exc, "code", "forbidden")
         problem = {"form": "agenda", "code": code, "message": exc.message}
-        return render_page(request, room, status=403 if code == "forbidden" else 400, problem=problem)
+        return render_page(
+            request, room, status=403 if code == "forbidden" else 400, problem=problem
+        )
     messages.success(request, done)
     return redirect(reverse("secretariat_room", args=[room.slug]) + "#agenda")
 

@@ -42,6 +42,7 @@ LABELS = {
     },
 }
 
+
 def choices(kind: str) -> list[tuple[str, str]]:
     return list(LABELS[kind].items())
 
@@ -103,24 +104,33 @@ class ScheduleFields(forms.Form):
     whether it is online too. Parsed only; forum.services.schedule validates."""
 
     starts_at = forms.DateTimeField(
-        label=gettext_lazy("Starts"), required=False,
+        label=gettext_lazy("Starts"),
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=gettext_lazy("In the round table's time zone."),
     )
     ends_at = forms.DateTimeField(
-        label=gettext_lazy("Ends"), required=False,
+        label=gettext_lazy("Ends"),
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     time_zone = forms.CharField(
-        label=gettext_lazy("Time zone"), max_length=64, initial="UTC", required=False,
+        label=gettext_lazy("Time zone"),
+        max_length=64,
+        initial="UTC",
+        required=False,
         help_text=gettext_lazy("Its IANA name, such as Pacific/Auckland or America/Panama."),
     )
     place = forms.CharField(
-        label=gettext_lazy("City"), max_length=200, required=False,
+        label=gettext_lazy("City"),
+        max_length=200,
+        required=False,
         help_text=gettext_lazy("Where delegates meet in person; empty for a session online only."),
     )
     online = forms.BooleanField(
-        label=gettext_lazy("Online too (hybrid when a city is given)"), required=False, initial=True,
+        label=gettext_lazy("Online too (hybrid when a city is given)"),
+        required=False,
+        initial=True,
     )
 
     def clean_time_zone(self) -> str:
@@ -143,7 +153,9 @@ class ScheduleFields(forms.Form):
 
     @staticmethod
     def schedule_of(cleaned: dict) -> dict:
-        data = {name: cleaned[name] for name in ("starts_at", "ends_at", "time_zone", "place", "online")}
+        data = {
+            name: cleaned[name] for name in ("starts_at", "ends_at", "time_zone", "place", "online")
+        }
         # An unticked box with no city still means online: a session sits somewhere.
         data["online"] = data["online"] or not data["place"].strip()
         return data
@@ -210,8 +222,21 @@ class RoomForm(Form, ScheduleFields):
     )
 
     field_order = [
-        "dialogue", "slug", "title", "rule", "attribution", "seats_per_sector", "k", "status",
-        "language", "starts_at", "ends_at", "time_zone", "place", "online", "agenda",
+        "dialogue",
+        "slug",
+        "title",
+        "rule",
+        "attribution",
+        "seats_per_sector",
+        "k",
+        "status",
+        "language",
+        "starts_at",
+        "ends_at",
+        "time_zone",
+        "place",
+        "online",
+        "agenda",
     ]
 
     def __init__(self, *args, **kwargs):

@@ -104,4 +104,6 @@ def error_field(form: forms.Form, exc: ServiceError) -> str | None:
     field = exc.extra.get("field")
     if field in form.fields:
         return field
-    return ROOM_ERROR_FIELDS.get(exc.code) if ROOM_ERROR_FIELDS.get(exc.code) in form.fields else None
+    return (
+        ROOM_ERROR_FIELDS.get(exc.code) if ROOM_ERROR_FIELDS.get(exc.code) in form.fields else None
+    )

@@ -50,7 +50,9 @@ class EraseForm(Form):
         label=gettext_lazy("Note for the audit log (optional)"),
         required=False,
         max_length=1000,
-        help_text=gettext_lazy("For example the date of the request. Do not write the person's name."),
+        help_text=gettext_lazy(
+            "For example the date of the request. Do not write the person's name."
+        ),
     )
     confirm = forms.BooleanField(
         label=gettext_lazy("I understand that this cannot be undone."),
@@ -60,7 +62,8 @@ class EraseForm(Form):
         super().__init__(*args, **kwargs)
         seats = room.seats.filter(identity_erased_at__isnull=True).select_related("user", "sector")
         self.fields["seat"].choices = [("", "—")] + sorted(
-            ((seat.public_id, _seat_choice(seat)) for seat in seats), key=lambda choice: choice[1].lower()
+            ((seat.public_id, _seat_choice(seat)) for seat in seats),
+            key=lambda choice: choice[1].lower(),
         )
 
 
@@ -100,24 +103,30 @@ def _retention(request, room, render) -> HttpResponse:
     form = RetentionForm(request.POST, auto_id="retention-%s")
     if form.is_valid():
         try:
-            changed = room_set_retention(room=room, days=form.cleaned_data["retention_days"], actor=request.user)
+            changed = room_set_retention(
+                room=room, days=form.cleaned_data["retention_days"], actor=request.user
+            )
         except ServiceError as exc:
             form.add_error("retention_days", f"{exc.message} ({exc.code})")
             problem = {"form": "retention", "code": exc.code, "message": exc.message}
         else:
             messages.success(
                 request,
-                _("The retention period is saved.") if changed
+                _("The retention period is saved.")
+                if changed
                 else _("The retention period was already this: nothing changed."),
             )
             return _back(room)
     else:
         problem = {
-            "form": "retention", "code": "invalid_retention",
+            "form": "retention",
+            "code": "invalid_retention",
             "message": _("Nothing was changed: give a whole number of days from 0 to %(max)s.")
             % {"max": MAX_RETENTION_DAYS},
         }
-    return render(request, room, status=400, problem=problem, retention=retention_card(room, days_form=form))
+    return render(
+        request, room, status=400, problem=problem, retention=retention_card(room, days_form=form)
+    )
 
 
 def _erase(request, room, render) -> HttpResponse:
@@ -125,7 +134,8 @@ def _erase(request, room, render) -> HttpResponse:
     status, problem = 400, None
     if not form.is_valid():
         problem = {
-            "form": "erase", "code": "invalid_form",
+            "form": "erase",
+            "code": "invalid_form",
             "message": _("Nothing was erased: correct the fields marked below."),
         }
     else:
@@ -133,14 +143,26 @@ def _erase(request, room, render) -> HttpResponse:
         try:
             seat_erase_identity(seat=seat, actor=request.user, reason=form.cleaned_data["reason"])
         except ServiceError as exc:
-            form.add_error("reason" if exc.extra.get("field") == "reason" else None, f"{exc.message} ({exc.code})")
+            form.add_error(
+                "reason" if exc.extra.get("field") == "reason" else None,
+                f"{exc.message} ({exc.code})",
+            )
             problem = {"form": "erase", "code": exc.code, "message": exc.message}
             status = 409 if exc.code == "already_erased" else 400
         else:
             messages.success(
                 request,
-                _("The identity is erased: the seat keeps its pseudonym and sector, " "and the person's "
-                  "name, e-mail address and organization are gone from this round table."),
+                _(
+                    "The identity is erased: the seat keeps its pseudonym and sector, "
+                    "and the person's "
+                    "name, e-mail address and organization are gone from this round table."
+                ),
             )
             return _back(room)
-    return render(request, room, status=status, problem=problem, retention=retention_card(room, erase_form=form))
+    return render(
+        request,
+        room,
+        status=status,
+        problem=problem,
+        retention=retention_card(room, erase_form=form),
+    )

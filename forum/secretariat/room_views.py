@@ -107,20 +107,28 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _schedule(request: HttpRequest, room: RoundTable) -> HttpResponse:
     form = ScheduleForm(request.POST, auto_id="schedule-%s")
     if not form.is_valid():
-        return _render_room(request, room, status=400, problem=invalid(form, "schedule"), schedule_form=form)
+        return _render_room(
+            request, room, status=400, problem=invalid(form, "schedule"), schedule_form=form
+        )
     try:
-        changed = room_set_schedule(room=room, actor=request.user, **ScheduleFields.schedule_of(form.cleaned_data))
+        changed = room_set_schedule(
+            room=room, actor=request.user, **ScheduleFields.schedule_of(form.cleaned_data)
+        )
     except ServiceError as exc:
         problem = refused(form, "schedule", exc, error_field(form, exc))
         return _render_room(request, room, status=400, problem=problem, schedule_form=form)
-    messages.success(request, _("The date and place are saved.") if changed else _("Nothing changed."))
+    messages.success(
+        request, _("The date and place are saved.") if changed else _("Nothing changed.")
+    )
     return redirect(reverse("secretariat_room", args=[room.slug]) + "#schedule")
 
 
 def _schedule_form(room: RoundTable) -> ScheduleForm:
     zone = room_zone(room)
-    local = {name: getattr(room, name) and getattr(room, name).astimezone(zone).replace(tzinfo=None)
-             for name in ("starts_at", "ends_at")}
+    local = {
+        name: getattr(room, name) and getattr(room, name).astimezone(zone).replace(tzinfo=None)
+        for name in ("starts_at", "ends_at")
+    }
     return ScheduleForm(
         initial={**local, "time_zone": room.time_zone, "place": room.place, "online": room.online},
         auto_id="schedule-%s",
@@ -128,25 +136,41 @@ def _schedule_form(room: RoundTable) -> ScheduleForm:
 
 
 def _presence(request: HttpRequest, room: RoundTable) -> HttpResponse:
-    seat = Seat.objects.select_related("user").filter(room=room, public_id=request.POST.get("seat", "")).first()
+    seat = (
+        Seat.objects.select_related("user")
+        .filter(room=room, public_id=request.POST.get("seat", ""))
+        .first()
+    )
     if seat is None:
         return refusal(request, 404, "not_found", _("There is no such seat in this round table."))
     try:
         seat_set_presence(seat=seat, presence=request.POST.get("presence", ""), actor=request.user)
     except ServiceError as exc:
         return refusal(request, 400, exc.code, exc.message)
-    messages.success(request, _("%(name)s is marked as attending in the room.") % {"name": seat.user}
-                     if seat.presence == Seat.Presence.IN_ROOM
-                     else _("%(name)s is marked as attending online.") % {"name": seat.user})
+    messages.success(
+        request,
+        _("%(name)s is marked as attending in the room.") % {"name": seat.user}
+        if seat.presence == Seat.Presence.IN_ROOM
+        else _("%(name)s is marked as attending online.") % {"name": seat.user},
+    )
     return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
 
 
 def _render_room(
-    request, room, *, status=200, problem=None, import_form=None, seats_form=None, retention=None,
+    request,
+    room,
+    *,
+    status=200,
+    problem=None,
+    import_form=None,
+    seats_form=None,
+    retention=None,
     schedule_form=None,
 ) -> HttpResponse:
     seats = sorted(
-        without_screen(Seat.objects.filter(room=room).select_related("user", "sector", "organization")),
+        without_screen(
+            Seat.objects.filter(room=room).select_related("user", "sector", "organization")
+        ),
         key=lambda s: (
             ROLE_ORDER.get(s.role, 99),
             s.sector.position if s.sector else -1,
@@ -382,8 +406,20 @@ def _import(request: HttpRequest, room: RoundTable) -> HttpResponse:
 
 # Made-up people (never real ones), in the two sectors every default dialogue has.
 TEMPLATE_ROWS = (
-    ("Ana Pereira", "ana.pereira@example.org", "Coastal Peace Network", "civil-society", "delegate"),
-    ("Tomás Ruiz", "tomas.ruiz@example.org", "Ministry of Foreign Affairs", "government", "delegate"),
+    (
+        "Ana Pereira",
+        "ana.pereira@example.org",
+        "Coastal Peace Network",
+        "civil-society",
+        "delegate",
+    ),
+    (
+        "Tomás Ruiz",
+        "tomas.ruiz@example.org",
+        "Ministry of Foreign Affairs",
+        "government",
+        "delegate",
+    ),
 )
 
 
@@ -394,7 +430,9 @@ def participants_template(request: HttpRequest, slug: str) -> HttpResponse:
     room, missing = _room_or_404(request, slug)
     if missing:
         return missing
-    sectors = list(room.dialogue.sectors.order_by("position", "slug").values_list("slug", flat=True))
+    sectors = list(
+        room.dialogue.sectors.order_by("position", "slug").values_list("slug", flat=True)
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)

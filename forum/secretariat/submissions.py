@@ -41,24 +41,38 @@ def room_submissions(request: HttpRequest, slug: str) -> HttpResponse:
     submissions = (
         Submission.objects.filter(room=room)
         .select_related("committee", "version")
-        .prefetch_related("steps", "follow_ups__updates", "follow_ups__recommendation", "deliveries__attempt_log")
+        .prefetch_related(
+            "steps", "follow_ups__updates", "follow_ups__recommendation", "deliveries__attempt_log"
+        )
     )
-    return render(request, "secretariat/submissions.html", {
-        "room": room,
-        "adopted": adopted,
-        "recommendations": list(service.adopted_recommendations(adopted).values()) if adopted else [],
-        "committees": Committee.objects.all(),
-        "submissions": [
-            {"row": s, "next": [(v, Submission.Status(v).label) for v in sorted(service.NEXT[s.status])],
-             "package_url": package_url(s) if s.package else None}
-            for s in submissions
-        ],
-        "follow_up_statuses": FollowUp.Status.choices,
-    })
+    return render(
+        request,
+        "secretariat/submissions.html",
+        {
+            "room": room,
+            "adopted": adopted,
+            "recommendations": list(service.adopted_recommendations(adopted).values())
+            if adopted
+            else [],
+            "committees": Committee.objects.all(),
+            "submissions": [
+                {
+                    "row": s,
+                    "next": [
+                        (v, Submission.Status(v).label) for v in sorted(service.NEXT[s.status])
+                    ],
+                    "package_url": package_url(s) if s.package else None,
+                }
+                for s in submissions
+            ],
+            "follow_up_statuses": FollowUp.Status.choices,
+        },
+    )
 
 
 NOTE_HELD = gettext_lazy(
-    "The note names a participant or an organization of the round table: delegates " "will see it once "
+    "The note names a participant or an organization of the round table: delegates "
+    "will see it once "
     "the rapporteur or the chair has published it (redacted) on the minutes page."
 )
 
@@ -68,22 +82,33 @@ def _act(request: HttpRequest, room: RoundTable) -> str:
     action = data.get("action", "")
     if action == "create":
         submission = service.submission_create(
-            user=request.user, room_slug=room.slug, committee_id=data.get("committee", ""),
-            recommendation_ids=data.getlist("recommendations"), letter=data.get("letter") or None,
+            user=request.user,
+            room_slug=room.slug,
+            committee_id=data.get("committee", ""),
+            recommendation_ids=data.getlist("recommendations"),
+            letter=data.get("letter") or None,
         )
         return _("Submission to %(committee)s drafted.") % {"committee": submission.committee.name}
     if action == "advance":
         submission = service.submission_advance(
-            user=request.user, submission_id=data.get("submission", ""), status=data.get("status", ""),
-            date=data.get("date") or None, note=data.get("note", ""),
+            user=request.user,
+            submission_id=data.get("submission", ""),
+            status=data.get("status", ""),
+            date=data.get("date") or None,
+            note=data.get("note", ""),
         )
-        done = _("The submission is now: %(status)s.") % {"status": Submission.Status(submission.status).label}
+        done = _("The submission is now: %(status)s.") % {
+            "status": Submission.Status(submission.status).label
+        }
         return f"{done} {NOTE_HELD}" if submission.note_held else done
     if action == "follow_up":
         changes = {field: data.get(field) for field in service.FOLLOW_UP_FIELDS if field in data}
         follow_up = service.follow_up_update(
-            user=request.user, follow_up_id=data.get("follow_up", ""), note=data.get("note", ""),
-            date=data.get("update_date") or None, **changes,
+            user=request.user,
+            follow_up_id=data.get("follow_up", ""),
+            note=data.get("note", ""),
+            date=data.get("update_date") or None,
+            **changes,
         )
         done = _("Follow-up recorded.")
         return f"{done} {NOTE_HELD}" if follow_up.note_held else done
@@ -104,8 +129,15 @@ def submission_package(request: HttpRequest, public_id: str) -> HttpResponse:
         except ServiceError as exc:
             return service_refusal(request, exc)
     if not submission.package:
-        return refusal(request, 404, "not_found", _("This submission has not been submitted yet: it has no package."))
+        return refusal(
+            request,
+            404,
+            "not_found",
+            _("This submission has not been submitted yet: it has no package."),
+        )
     response = HttpResponse(bytes(submission.package), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{submission.room.slug}-submission-{submission.public_id}.zip"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{submission.room.slug}-submission-{submission.public_id}.zip"'
+    )
     response["X-Package-SHA256"] = submission.package_sha256
     return response

@@ -9,7 +9,8 @@ urlpatterns = [
     path("rooms/<slug:slug>/", room_views.room_detail, name="secretariat_room"),
     path("rooms/<slug:slug>/audit/", room_views.room_audit, name="secretariat_audit"),
     path(
-        "rooms/<slug:slug>/participants-template.csv", room_views.participants_template,
+        "rooms/<slug:slug>/participants-template.csv",
+        room_views.participants_template,
         name="secretariat_participants_template",
     ),
     path("committees/", views.committees, name="secretariat_committees"),

@@ -184,10 +184,7 @@ def committee_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     committee = Committee.objects.filter(public_id=public_id).first()
     if committee is None:
         return refusal(request, 404, "not_found", _("There is no committee at this address."))
-    initial = {
-        f: getattr(committee, f)
-        for f in COMMITTEE_FIELDS
-    }
+    initial = {f: getattr(committee, f) for f in COMMITTEE_FIELDS}
     form = CommitteeForm(
         request.POST or None, initial=initial, committee=committee, auto_id="committee-%s"
     )
@@ -218,7 +215,9 @@ def _invalid_committee() -> dict:
     }
 
 
-def _committee_save(request: HttpRequest, form: CommitteeForm, committee: Committee) -> Committee | None:
+def _committee_save(
+    request: HttpRequest, form: CommitteeForm, committee: Committee
+) -> Committee | None:
     """The form, then the service; what the model's validation refuses goes back to the form's
     fields (None: not saved)."""
     if not form.is_valid():

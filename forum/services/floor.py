@@ -67,17 +67,24 @@ def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None
     acting = load_acting(seat_id, Action.RAISE_HAND)
     seat, room = acting.seat, acting.room
     if kind not in Kind.values:
-        raise ServiceError("invalid_frame", _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Kind.values)}, field="kind"
+        raise ServiceError(
+            "invalid_frame",
+            _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Kind.values)},
+            field="kind",
         )
     kind = str(kind)
     require_live(room)
     if seat.muted_until is not None and seat.muted_until > now:
         raise ServiceError(
-            "muted", _("A moderator has muted you until %(time)s UTC.") % {"time": f"{seat.muted_until:%H:%M}"},
+            "muted",
+            _("A moderator has muted you until %(time)s UTC.")
+            % {"time": f"{seat.muted_until:%H:%M}"},
             until=seat.muted_until.isoformat(),
         )
     if FloorRequest.objects.filter(room=room, seat=seat, status=Status.WAITING).exists():
-        raise ServiceError("already_raised", _("Your hand is already raised; lower it first to change it."))
+        raise ServiceError(
+            "already_raised", _("Your hand is already raised; lower it first to change it.")
+        )
     item = _current_item_id(room)
     if item is None:
         raise ServiceError("no_agenda", _("This round table has no agenda item to speak to."))
@@ -85,11 +92,18 @@ def hand_raise(*, seat_id: int, kind: str = Kind.STATEMENT, now: datetime | None
     try:
         with transaction.atomic():
             request = FloorRequest.objects.create(
-                room=room, agenda_item_id=item, seat=seat, sector_id=seat.sector_id, kind=kind, requested_at=now,
+                room=room,
+                agenda_item_id=item,
+                seat=seat,
+                sector_id=seat.sector_id,
+                kind=kind,
+                requested_at=now,
                 attribution=attribute(seat).as_payload(),
             )
     except IntegrityError:
-        raise ServiceError("already_raised", _("Your hand is already raised; lower it first to change it."))
+        raise ServiceError(
+            "already_raised", _("Your hand is already raised; lower it first to change it.")
+        )
     request.seat = seat
     _emit(room, "floor.hand_raised", now, request, kind=kind)
     return request.public_id
@@ -101,14 +115,18 @@ def hand_lower(*, seat_id: int, request_id: str | None = None, now: datetime | N
     now = now or timezone.now()
     acting = load_acting(seat_id, Action.RAISE_HAND)
     if request_id is None:
-        own = FloorRequest.objects.filter(room=acting.room, seat=acting.seat, status=Status.WAITING).first()
+        own = FloorRequest.objects.filter(
+            room=acting.room, seat=acting.seat, status=Status.WAITING
+        ).first()
         if own is None:
             raise ServiceError("not_found", _("Your hand is not raised."), field="request")
         request_id = own.public_id
     request = _request(acting.room, request_id)
     if request.seat_id != acting.seat.pk:
         raise ServiceError(
-            "forbidden", _("You can lower only your own hand; the chair removes requests."), field="request"
+            "forbidden",
+            _("You can lower only your own hand; the chair removes requests."),
+            field="request",
         )
     _expect_waiting(request)
     _settle(acting.room, now)
@@ -205,7 +223,9 @@ def floor_move(
     now = now or timezone.now()
     acting = load_acting(actor_seat_id, Action.FLOOR_OVERRIDE)
     if isinstance(position, bool) or not isinstance(position, int) or position < 1:
-        raise ServiceError("invalid_frame", _("position must be a whole number from 1."), field="position")
+        raise ServiceError(
+            "invalid_frame", _("position must be a whole number from 1."), field="position"
+        )
     reason = _reason(reason)
     request = _request(acting.room, request_id)
     _expect_waiting(request)
@@ -215,13 +235,17 @@ def floor_move(
     floor = _load(acting.room, now)
     taken = floor.position(request)
     participants, moderators = floor_payloads(floor, request, position=taken)
-    append_event(acting.room, "floor.request_moved", participants=participants, moderators=moderators)
+    append_event(
+        acting.room, "floor.request_moved", participants=participants, moderators=moderators
+    )
     _audit(acting, request, reason, op="move", position=taken)
     return taken
 
 
 @transaction.atomic
-def floor_remove(*, actor_seat_id: int, request_id: str, reason: str, now: datetime | None = None) -> None:
+def floor_remove(
+    *, actor_seat_id: int, request_id: str, reason: str, now: datetime | None = None
+) -> None:
     """Take a waiting request out of the queue (an override, with a reason, audited)."""
     now = now or timezone.now()
     acting = load_acting(actor_seat_id, Action.FLOOR_OVERRIDE)
@@ -238,7 +262,11 @@ def floor_remove(*, actor_seat_id: int, request_id: str, reason: str, now: datet
 
 @transaction.atomic
 def floor_set_mode(
-    *, actor_seat_id: int, floor_mode: str, turn_seconds: int | None = None, now: datetime | None = None
+    *,
+    actor_seat_id: int,
+    floor_mode: str,
+    turn_seconds: int | None = None,
+    now: datetime | None = None,
 ) -> RoundTable:
     """Set the floor mode (`open` or `queued`) and, optionally, the time limit of the
     turns to come (30 to 3600 s; a turn in progress keeps its own)."""
@@ -247,11 +275,13 @@ def floor_set_mode(
     if floor_mode not in RoundTable.FloorMode.values:
         raise ServiceError(
             "invalid_frame",
-            _("floor_mode must be one of %(modes)s.") % {"modes": ", ".join(RoundTable.FloorMode.values)},
+            _("floor_mode must be one of %(modes)s.")
+            % {"modes": ", ".join(RoundTable.FloorMode.values)},
             field="floor_mode",
         )
     if turn_seconds is not None and (
-        isinstance(turn_seconds, bool) or not isinstance(turn_seconds, int)
+        isinstance(turn_seconds, bool)
+        or not isinstance(turn_seconds, int)
         or not TURN_SECONDS_MIN <= turn_seconds <= TURN_SECONDS_MAX
     ):
         raise ServiceError(
@@ -266,9 +296,14 @@ def floor_set_mode(
     room.save(update_fields=["floor_mode", "turn_seconds"])
     now = now or timezone.now()
     _settle(room, now)
-    _emit(room, "floor.mode_changed", now, floor_mode=room.floor_mode, turn_seconds=room.turn_seconds)
+    _emit(
+        room, "floor.mode_changed", now, floor_mode=room.floor_mode, turn_seconds=room.turn_seconds
+    )
     audit_append(
-        room=room, action=str(Action.RUN_FLOOR), actor=acting.seat, target=room.slug,
+        room=room,
+        action=str(Action.RUN_FLOOR),
+        actor=acting.seat,
+        target=room.slug,
         data={"floor_mode": room.floor_mode, "turn_seconds": room.turn_seconds},
     )
     return room
@@ -322,7 +357,9 @@ def floor_expire(*, room_id: int, now: datetime | None = None) -> bool:
 # -- reads -----------------------------------------------------------------------------------
 
 
-def floor_may_post(seat: Seat, room: RoundTable, kind: str = "statement", now: datetime | None = None) -> None:
+def floor_may_post(
+    seat: Seat, room: RoundTable, kind: str = "statement", now: datetime | None = None
+) -> None:
     """Refuse (`not_your_turn`) a delegate's statement in a queued room unless the delegate
     holds the floor and its time is not up. Other kinds, roles and open rooms pass."""
     if room.floor_mode != RoundTable.FloorMode.QUEUED or seat.role != Seat.Role.DELEGATE:
@@ -330,12 +367,15 @@ def floor_may_post(seat: Seat, room: RoundTable, kind: str = "statement", now: d
     if kind != Kind.STATEMENT:
         return
     now = now or timezone.now()
-    if FloorRequest.objects.filter(room=room, seat=seat, status=Status.SPEAKING, ends_at__gt=now).exists():
+    if FloorRequest.objects.filter(
+        room=room, seat=seat, status=Status.SPEAKING, ends_at__gt=now
+    ).exists():
         return
     raise ServiceError(
         "not_your_turn",
         _(
-            "The chair gives the floor in turn here: raise your hand, and post your " "statement when you "
+            "The chair gives the floor in turn here: raise your hand, and post your "
+            "statement when you "
             "have the floor."
         ),
     )
@@ -348,6 +388,8 @@ def floor_state(*, room: RoundTable, moderators: bool, now: datetime | None = No
     participants, for_moderators = floor_payloads(floor)
     data = for_moderators if moderators else participants
     return {
-        "queue": data["queue"], "speaker": data["speaker"],
-        "floor_mode": room.floor_mode, "turn_seconds": room.turn_seconds,
+        "queue": data["queue"],
+        "speaker": data["speaker"],
+        "floor_mode": room.floor_mode,
+        "turn_seconds": room.turn_seconds,
     }

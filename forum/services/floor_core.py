@@ -55,7 +55,9 @@ class Floor:
 
 
 def _waiting(request: FloorRequest) -> Waiting:
-    return Waiting(request.pk, request.kind, request.sector_id, request.requested_at, request.pinned_position)
+    return Waiting(
+        request.pk, request.kind, request.sector_id, request.requested_at, request.pinned_position
+    )
 
 
 def spoken_seconds(request: FloorRequest) -> int:
@@ -67,7 +69,12 @@ def spoken_seconds(request: FloorRequest) -> int:
 def _current_item_id(room: RoundTable) -> int | None:
     if room.current_item_id:
         return room.current_item_id
-    return AgendaItem.objects.filter(room=room).order_by("position").values_list("pk", flat=True).first()
+    return (
+        AgendaItem.objects.filter(room=room)
+        .order_by("position")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _spoken(room: RoundTable, speaker: FloorRequest | None) -> dict[int, Tally]:
@@ -75,7 +82,9 @@ def _spoken(room: RoundTable, speaker: FloorRequest | None) -> dict[int, Tally]:
     counts as one turn of its full limit (what the sector is taking now)."""
     item = _current_item_id(room)
     turns = list(
-        FloorRequest.objects.filter(room=room, agenda_item_id=item, status=Status.DONE, sector__isnull=False)
+        FloorRequest.objects.filter(
+            room=room, agenda_item_id=item, status=Status.DONE, sector__isnull=False
+        )
     )
     if speaker is not None and speaker.agenda_item_id == item and speaker.sector_id is not None:
         turns.append(speaker)
@@ -142,20 +151,37 @@ def _speaker(floor: Floor) -> tuple[dict | None, dict | None]:
     return participants, {**data, "sector": _sector(turn), "author": turn.seat.public_id}
 
 
-def floor_payloads(floor: Floor, request: FloorRequest | None = None, /, **extra) -> tuple[dict, dict]:
+def floor_payloads(
+    floor: Floor, request: FloorRequest | None = None, /, **extra
+) -> tuple[dict, dict]:
     """(participants, moderators) renderings of the floor after a change to `request`."""
     entries = [_entry(floor, r) for r in floor.queue]
     speaker_p, speaker_m = _speaker(floor)
     public_id = request.public_id if request is not None else ""
-    participants = {"request": public_id, "queue": [p for p, _ in entries], "speaker": speaker_p, **extra}
-    moderators = {"request": public_id, "queue": [m for _, m in entries], "speaker": speaker_m, **extra}
+    participants = {
+        "request": public_id,
+        "queue": [p for p, _ in entries],
+        "speaker": speaker_p,
+        **extra,
+    }
+    moderators = {
+        "request": public_id,
+        "queue": [m for _, m in entries],
+        "speaker": speaker_m,
+        **extra,
+    }
     if request is not None:
         moderators.update(sector=_sector(request), author=request.seat.public_id)
     return participants, moderators
 
 
 def _emit(
-    room: RoundTable, event_kind: str, now: datetime, request: FloorRequest | None = None, /, **extra
+    room: RoundTable,
+    event_kind: str,
+    now: datetime,
+    request: FloorRequest | None = None,
+    /,
+    **extra,
 ) -> Floor:
     floor = _load(room, now)
     participants, moderators = floor_payloads(floor, request, **extra)
@@ -173,7 +199,10 @@ def _request(room: RoundTable, public_id: str) -> FloorRequest:
             .first()
         )
     if request is None:
-        raise ServiceError("not_found", _("There is no such request for the floor in this round table."), field="request"
+        raise ServiceError(
+            "not_found",
+            _("There is no such request for the floor in this round table."),
+            field="request",
         )
     request.seat.room = room
     return request
@@ -221,7 +250,8 @@ def _check_expected(room: RoundTable, expected: str | None) -> FloorRequest | No
     speaker = _speaking(room)
     if expected is not None and speaker is not None and speaker.public_id != expected:
         raise ServiceError(
-            "floor_taken", _("The floor changed hands a moment ago; look at the queue again and retry.")
+            "floor_taken",
+            _("The floor changed hands a moment ago; look at the queue again and retry."),
         )
     return speaker
 
@@ -236,7 +266,9 @@ def _leave(floor: Floor, request: FloorRequest) -> None:
     request.pinned_position = None
 
 
-def _give(acting: Acting, request: FloorRequest, now: datetime, *, out_of_order: bool, reason: str = "") -> str:
+def _give(
+    acting: Acting, request: FloorRequest, now: datetime, *, out_of_order: bool, reason: str = ""
+) -> str:
     room = acting.room
     floor = _load(room, now)
     _leave(floor, request)
@@ -247,12 +279,22 @@ def _give(acting: Acting, request: FloorRequest, now: datetime, *, out_of_order:
     request.agenda_item_id = _current_item_id(room) or request.agenda_item_id
     try:
         with transaction.atomic():
-            request.save(update_fields=[
-                "status", "out_of_order", "started_at", "ended_at", "ends_at", "agenda_item", "pinned_position",
-            ])
+            request.save(
+                update_fields=[
+                    "status",
+                    "out_of_order",
+                    "started_at",
+                    "ended_at",
+                    "ends_at",
+                    "agenda_item",
+                    "pinned_position",
+                ]
+            )
     except IntegrityError:
         # Only reachable if a writer skipped the room lock; the database kept one speaker.
-        raise ServiceError("floor_taken", _("Someone else was given the floor a moment ago; look again."))
+        raise ServiceError(
+            "floor_taken", _("Someone else was given the floor a moment ago; look again.")
+        )
     extra = {"reason": reason} if out_of_order else {}
     participants, moderators = floor_payloads(_load(room, now), request, out_of_order=out_of_order)
     append_event(room, "floor.given", participants=participants, moderators={**moderators, **extra})
@@ -263,6 +305,10 @@ def _give(acting: Acting, request: FloorRequest, now: datetime, *, out_of_order:
 
 def _audit(acting: Acting, request: FloorRequest, reason: str, **data) -> None:
     audit_append(
-        room=acting.room, action=str(Action.FLOOR_OVERRIDE), actor=acting.seat,
-        target=request.public_id, reason=reason, data={**data, "sector": _sector(request)},
+        room=acting.room,
+        action=str(Action.FLOOR_OVERRIDE),
+        actor=acting.seat,
+        target=request.public_id,
+        reason=reason,
+        data={**data, "sector": _sector(request)},
     )

@@ -36,12 +36,17 @@ def name_hold_alert(seat: Seat, now: datetime, *, named: bool, pending: int = 0)
     if not named or holds < NAME_HOLDS_ALERT:
         return None
     return {
-        "seat": seat.public_id, "attribution": attribute(seat).as_payload(), "alert": "name_holds",
-        "count": holds, "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
+        "seat": seat.public_id,
+        "attribution": attribute(seat).as_payload(),
+        "alert": "name_holds",
+        "count": holds,
+        "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
     }
 
 
-def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None = None, **where) -> bool:
+def hold_if_named(
+    room: RoundTable, text: str, *, kind: str, seat: Seat | None = None, **where
+) -> bool:
     """Hold `text` (a comment or a note about to be shown) if it names someone; True if held.
 
     `where` says where it goes once published (version, agenda_item, step, update) and, for
@@ -50,8 +55,12 @@ def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None =
     if not names_in(room, text):
         return False
     held = HeldText.objects.create(
-        room=room, kind=kind, text_md=text, seat=seat,
-        attribution=attribute(seat).as_payload() if seat is not None else {}, **where,
+        room=room,
+        kind=kind,
+        text_md=text,
+        seat=seat,
+        attribution=attribute(seat).as_payload() if seat is not None else {},
+        **where,
     )
     data = {"id": held.public_id, "kind": kind}
     if seat is not None:

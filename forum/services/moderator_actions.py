@@ -54,7 +54,9 @@ def _intervention(acting: Acting, public_id: str) -> Intervention:
         .first()
     )
     if intervention is None:
-        raise ServiceError("not_found", _("There is no such intervention in this round table."), field="id")
+        raise ServiceError(
+            "not_found", _("There is no such intervention in this round table."), field="id"
+        )
     return intervention
 
 
@@ -66,7 +68,9 @@ def _target_seat(acting: Acting, public_id: str) -> Seat:
         .first()
     )
     if seat is None:
-        raise ServiceError("not_found", _("There is no such seat in this round table."), field="seat")
+        raise ServiceError(
+            "not_found", _("There is no such seat in this round table."), field="seat"
+        )
     seat.room = acting.room
     return seat
 
@@ -75,9 +79,13 @@ def _target_below_chair(acting: Acting, seat: str) -> Seat:
     """A seat a moderator may act against: not their own, not the chair's."""
     target = _target_seat(acting, seat)
     if target.pk == acting.seat.pk:
-        raise ServiceError("invalid_target", _("You cannot do that to your own seat."), field="seat")
+        raise ServiceError(
+            "invalid_target", _("You cannot do that to your own seat."), field="seat"
+        )
     if target.role == Seat.Role.CHAIR:
-        raise ServiceError("invalid_target", _("The chair's seat is not subject to moderation."), field="seat")
+        raise ServiceError(
+            "invalid_target", _("The chair's seat is not subject to moderation."), field="seat"
+        )
     return target
 
 
@@ -91,7 +99,14 @@ def _expect(intervention: Intervention, *statuses: str) -> None:
 
 
 def _audit(acting: Acting, action: Action, target: str, reason: str = "", **data) -> None:
-    audit_append(room=acting.room, action=str(action), actor=acting.seat, target=target, reason=reason, data=data)
+    audit_append(
+        room=acting.room,
+        action=str(action),
+        actor=acting.seat,
+        target=target,
+        reason=reason,
+        data=data,
+    )
 
 
 def _seat_data(seat: Seat) -> dict:
@@ -100,23 +115,37 @@ def _seat_data(seat: Seat) -> dict:
 
 def _publish(intervention: Intervention) -> None:
     participants, moderators = intervention_payloads(intervention)
-    append_event(intervention.room_id, "intervention.posted", participants=participants, moderators=moderators)
+    append_event(
+        intervention.room_id,
+        "intervention.posted",
+        participants=participants,
+        moderators=moderators,
+    )
 
 
 # -- held interventions ---------------------------------------------------------------
 
 
-def _guard(acting: Acting, intervention: Intervention, text: str, not_a_participant: str | None) -> None:
+def _guard(
+    acting: Acting, intervention: Intervention, text: str, not_a_participant: str | None
+) -> None:
     """What a moderator is about to publish passes the guard a delegate's post did: a text
     still naming a seat holder is refused, quoting the place to this moderator alone."""
     refuse_names(
-        acting.room, text, what=_("intervention"), field="body", actor=acting.seat,
-        target=intervention.public_id, not_a_participant=not_a_participant,
+        acting.room,
+        text,
+        what=_("intervention"),
+        field="body",
+        actor=acting.seat,
+        target=intervention.public_id,
+        not_a_participant=not_a_participant,
     )
 
 
 @transaction.atomic
-def intervention_approve(*, actor_seat_id: int, intervention_id: str, not_a_participant: str | None = None) -> None:
+def intervention_approve(
+    *, actor_seat_id: int, intervention_id: str, not_a_participant: str | None = None
+) -> None:
     """Publish a held intervention as written: refused while it names a seat holder, unless
     the moderator states why the match is not a participant (audited)."""
     acting = load_acting(actor_seat_id, Action.APPROVE)
@@ -140,9 +169,12 @@ def intervention_reject(*, actor_seat_id: int, intervention_id: str, reason: str
     data = {"id": intervention.public_id, "reason": reason}
     append_event(acting.room, "intervention.rejected", participants=None, moderators=data)
     notify_seat(
-        acting.room.pk, intervention.seat_id,
+        acting.room.pk,
+        intervention.seat_id,
         {"type": "notice", "code": "rejected", "id": intervention.public_id, "reason": reason},
-        message=lambda: _("A moderator declined your intervention: %(reason)s") % {"reason": reason},
+        message=lambda: (
+            _("A moderator declined your intervention: %(reason)s") % {"reason": reason}
+        ),
     )
     _audit(acting, Action.REJECT, intervention.public_id, reason)
 
@@ -188,13 +220,19 @@ def intervention_restore(*, actor_seat_id: int, intervention_id: str) -> None:
     intervention.status, intervention.status_reason = Status.PUBLISHED, ""
     intervention.save(update_fields=["status", "status_reason"])
     participants, moderators = intervention_payloads(intervention)
-    append_event(acting.room, "intervention.restored", participants=participants, moderators=moderators)
+    append_event(
+        acting.room, "intervention.restored", participants=participants, moderators=moderators
+    )
     _audit(acting, Action.RESTORE, intervention.public_id)
 
 
 @transaction.atomic
 def intervention_redact(
-    *, actor_seat_id: int, intervention_id: str, reason: str, body: str | None = None,
+    *,
+    actor_seat_id: int,
+    intervention_id: str,
+    reason: str,
+    body: str | None = None,
     not_a_participant: str | None = None,
 ) -> None:
     """Replace what readers see by a redacted version (the moderator's edit, or a notice).
@@ -215,7 +253,9 @@ def intervention_redact(
     intervention.redacted_html, intervention.redaction_reason = html, reason
     if was == Status.HELD:
         intervention.status, intervention.status_reason = Status.PUBLISHED, ""
-    intervention.save(update_fields=["redacted_html", "redaction_reason", "status", "status_reason"])
+    intervention.save(
+        update_fields=["redacted_html", "redaction_reason", "status", "status_reason"]
+    )
     if was == Status.HELD:
         _publish(intervention)
     else:
@@ -243,8 +283,12 @@ def intervention_flag(*, seat_id: int, intervention_id: str, reason: str) -> int
     if flags >= FLAGS_TO_HIDE:
         _hide(intervention, f"Hidden pending review: flagged by {flags} participants.")
         audit_append(
-            room=acting.room, action="hide_after_flags", actor=None,
-            target=intervention.public_id, reason=f"{flags} flags", data={},
+            room=acting.room,
+            action="hide_after_flags",
+            actor=None,
+            target=intervention.public_id,
+            reason=f"{flags} flags",
+            data={},
         )
     return flags
 
@@ -255,9 +299,14 @@ def intervention_flag(*, seat_id: int, intervention_id: str, reason: str) -> int
 @transaction.atomic
 def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") -> Seat:
     acting = load_acting(actor_seat_id, Action.MUTE)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MUTE_MINUTES:
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 1 <= minutes <= MAX_MUTE_MINUTES
+    ):
         raise ServiceError(
-            "invalid_frame", _("minutes must be a whole number from 1 to %(max)s.") % {"max": MAX_MUTE_MINUTES},
+            "invalid_frame",
+            _("minutes must be a whole number from 1 to %(max)s.") % {"max": MAX_MUTE_MINUTES},
             field="minutes",
         )
     reason = clean_reason(reason, required=False)
@@ -265,14 +314,24 @@ def seat_mute(*, actor_seat_id: int, seat: str, minutes: int, reason: str = "") 
     target.muted_until = timezone.now() + timedelta(minutes=minutes)
     target.save(update_fields=["muted_until"])
     until = target.muted_until.isoformat()
-    append_event(acting.room, "seat.muted", participants=None, moderators={**_seat_data(target), "until": until})
+    append_event(
+        acting.room,
+        "seat.muted",
+        participants=None,
+        moderators={**_seat_data(target), "until": until},
+    )
     notify_seat(
-        acting.room.pk, target.pk,
+        acting.room.pk,
+        target.pk,
         {"type": "notice", "code": "muted", "until": until, "minutes": minutes},
-        message=lambda: ngettext(
-            "A moderator has muted you for %(minutes)s minute.",
-            "A moderator has muted you for %(minutes)s minutes.", minutes,
-        ) % {"minutes": minutes},
+        message=lambda: (
+            ngettext(
+                "A moderator has muted you for %(minutes)s minute.",
+                "A moderator has muted you for %(minutes)s minutes.",
+                minutes,
+            )
+            % {"minutes": minutes}
+        ),
     )
     _audit(acting, Action.MUTE, target.public_id, reason, minutes=minutes)
     return target
@@ -285,7 +344,12 @@ def seat_unmute(*, actor_seat_id: int, seat: str) -> Seat:
     target.muted_until = None
     target.save(update_fields=["muted_until"])
     append_event(acting.room, "seat.unmuted", participants=None, moderators=_seat_data(target))
-    notify_seat(acting.room.pk, target.pk, {"type": "notice", "code": "unmuted"}, message=lambda: _("You may speak again."))
+    notify_seat(
+        acting.room.pk,
+        target.pk,
+        {"type": "notice", "code": "unmuted"},
+        message=lambda: _("You may speak again."),
+    )
     _audit(acting, Action.MUTE, target.public_id, "unmute")
     return target
 
@@ -304,7 +368,8 @@ def seat_remove(*, actor_seat_id: int, seat: str, reason: str) -> Seat:
     floor_release_seat(acting.room, target, now)
     append_event(acting.room, "seat.removed", participants=None, moderators=_seat_data(target))
     notify_seat(
-        acting.room.pk, target.pk,
+        acting.room.pk,
+        target.pk,
         {"type": "error", "code": "forbidden"},
         message=lambda: _("Your seat in this round table has been withdrawn."),
         close_code=4403,
@@ -320,7 +385,9 @@ def seat_reveal(*, actor_seat_id: int, seat: str, reason: str) -> dict:
     reason = clean_reason(reason)
     target = _target_seat(acting, seat)
     append_event(
-        acting.room, "seat.revealed", participants=None,
+        acting.room,
+        "seat.revealed",
+        participants=None,
         moderators={**_seat_data(target), "by": attribute(acting.seat).label},
     )
     _audit(acting, Action.REVEAL, target.public_id, reason)
@@ -345,7 +412,11 @@ def _settings_changed(acting: Acting, action: Action, **fields) -> None:
     for name, value in fields.items():
         setattr(room, name, value)
     room.save(update_fields=list(fields))
-    data = {"premoderation": room.premoderation, "slow_mode_seconds": room.slow_mode_seconds, "locked": room.locked}
+    data = {
+        "premoderation": room.premoderation,
+        "slow_mode_seconds": room.slow_mode_seconds,
+        "locked": room.locked,
+    }
     append_event(room, "room.settings_changed", participants=data, moderators=data)
     _audit(acting, action, room.slug, **fields)
 
@@ -361,7 +432,11 @@ def room_set_premoderation(*, actor_seat_id: int, on: bool) -> RoundTable:
 def room_set_slow_mode(*, actor_seat_id: int, seconds: int) -> RoundTable:
     acting = load_acting(actor_seat_id, Action.SLOW_MODE)
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 3600:
-        raise ServiceError("invalid_frame", _("seconds must be a whole number from 0 (off) to 3600."), field="seconds")
+        raise ServiceError(
+            "invalid_frame",
+            _("seconds must be a whole number from 0 (off) to 3600."),
+            field="seconds",
+        )
     _settings_changed(acting, Action.SLOW_MODE, slow_mode_seconds=seconds)
     return acting.room
 
@@ -380,7 +455,8 @@ def room_close(*, actor_seat_id: int, reopen: bool = False) -> RoundTable:
     if acting.room.status == status:
         raise ServiceError(
             "invalid_state",
-            _("The round table is already %(status)s.") % {"status": acting.room.get_status_display().lower()},
+            _("The round table is already %(status)s.")
+            % {"status": acting.room.get_status_display().lower()},
         )
     if not reopen:
         floor_stop(acting.room)

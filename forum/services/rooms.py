@@ -50,26 +50,39 @@ def akn_identity_check(*, akn_author: str, akn_country: str) -> None:
     if akn_author and (len(akn_author) > 40 or not AKN_AUTHOR.fullmatch(akn_author)):
         raise ServiceError(
             "invalid_akn_author",
-            _("%(value)s is not a valid Akoma Ntoso author id (up to 40 lowercase letters, "
-              "digits and single hyphens, e.g. oas).") % {"value": repr(akn_author[:50])},
+            _(
+                "%(value)s is not a valid Akoma Ntoso author id (up to 40 lowercase letters, "
+                "digits and single hyphens, e.g. oas)."
+            )
+            % {"value": repr(akn_author[:50])},
         )
     if not AKN_COUNTRY.fullmatch(akn_country or ""):
         raise ServiceError(
             "invalid_akn_country",
-            _("%(value)s is not a valid Akoma Ntoso country (a two-letter ISO 3166-1 code in "
-              "lowercase, e.g. aa or br).") % {"value": repr((akn_country or "")[:20])},
+            _(
+                "%(value)s is not a valid Akoma Ntoso country (a two-letter ISO 3166-1 code in "
+                "lowercase, e.g. aa or br)."
+            )
+            % {"value": repr((akn_country or "")[:20])},
         )
 
 
 @transaction.atomic
 def dialogue_get_or_create(
-    *, slug: str, title: str, convener: str = "", akn_author: str = "",
+    *,
+    slug: str,
+    title: str,
+    convener: str = "",
+    akn_author: str = "",
     akn_country: str = DEFAULT_AKN_COUNTRY,
 ) -> Dialogue:
     akn_identity_check(akn_author=akn_author, akn_country=akn_country)
     dialogue, created = Dialogue.objects.get_or_create(
-        slug=slug, defaults={
-            "title": title, "convener": convener, "akn_author": akn_author,
+        slug=slug,
+        defaults={
+            "title": title,
+            "convener": convener,
+            "akn_author": akn_author,
             "akn_country": akn_country,
         },
     )
@@ -106,24 +119,36 @@ def room_create(
     if slugify(slug) != slug or not slug or len(slug) > 80:
         raise ServiceError(
             "invalid_slug",
-            _("%(slug)s is not a valid slug (up to 80 lowercase letters, digits, hyphens).") % {"slug": repr(slug[:90])},
+            _("%(slug)s is not a valid slug (up to 80 lowercase letters, digits, hyphens).")
+            % {"slug": repr(slug[:90])},
         )
     if RoundTable.objects.filter(slug=slug).exists():
-        raise ServiceError("slug_taken", _("A round table with slug %(slug)s already exists.") % {"slug": repr(slug)})
+        raise ServiceError(
+            "slug_taken",
+            _("A round table with slug %(slug)s already exists.") % {"slug": repr(slug)},
+        )
     if not title.strip() or len(title.strip()) > 300:
-        raise ServiceError("invalid_title", _("The title may not be empty, nor longer than 300 characters."))
+        raise ServiceError(
+            "invalid_title", _("The title may not be empty, nor longer than 300 characters.")
+        )
     if any(not item.strip() or len(item.strip()) > 300 for item in agenda or []):
-        raise ServiceError("invalid_agenda_item", _("Each agenda item has a title of 1 to 300 characters."))
-    schedule = check_schedule(starts_at=starts_at, ends_at=ends_at, place=place, online=online, time_zone=time_zone)
+        raise ServiceError(
+            "invalid_agenda_item", _("Each agenda item has a title of 1 to 300 characters.")
+        )
+    schedule = check_schedule(
+        starts_at=starts_at, ends_at=ends_at, place=place, online=online, time_zone=time_zone
+    )
     if rule not in RoundTable.Rule.values:
         raise ServiceError(
-            "invalid_rule", _("Rule must be one of %(rules)s.") % {"rules": ", ".join(RoundTable.Rule.values)}
+            "invalid_rule",
+            _("Rule must be one of %(rules)s.") % {"rules": ", ".join(RoundTable.Rule.values)},
         )
     attribution = attribution or default_attribution(rule)
     if attribution not in RoundTable.Attribution.values:
         raise ServiceError(
             "invalid_attribution",
-            _("Attribution must be one of %(values)s.") % {"values": ", ".join(RoundTable.Attribution.values)},
+            _("Attribution must be one of %(values)s.")
+            % {"values": ", ".join(RoundTable.Attribution.values)},
         )
     if rule == RoundTable.Rule.CHATHAM_HOUSE and attribution == RoundTable.Attribution.NAMED:
         raise ServiceError(
@@ -136,11 +161,14 @@ def room_create(
     if language not in dict(settings.LANGUAGES):
         raise ServiceError(
             "invalid_language",
-            _("The language of the minutes is one of %(values)s.") % {"values": ", ".join(dict(settings.LANGUAGES))},
+            _("The language of the minutes is one of %(values)s.")
+            % {"values": ", ".join(dict(settings.LANGUAGES))},
         )
     if status not in RoundTable.Status.values:
         raise ServiceError(
-            "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
+            "invalid_status",
+            _("Status must be one of %(values)s.")
+            % {"values": ", ".join(RoundTable.Status.values)},
         )
     room = RoundTable.objects.create(
         dialogue=dialogue,
@@ -171,7 +199,9 @@ def room_create(
 def room_set_status(*, room: RoundTable, status: str) -> RoundTable:
     if status not in RoundTable.Status.values:
         raise ServiceError(
-            "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
+            "invalid_status",
+            _("Status must be one of %(values)s.")
+            % {"values": ", ".join(RoundTable.Status.values)},
         )
     if room.status == status:
         return room

@@ -24,7 +24,9 @@ PERSON_ROLES = [role for role in Seat.Role.values if role != Seat.Role.SCREEN]
 def staff_addresses() -> set[str]:
     """Every e-mail address (and address-like username) of a staff or superuser account,
     in lower case: none of them may hold a seat."""
-    pairs = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).values_list("username", "email")
+    pairs = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).values_list(
+        "username", "email"
+    )
     return {value.strip().lower() for pair in pairs for value in pair if value and "@" in value}
 
 
@@ -32,10 +34,12 @@ def staff_account_refusal(email: str) -> ServiceError:
     return ServiceError(
         "staff_account",
         _(
-            "%(email)s belongs to a staff account, and a seat never carries staff " "rights. Give this "
+            "%(email)s belongs to a staff account, and a seat never carries staff "
+            "rights. Give this "
             "person's seat another e-mail address: a seat identity of its own, opened only by its "
             "join link."
-        ) % {"email": email},
+        )
+        % {"email": email},
         field="email",
     )
 
@@ -56,8 +60,8 @@ def delegates_in_sector(room: RoundTable, sector: Sector, exclude_user: User | N
 def delegates_per_sector(room: RoundTable) -> dict[str, int]:
     """Seated delegates (the seats that count against quotas) per sector slug."""
     counts: dict[str, int] = {}
-    for slug in quota_seats(room).filter(sector__isnull=False).values_list(
-        "sector__slug", flat=True
+    for slug in (
+        quota_seats(room).filter(sector__isnull=False).values_list("sector__slug", flat=True)
     ):
         counts[slug] = counts.get(slug, 0) + 1
     return counts
@@ -68,28 +72,38 @@ def sector_seat_limit(room: RoundTable, sector: Sector) -> int:
     that sector (a SectorSeats row) if there is one, else the room's equal seats_per_sector."""
     if room.pk is None:
         return room.seats_per_sector
-    own = SectorSeats.objects.filter(room=room, sector=sector).values_list("seats", flat=True).first()
+    own = (
+        SectorSeats.objects.filter(room=room, sector=sector).values_list("seats", flat=True).first()
+    )
     return room.seats_per_sector if own is None else own
 
 
 def sector_seat_limits(room: RoundTable) -> dict[str, int]:
     """sector slug -> seats, for every sector of the room's dialogue (and any sector with
     its own number)."""
-    limits = {slug: room.seats_per_sector for slug in room.dialogue.sectors.values_list("slug", flat=True)}
+    limits = {
+        slug: room.seats_per_sector for slug in room.dialogue.sectors.values_list("slug", flat=True)
+    }
     limits.update(SectorSeats.objects.filter(room=room).values_list("sector__slug", "seats"))
     return limits
 
 
 def describe_limit(room: RoundTable, sector_slug: str, limit: int) -> str:
-    """"3 seats per sector" for the equal number, "2 seats for sector 'x'" for a sector's own."""
+    """ "3 seats per sector" for the equal number, "2 seats for sector 'x'" for a sector's own."""
     own = SectorSeats.objects.filter(room=room, sector__slug=sector_slug).exists()
     if own:
-        return _("%(limit)s seats for sector %(sector)s") % {"limit": limit, "sector": repr(sector_slug)}
+        return _("%(limit)s seats for sector %(sector)s") % {
+            "limit": limit,
+            "sector": repr(sector_slug),
+        }
     return _("%(limit)s seats per sector") % {"limit": limit}
 
 
 def is_accredited(organization: Organization | None) -> bool:
-    return organization is not None and organization.accreditation == Organization.Accreditation.ACCREDITED
+    return (
+        organization is not None
+        and organization.accreditation == Organization.Accreditation.ACCREDITED
+    )
 
 
 def check_accreditation(room: RoundTable, role: str, organization: Organization | None) -> None:
@@ -102,7 +116,8 @@ def check_accreditation(room: RoundTable, role: str, organization: Organization 
         raise ServiceError(
             "not_accredited",
             _(
-                "This round table seats only delegates of accredited organizations; " "give the delegate's "
+                "This round table seats only delegates of accredited organizations; "
+                "give the delegate's "
                 "organization."
             ),
             field="organization",
@@ -111,15 +126,25 @@ def check_accreditation(room: RoundTable, role: str, organization: Organization 
         raise ServiceError(
             "not_accredited",
             _(
-                "Organization %(organization)s is %(status)s, not accredited; this " "round table seats only "
+                "Organization %(organization)s is %(status)s, not accredited; this "
+                "round table seats only "
                 "delegates of accredited organizations."
-            ) % {"organization": repr(organization.name), "status": organization.get_accreditation_display().lower()},
+            )
+            % {
+                "organization": repr(organization.name),
+                "status": organization.get_accreditation_display().lower(),
+            },
             field="organization",
         )
 
 
 def check_seat(
-    *, room: RoundTable, user: User | None, role: str, sector: Sector | None, organization: Organization | None
+    *,
+    room: RoundTable,
+    user: User | None,
+    role: str,
+    sector: Sector | None,
+    organization: Organization | None,
 ) -> None:
     """Every rule a seat must keep, without changing anything: raise ServiceError or return.
 
@@ -129,15 +154,20 @@ def check_seat(
     if role not in PERSON_ROLES:
         # A screen seat comes from its own link (forum/services/screens.py), never a person's.
         raise ServiceError(
-            "invalid_role", _("Role must be one of %(roles)s.") % {"roles": ", ".join(PERSON_ROLES)}, field="role"
+            "invalid_role",
+            _("Role must be one of %(roles)s.") % {"roles": ", ".join(PERSON_ROLES)},
+            field="role",
         )
     if user is not None and (user.is_staff or user.is_superuser):
         raise ServiceError(
             "staff_account",
             _(
-                "%(user)s is a staff account, and a seat never carries staff rights. " "Seat this person "
-                "under another e-mail address: a seat identity of its own, opened only " "by its join link."
-            ) % {"user": user.get_username()},
+                "%(user)s is a staff account, and a seat never carries staff rights. "
+                "Seat this person "
+                "under another e-mail address: a seat identity of its own, opened only "
+                "by its join link."
+            )
+            % {"user": user.get_username()},
             field="user",
         )
     if role == Seat.Role.DELEGATE and sector is None:
@@ -145,13 +175,15 @@ def check_seat(
     if sector is not None and not room.dialogue.sectors.filter(pk=sector.pk).exists():
         raise ServiceError(
             "invalid_sector",
-            _("Sector %(sector)s does not take part in this dialogue.") % {"sector": repr(sector.slug)},
+            _("Sector %(sector)s does not take part in this dialogue.")
+            % {"sector": repr(sector.slug)},
             field="sector",
         )
     if organization is not None and sector is not None and organization.sector_id != sector.pk:
         raise ServiceError(
             "organization_sector",
-            _("Organization %(organization)s belongs to another sector.") % {"organization": repr(organization.name)},
+            _("Organization %(organization)s belongs to another sector.")
+            % {"organization": repr(organization.name)},
             field="organization",
         )
     check_accreditation(room, role, organization)
@@ -160,7 +192,8 @@ def check_seat(
         if delegates_in_sector(room, sector, exclude_user=user) >= limit:
             raise ServiceError(
                 "sector_full",
-                _("Sector %(sector)s already has its %(limit)s seats.") % {"sector": repr(sector.slug), "limit": limit},
+                _("Sector %(sector)s already has its %(limit)s seats.")
+                % {"sector": repr(sector.slug), "limit": limit},
                 field="sector",
                 limit=limit,
             )

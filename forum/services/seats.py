@@ -66,7 +66,9 @@ def user_upsert(*, email: str, name: str) -> User:
     return user
 
 
-def organization_get_or_create(*, name: str, sector: Sector, accreditation: str | None = None) -> Organization:
+def organization_get_or_create(
+    *, name: str, sector: Sector, accreditation: str | None = None
+) -> Organization:
     """The organization called `name` (case-insensitive), created in `sector` if new.
 
     `accreditation` is the status a NEW organization starts with (default: the model's);
@@ -81,7 +83,11 @@ def organization_get_or_create(*, name: str, sector: Sector, accreditation: str 
         raise ServiceError(
             "organization_sector",
             _("Organization %(organization)s belongs to sector %(sector)s, not %(other)s.")
-            % {"organization": repr(org.name), "sector": repr(org.sector.slug), "other": repr(sector.slug)},
+            % {
+                "organization": repr(org.name),
+                "sector": repr(org.sector.slug),
+                "other": repr(sector.slug),
+            },
         )
     return org
 
@@ -141,9 +147,12 @@ def seat_access_changed(seat: Seat) -> None:
     process (`seat_changed`, 4409): what a socket may read and do was fixed when it opened.
     The page reloads and opens a socket under the new role; the session carries on."""
     notify_seat(
-        seat.room_id, seat.pk,
+        seat.room_id,
+        seat.pk,
         {"type": "error", "code": "seat_changed"},
-        message=lambda: _("Your role or sector in this round table has changed; the page reloads with it."),
+        message=lambda: _(
+            "Your role or sector in this round table has changed; the page reloads with it."
+        ),
         close_code=SEAT_CHANGED_CLOSE,
         unless_access=(str(seat.role), seat.sector.slug if seat.sector_id else None),
     )
@@ -166,7 +175,8 @@ def seat_end_sessions(seat: Seat, message) -> None:
     """After commit, close the sockets opened with an earlier link of `seat`, in every
     process, with `forbidden` and `message` (a callable: it is worded once per language)."""
     notify_seat(
-        seat.room_id, seat.pk,
+        seat.room_id,
+        seat.pk,
         {"type": "error", "code": "forbidden"},
         message=message,
         close_code=4403,
@@ -184,11 +194,17 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
     if Seat.objects.filter(pk=seat.pk, removed_at__isnull=False).exists():
         # Removal is for good: a new link would reopen a seat a moderator closed.
         raise ServiceError(
-            "seat_removed", _("This seat was withdrawn from the round table; it gets no new join link.")
+            "seat_removed",
+            _("This seat was withdrawn from the round table; it gets no new join link."),
         )
     token = token or secrets.token_urlsafe(32)
     seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
-    seat_end_sessions(seat, lambda: _("Your join link has been replaced; open the newest link the secretariat sent you."))
+    seat_end_sessions(
+        seat,
+        lambda: _(
+            "Your join link has been replaced; open the newest link the secretariat sent you."
+        ),
+    )
     return token
 
 
@@ -216,7 +232,9 @@ def _require_actor(actor: User | None, via: str) -> None:
         require_secretariat(actor, StaffAction.SEATS)
 
 
-def _seat_audit(seat: Seat, action: str, via: str, *, actor_seat: Seat | None = None, **data) -> None:
+def _seat_audit(
+    seat: Seat, action: str, via: str, *, actor_seat: Seat | None = None, **data
+) -> None:
     """The room's audit entry for a seat or link change: the seat's handle, role and sector
     and the path it came through, never the person, the organization, the token or its hash."""
     audit_append(
@@ -252,17 +270,32 @@ def seat_save(
     _require_actor(actor, via)
     # The room lock (seat_upsert takes it too) first, so that `before` is what this change changes.
     RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
-    before = Seat.objects.filter(room=room, user=user).values("role", "sector_id", "organization_id").first()
-    seat, created = seat_upsert(room=room, user=user, role=role, sector=sector, organization=organization)
+    before = (
+        Seat.objects.filter(room=room, user=user)
+        .values("role", "sector_id", "organization_id")
+        .first()
+    )
+    seat, created = seat_upsert(
+        room=room, user=user, role=role, sector=sector, organization=organization
+    )
     if created:
         _seat_audit(seat, "seat_add", via)
         return seat, created
-    after = {"role": seat.role, "sector_id": seat.sector_id, "organization_id": seat.organization_id}
+    after = {
+        "role": seat.role,
+        "sector_id": seat.sector_id,
+        "organization_id": seat.organization_id,
+    }
     changed = sorted(name.removesuffix("_id") for name in after if after[name] != before[name])
     if changed:
-        before_sector = Sector.objects.filter(pk=before["sector_id"]).values_list("slug", flat=True).first()
+        before_sector = (
+            Sector.objects.filter(pk=before["sector_id"]).values_list("slug", flat=True).first()
+        )
         _seat_audit(
-            seat, "seat_change", via, changed=changed,
+            seat,
+            "seat_change",
+            via,
+            changed=changed,
             before={"role": before["role"], "sector": before_sector},
         )
     return seat, created
@@ -270,7 +303,11 @@ def seat_save(
 
 @transaction.atomic
 def seat_set_presence(
-    *, seat: Seat | str, presence: object, actor: User | None = None, actor_seat_id: int | None = None,
+    *,
+    seat: Seat | str,
+    presence: object,
+    actor: User | None = None,
+    actor_seat_id: int | None = None,
     via: str = "secretariat",
 ) -> Seat:
     """Mark a seat "in the room" or "online" (the attendance counts a delegate in the room as
@@ -281,9 +318,13 @@ def seat_set_presence(
         acting = load_acting(actor_seat_id, Action.MARK_PRESENCE)
         room, actor_seat = acting.room, acting.seat
         public_id = seat if isinstance(seat, str) else seat.public_id
-        target = Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
+        target = (
+            Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
+        )
         if target is None:
-            raise ServiceError("not_found", _("There is no such seat in this round table."), field="seat")
+            raise ServiceError(
+                "not_found", _("There is no such seat in this round table."), field="seat"
+            )
         via = "room"
     else:
         _require_actor(actor, via)
@@ -292,7 +333,8 @@ def seat_set_presence(
     if presence not in Seat.Presence.values:
         raise ServiceError(
             "invalid_presence",
-            _("A seat is marked %(values)s.") % {"values": " or ".join(repr(v) for v in Seat.Presence.values)},
+            _("A seat is marked %(values)s.")
+            % {"values": " or ".join(repr(v) for v in Seat.Presence.values)},
             field="presence",
         )
     target.room = room
@@ -300,10 +342,18 @@ def seat_set_presence(
         before = target.presence
         target.presence = presence
         target.save(update_fields=["presence"])
-        _seat_audit(target, "mark_presence", via, actor_seat=actor_seat, before=before, after=presence)
+        _seat_audit(
+            target, "mark_presence", via, actor_seat=actor_seat, before=before, after=presence
+        )
         append_event(
-            room, "seat.presence_changed", participants=None,
-            moderators={"seat": target.public_id, "attribution": attribute(target).as_payload(), "presence": presence},
+            room,
+            "seat.presence_changed",
+            participants=None,
+            moderators={
+                "seat": target.public_id,
+                "attribution": attribute(target).as_payload(),
+                "presence": presence,
+            },
         )
     return target
 
@@ -311,11 +361,15 @@ def seat_set_presence(
 def seat_mark_joined(*, seat_id: int) -> bool:
     """Record the first time a socket of the seat was let into its room (the attendance's
     "joined"); later connections write nothing. True when this call recorded it."""
-    return bool(Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now()))
+    return bool(
+        Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now())
+    )
 
 
 @transaction.atomic
-def seat_link_issue(*, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False) -> str:
+def seat_link_issue(
+    *, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False
+) -> str:
     """A new join link for the seat (seat_issue_token: the old one and its sessions end),
     audited as `issue_link`; returns the token once. Refusals: forbidden (not the
     secretariat), seat_removed (a withdrawn seat gets no link)."""
@@ -342,7 +396,9 @@ def seat_by_token(token: str) -> Seat | None:
     # Looking up the hash, not the token, means timing the index reveals nothing useful.
     return (
         Seat.objects.select_related("room", "user", "sector")
-        .filter(token_hash=hash_token(token), token_revoked_at__isnull=True, removed_at__isnull=True)
+        .filter(
+            token_hash=hash_token(token), token_revoked_at__isnull=True, removed_at__isnull=True
+        )
         .exclude(Q(user__is_staff=True) | Q(user__is_superuser=True))
         .first()
     )
@@ -369,7 +425,8 @@ def seat_consent(*, seat_id: int, rule: str) -> Seat:
     if rule != seat.room.rule:
         raise ServiceError(
             "invalid_rule",
-            _("This room runs under the rule %(rule)s, not %(other)s.") % {"rule": repr(seat.room.rule), "other": repr(rule)},
+            _("This room runs under the rule %(rule)s, not %(other)s.")
+            % {"rule": repr(seat.room.rule), "other": repr(rule)},
             field="rule",
         )
     if seat.consented_at is None:
@@ -379,6 +436,9 @@ def seat_consent(*, seat_id: int, rule: str) -> Seat:
             seat.room,
             "seat.consented",
             participants=None,
-            moderators={"attribution": attribute(seat).as_payload(), "at": seat.consented_at.isoformat()},
+            moderators={
+                "attribution": attribute(seat).as_payload(),
+                "at": seat.consented_at.isoformat(),
+            },
         )
     return seat

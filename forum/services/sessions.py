@@ -42,7 +42,8 @@ def session_sign_out(*, request: HttpRequest) -> None:
         room_id = Seat.objects.filter(pk=bound.seat_id).values_list("room_id", flat=True).first()
         if room_id is not None:
             notify_seat(
-                room_id, bound.seat_id,
+                room_id,
+                bound.seat_id,
                 {"type": "error", "code": "forbidden"},
                 message=lambda: _("You signed out."),
                 close_code=4403,
@@ -56,6 +57,9 @@ def staff_opened(*, room, user, what: str) -> None:
     """A staff account opened a room's page or export without a seat (read-only): one entry
     in the room's audit log, naming the account and what it opened."""
     audit_append(
-        room=room, action="staff_open", actor=None, target=what[:100],
+        room=room,
+        action="staff_open",
+        actor=None,
+        target=what[:100],
         data={"staff": user.get_username(), "what": what[:200]},
     )

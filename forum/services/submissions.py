@@ -61,7 +61,9 @@ def latest_adopted(room: RoundTable) -> MinutesVersion | None:
 def _clean_note(note: str) -> str:
     note = plain_input(note or "").strip()
     if len(note) > NOTE_MAX:
-        raise ServiceError("too_large", _("A note is at most %(limit)s characters.") % {"limit": NOTE_MAX})
+        raise ServiceError(
+            "too_large", _("A note is at most %(limit)s characters.") % {"limit": NOTE_MAX}
+        )
     return note
 
 
@@ -73,7 +75,9 @@ def _date(value: dt.date | str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ServiceError("invalid_date", _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)})
+        raise ServiceError(
+            "invalid_date", _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)}
+        )
 
 
 LETTER_LANGUAGES = frozenset({"en", "es", "fr", "pt"})
@@ -89,7 +93,9 @@ def letter_language(committee: Committee, room: RoundTable) -> str:
     return room.language if room.language in LETTER_LANGUAGES else "en"
 
 
-def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]) -> str:
+def cover_letter(
+    room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]
+) -> str:
     """The cover letter from its template in the committee's working language
     (templates/secretariat/submissions/cover_letter.<language>.txt).
 
@@ -105,40 +111,44 @@ def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion
     with translation.override(language):
         if online:
             header = {**header, "place": _("online")}
-        rule = {
-            "name": str(RoundTable.Rule(header["rule"]["key"]).label),
-            "explanation": str(RULE_EXPLANATIONS[header["rule"]["key"]]),
-        } if header["rule"]["key"] in RoundTable.Rule.values else header["rule"]
+        rule = (
+            {
+                "name": str(RoundTable.Rule(header["rule"]["key"]).label),
+                "explanation": str(RULE_EXPLANATIONS[header["rule"]["key"]]),
+            }
+            if header["rule"]["key"] in RoundTable.Rule.values
+            else header["rule"]
+        )
         listed = [
             {
                 "number": rec.get("number") or str(order.get(rec["id"], "")),
                 "text": plain_text(rec.get("text_html") or "", indent="   ").strip()
                 or rec["text_md"],
                 "audience_label": str(Recommendation.Audience(rec["audience"]).label)
-                if rec["audience"] in Recommendation.Audience.values else rec["audience_label"],
+                if rec["audience"] in Recommendation.Audience.values
+                else rec["audience_label"],
             }
             for rec in recommendations
         ]
-        return render_to_string(
-            f"secretariat/submissions/cover_letter.{language}.txt",
-            {
-                "committee": committee,
-                "header": header,
-                "rule": rule,
-                "version": version,
-                "recommendations": listed,
-                "today": timezone.localdate(),
-            },
-        ).strip() + "\n"
+        return (
+            render_to_string(
+                f"secretariat/submissions/cover_letter.{language}.txt",
+                {
+                    "committee": committee,
+                    "header": header,
+                    "rule": rule,
+                    "version": version,
+                    "recommendations": listed,
+                    "today": timezone.localdate(),
+                },
+            ).strip()
+            + "\n"
+        )
 
 
 def adopted_recommendations(version: MinutesVersion) -> dict[str, dict]:
     """The recommendations as the adopted minutes state them, by public id, in order."""
-    return {
-        rec["id"]: rec
-        for item in version.document["items"]
-        for rec in item["recommendations"]
-    }
+    return {rec["id"]: rec for item in version.document["items"] for rec in item["recommendations"]}
 
 
 @transaction.atomic
@@ -160,7 +170,10 @@ def submission_create(
         raise NotFound(_("There is no such committee in the registry."))
     version = latest_adopted(room)
     if version is None:
-        raise ServiceError("not_adopted", _("Only adopted minutes are submitted; the chair has not adopted them yet."))
+        raise ServiceError(
+            "not_adopted",
+            _("Only adopted minutes are submitted; the chair has not adopted them yet."),
+        )
     adopted = adopted_recommendations(version)
     chosen = list(dict.fromkeys(recommendation_ids or []))
     unknown = [rid for rid in chosen if rid not in adopted]
@@ -177,21 +190,38 @@ def submission_create(
             "unknown_recommendation",
             _("Withdrawn since the minutes were adopted: %(ids)s.") % {"ids": ", ".join(missing)},
         )
-    letter = plain_input(letter or "").strip() or cover_letter(room, committee, version, [adopted[rid] for rid in chosen])
+    letter = plain_input(letter or "").strip() or cover_letter(
+        room, committee, version, [adopted[rid] for rid in chosen]
+    )
     submission = Submission.objects.create(
-        room=room, version=version, committee=committee, cover_letter=letter, created_by=user,
+        room=room,
+        version=version,
+        committee=committee,
+        cover_letter=letter,
+        created_by=user,
     )
     for rid in chosen:
-        FollowUp.objects.create(submission=submission, recommendation=rows[rid], text_md=adopted[rid]["text_md"])
+        FollowUp.objects.create(
+            submission=submission, recommendation=rows[rid], text_md=adopted[rid]["text_md"]
+        )
     SubmissionStep.objects.create(
-        submission=submission, status=Status.DRAFT, date=timezone.localdate(), note="", recorded_by=user,
+        submission=submission,
+        status=Status.DRAFT,
+        date=timezone.localdate(),
+        note="",
+        recorded_by=user,
     )
     return submission
 
 
 @transaction.atomic
 def submission_advance(
-    *, user: User, submission_id: str, status: str, date: dt.date | str | None = None, note: str = ""
+    *,
+    user: User,
+    submission_id: str,
+    status: str,
+    date: dt.date | str | None = None,
+    note: str = "",
 ) -> Submission:
     """Move a submission one step along its history; out-of-order steps are refused."""
     require_secretariat(user, StaffAction.SUBMISSIONS)
@@ -201,11 +231,14 @@ def submission_advance(
     if status not in Status.values:
         raise ServiceError(
             "invalid_status",
-            _("Unknown status %(status)s; one of: %(values)s.") % {"status": repr(status), "values": ", ".join(Status.values)},
+            _("Unknown status %(status)s; one of: %(values)s.")
+            % {"status": repr(status), "values": ", ".join(Status.values)},
         )
     allowed = NEXT[submission.status]
     if status not in allowed:
-        after = _(" or ").join(Status(s).label.lower() for s in sorted(allowed)) or _("nothing (it is final)")
+        after = _(" or ").join(Status(s).label.lower() for s in sorted(allowed)) or _(
+            "nothing (it is final)"
+        )
         raise ServiceError(
             "invalid_transition",
             _("A submission that is %(status)s can become %(after)s, not %(other)s.")
@@ -217,24 +250,33 @@ def submission_advance(
         )
     day = _date(date)
     if day > timezone.localdate():
-        raise ServiceError("invalid_date", _("A step is recorded once it has happened: the date is in the future."))
+        raise ServiceError(
+            "invalid_date", _("A step is recorded once it has happened: the date is in the future.")
+        )
     last = submission.steps.order_by("-recorded_at", "-pk").first()
     if last and day < last.date:
         raise ServiceError(
             "invalid_date",
-            _("This step cannot be dated before the previous one (%(date)s).") % {"date": last.date.isoformat()},
+            _("This step cannot be dated before the previous one (%(date)s).")
+            % {"date": last.date.isoformat()},
         )
     note = _clean_note(note)
     if status == Status.SUBMITTED:
-        submission.package, submission.package_sha256, submission.manifest = build_package(submission)
+        submission.package, submission.package_sha256, submission.manifest = build_package(
+            submission
+        )
         submission.status = status
         submission.save(update_fields=["package", "package_sha256", "manifest", "status"])
         enqueue_submission_webhook(submission)
     else:
         submission.status = status
         submission.save(update_fields=["status"])
-    step = SubmissionStep.objects.create(submission=submission, status=status, date=day, note="", recorded_by=user)
-    submission.note_held = _note(submission.room, step, note, kind=HeldText.Kind.STEP_NOTE, user=user, step=step)
+    step = SubmissionStep.objects.create(
+        submission=submission, status=status, date=day, note="", recorded_by=user
+    )
+    submission.note_held = _note(
+        submission.room, step, note, kind=HeldText.Kind.STEP_NOTE, user=user, step=step
+    )
     return submission
 
 
@@ -264,7 +306,8 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
     unknown = sorted(set(changes) - set(FOLLOW_UP_FIELDS))
     if unknown:
         raise ServiceError(
-            "invalid_field", _("Unknown follow-up field(s): %(fields)s.") % {"fields": ", ".join(unknown)}
+            "invalid_field",
+            _("Unknown follow-up field(s): %(fields)s.") % {"fields": ", ".join(unknown)},
         )
     note = _clean_note(note)
     if not note:
@@ -295,9 +338,15 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
             setattr(follow_up, field, value)
     follow_up.save()
     update = FollowUpUpdate.objects.create(
-        follow_up=follow_up, date=_date(date), note="", changes=diff, recorded_by=user,
+        follow_up=follow_up,
+        date=_date(date),
+        note="",
+        changes=diff,
+        recorded_by=user,
     )
-    follow_up.note_held = _note(room, update, note, kind=HeldText.Kind.FOLLOW_UP_NOTE, user=user, update=update)
+    follow_up.note_held = _note(
+        room, update, note, kind=HeldText.Kind.FOLLOW_UP_NOTE, user=user, update=update
+    )
     return follow_up
 
 

@@ -44,7 +44,10 @@ class StaffSignInForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not (user.is_staff or user.is_superuser):
             raise forms.ValidationError(
-                _("This page is for the secretariat's staff accounts. Delegates open " "their personal join link."),
+                _(
+                    "This page is for the secretariat's staff accounts. Delegates open "
+                    "their personal join link."
+                ),
                 code="not_staff",
             )
 
@@ -114,7 +117,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.warning("healthz: channel layer check failed: %s", exc)
         checks["channel_layer"] = "error"
     healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )
 
 
 @require_GET

@@ -37,7 +37,10 @@ def shift(room, from_seq: int, by: int) -> None:
     """Renumber the entries from `from_seq` on by `by`, in two steps so no two rows ever
     share a seq (PostgreSQL checks the unique constraint row by row)."""
     far = 1_000_000
-    sql("UPDATE {table} SET seq = seq + %s WHERE room_id = %s AND seq >= %s", [far + by, room.pk, from_seq])
+    sql(
+        "UPDATE {table} SET seq = seq + %s WHERE room_id = %s AND seq >= %s",
+        [far + by, room.pk, from_seq],
+    )
     sql("UPDATE {table} SET seq = seq - %s WHERE room_id = %s AND seq >= %s", [far, room.pk, far])
 
 
@@ -60,4 +63,6 @@ def rechain(room, key: str, *, kid: str | None = None) -> None:
         )
         prev = entry.hash
     mac = seal_content(key.encode(), head_content(room.pk, len(entries), prev, kid))
-    AuditHead.objects.filter(room=room).update(count=len(entries), last_hash=prev, key_id=kid, mac=mac)
+    AuditHead.objects.filter(room=room).update(
+        count=len(entries), last_hash=prev, key_id=kid, mac=mac
+    )

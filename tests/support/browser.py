@@ -225,7 +225,9 @@ def join_over_http(link: str, jar) -> str:
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
     origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
     request = urllib.request.Request(
-        link, data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(), headers={"Origin": origin}
+        link,
+        data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(),
+        headers={"Origin": origin},
     )
     with opener.open(request, timeout=10) as resp:
         assert urllib.parse.urlsplit(resp.geturl()).path == ROOM_PATH, resp.geturl()

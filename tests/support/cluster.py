@@ -675,7 +675,14 @@ class Cluster:
         log = open(log_path, "ab")  # noqa: SIM115 - the child holds it
         try:
             popen = subprocess.Popen(
-                [python(), "-m", "daphne", "-e", f"tcp:port={port}:interface={HOST}:backlog=1024", "forum.asgi:application"],
+                [
+                    python(),
+                    "-m",
+                    "daphne",
+                    "-e",
+                    f"tcp:port={port}:interface={HOST}:backlog=1024",
+                    "forum.asgi:application",
+                ],
                 cwd=ROOT,
                 env=self.daphne_env(),
                 stdin=subprocess.DEVNULL,
@@ -692,8 +699,8 @@ class Cluster:
         while time.monotonic() < deadline:
             if proc.popen.poll() is not None:
                 raise ClusterError(
-                    f"daphne {proc.index} on port {proc.port} exited with " f"{proc.popen.returncode}:\n"
-                    + proc.log()[-3000:]
+                    f"daphne {proc.index} on port {proc.port} exited with "
+                    f"{proc.popen.returncode}:\n" + proc.log()[-3000:]
                 )
             try:
                 status, _, body = self.http("GET", "/healthz", process=proc.index, timeout=5)
@@ -721,7 +728,8 @@ class Cluster:
         )
         if done.returncode != 0:
             raise ClusterError(
-                f"manage.py {' '.join(args)} failed " f"({done.returncode}):\n{done.stdout}\n{done.stderr}"
+                f"manage.py {' '.join(args)} failed "
+                f"({done.returncode}):\n{done.stdout}\n{done.stderr}"
             )
         return done.stdout
 
@@ -851,7 +859,10 @@ class Cluster:
             fields = fields(page)
         body = urlencode({"csrfmiddlewaretoken": token.group(1), **fields})
         return self.http(
-            "POST", path, process=process, body=body,
+            "POST",
+            path,
+            process=process,
+            body=body,
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Origin": f"http://{HOST}:{self.ports[process]}",

@@ -42,7 +42,9 @@ class FormValues(HTMLParser):
 
     def handle_data(self, data):
         if self._textarea:
-            self.values[self._textarea][0] += data.lstrip("\n") if not self.values[self._textarea][0] else data
+            self.values[self._textarea][0] += (
+                data.lstrip("\n") if not self.values[self._textarea][0] else data
+            )
 
 
 def form_values(client: Client, url: str) -> dict:

@@ -19,7 +19,9 @@ def consent_all(cast) -> None:
 
 
 def post(cast, persona: str, body: str) -> str:
-    return intervention_post(seat_id=cast.seats[persona].pk, client_id=uuid.uuid4(), body=body).intervention_id
+    return intervention_post(
+        seat_id=cast.seats[persona].pk, client_id=uuid.uuid4(), body=body
+    ).intervention_id
 
 
 def run_session(cast) -> dict[str, str]:
@@ -35,14 +37,27 @@ def run_session(cast) -> dict[str, str]:
     }
     mona = cast.mona.pk
     intervention_hide(actor_seat_id=mona, intervention_id=ids["pia"], reason="Off topic.")
-    intervention_redact(actor_seat_id=mona, intervention_id=ids["cyrus"], reason="Insult.", body="A point on funding.")
+    intervention_redact(
+        actor_seat_id=mona,
+        intervention_id=ids["cyrus"],
+        reason="Insult.",
+        body="A point on funding.",
+    )
     check = check_open(actor_seat_id=cast.chloe.pk, proposition="Publish the data monthly.")
-    for persona, option in (("gus", "support"), ("greta", "object"), ("cora", "support"), ("cyrus", "live"), ("ada", "support")):
+    for persona, option in (
+        ("gus", "support"),
+        ("greta", "object"),
+        ("cora", "support"),
+        ("cyrus", "live"),
+        ("ada", "support"),
+    ):
         ballot_cast(seat_id=cast.seats[persona].pk, check_id=check, option=option)
     check_close(actor_seat_id=cast.chloe.pk, check_id=check)
     recommendation_save(
-        actor_seat_id=cast.rita.pk, text="RIGOs should publish data **monthly**.",
-        audience=Recommendation.Audience.RIGOS, consensus_check=check,
+        actor_seat_id=cast.rita.pk,
+        text="RIGOs should publish data **monthly**.",
+        audience=Recommendation.Audience.RIGOS,
+        consensus_check=check,
     )
     return ids
 

@@ -23,8 +23,16 @@ REASON = "It names a fellow participant."
 EVERYONE = ("chloe", "mona", "gus", "ada", "oscar")
 
 
-AUDIENCE = {"chloe": MODERATORS, "mona": MODERATORS, "gus": PARTICIPANTS, "ada": PARTICIPANTS,
-            "oscar": PARTICIPANTS, "cora": PARTICIPANTS, "cyrus": PARTICIPANTS, "rita": PARTICIPANTS}
+AUDIENCE = {
+    "chloe": MODERATORS,
+    "mona": MODERATORS,
+    "gus": PARTICIPANTS,
+    "ada": PARTICIPANTS,
+    "oscar": PARTICIPANTS,
+    "cora": PARTICIPANTS,
+    "cyrus": PARTICIPANTS,
+    "rita": PARTICIPANTS,
+}
 
 
 REDACTED = {"kind": "redacted", "data": {}}

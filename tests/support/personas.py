@@ -105,7 +105,9 @@ def client_for(who: Seat | User | None, slug: str = "test-room") -> Client:
 
 def session_of(who: Seat | User, slug: str = "test-room"):
     """The Django session session_cookie_for makes, as views and the consumer read it."""
-    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_cookie_for(who, slug))
+    return import_module(settings.SESSION_ENGINE).SessionStore(
+        session_key=session_cookie_for(who, slug)
+    )
 
 
 def session_cookie_for(who: Seat | User, slug: str = "test-room") -> str:

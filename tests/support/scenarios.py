@@ -121,8 +121,13 @@ class Built:
 def build(scenario: Scenario) -> Built:
     dialogue = dialogue_get_or_create(slug="leak-property", title="Leak property dialogue")
     room = room_create(
-        dialogue=dialogue, slug=f"leak-{uuid.uuid4().hex[:12]}", title="Leak property round table",
-        rule=scenario.rule, attribution=scenario.attribution, k=scenario.k, seats_per_sector=10,
+        dialogue=dialogue,
+        slug=f"leak-{uuid.uuid4().hex[:12]}",
+        title="Leak property round table",
+        rule=scenario.rule,
+        attribution=scenario.attribution,
+        k=scenario.k,
+        seats_per_sector=10,
     )
     sectors = {s.slug: s for s in Sector.objects.all()}
     built = Built(room, {p.key: p for p in scenario.people}, {}, {}, [], set())
@@ -132,7 +137,10 @@ def build(scenario: Scenario) -> Built:
         if p.org:
             org = organization_get_or_create(name=p.org, sector=sectors[org_sector(p.org)])
         seat, _ = seat_upsert(
-            room=room, user=user, role=p.role, sector=sectors[p.sector] if p.sector else None,
+            room=room,
+            user=user,
+            role=p.role,
+            sector=sectors[p.sector] if p.sector else None,
             organization=org,
         )
         built.tokens.append(seat_issue_token(seat=seat))
@@ -274,9 +282,11 @@ class Run:
 
 
 _lookup = database_sync_to_async(
-    lambda room_id, user, client_id: Intervention.objects.filter(
-        room_id=room_id, seat__user=user, client_id=client_id
-    ).values_list("public_id", flat=True).first()
+    lambda room_id, user, client_id: (
+        Intervention.objects.filter(room_id=room_id, seat__user=user, client_id=client_id)
+        .values_list("public_id", flat=True)
+        .first()
+    )
 )
 
 
@@ -496,10 +506,18 @@ def _export_text(fmt: str, content: bytes) -> str:
         document = Document(io.BytesIO(content))
         core = document.core_properties
         texts = [p.text for p in document.paragraphs]
-        texts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+        texts += [
+            cell.text for table in document.tables for row in table.rows for cell in row.cells
+        ]
         texts += [p.text for section in document.sections for p in section.footer.paragraphs]
-        texts += [core.title or "", core.subject or "", core.author or "", core.keywords or "",
-                  core.comments or "", core.last_modified_by or ""]
+        texts += [
+            core.title or "",
+            core.subject or "",
+            core.author or "",
+            core.keywords or "",
+            core.comments or "",
+            core.last_modified_by or "",
+        ]
         return "\n".join(texts)
     return content.decode("utf-8", "replace")
 
@@ -512,7 +530,9 @@ def adopt_minutes(run: Run) -> None:
     minutes_adopt(actor_seat_id=seat.pk, version=version.number)
 
 
-def http_material(user, slug: str, formats: tuple[str, ...] = EXPORT_FORMATS) -> Iterator[tuple[str, str]]:
+def http_material(
+    user, slug: str, formats: tuple[str, ...] = EXPORT_FORMATS
+) -> Iterator[tuple[str, str]]:
     """The room page and the minutes exports, as this user gets them (headers included:
     an export's file name is something a participant receives too)."""
     client = client_for(user, slug)

@@ -71,8 +71,13 @@ class Socket:
 
 
 async def open_socket(
-    user: Seat | User | None, slug: str, *, after: int | None = None, origin: str = "http://127.0.0.1:8000",
-    language: str | None = None, session: str | None = None,
+    user: Seat | User | None,
+    slug: str,
+    *,
+    after: int | None = None,
+    origin: str = "http://127.0.0.1:8000",
+    language: str | None = None,
+    session: str | None = None,
 ) -> tuple[Socket, bool, int | None]:
     """A socket to room `slug`, signed in for a seat (a person: their seat in that room), or
     with the given `session` key, or with no session at all."""
@@ -147,7 +152,9 @@ async def latest_presence(sock, until, timeout: float = 8.0) -> dict:
     seen = []
     while loop.time() < deadline:
         try:
-            frame = json.loads(await sock.comm.receive_from(timeout=max(0.05, deadline - loop.time())))
+            frame = json.loads(
+                await sock.comm.receive_from(timeout=max(0.05, deadline - loop.time()))
+            )
         except TimeoutError:
             break
         if frame["type"] == "presence":

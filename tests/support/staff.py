@@ -12,7 +12,9 @@ def signed_in(chromium, server, who: str):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.set_default_navigation_timeout(30_000)  # a loaded CI machine: generous, never waited in vain
+    page.set_default_navigation_timeout(
+        30_000
+    )  # a loaded CI machine: generous, never waited in vain
     if who == "secretariat":
         # The product's own sign-in page (the admin's login page sends staff there).
         page.goto(f"{server.base_url}/admin/login/?next=/")
@@ -35,7 +37,8 @@ def serious_violations(page) -> list[str]:
 
     results = Axe().run(page)
     return [
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:3])
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(n["target"][0] for n in v["nodes"][:3])
         for v in results.response["violations"]
         if v["impact"] in BLOCKING
     ]

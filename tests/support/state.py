@@ -30,8 +30,12 @@ def snapshot(room: RoundTable) -> dict:
         "seats": list(Seat.objects.filter(room=room).order_by("pk").values(*SEAT_STATE)),
         "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
         "flags": list(Flag.objects.filter(intervention__room=room).order_by("pk").values()),
-        "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),
-        "audit": list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")),
+        "events": list(
+            RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")
+        ),
+        "audit": list(
+            AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")
+        ),
         "floor": list(FloorRequest.objects.filter(room=room).order_by("pk").values()),
         "checks": list(ConsensusCheck.objects.filter(room=room).order_by("pk").values()),
         "ballots": list(Ballot.objects.filter(consensus_check__room=room).order_by("pk").values()),

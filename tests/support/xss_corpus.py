@@ -170,7 +170,8 @@ CORPUS: list[tuple[str, str]] = [
     # SMIL set rewriting an href to a script URL
     (
         "svg-set-href",
-        "<svg><a><set attributeName=href " "to=\"javascript:top.__xss('svg-set-href')\"/><text y=20>x</text></a></svg>",
+        "<svg><a><set attributeName=href "
+        "to=\"javascript:top.__xss('svg-set-href')\"/><text y=20>x</text></a></svg>",
     ),
     # math with an href (MathML Core links)
     ("math-href", "<math href=\"javascript:top.__xss('math-href')\"><mi>click</mi></math>"),
@@ -221,7 +222,8 @@ CORPUS: list[tuple[str, str]] = [
     # a button overriding its form's action
     (
         "el-button-formaction",
-        "<form><button " "formaction=\"javascript:top.__xss('el-button-formaction')\">go</button></form>",
+        "<form><button "
+        "formaction=\"javascript:top.__xss('el-button-formaction')\">go</button></form>",
     ),
     # meta refresh to a script URL
     (

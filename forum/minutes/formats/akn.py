@@ -21,7 +21,7 @@ from urllib.parse import quote
 from django.utils.text import slugify
 from lxml import etree
 
-from forum.minutes.document import anonymous_phrase, function_phrases, html_to_text, sector_phrase
+from forum.minutes.document import html_to_text
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -40,6 +40,7 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.phrases import anonymous_phrase, function_phrases, sector_phrase
 from forum.minutes.when import time_text
 from forum.models import Intervention, Seat
 from moderation.attribution import FUNCTION_LABELS

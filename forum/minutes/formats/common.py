@@ -50,9 +50,10 @@ def _status_line(doc: dict) -> str:
         ) % {"number": number, "date": day, "sha256": version["content_sha256"]}
         head = version.get("audit_head")
         if head:  # versions adopted before the audit chain was keyed have none
-            line += " " + _(
-                "Audit log at adoption: entry %(entry)s, chain head %(mac)s"
-            ) % {"entry": head["entry"], "mac": head["mac"]}
+            line += " " + _("Audit log at adoption: entry %(entry)s, chain head %(mac)s") % {
+                "entry": head["entry"],
+                "mac": head["mac"],
+            }
         if version.get("open_comments"):
             line += " " + ngettext(
                 "%(count)s review comment was left open.",
@@ -93,7 +94,7 @@ def outcome_text(check: dict) -> str:
 
 
 def support_text(check: dict) -> str:
-    """"; weighted support 72.5%" after the outcome, or "" when there is none (the outcome
+    """ "; weighted support 72.5%" after the outcome, or "" when there is none (the outcome
     sentence already says it)."""
     if check["support"] is None or check.get("outcome_sentence"):
         return ""
@@ -161,26 +162,40 @@ def audience_note(rec: dict) -> str:
 
 def header_labels() -> dict[str, str]:
     return {
-        "dialogue": _("Dialogue"), "date": _("Date"), "time": _("Time"), "place": _("Place"),
+        "dialogue": _("Dialogue"),
+        "date": _("Date"),
+        "time": _("Time"),
+        "place": _("Place"),
         "status": _("Status"),
-        "rule": _("Rule"), "attribution": _("Attribution"),
+        "rule": _("Rule"),
+        "attribution": _("Attribution"),
     }
 
 
 def headings() -> dict[str, str]:
     return {
-        "attendance": _("Attendance"), "summary": _("Summary"), "interventions": _("Interventions"),
-        "consensus_checks": _("Consensus checks"), "consensus_check": _("Consensus check"),
-        "recommendations": _("Recommendations"), "parity": _("Parity figures"),
-        "method": _("Method"), "outcome": _("Outcome"),
-        "redacted": _("(redacted by the moderators)"), "no_interventions": _("No interventions."),
+        "attendance": _("Attendance"),
+        "summary": _("Summary"),
+        "interventions": _("Interventions"),
+        "consensus_checks": _("Consensus checks"),
+        "consensus_check": _("Consensus check"),
+        "recommendations": _("Recommendations"),
+        "parity": _("Parity figures"),
+        "method": _("Method"),
+        "outcome": _("Outcome"),
+        "redacted": _("(redacted by the moderators)"),
+        "no_interventions": _("No interventions."),
     }
 
 
 # The parity table's head; `parity_head()` gives it in the active language.
 PARITY_HEAD = [
-    gettext_lazy("Sector"), gettext_lazy("Turns"), gettext_lazy("Speaking time (s)"),
-    gettext_lazy("Share"), gettext_lazy("Interventions"), gettext_lazy("Words"),
+    gettext_lazy("Sector"),
+    gettext_lazy("Turns"),
+    gettext_lazy("Speaking time (s)"),
+    gettext_lazy("Share"),
+    gettext_lazy("Interventions"),
+    gettext_lazy("Words"),
 ]
 
 
@@ -196,10 +211,16 @@ def parity_table(parity: dict) -> tuple[list[list[str]], str]:
     rows = []
     for s in parity["sectors"]:
         f = room["sectors"].get(s["slug"], {})
-        rows.append([
-            s["name"], str(f.get("turns", 0)), f"{f.get('speaking_seconds', 0):.0f}",
-            percent(f.get("speaking_share", 0.0)), str(f.get("interventions", 0)), str(f.get("words", 0)),
-        ])
+        rows.append(
+            [
+                s["name"],
+                str(f.get("turns", 0)),
+                f"{f.get('speaking_seconds', 0):.0f}",
+                percent(f.get("speaking_share", 0.0)),
+                str(f.get("interventions", 0)),
+                str(f.get("words", 0)),
+            ]
+        )
     if room.get("balance") is None or not floor_used(room):
         # Nobody had the floor: no shares, no balance to speak of.
         rows = [[row[0], row[1], row[2], _("not used"), *row[4:]] for row in rows]
@@ -209,6 +230,7 @@ def parity_table(parity: dict) -> tuple[list[list[str]], str]:
         ) % {"departures": room["overrides"]["total"]}
         return rows, closing
     closing = _("Balance index: %(balance)s; departures from the floor rule: %(departures)s.") % {
-        "balance": f"{room['balance']:.2f}", "departures": room["overrides"]["total"],
+        "balance": f"{room['balance']:.2f}",
+        "departures": room["overrides"]["total"],
     }
     return rows, closing

@@ -112,9 +112,11 @@ def _page(document) -> None:
     before, _sep, after = (_("Page %(n)s") % {"n": _PAGE_FIELD}).partition(_PAGE_FIELD)
     if before:
         footer.add_run(clean(before))
-    footer._p.append(parse_xml(
-        f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
-    ))
+    footer._p.append(
+        parse_xml(
+            f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
+        )
+    )
     if after:
         footer.add_run(clean(after))
 
@@ -123,8 +125,16 @@ class Writer:
     """Adds to a python-docx Document, with paragraph styles set by id: python-docx scans
     every style of its template each time a style is set by name (about 1.5 ms a time)."""
 
-    NAMED = ("Title", "Heading 1", "Heading 2", "Heading 3", "List Bullet", "List Paragraph",
-             "Quote", "Table Grid")
+    NAMED = (
+        "Title",
+        "Heading 1",
+        "Heading 2",
+        "Heading 3",
+        "List Bullet",
+        "List Paragraph",
+        "Quote",
+        "Table Grid",
+    )
 
     def __init__(self, document):
         self.document = document
@@ -177,7 +187,7 @@ class Writer:
             _note(self.paragraph(), headings()["no_interventions"])
             return
         xml = _interventions_xml(interventions, self.ids[SPEAKER_STYLE], self.ids[TEXT_STYLE])
-        batch = parse_xml(f'<w:body {nsdecls("w")}>{xml}</w:body>')
+        batch = parse_xml(f"<w:body {nsdecls('w')}>{xml}</w:body>")
         end = self.document.element.body.sectPr  # the body's last child: content goes before
         for paragraph in list(batch):
             end.addprevious(paragraph)
@@ -213,9 +223,7 @@ def _run_xml(text: str, props: str = "") -> str:
 def _interventions_xml(interventions: list[dict], speaker_id: str, text_id: str) -> str:
     speaker = f'<w:p><w:pPr><w:pStyle w:val="{speaker_id}"/></w:pPr>'
     text = f'<w:p><w:pPr><w:pStyle w:val="{text_id}"/></w:pPr>'
-    note = _run_xml(
-        f" {headings()['redacted']}", '<w:b w:val="0"/><w:i/><w:color w:val="555555"/>'
-    )
+    note = _run_xml(f" {headings()['redacted']}", '<w:b w:val="0"/><w:i/><w:color w:val="555555"/>')
     out = []
     for iv in interventions:
         out.append(speaker + _run_xml(said_line(iv)) + (note if iv["redacted"] else "") + "</w:p>")
@@ -312,7 +320,9 @@ def _header(w: Writer, doc: dict) -> None:
     w.labelled(label["place"], h["place"])
     _status(w, doc)
     w.labelled(label["rule"], f"{h['rule']['name']}. {h['rule']['explanation']}")
-    w.labelled(label["attribution"], f"{h['attribution']['name']}. {h['attribution']['explanation']}")
+    w.labelled(
+        label["attribution"], f"{h['attribution']['name']}. {h['attribution']['explanation']}"
+    )
     w.heading(headings()["attendance"], level=1)
     w.table([attendance_head(att)] + attendance_rows(att))
     w.paragraph(attendance_line(att))

@@ -82,7 +82,8 @@ def _check_html(check: dict) -> str:
             for s in check["sectors"]
         )
         parts.append(
-            f'<div ' f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+            f"<div "
+            f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
         )
     if check["reasons"]:
         parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in check["reasons"]) + "</ul>")
@@ -93,20 +94,22 @@ def _check_html(check: dict) -> str:
 def render_html_minutes(doc: dict) -> str:
     """A standalone HTML document with its print stylesheet."""
     with in_minutes_language(doc) as language:
-        return "\n".join([
-            "<!DOCTYPE html>",
-            f'<html lang="{_e(language)}">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f"<title>{_e(minutes_title(doc))}</title>",
-            f"<style>{STYLE}</style>",
-            "</head>",
-            "<body>",
-            _html_fragment(doc, heading="h1"),
-            "</body>",
-            "</html>",
-            "",
-        ])
+        return "\n".join(
+            [
+                "<!DOCTYPE html>",
+                f'<html lang="{_e(language)}">',
+                "<head>",
+                '<meta charset="utf-8">',
+                f"<title>{_e(minutes_title(doc))}</title>",
+                f"<style>{STYLE}</style>",
+                "</head>",
+                "<body>",
+                _html_fragment(doc, heading="h1"),
+                "</body>",
+                "</html>",
+                "",
+            ]
+        )
 
 
 def render_html_fragment(doc: dict, *, heading: str = "h1") -> str:
@@ -129,12 +132,14 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         *([f"<dt>{_e(label['time'])}</dt><dd>{_e(time_text(h))}</dd>"] if time_text(h) else []),
         f"<dt>{_e(label['place'])}</dt><dd>{_e(h['place'])}</dd>",
         f"<dt>{_e(label['status'])}</dt><dd>{_e(status_line(doc))}</dd>",
-        f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. " f"{_e(h['rule']['explanation'])}</dd>",
+        f"<dt>{_e(label['rule'])}</dt><dd>{_e(h['rule']['name'])}. "
+        f"{_e(h['rule']['explanation'])}</dd>",
         f"<dt>{_e(label['attribution'])}</dt>"
         f"<dd>{_e(h['attribution']['name'])}. {_e(h['attribution']['explanation'])}</dd>",
         "</dl>",
         f"<h2>{_e(words['attendance'])}</h2>",
-        f'<div ' f'class="table-wrap"><table><thead><tr>{_ths(attendance_head(att))}</tr></thead><tbody>',
+        f"<div "
+        f'class="table-wrap"><table><thead><tr>{_ths(attendance_head(att))}</tr></thead><tbody>',
     ]
     out += [
         "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>"
@@ -146,7 +151,9 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
         if item["description"]:
             out.append(f"<p>{_e(item['description'])}</p>")
         if item["summary"]:
-            out.append(f"<h3>{_e(words['summary'])}</h3><div class=\"summary\">{item['summary_html']}</div>")
+            out.append(
+                f'<h3>{_e(words["summary"])}</h3><div class="summary">{item["summary_html"]}</div>'
+            )
         out.append(f"<h3>{_e(words['interventions'])}</h3>")
         if not item["interventions"]:
             out.append(f'<p class="note">{_e(words["no_interventions"])}</p>')
@@ -180,8 +187,13 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
 def _parity_html(parity: dict) -> str:
     rows, closing = parity_table(parity)
     head = _ths(parity_head())
-    body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-    return (f'<div ' f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>')
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return (
+        f"<div "
+        f'class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n<p>{_e(closing)}</p>'
+    )
 
 
 def _value(rec: dict) -> str:

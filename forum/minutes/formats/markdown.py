@@ -45,7 +45,8 @@ def _check_lines(check: dict) -> list[str]:
     labels = {o["key"]: o["label"] for o in check["options"]}
     outcome = outcome_text(check)
     lines = [
-        f"**{words['consensus_check']}:** {_md(check['proposition'])}", "",
+        f"**{words['consensus_check']}:** {_md(check['proposition'])}",
+        "",
         f"{words['outcome']}: **{_md(outcome)}**",
     ]
     if support_text(check):
@@ -53,7 +54,9 @@ def _check_lines(check: dict) -> list[str]:
     lines[-1] += "."
     if check["weighted"]:
         lines += ["", "| " + " | ".join(weighted_head()) + " |", "|---|---|"]
-        lines += [f"| {_md(labels.get(k, k))} | {percent(v)} |" for k, v in check["weighted"].items()]
+        lines += [
+            f"| {_md(labels.get(k, k))} | {percent(v)} |" for k, v in check["weighted"].items()
+        ]
     if check["sectors"]:
         keys = [o["key"] for o in check["options"]]
         head = sectors_head(check)
@@ -61,7 +64,10 @@ def _check_lines(check: dict) -> list[str]:
         lines.append("|---" * (3 + len(keys)) + "|")
         for sector in check["sectors"]:
             counts = " | ".join(str(sector["distribution"].get(k, 0)) for k in keys)
-            lines.append(f"| {_md(sector['name'])} | {sector['voters']} | {sector['weight']:.3f} " f"| {counts} |")
+            lines.append(
+                f"| {_md(sector['name'])} | {sector['voters']} | {sector['weight']:.3f} "
+                f"| {counts} |"
+            )
     for reason in check["reasons"]:
         lines += ["", f"- {_md(reason)}"]
     return lines

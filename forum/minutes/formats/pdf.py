@@ -66,25 +66,51 @@ from forum.minutes.when import time_text
 def styles() -> dict[str, ParagraphStyle]:
     f = fonts()
     body = ParagraphStyle(
-        "body", fontName=f.regular, fontSize=BODY_SIZE, leading=BODY_LEADING, spaceAfter=4,
+        "body",
+        fontName=f.regular,
+        fontSize=BODY_SIZE,
+        leading=BODY_LEADING,
+        spaceAfter=4,
     )
     return {
         "title": ParagraphStyle(
-            "title", parent=body, fontName=f.bold, fontSize=18, leading=22, spaceAfter=10,
+            "title",
+            parent=body,
+            fontName=f.bold,
+            fontSize=18,
+            leading=22,
+            spaceAfter=10,
         ),
         "h1": ParagraphStyle(
-            "h1", parent=body, fontName=f.bold, fontSize=14, leading=18, spaceBefore=12,
-            spaceAfter=6, keepWithNext=True,
+            "h1",
+            parent=body,
+            fontName=f.bold,
+            fontSize=14,
+            leading=18,
+            spaceBefore=12,
+            spaceAfter=6,
+            keepWithNext=True,
         ),
         "h2": ParagraphStyle(
-            "h2", parent=body, fontName=f.bold, fontSize=11, leading=14, spaceBefore=8,
-            spaceAfter=4, keepWithNext=True,
+            "h2",
+            parent=body,
+            fontName=f.bold,
+            fontSize=11,
+            leading=14,
+            spaceBefore=8,
+            spaceAfter=4,
+            keepWithNext=True,
         ),
         "body": body,
         "bullet": ParagraphStyle("bullet", parent=body, leftIndent=14, bulletIndent=4),
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11, spaceAfter=0),
         "head": ParagraphStyle(
-            "head", parent=body, fontName=f.bold, fontSize=9, leading=11, spaceAfter=0,
+            "head",
+            parent=body,
+            fontName=f.bold,
+            fontSize=9,
+            leading=11,
+            spaceAfter=0,
         ),
         "pre": ParagraphStyle("pre", parent=body, fontName=f.mono, fontSize=8.5, leading=10.5),
         "quote": ParagraphStyle("quote", parent=body, leftIndent=14, textColor=GREY),
@@ -102,11 +128,15 @@ def _table(rows: list[list[object]], widths: list[float] | None = None) -> Table
     data = [[Paragraph(esc(value), st["head"]) for value in rows[0]]]
     data += [[Paragraph(esc(value), st["cell"]) for value in row] for row in rows[1:]]
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return table
 
 
@@ -148,8 +178,9 @@ def summary_flowables(fragment: str) -> list[Paragraph]:
 def _status(doc: dict) -> str:
     """The status line; the content hash in a small monospace font so it stays on one line."""
     mono = fonts().mono
-    return _HEX.sub(lambda m: f'<font name="{mono}" size="7.5">{m.group(0)}</font>',
-                    esc(status_line(doc)))
+    return _HEX.sub(
+        lambda m: f'<font name="{mono}" size="7.5">{m.group(0)}</font>', esc(status_line(doc))
+    )
 
 
 def _header(doc: dict) -> list:
@@ -164,7 +195,10 @@ def _header(doc: dict) -> list:
         (label["place"], esc(h["place"])),
         (label["status"], _status(doc)),
         (label["rule"], f"{esc(h['rule']['name'])}. {esc(h['rule']['explanation'])}"),
-        (label["attribution"], f"{esc(h['attribution']['name'])}. {esc(h['attribution']['explanation'])}"),
+        (
+            label["attribution"],
+            f"{esc(h['attribution']['name'])}. {esc(h['attribution']['explanation'])}",
+        ),
     ]
     out = [Paragraph(esc(minutes_title(doc)), st["title"])]
     out += [Paragraph(f"<b>{esc(name)}:</b> {value}", st["body"]) for name, value in fields]
@@ -191,9 +225,12 @@ def _check(check: dict) -> list:
     labels = {o["key"]: o["label"] for o in check["options"]}
     keys = [o["key"] for o in check["options"]]
     out = [
-        Paragraph(f"<b>{esc(words['consensus_check'])}:</b> {esc(check['proposition'])}", st["body"]),
         Paragraph(
-            f"{esc(words['outcome'])}: " f"<b>{esc(outcome_text(check))}</b>{esc(support_text(check))}.",
+            f"<b>{esc(words['consensus_check'])}:</b> {esc(check['proposition'])}", st["body"]
+        ),
+        Paragraph(
+            f"{esc(words['outcome'])}: "
+            f"<b>{esc(outcome_text(check))}</b>{esc(support_text(check))}.",
             st["body"],
         ),
     ]
@@ -282,7 +319,10 @@ def _render(doc: dict) -> bytes:
     template = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm, bottomMargin=2 * cm,
+        leftMargin=2 * cm,
+        rightMargin=2 * cm,
+        topMargin=2 * cm,
+        bottomMargin=2 * cm,
         title=minutes_title(doc),
         subject=doc["header"]["dialogue"],
         creator="Round tables",

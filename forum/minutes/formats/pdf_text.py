@@ -69,8 +69,11 @@ def fonts() -> Fonts:
     for face in faces.values():
         pdfmetrics.registerFont(face)
     pdfmetrics.registerFontFamily(
-        names["regular"], normal=names["regular"], bold=names["bold"],
-        italic=names["italic"], boldItalic=names["bold_italic"],
+        names["regular"],
+        normal=names["regular"],
+        bold=names["bold"],
+        italic=names["italic"],
+        boldItalic=names["bold_italic"],
     )
     return Fonts(**names, covers=frozenset(faces["regular"].face.charToGlyph))
 
