@@ -27,6 +27,7 @@ install-test: $(VENV)/.installed-test
 
 run: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
+	$(RUN_ENV) $(PY) manage.py signing_keys
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(RUN_ENV) $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 forum.asgi:application
@@ -37,18 +38,18 @@ staff: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
 	$(RUN_ENV) $(PY) manage.py create_staff "$(EMAIL)"
 
-# The whole suite on the embedded SQLite default, then the in-process tests again on
-# PostgreSQL (SQLite ignores FOR UPDATE and hides real bugs). Without PostgreSQL the second
-# pass is skipped with its reason; with CI=true it fails instead.
+# `make lint` first; then the whole suite on the embedded SQLite default, then the in-process
+# tests again on PostgreSQL (SQLite ignores FOR UPDATE and hides real bugs). Without PostgreSQL
+# the second pass is skipped with its reason; with CI=true it fails instead.
 # The second pass leaves out the modules whose assertions cannot depend on the database engine
 # (sanitising, the leak guard's text rules, the permission table, catalogs, fuzzing and property
-# runs of pure projections): run twice they only doubled the suite's time.
+# runs of pure projections, the tree's shape): run twice they only doubled the suite's time.
 ENGINE_NEUTRAL_TESTS := test_xss test_sanitize test_leakguard test_permissions test_translations \
   test_plain_input test_fuzz_frames test_fuzz_forms test_fuzz_csv test_leak_property \
-  test_disclosure_property test_settings
-test: $(VENV)/.installed-test
+  test_disclosure_property test_settings test_architecture
+test: $(VENV)/.installed-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
-	@problem="$$($(PY) -c 'from tests.cluster import postgres_problem; print(postgres_problem() or "")')"; \
+	@problem="$$($(PY) -c 'from tests.support.cluster import postgres_problem; print(postgres_problem() or "")')"; \
 	if [ -z "$$problem" ]; then \
 	  echo "== the in-process suite again, on PostgreSQL =="; \
 	  TEST_DATABASE=postgres $(PY) -m pytest -m "not multiprocess and not browser" \
@@ -76,8 +77,11 @@ messages: $(VENV)/.installed
 	  --ignore=tests --ignore=bench --ignore=staticfiles --ignore=var
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
+# Lint and layout, line length included; `make test` runs it first, so drift fails CI.
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check forum realtime moderation tests bench
+	$(VENV)/bin/ruff format --check forum realtime moderation tests bench
+	$(VENV)/bin/ruff format --check forum realtime moderation tests bench
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -96,8 +96,10 @@ def percentile(sorted_values, p: float) -> float:
 def pcts(values) -> dict:
     """p50, p90, p99 and max of an already sorted sequence."""
     return {
-        "p50": percentile(values, 50), "p90": percentile(values, 90),
-        "p99": percentile(values, 99), "max": values[-1] if len(values) else float("nan"),
+        "p50": percentile(values, 50),
+        "p90": percentile(values, 90),
+        "p99": percentile(values, 99),
+        "max": values[-1] if len(values) else float("nan"),
     }
 
 

@@ -4,7 +4,7 @@ HTTP, through the product's own code.
 - `post_events`: the resume benchmark's backlog, posted through the real service
   (`intervention_post`: validation, Markdown, sanitising, the event log), one after the
   other, with the post rate limit lifted by the caller's environment (POST_BURST).
-- `sign_in_all`: what the join page's button does for each seat (forum/views.py `join`):
+- `sign_in_all`: what the join page's button does for each seat (forum/room/views.py `join`):
   the token's seat, then `seat_sign_in` on a request with a fresh session, and the
   session saved as SessionMiddleware saves it. 5,000 seats take seconds this way instead
   of minutes of HTTP requests; the sessions are the same rows.
@@ -38,8 +38,10 @@ def post_events(token: str, count: int) -> None:
         with transaction.atomic():
             for _ in range(min(BATCH, count - done)):
                 done += 1
-                body = (f"Resume benchmark intervention {done} of {count}: a statement of "
-                        "ordinary length, so that the replay carries frames of the usual size.")
+                body = (
+                    f"Resume benchmark intervention {done} of {count}: a statement of "
+                    "ordinary length, so that the replay carries frames of the usual size."
+                )
                 intervention_post(seat_id=seat.pk, client_id=uuid.uuid4(), body=body)
     print(f"posted {done}")
 

@@ -10,7 +10,7 @@ the post rate limit is lifted for the run), spread over the five agenda items, w
 consensus check and a recommendation per item, saves and adopts the minutes, then times,
 for the adopted version, what GET /rooms/<slug>/minutes.<fmt> does: load the frozen document,
 render it, and run the Chatham House leak check. Reported figures are the best of
-`--repeat` runs (the machine's noise only ever adds time). The aim (issue 5): all six
+`--repeat` runs (the machine's noise only ever adds time). The aim: all six
 formats together in under 5 seconds for 5,000 interventions.
 """
 
@@ -41,15 +41,17 @@ BODIES = [
 
 
 def setup(data_dir: str) -> None:
-    os.environ.update({
-        "DATA_DIR": data_dir,
-        "SECRET_KEY": "bench-exports-" + uuid.uuid4().hex,
-        "AUDIT_KEY": "bench-exports-audit-" + uuid.uuid4().hex,
-        "DEBUG": "0",
-        "POST_BURST": "1000000",
-        "POST_REFILL_SECONDS": "0.001",
-        "DJANGO_SETTINGS_MODULE": "forum.settings",
-    })
+    os.environ.update(
+        {
+            "DATA_DIR": data_dir,
+            "SECRET_KEY": "bench-exports-" + uuid.uuid4().hex,
+            "AUDIT_KEY": "bench-exports-audit-" + uuid.uuid4().hex,
+            "DEBUG": "0",
+            "POST_BURST": "1000000",
+            "POST_REFILL_SECONDS": "0.001",
+            "DJANGO_SETTINGS_MODULE": "forum.settings",
+        }
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -88,15 +90,23 @@ def build(interventions: int) -> tuple:
             body = BODIES[(posted + n) % len(BODIES)].format(n=posted + n)
             intervention_post(seat_id=seat.pk, client_id=uuid.uuid4(), body=body)
         posted += count
-        check = check_open(actor_seat_id=chair.pk, proposition=f"The round table supports point {index + 1}.")
+        check = check_open(
+            actor_seat_id=chair.pk, proposition=f"The round table supports point {index + 1}."
+        )
         for n, seat in enumerate(delegates):
-            ballot_cast(seat_id=seat.pk, check_id=check, option=("support", "live", "object")[n % 3])
+            ballot_cast(
+                seat_id=seat.pk, check_id=check, option=("support", "live", "object")[n % 3]
+            )
         check_close(actor_seat_id=chair.pk, check_id=check)
         recommendation_save(
-            actor_seat_id=rapporteur.pk, text=f"RIGOs should act on point {index + 1} within a year.",
-            audience="rigos", consensus_check=check,
+            actor_seat_id=rapporteur.pk,
+            text=f"RIGOs should act on point {index + 1} within a year.",
+            audience="rigos",
+            consensus_check=check,
         )
-        summaries[item.public_id] = f"The round table discussed **{item.title}** at length ({count} interventions)."
+        summaries[item.public_id] = (
+            f"The round table discussed **{item.title}** at length ({count} interventions)."
+        )
     started = time.perf_counter()
     version = minutes_save(actor_seat_id=rapporteur.pk, summaries=summaries)
     saved = time.perf_counter() - started
@@ -106,8 +116,9 @@ def build(interventions: int) -> tuple:
 
 def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, float, int]]]:
     """(the leak check's time, {format: (load, render, bytes)}), best of `repeat` each."""
-    from forum.minutes_access import version_document
-    from forum.minutes_render import _VERDICTS, exports, leak_check_document
+    from forum.minutes.access import version_document
+    from forum.minutes.formats.registry import exports
+    from forum.minutes.leak import _VERDICTS, leak_check_document
     from forum.models import MinutesVersion
 
     def load() -> dict:
@@ -153,14 +164,22 @@ def main() -> int:
         check, results = measure(room, version, args.repeat)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    print(f"\nMinutes exports: {args.interventions:,} interventions, {os.cpu_count()} cores "
-          f"(setup {built:.1f} s; saving the version: {saved:.2f} s)")
-    print(f"leak check of the document (once per content and roster, then cached): {check * 1000:.0f} ms")
+    print(
+        f"\nMinutes exports: {args.interventions:,} interventions, {os.cpu_count()} cores "
+        f"(setup {built:.1f} s; saving the version: {saved:.2f} s)"
+    )
+    print(
+        f"leak check of the document (once per content and roster, then cached): "
+        f"{check * 1000:.0f} ms"
+    )
     print(f"{'format':<9} {'load ms':>8} {'render ms':>10} {'total ms':>9} {'size':>10}")
     total = check
     for fmt, (load, render, size) in results.items():
         total += load + render
-        print(f"{fmt:<9} {load * 1000:8.0f} {render * 1000:10.0f} {(load + render) * 1000:9.0f} {size / 1024:9.0f}K")
+        print(
+            f"{fmt:<9} {load * 1000:8.0f} {render * 1000:10.0f} "
+            f"{(load + render) * 1000:9.0f} {size / 1024:9.0f}K"
+        )
     verdict = "within" if total < 5 else "OVER"
     print(f"all six formats with the leak check: {total * 1000:.0f} ms ({verdict} the 5 s aim)")
     return 0

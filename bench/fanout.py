@@ -46,38 +46,72 @@ FULL = {"listeners": 1000, "duration": 30.0, "resume_events": 10_000, "storm": 1
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="a quick look: 100 listeners, 5 s, 1,000 events to resume, a storm of 200, 500 idle")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a quick look: 100 listeners, 5 s, 1,000 events to resume, a storm of 200, 500 idle",
+    )
     p.add_argument("--listeners", type=int, help="listening sockets (default 1000)")
     p.add_argument("--posters", type=int, default=10, help="posting sockets (default 10)")
-    p.add_argument("--rate", type=float, default=5.0, help="posts per second over all posters (default 5)")
+    p.add_argument(
+        "--rate", type=float, default=5.0, help="posts per second over all posters (default 5)"
+    )
     p.add_argument("--duration", type=float, help="seconds of posting (default 30)")
-    p.add_argument("--servers", default=None,
-                   help="comma-separated: project,channels,raw (default all three; project with --processes > 1)")
-    p.add_argument("--scenarios", default=None,
-                   help="comma-separated: resume,storm,idle, or none (default all; none with --processes > 1)")
+    p.add_argument(
+        "--servers",
+        default=None,
+        help="comma-separated: project,channels,raw (default all three; project with "
+        "--processes > 1)",
+    )
+    p.add_argument(
+        "--scenarios",
+        default=None,
+        help="comma-separated: resume,storm,idle, or none (default all; none with --processes > 1)",
+    )
     p.add_argument("--resume-events", type=int, help="events to resume (default 10000)")
     p.add_argument("--storm", type=int, help="sockets of the join storm (default 1000)")
     p.add_argument("--idle", type=int, help="idle sockets on one process (default 5000)")
     p.add_argument("--redis", metavar="URL", help="the product uses channels-redis at URL")
-    p.add_argument("--database-url", metavar="URL",
-                   help="the product uses this (empty, disposable) database instead of a temporary SQLite file")
-    p.add_argument("--processes", type=int, default=1,
-                   help="Daphne processes of the product (more than 1 needs --redis and PostgreSQL)")
-    p.add_argument("--client-processes", type=int, default=1, help="processes the listeners are spread over")
+    p.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="the product uses this (empty, disposable) database instead of a temporary "
+        "SQLite file",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="Daphne processes of the product (more than 1 needs --redis and PostgreSQL)",
+    )
+    p.add_argument(
+        "--client-processes", type=int, default=1, help="processes the listeners are spread over"
+    )
     p.add_argument("--room", default="bench-room", help="room slug (default bench-room)")
     p.add_argument("--json", metavar="FILE", help="also write every figure to FILE as JSON")
-    p.add_argument("--gc-threshold0", type=int, metavar="N",
-                   help="GC_THRESHOLD0 for every Daphne process (the product's default is 100000)")
-    p.add_argument("--profile", metavar="FILE", help="run the product's first Daphne process under cProfile")
+    p.add_argument(
+        "--gc-threshold0",
+        type=int,
+        metavar="N",
+        help="GC_THRESHOLD0 for every Daphne process (the product's default is 100000)",
+    )
+    p.add_argument(
+        "--profile", metavar="FILE", help="run the product's first Daphne process under cProfile"
+    )
     args = p.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     scale_out = args.processes > 1
-    args.servers = _choices(p, "--servers", args.servers or ("project" if scale_out else ",".join(SERVERS)), SERVERS)
-    args.scenarios = _choices(p, "--scenarios", args.scenarios or ("none" if scale_out else ",".join(SCENARIOS)),
-                              SCENARIOS)
+    args.servers = _choices(
+        p, "--servers", args.servers or ("project" if scale_out else ",".join(SERVERS)), SERVERS
+    )
+    args.scenarios = _choices(
+        p,
+        "--scenarios",
+        args.scenarios or ("none" if scale_out else ",".join(SCENARIOS)),
+        SCENARIOS,
+    )
     if not 1 <= args.posters <= 50:
         p.error("--posters must be between 1 and 50")
     if not 0 < args.rate <= 200 or not 0 < args.duration <= 600:
@@ -92,8 +126,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if not args.redis or not urlsplit(args.database_url or "").scheme.startswith("postgres"):
             p.error("--processes above 1 needs --redis URL and a PostgreSQL --database-url")
         if set(args.servers) - {"project"} or args.scenarios:
-            p.error("the reference apps and the scenarios run on one process: with --processes above 1 "
-                    "use --servers project --scenarios none (the defaults)")
+            p.error(
+                "the reference apps and the scenarios run on one process: with --processes above 1 "
+                "use --servers project --scenarios none (the defaults)"
+            )
     for url in (args.redis, args.database_url):
         host = urlsplit(url).hostname if url else None
         if host is not None and host not in ("127.0.0.1", "localhost"):
@@ -123,8 +159,9 @@ class Setup:
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.site = ProductSite(database_url=args.database_url, redis_url=args.redis,
-                                gc_threshold0=args.gc_threshold0)
+        self.site = ProductSite(
+            database_url=args.database_url, redis_url=args.redis, gc_threshold0=args.gc_threshold0
+        )
         self.notes: list[str] = []
         self.poster_urls: list[str] = []
         self.listener_urls: list[str] = []
@@ -140,23 +177,36 @@ class Setup:
         site.migrate()
         delegates = delegates_needed(args)
         started = time.monotonic()
-        site.create_room(args.room, seats_per_sector=max(10, math.ceil(delegates / 5)), base_url=base)
-        urls = site.import_seats(args.room, "bench", delegates=delegates, moderators=args.posters, base_url=base)
-        self.notes.append(f"{delegates + args.posters} seats imported in {time.monotonic() - started:.0f} s")
+        site.create_room(
+            args.room, seats_per_sector=max(10, math.ceil(delegates / 5)), base_url=base
+        )
+        urls = site.import_seats(
+            args.room, "bench", delegates=delegates, moderators=args.posters, base_url=base
+        )
+        self.notes.append(
+            f"{delegates + args.posters} seats imported in {time.monotonic() - started:.0f} s"
+        )
         self.poster_urls, self.listener_urls = urls[: args.posters], urls[args.posters :]
         tokens = []
         if "storm" in args.scenarios or "idle" in args.scenarios:
             # The first poster's seat opens the idle scenario's warm-up socket.
-            tokens = [self.poster_urls[0]] + self.listener_urls[: max(
-                args.storm if "storm" in args.scenarios else 0, args.idle if "idle" in args.scenarios else 0
-            )]
+            tokens = [self.poster_urls[0]] + self.listener_urls[
+                : max(
+                    args.storm if "storm" in args.scenarios else 0,
+                    args.idle if "idle" in args.scenarios else 0,
+                )
+            ]
         if "resume" in args.scenarios:
             room = f"{args.room}-resume"
             site.create_room(room, seats_per_sector=10, base_url=base)
-            poster, reader = site.import_seats(room, "resume", delegates=2, moderators=0, base_url=base)
+            poster, reader = site.import_seats(
+                room, "resume", delegates=2, moderators=0, base_url=base
+            )
             log(f"posting {args.resume_events} interventions to {room} through the service")
             took = site.post_events(room, poster, args.resume_events)
-            self.notes.append(f"{args.resume_events} events posted through intervention_post in {took:.0f} s")
+            self.notes.append(
+                f"{args.resume_events} events posted through intervention_post in {took:.0f} s"
+            )
             tokens = [*tokens, reader]
         if tokens:
             log(f"creating {len(tokens)} sessions as the join view does")
@@ -167,11 +217,17 @@ class Setup:
             if cookies:
                 self.warmup_cookie, *self.session_cookies = cookies
 
-    def product_targets(self, daphnes: Daphnes, cookies: list[str], room: str, query: str = "") -> list[Target]:
+    def product_targets(
+        self, daphnes: Daphnes, cookies: list[str], room: str, query: str = ""
+    ) -> list[Target]:
         n = len(daphnes.ports)
         return [
-            Target(f"ws://127.0.0.1:{daphnes.ports[i % n]}/ws/rooms/{room}/{query}",
-                   f"http://127.0.0.1:{daphnes.ports[i % n]}", cookie, i % n)
+            Target(
+                f"ws://127.0.0.1:{daphnes.ports[i % n]}/ws/rooms/{room}/{query}",
+                f"http://127.0.0.1:{daphnes.ports[i % n]}",
+                cookie,
+                i % n,
+            )
             for i, cookie in enumerate(cookies)
         ]
 
@@ -197,10 +253,19 @@ def run_project(setup: Setup) -> dict:
         # Posters and listeners alike are dealt round-robin over the processes.
         targets = setup.product_targets(daphnes, cookies, args.room)
         posters, listeners = targets[: args.posters], targets[args.posters :]
-        return summarise(asyncio.run(fanout_window(
-            "project", daphnes, posters, listeners, rate=args.rate, duration=args.duration,
-            client_processes=args.client_processes,
-        )))
+        return summarise(
+            asyncio.run(
+                fanout_window(
+                    "project",
+                    daphnes,
+                    posters,
+                    listeners,
+                    rate=args.rate,
+                    duration=args.duration,
+                    client_processes=args.client_processes,
+                )
+            )
+        )
     finally:
         daphnes.stop()
 
@@ -214,10 +279,19 @@ def run_reference(setup: Setup, name: str) -> dict:
         port = daphnes.ports[0]
         # No sign-in: the reference apps have no auth and accept any path.
         target = Target(f"ws://127.0.0.1:{port}/ws/rooms/{args.room}/", f"http://127.0.0.1:{port}")
-        return summarise(asyncio.run(fanout_window(
-            name, daphnes, [target] * args.posters, [target] * args.listeners, rate=args.rate,
-            duration=args.duration, client_processes=args.client_processes,
-        )))
+        return summarise(
+            asyncio.run(
+                fanout_window(
+                    name,
+                    daphnes,
+                    [target] * args.posters,
+                    [target] * args.listeners,
+                    rate=args.rate,
+                    duration=args.duration,
+                    client_processes=args.client_processes,
+                )
+            )
+        )
     finally:
         daphnes.stop()
 
@@ -229,17 +303,22 @@ def run_scenarios(setup: Setup) -> dict:
         try:
             if "resume" in args.scenarios:
                 log(f"resume: {args.resume_events} events with ?after=0")
-                target = setup.product_targets(daphnes, [setup.resume_cookie], f"{args.room}-resume",
-                                               "?after=0")[0]
+                target = setup.product_targets(
+                    daphnes, [setup.resume_cookie], f"{args.room}-resume", "?after=0"
+                )[0]
                 out["resume"] = asyncio.run(scenarios.resume(daphnes, target))
             if "storm" in args.scenarios:
-                targets = setup.product_targets(daphnes, setup.session_cookies[: args.storm], args.room)
+                targets = setup.product_targets(
+                    daphnes, setup.session_cookies[: args.storm], args.room
+                )
                 out["storm"] = scenarios.storm(daphnes, targets, args.client_processes)
         finally:
             daphnes.stop()
     if "idle" in args.scenarios:
         if fd_limit() < args.idle + 200:
-            raise BenchError(f"idle: {args.idle} sockets need more open files than the limit ({fd_limit()})")
+            raise BenchError(
+                f"idle: {args.idle} sockets need more open files than the limit ({fd_limit()})"
+            )
         daphnes = site.daphnes().start()  # a fresh process: nothing freed earlier hides the cost
         try:
             targets = setup.product_targets(
@@ -276,11 +355,16 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "database": "postgresql" if args.database_url else "sqlite",
                 "channel_layer": "redis" if args.redis else "in-memory",
-                "fanout": rows, "scenarios": found, "setup": setup.notes,
+                "fanout": rows,
+                "scenarios": found,
+                "setup": setup.notes,
             }
             Path(args.json).write_text(json.dumps(json_safe(document), indent=2) + "\n")
-        complete = all(r["lost"] == 0 and r["duplicates"] == 0 and r["listeners"] == r["listeners_requested"]
-                       for r in rows if r["name"] == "project")
+        complete = all(
+            r["lost"] == 0 and r["duplicates"] == 0 and r["listeners"] == r["listeners_requested"]
+            for r in rows
+            if r["name"] == "project"
+        )
         return 0 if complete else 1
     except BenchError as exc:
         log(f"failed: {exc}")

@@ -52,8 +52,13 @@ def ws_connect(target: Target, open_timeout: float = CONNECT_TIMEOUT):
     if target.cookie:
         headers["Cookie"] = target.cookie
     return connect(
-        target.ws_url, additional_headers=headers, compression=None, ping_interval=None,
-        open_timeout=open_timeout, close_timeout=2, max_size=2**20,
+        target.ws_url,
+        additional_headers=headers,
+        compression=None,
+        ping_interval=None,
+        open_timeout=open_timeout,
+        close_timeout=2,
+        max_size=2**20,
     )
 
 
@@ -112,8 +117,9 @@ class Listener:
     welcomed_at: float = 0.0  # time.monotonic()
 
 
-async def listen(lst: Listener, sink: dict, gate: asyncio.Semaphore, conns: list,
-                 stop: asyncio.Event) -> None:
+async def listen(
+    lst: Listener, sink: dict, gate: asyncio.Semaphore, conns: list, stop: asyncio.Event
+) -> None:
     """Connect, wait for the welcome, then count events until the socket closes."""
     async with gate:
         started = time.monotonic()
@@ -172,7 +178,9 @@ class Worker:
         gate = asyncio.Semaphore(msg["gate"])
         new = [Listener(t) for t in targets]
         started = time.monotonic()
-        tasks = [asyncio.create_task(listen(lst, self.sink, gate, self.conns, self.stop)) for lst in new]
+        tasks = [
+            asyncio.create_task(listen(lst, self.sink, gate, self.conns, self.stop)) for lst in new
+        ]
         self.listeners += new
         self.tasks += tasks
         deadline = started + CONNECT_TIMEOUT + len(new) * 0.1
@@ -183,7 +191,9 @@ class Worker:
         failures = [repr(t.exception())[:300] for t in tasks if t.done() and t.exception()]
         welcomed = [lst for lst in new if lst.welcomed]
         return {
-            "welcomed": len(welcomed), "failures": len(failures), "failed": failures[:3],
+            "welcomed": len(welcomed),
+            "failures": len(failures),
+            "failed": failures[:3],
             "connect_ms": array("d", (lst.connect_ms for lst in welcomed)).tobytes(),
             "started": started,
             "last_welcome": max((lst.welcomed_at for lst in welcomed), default=float("nan")),
@@ -212,7 +222,9 @@ class Worker:
         for lst in welcomed:
             s = lst.stream
             n = min(s.got, max(0, final - s.first_after))
-            delivered_by_process[lst.target.process] = delivered_by_process.get(lst.target.process, 0) + n
+            delivered_by_process[lst.target.process] = (
+                delivered_by_process.get(lst.target.process, 0) + n
+            )
         return {
             "listeners": len(welcomed),
             "closed_early": sum(1 for lst in welcomed if lst.closed),
@@ -222,7 +234,9 @@ class Worker:
             "gaps": sum(lst.stream.gap for lst in welcomed),
             "dupes": sum(lst.stream.dupes for lst in welcomed),
             "errors": sum(lst.stream.errors for lst in welcomed),
-            "error_sample": next((lst.stream.error_sample for lst in welcomed if lst.stream.error_sample), ""),
+            "error_sample": next(
+                (lst.stream.error_sample for lst in welcomed if lst.stream.error_sample), ""
+            ),
             "latencies_us": self.sink["latencies"].tobytes(),
             "seqs": self.sink["seqs"].tobytes(),
             "cpu_window": self.window[2] - self.window[0],

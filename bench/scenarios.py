@@ -56,7 +56,9 @@ async def resume(daphnes: Daphnes, target: Target, runs: int = 3) -> dict:
         results.append(result)
         await asyncio.sleep(0.5)
     first = results[0]
-    complete = all(r["received"] == r["events"] and not r["gaps"] and not r["duplicates"] for r in results)
+    complete = all(
+        r["received"] == r["events"] and not r["gaps"] and not r["duplicates"] for r in results
+    )
     return {
         "events": first["events"],
         "runs": results,
@@ -73,7 +75,9 @@ def storm(daphnes: Daphnes, targets: list[Target], client_processes: int) -> dic
     try:
         cpu0, load0 = daphnes.cpu_split(), loadavg()
         log(f"join storm: {len(targets)} sockets at once")
-        ready = clients.connect(targets, len(targets), CONNECT_TIMEOUT + len(targets) * 0.1 + PIPE_TIMEOUT)
+        ready = clients.connect(
+            targets, len(targets), CONNECT_TIMEOUT + len(targets) * 0.1 + PIPE_TIMEOUT
+        )
         cpu1 = daphnes.cpu_split()
     finally:
         clients.stop()
@@ -112,7 +116,9 @@ def idle(daphnes: Daphnes, warmup: Target, targets: list[Target], client_process
         before = daphnes.rss_kib()
         log(f"idle sockets: opening {len(targets)}, {IDLE_CONCURRENCY} handshakes in flight")
         started = time.monotonic()
-        ready = clients.connect(targets, IDLE_CONCURRENCY, CONNECT_TIMEOUT + len(targets) * 0.1 + PIPE_TIMEOUT)
+        ready = clients.connect(
+            targets, IDLE_CONCURRENCY, CONNECT_TIMEOUT + len(targets) * 0.1 + PIPE_TIMEOUT
+        )
         took = time.monotonic() - started
         time.sleep(IDLE_SETTLE_SECONDS)
         after = daphnes.rss_kib()

@@ -57,8 +57,16 @@ if _log:
 class Daphnes:
     """`count` Daphne processes serving `app`, each on a free port of 127.0.0.1."""
 
-    def __init__(self, app: str, env: dict[str, str], workdir: Path, *, count: int = 1,
-                 name: str = "daphne", profile: str | None = None):
+    def __init__(
+        self,
+        app: str,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        count: int = 1,
+        name: str = "daphne",
+        profile: str | None = None,
+    ):
         self.app = app
         self.workdir = workdir
         self.name = name
@@ -78,13 +86,22 @@ class Daphnes:
 
     def start(self) -> Daphnes:
         for index, port in enumerate(self.ports):
-            cmd = [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024", self.app]
+            cmd = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-e",
+                f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
+                self.app,
+            ]
             if index == 0 and self.profile:
                 cmd[1:1] = ["-m", "cProfile", "-o", str(Path(self.profile).resolve())]
             with open(self.workdir / f"{self.name}-{index}.log", "wb") as out:
-                self.procs.append(subprocess.Popen(
-                    cmd, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
-                ))
+                self.procs.append(
+                    subprocess.Popen(
+                        cmd, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                    )
+                )
         for index in range(len(self.procs)):
             self.wait_healthy(index)
         return self
@@ -155,7 +172,9 @@ class Daphnes:
 class ProductSite:
     """A temporary data directory with the rooms and participants the benchmarks use."""
 
-    def __init__(self, *, database_url: str | None, redis_url: str | None, gc_threshold0: int | None):
+    def __init__(
+        self, *, database_url: str | None, redis_url: str | None, gc_threshold0: int | None
+    ):
         self.tmp = Path(tempfile.mkdtemp(prefix="roundtables-bench-"))
         self.redis_url = redis_url
         self.env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
@@ -178,12 +197,19 @@ class ProductSite:
             self.env["GC_THRESHOLD0"] = str(gc_threshold0)
 
     def daphnes(self, count: int = 1, profile: str | None = None) -> Daphnes:
-        return Daphnes(PRODUCT_APP, self.env, self.tmp, count=count, name="product", profile=profile)
+        return Daphnes(
+            PRODUCT_APP, self.env, self.tmp, count=count, name="product", profile=profile
+        )
 
     def manage(self, *argv: str, env: dict[str, str] | None = None, timeout: float = 900) -> str:
         done = subprocess.run(
-            [sys.executable, "manage.py", *argv], check=False, cwd=REPO,
-            env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+            [sys.executable, "manage.py", *argv],
+            check=False,
+            cwd=REPO,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if done.returncode != 0:
             raise BenchError(f"manage.py {argv[0]} failed:\n{done.stderr.strip()[-3000:]}")
@@ -201,31 +227,49 @@ class ProductSite:
     def create_room(self, slug: str, *, seats_per_sector: int, base_url: str) -> None:
         try:
             self.manage(
-                "create_room", slug, f"Bench {slug}", "--rule", "open",
-                "--seats-per-sector", str(seats_per_sector), env={"BASE_URL": base_url},
+                "create_room",
+                slug,
+                f"Bench {slug}",
+                "--rule",
+                "open",
+                "--seats-per-sector",
+                str(seats_per_sector),
+                env={"BASE_URL": base_url},
             )
         except BenchError as exc:
             if "already exists" in str(exc):
                 raise BenchError(f"{exc}\nUse a fresh database, or another --room.") from None
             raise
 
-    def import_seats(self, slug: str, prefix: str, *, delegates: int, moderators: int,
-                     base_url: str) -> list[str]:
+    def import_seats(
+        self, slug: str, prefix: str, *, delegates: int, moderators: int, base_url: str
+    ) -> list[str]:
         """Import `moderators` moderator seats, then `delegates` delegate seats spread over
         the five sectors; return their join URLs in that order."""
         rows = []
         for i in range(moderators + delegates):
             sector = SECTORS[i % len(SECTORS)]
             role = "moderator" if i < moderators else "delegate"
-            rows.append([f"{prefix} {i:05d}", f"{prefix}-{i:05d}@example.org",
-                         f"Bench {sector} organization", sector, role])
+            rows.append(
+                [
+                    f"{prefix} {i:05d}",
+                    f"{prefix}-{i:05d}@example.org",
+                    f"Bench {sector} organization",
+                    sector,
+                    role,
+                ]
+            )
         log(f"importing {len(rows)} participants into {slug}")
         by_email: dict[str, str] = {}
         for start in range(0, len(rows), IMPORT_ROWS_PER_FILE):
-            by_email.update(self._import(slug, rows[start : start + IMPORT_ROWS_PER_FILE], base_url, start))
+            by_email.update(
+                self._import(slug, rows[start : start + IMPORT_ROWS_PER_FILE], base_url, start)
+            )
         urls = [by_email.get(row[1], "") for row in rows]
         if not all(urls):
-            raise BenchError(f"import_participants did not print a join link for every seat of {slug}")
+            raise BenchError(
+                f"import_participants did not print a join link for every seat of {slug}"
+            )
         return urls
 
     def _import(self, slug: str, rows: list[list[str]], base_url: str, part: int) -> dict[str, str]:
@@ -235,7 +279,9 @@ class ProductSite:
             writer = csv.writer(f)
             writer.writerow(["name", "email", "organization", "sector", "role"])
             writer.writerows(rows)
-        self.manage("import_participants", slug, str(source), "--out", str(links), "--base-url", base_url)
+        self.manage(
+            "import_participants", slug, str(source), "--out", str(links), "--base-url", base_url
+        )
         with open(links, newline="", encoding="utf-8") as f:
             return {r["email"]: r["join_url"] for r in csv.DictReader(f)}
 
@@ -255,7 +301,9 @@ class ProductSite:
         """Sign seats in without HTTP: one process logs each seat's user in as the join view
         does (bench/django_side.py). Return the Cookie header values and the seconds taken."""
         tokens = self.tmp / "tokens.json"
-        tokens.write_text(json.dumps([urlsplit(u).path.rstrip("/").rsplit("/", 1)[-1] for u in join_urls]))
+        tokens.write_text(
+            json.dumps([urlsplit(u).path.rstrip("/").rsplit("/", 1)[-1] for u in join_urls])
+        )
         started = time.monotonic()
         out = self.shell(f"from bench.django_side import sign_in_all; sign_in_all({str(tokens)!r})")
         keys = json.loads(out.strip().splitlines()[-1])
@@ -295,9 +343,15 @@ def sign_in(port: int, join_url: str) -> str:
             if status != 200 or csrf is None or token is None:
                 raise BenchError(f"GET {path} answered {status} without the join form")
             status, headers, _ = _request(
-                port, "POST", path, body=urlencode({"csrfmiddlewaretoken": token.group(1)}),
-                headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": csrf,
-                         "Origin": f"http://127.0.0.1:{port}"},
+                port,
+                "POST",
+                path,
+                body=urlencode({"csrfmiddlewaretoken": token.group(1)}),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Cookie": csrf,
+                    "Origin": f"http://127.0.0.1:{port}",
+                },
             )
         except OSError as exc:
             error = str(exc)
@@ -312,7 +366,9 @@ def sign_in(port: int, join_url: str) -> str:
     raise BenchError(f"GET {path} failed: {error}")
 
 
-def _request(port: int, method: str, path: str, body: str | None = None, headers: dict | None = None):
+def _request(
+    port: int, method: str, path: str, body: str | None = None, headers: dict | None = None
+):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request(method, path, body=body, headers=headers or {})

@@ -19,11 +19,25 @@ SETTLE_SECONDS = 1.5  # lets the join storm's presence broadcasts pass before me
 DRAIN_TIMEOUT = 20.0
 
 
-async def fanout_window(name: str, daphnes: Daphnes, posters: list[Target], listeners: list[Target],
-                        *, rate: float, duration: float, client_processes: int) -> dict:
+async def fanout_window(
+    name: str,
+    daphnes: Daphnes,
+    posters: list[Target],
+    listeners: list[Target],
+    *,
+    rate: float,
+    duration: float,
+    client_processes: int,
+) -> dict:
     """Run the load against `daphnes`; return the raw figures (see `summarise`)."""
-    raw: dict = {"name": name, "processes": len(daphnes.procs), "requested": len(listeners),
-                 "posters": len(posters), "rate": rate, "duration": duration}
+    raw: dict = {
+        "name": name,
+        "processes": len(daphnes.procs),
+        "requested": len(listeners),
+        "posters": len(posters),
+        "rate": rate,
+        "duration": duration,
+    }
     poster_group = Posters(posters)
     await poster_group.connect()
     await asyncio.sleep(0.5)
@@ -48,10 +62,17 @@ async def fanout_window(name: str, daphnes: Daphnes, posters: list[Target], list
             raise BenchError(f"{name}: the server died:\n{daphnes.log_tail()}")
 
         await asyncio.to_thread(clients.command, "mark", PIPE_TIMEOUT)
-        cpu0, wall0, epoch0, load0 = daphnes.cpu_by_process(), time.monotonic(), time.time(), loadavg()
+        cpu0, wall0, epoch0, load0 = (
+            daphnes.cpu_by_process(),
+            time.monotonic(),
+            time.time(),
+            loadavg(),
+        )
         start_seq = max(s.prev for s in poster_group.out.streams)
-        log(f"{name}: posting {max(1, round(rate * duration))} interventions at {rate:g}/s "
-            f"from {len(posters)} sockets")
+        log(
+            f"{name}: posting {max(1, round(rate * duration))} interventions at {rate:g}/s "
+            f"from {len(posters)} sockets"
+        )
         raw["post_span"] = await poster_group.post(rate, duration)
         await poster_group.wait_acks()
         out = poster_group.out
@@ -60,17 +81,29 @@ async def fanout_window(name: str, daphnes: Daphnes, posters: list[Target], list
         # counts as lost for every socket.
         final = start_seq + out.sent - len(out.refused)
         await asyncio.to_thread(
-            clients.command, "drain", DRAIN_TIMEOUT + PIPE_TIMEOUT, final_seq=final, timeout=DRAIN_TIMEOUT
+            clients.command,
+            "drain",
+            DRAIN_TIMEOUT + PIPE_TIMEOUT,
+            final_seq=final,
+            timeout=DRAIN_TIMEOUT,
         )
-        cpu1, wall1, epoch1, load1 = daphnes.cpu_by_process(), time.monotonic(), time.time(), loadavg()
+        cpu1, wall1, epoch1, load1 = (
+            daphnes.cpu_by_process(),
+            time.monotonic(),
+            time.time(),
+            loadavg(),
+        )
         raw["reports"] = await asyncio.to_thread(clients.command, "report", PIPE_TIMEOUT)
     finally:
         await poster_group.close()
         await asyncio.to_thread(clients.stop)
     raw.update(
-        final_seq=final, start_seq=start_seq, posted=out,
+        final_seq=final,
+        start_seq=start_seq,
+        posted=out,
         cpu_by_process=[b - a for a, b in zip(cpu0, cpu1, strict=True)],
-        window_s=wall1 - wall0, loadavg=[load0, load1],
+        window_s=wall1 - wall0,
+        loadavg=[load0, load1],
         gc=daphnes.gc_pauses(epoch0, epoch1),
         poster_processes=[t.process for t in posters],
     )
@@ -150,7 +183,9 @@ def summarise(raw: dict) -> dict:
         ],
         "rss_before_kib": raw["rss_before_kib"],
         "rss_after_kib": raw["rss_after_kib"],
-        "kib_per_connection": (raw["rss_after_kib"] - raw["rss_before_kib"]) / welcomed if welcomed else float("nan"),
+        "kib_per_connection": (raw["rss_after_kib"] - raw["rss_before_kib"]) / welcomed
+        if welcomed
+        else float("nan"),
         "server_gc": {
             "full_collections": sum(1 for g, _ in gc if g == 2),
             "pauses_over_5ms": sum(1 for _, ms in gc if ms >= 5),
@@ -160,8 +195,13 @@ def summarise(raw: dict) -> dict:
         "loadavg_1min_start_end": raw["loadavg"],
         # One row per post: seq, sent (s into the window), ack, first and last delivery (ms).
         "per_post": [
-            [k, round(out.sent_by_seq.get(k, float("nan")), 3), round(out.ack_by_seq.get(k, float("nan")), 1),
-             round(first[k] / 1000, 1), round(last[k] / 1000, 1)]
+            [
+                k,
+                round(out.sent_by_seq.get(k, float("nan")), 3),
+                round(out.ack_by_seq.get(k, float("nan")), 1),
+                round(first[k] / 1000, 1),
+                round(last[k] / 1000, 1),
+            ]
             for k in sorted(first)
         ],
     }

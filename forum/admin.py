@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .errors import ServiceError
 from .models import (
@@ -20,11 +22,14 @@ from .models import (
     Submission,
     User,
 )
+from .services.committees import committee_save
 from .services.rooms import room_set_status
-from .services.seats import (
+from .services.seat_rules import (
     QUOTA_ROLES,
     check_seat,
     delegates_per_sector,
+)
+from .services.seats import (
     join_url,
     seat_link_issue,
     seat_link_revoke,
@@ -108,10 +113,14 @@ class OrganizationForm(forms.ModelForm):
         if org.pk is None:
             return cleaned
         sector = cleaned.get("sector")
-        if sector is not None and Seat.objects.filter(organization=org).exclude(sector=sector).exists():
+        if (
+            sector is not None
+            and Seat.objects.filter(organization=org).exclude(sector=sector).exists()
+        ):
             self.add_error(
                 "sector",
-                f"Seats of delegates of {org.name!r} are in another sector; an organization's seats "
+                f"Seats of delegates of {org.name!r} are in another sector; an "
+                f"organization's seats "
                 "must be in its own sector. Change those seats first.",
             )
         accreditation = cleaned.get("accreditation")
@@ -126,8 +135,10 @@ class OrganizationForm(forms.ModelForm):
             if rooms:
                 self.add_error(
                     "accreditation",
-                    f"{_plural(seated.count(), 'delegate')} of {org.name!r} hold seats in round tables "
-                    f"that require accreditation ({', '.join(rooms)}). Remove those seats first, or "
+                    f"{_plural(seated.count(), 'delegate')} of {org.name!r} hold seats "
+                    f"in round tables "
+                    f"that require accreditation ({', '.join(rooms)}). Remove those "
+                    f"seats first, or "
                     "stop requiring accreditation there.",
                 )
         return cleaned
@@ -174,7 +185,9 @@ class SectorSeatsFormSet(BaseInlineFormSet):
             if sector is None or seats is None:
                 continue
             if dialogue_sectors is not None and sector.slug not in dialogue_sectors:
-                form.add_error("sector", f"Sector {sector.slug!r} does not take part in this dialogue.")
+                form.add_error(
+                    "sector", f"Sector {sector.slug!r} does not take part in this dialogue."
+                )
                 continue
             own[sector.slug] = (seats, form)
         if room.pk is None:
@@ -192,7 +205,8 @@ class SectorSeatsFormSet(BaseInlineFormSet):
             elif room.seats_per_sector is not None and seated > room.seats_per_sector:
                 problems.append(
                     f"Sector {slug!r} has {_plural(seated, 'seated delegate')}, more than the "
-                    f"{room.seats_per_sector} seats per sector: keep seats per sector at {seated} or more, "
+                    f"{room.seats_per_sector} seats per sector: keep seats per sector "
+                    f"at {seated} or more, "
                     f"or give the sector its own number of seats (at least {seated})."
                 )
         if problems:
@@ -206,7 +220,9 @@ class SectorSeatsInline(admin.TabularInline):
     formset = SectorSeatsFormSet
     extra = 0
     verbose_name = "own number of seats for a sector"
-    verbose_name_plural = "Seats per sector (sectors not listed get the round table's seats per sector)"
+    verbose_name_plural = (
+        "Seats per sector (sectors not listed get the round table's seats per sector)"
+    )
 
 
 class RoundTableForm(forms.ModelForm):
@@ -222,11 +238,17 @@ class RoundTableForm(forms.ModelForm):
                 room=room, role__in=QUOTA_ROLES, removed_at__isnull=True
             ).filter(
                 Q(organization__isnull=True)
-                | Q(organization__accreditation__in=[a for a in Organization.Accreditation.values if a != ACCREDITED])
+                | Q(
+                    organization__accreditation__in=[
+                        a for a in Organization.Accreditation.values if a != ACCREDITED
+                    ]
+                )
             )
             count = offending.count()
             if count:
-                names = sorted(set(n for n in offending.values_list("organization__name", flat=True) if n))
+                names = sorted(
+                    set(n for n in offending.values_list("organization__name", flat=True) if n)
+                )
                 without = offending.filter(organization__isnull=True).count()
                 detail = []
                 if names:
@@ -235,7 +257,8 @@ class RoundTableForm(forms.ModelForm):
                     detail.append(f"{_plural(without, 'delegate')} without an organization")
                 self.add_error(
                     "require_accreditation",
-                    f"{_plural(count, 'seated delegate')} would break this rule ({'; '.join(detail)}). "
+                    f"{_plural(count, 'seated delegate')} would break this rule "
+                    f"({'; '.join(detail)}). "
                     "Accredit the organizations or remove those seats first.",
                 )
         return cleaned
@@ -251,23 +274,34 @@ class RoundTableAdmin(admin.ModelAdmin):
     # period, the schedule, place and time zone change on the secretariat's page, which
     # validates and audits them.
     readonly_fields = (
-        "last_seq", "status", "current_item", "retention_days",
-        "starts_at", "ends_at", "time_zone", "place", "online",
+        "last_seq",
+        "status",
+        "current_item",
+        "retention_days",
+        "starts_at",
+        "ends_at",
+        "time_zone",
+        "place",
+        "online",
     )
     inlines = [AgendaItemInline, SectorSeatsInline]
     actions = ["open_rooms", "close_rooms"]
 
-    @admin.action(description="Open the selected round tables (live)")
+    @admin.action(description=gettext_lazy("Open the selected round tables (live)"))
     def open_rooms(self, request, queryset):
         for room in queryset:
             room_set_status(room=room, status=RoundTable.Status.LIVE)
-        self.message_user(request, f"{queryset.count()} round table(s) opened.")
+        self.message_user(
+            request, _("%(count)s round table(s) opened.") % {"count": queryset.count()}
+        )
 
-    @admin.action(description="Close the selected round tables")
+    @admin.action(description=gettext_lazy("Close the selected round tables"))
     def close_rooms(self, request, queryset):
         for room in queryset:
             room_set_status(room=room, status=RoundTable.Status.CLOSED)
-        self.message_user(request, f"{queryset.count()} round table(s) closed.")
+        self.message_user(
+            request, _("%(count)s round table(s) closed.") % {"count": queryset.count()}
+        )
 
 
 class SeatForm(forms.ModelForm):
@@ -290,8 +324,11 @@ class SeatForm(forms.ModelForm):
             return cleaned
         try:
             check_seat(
-                room=room, user=user, role=role,
-                sector=cleaned.get("sector"), organization=cleaned.get("organization"),
+                room=room,
+                user=user,
+                role=role,
+                sector=cleaned.get("sector"),
+                organization=cleaned.get("organization"),
             )
         except ServiceError as exc:
             field = exc.extra.get("field")
@@ -302,13 +339,27 @@ class SeatForm(forms.ModelForm):
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
     form = SeatForm
-    list_display = ("user", "room", "role", "sector", "organization", "consented_at", "token_revoked_at")
+    list_display = (
+        "user",
+        "room",
+        "role",
+        "sector",
+        "organization",
+        "consented_at",
+        "token_revoked_at",
+    )
     list_filter = ("room", "role", "sector")
     readonly_fields = (
-        "token_hash", "token_revoked_at", "link_generation", "removed_at", "muted_until",
-        "pseudonym_number", "consented_at",
+        "token_hash",
+        "token_revoked_at",
+        "link_generation",
+        "removed_at",
+        "muted_until",
+        "pseudonym_number",
+        "consented_at",
         # Marked on the secretariat's page and by the chair (seat_set_presence, audited).
-        "presence", "joined_at",
+        "presence",
+        "joined_at",
     )
     actions = ["issue_links", "revoke_links"]
 
@@ -328,29 +379,43 @@ class SeatAdmin(admin.ModelAdmin):
         # without it), draws the pseudonym number and writes the audit entry.
         data = form.cleaned_data
         seat, _created = seat_save(
-            room=obj.room, user=obj.user, role=data["role"], sector=data.get("sector"),
-            organization=data.get("organization"), actor=request.user, via="admin",
+            room=obj.room,
+            user=obj.user,
+            role=data["role"],
+            sector=data.get("sector"),
+            organization=data.get("organization"),
+            actor=request.user,
+            via="admin",
         )
         obj.pk = seat.pk
         obj.refresh_from_db()
 
-    @admin.action(description="Issue new join links (replaces and revokes the old ones)")
+    @admin.action(
+        description=gettext_lazy("Issue new join links (replaces and revokes the old ones)")
+    )
     def issue_links(self, request, queryset):
         # Tokens are stored hashed: this is the only time they can be shown.
         for seat in queryset.select_related("user", "room", "sector"):
             if seat.removed_at:
                 self.message_user(
-                    request, f"{seat.user.email} was removed from {seat.room.slug}: no link issued.", messages.ERROR
+                    request,
+                    _("%(email)s was removed from %(room)s: no link issued.")
+                    % {"email": seat.user.email, "room": seat.room.slug},
+                    messages.ERROR,
                 )
                 continue
             url = join_url(seat_link_issue(seat=seat, actor=request.user, via="admin"))
-            self.message_user(request, f"Join link for {seat.user.email}: {url}", messages.WARNING)
+            self.message_user(
+                request,
+                _("Join link for %(email)s: %(url)s") % {"email": seat.user.email, "url": url},
+                messages.WARNING,
+            )
 
-    @admin.action(description="Revoke join links")
+    @admin.action(description=gettext_lazy("Revoke join links"))
     def revoke_links(self, request, queryset):
         for seat in queryset.select_related("room", "sector"):
             seat_link_revoke(seat=seat, actor=request.user, via="admin")
-        self.message_user(request, f"{queryset.count()} link(s) revoked.")
+        self.message_user(request, _("%(count)s link(s) revoked.") % {"count": queryset.count()})
 
 
 @admin.register(Intervention)
@@ -379,6 +444,10 @@ class CommitteeAdmin(admin.ModelAdmin):
     list_display = ("name", "rigo", "working_languages", "webhook_url")
     search_fields = ("name", "rigo")
     readonly_fields = ("public_id",)
+
+    def save_model(self, request, obj, form, change):
+        # The same service as the secretariat's committee page: one path for every save.
+        committee_save(actor=request.user, committee=obj, data=form.cleaned_data)
 
 
 @admin.register(MinutesVersion)

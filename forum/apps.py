@@ -17,4 +17,6 @@ class ForumConfig(AppConfig):
     verbose_name = "Round tables"
 
     def ready(self) -> None:
-        request_finished.connect(close_request_connections, dispatch_uid="roundtables-close-request-connections")
+        request_finished.connect(
+            close_request_connections, dispatch_uid="roundtables-close-request-connections"
+        )

@@ -1,6 +1,6 @@
 """The order of the floor queue: a pure function, no database.
 
-The rule (issue 4, DESIGN.md "Parity is enforced"):
+The rule (parity is enforced):
 
 1. Points of order first, first come first served.
 2. Then every other waiting request, by its sector's figures in the current agenda item:

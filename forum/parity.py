@@ -35,8 +35,8 @@ default, the full view, is the moderators'.
 
 The agenda item of a floor event is the item current at the time: the room's first item at
 the start of the log (as it was then: an `agenda.changed` that reordered the agenda says which),
-then whatever `agenda.current_changed` (or the `current` of `agenda.changed`) says (a floor payload that
-carries its own `agenda_item` wins).
+then whatever `agenda.current_changed` (or the `current` of `agenda.changed`) says (a floor
+payload that carries its own `agenda_item` wins).
 
 Shape of `parity_figures(room, now)` (JSON-ready; seconds are floats rounded to 0.001):
 
@@ -131,7 +131,9 @@ class _Figures:
 @dataclass
 class _Tally:
     sectors: dict[str, _Figures] = field(default_factory=dict)
-    overrides: dict[str, int] = field(default_factory=lambda: {"out_of_order": 0, "moved": 0, "removed": 0})
+    overrides: dict[str, int] = field(
+        default_factory=lambda: {"out_of_order": 0, "moved": 0, "removed": 0}
+    )
 
     def of(self, sector: str | None) -> _Figures | None:
         if not sector:
@@ -260,7 +262,9 @@ class _Fold:
                 self._count(said, +1)
             return
         sector = _sector_of(data, data)
-        targets = [tally.of(sector) for tally in self._targets(self._item_of(data)) if sector is not None]
+        targets = [
+            tally.of(sector) for tally in self._targets(self._item_of(data)) if sector is not None
+        ]
         said = self.said[public_id] = _Said(targets, count_words(data.get("body_html", "")))
         self._count(said, +1)
 
@@ -355,7 +359,9 @@ def _overrides_out(tally: _Tally) -> dict:
 
 
 def _balance(tally: _Tally, groups: Groups) -> float:
-    return round(balance_index([_group_figures(tally, members).seconds for _, members in groups]), 4)
+    return round(
+        balance_index([_group_figures(tally, members).seconds for _, members in groups]), 4
+    )
 
 
 def _first_item(room: RoundTable, items: list[AgendaItem]) -> str | None:
@@ -364,7 +370,9 @@ def _first_item(room: RoundTable, items: list[AgendaItem]) -> str | None:
     (its `current`); without one, nothing moved, and it is the first item."""
     first = (
         RoomEvent.objects.filter(room=room, kind__in=("agenda.changed", "agenda.current_changed"))
-        .order_by("seq").values_list("kind", "moderators").first()
+        .order_by("seq")
+        .values_list("kind", "moderators")
+        .first()
     )
     if first is not None and first[0] == "agenda.changed" and (first[1] or {}).get("current"):
         return first[1]["current"]
@@ -372,7 +380,11 @@ def _first_item(room: RoundTable, items: list[AgendaItem]) -> str | None:
 
 
 def parity_figures(
-    room: RoundTable, now: datetime | None = None, *, upto: int | None = None, disclosure: Disclosure = FULL,
+    room: RoundTable,
+    now: datetime | None = None,
+    *,
+    upto: int | None = None,
+    disclosure: Disclosure = FULL,
 ) -> dict:
     """The room's parity figures from its event log (see the module docstring for the shape).
 
@@ -386,7 +398,9 @@ def parity_figures(
     events = RoomEvent.objects.filter(room=room, kind__in=KINDS).order_by("seq")
     if upto is not None:
         events = events.filter(seq__lte=upto)
-    for seq, kind, data in events.values_list("seq", "kind", "moderators").iterator(chunk_size=1000):
+    for seq, kind, data in events.values_list("seq", "kind", "moderators").iterator(
+        chunk_size=1000
+    ):
         fold.apply(seq, kind, data)
     last = RoomEvent.objects.filter(room=room)
     if upto is not None:

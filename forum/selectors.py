@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from forum.errors import Forbidden, NotFound
-from forum.minutes import sector_name
-from forum.models import RoundTable, Seat
+from forum.minutes.phrases import sector_name
+from forum.models import RoundTable, Seat, User
 from moderation.attribution import attribute, in_reader_language
 from realtime.events import audience_for_role
 
@@ -81,7 +82,11 @@ def session_seat(session) -> Seat | None:
     bound = signed_in_seat(session)
     if bound is None:
         return None
-    seat = Seat.objects.select_related("room", "sector", "organization", "user").filter(pk=bound.seat_id).first()
+    seat = (
+        Seat.objects.select_related("room", "sector", "organization", "user")
+        .filter(pk=bound.seat_id)
+        .first()
+    )
     if seat is None or _ended(session, bound, seat):
         return None
     return seat
@@ -106,7 +111,9 @@ def staff_reader(room: RoundTable, user) -> Seat:
     that is never saved (no pk), has accepted the rule (the secretariat runs under it), holds
     no sector and so counts in neither presence nor attendance, and may do nothing but read
     (`staff_view`: every page and socket refuses its writes)."""
-    seat = Seat(room=room, user=user, role=Seat.Role.OBSERVER, consented_at=room.created_at, joined_at=None)
+    seat = Seat(
+        room=room, user=user, role=Seat.Role.OBSERVER, consented_at=room.created_at, joined_at=None
+    )
     seat.staff_view = True
     return seat
 
@@ -122,15 +129,13 @@ def _staff(user) -> bool:
 def session_staff(session):
     """The active staff account a session (a socket's: no AuthMiddleware) is signed in as,
     checked as Django's own authentication checks it (the password hash), or None."""
-    from django.contrib.auth import HASH_SESSION_KEY
-
-    from forum.models import User
-
     user_id = session.get(AUTH_USER_KEY) if session is not None else None
     if user_id is None:
         return None
     user = User.objects.filter(pk=user_id, is_staff=True, is_active=True).first()
-    if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+    if user is None or not constant_time_compare(
+        session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+    ):
         return None
     return user
 
@@ -154,7 +159,11 @@ def access_room(session, slug: str, user=None) -> tuple[RoundTable, Seat]:
         return room, staff_reader(room, user)
     if bound is None:
         raise Forbidden(_("Sign in with your personal join link to enter this round table."))
-    seat = Seat.objects.select_related("sector", "organization", "user").filter(pk=bound.seat_id).first()
+    seat = (
+        Seat.objects.select_related("sector", "organization", "user")
+        .filter(pk=bound.seat_id)
+        .first()
+    )
     if seat is None:
         raise SessionEnded(_("You do not hold a seat in this round table."))
     if seat.room_id != room.pk:
@@ -178,8 +187,9 @@ def access_room(session, slug: str, user=None) -> tuple[RoundTable, Seat]:
     return room, seat
 
 
-def room_access(session, slug: str, user=None) -> RoomAccess:
-    return describe_access(*access_room(session, slug, user))
+def access_room_summary(session, slug: str, user=None) -> RoomAccess:
+    """`access_room`, then what the socket keeps of it (`access_summary`)."""
+    return access_summary(*access_room(session, slug, user))
 
 
 def seat_label(seat: Seat) -> str:
@@ -188,14 +198,25 @@ def seat_label(seat: Seat) -> str:
     return in_reader_language(attribute(seat).as_payload(), sectors)
 
 
-def describe_access(room: RoundTable, seat: Seat) -> RoomAccess:
+def access_summary(room: RoundTable, seat: Seat) -> RoomAccess:
+    """What a page or a socket keeps of a room and the seat `access_room` let in."""
     if is_staff_view(seat):
         return RoomAccess(
-            room_id=room.pk, slug=room.slug, title=room.title, rule=room.rule,
+            room_id=room.pk,
+            slug=room.slug,
+            title=room.title,
+            rule=room.rule,
             # A handle no seat has: the hub counts and closes sockets by seat.
-            seat_id=-seat.user.pk, role=seat.role, audience=audience_for_role(seat.role), sector=None,
-            attribution=_("The secretariat (reading only)"), consented=True, link=0,
-            last_seq=room.last_seq, joined=True, staff=True,
+            seat_id=-seat.user.pk,
+            role=seat.role,
+            audience=audience_for_role(seat.role),
+            sector=None,
+            attribution=_("The secretariat (reading only)"),
+            consented=True,
+            link=0,
+            last_seq=room.last_seq,
+            joined=True,
+            staff=True,
         )
     return RoomAccess(
         room_id=room.pk,
@@ -218,10 +239,9 @@ def delegate_seats(room: RoundTable) -> list[dict]:
     """The room's seated delegates as those who run it address them: each seat's opaque
     handle and its label in the active language (a pseudonym under the rule, never a name
     there), in label order. For the console's hands and notes for the meeting room."""
-    seats = (
-        Seat.objects.filter(room=room, role=Seat.Role.DELEGATE, removed_at__isnull=True, token_revoked_at__isnull=True)
-        .select_related("sector", "organization", "user")
-    )
+    seats = Seat.objects.filter(
+        room=room, role=Seat.Role.DELEGATE, removed_at__isnull=True, token_revoked_at__isnull=True
+    ).select_related("sector", "organization", "user")
     out = []
     for seat in seats:
         seat.room = room
@@ -229,6 +249,10 @@ def delegate_seats(room: RoundTable) -> list[dict]:
         sector = sector_name(seat.sector.name) if seat.sector_id else ""
         # Moderators see every sector; below k many labels read "A participant", so the
         # sector and the start of the handle tell the seats apart.
-        parts = [label] + ([sector] if sector and not label.startswith(sector) else []) + [seat.public_id[:4]]
+        parts = (
+            [label]
+            + ([sector] if sector and not label.startswith(sector) else [])
+            + [seat.public_id[:4]]
+        )
         out.append({"seat": seat.public_id, "label": " · ".join(parts)})
     return sorted(out, key=lambda d: d["label"])

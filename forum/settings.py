@@ -116,7 +116,8 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DATA_DIR / 'roundtables.sqlite3'}",
+        os.environ.get("DATABASE_URL", "").strip()
+        or f"sqlite:///{DATA_DIR / 'roundtables.sqlite3'}",
         # Persistent connections: the websocket path calls the database from one worker
         # thread per process, and reconnecting to PostgreSQL on every call costs milliseconds.
         conn_max_age=envint("CONN_MAX_AGE", 60),
@@ -193,7 +194,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "templates" / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Daphne serves /static/ itself unless a reverse proxy does it (SERVE_STATIC=0).
 SERVE_STATIC = envbool("SERVE_STATIC", True)
@@ -205,11 +206,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # Staff sign in on the product's own page and land on the secretariat's pages; seat holders
-# sign in with their join links only (forum/views.py: join).
+# sign in with their join links only (forum/room/views.py:  join).
 LOGIN_URL = "/sign-in/"
 LOGIN_REDIRECT_URL = "/secretariat/"
 # A form from another site, or without its token, is refused with the product's own page.
-CSRF_FAILURE_VIEW = "forum.views.csrf_failure"
+CSRF_FAILURE_VIEW = "forum.site.views.csrf_failure"
 
 # Limits of the websocket protocol (docs/protocol.md).
 ROUNDTABLES = {
@@ -251,6 +252,53 @@ if not DEBUG and (AUDIT_KEY == DEV_AUDIT_KEY or len(AUDIT_KEY) < AUDIT_KEY_MIN_L
         "AUDIT_KEY is not set (or shorter than 32 characters). Set AUDIT_KEY to a long random "
         "value kept outside the database, or DEBUG=1 for local development only."
     )
+
+# The secretariat's signing keys (forum/minutes/keys.py). SIGNING_KEY (the PEM value) or
+# SIGNING_KEY_FILE (its path): the Ed25519 key that signs a submission package's manifest.
+# SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE: the X.509 certificate (RSA or ECDSA) and its
+# key that sign the package's PDF. Read here, so a wrong path or a broken key stops the start;
+# with none set and DEBUG on, the development set `make run` creates under DATA_DIR/signing is
+# used; with none set otherwise, submitting a package is refused (the error names the settings).
+
+
+def _signing_material() -> tuple[bytes | None, bytes | None, bytes | None]:
+    from forum.minutes import keys
+
+    def read(name: str) -> bytes | None:
+        path = os.environ.get(name, "").strip()
+        if not path:
+            return None
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}: cannot read {path} ({exc.strerror}).") from None
+
+    value = os.environ.get("SIGNING_KEY", "").strip()
+    key = read("SIGNING_KEY_FILE")
+    if value and key:
+        raise ImproperlyConfigured("Set SIGNING_KEY or SIGNING_KEY_FILE, not both.")
+    key = value.replace("\\n", "\n").encode("ascii") if value else key
+    cert, cert_key = read("SIGNING_CERT_FILE"), read("SIGNING_CERT_KEY_FILE")
+    if (cert is None) != (cert_key is None):
+        raise ImproperlyConfigured(
+            "Set both SIGNING_CERT_FILE and SIGNING_CERT_KEY_FILE, or neither."
+        )
+    development = DATA_DIR / "signing"
+    if DEBUG and key is None and cert is None and (development / keys.DEVELOPMENT_KEY).exists():
+        key = (development / keys.DEVELOPMENT_KEY).read_bytes()
+        cert = (development / keys.DEVELOPMENT_CERT).read_bytes()
+        cert_key = (development / keys.DEVELOPMENT_CERT_KEY).read_bytes()
+    try:
+        if key is not None:
+            keys.load_signing_key(key, "SIGNING_KEY")
+        if cert is not None:
+            keys.check_certificate(cert, cert_key, "SIGNING_CERT_FILE")
+    except keys.BadKey as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    return key, cert, cert_key
+
+
+SIGNING_KEY_PEM, SIGNING_CERT_PEM, SIGNING_CERT_KEY_PEM = _signing_material()
 
 # Days after the minutes are adopted before `purge_identities` erases the names, e-mail
 # addresses and organizations of a round table's seats: the default of new round tables

@@ -101,7 +101,8 @@ def clean_options(options: object) -> list[dict]:
     for number, option in enumerate(options, start=1):
         if not isinstance(option, dict) or set(option) != {"key", "label"}:
             raise _invalid_options(
-                _("Option %(number)s must be an object with exactly a key and a label.") % {"number": number}
+                _("Option %(number)s must be an object with exactly a key and a label.")
+                % {"number": number}
             )
         key, label = option["key"], option["label"]
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -111,10 +112,13 @@ def clean_options(options: object) -> list[dict]:
             )
         if key in seen:
             raise _invalid_options(
-                _("Option %(number)s: the key %(key)s is used twice.") % {"number": number, "key": repr(key)}
+                _("Option %(number)s: the key %(key)s is used twice.")
+                % {"number": number, "key": repr(key)}
             )
         if not isinstance(label, str) or not label.strip():
-            raise _invalid_options(_("Option %(number)s: the label may not be empty.") % {"number": number})
+            raise _invalid_options(
+                _("Option %(number)s: the label may not be empty.") % {"number": number}
+            )
         label = " ".join(label.split())
         if len(label) > MAX_LABEL_CHARS:
             raise _invalid_options(
@@ -138,7 +142,8 @@ def _support(value: object, keys: list[str]) -> list[str]:
     for key in value:
         if key not in keys:
             raise _invalid_rule(
-                _("`support` names %(key)s, which is not an option of this check.") % {"key": repr(key)}
+                _("`support` names %(key)s, which is not an option of this check.")
+                % {"key": repr(key)}
             )
     if len(set(value)) != len(value):
         raise _invalid_rule(_("`support` names an option twice."))
@@ -149,7 +154,9 @@ def clean_rule(rule: object, options: list[dict]) -> dict:
     """The rule, complete and checked against the (cleaned) options, or `invalid_rule`."""
     keys = [option["key"] for option in options]
     if not isinstance(rule, dict):
-        raise _invalid_rule(_("The rule is an object with a `kind`: consensus, threshold or majority."))
+        raise _invalid_rule(
+            _("The rule is an object with a `kind`: consensus, threshold or majority.")
+        )
     kind = rule.get("kind")
     if kind not in RULE_KEYS:
         raise _invalid_rule(_("The rule's `kind` is one of consensus, threshold, majority."))
@@ -161,13 +168,18 @@ def clean_rule(rule: object, options: list[dict]) -> dict:
         )
     if kind == "majority":
         return {"kind": "majority"}
-    cleaned = {"kind": kind, "support": _support(rule.get("support"), keys), "threshold": _threshold(rule.get("threshold"))}
+    cleaned = {
+        "kind": kind,
+        "support": _support(rule.get("support"), keys),
+        "threshold": _threshold(rule.get("threshold")),
+    }
     if kind == "threshold":
         return cleaned
     objection = rule.get("objection")
     if objection is not None and objection not in keys:
         raise _invalid_rule(
-            _("`objection` names %(key)s, which is not an option of this check.") % {"key": repr(objection)}
+            _("`objection` names %(key)s, which is not an option of this check.")
+            % {"key": repr(objection)}
         )
     if objection is not None and objection in cleaned["support"]:
         raise _invalid_rule(_("The objection option cannot also count as support."))
@@ -255,7 +267,9 @@ def tally(
         leader = max(options, key=lambda option: shares[option])
         if shares[leader] * 2 > 1:
             reached, result["decided"] = True, leader
-            explanations.append({"code": "majority", "option": leader, "share": float(shares[leader])})
+            explanations.append(
+                {"code": "majority", "option": leader, "share": float(shares[leader])}
+            )
         else:
             explanations.append({"code": "no_majority"})
     else:
@@ -263,14 +277,22 @@ def tally(
         needed = _exact(rule["threshold"])
         result["support"] = float(support)
         reached = support >= needed
-        explanations.append({
-            "code": "support_reached" if reached else "support_short",
-            "support": float(support), "threshold": float(needed),
-        })
+        explanations.append(
+            {
+                "code": "support_reached" if reached else "support_short",
+                "support": float(support),
+                "threshold": float(needed),
+            }
+        )
         if rule["kind"] == "consensus" and rule["objection"] is not None:
             objection = rule["objection"]
-            # By majority: more than half of the sector's voters; a sector split evenly does not block.
-            blocking = [sector for sector in voting if counts[sector][objection] * 2 > sum(counts[sector].values())]
+            # By majority: more than half of the sector's voters; a sector split evenly does not
+            # block.
+            blocking = [
+                sector
+                for sector in voting
+                if counts[sector][objection] * 2 > sum(counts[sector].values())
+            ]
             result["blocking_sectors"] = blocking
             if blocking and rule["sector_objection_blocks"]:
                 reached = False
@@ -284,7 +306,11 @@ def tally(
     return result
 
 
-def explain(explanation: dict, sector_names: dict[str, str] | None = None, option_labels: dict[str, str] | None = None) -> str:
+def explain(
+    explanation: dict,
+    sector_names: dict[str, str] | None = None,
+    option_labels: dict[str, str] | None = None,
+) -> str:
     """One reason of a result as a sentence in the active language (`sector_names` and
     `option_labels` word slugs and keys; they stay as they are without them)."""
     names = sector_names or {}
@@ -297,40 +323,56 @@ def explain(explanation: dict, sector_names: dict[str, str] | None = None, optio
     if code == "majority":
         option = explanation["option"]
         return _("%(option)s holds %(share)s of the weight, more than half.") % {
-            "option": labels.get(option, repr(option)), "share": percent(explanation["share"]),
+            "option": labels.get(option, repr(option)),
+            "share": percent(explanation["share"]),
         }
     if code == "no_majority":
         return _("No option holds more than half of the weight.")
     if code in ("support_reached", "support_short"):
         words = {
-            "support_reached": _("Weighted support is %(support)s, at least the threshold of %(threshold)s."),
-            "support_short": _("Weighted support is %(support)s, below the threshold of %(threshold)s."),
+            "support_reached": _(
+                "Weighted support is %(support)s, at least the threshold of %(threshold)s."
+            ),
+            "support_short": _(
+                "Weighted support is %(support)s, below the threshold of %(threshold)s."
+            ),
         }
-        return words[code] % {"support": percent(explanation["support"]), "threshold": percent(explanation["threshold"])}
+        return words[code] % {
+            "support": percent(explanation["support"]),
+            "threshold": percent(explanation["threshold"]),
+        }
     named = [slug for slug in explanation["sectors"] if slug != POOLED]
     sectors = ", ".join(names.get(slug, slug) for slug in named)
     # POOLED: sectors a reader may not see named (moderation/disclosure.py), said without a name.
     pooled = POOLED in explanation["sectors"]
     if code == "sectors_block":
         if pooled and not named:
-            return _("A majority of the voters of at least one sector among the other participants object.")
+            return _(
+                "A majority of the voters of at least one sector among the other "
+                "participants object."
+            )
         if pooled:
             return _(
-                "A majority of the voters of %(sectors)s, and of at least one sector among the other "
+                "A majority of the voters of %(sectors)s, and of at least one sector "
+                "among the other "
                 "participants, object."
             ) % {"sectors": sectors}
         return _("A majority of the voters of %(sectors)s object.") % {"sectors": sectors}
     if pooled and not named:
         return _(
-            "A majority of the voters of at least one sector among the other participants object (this rule "
+            "A majority of the voters of at least one sector among the other "
+            "participants object (this rule "
             "lets it pass)."
         )
     if pooled:
         return _(
-            "A majority of the voters of %(sectors)s, and of at least one sector among the other participants, "
+            "A majority of the voters of %(sectors)s, and of at least one sector among "
+            "the other participants, "
             "object (this rule lets it pass)."
         ) % {"sectors": sectors}
-    return _("A majority of the voters of %(sectors)s object (this rule lets it pass).") % {"sectors": sectors}
+    return _("A majority of the voters of %(sectors)s object (this rule lets it pass).") % {
+        "sectors": sectors
+    }
 
 
 def disclose_result(result: dict, disclosure: Disclosure) -> dict:
@@ -354,7 +396,9 @@ def disclose_result(result: dict, disclosure: Disclosure) -> dict:
         figures[key] = {
             "voters": sum(f["voters"] for f in rows),
             "weight": sum(f["weight"] for f in rows),
-            "distribution": {option: sum(f["distribution"].get(option, 0) for f in rows) for option in options},
+            "distribution": {
+                option: sum(f["distribution"].get(option, 0) for f in rows) for option in options
+            },
         }
     unlisted = result.get("voters", 0) - sum(f["voters"] for f in figures.values())
     withheld = withheld_groups({key: f["voters"] for key, f in figures.items()}, unlisted)
@@ -368,7 +412,9 @@ def disclose_result(result: dict, disclosure: Disclosure) -> dict:
     def keys(slugs: list[str]) -> list[str]:
         # Each sector as its listed group says it; a sector of a group left out is not said.
         said = [group_of[slug] for slug in slugs if slug in group_of]
-        return [key for key in dict.fromkeys(said) if key != POOLED] + ([POOLED] if POOLED in said else [])
+        return [key for key in dict.fromkeys(said) if key != POOLED] + (
+            [POOLED] if POOLED in said else []
+        )
 
     out["blocking_sectors"] = keys(result.get("blocking_sectors", []))
     if "explanations" in result:
@@ -386,7 +432,9 @@ def disclose_result(result: dict, disclosure: Disclosure) -> dict:
             out["reasons"] = [explain(e) for e in explanations]
     else:
         # A result stored before reasons were kept as codes: its sentences name sectors.
-        out["reasons"] = [reason for reason in result.get("reasons", []) if " of the voters of " not in reason]
+        out["reasons"] = [
+            reason for reason in result.get("reasons", []) if " of the voters of " not in reason
+        ]
     return out
 
 

@@ -71,13 +71,17 @@ def in_reader_language(payload: dict, sector_names: dict[str, str]) -> str:
     """An attribution as its reader reads it: the stored label is English (the minutes word
     speakers from its parts, in their own language), so a page or a frame for one person
     words it again in theirs. `sector_names`: slug -> the sector's name for that reader.
-    A named label is a person's name and stays as it is. templates/static/room/util.js: `who()` does the same."""
+    A named label is a person's name and stays as it is. static/room/util.js: `who()` does the
+    same."""
     kind = payload.get("kind")
     if kind == "function" and payload.get("function") in Seat.Role.values:
         return str(Seat.Role(payload["function"]).label)
     if kind == "pseudonym" and payload.get("sector"):
         name = sector_names.get(payload["sector"]) or payload["label"].rsplit(" · ", 1)[0]
-        return _("%(sector)s · Delegate %(number)s") % {"sector": name, "number": payload.get("number")}
+        return _("%(sector)s · Delegate %(number)s") % {
+            "sector": name,
+            "number": payload.get("number"),
+        }
     if kind == "anonymous":
         return _("A participant")
     return payload.get("label", "")

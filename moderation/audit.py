@@ -170,14 +170,19 @@ def audit_verify(
         cut = _recorded_problem(entries, recorded)
         if cut is not None:
             seq, problem = cut
-            return AuditReport(ok=False, entries=len(entries), first_bad_seq=seq, problem=problem, **tip)
+            return AuditReport(
+                ok=False, entries=len(entries), first_bad_seq=seq, problem=problem, **tip
+            )
         tip.update(recorded=len(recorded), recorded_seq=max(head.seq for head in recorded))
     if anchor is None:
         return AuditReport(ok=True, entries=len(entries), **tip)
     anchored = next((entry.seq for entry in entries if entry.hash == anchor), None)
     if anchored is None:
         return AuditReport(
-            ok=False, entries=len(entries), **tip, problem=(
+            ok=False,
+            entries=len(entries),
+            **tip,
+            problem=(
                 f"no entry of this log has the MAC {anchor}: the log was rewritten up to the "
                 "entry that head named (by someone holding the key), or the head belongs to "
                 "another round table"
@@ -186,7 +191,9 @@ def audit_verify(
     return AuditReport(ok=True, entries=len(entries), anchor_seq=anchored, **tip)
 
 
-def _recorded_problem(entries: list[AuditEntry], recorded: list[RecordedHead]) -> tuple[int, str] | None:
+def _recorded_problem(
+    entries: list[AuditEntry], recorded: list[RecordedHead]
+) -> tuple[int, str] | None:
     """The first recorded head (by seq) that the verified chain no longer holds."""
     count = len(entries)  # a verified chain is numbered 1..count
     for head in sorted(recorded, key=lambda h: h.seq):

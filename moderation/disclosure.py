@@ -77,7 +77,8 @@ class Disclosure:
     @property
     def pool_visible(self) -> bool:
         return (
-            not self.full and self.pooled_sectors >= 2
+            not self.full
+            and self.pooled_sectors >= 2
             and self.pooled_seats >= max(MIN_POOL, self.min_pool)
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from forum.models import RoundTable, Seat
+from forum.models import NameStatement, RoundTable, Seat
 
 from .leakguard import Identity, IdentityMatcher, Mention, _fold
 
@@ -54,7 +54,10 @@ def names_in(room: RoundTable, text: str) -> list[Mention]:
 def spans(text: str, mentions: list[Mention]) -> list[dict]:
     """Mentions as moderators' tools mark them: offsets into `text` (in code points) and
     the words found there."""
-    return [{"start": m.start, "end": m.end, "kind": m.kind, "text": text[m.start : m.end]} for m in mentions]
+    return [
+        {"start": m.start, "end": m.end, "kind": m.kind, "text": text[m.start : m.end]}
+        for m in mentions
+    ]
 
 
 def place(text: str, mention: Mention, around: int = 30) -> str:
@@ -87,16 +90,18 @@ def folded(words: str) -> str:
 
 def stated_words(room: RoundTable) -> frozenset[str]:
     """The folded words of the room's standing statements that they are not a participant."""
-    from forum.models import NameStatement
-
     return frozenset(
-        NameStatement.objects.filter(room=room, withdrawn_at__isnull=True).values_list("words", flat=True)
+        NameStatement.objects.filter(room=room, withdrawn_at__isnull=True).values_list(
+            "words", flat=True
+        )
     )
 
 
 def unstated(text: str, mentions: list[Mention], stated: frozenset[str]) -> list[Mention]:
     """The mentions no standing statement covers."""
-    return [m for m in mentions if folded(text[m.start : m.end]) not in stated] if stated else mentions
+    return (
+        [m for m in mentions if folded(text[m.start : m.end]) not in stated] if stated else mentions
+    )
 
 
 def whole_identity(room: RoundTable, words: str) -> bool:
@@ -104,5 +109,6 @@ def whole_identity(room: RoundTable, words: str) -> bool:
     may say that they are not a participant."""
     key = folded(words)
     return any(
-        key in {folded(i.name), folded(i.email), folded(i.organization or "")} for i in room_identities(room)
+        key in {folded(i.name), folded(i.email), folded(i.organization or "")}
+        for i in room_identities(room)
     )

@@ -182,7 +182,9 @@ class _Folder:
                 first = run[0]
                 cls = "d" if first <= "9" else "l" if first >= "a" else "u"
                 gap, prev = self.pending, self.prev
-                if gap == _NONE and (prev == "c" or (prev == "l" and cls == "u") or ((prev == "d") != (cls == "d"))):
+                if gap == _NONE and (
+                    prev == "c" or (prev == "l" and cls == "u") or ((prev == "d") != (cls == "d"))
+                ):
                     gap = _SOFT
                 chars.append(run.lower())
                 starts.extend(range(i, j))
@@ -190,7 +192,9 @@ class _Folder:
                 gaps.append(gap)
                 if j - i > 1:
                     inner = [_NONE] * (j - i - 1)
-                    if not (run.isdigit() or (run.isalpha() and (run[1:].islower() or run.isupper()))):
+                    if not (
+                        run.isdigit() or (run.isalpha() and (run[1:].islower() or run.isupper()))
+                    ):
                         for shift in _ASCII_SHIFT.finditer(run, 1):
                             inner[shift.start() - 1] = _SOFT  # camelCase, letter<->digit
                     gaps.extend(inner)
@@ -212,7 +216,9 @@ class _Folder:
 
 # ASCII words; ASCII whitespace (str.isspace: a hard gap); ASCII punctuation (soft); ASCII
 # controls (nothing); any other single character (the general path).
-_ASCII_SPANS = re.compile(r"([A-Za-z0-9]+)|([\t-\r\x1c-\x1f ]+)|([!-/:-@\[-`{-~]+)|([\x00-\x08\x0e-\x1b\x7f]+)|(.)", re.S)
+_ASCII_SPANS = re.compile(
+    r"([A-Za-z0-9]+)|([\t-\r\x1c-\x1f ]+)|([!-/:-@\[-`{-~]+)|([\x00-\x08\x0e-\x1b\x7f]+)|(.)", re.S
+)
 _ASCII_SHIFT = re.compile(r"(?<=[a-z])[A-Z]|(?<=[A-Za-z])[0-9]|(?<=[0-9])[A-Za-z]")
 
 

@@ -1,4 +1,5 @@
-"""Who may do what in a round table: the one table, and the one check.
+"""Who may do what in a round table: the one table, and the one check; and the one check
+for what the secretariat (staff accounts, no seat) does.
 
 docs/permissions.md is this table in words; tests walk every role x every action against
 it. Services call `require(seat, action)` with the seat fresh from the database, so a
@@ -12,7 +13,7 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from forum.errors import ServiceError
+from forum.errors import Forbidden, ServiceError
 from forum.models import Seat
 
 CHAIR = Seat.Role.CHAIR
@@ -61,7 +62,9 @@ class Action(StrEnum):
     EDIT_MINUTES = "edit_minutes"  # save a version (summaries, recommendations)
     REVIEW_MINUTES = "review_minutes"  # open and close a review period
     COMMENT_MINUTES = "comment_minutes"  # comment on a version under review
-    MODERATE_NOTES = "moderate_notes"  # publish (redacted) or decline a comment or note held for a name
+    MODERATE_NOTES = (
+        "moderate_notes"  # publish (redacted) or decline a comment or note held for a name
+    )
     ADOPT_MINUTES = "adopt_minutes"
 
 
@@ -106,21 +109,34 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
 
 _REFUSALS = {
     Action.POST: gettext_noop("Observers follow the round table without speaking."),
-    Action.READ_SCREEN: gettext_noop("The venue screen opens with the screen link the secretariat issues."),
+    Action.READ_SCREEN: gettext_noop(
+        "The venue screen opens with the screen link the secretariat issues."
+    ),
     Action.RUN_AGENDA: gettext_noop("Only the chair and the moderators run the agenda."),
     Action.PROXY_FLOOR: gettext_noop(
-        "Only the chair and the moderators raise a hand for a delegate in the room, or record that one spoke."
+        "Only the chair and the moderators raise a hand for a delegate in the room, or "
+        "record that one spoke."
     ),
-    Action.FLAG: gettext_noop("Only delegates and the rapporteur flag interventions; moderators act on them."),
+    Action.FLAG: gettext_noop(
+        "Only delegates and the rapporteur flag interventions; moderators act on them."
+    ),
     Action.CLOSE: gettext_noop("Only the chair opens and closes the round table."),
     Action.READ_AUDIT: gettext_noop("Only the chair and the secretariat read the audit log."),
     Action.RAISE_HAND: gettext_noop("Only delegates ask for the floor."),
-    Action.RUN_FLOOR: gettext_noop("Only the chair and the moderators run the floor (the speaker may yield)."),
+    Action.RUN_FLOOR: gettext_noop(
+        "Only the chair and the moderators run the floor (the speaker may yield)."
+    ),
     Action.VOTE: gettext_noop("Only delegates vote in consensus checks."),
-    Action.DRAFT_RECOMMENDATIONS: gettext_noop("Only the rapporteur and the chair draft recommendations."),
-    Action.READ_DRAFT_MINUTES: gettext_noop("The minutes are shared once adopted (or while circulated for review)."),
+    Action.DRAFT_RECOMMENDATIONS: gettext_noop(
+        "Only the rapporteur and the chair draft recommendations."
+    ),
+    Action.READ_DRAFT_MINUTES: gettext_noop(
+        "The minutes are shared once adopted (or while circulated for review)."
+    ),
     Action.EDIT_MINUTES: gettext_noop("Only the rapporteur and the chair edit the minutes."),
-    Action.REVIEW_MINUTES: gettext_noop("Only the rapporteur and the chair circulate the minutes for review."),
+    Action.REVIEW_MINUTES: gettext_noop(
+        "Only the rapporteur and the chair circulate the minutes for review."
+    ),
     Action.COMMENT_MINUTES: gettext_noop("Observers read the minutes without commenting."),
     Action.ADOPT_MINUTES: gettext_noop("Only the chair adopts the minutes."),
     Action.MODERATE_NOTES: gettext_noop(
@@ -141,3 +157,36 @@ def require(seat: Seat, action: Action) -> None:
         refusal = _REFUSALS.get(action)
         message = _(refusal) if refusal else _("Only the chair and the moderators may do that.")
         raise ServiceError("forbidden", message, action=str(action))
+
+
+class StaffAction(StrEnum):
+    """What only the secretariat does: staff accounts, outside any seat."""
+
+    PAGES = "pages"  # open the secretariat's pages
+    ROOMS = "rooms"  # create round tables, set their seats per sector
+    SEATS = "seats"  # seat people, send and revoke their links
+    SUBMISSIONS = "submissions"  # committees, submissions, follow-ups
+    IDENTITIES = "identities"  # retention periods, erasure at a person's request
+
+
+_STAFF_REFUSALS = {
+    StaffAction.PAGES: gettext_noop("Only the secretariat (staff accounts) uses these pages."),
+    StaffAction.ROOMS: gettext_noop(
+        "Only the secretariat creates round tables and sets their seats."
+    ),
+    StaffAction.SEATS: gettext_noop("Only the secretariat seats people and sends their links."),
+    StaffAction.SUBMISSIONS: gettext_noop(
+        "Only the secretariat manages committees and submissions."
+    ),
+    StaffAction.IDENTITIES: gettext_noop(
+        "Only the secretariat sets retention and erases identities."
+    ),
+}
+
+
+def require_secretariat(user, action: StaffAction):
+    """Refuse (Forbidden, naming `action`) unless `user` is a signed-in staff account; the
+    one check for the secretariat, called by every service it uses. Returns the user."""
+    if user is None or not user.is_authenticated or not user.is_staff:
+        raise Forbidden(_(_STAFF_REFUSALS[action]))
+    return user

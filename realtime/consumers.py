@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,7 +21,16 @@ from django.utils.translation import trans_real
 
 from forum import selectors
 from forum.errors import ServiceError
-from forum.services import interventions, moderation, seats
+from forum.services import (
+    agenda,
+    consensus,
+    floor,
+    hybrid,
+    interventions,
+    moderator_actions,
+    recommendations,
+    seats,
+)
 
 from .frames import ClientFrame, FrameError, correlation, parse_after, parse_frame
 from .hub import SCREEN_BUCKET, TOO_SLOW_CLOSE, Subscriber, TooSlow, hubs, too_slow_frame
@@ -35,7 +45,12 @@ UNAVAILABLE_RETRY_SECONDS = 5
 # What a staff account reading a room (no seat) may send: nothing that changes anything.
 READING_FRAMES = frozenset({"ping", "resume"})
 
-CLOSE_CODES = {"not_found": 4404, "forbidden": 4403, "invalid_frame": 4400, "too_many_sockets": 4429}
+CLOSE_CODES = {
+    "not_found": 4404,
+    "forbidden": 4403,
+    "invalid_frame": 4400,
+    "too_many_sockets": 4429,
+}
 # (a socket whose seat changes role or sector is closed with realtime.log.SEAT_CHANGED_CLOSE)
 
 
@@ -44,7 +59,7 @@ def _join(session, slug: str, user=None) -> selectors.RoomAccess:
     """The seat the session was signed in for and its room, in one trip to the database
     thread (the session, the room and the seat): a join storm queues on it. The seat's first
     join is recorded for the attendance (one more write, once per seat)."""
-    access = selectors.room_access(session, slug, user)
+    access = selectors.access_room_summary(session, slug, user)
     if not access.joined:
         seats.seat_mark_joined(seat_id=access.seat_id)
     return access
@@ -53,21 +68,21 @@ def _join(session, slug: str, user=None) -> selectors.RoomAccess:
 _last_seq = database_sync_to_async(last_seq)
 _post = database_sync_to_async(interventions.intervention_post)
 _consent = database_sync_to_async(seats.seat_consent)
-_flag = database_sync_to_async(moderation.intervention_flag)
+_flag = database_sync_to_async(moderator_actions.intervention_flag)
 
 # frame action -> (service, the frame fields it takes)
 _MODERATE = {
-    "approve": (moderation.intervention_approve, ("not_a_participant",)),
-    "reject": (moderation.intervention_reject, ("reason",)),
-    "hide": (moderation.intervention_hide, ("reason",)),
-    "restore": (moderation.intervention_restore, ()),
-    "redact": (moderation.intervention_redact, ("reason", "body", "not_a_participant")),
+    "approve": (moderator_actions.intervention_approve, ("not_a_participant",)),
+    "reject": (moderator_actions.intervention_reject, ("reason",)),
+    "hide": (moderator_actions.intervention_hide, ("reason",)),
+    "restore": (moderator_actions.intervention_restore, ()),
+    "redact": (moderator_actions.intervention_redact, ("reason", "body", "not_a_participant")),
 }
 _SEAT = {
-    "mute": (moderation.seat_mute, ("minutes", "reason")),
-    "unmute": (moderation.seat_unmute, ()),
-    "remove": (moderation.seat_remove, ("reason",)),
-    "reveal": (moderation.seat_reveal, ("reason",)),
+    "mute": (moderator_actions.seat_mute, ("minutes", "reason")),
+    "unmute": (moderator_actions.seat_unmute, ()),
+    "remove": (moderator_actions.seat_remove, ("reason",)),
+    "reveal": (moderator_actions.seat_reveal, ("reason",)),
     "presence": (seats.seat_set_presence, ("presence",)),
 }
 
@@ -84,7 +99,9 @@ def scope_language(scope: dict) -> str:
         cookies = parse_cookie(headers.get(b"cookie", ""))
     candidates = [cookies.get(settings.LANGUAGE_COOKIE_NAME)]
     candidates += [
-        lang for lang, _q in trans_real.parse_accept_lang_header(headers.get(b"accept-language", "")) if lang != "*"
+        lang
+        for lang, _q in trans_real.parse_accept_lang_header(headers.get(b"accept-language", ""))
+        if lang != "*"
     ]
     for code in candidates:
         if not code:
@@ -153,7 +170,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if after is not None and after > self.access.last_seq:
                 raise FrameError(
                     "invalid_frame",
-                    _("?after= is beyond the room's last sequence number (%(last)s).") % {"last": self.access.last_seq},
+                    _("?after= is beyond the room's last sequence number (%(last)s).")
+                    % {"last": self.access.last_seq},
                     field="after",
                 )
         except (FrameError, ServiceError) as exc:
@@ -167,23 +185,35 @@ class RoomConsumer(AsyncWebsocketConsumer):
             limit = settings.ROUNDTABLES["MAX_SOCKETS_PER_SEAT"]
             await self.send_error(
                 "too_many_sockets",
-                _("Your seat already has %(limit)s connections open; close one first.") % {"limit": limit},
+                _("Your seat already has %(limit)s connections open; close one first.")
+                % {"limit": limit},
                 limit=limit,
             )
             await self.close(code=CLOSE_CODES["too_many_sockets"])
             return
         # The secretariat reading a room (None) and the venue screen, which is not a person,
         # count in no presence bucket.
-        bucket = None if access.staff else SCREEN_BUCKET if access.role == "screen" else (
-            access.sector if access.role == "delegate" and access.sector else "others"
+        bucket = (
+            None
+            if access.staff
+            else SCREEN_BUCKET
+            if access.role == "screen"
+            else (access.sector if access.role == "delegate" and access.sector else "others")
         )
         # The room's events go out through the server's own send (realtime/transport.py);
         # both it and base_send reach the socket without suspending, so order holds.
         self.sub = self.hub.attach(
-            self.scope.get(SEND_KEY, self.base_send), self._close_from_hub, audience=access.audience, bucket=bucket,
-            seat_id=access.seat_id, language=self.language, unsent=self.scope.get(SCOPE_KEY),
-            link=access.link, session=selectors.session_tag(getattr(session, "session_key", None)),
-            access=(access.role, access.sector), session_key=getattr(session, "session_key", None) or "",
+            self.scope.get(SEND_KEY, self.base_send),
+            self._close_from_hub,
+            audience=access.audience,
+            bucket=bucket,
+            seat_id=access.seat_id,
+            language=self.language,
+            unsent=self.scope.get(SCOPE_KEY),
+            link=access.link,
+            session=selectors.session_tag(getattr(session, "session_key", None)),
+            access=(access.role, access.sector),
+            session_key=getattr(session, "session_key", None) or "",
         )
         # The hub's position, read after attaching: every later event reaches this socket
         # through the hub (buffered until go_live), so the welcome's last_seq leaves no gap.
@@ -235,14 +265,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _receive(self, text_data: str | None) -> None:
         if text_data is None:
-            await self.send_error("invalid_frame", _("Frames are JSON text; binary frames are refused."))
+            await self.send_error(
+                "invalid_frame", _("Frames are JSON text; binary frames are refused.")
+            )
             return
         wait = self.frames.take()
         if wait:
             # With the post's client_id (or the frame's ref), so that the client can tell which
             # of its frames was refused and send it again, rather than wait for an ack.
             await self.send_error(
-                "rate_limited", _("Too many frames on this connection; slow down."), retry_after=round(wait, 2),
+                "rate_limited",
+                _("Too many frames on this connection; slow down."),
+                retry_after=round(wait, 2),
                 **correlation(text_data),
             )
             return
@@ -250,7 +284,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             frame = parse_frame(text_data)
             if self.access.staff and frame.type not in READING_FRAMES:
-                raise ServiceError("forbidden", _("The secretariat reads round tables without taking part."))
+                raise ServiceError(
+                    "forbidden", _("The secretariat reads round tables without taking part.")
+                )
             await getattr(self, f"on_{frame.type}")(frame)
         except FrameError as exc:
             echo = self._echo(frame) if frame is not None else {}
@@ -263,7 +299,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             logger.warning("room %s: database unavailable", self.access.slug, exc_info=True)
             await self.send_error(
                 "unavailable",
-                _("The service is briefly unavailable; nothing was changed. Try again in a moment."),
+                _(
+                    "The service is briefly unavailable; nothing was changed. Try "
+                    "again in a moment."
+                ),
                 retry_after=UNAVAILABLE_RETRY_SECONDS,
                 **(self._echo(frame) if frame is not None else {}),
             )
@@ -301,11 +340,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def on_resume(self, frame: ClientFrame) -> None:
         if self.sub.gated:
-            raise ServiceError("consent_required", _("Accept the Chatham House Rule to follow the round table."))
+            raise ServiceError(
+                "consent_required", _("Accept the Chatham House Rule to follow the round table.")
+            )
         after = frame.fields["after"]
         if after > self.hub.last_seq and after > await _last_seq(self.access.room_id):
             raise FrameError(
-                "invalid_frame", _("\"after\" is beyond the room's last sequence number."), field="after",
+                "invalid_frame",
+                _('"after" is beyond the room\'s last sequence number.'),
+                field="after",
             )
         await self._replay_then_live(after)
 
@@ -330,8 +373,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def on_flag(self, frame: ClientFrame) -> None:
         f = frame.fields
-        flags = await _flag(seat_id=self.access.seat_id, intervention_id=f["id"], reason=f["reason"])
-        await self.send_json({"type": "flagged", "id": f["id"], "flags": flags, **self._echo(frame)})
+        flags = await _flag(
+            seat_id=self.access.seat_id, intervention_id=f["id"], reason=f["reason"]
+        )
+        await self.send_json(
+            {"type": "flagged", "id": f["id"], "flags": flags, **self._echo(frame)}
+        )
 
     async def on_moderate(self, frame: ClientFrame) -> None:
         f = frame.fields
@@ -340,9 +387,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
         if "presence" in takes and "presence" not in kwargs:
-            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
-        await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, intervention_id=f["id"], **kwargs)
-        await self.send_json({"type": "done", "action": f["action"], "id": f["id"], **self._echo(frame)})
+            raise FrameError(
+                "invalid_frame", _('"presence" is missing: in_room or online.'), field="presence"
+            )
+        await database_sync_to_async(service)(
+            actor_seat_id=self.access.seat_id, intervention_id=f["id"], **kwargs
+        )
+        await self.send_json(
+            {"type": "done", "action": f["action"], "id": f["id"], **self._echo(frame)}
+        )
 
     async def on_seat(self, frame: ClientFrame) -> None:
         f = frame.fields
@@ -350,18 +403,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
         kwargs = {name: f[name] for name in takes if name in f}
         if "minutes" in takes and "minutes" not in kwargs:
             raise FrameError(
-                "invalid_frame", _("\"minutes\" is missing: whole minutes, 1 to 1440."), field="minutes"
+                "invalid_frame",
+                _('"minutes" is missing: whole minutes, 1 to 1440.'),
+                field="minutes",
             )
         if "reason" in takes and "reason" not in kwargs:
             kwargs["reason"] = ""
         if "presence" in takes and "presence" not in kwargs:
-            raise FrameError("invalid_frame", _("\"presence\" is missing: in_room or online."), field="presence")
-        result = await database_sync_to_async(service)(actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs)
+            raise FrameError(
+                "invalid_frame", _('"presence" is missing: in_room or online.'), field="presence"
+            )
+        result = await database_sync_to_async(service)(
+            actor_seat_id=self.access.seat_id, seat=f["seat"], **kwargs
+        )
         if f["action"] == "reveal":
             # The identity goes to this socket alone, never through the log or the hub.
             await self.send_json({"type": "revealed", "identity": result, **self._echo(frame)})
         else:
-            await self.send_json({"type": "done", "action": f["action"], "seat": f["seat"], **self._echo(frame)})
+            await self.send_json(
+                {"type": "done", "action": f["action"], "seat": f["seat"], **self._echo(frame)}
+            )
 
     async def on_room(self, frame: ClientFrame) -> None:
         f = frame.fields
@@ -369,16 +430,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
         action = f["action"]
         if action == "premoderation":
             if "on" not in f:
-                raise FrameError("invalid_frame", _("\"on\" is missing: true or false."), field="on")
-            call = lambda: moderation.room_set_premoderation(actor_seat_id=actor, on=f["on"])  # noqa: E731
+                raise FrameError("invalid_frame", _('"on" is missing: true or false.'), field="on")
+            call = partial(
+                moderator_actions.room_set_premoderation, actor_seat_id=actor, on=f["on"]
+            )
         elif action == "slow_mode":
             if "seconds" not in f:
-                raise FrameError("invalid_frame", _("\"seconds\" is missing: 0 (off) to 3600."), field="seconds")
-            call = lambda: moderation.room_set_slow_mode(actor_seat_id=actor, seconds=f["seconds"])  # noqa: E731
+                raise FrameError(
+                    "invalid_frame", _('"seconds" is missing: 0 (off) to 3600.'), field="seconds"
+                )
+            call = partial(
+                moderator_actions.room_set_slow_mode, actor_seat_id=actor, seconds=f["seconds"]
+            )
         elif action in ("lock", "unlock"):
-            call = lambda: moderation.room_set_locked(actor_seat_id=actor, locked=action == "lock")  # noqa: E731
+            call = partial(
+                moderator_actions.room_set_locked, actor_seat_id=actor, locked=action == "lock"
+            )
         else:
-            call = lambda: moderation.room_close(actor_seat_id=actor, reopen=action == "reopen")  # noqa: E731
+            call = partial(
+                moderator_actions.room_close, actor_seat_id=actor, reopen=action == "reopen"
+            )
         await database_sync_to_async(call)()
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
 
@@ -390,29 +461,31 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return await database_sync_to_async(service)(**kwargs)
 
     async def on_hand(self, frame: ClientFrame) -> None:
-        from forum.services import floor
-
         f = frame.fields
         if f["action"] == "raise" and "seat" in f:
-            from forum.services import hybrid
-
             request = await self._call(
-                hybrid.hand_raise_for, actor_seat_id=self.access.seat_id, seat=f["seat"],
+                hybrid.hand_raise_for,
+                actor_seat_id=self.access.seat_id,
+                seat=f["seat"],
                 kind=f.get("kind", "statement"),
             )
-            await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
+            await self.send_json(
+                {"type": "done", "action": "raise", "request": request, **self._echo(frame)}
+            )
         elif "seat" in f:
-            raise FrameError("invalid_frame", _("\"seat\" goes with \"raise\" only."), field="seat")
+            raise FrameError("invalid_frame", _('"seat" goes with "raise" only.'), field="seat")
         elif f["action"] == "raise":
-            request = await self._call(floor.hand_raise, seat_id=self.access.seat_id, kind=f.get("kind", "statement"))
-            await self.send_json({"type": "done", "action": "raise", "request": request, **self._echo(frame)})
+            request = await self._call(
+                floor.hand_raise, seat_id=self.access.seat_id, kind=f.get("kind", "statement")
+            )
+            await self.send_json(
+                {"type": "done", "action": "raise", "request": request, **self._echo(frame)}
+            )
         else:
             await self._call(floor.hand_lower, seat_id=self.access.seat_id)
             await self.send_json({"type": "done", "action": "lower", **self._echo(frame)})
 
     async def on_floor(self, frame: ClientFrame) -> None:
-        from forum.services import floor
-
         f = frame.fields
         actor = self.access.seat_id
         action = f["action"]
@@ -420,7 +493,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         def need(name: str):
             if name not in f:
                 raise FrameError(
-                    "invalid_frame", _("\"%(name)s\" is missing for %(action)s.") % {"name": name, "action": action},
+                    "invalid_frame",
+                    _('"%(name)s" is missing for %(action)s.') % {"name": name, "action": action},
                     field=name,
                 )
             return f[name]
@@ -430,37 +504,51 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._call(floor.floor_give_next, actor_seat_id=actor, expected_speaker=expected)
         elif action == "give":
             await self._call(
-                floor.floor_give, actor_seat_id=actor, request_id=need("request"), reason=f.get("reason", ""),
+                floor.floor_give,
+                actor_seat_id=actor,
+                request_id=need("request"),
+                reason=f.get("reason", ""),
                 expected_speaker=expected,
             )
         elif action == "move":
             await self._call(
-                floor.floor_move, actor_seat_id=actor, request_id=need("request"), position=need("position"),
+                floor.floor_move,
+                actor_seat_id=actor,
+                request_id=need("request"),
+                position=need("position"),
                 reason=f.get("reason", ""),
             )
         elif action == "remove":
-            await self._call(floor.floor_remove, actor_seat_id=actor, request_id=need("request"), reason=f.get("reason", ""))
+            await self._call(
+                floor.floor_remove,
+                actor_seat_id=actor,
+                request_id=need("request"),
+                reason=f.get("reason", ""),
+            )
         elif action == "end":
             await self._call(floor.turn_end, seat_id=actor)
         elif action == "spoke":
-            from forum.services import hybrid
-
             intervention = await self._call(
-                hybrid.turn_record, actor_seat_id=actor, seat=need("seat"), note=need("note"),
+                hybrid.turn_record,
+                actor_seat_id=actor,
+                seat=need("seat"),
+                note=need("note"),
                 not_a_participant=f.get("not_a_participant"),
             )
-            await self.send_json({"type": "done", "action": action, "id": intervention, **self._echo(frame)})
+            await self.send_json(
+                {"type": "done", "action": action, "id": intervention, **self._echo(frame)}
+            )
             return
         else:
             await self._call(
-                floor.floor_set_mode, actor_seat_id=actor, floor_mode=need("floor_mode"),
+                floor.floor_set_mode,
+                actor_seat_id=actor,
+                floor_mode=need("floor_mode"),
                 turn_seconds=f.get("turn_seconds"),
             )
         await self.send_json({"type": "done", "action": action, **self._echo(frame)})
 
     async def on_agenda(self, frame: ClientFrame) -> None:
-        from forum.services import agenda
-
         f = frame.fields
         actor = self.access.seat_id
         action = f["action"]
@@ -468,75 +556,112 @@ class RoomConsumer(AsyncWebsocketConsumer):
         def need(name: str):
             if name not in f:
                 raise FrameError(
-                    "invalid_frame", _("\"%(name)s\" is missing for %(action)s.") % {"name": name, "action": action},
+                    "invalid_frame",
+                    _('"%(name)s" is missing for %(action)s.') % {"name": name, "action": action},
                     field=name,
                 )
             return f[name]
 
         if action == "set":
-            item = await self._call(agenda.agenda_set_current, actor_seat_id=actor, item_id=need("item"))
+            item = await self._call(
+                agenda.agenda_set_current, actor_seat_id=actor, item_id=need("item")
+            )
         elif action == "add":
             item = await self._call(
-                agenda.agenda_add, actor_seat_id=actor, title=need("title"), position=f.get("position"),
+                agenda.agenda_add,
+                actor_seat_id=actor,
+                title=need("title"),
+                position=f.get("position"),
                 not_a_participant=f.get("not_a_participant"),
             )
         elif action == "rename":
             item = await self._call(
-                agenda.agenda_rename, actor_seat_id=actor, item_id=need("item"), title=need("title"),
+                agenda.agenda_rename,
+                actor_seat_id=actor,
+                item_id=need("item"),
+                title=need("title"),
                 not_a_participant=f.get("not_a_participant"),
             )
         else:
             item = await self._call(
-                agenda.agenda_move, actor_seat_id=actor, item_id=need("item"), position=need("position"),
+                agenda.agenda_move,
+                actor_seat_id=actor,
+                item_id=need("item"),
+                position=need("position"),
             )
-        await self.send_json({"type": "done", "action": action, "item": item.public_id, **self._echo(frame)})
+        await self.send_json(
+            {"type": "done", "action": action, "item": item.public_id, **self._echo(frame)}
+        )
 
     async def on_check(self, frame: ClientFrame) -> None:
-        from forum.services import consensus
-
         f = frame.fields
         if f["action"] == "open":
             if "proposition" not in f:
-                raise FrameError("invalid_frame", _("\"proposition\" is missing."), field="proposition")
+                raise FrameError(
+                    "invalid_frame", _('"proposition" is missing.'), field="proposition"
+                )
             check = await self._call(
-                consensus.check_open, actor_seat_id=self.access.seat_id, proposition=f["proposition"],
-                options=f.get("options"), rule=f.get("rule"),
+                consensus.check_open,
+                actor_seat_id=self.access.seat_id,
+                proposition=f["proposition"],
+                options=f.get("options"),
+                rule=f.get("rule"),
             )
         else:
             if "check" not in f:
-                raise FrameError("invalid_frame", _("\"check\" is missing."), field="check")
+                raise FrameError("invalid_frame", _('"check" is missing.'), field="check")
             check = f["check"]
-            await self._call(consensus.check_close, actor_seat_id=self.access.seat_id, check_id=check)
-        await self.send_json({"type": "done", "action": f["action"], "check": check, **self._echo(frame)})
+            await self._call(
+                consensus.check_close, actor_seat_id=self.access.seat_id, check_id=check
+            )
+        await self.send_json(
+            {"type": "done", "action": f["action"], "check": check, **self._echo(frame)}
+        )
 
     async def on_vote(self, frame: ClientFrame) -> None:
-        from forum.services import consensus
-
         f = frame.fields
-        await self._call(consensus.ballot_cast, seat_id=self.access.seat_id, check_id=f["check"], option=f["option"])
-        await self.send_json({"type": "done", "action": "vote", "check": f["check"], **self._echo(frame)})
+        await self._call(
+            consensus.ballot_cast,
+            seat_id=self.access.seat_id,
+            check_id=f["check"],
+            option=f["option"],
+        )
+        await self.send_json(
+            {"type": "done", "action": "vote", "check": f["check"], **self._echo(frame)}
+        )
 
     async def on_recommendation(self, frame: ClientFrame) -> None:
-        from forum.services import recommendations
-
         f = frame.fields
         actor = self.access.seat_id
         if f["action"] == "delete":
             if "id" not in f:
-                raise FrameError("invalid_frame", _("\"id\" is missing."), field="id")
-            await self._call(recommendations.recommendation_delete, actor_seat_id=actor, recommendation_id=f["id"])
+                raise FrameError("invalid_frame", _('"id" is missing.'), field="id")
+            await self._call(
+                recommendations.recommendation_delete,
+                actor_seat_id=actor,
+                recommendation_id=f["id"],
+            )
             rec_id = f["id"]
         else:
             for name in ("text", "audience"):
                 if name not in f:
-                    raise FrameError("invalid_frame", _("\"%(name)s\" is missing.") % {"name": name}, field=name)
+                    raise FrameError(
+                        "invalid_frame", _('"%(name)s" is missing.') % {"name": name}, field=name
+                    )
             saved = await self._call(
-                recommendations.recommendation_save, actor_seat_id=actor, text=f["text"], audience=f["audience"],
-                agenda_item=f.get("agenda_item"), consensus_check=f.get("check"), recommendation_id=f.get("id"),
+                recommendations.recommendation_save,
+                actor_seat_id=actor,
+                text=f["text"],
+                audience=f["audience"],
+                agenda_item=f.get("agenda_item"),
+                consensus_check=f.get("check"),
+                recommendation_id=f.get("id"),
                 not_a_participant=f.get("not_a_participant"),
             )
             rec_id = saved.public_id
-        await self.send_json({"type": "done", "action": f["action"], "id": rec_id, **self._echo(frame)})
+        await self.send_json(
+            {"type": "done", "action": f["action"], "id": rec_id, **self._echo(frame)}
+        )
 
     @staticmethod
     def _echo(frame: ClientFrame) -> dict:

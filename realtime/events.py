@@ -112,7 +112,8 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind(
             "seat.presence_changed",
-            "A seat was marked attending in the room or online (the secretariat, the chair or a moderator).",
+            "A seat was marked attending in the room or online (the secretariat, the "
+            "chair or a moderator).",
             {**SEAT, "presence": str},
             audiences=MODERATORS_ONLY,
         ),
@@ -139,8 +140,10 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             "seat.alert",
             "A seat needs the moderators' attention: `alert` `name_holds` when `count` of its "
-            "texts were held for naming someone within `minutes` (a guess tested against the roster?). "
-            "Written by earlier versions only: the alert now rides on the hold's own event (`alert` "
+            "texts were held for naming someone within `minutes` (a guess tested "
+            "against the roster?). "
+            "Written by earlier versions only: the alert now rides on the hold's own "
+            "event (`alert` "
             "in `intervention.held` and `text.held`), so the hold takes one seq like any other.",
             {**SEAT, "alert": str, "count": int, "minutes": int},
             audiences=MODERATORS_ONLY,
@@ -188,8 +191,16 @@ KINDS: dict[str, EventKind] = {
             "A turn ended: `reason` is time, yielded or chair; `seconds` it lasted.",
             {**FLOOR, "reason": str, "seconds": int},
         ),
-        EventKind("floor.request_moved", "The chair moved a request in the queue (an override).", {**FLOOR, "position": int}),
-        EventKind("floor.request_removed", "The chair removed a request (an override).", {**FLOOR, "reason": str}),
+        EventKind(
+            "floor.request_moved",
+            "The chair moved a request in the queue (an override).",
+            {**FLOOR, "position": int},
+        ),
+        EventKind(
+            "floor.request_removed",
+            "The chair removed a request (an override).",
+            {**FLOOR, "reason": str},
+        ),
         EventKind(
             "floor.mode_changed",
             "The floor mode (open or queued) or the turn time changed; `request` is empty.",
@@ -207,37 +218,57 @@ KINDS: dict[str, EventKind] = {
         ),
         EventKind(
             "consensus.closed",
-            "A check closed; `result` holds the weighted tally, each sector's distribution and the outcome.",
+            "A check closed; `result` holds the weighted tally, each sector's "
+            "distribution and the outcome.",
             {"check": str, "result": dict},
         ),
         EventKind(
             "recommendation.saved",
             "A recommendation was drafted or edited.",
-            {"id": str, "text_html": str, "audience": str, "agenda_item": str, "consensus_check": (str, type(None))},
+            {
+                "id": str,
+                "text_html": str,
+                "audience": str,
+                "agenda_item": str,
+                "consensus_check": (str, type(None)),
+            },
         ),
         EventKind("recommendation.deleted", "A draft recommendation was withdrawn.", {"id": str}),
         EventKind(
             "minutes.saved",
-            "The rapporteur or the chair saved a new version of the minutes (a draft until adopted).",
+            "The rapporteur or the chair saved a new version of the minutes (a draft "
+            "until adopted).",
             {"version": int, "content_sha256": str},
         ),
         EventKind(
             "minutes.review_opened",
-            "A version of the minutes is circulated for review: seat holders may read and comment on it.",
+            "A version of the minutes is circulated for review: seat holders may read "
+            "and comment on it.",
             {"version": int, "until": (str, type(None))},
         ),
         EventKind(
             "minutes.commented",
             "A review comment on the version under review, attributed by the room's policy.",
-            {"version": int, "id": str, "attribution": ATTRIBUTION, "body_html": str,
-             "agenda_item": (str, type(None)), "created_at": str},
+            {
+                "version": int,
+                "id": str,
+                "attribution": ATTRIBUTION,
+                "body_html": str,
+                "agenda_item": (str, type(None)),
+                "created_at": str,
+            },
         ),
         EventKind(
             "minutes.comment_marked",
-            "The rapporteur answered a review comment: addressed (true), not addressed (false) or unanswered (null).",
+            "The rapporteur answered a review comment: addressed (true), not addressed "
+            "(false) or unanswered (null).",
             {"version": int, "id": str, "addressed": (bool, type(None))},
         ),
-        EventKind("minutes.review_closed", "The review of a version of the minutes ended.", {"version": int}),
+        EventKind(
+            "minutes.review_closed",
+            "The review of a version of the minutes ended.",
+            {"version": int},
+        ),
         EventKind(
             "minutes.adoption_requested",
             "The rapporteur asks the chair to adopt the latest version of the minutes.",
@@ -257,7 +288,7 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             "agenda.changed",
             "An agenda item was added, renamed, moved or removed (`action`; `item` its id). "
-            "`items` is the whole agenda afterwards, in order: [{\"id\", \"position\", \"title\"}]; "
+            '`items` is the whole agenda afterwards, in order: [{"id", "position", "title"}]; '
             "`current` the current item's id.",
             {"action": str, "item": str, "items": list, "current": str},
         ),

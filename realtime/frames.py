@@ -97,7 +97,11 @@ _ID = (_short(64), True, gettext_noop("the opaque id of an intervention in this 
 _SEAT = (_short(64), True, gettext_noop("the opaque handle of a seat in this room"))
 _REASON = (_text, False, gettext_noop("a reason in words"))
 _REF = (_short(64), False, gettext_noop("any string up to 64 characters, echoed in the answer"))
-_NOT_A_PARTICIPANT = (_text, False, gettext_noop("why what the guard found is not a participant (audited)"))
+_NOT_A_PARTICIPANT = (
+    _text,
+    False,
+    gettext_noop("why what the guard found is not a participant (audited)"),
+)
 
 # type -> {field: (parser, required, description)}
 FRAME_FIELDS: dict[str, dict[str, tuple]] = {
@@ -107,12 +111,21 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "kind": (_text, False, gettext_noop("statement, question, reply or point_of_order")),
     },
     "consent": {"rule": (_text, True, gettext_noop("the room's rule, e.g. chatham-house"))},
-    "resume": {"after": (_seq, True, gettext_noop("the last sequence number the client holds, 0 or more"))},
+    "resume": {
+        "after": (_seq, True, gettext_noop("the last sequence number the client holds, 0 or more"))
+    },
     "ping": {},
-    "flag": {"id": _ID, "reason": (_text, True, gettext_noop("why the moderators should look at it")), "ref": _REF},
+    "flag": {
+        "id": _ID,
+        "reason": (_text, True, gettext_noop("why the moderators should look at it")),
+        "ref": _REF,
+    },
     "moderate": {
-        "action": (_one_of("approve", "reject", "hide", "restore", "redact"), True,
-                   gettext_noop("approve, reject, hide, restore or redact")),
+        "action": (
+            _one_of("approve", "reject", "hide", "restore", "redact"),
+            True,
+            gettext_noop("approve, reject, hide, restore or redact"),
+        ),
         "id": _ID,
         "reason": _REASON,
         "body": (_text, False, gettext_noop("the redacted version, in Markdown")),
@@ -120,8 +133,11 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "ref": _REF,
     },
     "seat": {
-        "action": (_one_of("mute", "unmute", "remove", "reveal", "presence"), True,
-                   gettext_noop("mute, unmute, remove, reveal or presence")),
+        "action": (
+            _one_of("mute", "unmute", "remove", "reveal", "presence"),
+            True,
+            gettext_noop("mute, unmute, remove, reveal or presence"),
+        ),
         "seat": _SEAT,
         "presence": (_one_of("in_room", "online"), False, gettext_noop("in_room or online")),
         "minutes": (_seq, False, gettext_noop("whole minutes, 1 to 1440")),
@@ -130,29 +146,52 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
     },
     "hand": {
         "action": (_one_of("raise", "lower"), True, gettext_noop("raise or lower")),
-        "kind": (_one_of("statement", "reply", "point_of_order"), False, gettext_noop("statement, reply or point_of_order")),
+        "kind": (
+            _one_of("statement", "reply", "point_of_order"),
+            False,
+            gettext_noop("statement, reply or point_of_order"),
+        ),
         # The chair or a moderator raising a hand for a delegate in the meeting room.
-        "seat": (_short(64), False, gettext_noop("the opaque handle of a delegate's seat in this room")),
+        "seat": (
+            _short(64),
+            False,
+            gettext_noop("the opaque handle of a delegate's seat in this room"),
+        ),
         "ref": _REF,
     },
     "floor": {
-        "action": (_one_of("next", "give", "move", "remove", "end", "mode", "spoke"), True,
-                   gettext_noop("next, give, move, remove, end, mode or spoke")),
-        "seat": (_short(64), False, gettext_noop("the opaque handle of a delegate's seat in this room")),
-        "note": (_text, False, gettext_noop("a short note of what was said, 1 to 1,000 characters")),
+        "action": (
+            _one_of("next", "give", "move", "remove", "end", "mode", "spoke"),
+            True,
+            gettext_noop("next, give, move, remove, end, mode or spoke"),
+        ),
+        "seat": (
+            _short(64),
+            False,
+            gettext_noop("the opaque handle of a delegate's seat in this room"),
+        ),
+        "note": (
+            _text,
+            False,
+            gettext_noop("a short note of what was said, 1 to 1,000 characters"),
+        ),
         "not_a_participant": _NOT_A_PARTICIPANT,
         "request": (_short(64), False, gettext_noop("the opaque id of a floor request")),
         "position": (_seq, False, gettext_noop("a 1-based position in the queue")),
         "reason": _REASON,
         "floor_mode": (_one_of("open", "queued"), False, gettext_noop("open or queued")),
         "turn_seconds": (_seq, False, gettext_noop("whole seconds, 30 to 3600")),
-        "expected_speaker": (_text, False, gettext_noop("the request id of the speaker you saw, or \"\" for nobody")),
+        "expected_speaker": (
+            _text,
+            False,
+            gettext_noop('the request id of the speaker you saw, or "" for nobody'),
+        ),
         "ref": _REF,
     },
     "check": {
         "action": (_one_of("open", "close"), True, gettext_noop("open or close")),
         "proposition": (_text, False, gettext_noop("the proposition, in words")),
-        "options": (_list, False, gettext_noop("a list of {\"key\", \"label\"} objects")),
+        "options": (_list, False, gettext_noop('a list of {"key", "label"} objects')),
         "rule": (_dict, False, gettext_noop("the consensus rule, an object")),
         "check": (_short(64), False, gettext_noop("the opaque id of a consensus check")),
         "ref": _REF,
@@ -173,7 +212,11 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "ref": _REF,
     },
     "agenda": {
-        "action": (_one_of("set", "add", "rename", "move"), True, gettext_noop("set, add, rename or move")),
+        "action": (
+            _one_of("set", "add", "rename", "move"),
+            True,
+            gettext_noop("set, add, rename or move"),
+        ),
         "item": (_short(64), False, gettext_noop("the opaque id of an agenda item")),
         "title": (_text, False, gettext_noop("the item's title, 1 to 300 characters")),
         "position": (_seq, False, gettext_noop("a 1-based position in the agenda")),
@@ -181,8 +224,11 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "ref": _REF,
     },
     "room": {
-        "action": (_one_of("premoderation", "slow_mode", "lock", "unlock", "close", "reopen"), True,
-                   gettext_noop("premoderation, slow_mode, lock, unlock, close or reopen")),
+        "action": (
+            _one_of("premoderation", "slow_mode", "lock", "unlock", "close", "reopen"),
+            True,
+            gettext_noop("premoderation, slow_mode, lock, unlock, close or reopen"),
+        ),
         "on": (_bool, False, gettext_noop("true or false (premoderation)")),
         "seconds": (_seq, False, gettext_noop("whole seconds, 0 (off) to 3600 (slow_mode)")),
         "ref": _REF,
@@ -195,8 +241,11 @@ def parse_frame(text: str) -> ClientFrame:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise FrameError(
-            "too_large", _("The frame is %(size)s bytes; the limit is %(limit)s.") % {"size": size, "limit": limit},
-            field="frame", limit=limit,
+            "too_large",
+            _("The frame is %(size)s bytes; the limit is %(limit)s.")
+            % {"size": size, "limit": limit},
+            field="frame",
+            limit=limit,
         )
     try:
         raw = json.loads(text)
@@ -210,13 +259,19 @@ def parse_frame(text: str) -> ClientFrame:
     frame_type = raw.get("type")
     if not isinstance(frame_type, str):
         raise FrameError(
-            "invalid_frame", _("The frame has no \"type\"."), field="type", client_id=client_id, ref=ref
+            "invalid_frame",
+            _('The frame has no "type".'),
+            field="type",
+            client_id=client_id,
+            ref=ref,
         )
     spec = FRAME_FIELDS.get(frame_type)
     if spec is None:
         raise FrameError(
-            "unknown_type", _("Unknown frame type %(type)s.") % {"type": repr(frame_type[:40])},
-            client_id=client_id, ref=ref,
+            "unknown_type",
+            _("Unknown frame type %(type)s.") % {"type": repr(frame_type[:40])},
+            client_id=client_id,
+            ref=ref,
         )
     fields: dict[str, Any] = {}
     for name, (parser, required, description) in spec.items():
@@ -224,8 +279,11 @@ def parse_frame(text: str) -> ClientFrame:
             if required:
                 raise FrameError(
                     "invalid_frame",
-                    _("\"%(name)s\" is missing: %(description)s.") % {"name": name, "description": _(description)},
-                    field=name, client_id=client_id, ref=ref,
+                    _('"%(name)s" is missing: %(description)s.')
+                    % {"name": name, "description": _(description)},
+                    field=name,
+                    client_id=client_id,
+                    ref=ref,
                 )
             continue
         try:
@@ -233,14 +291,20 @@ def parse_frame(text: str) -> ClientFrame:
         except ValueError:
             raise FrameError(
                 "invalid_frame",
-                _("\"%(name)s\" must be %(description)s.") % {"name": name, "description": _(description)},
-                field=name, client_id=client_id, ref=ref,
+                _('"%(name)s" must be %(description)s.')
+                % {"name": name, "description": _(description)},
+                field=name,
+                client_id=client_id,
+                ref=ref,
             ) from None
     unknown = sorted(set(raw) - set(spec) - {"type"})
     if unknown:
         raise FrameError(
-            "invalid_frame", _("Unexpected field %(name)s.") % {"name": repr(unknown[0][:40])}, field=unknown[0][:40],
-            client_id=client_id, ref=ref,
+            "invalid_frame",
+            _("Unexpected field %(name)s.") % {"name": repr(unknown[0][:40])},
+            field=unknown[0][:40],
+            client_id=client_id,
+            ref=ref,
         )
     return ClientFrame(frame_type, fields, client_id)
 
@@ -278,5 +342,7 @@ def parse_after(query_string: bytes) -> int | None:
     value = values[-1]
     # ASCII digits only: str.isdigit() also takes "²" and "٣", which int() refuses or reads.
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise FrameError("invalid_frame", _("?after= must be a sequence number (0 or more)."), field="after")
+        raise FrameError(
+            "invalid_frame", _("?after= must be a sequence number (0 or more)."), field="after"
+        )
     return int(value)

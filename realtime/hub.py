@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -31,6 +31,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from forum.models import RoundTable
+from forum.services.floor import floor_expire
 from moderation.disclosure import FULL, Disclosure, Reader, disclosure
 
 from . import log
@@ -60,17 +62,20 @@ class TooSlow(Exception):
 
 def too_slow_frame(last_sent: int, language: str = settings.LANGUAGE_CODE) -> dict:
     with translation.override(language):
-        message = _("Your connection fell too far behind the room; reconnect to resume where you left off.")
+        message = _(
+            "Your connection fell too far behind the room; reconnect to resume where you left off."
+        )
     return {"type": "error", "code": "too_slow", "message": message, "after": last_sent}
+
 
 _turn_deadline = database_sync_to_async(log.turn_deadline)
 
 
 @database_sync_to_async
 def _expire_turn(room_id: int) -> bool:
-    from forum.services.floor import floor_expire
-
     return floor_expire(room_id=room_id)
+
+
 _frames_between = database_sync_to_async(log.frames_between)
 
 
@@ -92,8 +97,6 @@ def _poll(room_id: int, rule: bool, links: bool, sessions: list[str] | None = No
     generations, roles and sectors if `links`, and which of `sessions` still exist: one trip
     to the database thread, one connection, whatever the hub asks for (a hub waiting on
     several trips stalls the thread through a database outage)."""
-    from forum.models import RoundTable
-
     latest = log.last_seq(room_id)
     seats = log.seat_links(room_id) if links else None
     alive = log.live_sessions(sessions) if sessions else None
@@ -112,8 +115,12 @@ def presence_frame(totals: dict[str, int], rule: Disclosure) -> str:
     others = per_sector.pop("others", 0)
     sectors = rule.counts(per_sector)
     return log.encode(
-        {"type": "presence", "sectors": dict(sorted(sectors.items())), "others": others,
-         "total": sum(sectors.values()) + others}
+        {
+            "type": "presence",
+            "sectors": dict(sorted(sectors.items())),
+            "others": others,
+            "total": sum(sectors.values()) + others,
+        }
     )
 
 
@@ -121,14 +128,38 @@ class Subscriber:
     """One local socket as the hub sees it: where to write, what it may read, how far it is."""
 
     __slots__ = (
-        "send", "close", "audience", "bucket", "seat_id", "language", "unsent", "last_sent", "live", "buffer",
-        "link", "session", "gated", "access", "session_key", "attached",
+        "send",
+        "close",
+        "audience",
+        "bucket",
+        "seat_id",
+        "language",
+        "unsent",
+        "last_sent",
+        "live",
+        "buffer",
+        "link",
+        "session",
+        "gated",
+        "access",
+        "session_key",
+        "attached",
     )
 
     def __init__(
-        self, send: Send, close: Close, audience: str, bucket: str, seat_id: int, language: str,
-        unsent: Callable[[], int] | None = None, link: int = 0, session: str = "",
-        access: tuple[str, str | None] | None = None, session_key: str = "", attached: int = 0,
+        self,
+        send: Send,
+        close: Close,
+        audience: str,
+        bucket: str,
+        seat_id: int,
+        language: str,
+        unsent: Callable[[], int] | None = None,
+        link: int = 0,
+        session: str = "",
+        access: tuple[str, str | None] | None = None,
+        session_key: str = "",
+        attached: int = 0,
     ):
         self.send = send
         self.close = close
@@ -200,7 +231,9 @@ class RoomHub:
             asyncio.create_task(self._receive_loop(), name=f"hub-{self.room_id}-receive"),
             asyncio.create_task(self._maintenance_loop(), name=f"hub-{self.room_id}-maintain"),
         ]
-        await self._layer_send({"type": PRESENCE_REQUEST, "room": self.room_id, "origin": self.channel})
+        await self._layer_send(
+            {"type": PRESENCE_REQUEST, "room": self.room_id, "origin": self.channel}
+        )
         self.watch_turn(await _turn_deadline(self.room_id))
 
     def watch_turn(self, deadline: str | None) -> None:
@@ -214,8 +247,6 @@ class RoomHub:
             self._turn_timer = None
         if not deadline or self.stopped:
             return
-        from datetime import datetime
-
         delay = (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds()
         loop = asyncio.get_running_loop()
         self._turn_timer = loop.call_later(max(0.0, delay) + 0.05, self._spawn_end_turn)
@@ -237,7 +268,12 @@ class RoomHub:
         if self.stopped:
             return
         self.stopped = True
-        for handle in (self._idle_handle, self._presence_publish, self._presence_broadcast, self._turn_timer):
+        for handle in (
+            self._idle_handle,
+            self._presence_publish,
+            self._presence_broadcast,
+            self._turn_timer,
+        ):
             if handle is not None:
                 handle.cancel()
         for task in self._tasks:
@@ -250,7 +286,8 @@ class RoomHub:
         try:
             # An empty count tells the other processes to forget ours at once.
             await self.layer.group_send(
-                self.group, {"type": PRESENCE, "room": self.room_id, "origin": self.channel, "counts": {}}
+                self.group,
+                {"type": PRESENCE, "room": self.room_id, "origin": self.channel, "counts": {}},
             )
             await self.layer.group_discard(self.group, self.channel)
         except Exception:  # noqa: BLE001 - the membership lapses by itself
@@ -262,9 +299,19 @@ class RoomHub:
         return sum(1 for sub in self.subscribers if sub.seat_id == seat_id)
 
     def attach(
-        self, send: Send, close: Close, *, audience: str, bucket: str, seat_id: int,
-        language: str = settings.LANGUAGE_CODE, unsent: Callable[[], int] | None = None,
-        link: int = 0, session: str = "", access: tuple[str, str | None] | None = None, session_key: str = "",
+        self,
+        send: Send,
+        close: Close,
+        *,
+        audience: str,
+        bucket: str,
+        seat_id: int,
+        language: str = settings.LANGUAGE_CODE,
+        unsent: Callable[[], int] | None = None,
+        link: int = 0,
+        session: str = "",
+        access: tuple[str, str | None] | None = None,
+        session_key: str = "",
     ) -> Subscriber:
         """Register a socket; it buffers live events until `go_live`."""
         if self._idle_handle is not None:
@@ -272,8 +319,18 @@ class RoomHub:
             self._idle_handle = None
         self._attaches += 1
         sub = Subscriber(
-            send, close, audience, bucket, seat_id, language, unsent, link, session,
-            access=access, session_key=session_key, attached=self._attaches,
+            send,
+            close,
+            audience,
+            bucket,
+            seat_id,
+            language,
+            unsent,
+            link,
+            session,
+            access=access,
+            session_key=session_key,
+            attached=self._attaches,
         )
         self.subscribers.add(sub)
         self._schedule_presence_publish()
@@ -376,8 +433,11 @@ class RoomHub:
         elif kind == log.SEAT_MESSAGE:
             unless = message.get("unless_access")
             await self._on_seat_notice(
-                message["seat_id"], message["frames"], message.get("close"),
-                before_link=message.get("before_link"), session=message.get("session"),
+                message["seat_id"],
+                message["frames"],
+                message.get("close"),
+                before_link=message.get("before_link"),
+                session=message.get("session"),
                 unless_access=tuple(unless) if unless else None,
             )
         elif kind == PRESENCE:
@@ -437,25 +497,41 @@ class RoomHub:
         self._schedule_presence_publish()
         logger.info("hub %s: closed a socket %s bytes behind", self.room_id, sub.unsent())
         try:
-            await sub.send({"type": "websocket.send", "text": log.encode(too_slow_frame(sub.last_sent, sub.language))})
+            await sub.send(
+                {
+                    "type": "websocket.send",
+                    "text": log.encode(too_slow_frame(sub.last_sent, sub.language)),
+                }
+            )
             await sub.close(TOO_SLOW_CLOSE)
         except Exception:  # noqa: BLE001 - it is going anyway
             pass
 
     async def _on_seat_notice(
-        self, seat_id: int, frames: dict[str, str], close_code: int | None, *,
-        before_link: int | None = None, session: str | None = None,
+        self,
+        seat_id: int,
+        frames: dict[str, str],
+        close_code: int | None,
+        *,
+        before_link: int | None = None,
+        session: str | None = None,
         unless_access: tuple[str, str | None] | None = None,
     ) -> None:
         for sub in [
-            s for s in self.subscribers
+            s
+            for s in self.subscribers
             if s.seat_id == seat_id
             and (before_link is None or s.link < before_link)
             and (not session or s.session == session)
             and (unless_access is None or s.access != unless_access)
         ]:
             try:
-                await sub.send({"type": "websocket.send", "text": frames.get(sub.language) or frames[settings.LANGUAGE_CODE]})
+                await sub.send(
+                    {
+                        "type": "websocket.send",
+                        "text": frames.get(sub.language) or frames[settings.LANGUAGE_CODE],
+                    }
+                )
                 if close_code:
                     self.subscribers.discard(sub)
                     await sub.close(close_code)
@@ -480,7 +556,10 @@ class RoomHub:
                 judged = self._attaches
                 keys = sorted({sub.session_key for sub in self.subscribers if sub.session_key})
                 found = await _poll(
-                    self.room_id, rule=read_rule, links=bool(self.subscribers), sessions=keys or None
+                    self.room_id,
+                    rule=read_rule,
+                    links=bool(self.subscribers),
+                    sessions=keys or None,
                 )
                 latest, rule = found.latest, found.rule
                 if rule is not None:
@@ -540,13 +619,24 @@ class RoomHub:
         for sub, why, code in ended:
             self.subscribers.discard(sub)
             with translation.override(sub.language):
-                frame = {"type": "error", "code": "forbidden", "message": _("Your join link no longer opens this round table.")}
+                frame = {
+                    "type": "error",
+                    "code": "forbidden",
+                    "message": _("Your join link no longer opens this round table."),
+                }
                 if why == "session":
-                    frame["message"] = _("You signed out, or your session ended; sign in again with your join link.")
+                    frame["message"] = _(
+                        "You signed out, or your session ended; sign in again with your join link."
+                    )
                 elif why == "access":
-                    frame = {"type": "error", "code": "seat_changed", "message": _(
-                        "Your role or sector in this round table has changed; the page reloads with it."
-                    )}
+                    frame = {
+                        "type": "error",
+                        "code": "seat_changed",
+                        "message": _(
+                            "Your role or sector in this round table has changed; "
+                            "the page reloads with it."
+                        ),
+                    }
             try:
                 await sub.send({"type": "websocket.send", "text": log.encode(frame)})
                 await sub.close(code)
@@ -589,7 +679,12 @@ class RoomHub:
     async def _publish_presence(self) -> None:
         self._presence_publish = None
         await self._layer_send(
-            {"type": PRESENCE, "room": self.room_id, "origin": self.channel, "counts": self.local_counts()}
+            {
+                "type": PRESENCE,
+                "room": self.room_id,
+                "origin": self.channel,
+                "counts": self.local_counts(),
+            }
         )
 
     async def _layer_send(self, message: dict) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from forum.models import RoomEvent, RoundTable
+from forum.models import FloorRequest, RoomEvent, RoundTable, Seat
 
 from .events import AUDIENCES, validate_payload
 
@@ -101,7 +101,12 @@ def publish(room_id: int, event: RoomEvent) -> None:
     Delivery through the layer is best effort: if it fails, hubs notice the gap (or their
     periodic look at the log does) and read the event from the log instead.
     """
-    message = {"type": HUB_MESSAGE, "room": room_id, "seq": event.seq, "frames": render_frames(event)}
+    message = {
+        "type": HUB_MESSAGE,
+        "room": room_id,
+        "seq": event.seq,
+        "frames": render_frames(event),
+    }
     if event.kind == "floor.given":
         # Every hub of the room sets a timer for the turn's end (see RoomHub.watch_turn).
         message["deadline"] = event.participants["speaker"]["ends_at"]
@@ -112,8 +117,14 @@ def publish(room_id: int, event: RoomEvent) -> None:
 
 
 def notify_seat(
-    room_id: int, seat_id: int, frame: dict, *, message: Callable[[], str], close_code: int | None = None,
-    before_link: int | None = None, session: str | None = None,
+    room_id: int,
+    seat_id: int,
+    frame: dict,
+    *,
+    message: Callable[[], str],
+    close_code: int | None = None,
+    before_link: int | None = None,
+    session: str | None = None,
     unless_access: tuple[str, str | None] | None = None,
 ) -> None:
     """After commit, send `frame` to the sockets of one seat only (in every process), and
@@ -137,7 +148,13 @@ def notify_seat(
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             frames[code] = encode({**frame, "message": str(message())})
-    payload = {"type": SEAT_MESSAGE, "room": room_id, "seat_id": seat_id, "frames": frames, "close": close_code}
+    payload = {
+        "type": SEAT_MESSAGE,
+        "room": room_id,
+        "seat_id": seat_id,
+        "frames": frames,
+        "close": close_code,
+    }
     if before_link is not None:
         payload["before_link"] = before_link
     if session:
@@ -156,8 +173,6 @@ def notify_seat(
 
 def turn_deadline(room_id: int) -> str | None:
     """When the turn in progress ends (ISO 8601), for a hub that starts mid-turn."""
-    from forum.models import FloorRequest
-
     ends_at = (
         FloorRequest.objects.filter(room_id=room_id, status=FloorRequest.Status.SPEAKING)
         .values_list("ends_at", flat=True)
@@ -169,8 +184,6 @@ def turn_deadline(room_id: int) -> str | None:
 def seat_links(room_id: int) -> dict[int, tuple[int, str, str | None]]:
     """Seat id -> (link generation, role, sector slug), for every seat of the room
     (forum.models.Seat)."""
-    from forum.models import Seat
-
     return {
         pk: (link, role, sector)
         for pk, link, role, sector in Seat.objects.filter(room_id=room_id).values_list(
@@ -191,21 +204,27 @@ def live_sessions(keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), 500):
         found.update(
-            Session.objects.filter(session_key__in=keys[start : start + 500], expire_date__gt=timezone.now())
-            .values_list("session_key", flat=True)
+            Session.objects.filter(
+                session_key__in=keys[start : start + 500], expire_date__gt=timezone.now()
+            ).values_list("session_key", flat=True)
         )
     return found
 
 
 # Session engines whose sessions are rows of django_session (the cached one writes through).
-SESSION_TABLE_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
+SESSION_TABLE_ENGINES = (
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+)
 
 
 def last_seq(room_id: int) -> int:
     return RoundTable.objects.filter(pk=room_id).values_list("last_seq", flat=True).get()
 
 
-def events_between(room_id: int, after: int, upto: int | None = None, limit: int = 500) -> list[RoomEvent]:
+def events_between(
+    room_id: int, after: int, upto: int | None = None, limit: int = 500
+) -> list[RoomEvent]:
     """Events with after < seq (<= upto), in order, at most `limit` of them."""
     qs = RoomEvent.objects.filter(room_id=room_id, seq__gt=after)
     if upto is not None:
@@ -213,15 +232,7 @@ def events_between(room_id: int, after: int, upto: int | None = None, limit: int
     return list(qs.order_by("seq")[:limit])
 
 
-def frames_between(room_id: int, after: int, upto: int | None = None, limit: int = 500) -> list[tuple[int, dict[str, str]]]:
+def frames_between(
+    room_id: int, after: int, upto: int | None = None, limit: int = 500
+) -> list[tuple[int, dict[str, str]]]:
     return [(e.seq, render_frames(e)) for e in events_between(room_id, after, upto, limit)]
-
-
-def iter_events(room_id: int, after: int = 0, chunk: int = 500) -> Iterator[RoomEvent]:
-    cursor = after
-    while True:
-        batch = events_between(room_id, cursor, limit=chunk)
-        if not batch:
-            return
-        yield from batch
-        cursor = batch[-1].seq

@@ -56,7 +56,9 @@ def _matches(origin: Origin, allowed: Origin) -> bool:
     return origin[1] == host
 
 
-def origin_allowed(origin_header: str | None, host_header: str | None, socket_scheme: str = "ws") -> bool:
+def origin_allowed(
+    origin_header: str | None, host_header: str | None, socket_scheme: str = "ws"
+) -> bool:
     """Whether a handshake with these Origin and Host headers may open a socket."""
     host_header = (host_header or "").strip().lower()
     domain, _port = split_domain_port(host_header)

@@ -29,7 +29,11 @@ def unsent_bytes_of(send: object) -> Callable[[], int] | None:
     if not isinstance(send, partial) or not send.args:
         return None
     transport = getattr(send.args[0], "transport", None)
-    if transport is None or not hasattr(transport, "dataBuffer") or not hasattr(transport, "_tempDataLen"):
+    if (
+        transport is None
+        or not hasattr(transport, "dataBuffer")
+        or not hasattr(transport, "_tempDataLen")
+    ):
         return None
 
     def unsent() -> int:

@@ -6,6 +6,18 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-us
 os.environ.setdefault("AUDIT_KEY", "tests-only-audit-key-not-for-production-use-0123456789")
 os.environ.setdefault("DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
+# The secretariat's signing set: the development one, made once under the test data directory
+# (the same files for every test process, so packages one process signs verify in another).
+if not os.environ.get("SIGNING_KEY") and not os.environ.get("SIGNING_KEY_FILE"):
+    from forum.minutes import keys as _keys
+
+    _signing, _created = _keys.ensure_development_set(
+        os.path.join(os.environ["DATA_DIR"], "signing")
+    )
+    os.environ["SIGNING_KEY_FILE"] = str(_signing[_keys.DEVELOPMENT_KEY])
+    os.environ["SIGNING_CERT_FILE"] = str(_signing[_keys.DEVELOPMENT_CERT])
+    os.environ["SIGNING_CERT_KEY_FILE"] = str(_signing[_keys.DEVELOPMENT_CERT_KEY])
+
 from forum.settings import *  # noqa: E402,F401,F403
 from forum.settings import ROUNDTABLES  # noqa: E402
 

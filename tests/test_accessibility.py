@@ -1,8 +1,8 @@
-"""WCAG checks with axe-core in Debian's Chromium (issue 6): every page, for each role that
+"""WCAG checks with axe-core in Debian's Chromium: every page, for each role that
 sees it, has no violation axe rates serious or critical.
 
 axe-core comes bundled with axe-playwright-python (no network). The server is the live demo
-of tests/browser.py; the secretariat is a staff account created for the module.
+of tests/support/browser.py; the secretariat is a staff account created for the module.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import ROOM, join, launch_chromium, live_server
+from tests.support.browser import ROOM, launch_chromium, live_server
+from tests.support.staff import STAFF, serious_violations, signed_in
 
 pytestmark = pytest.mark.browser
-
-BLOCKING = {"serious", "critical"}
-STAFF = ("sam-secretariat", "a-long-staff-password-for-tests")
 
 
 @pytest.fixture(scope="module")
@@ -29,26 +27,6 @@ def chromium():
     yield from launch_chromium()
 
 
-def signed_in(chromium, server, who: str):
-    """A page in a fresh context, signed in as a demo persona or as the secretariat."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.set_default_navigation_timeout(30_000)  # a loaded CI machine: generous, never waited in vain
-    if who == "secretariat":
-        # The product's own sign-in page (the admin's login page sends staff there).
-        page.goto(f"{server.base_url}/admin/login/?next=/")
-        page.fill("#id_username", STAFF[0])
-        page.fill("#id_password", STAFF[1])
-        page.click("form.sign-in-form button[type=submit]")
-        page.wait_for_url(f"{server.base_url}/")
-    elif who == "moderator":
-        join(page, server.moderator_link)
-    elif who != "anonymous":
-        join(page, server.personas[who].link)
-    return context, page
-
-
 def resolve(server, path: str) -> str:
     """`{join:cso1}` is the path of that persona's join link (its page, before the button)."""
     if path.startswith("{join:"):
@@ -56,36 +34,35 @@ def resolve(server, path: str) -> str:
     return path
 
 
-def serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:3])
-        for v in results.response["violations"]
-        if v["impact"] in BLOCKING
-    ]
-
-
 @pytest.fixture(scope="module")
 def adopted(server, chromium):
     """The rapporteur saves the minutes and the chair adopts them, through the minutes page;
     the secretariat account exists."""
     server.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from forum.models import User; "
-        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r})",
+        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', "
+        f"password={STAFF[1]!r})",
     )
     # The demo has no moderator: seat one, with a join link of our own.
-    server.moderator_link = server.manage(
-        "shell", "-c",
-        "from forum.models import RoundTable; "
-        "from forum.services.seats import join_url, seat_issue_token, seat_upsert, user_upsert; "
-        f"room = RoundTable.objects.get(slug={ROOM!r}); "
-        "user = user_upsert(email='moderator@demo.roundtables.invalid', name='Mara Moderadora'); "
-        "seat, _ = seat_upsert(room=room, user=user, role='moderator', sector=None, organization=None); "
-        "print(join_url(seat_issue_token(seat=seat)))",
-    ).strip().splitlines()[-1]
+    server.moderator_link = (
+        server.manage(
+            "shell",
+            "-c",
+            "from forum.models import RoundTable; "
+            "from forum.services.seats import join_url, seat_issue_token, seat_upsert, "
+            "user_upsert; "
+            f"room = RoundTable.objects.get(slug={ROOM!r}); "
+            "user = user_upsert(email='moderator@demo.roundtables.invalid', name='Mara "
+            "Moderadora'); "
+            "seat, _ = seat_upsert(room=room, user=user, role='moderator', "
+            "sector=None, organization=None); "
+            "print(join_url(seat_issue_token(seat=seat)))",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     for who, button in (("rapporteur", "Save as a new version"), ("chair", "Adopt version 1")):
         context, page = signed_in(chromium, server, who)
         page.goto(f"{server.base_url}/rooms/{ROOM}/minutes/")

@@ -26,19 +26,27 @@ def test_closing_a_room_in_the_admin_goes_through_the_log(cast, admin_client):
     assert response.status_code == 302
     assert RoundTable.objects.get(pk=cast.room.pk).status == "closed"
     event = RoomEvent.objects.get(room=cast.room)
-    assert (event.seq, event.kind, event.participants) == (1, "room.status_changed", {"status": "closed"})
+    assert (event.seq, event.kind, event.participants) == (
+        1,
+        "room.status_changed",
+        {"status": "closed"},
+    )
 
 
 def test_revoking_a_link_in_the_admin_makes_it_stop_working(cast, admin_client):
     assert seat_by_token(cast.tokens["cora"]) is not None
-    admin_client.post("/admin/forum/seat/", {"action": "revoke_links", "_selected_action": [cast.cora.pk]})
+    admin_client.post(
+        "/admin/forum/seat/", {"action": "revoke_links", "_selected_action": [cast.cora.pk]}
+    )
     assert seat_by_token(cast.tokens["cora"]) is None
     assert Client().get(f"/join/{cast.tokens['cora']}/").status_code == 404
 
 
 def test_issuing_a_new_link_replaces_the_old_one(cast, admin_client):
     response = admin_client.post(
-        "/admin/forum/seat/", {"action": "issue_links", "_selected_action": [cast.gus.pk]}, follow=True
+        "/admin/forum/seat/",
+        {"action": "issue_links", "_selected_action": [cast.gus.pk]},
+        follow=True,
     )
     text = response.content.decode()
     assert "Join link for gus@example.org: http://" in text

@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from forum.errors import Forbidden, ServiceError
-from forum.minutes import minutes_document
+from forum.minutes.document import minutes_document
 from forum.models import (
     AgendaItem,
     ConsensusCheck,
@@ -24,8 +24,8 @@ from forum.services import agenda, consensus, floor, interventions
 from forum.services.seats import seat_consent
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import Cast, build_cast
-from tests.test_floor_socket import ask, connect, event_of
+from tests.support.personas import Cast, build_cast
+from tests.support.sockets import ask, connect, event_of
 
 ITEMS = ["Overcoming tensions between governments and civil society", "The role of the media"]
 
@@ -36,7 +36,11 @@ def two_item_cast(status: str = RoundTable.Status.LIVE) -> Cast:
 
 def state(room: RoundTable) -> dict:
     return {
-        "items": list(AgendaItem.objects.filter(room=room).order_by("position").values_list("public_id", "position", "title")),
+        "items": list(
+            AgendaItem.objects.filter(room=room)
+            .order_by("position")
+            .values_list("public_id", "position", "title")
+        ),
         "current": RoundTable.objects.values_list("current_item_id", flat=True).get(pk=room.pk),
         "events": RoomEvent.objects.filter(room=room).count(),
         "audit": AuditEntry.objects.filter(room_id=room.pk).count(),
@@ -55,8 +59,15 @@ async def test_the_chair_moves_to_the_next_item_and_every_socket_hears_it(socket
     cast = await database_sync_to_async(two_item_cast)()
     first, second = await database_sync_to_async(items_of)(cast.room)
     socks = await connect(sockets, cast, "chloe", "cora")
-    done = await ask(socks["chloe"], {"type": "agenda", "action": "set", "item": second.public_id, "ref": "a1"})
-    assert (done["type"], done["action"], done["item"], done["ref"]) == ("done", "set", second.public_id, "a1")
+    done = await ask(
+        socks["chloe"], {"type": "agenda", "action": "set", "item": second.public_id, "ref": "a1"}
+    )
+    assert (done["type"], done["action"], done["item"], done["ref"]) == (
+        "done",
+        "set",
+        second.public_id,
+        "a1",
+    )
     for persona in ("chloe", "cora"):
         frame = await event_of(socks[persona], "agenda.current_changed")
         assert frame["data"] == {"agenda_item": second.public_id, "title": ITEMS[1]}
@@ -72,7 +83,10 @@ async def test_the_chair_moves_to_the_next_item_and_every_socket_hears_it(socket
 async def test_a_moderator_adds_renames_and_moves_items_live(sockets):
     cast = await database_sync_to_async(two_item_cast)()
     socks = await connect(sockets, cast, "mona", "cora")
-    done = await ask(socks["mona"], {"type": "agenda", "action": "add", "title": "  Any other business ", "ref": "x"})
+    done = await ask(
+        socks["mona"],
+        {"type": "agenda", "action": "add", "title": "  Any other business ", "ref": "x"},
+    )
     added = done["item"]
     frame = await event_of(socks["cora"], "agenda.changed")
     validate_payload("agenda.changed", PARTICIPANTS, frame["data"])
@@ -86,12 +100,18 @@ async def test_a_moderator_adds_renames_and_moves_items_live(sockets):
     assert [i["id"] for i in frame["data"]["items"]][0] == added
     assert [i["position"] for i in frame["data"]["items"]] == [1, 2, 3]
 
-    await ask(socks["mona"], {"type": "agenda", "action": "rename", "item": added, "title": "Opening"})
+    await ask(
+        socks["mona"], {"type": "agenda", "action": "rename", "item": added, "title": "Opening"}
+    )
     frame = await event_of(socks["mona"], "agenda.changed")
     assert frame["data"]["items"][0]["title"] == "Opening"
     ops = await database_sync_to_async(
-        lambda: [entry.data["op"] for entry in AuditEntry.objects.filter(room_id=cast.room.pk, action="run_agenda")
-                 .order_by("seq")]
+        lambda: [
+            entry.data["op"]
+            for entry in AuditEntry.objects.filter(
+                room_id=cast.room.pk, action="run_agenda"
+            ).order_by("seq")
+        ]
     )()
     assert ops == ["add", "move", "rename"]
 
@@ -106,7 +126,13 @@ async def test_others_are_refused_with_forbidden_and_nothing_changes(sockets, pe
     for frame in (
         {"type": "agenda", "action": "set", "item": second.public_id, "ref": "r"},
         {"type": "agenda", "action": "add", "title": "Mine", "ref": "r"},
-        {"type": "agenda", "action": "rename", "item": second.public_id, "title": "Mine", "ref": "r"},
+        {
+            "type": "agenda",
+            "action": "rename",
+            "item": second.public_id,
+            "title": "Mine",
+            "ref": "r",
+        },
         {"type": "agenda", "action": "move", "item": second.public_id, "position": 1, "ref": "r"},
     ):
         error = await ask(socks[persona], frame)
@@ -128,7 +154,11 @@ async def test_others_are_refused_with_forbidden_and_nothing_changes(sockets, pe
         ({"action": "add", "title": "Late", "position": "1"}, "invalid_frame", "position"),
         ({"action": "move", "item": "FIRST", "position": 3}, "invalid_position", "position"),
         ({"action": "rename", "item": "FIRST", "title": 7}, "invalid_frame", "title"),
-        ({"action": "rename", "item": "FIRST", "title": "Gustavo Gobierno's proposal"}, "names_participant", "title"),
+        (
+            {"action": "rename", "item": "FIRST", "title": "Gustavo Gobierno's proposal"},
+            "names_participant",
+            "title",
+        ),
         ({"action": "jump", "item": "FIRST"}, "invalid_frame", "action"),
     ],
 )
@@ -157,19 +187,25 @@ def test_moving_on_ends_the_turn_and_what_follows_lands_on_the_new_item():
     floor.hand_raise(seat_id=cast.gus.pk)
     floor.floor_give_next(actor_seat_id=cast.chloe.pk)
     check = consensus.check_open(actor_seat_id=cast.chloe.pk, proposition="Alerts within the hour.")
-    interventions.intervention_post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="On item one.")
+    interventions.intervention_post(
+        seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="On item one."
+    )
 
     agenda.agenda_set_current(actor_seat_id=cast.chloe.pk, item_id=second.public_id)
 
     turn = FloorRequest.objects.get(room=cast.room)
     assert turn.status == FloorRequest.Status.DONE and turn.agenda_item_id == first.pk
-    kinds = list(RoomEvent.objects.filter(room=cast.room).order_by("-seq").values_list("kind", flat=True)[:2])
+    kinds = list(
+        RoomEvent.objects.filter(room=cast.room).order_by("-seq").values_list("kind", flat=True)[:2]
+    )
     assert kinds == ["agenda.current_changed", "floor.turn_ended"]
     # The open check stays with its item.
     opened = ConsensusCheck.objects.get(public_id=check)
     assert opened.status == ConsensusCheck.Status.OPEN and opened.agenda_item_id == first.pk
 
-    interventions.intervention_post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="On item two.")
+    interventions.intervention_post(
+        seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="On item two."
+    )
     floor.hand_raise(seat_id=cast.gus.pk)
     floor.floor_give_next(actor_seat_id=cast.chloe.pk)
     consensus.check_open(actor_seat_id=cast.chloe.pk, proposition="Media get the alerts too.")
@@ -200,7 +236,10 @@ def test_the_secretariat_edits_the_agenda_before_the_session_only():
     assert room.current_item_id == second.pk  # the removed item was current
     entries = AuditEntry.objects.filter(room_id=room.pk, action="run_agenda").order_by("seq")
     assert [(e.data["op"], e.data["via"]) for e in entries] == [
-        ("add", "secretariat"), ("move", "secretariat"), ("rename", "secretariat"), ("remove", "secretariat"),
+        ("add", "secretariat"),
+        ("move", "secretariat"),
+        ("rename", "secretariat"),
+        ("remove", "secretariat"),
     ]
 
     agenda.agenda_remove(actor=staff, room=room, item_id=added.public_id)
@@ -226,7 +265,9 @@ def test_an_item_something_was_said_under_cannot_be_removed():
     RoundTable.objects.filter(pk=cast.room.pk).update(status=RoundTable.Status.SCHEDULED)
     staff = User.objects.create_user("sam@secretariat.example", password="x", is_staff=True)
     with pytest.raises(ServiceError) as refused:
-        agenda.agenda_remove(actor=staff, room=RoundTable.objects.get(pk=cast.room.pk), item_id=first.public_id)
+        agenda.agenda_remove(
+            actor=staff, room=RoundTable.objects.get(pk=cast.room.pk), item_id=first.public_id
+        )
     assert refused.value.code == "agenda_item_used"
     assert len(items_of(cast.room)) == 2
 
@@ -243,9 +284,22 @@ def test_the_secretariat_page_edits_the_agenda_through_its_forms():
     first, second = items_of(cast.room)
     assert 'value="agenda_rename"' in client.get(url).content.decode()
 
-    assert client.post(url, {"action": "agenda_add", "title": "Opening", "position": "1"}).status_code == 302
-    assert client.post(url, {"action": "agenda_move", "item": second.public_id, "position": "1"}).status_code == 302
-    assert client.post(url, {"action": "agenda_rename", "item": first.public_id, "title": "Tensions"}).status_code == 302
+    assert (
+        client.post(url, {"action": "agenda_add", "title": "Opening", "position": "1"}).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            url, {"action": "agenda_move", "item": second.public_id, "position": "1"}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            url, {"action": "agenda_rename", "item": first.public_id, "title": "Tensions"}
+        ).status_code
+        == 302
+    )
     assert [i.title for i in items_of(cast.room)] == [ITEMS[1], "Opening", "Tensions"]
 
     before = state(cast.room)
@@ -273,7 +327,11 @@ def test_reordering_the_agenda_live_does_not_move_earlier_turns_to_another_item(
     # The chair puts item 2 first without moving on to it: the turn stays with item 1.
     agenda.agenda_move(actor_seat_id=cast.chloe.pk, item_id=second.public_id, position=1)
     figures = parity_figures(RoundTable.objects.get(pk=cast.room.pk))
-    turns = {item["agenda_item"]: item["sectors"]["government"]["turns"] for item in figures["items"]}
+    turns = {
+        item["agenda_item"]: item["sectors"]["government"]["turns"] for item in figures["items"]
+    }
     assert turns == {first.public_id: 1, second.public_id: 0}
     assert [item["agenda_item"] for item in figures["items"]] == [second.public_id, first.public_id]
-    assert next(item for item in figures["items"] if item["current"])["agenda_item"] == first.public_id
+    assert (
+        next(item for item in figures["items"] if item["current"])["agenda_item"] == first.public_id
+    )

@@ -10,7 +10,7 @@ from forum.models import Seat, Sector
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import seat_revoke_token, seat_upsert, user_upsert
 from moderation.attribution import ANONYMOUS_LABEL, attribute
-from tests.conftest import build_cast
+from tests.support.personas import build_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -197,6 +197,7 @@ def test_pseudonym_numbers_derive_from_the_room_secret_and_handle_not_from_ids(c
     for secret in ("a" * 64, "b" * 64, "c" * 64, "d" * 64):
         cast.room.secret = secret
         numbers[secret] = tuple(
-            _draw_pseudonym_number(cast.room, s.sector, s) for s in (cast.cora, cast.cyrus, cast.celia)
+            _draw_pseudonym_number(cast.room, s.sector, s)
+            for s in (cast.cora, cast.cyrus, cast.celia)
         )
     assert len(set(numbers.values())) > 1

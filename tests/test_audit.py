@@ -30,27 +30,10 @@ from forum.models import RoundTable, User
 from moderation.audit import audit_append, audit_entries, audit_verify, entry_hash
 from moderation.audit_mac import current_key_id
 from moderation.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLogImmutable
-from tests.conftest import PERSONAS, build_cast
+from tests.support.audit import append, delete, five_entries, shift, sql
+from tests.support.personas import PERSONAS, build_cast
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = AuditEntry._meta.db_table
-
-
-def append(room, action="intervention.hidden", actor=None, **kwargs) -> AuditEntry:
-    with transaction.atomic():
-        return audit_append(room=room, action=action, actor=actor, **kwargs)
-
-
-def five_entries(cast) -> list[AuditEntry]:
-    """A short, varied chain: chair, moderator-less secretariat, reveals with reasons."""
-    room = cast.room
-    return [
-        append(room, "room.premoderation_on", cast.chloe, reason="heated item"),
-        append(room, "intervention.hidden", cast.chloe, target="iv-1", reason="off topic"),
-        append(room, "seat.revealed", cast.chloe, target=cast.cora.public_id, reason="threat"),
-        append(room, "seat.muted", None, target=cast.gus.public_id, data={"minutes": 10}),
-        append(room, "intervention.redacted", cast.chloe, target="iv-2", reason="names a person"),
-    ]
 
 
 # -- appending -----------------------------------------------------------------------------
@@ -95,7 +78,12 @@ def test_appends_chain_each_entry_to_the_one_before(cast):
     head = AuditHead.objects.get(room=cast.room)
     assert (head.count, head.last_hash) == (5, entries[-1].hash)
     report = audit_verify(cast.room)
-    assert (report.ok, report.entries, report.first_bad_seq, report.problem) == (True, 5, None, None)
+    assert (report.ok, report.entries, report.first_bad_seq, report.problem) == (
+        True,
+        5,
+        None,
+        None,
+    )
 
 
 def test_an_empty_log_verifies(cast):
@@ -104,7 +92,9 @@ def test_an_empty_log_verifies(cast):
 
 
 def test_the_actor_is_a_role_and_an_opaque_id_never_a_name(cast):
-    by_chair = append(cast.room, "seat.revealed", cast.chloe, target=cast.cora.public_id, reason="x")
+    by_chair = append(
+        cast.room, "seat.revealed", cast.chloe, target=cast.cora.public_id, reason="x"
+    )
     by_system = append(cast.room, "room.closed", None)
     assert (by_chair.actor_role, by_chair.actor_public_id, by_chair.actor_seat_id) == (
         "chair",
@@ -209,8 +199,11 @@ def test_concurrent_appends_on_one_room_keep_one_valid_chain(cast):
                     if i % 2:  # half the time the caller took the room lock first
                         RoundTable.objects.select_for_update().get(pk=cast.room.pk)
                     audit_append(
-                        room=cast.room, action="seat.muted", actor=actor,
-                        target=f"t{index}", data={"i": i},
+                        room=cast.room,
+                        action="seat.muted",
+                        actor=actor,
+                        target=f"t{index}",
+                        data={"i": i},
                     )
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
@@ -237,19 +230,6 @@ def test_concurrent_appends_on_one_room_keep_one_valid_chain(cast):
 # -- tampering through raw SQL, and what verify says ----------------------------------------
 
 
-def sql(statement: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement.format(table=connection.ops.quote_name(TABLE)), params)
-
-
-def shift(room, from_seq: int, by: int) -> None:
-    """Renumber the entries from `from_seq` on by `by`, in two steps so no two rows ever
-    share a seq (PostgreSQL checks the unique constraint row by row)."""
-    far = 1_000_000
-    sql("UPDATE {table} SET seq = seq + %s WHERE room_id = %s AND seq >= %s", [far + by, room.pk, from_seq])
-    sql("UPDATE {table} SET seq = seq - %s WHERE room_id = %s AND seq >= %s", [far, room.pk, far])
-
-
 def insert_raw(entry: AuditEntry) -> None:
     fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -260,9 +240,17 @@ def insert_raw(entry: AuditEntry) -> None:
 
 def forged(cast, seq: int, prev_hash: str, hash: str | None = None) -> AuditEntry:
     entry = AuditEntry(
-        room_id=cast.room.pk, seq=seq, created_at=timezone.now(), action="seat.revealed",
-        actor_role="chair", actor_public_id=cast.chloe.public_id, actor_seat=cast.chloe,
-        target=cast.ada.public_id, reason="never happened", data={}, prev_hash=prev_hash,
+        room_id=cast.room.pk,
+        seq=seq,
+        created_at=timezone.now(),
+        action="seat.revealed",
+        actor_role="chair",
+        actor_public_id=cast.chloe.public_id,
+        actor_seat=cast.chloe,
+        target=cast.ada.public_id,
+        reason="never happened",
+        data={},
+        prev_hash=prev_hash,
         key_id=current_key_id(),
     )
     entry.hash = hash or entry_hash(entry)
@@ -274,7 +262,10 @@ def alter(cast, entries):
 
 
 def alter_last(cast, entries):
-    sql("UPDATE {table} SET action = %s WHERE room_id = %s AND seq = 5", ["seat.unmuted", cast.room.pk])
+    sql(
+        "UPDATE {table} SET action = %s WHERE room_id = %s AND seq = 5",
+        ["seat.unmuted", cast.room.pk],
+    )
 
 
 def alter_and_rehash(cast, entries):
@@ -312,10 +303,6 @@ def insert_at_the_start(cast, entries):
 
 def append_behind_the_heads_back(cast, entries):
     insert_raw(forged(cast, 6, prev_hash=entries[4].hash))
-
-
-def delete(cast, entries):
-    sql("DELETE FROM {table} WHERE room_id = %s AND seq = 3", [cast.room.pk])
 
 
 def delete_two(cast, entries):
@@ -434,7 +421,9 @@ def test_a_room_or_seat_with_an_audit_trail_cannot_be_deleted(cast):
 @pytest.fixture
 def admin_client(db):
     client = Client()
-    client.force_login(User.objects.create_superuser("sec@example.org", "sec@example.org", "pw-tests"))
+    client.force_login(
+        User.objects.create_superuser("sec@example.org", "sec@example.org", "pw-tests")
+    )
     return client
 
 
@@ -448,7 +437,9 @@ def test_the_secretariat_reads_the_log_in_the_admin_but_cannot_edit_it(cast, adm
     assert admin_client.post(f"{base}{entry.pk}/change/", {"reason": "routine"}).status_code == 403
     assert admin_client.get(f"{base}add/").status_code == 403
     assert admin_client.get(f"{base}{entry.pk}/delete/").status_code == 403
-    admin_client.post(base, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"})
+    admin_client.post(
+        base, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    )
     assert AuditEntry.objects.count() == 5
     assert AuditEntry.objects.get(pk=entry.pk).reason == "threat"
     assert audit_verify(cast.room).ok
@@ -496,8 +487,12 @@ def run_manage(*args: str) -> subprocess.CompletedProcess:
         "DATABASE_URL": database_url(),
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -506,7 +501,9 @@ def test_verify_audit_exit_status_in_a_real_process(cast):
     entries = five_entries(cast)
     intact = run_manage("verify_audit", "test-room")
     assert (intact.returncode, intact.stdout, intact.stderr) == (
-        0, "audit log of test-room: 5 entries, chain intact\n", ""
+        0,
+        "audit log of test-room: 5 entries, chain intact\n",
+        "",
     )
     delete_last(cast, entries)
     broken = run_manage("verify_audit", "test-room")

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from moderation.audit import audit_append, audit_verify
 from moderation.models import AuditHead
-from tests.test_audit import five_entries, sql
+from tests.support.audit import five_entries, rechain, sql
 
 
 def verify(*args: str) -> str:
@@ -28,7 +28,9 @@ def verify(*args: str) -> str:
 
 def cut_the_tail_and_restore_the_old_head(room, keep: int) -> None:
     """Delete the entries after `keep` and put back the head row as it was then."""
-    old_head = dict(AuditHead.objects.filter(room=room).values("count", "last_hash", "key_id", "mac").get())
+    old_head = dict(
+        AuditHead.objects.filter(room=room).values("count", "last_hash", "key_id", "mac").get()
+    )
     with transaction.atomic():
         audit_append(room=room, action="seat.removed", actor=None, reason="the entry that goes")
         audit_append(room=room, action="seat.revealed", actor=None, reason="and this one")
@@ -53,8 +55,7 @@ def test_head_without_a_value_prints_the_current_head(cast):
 
 def test_head_of_an_empty_log_is_entry_zero(cast):
     assert verify("test-room", "--head") == (
-        "audit log of test-room: 0 entries, chain intact\n"
-        f"head of test-room: entry 0, {'0' * 64}\n"
+        f"audit log of test-room: 0 entries, chain intact\nhead of test-room: entry 0, {'0' * 64}\n"
     )
 
 
@@ -71,7 +72,8 @@ def test_record_heads_appends_slug_seq_head_and_time(cast, tmp_path):
     assert lines[0] == "# audit heads of the round tables"
     recorded = [line.split(" ") for line in lines[1:]]
     assert [(slug, seq, mac) for slug, seq, mac, _at in recorded] == [
-        ("test-room", "5", entries[-1].hash), ("test-room", "6", later.hash)
+        ("test-room", "5", entries[-1].hash),
+        ("test-room", "6", later.hash),
     ]
     assert all(at.endswith("Z") and "T" in at for *_rest, at in recorded)
 
@@ -89,29 +91,35 @@ def test_heads_detects_a_tail_cut_with_the_old_head_restored(cast, tmp_path):
     from moderation.audit import audit_entries, head_mac
 
     head.count, head.last_hash = 5, audit_entries(cast.room)[-1].hash
-    AuditHead.objects.filter(room=cast.room).update(count=5, last_hash=head.last_hash, mac=head_mac(head))
+    AuditHead.objects.filter(room=cast.room).update(
+        count=5, last_hash=head.last_hash, mac=head_mac(head)
+    )
     assert audit_verify(cast.room).ok  # the database alone says nothing
     with pytest.raises(CommandError) as refused:
         verify("test-room", "--heads", str(heads))
     message = str(refused.value)
-    assert message.startswith("audit log of test-room: the log ends at entry 5, but entry 6 was recorded")
+    assert message.startswith(
+        "audit log of test-room: the log ends at entry 5, but entry 6 was recorded"
+    )
     assert "entry 6 was removed" in message
 
 
 def test_heads_detects_a_recorded_entry_that_is_no_longer_in_the_chain(cast, tmp_path):
     from django.conf import settings
 
-    from tests.test_audit_keys import rechain
-
     heads = tmp_path / "heads.txt"
     five_entries(cast)
     verify("test-room", "--record-heads", str(heads))
     with transaction.atomic():
         audit_append(room=cast.room, action="later", actor=None)
-    sql("UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 2", ["rewritten", cast.room.pk])
+    sql(
+        "UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 2", ["rewritten", cast.room.pk]
+    )
     rechain(cast.room, settings.AUDIT_KEY)  # someone holding the key
     assert audit_verify(cast.room).ok
-    with pytest.raises(CommandError, match=r"entry 5 is not the one recorded at .*: the log was rewritten up to it"):
+    with pytest.raises(
+        CommandError, match=r"entry 5 is not the one recorded at .*: the log was rewritten up to it"
+    ):
         verify("test-room", "--heads", str(heads))
 
 
@@ -136,7 +144,11 @@ def test_heads_with_no_line_for_the_room_says_so(cast, tmp_path):
 
 @pytest.mark.parametrize(
     "line",
-    ["test-room five " + "a" * 64 + " 2026-01-01T00:00:00Z", "test-room 5 xyz 2026-01-01T00:00:00Z", "test-room 5"],
+    [
+        "test-room five " + "a" * 64 + " 2026-01-01T00:00:00Z",
+        "test-room 5 xyz 2026-01-01T00:00:00Z",
+        "test-room 5",
+    ],
 )
 def test_a_malformed_heads_file_is_refused_with_its_line_number(cast, tmp_path, line):
     heads = tmp_path / "heads.txt"
@@ -154,7 +166,9 @@ def test_a_missing_heads_file_is_refused(cast, tmp_path):
 def test_a_broken_chain_records_no_head(cast, tmp_path):
     heads = tmp_path / "heads.txt"
     five_entries(cast)
-    sql("UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 2", ["rewritten", cast.room.pk])
+    sql(
+        "UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 2", ["rewritten", cast.room.pk]
+    )
     with pytest.raises(CommandError, match="entry 2 was altered"):
         verify("test-room", "--record-heads", str(heads))
     assert not heads.exists()

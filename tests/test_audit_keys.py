@@ -22,34 +22,13 @@ from django.db.migrations.executor import MigrationExecutor
 from moderation.audit import audit_append, audit_entries, audit_erase, audit_verify
 from moderation.audit_mac import (
     current_key_id,
-    entry_mac,
     field_digest,
-    head_content,
     key_id,
-    seal_content,
 )
 from moderation.models import GENESIS_HASH, AuditEntry, AuditHead
-from tests.test_audit import delete, five_entries, shift, sql
+from tests.support.audit import delete, five_entries, rechain, shift, sql
 
 OTHER_KEY = "a-key-the-attacker-guessed-" + "z" * 20
-
-
-def rechain(room, key: str, *, kid: str | None = None) -> None:
-    """Recompute every MAC of the room's chain, and its head, under `key`, as a forger would
-    after removing or changing entries."""
-    kid = kid or key_id(key)
-    prev = GENESIS_HASH
-    entries = audit_entries(room)
-    for entry in entries:
-        entry.prev_hash, entry.key_id = prev, kid
-        entry.hash = entry_mac(entry, key.encode(), entry.seq)
-        sql(
-            "UPDATE {table} SET prev_hash = %s, key_id = %s, hash = %s WHERE id = %s",
-            [entry.prev_hash, kid, entry.hash, entry.pk],
-        )
-        prev = entry.hash
-    mac = seal_content(key.encode(), head_content(room.pk, len(entries), prev, kid))
-    AuditHead.objects.filter(room=room).update(count=len(entries), last_hash=prev, key_id=kid, mac=mac)
 
 
 def delete_and_renumber(cast) -> None:
@@ -66,7 +45,9 @@ def verify(slug: str, *args: str) -> str:
 # -- without the key, nothing can be rewritten --------------------------------------------
 
 
-@pytest.mark.parametrize("guess", [OTHER_KEY, "tests-only-audit-key-not-for-production-use-012345678"])
+@pytest.mark.parametrize(
+    "guess", [OTHER_KEY, "tests-only-audit-key-not-for-production-use-012345678"]
+)
 def test_an_entry_deleted_and_the_chain_recomputed_without_the_key_is_detected(cast, guess):
     five_entries(cast)
     delete_and_renumber(cast)
@@ -94,8 +75,13 @@ def test_the_old_unkeyed_sha256_chain_no_longer_verifies(cast):
     prev = GENESIS_HASH
     for entry in audit_entries(cast.room):
         content = {
-            "room": entry.room_id, "seq": entry.seq, "action": entry.action, "prev_hash": prev,
-            "reason": entry.reason, "data": entry.data, "target": entry.target,
+            "room": entry.room_id,
+            "seq": entry.seq,
+            "action": entry.action,
+            "prev_hash": prev,
+            "reason": entry.reason,
+            "data": entry.data,
+            "target": entry.target,
         }
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
         sql("UPDATE {table} SET prev_hash = %s, hash = %s WHERE id = %s", [prev, digest, entry.pk])
@@ -153,7 +139,7 @@ def test_verify_audit_refuses_a_head_that_is_not_a_mac(cast, bad):
 
 
 def test_a_head_of_another_round_table_is_not_found(cast):
-    from tests.conftest import build_cast
+    from tests.support.personas import build_cast
 
     other = build_cast("other-room")
     five_entries(cast)
@@ -193,7 +179,9 @@ def test_erasing_a_reason_keeps_the_chain_and_leaves_only_a_keyed_digest(cast):
     assert (done.entries, done.fields) == (1, 1)
     stored = AuditEntry.objects.get(pk=entries[2].pk)
     assert stored.reason == "" and stored.hash == entries[2].hash
-    assert stored.erased == {"reason": field_digest(settings.AUDIT_KEY.encode(), "reason", "threat")}
+    assert stored.erased == {
+        "reason": field_digest(settings.AUDIT_KEY.encode(), "reason", "threat")
+    }
     assert "threat" not in json.dumps(stored.erased)
     assert audit_verify(cast.room, anchor=printed).ok
 
@@ -201,7 +189,7 @@ def test_erasing_a_reason_keeps_the_chain_and_leaves_only_a_keyed_digest(cast):
 def test_erasing_without_the_key_is_detected(cast):
     """Blanking a reason and writing a digest of one's own: only the key gives the right one."""
     five_entries(cast)
-    fake = hashlib.sha256(b"reason\0\"threat\"").hexdigest()
+    fake = hashlib.sha256(b'reason\0"threat"').hexdigest()
     sql(
         "UPDATE {table} SET reason = '', erased = %s WHERE room_id = %s AND seq = 3",
         [json.dumps({"reason": fake}), cast.room.pk],
@@ -212,7 +200,10 @@ def test_erasing_without_the_key_is_detected(cast):
 
 def test_erasure_never_launders_an_altered_entry(cast):
     five_entries(cast)
-    sql("UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 3", ["routine threat", cast.room.pk])
+    sql(
+        "UPDATE {table} SET reason = %s WHERE room_id = %s AND seq = 3",
+        ["routine threat", cast.room.pk],
+    )
     with transaction.atomic():
         audit_erase(room=cast.room, mentions=lambda text: "threat" in text)
     assert audit_verify(cast.room).first_bad_seq == 3
@@ -225,10 +216,17 @@ def legacy_hash(entry) -> str:
     from moderation.audit_mac import timestamp
 
     content = {
-        "room": entry.room_id, "seq": entry.seq, "created_at": timestamp(entry.created_at),
-        "action": entry.action, "actor_role": entry.actor_role,
-        "actor_public_id": entry.actor_public_id, "actor_seat": entry.actor_seat_id,
-        "target": entry.target, "reason": entry.reason, "data": entry.data, "prev_hash": entry.prev_hash,
+        "room": entry.room_id,
+        "seq": entry.seq,
+        "created_at": timestamp(entry.created_at),
+        "action": entry.action,
+        "actor_role": entry.actor_role,
+        "actor_public_id": entry.actor_public_id,
+        "actor_seat": entry.actor_seat_id,
+        "target": entry.target,
+        "reason": entry.reason,
+        "data": entry.data,
+        "prev_hash": entry.prev_hash,
     }
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -248,12 +246,15 @@ def as_legacy(room, *, break_entry: int | None = None) -> None:
         prev = entry.hash
     AuditHead.objects.filter(room=room).update(last_hash=prev, key_id="", mac="")
     if break_entry:
-        sql("UPDATE {table} SET reason = 'edited' WHERE room_id = %s AND seq = %s", [room.pk, break_entry])
+        sql(
+            "UPDATE {table} SET reason = 'edited' WHERE room_id = %s AND seq = %s",
+            [room.pk, break_entry],
+        )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_seals_intact_old_chains_and_leaves_broken_ones_as_they_were(cast, capfd):
-    from tests.conftest import build_cast
+    from tests.support.personas import build_cast
 
     broken = build_cast("broken-room")
     five_entries(cast)
@@ -300,7 +301,10 @@ def test_an_erased_field_rewritten_after_the_erasure_breaks_the_chain(cast, colu
         audit_erase(room=cast.room, mentions=lambda text: "threat" in text)
     assert audit_verify(cast.room).ok
     seq = 3 if column == "reason" else 6
-    sql(f"UPDATE {{table}} SET {column} = %s WHERE room_id = %s AND seq = %s", [value, cast.room.pk, seq])
+    sql(
+        f"UPDATE {{table}} SET {column} = %s WHERE room_id = %s AND seq = %s",
+        [value, cast.room.pk, seq],
+    )
     report = audit_verify(cast.room)
     assert not report.ok and report.first_bad_seq == seq, report
     assert entries  # the five before stay as they were

@@ -1,6 +1,6 @@
 """The live room page in a real browser (Debian's Chromium through Playwright).
 
-A real server runs in a separate process (tests/browser.py): a temporary DATA_DIR with
+A real server runs in a separate process (tests/support/browser.py): a temporary DATA_DIR with
 SQLite, `migrate`, `seed_demo` (whose printed join links are the personas), then Daphne on
 a free port. Each person is a separate browser context, so each has its own session cookie.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import launch_chromium, live_server, open_room
+from tests.support.browser import launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from forum.models import AgendaItem, Dialogue, Organization, RoundTable, Seat, S
 from forum.services.rooms import dialogue_get_or_create, room_create
 from forum.services.seats import organization_get_or_create, seat_upsert
 from moderation.attribution import ANONYMOUS_LABEL, attribute
-from tests.conftest import sign_in
+from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +183,10 @@ def test_a_file_saved_with_a_byte_order_mark_and_crlf_line_ends_is_accepted(room
 
 
 def test_header_columns_may_come_in_any_order_and_case(room, tmp_path):
-    text = "Role,Sector,Organization,Email,Name\ndelegate,government,Ministry of Testing,gus@example.org,Gus\n"
+    text = (
+        "Role,Sector,Organization,Email,Name\ndelegate,government,Ministry of "
+        "Testing,gus@example.org,Gus\n"
+    )
     out = tmp_path / "links.csv"
     run_import("import-room", write(tmp_path, text), "--out", str(out))
     seat = Seat.objects.get(room=room, user__email="gus@example.org")
@@ -320,7 +323,10 @@ def test_a_wrong_header_is_refused(room, tmp_path):
 
 
 def test_a_header_with_a_repeated_column_is_refused(room, tmp_path):
-    text = "name,email,organization,sector,role,role\nGus,gus@example.org,,government,delegate,delegate\n"
+    text = (
+        "name,email,organization,sector,role,role\n"
+        "Gus,gus@example.org,,government,delegate,delegate\n"
+    )
     with pytest.raises(CommandError, match=r"line 1: the header must be"):
         run_import("import-room", write(tmp_path, text))
 

@@ -19,15 +19,15 @@ from hypothesis import strategies as st
 from forum.errors import ServiceError
 from forum.models import Ballot, ConsensusCheck, RoomEvent, RoundTable, Seat, Voter
 from forum.services.consensus import ballot_cast, check_close, check_open, voter_key
-from forum.services.moderation import seat_remove
+from forum.services.moderator_actions import seat_remove
 from forum.services.rooms import room_set_status
 from forum.tally import CONSENSUS, DEFAULT_RULE, NO_CONSENSUS, clean_check, tally
 from moderation.audit import audit_verify
 from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import PERSONAS, build_cast
-from tests.test_permissions import snapshot
+from tests.support.personas import PERSONAS, build_cast
+from tests.support.state import snapshot
 
 SCALE = ["support", "live", "object"]
 PROPOSITION = "The secretariat publishes early-warning data for every district each month."
@@ -46,18 +46,28 @@ def of(sector: str, *options: str) -> list[tuple[str, str]]:
 
 
 def test_a_sector_of_ten_voters_and_a_sector_of_one_weigh_the_same():
-    result = scale_tally(of("government", *["support"] * 10) + of("academia", "object"), ["government", "academia"])
+    result = scale_tally(
+        of("government", *["support"] * 10) + of("academia", "object"), ["government", "academia"]
+    )
     assert result["weighted"] == {"support": 0.5, "live": 0.0, "object": 0.5}
     assert result["sectors"]["government"]["voters"] == 10
     assert result["sectors"]["academia"]["voters"] == 1
-    assert result["sectors"]["government"]["weight"] == result["sectors"]["academia"]["weight"] == 0.5
-    assert result["sectors"]["government"]["distribution"] == {"support": 10, "live": 0, "object": 0}
+    assert (
+        result["sectors"]["government"]["weight"] == result["sectors"]["academia"]["weight"] == 0.5
+    )
+    assert result["sectors"]["government"]["distribution"] == {
+        "support": 10,
+        "live": 0,
+        "object": 0,
+    }
     assert result["voters"] == 11
 
 
 def test_a_sector_weight_is_split_evenly_between_its_voters():
-    result = scale_tally(of("government", "support", "live", "live", "object") + of("academia", "support"),
-                         ["government", "academia"])  # fmt: skip
+    result = scale_tally(
+        of("government", "support", "live", "live", "object") + of("academia", "support"),
+        ["government", "academia"],
+    )
     # government: 1/2 split in quarters; academia: 1/2 on support.
     assert result["weighted"] == {"support": 0.625, "live": 0.25, "object": 0.125}
 
@@ -68,7 +78,11 @@ def test_sectors_that_did_not_vote_abstain_and_do_not_dilute_the_others():
     assert result["weighted"]["support"] == 1.0
     assert result["voting_sectors"] == ["government"]
     assert result["abstaining_sectors"] == ["civil-society", "academia"]
-    assert result["sectors"]["academia"] == {"voters": 0, "weight": 0.0, "distribution": {o: 0 for o in SCALE}}
+    assert result["sectors"]["academia"] == {
+        "voters": 0,
+        "weight": 0.0,
+        "distribution": {o: 0 for o in SCALE},
+    }
     assert result["outcome"] == CONSENSUS
 
 
@@ -128,13 +142,18 @@ def test_a_threshold_is_met_exactly_not_in_floating_point(supporting, threshold)
 
 
 def test_a_sector_split_evenly_on_objection_does_not_object_by_majority():
-    result = scale_tally(of("government", "object", "support") + of("academia", "support"), ["government", "academia"])
+    result = scale_tally(
+        of("government", "object", "support") + of("academia", "support"),
+        ["government", "academia"],
+    )
     assert result["blocking_sectors"] == []
     assert result["outcome"] == CONSENSUS  # support 3/4
 
 
 def test_one_sector_objecting_by_majority_blocks_even_above_the_threshold():
-    ballots = of("government", "object", "object", "support") + [(s, "support") for s in ("b", "c", "d", "e")]
+    ballots = of("government", "object", "object", "support") + [
+        (s, "support") for s in ("b", "c", "d", "e")
+    ]
     result = scale_tally(ballots, ["government", "b", "c", "d", "e"])
     assert math.isclose(result["support"], 13 / 15)  # far above 0.6
     assert result["blocking_sectors"] == ["government"]
@@ -143,7 +162,11 @@ def test_one_sector_objecting_by_majority_blocks_even_above_the_threshold():
 
 
 def test_a_single_voter_sector_that_objects_blocks():
-    ballots = of("private-sector", "object") + of("government", *["support"] * 10) + of("academia", "support")
+    ballots = (
+        of("private-sector", "object")
+        + of("government", *["support"] * 10)
+        + of("academia", "support")
+    )
     result = scale_tally(ballots, ["government", "academia", "private-sector"])
     assert result["blocking_sectors"] == ["private-sector"]
     assert result["outcome"] == NO_CONSENSUS
@@ -175,7 +198,9 @@ def test_the_result_is_plain_json():
 # -- the tally: properties -----------------------------------------------------------------
 
 SECTORS = ["government", "intergovernmental", "civil-society", "private-sector", "academia"]
-ballots_strategy = st.lists(st.tuples(st.sampled_from(SECTORS), st.sampled_from(SCALE)), max_size=40)
+ballots_strategy = st.lists(
+    st.tuples(st.sampled_from(SECTORS), st.sampled_from(SCALE)), max_size=40
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -193,27 +218,44 @@ def test_weights_sum_to_one_and_every_voting_sector_carries_the_same(ballots):
 
 
 @settings(max_examples=200, deadline=None)
-@given(ballots=ballots_strategy, sector=st.sampled_from(SECTORS), times=st.integers(2, 6), seed=st.randoms())
-def test_duplicating_a_sectors_voters_or_reordering_ballots_changes_nothing(ballots, sector, times, seed):
+@given(
+    ballots=ballots_strategy,
+    sector=st.sampled_from(SECTORS),
+    times=st.integers(2, 6),
+    seed=st.randoms(),
+)
+def test_duplicating_a_sectors_voters_or_reordering_ballots_changes_nothing(
+    ballots, sector, times, seed
+):
     base = scale_tally(ballots, SECTORS)
-    duplicated = [b for b in ballots if b[0] != sector] + [b for b in ballots if b[0] == sector] * times
+    duplicated = [b for b in ballots if b[0] != sector] + [
+        b for b in ballots if b[0] == sector
+    ] * times
     seed.shuffle(duplicated)
     other = scale_tally(duplicated, SECTORS)
     assert other["weighted"] == base["weighted"]
     assert (other["outcome"], other["blocking_sectors"], other["support"]) == (
-        base["outcome"], base["blocking_sectors"], base["support"],
+        base["outcome"],
+        base["blocking_sectors"],
+        base["support"],
     )
 
 
 @settings(max_examples=200, deadline=None)
 @given(ballots=ballots_strategy, threshold=st.sampled_from([0.5, 0.6, 2 / 3, 0.75, 1.0]))
-def test_consensus_means_support_reaches_the_threshold_and_no_sector_objects_by_majority(ballots, threshold):
+def test_consensus_means_support_reaches_the_threshold_and_no_sector_objects_by_majority(
+    ballots, threshold
+):
     result = scale_tally(ballots, SECTORS, {**DEFAULT_RULE, "threshold": threshold})
     # The rule restated, on exact fractions: each voting sector 1/S, split between its voters.
     by_sector = {s: [o for t, o in ballots if t == s] for s in SECTORS}
     voting = [s for s in SECTORS if by_sector[s]]
     support = sum(
-        (Fraction(sum(o in ("support", "live") for o in by_sector[s]), len(by_sector[s])) / len(voting) for s in voting),
+        (
+            Fraction(sum(o in ("support", "live") for o in by_sector[s]), len(by_sector[s]))
+            / len(voting)
+            for s in voting
+        ),
         Fraction(0),
     )
     blocking = [s for s in voting if by_sector[s].count("object") * 2 > len(by_sector[s])]
@@ -232,7 +274,9 @@ def test_no_options_means_the_consensus_scale_and_its_default_rule():
 
 
 def test_custom_options_default_to_the_majority_rule():
-    options, rule = clean_check([{"key": "a", "label": " Option  A "}, {"key": "b", "label": "Option B"}])
+    options, rule = clean_check(
+        [{"key": "a", "label": " Option  A "}, {"key": "b", "label": "Option B"}]
+    )
     assert options == [{"key": "a", "label": "Option A"}, {"key": "b", "label": "Option B"}]
     assert rule == {"kind": "majority"}
 
@@ -265,11 +309,17 @@ BAD_RULES = {
     "empty support": (None, {**DEFAULT_RULE, "support": []}),
     "an objection naming no option": (None, {**DEFAULT_RULE, "objection": "veto"}),
     "an objection counting as support": (None, {**DEFAULT_RULE, "objection": "live"}),
-    "blocking without an objection": (None, {**DEFAULT_RULE, "objection": None, "sector_objection_blocks": True}),
-    "a threshold rule on custom options it does not name": (TWO, {"kind": "threshold", "support": ["a"], "threshold": 0.5}),
+    "blocking without an objection": (
+        None,
+        {**DEFAULT_RULE, "objection": None, "sector_objection_blocks": True},
+    ),
+    "a threshold rule on custom options it does not name": (
+        TWO,
+        {"kind": "threshold", "support": ["a"], "threshold": 0.5},
+    ),
     "the default rule on custom options": (TWO, DEFAULT_RULE),
     "a majority rule with a threshold": (TWO, {"kind": "majority", "threshold": 0.5}),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("options", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
@@ -333,7 +383,11 @@ def refused(code: str, cast, call, *args, **kwargs) -> ServiceError:
 def test_the_chair_opens_a_check_on_the_current_item_and_the_room_hears_it(cast):
     check_id = open_check(cast)
     check = ConsensusCheck.objects.get(public_id=check_id)
-    assert (check.room_id, check.agenda_item_id, check.status) == (cast.room.pk, cast.room.current_item_id, "open")
+    assert (check.room_id, check.agenda_item_id, check.status) == (
+        cast.room.pk,
+        cast.room.current_item_id,
+        "open",
+    )
     assert check.rule == DEFAULT_RULE and [o["key"] for o in check.options] == SCALE
     [event] = events(cast.room)
     assert event.kind == "consensus.opened"
@@ -345,7 +399,11 @@ def test_the_chair_opens_a_check_on_the_current_item_and_the_room_hears_it(cast)
     assert "author" not in event.participants
     assert (event.moderators["author"], event.moderators["sector"]) == (cast.chloe.public_id, None)
     entry = AuditEntry.objects.filter(room_id=cast.room.pk).order_by("-seq").first()
-    assert (entry.action, entry.actor_public_id, entry.target) == ("run_checks", cast.chloe.public_id, check_id)
+    assert (entry.action, entry.actor_public_id, entry.target) == (
+        "run_checks",
+        cast.chloe.public_id,
+        check_id,
+    )
     assert audit_verify(cast.room).ok
 
 
@@ -371,7 +429,9 @@ def test_the_tally_of_a_room_weighs_each_sector_the_same_whatever_its_head_count
     # Three sectors voted (academia abstained; no intergovernmental delegate holds a seat).
     assert result["voting_sectors"] == ["government", "civil-society", "private-sector"]
     assert result["abstaining_sectors"] == ["academia"]
-    assert math.isclose(result["weighted"]["object"], 1 / 3)  # one voter of seven, a third of the weight
+    assert math.isclose(
+        result["weighted"]["object"], 1 / 3
+    )  # one voter of seven, a third of the weight
     assert result["blocking_sectors"] == ["private-sector"]
     assert result["outcome"] == NO_CONSENSUS
     check = ConsensusCheck.objects.get(public_id=check_id)
@@ -390,7 +450,11 @@ def test_the_tally_of_a_room_weighs_each_sector_the_same_whatever_its_head_count
     assert shown["abstaining_sectors"] == []
     assert shown["blocking_sectors"] == []
     assert set(shown["sectors"]) == {"civil-society"}
-    assert (shown["weighted"], shown["outcome"], shown["voters"]) == (result["weighted"], NO_CONSENSUS, 7)
+    assert (shown["weighted"], shown["outcome"], shown["voters"]) == (
+        result["weighted"],
+        NO_CONSENSUS,
+        7,
+    )
     assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
     assert shown["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
     for name in ("private-sector", "academia", "government", POOLED):
@@ -405,9 +469,9 @@ def test_a_changed_ballot_replaces_the_earlier_one_and_only_the_last_counts(cast
     first = vote(cast, "gus", check_id, "support")
     second = vote(cast, "gus", check_id, "object")
     assert (first.voters, first.changed, second.voters, second.changed) == (1, True, 1, True)
-    assert list(Ballot.objects.filter(consensus_check__public_id=check_id).values_list("option", flat=True)) == [
-        "object"
-    ]
+    assert list(
+        Ballot.objects.filter(consensus_check__public_id=check_id).values_list("option", flat=True)
+    ) == ["object"]
     assert Voter.objects.filter(consensus_check__public_id=check_id).count() == 1
     voted = [e for e in events(cast.room) if e.kind == "consensus.voted"]
     assert [e.participants for e in voted] == [{"check": check_id, "voters": 1}] * 2
@@ -430,12 +494,21 @@ def test_casting_the_same_choice_again_writes_nothing(cast):
 @pytest.mark.django_db
 def test_the_vote_events_carry_the_number_of_voters_only(cast):
     check_id = open_check(cast)
-    for persona, option in (("gus", "support"), ("cora", "object"), ("gus", "live"), ("ada", "support")):
+    for persona, option in (
+        ("gus", "support"),
+        ("cora", "object"),
+        ("gus", "live"),
+        ("ada", "support"),
+    ):
         vote(cast, persona, check_id, option)
     voted = [e for e in events(cast.room) if e.kind == "consensus.voted"]
     assert [e.participants["voters"] for e in voted] == [1, 2, 2, 3]
     for event in voted:
-        assert event.participants == event.moderators == {"check": check_id, "voters": event.participants["voters"]}
+        assert (
+            event.participants
+            == event.moderators
+            == {"check": check_id, "voters": event.participants["voters"]}
+        )
 
 
 # -- unlinkability -----------------------------------------------------------------------------
@@ -462,7 +535,10 @@ def voting_round(cast, assignment: dict[str, str]) -> tuple[str, dict[str, str]]
     for persona, option in assignment.items():
         vote(cast, persona, check_id, option)
     check = ConsensusCheck.objects.get(public_id=check_id)
-    keys = {persona: voter_key(check, Seat.objects.get(pk=cast.seats[persona].pk)) for persona in assignment}
+    keys = {
+        persona: voter_key(check, Seat.objects.get(pk=cast.seats[persona].pk))
+        for persona in assignment
+    }
     return check_id, keys
 
 
@@ -472,8 +548,22 @@ def stored_ballots(check_id: str) -> list[tuple]:
 
 
 # The same ballots, cast by different people in a different order.
-FIRST = {"gus": "support", "greta": "object", "gil": "live", "cora": "support", "cyrus": "object", "ada": "live"}
-SECOND = {"ada": "live", "cyrus": "support", "gil": "support", "greta": "live", "gus": "object", "cora": "object"}
+FIRST = {
+    "gus": "support",
+    "greta": "object",
+    "gil": "live",
+    "cora": "support",
+    "cyrus": "object",
+    "ada": "live",
+}
+SECOND = {
+    "ada": "live",
+    "cyrus": "support",
+    "gil": "support",
+    "greta": "live",
+    "gus": "object",
+    "cora": "object",
+}
 
 
 @pytest.mark.django_db
@@ -491,11 +581,16 @@ def test_after_a_chatham_house_check_closes_no_stored_row_links_a_ballot_to_a_vo
     check = ConsensusCheck.objects.get(public_id=check_id)
     assert check.voter_secret is None
     ballots = list(Ballot.objects.filter(consensus_check=check).order_by("pk").values())
-    assert ballots and all(set(row) == {"id", "consensus_check_id", "sector_id", "option", "voter_key"} for row in ballots)
+    assert ballots and all(
+        set(row) == {"id", "consensus_check_id", "sector_id", "option", "voter_key"}
+        for row in ballots
+    )
     assert all(row["voter_key"] is None for row in ballots)
     # Fresh rows, in an order that is a function of their content alone...
     assert all(row["id"] > highest_before for row in ballots)
-    assert [(r["sector_id"], r["option"]) for r in ballots] == sorted((r["sector_id"], r["option"]) for r in ballots)
+    assert [(r["sector_id"], r["option"]) for r in ballots] == sorted(
+        (r["sector_id"], r["option"]) for r in ballots
+    )
     # ...and the voters' list says who voted, never how: a seat and a check, nothing else.
     voters = list(Voter.objects.filter(consensus_check=check).order_by("pk").values())
     assert all(set(row) == {"id", "consensus_check_id", "seat_id"} for row in voters)
@@ -517,7 +612,9 @@ def test_two_ways_to_cast_the_same_ballots_leave_the_same_stored_ballots_under_c
     close(cast, second)
     # Who chose what differs between the two checks, the stored ballots do not: so they cannot tell.
     assert stored_ballots(first) == stored_ballots(second)
-    assert set(Voter.objects.filter(consensus_check__public_id=first).values_list("seat_id", flat=True)) == set(
+    assert set(
+        Voter.objects.filter(consensus_check__public_id=first).values_list("seat_id", flat=True)
+    ) == set(
         Voter.objects.filter(consensus_check__public_id=second).values_list("seat_id", flat=True)
     )
 
@@ -541,7 +638,9 @@ def test_no_event_of_a_check_carries_a_voters_identity_or_choice(cast):
     check_id, keys = voting_round(cast, FIRST)
     close(cast, check_id)
     logged = events(cast.room)
-    assert [e.kind for e in logged] == ["consensus.opened"] + ["consensus.voted"] * len(FIRST) + ["consensus.closed"]
+    assert [e.kind for e in logged] == ["consensus.opened"] + ["consensus.voted"] * len(FIRST) + [
+        "consensus.closed"
+    ]
     needles = identities(cast) + list(keys.values())
     for event in logged:
         for audience in (PARTICIPANTS, MODERATORS):
@@ -550,9 +649,9 @@ def test_no_event_of_a_check_carries_a_voters_identity_or_choice(cast):
     # The chair's handle is in the moderators' rendering of open and close (who ran the check).
     assert logged[0].moderators["author"] == logged[-1].moderators["author"] == cast.chloe.public_id
     # Nobody but the chair appears in the audit log for the check.
-    assert set(AuditEntry.objects.filter(room_id=cast.room.pk).values_list("actor_public_id", flat=True)) == {
-        cast.chloe.public_id
-    }
+    assert set(
+        AuditEntry.objects.filter(room_id=cast.room.pk).values_list("actor_public_id", flat=True)
+    ) == {cast.chloe.public_id}
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -595,7 +694,9 @@ def test_only_the_chair_and_moderators_open_and_close_checks(cast, persona):
 @pytest.mark.django_db
 def test_a_removed_delegate_may_not_vote(cast):
     check_id = open_check(cast)
-    seat_remove(actor_seat_id=cast.mona.pk, seat=cast.gus.public_id, reason="Disrupted the session.")
+    seat_remove(
+        actor_seat_id=cast.mona.pk, seat=cast.gus.public_id, reason="Disrupted the session."
+    )
     refused("forbidden", cast, vote, cast, "gus", check_id, "support")
 
 

@@ -63,7 +63,9 @@ async def test_repeated_client_id_is_acknowledged_again_and_not_posted_twice(cas
     await sock.send(frame)
     second = await sock.recv_type("ack")
     assert first["seq"] == second["seq"]
-    count = await database_sync_to_async(Intervention.objects.filter(client_id=frame["client_id"]).count)()
+    count = await database_sync_to_async(
+        Intervention.objects.filter(client_id=frame["client_id"]).count
+    )()
     assert count == 1
 
 
@@ -76,15 +78,30 @@ async def test_repeated_client_id_is_acknowledged_again_and_not_posted_twice(cas
         ('{"type": "dance"}', "unknown_type", None),
         ('{"type": "post", "body": "x"}', "invalid_frame", "client_id"),
         ('{"type": "post", "client_id": "nope", "body": "x"}', "invalid_frame", "client_id"),
-        ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", "body": 5}', "invalid_frame", "body"),
-        ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1"}', "invalid_frame", "body"),
-        ('{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", "body": "x", "extra": 1}', "invalid_frame", "extra"),
+        (
+            '{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", "body": 5}',
+            "invalid_frame",
+            "body",
+        ),
+        (
+            '{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1"}',
+            "invalid_frame",
+            "body",
+        ),
+        (
+            '{"type": "post", "client_id": "6f1c1b52-8a0e-4f57-9d0e-9b1cb5b7f9a1", '
+            '"body": "x", "extra": 1}',
+            "invalid_frame",
+            "extra",
+        ),
         ('{"type": "resume", "after": -1}', "invalid_frame", "after"),
         ('{"type": "resume", "after": true}', "invalid_frame", "after"),
         ('{"type": "consent"}', "invalid_frame", "rule"),
     ],
 )
-async def test_malformed_frames_get_stable_error_codes_and_change_nothing(cast, sockets, raw, code, field):
+async def test_malformed_frames_get_stable_error_codes_and_change_nothing(
+    cast, sockets, raw, code, field
+):
     sock, _, _ = await sockets(cast.cora.user)
     await sock.recv_type("welcome")
     await sock.send(raw)
@@ -105,7 +122,11 @@ async def test_body_over_ten_thousand_characters_is_too_large(cast, sockets):
     frame = post("x" * 10_001)
     await sock.send(frame)
     error = await sock.recv_type("error")
-    assert (error["code"], error["field"], error["client_id"]) == ("too_large", "body", frame["client_id"])
+    assert (error["code"], error["field"], error["client_id"]) == (
+        "too_large",
+        "body",
+        frame["client_id"],
+    )
     await sock.send(post("x" * 10_000))
     assert (await sock.recv_type("ack"))["seq"] == 2  # seq 1 is cora's consent
 
@@ -203,7 +224,9 @@ async def test_bad_after_parameter_is_refused(cast, sockets):
     assert (await sock.recv_type("error"))["code"] == "invalid_frame"
 
 
-@pytest.mark.parametrize("status, code", [("closed", "room_closed"), ("scheduled", "room_not_open")])
+@pytest.mark.parametrize(
+    "status, code", [("closed", "room_closed"), ("scheduled", "room_not_open")]
+)
 async def test_posts_are_refused_unless_the_room_is_live(cast, sockets, status, code):
     from forum.models import RoundTable
 
@@ -218,7 +241,9 @@ async def test_posts_are_refused_unless_the_room_is_live(cast, sockets, status, 
     assert await database_sync_to_async(Intervention.objects.count)() == 0
 
 
-async def test_an_unexpected_failure_is_an_internal_error_and_rolls_back(cast, sockets, monkeypatch):
+async def test_an_unexpected_failure_is_an_internal_error_and_rolls_back(
+    cast, sockets, monkeypatch
+):
     from forum.services import interventions
 
     def explode(html_source):
@@ -231,4 +256,7 @@ async def test_an_unexpected_failure_is_an_internal_error_and_rolls_back(cast, s
     await sock.send(post("boom"))
     assert (await sock.recv_type("error"))["code"] == "internal_error"
     assert await database_sync_to_async(Intervention.objects.count)() == 0
-    assert await database_sync_to_async(RoomEvent.objects.filter(kind="intervention.posted").count)() == 0
+    assert (
+        await database_sync_to_async(RoomEvent.objects.filter(kind="intervention.posted").count)()
+        == 0
+    )

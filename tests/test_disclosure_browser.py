@@ -13,14 +13,15 @@ import re
 
 import pytest
 
-from tests.browser import REPO, ROOM, launch_chromium, live_server, open_room
+from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = REPO / "test-artifacts"
 REVOKE = (
     "from django.utils import timezone; from forum.models import Seat; "
-    "Seat.objects.filter(room__slug='{room}', user__email__in={emails}).update(token_revoked_at=timezone.now())"
+    "Seat.objects.filter(room__slug='{room}', "
+    "user__email__in={emails}).update(token_revoked_at=timezone.now())"
 )
 
 
@@ -52,7 +53,9 @@ def rows(page) -> list[str]:
     return page.locator("#parity th[scope=row]").all_inner_texts()
 
 
-def test_a_delegate_reads_small_sectors_as_other_participants_and_the_chair_reads_every_sector(chromium, server):
+def test_a_delegate_reads_small_sectors_as_other_participants_and_the_chair_reads_every_sector(
+    chromium, server
+):
     from playwright.sync_api import expect
 
     chair = open_in(chromium, server, server.personas["chair"], "en")
@@ -61,9 +64,22 @@ def test_a_delegate_reads_small_sectors_as_other_participants_and_the_chair_read
 
     # The parity table: sectors by name for the chair; two sectors below k pooled for the delegate.
     expect(chair.locator("#parity th[scope=row]", has_text="Academia")).to_be_visible()
-    assert rows(chair) == ["Government", "Intergovernmental", "Civil society", "Private sector", "Academia"]
-    expect(delegate.locator("#parity th[scope=row]", has_text="Otros participantes")).to_be_visible()
-    assert rows(delegate) == ["Gobierno", "Intergubernamental", "Sociedad civil", "Otros participantes"]
+    assert rows(chair) == [
+        "Government",
+        "Intergovernmental",
+        "Civil society",
+        "Private sector",
+        "Academia",
+    ]
+    expect(
+        delegate.locator("#parity th[scope=row]", has_text="Otros participantes")
+    ).to_be_visible()
+    assert rows(delegate) == [
+        "Gobierno",
+        "Intergubernamental",
+        "Sociedad civil",
+        "Otros participantes",
+    ]
     # Presence: Ada's academic is connected; the delegate counts her among the others.
     expect(delegate.locator("#presence")).to_contain_text("Otros participantes: 1")
     expect(chair.locator("#presence")).to_contain_text("Academia: 1")
@@ -75,7 +91,9 @@ def test_a_delegate_reads_small_sectors_as_other_participants_and_the_chair_read
     academic.locator("li.check .votes button", has_text="Object").last.click()
     expect(academic.locator("li.check .ballot").last).not_to_be_empty()
     chair.locator("li.check button", has_text="Close the check").last.click()
-    expect(chair.locator("li.check .reasons").last).to_contain_text("A majority of the voters of Academia object.")
+    expect(chair.locator("li.check .reasons").last).to_contain_text(
+        "A majority of the voters of Academia object."
+    )
     reasons = delegate.locator("li.check .reasons").last
     expect(reasons).to_contain_text("Algunas cifras no se muestran")
     assert not re.search("Academia|Sector privado|demás participantes", reasons.inner_text())

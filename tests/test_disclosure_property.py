@@ -38,8 +38,8 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from forum.models import ConsensusCheck, FloorRequest, Intervention, RoomEvent, RoundTable
-from tests.conftest import client_for
-from tests.test_leak_property import (
+from tests.support.personas import client_for
+from tests.support.scenarios import (
     PROPERTY,
     RUNS_THE_ROOM,
     STEPS,
@@ -69,18 +69,39 @@ SECTORS = {
 }
 SEATED = ("government", "civil-society", "academia")  # the sectors the scenarios seat
 # Plain words that name no sector, so a sector's name can only come from the product.
-WORDS = "peace early warning women youth mediation border trade climate budget we should fund the data".split()
+WORDS = (
+    "peace early warning women youth mediation border trade climate budget we should fund the data"
+).split()
 
 words = st.lists(st.sampled_from(WORDS), min_size=1, max_size=8)
 post = st.tuples(st.just("post"), pick, words, st.none(), pick)
-hand = st.tuples(st.just("hand"), pick, st.sampled_from(["statement", "statement", "point_of_order"]))
+hand = st.tuples(
+    st.just("hand"), pick, st.sampled_from(["statement", "statement", "point_of_order"])
+)
 vote = st.tuples(st.just("vote"), pick, st.sampled_from(["support", "live", "object"]))
 action = st.one_of(
-    post, post, post, hand, hand, vote, vote, vote,
-    st.tuples(st.just("floor"), st.sampled_from(["next", "next", "next", "end", "give", "remove"]), pick, pick),
+    post,
+    post,
+    post,
+    hand,
+    hand,
+    vote,
+    vote,
+    vote,
+    st.tuples(
+        st.just("floor"),
+        st.sampled_from(["next", "next", "next", "end", "give", "remove"]),
+        pick,
+        pick,
+    ),
     st.tuples(st.just("check_open"), pick),
     st.tuples(st.just("check_close"), pick),
-    st.tuples(st.just("moderate"), st.sampled_from(["hide", "restore", "redact", "approve", "reject"]), pick, pick),
+    st.tuples(
+        st.just("moderate"),
+        st.sampled_from(["hide", "restore", "redact", "approve", "reject"]),
+        pick,
+        pick,
+    ),
     st.tuples(st.just("moderate"), st.just("hide"), pick, pick),
     st.tuples(st.just("seat"), st.just("remove"), pick, pick),
     st.tuples(st.just("room"), st.sampled_from(["premoderation", "no_premoderation"]), pick),
@@ -91,14 +112,28 @@ action = st.one_of(
 def scenarios(draw) -> Scenario:
     size = st.sampled_from([0, 1, 1, 1, 2, 2, 3, 3, 4])  # around k, single-delegate sectors often
     sizes = draw(st.tuples(*[size] * len(SEATED)).map(lambda s: s if sum(s) >= 2 else (2, *s[1:])))
-    roles = ["chair"] + ["moderator"] * draw(st.integers(0, 1)) + ["rapporteur"] * draw(st.integers(0, 1))
+    roles = (
+        ["chair"]
+        + ["moderator"] * draw(st.integers(0, 1))
+        + ["rapporteur"] * draw(st.integers(0, 1))
+    )
     roles += ["observer"]
     people = [Person(f"p{i}", f"Person {i}", f"p{i}@disclosure.example", None, None, role, True)
               for i, role in enumerate(roles)]  # fmt: skip
     for sector, size in zip(SEATED, sizes, strict=True):
         for _ in range(size):
             i = len(people)
-            people.append(Person(f"p{i}", f"Person {i}", f"p{i}@disclosure.example", None, sector, "delegate", True))
+            people.append(
+                Person(
+                    f"p{i}",
+                    f"Person {i}",
+                    f"p{i}@disclosure.example",
+                    None,
+                    sector,
+                    "delegate",
+                    True,
+                )
+            )
     return Scenario(
         rule=RoundTable.Rule.CHATHAM_HOUSE,
         attribution=draw(st.sampled_from(["sector", "anonymous"])),
@@ -115,7 +150,8 @@ def scenarios(draw) -> Scenario:
 def _waiting(room_id: int) -> list[str]:
     return list(
         FloorRequest.objects.filter(room_id=room_id, status=FloorRequest.Status.WAITING)
-        .order_by("requested_at", "pk").values_list("public_id", flat=True)
+        .order_by("requested_at", "pk")
+        .values_list("public_id", flat=True)
     )
 
 
@@ -123,7 +159,8 @@ def _waiting(room_id: int) -> list[str]:
 def _open_checks(room_id: int) -> list[str]:
     return list(
         ConsensusCheck.objects.filter(room_id=room_id, status=ConsensusCheck.Status.OPEN)
-        .order_by("opened_at", "pk").values_list("public_id", flat=True)
+        .order_by("opened_at", "pk")
+        .values_list("public_id", flat=True)
     )
 
 
@@ -142,13 +179,20 @@ async def _floor(run: Run, ref: str, action: str, which: int, who: int) -> None:
         waiting = await _waiting(run.built.room.pk)
         if not waiting:
             return
-        frame.update(request=waiting[which % len(waiting)], reason="A reason given in neutral words")
+        frame.update(
+            request=waiting[which % len(waiting)], reason="A reason given in neutral words"
+        )
     await run.ask(actor, f"floor {action}", frame, ("done",), {"ref": ref})
 
 
 async def _check_open(run: Run, ref: str, who: int) -> None:
     if actor := run.person(who, RUNS_THE_ROOM):
-        frame = {"type": "check", "action": "open", "proposition": "We fund early warning.", "ref": ref}
+        frame = {
+            "type": "check",
+            "action": "open",
+            "proposition": "We fund early warning.",
+            "ref": ref,
+        }
         await run.ask(actor, "check open", frame, ("done",), {"ref": ref})
 
 
@@ -171,8 +215,13 @@ async def _check_close(run: Run, ref: str, who: int) -> None:
 
 
 DISCLOSURE_STEPS = {
-    **STEPS, "hand": _hand, "floor": _floor, "check_open": _check_open, "vote": _vote, "check_close": _check_close,
-}  # fmt: skip
+    **STEPS,
+    "hand": _hand,
+    "floor": _floor,
+    "check_open": _check_open,
+    "vote": _vote,
+    "check_close": _check_close,
+}
 
 
 # --- the rule, from the scenario alone, and the detector --------------------------------------
@@ -185,7 +234,11 @@ def rule(scenario: Scenario, removed: set[str]) -> tuple[set[str], bool]:
     for p in scenario.people:
         if p.role == "delegate" and p.key not in removed:
             seated[p.sector] += 1
-    shown = {slug for slug, n in seated.items() if n >= scenario.k} if scenario.attribution == "sector" else set()
+    shown = (
+        {slug for slug, n in seated.items() if n >= scenario.k}
+        if scenario.attribution == "sector"
+        else set()
+    )
     pooled = [n for slug, n in seated.items() if slug not in shown and n]
     # The pool shows with two seated sectors at least (one would be named by elimination) and
     # k delegates (never fewer than two).
@@ -228,10 +281,12 @@ def _mentions(text: str, slug: str) -> bool:
 
 def _around(text: str, needle: str) -> str:
     at = max(0, text.lower().find(needle.lower()))
-    return repr(text[max(0, at - 80):at + 80])
+    return repr(text[max(0, at - 80) : at + 80])
 
 
-def split_by_hidden(where: str, texts: list[tuple[str, str]], shown: set[str], pool: bool) -> list[str]:
+def split_by_hidden(
+    where: str, texts: list[tuple[str, str]], shown: set[str], pool: bool
+) -> list[str]:
     """What in `texts` names a sector outside `shown`, or the pooled group when it may not show."""
     found = []
     for path, text in texts:
@@ -324,7 +379,10 @@ def test_no_figure_a_participant_reads_is_split_by_a_sector_the_rule_does_not_sh
     note("seated: " + ", ".join(f"{p.key} {p.sector}" for p in scenario.people if p.sector))
     run = async_to_sync(play)(scenario, built, DISCLOSURE_STEPS)
     start, start_pool = rule(scenario, set())
-    event(f"{scenario.attribution}: {len(start)} sectors shown, pool {'shown' if start_pool else 'hidden'}")
+    event(
+        f"{scenario.attribution}: {len(start)} sectors shown, pool "
+        f"{'shown' if start_pool else 'hidden'}"
+    )
     for outcome in run.outcomes:
         event(outcome)
     adopt_minutes(run)
@@ -332,10 +390,14 @@ def test_no_figure_a_participant_reads_is_split_by_a_sector_the_rule_does_not_sh
     # The chair sees every seated sector, and the figures count what readers can read now.
     chair = next(p for p in scenario.people if p.role == "chair")
     full = parity_json(run.built.users[chair.key], built.room.slug)
-    seated = {p.sector for p in scenario.people if p.role == "delegate" and p.key not in run.removed}
+    seated = {
+        p.sector for p in scenario.people if p.role == "delegate" and p.key not in run.removed
+    }
     assert seated <= {s["slug"] for s in full["sectors"]}
     counted = sum(f["interventions"] for f in full["room"]["sectors"].values())
-    assert counted == async_to_sync(_published_by_delegates)(built.room.pk), "hidden posts leave the figures"
+    assert counted == async_to_sync(_published_by_delegates)(built.room.pk), (
+        "hidden posts leave the figures"
+    )
 
     seen: set = set()
     for p in participants(scenario.people):
@@ -353,11 +415,24 @@ def test_the_rule_pools_only_two_sectors_and_k_delegates():
     assert rule(scenario(3, "sector", government=3, academia=2), set()) == ({"government"}, False)
     assert rule(scenario(3, "anonymous", academia=4), set()) == (set(), False)
     # Two pooled sectors: from k delegates between them.
-    assert rule(scenario(3, "sector", government=3, academia=1, **{"civil-society": 1}), set())[1] is False
-    assert rule(scenario(3, "sector", government=3, academia=2, **{"civil-society": 1}), set())[1] is True
-    assert rule(scenario(2, "anonymous", academia=1, **{"civil-society": 1}), set()) == (set(), True)
-    assert groups_of_one("x", {"sectors": {"~pooled": {"voters": 1, "distribution": {"object": 1}}}})
-    assert not groups_of_one("x", {"sectors": {"~pooled": {"voters": 2, "distribution": {"object": 1}}}, "voters": 1})
+    assert (
+        rule(scenario(3, "sector", government=3, academia=1, **{"civil-society": 1}), set())[1]
+        is False
+    )
+    assert (
+        rule(scenario(3, "sector", government=3, academia=2, **{"civil-society": 1}), set())[1]
+        is True
+    )
+    assert rule(scenario(2, "anonymous", academia=1, **{"civil-society": 1}), set()) == (
+        set(),
+        True,
+    )
+    assert groups_of_one(
+        "x", {"sectors": {"~pooled": {"voters": 1, "distribution": {"object": 1}}}}
+    )
+    assert not groups_of_one(
+        "x", {"sectors": {"~pooled": {"voters": 2, "distribution": {"object": 1}}}, "voters": 1}
+    )
 
 
 def test_the_detector_finds_a_hidden_sector_and_a_pool_of_one():
@@ -366,8 +441,13 @@ def test_the_detector_finds_a_hidden_sector_and_a_pool_of_one():
     assert split_by_hidden("x", [(".sectors", "civil-society")], shown, True)
     assert split_by_hidden("x", [(".running.sector", POOLED)], shown, False)
     assert split_by_hidden("x", [("", "| Other participants | 2 |")], shown, False)
-    assert not split_by_hidden("x", [("", "A participant from government said:"), ("", POOLED)], shown, True)
-    page = '<script id="sector-names" type="application/json">{"academia": "Academia"}</script><option>Civil society organizations</option><p>Hi</p>'
+    assert not split_by_hidden(
+        "x", [("", "A participant from government said:"), ("", POOLED)], shown, True
+    )
+    page = (
+        '<script id="sector-names" type="application/json">{"academia": '
+        '"Academia"}</script><option>Civil society organizations</option><p>Hi</p>'
+    )
     assert page_text(page) == "<p>Hi</p>"
     welcome = json.dumps({"type": "welcome", "you": {"sector": "academia"}, "room": "x"})
     assert not split_by_hidden("ws", frame_texts(welcome), set(), False)

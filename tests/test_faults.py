@@ -1,11 +1,11 @@
-"""Nothing is lost when parts fail (issue 7, section 3), against real processes.
+"""Nothing is lost when parts fail, against real processes.
 
-Real Daphne processes, a real PostgreSQL and a real Redis (tests/cluster.py). What fails is
+Real Daphne processes, a real PostgreSQL and a real Redis (tests/support/cluster.py). What fails is
 real too: a private redis-server killed and started again, a Daphne process sent SIGKILL,
 a TCP proxy between the Daphne processes and PostgreSQL cut and restored. The shared Redis
 and PostgreSQL are never stopped or flushed.
 
-The clients do what the room page does (templates/static/room.js): place events by seq,
+The clients do what the room page does (static/room/): place events by seq,
 ask for a gap again with a `resume` frame, reconnect with `?after=<last seq>` when the
 socket drops, and resend every post not yet acknowledged (same client_id) once welcomed.
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pytest
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
-from tests.cluster import (
+from tests.support.cluster import (
     POSTGRES_URL,
     Cluster,
     Peer,
@@ -40,7 +40,7 @@ from tests.cluster import (
     redis_server_problem,
     require_services,
 )
-from tests.conftest import require
+from tests.support.services import require
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 
@@ -262,8 +262,10 @@ class Delegate:
             remaining = deadline - loop.time()
             if self.failure or remaining <= 0:
                 raise AssertionError(
-                    f"{self.label}: waiting for {what}: {self.failure or f'nothing after {timeout}s'}; "
-                    f"last_seq {self.last_seq}, {len(self.pending)} pending, errors {self.errors[-3:]}, "
+                    f"{self.label}: waiting for {what}: "
+                    f"{self.failure or f'nothing after {timeout}s'}; "
+                    f"last_seq {self.last_seq}, {len(self.pending)} pending, errors "
+                    f"{self.errors[-3:]}, "
                     f"links {[(link.process, link.after, link.close_code) for link in self.links]}"
                 )
             self._changed.clear()
@@ -622,9 +624,11 @@ async def test_three_hundred_clients_whose_process_died_reconnect_at_once_and_re
         welcomed = sorted(p.links[-1].welcomed_at - killed_at for p in crowd)
         refused = Counter(attempt.split(":")[0] for p in crowd for attempt in p.failed_connects)
         print(
-            f"resumed from {dict(resumed_from)}; welcomed on A {welcomed[0]:.2f}s to {welcomed[-1]:.2f}s "
+            f"resumed from {dict(resumed_from)}; welcomed on A {welcomed[0]:.2f}s to "
+            f"{welcomed[-1]:.2f}s "
             f"after the SIGKILL (median {welcomed[len(welcomed) // 2]:.2f}s); failed attempts "
-            f"{dict(refused)} ({sum(1 for p in crowd if any(a.startswith('A') for a in p.failed_connects))} "
+            f"{dict(refused)} "
+            f"({sum(1 for p in crowd if any(a.startswith('A') for a in p.failed_connects))} "
             f"clients had to retry on A)"
         )
         for text in cluster.logs().values():
@@ -761,7 +765,8 @@ async def test_service_resumes_by_itself_once_the_database_is_back(clusters, dat
         for process in (A, B):
             assert (await healthy(cluster, process))["database"] == "ok"
         print(
-            f"proxy: {database_proxy.relayed} connections relayed, {database_proxy.refused} refused while cut"
+            f"proxy: {database_proxy.relayed} connections relayed, "
+            f"{database_proxy.refused} refused while cut"
         )
     finally:
         await asyncio.gather(*(p.close() for p in crowd))

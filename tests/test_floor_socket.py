@@ -3,7 +3,7 @@
 The services have their own tests (tests/test_floor.py, tests/test_consensus.py); here the
 frames go through the consumer, the events through the log and the room's hub, and every
 socket of the room is read. The room is the Chatham House, sector-attribution room of
-tests/conftest.py (k = 3): government and civil society have three delegates and are named
+tests/support/personas.py (k = 3): government and civil society have three delegates and are named
 by sector, academia (Ada alone) is "A participant" to participants; moderators always get
 the sector and the seat's handle.
 """
@@ -34,7 +34,8 @@ from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
 from realtime.hub import hubs
-from tests.conftest import PERSONAS, Cast, Socket, observers_consent
+from tests.support.personas import PERSONAS
+from tests.support.sockets import Socket, answer, ask, connect, event_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +45,15 @@ PROPOSITION = "Early warning alerts should reach every district within the hour.
 STATEMENT = "The alerts must reach the districts before the rain does."
 # What a participant's floor entry holds; moderators' entries add exactly these.
 ENTRY_KEYS = {"request", "kind", "attribution", "requested_at", "by_chair"}
-SPEAKER_KEYS = {"request", "kind", "attribution", "started_at", "ends_at", "limit_seconds", "by_chair"}
+SPEAKER_KEYS = {
+    "request",
+    "kind",
+    "attribution",
+    "started_at",
+    "ends_at",
+    "limit_seconds",
+    "by_chair",
+}
 MODERATOR_KEYS = {"sector", "author"}
 
 
@@ -61,40 +70,6 @@ async def close_the_worker_threads_connection():
     await database_sync_to_async(connections.close_all)()
 
 
-async def connect(sockets, cast: Cast, *personas: str) -> dict[str, Socket]:
-    await database_sync_to_async(observers_consent)(cast.room)
-    out = {}
-    for persona in personas:
-        sock, connected, _ = await sockets(cast.seats[persona].user)
-        assert connected
-        await sock.recv_type("welcome")
-        out[persona] = sock
-    return out
-
-
-async def event_of(sock: Socket, kind: str, timeout: float = 5) -> dict:
-    """The next event of `kind` on `sock`; events of other kinds on the way are passed over,
-    any other frame but presence fails the test."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        while sock.backlog:
-            frame = sock.backlog.pop(0)
-            if frame["kind"] == kind:
-                return frame
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            raise AssertionError(f"no {kind} event within {timeout} s")
-        try:
-            frame = await sock.recv(remaining)
-        except TimeoutError:
-            raise AssertionError(f"no {kind} event within {timeout} s") from None
-        if frame["type"] == "event":
-            sock.backlog.append(frame)
-        elif frame["type"] != "presence":
-            raise AssertionError(f"expected a {kind} event, got {frame}")
-
-
 async def everyone_gets(socks: dict[str, Socket], kind: str, timeout: float = 5) -> dict[str, dict]:
     """The next `kind` event on every socket: one event (same seq), one rendering per audience."""
     got = {persona: await event_of(sock, kind, timeout) for persona, sock in socks.items()}
@@ -103,21 +78,6 @@ async def everyone_gets(socks: dict[str, Socket], kind: str, timeout: float = 5)
         audience = MODERATORS if persona in RUNS_THE_ROOM else PARTICIPANTS
         validate_payload(kind, audience, frame["data"])
     return got
-
-
-async def answer(sock: Socket, timeout: float = 5) -> dict:
-    """The next frame that answers a request (`done`, `ack` or `error`); events are kept."""
-    while True:
-        frame = await sock.recv(timeout)
-        if frame["type"] == "event":
-            sock.backlog.append(frame)
-        elif frame["type"] != "presence":
-            return frame
-
-
-async def ask(sock: Socket, frame: dict) -> dict:
-    await sock.send(frame)
-    return await answer(sock)
 
 
 async def raise_hand(sock: Socket, kind: str = "statement") -> str:
@@ -141,7 +101,11 @@ def consent_everyone(room: RoundTable) -> None:
 
 @database_sync_to_async
 def speakers(room: RoundTable) -> list[str]:
-    return list(FloorRequest.objects.filter(room=room, status="speaking").values_list("public_id", flat=True))
+    return list(
+        FloorRequest.objects.filter(room=room, status="speaking").values_list(
+            "public_id", flat=True
+        )
+    )
 
 
 @database_sync_to_async
@@ -159,8 +123,12 @@ def state(room: RoundTable) -> dict:
         "ballots": list(Ballot.objects.filter(consensus_check__room=room).order_by("pk").values()),
         "voters": list(Voter.objects.filter(consensus_check__room=room).order_by("pk").values()),
         "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
-        "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),
-        "audit": list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")),
+        "events": list(
+            RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")
+        ),
+        "audit": list(
+            AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")
+        ),
     }
 
 
@@ -188,7 +156,9 @@ async def test_the_floor_given_reaches_every_socket_with_the_same_queue_and_spea
         assert [entry["kind"] for entry in data["queue"]] == ["reply", "statement"]
     # Every socket counts down to the same server-side deadline: the turn's limit.
     speaker = given["oscar"]["data"]["speaker"]
-    assert all(frame["data"]["speaker"]["ends_at"] == speaker["ends_at"] for frame in given.values())
+    assert all(
+        frame["data"]["speaker"]["ends_at"] == speaker["ends_at"] for frame in given.values()
+    )
     assert speaker["limit_seconds"] == cast.room.turn_seconds == 180
     started, ends = (datetime.fromisoformat(speaker[key]) for key in ("started_at", "ends_at"))
     assert ends - started == timedelta(seconds=180)
@@ -205,7 +175,9 @@ async def test_the_floor_given_reaches_every_socket_with_the_same_queue_and_spea
             assert all(set(entry) == ENTRY_KEYS | MODERATOR_KEYS for entry in data["queue"])
             for who, entry in entries.items():
                 assert entry["author"] == handles[who]
-                assert entry["sector"] == PERSONAS[who][2]  # academia too: the parity figures count it
+                assert (
+                    entry["sector"] == PERSONAS[who][2]
+                )  # academia too: the parity figures count it
             continue
         # Participants: attribution labels, no sector or handle beside them.
         assert not set(data) & MODERATOR_KEYS
@@ -220,7 +192,11 @@ async def test_the_floor_given_reaches_every_socket_with_the_same_queue_and_spea
         assert entries["gus"]["attribution"]["label"].startswith("Government")
         assert entries["cora"]["attribution"]["sector"] == "civil-society"
         # Ada is academia's only delegate (below k): her sector would name her.
-        assert entries["ada"]["attribution"] == {"label": "A participant", "sector": None, "kind": "anonymous"}
+        assert entries["ada"]["attribution"] == {
+            "label": "A participant",
+            "sector": None,
+            "kind": "anonymous",
+        }
 
 
 async def test_a_point_of_order_jumps_the_queue(cast, sockets):
@@ -248,7 +224,9 @@ def post(body: str = STATEMENT) -> dict:
 async def test_in_a_queued_room_only_the_delegate_holding_the_floor_posts_statements(cast, sockets):
     await consent_everyone(cast.room)
     socks = await connect(sockets, cast, "chloe", "oscar", "rita", "gus", "cora", "pia")
-    done = await ask(socks["chloe"], {"type": "floor", "action": "mode", "floor_mode": "queued", "ref": "m"})
+    done = await ask(
+        socks["chloe"], {"type": "floor", "action": "mode", "floor_mode": "queued", "ref": "m"}
+    )
     assert (done["type"], done["action"]) == ("done", "mode"), done
     changed = await everyone_gets(socks, "floor.mode_changed")
     assert all(frame["data"]["floor_mode"] == "queued" for frame in changed.values())
@@ -256,7 +234,11 @@ async def test_in_a_queued_room_only_the_delegate_holding_the_floor_posts_statem
     # Nobody holds the floor: nobody's statement goes in, everybody may still raise a hand.
     frame = post()
     refused = await ask(socks["gus"], frame)
-    assert (refused["type"], refused["code"], refused["client_id"]) == ("error", "not_your_turn", frame["client_id"])
+    assert (refused["type"], refused["code"], refused["client_id"]) == (
+        "error",
+        "not_your_turn",
+        frame["client_id"],
+    )
     gus = await raise_hand(socks["gus"])
     await raise_hand(socks["cora"])
     assert (await give_next(socks["chloe"]))["type"] == "done"
@@ -266,7 +248,11 @@ async def test_in_a_queued_room_only_the_delegate_holding_the_floor_posts_statem
     before = await state(cast.room)
     frame = post()
     refused = await ask(socks["cora"], frame)
-    assert (refused["type"], refused["code"], refused["client_id"]) == ("error", "not_your_turn", frame["client_id"])
+    assert (refused["type"], refused["code"], refused["client_id"]) == (
+        "error",
+        "not_your_turn",
+        frame["client_id"],
+    )
     assert refused["message"]
     assert await state(cast.room) == before
     assert await socks.pop("rita").nothing()  # (a socket that waited for nothing is done with)
@@ -376,7 +362,8 @@ async def test_the_floor_given_event_arms_the_hubs_timer_with_its_deadline(cast,
     assert given["oscar"]["data"]["speaker"]["limit_seconds"] == 1
     ended = await everyone_gets(socks, "floor.turn_ended", timeout=15)
     assert all(
-        (frame["data"]["request"], frame["data"]["reason"], frame["data"]["seconds"]) == (gus, "time", 1)
+        (frame["data"]["request"], frame["data"]["reason"], frame["data"]["seconds"])
+        == (gus, "time", 1)
         for frame in ended.values()
     )
     assert await speakers(cast.room) == []
@@ -429,7 +416,11 @@ async def test_a_hub_that_starts_mid_turn_still_ends_the_turn_at_its_deadline(ca
     await oscar.recv_type("welcome")
     ended = await event_of(oscar, "floor.turn_ended")
     assert ended["seq"] == seq + 1
-    assert (ended["data"]["request"], ended["data"]["reason"], ended["data"]["seconds"]) == (gus, "time", 180)
+    assert (ended["data"]["request"], ended["data"]["reason"], ended["data"]["seconds"]) == (
+        gus,
+        "time",
+        180,
+    )
     assert await speakers(cast.room) == []
 
 
@@ -442,13 +433,17 @@ async def test_the_speaker_yields_the_floor_and_only_the_speaker_may(cast, socke
 
     before = await state(cast.room)
     refused = await ask(socks["cora"], {"type": "floor", "action": "end", "ref": "e"})
-    assert (refused["type"], refused["code"], refused["ref"]) == ("error", "not_your_turn", "e"), refused
+    assert (refused["type"], refused["code"], refused["ref"]) == ("error", "not_your_turn", "e"), (
+        refused
+    )
     assert await state(cast.room) == before
 
     done = await ask(socks["gus"], {"type": "floor", "action": "end", "ref": "e"})
     assert (done["type"], done["action"], done["ref"]) == ("done", "end", "e"), done
     ended = await everyone_gets(socks, "floor.turn_ended")
-    assert all((f["data"]["request"], f["data"]["reason"]) == (gus, "yielded") for f in ended.values())
+    assert all(
+        (f["data"]["request"], f["data"]["reason"]) == (gus, "yielded") for f in ended.values()
+    )
     assert await speakers(cast.room) == []
 
 
@@ -459,9 +454,13 @@ async def vote(sock: Socket, check: str, option: str) -> dict:
     return await ask(sock, {"type": "vote", "check": check, "option": option, "ref": "v"})
 
 
-async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector_of_one(cast, sockets):
+async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector_of_one(
+    cast, sockets
+):
     socks = await connect(sockets, cast, "chloe", "mona", "oscar", "gus", "greta", "gil", "ada")
-    done = await ask(socks["chloe"], {"type": "check", "action": "open", "proposition": PROPOSITION, "ref": "o"})
+    done = await ask(
+        socks["chloe"], {"type": "check", "action": "open", "proposition": PROPOSITION, "ref": "o"}
+    )
     assert (done["type"], done["action"]) == ("done", "open"), done
     check = done["check"]
     opened = await everyone_gets(socks, "consensus.opened")
@@ -469,7 +468,13 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
     assert [o["key"] for o in opened["oscar"]["data"]["options"]] == ["support", "live", "object"]
 
     # Government: three delegates, all for (Gil changes his mind); academia: Ada alone, against.
-    ballots = [("gus", "support"), ("gil", "object"), ("greta", "support"), ("gil", "support"), ("ada", "object")]
+    ballots = [
+        ("gus", "support"),
+        ("gil", "object"),
+        ("greta", "support"),
+        ("gil", "support"),
+        ("ada", "object"),
+    ]
     counts = []
     for persona, option in ballots:
         done = await vote(socks[persona], check, option)
@@ -480,7 +485,9 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
         counts.append(voted["oscar"]["data"]["voters"])
     assert counts == [1, 2, 3, 3, 4]
 
-    done = await ask(socks["mona"], {"type": "check", "action": "close", "check": check, "ref": "c"})
+    done = await ask(
+        socks["mona"], {"type": "check", "action": "close", "check": check, "ref": "c"}
+    )
     assert (done["type"], done["action"], done["check"]) == ("done", "close", check), done
     closed = await everyone_gets(socks, "consensus.closed")
     # One rendering per audience: the chair and moderators read every sector ...
@@ -491,7 +498,9 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
     assert result["sector_weight"] == 0.5
     assert result["weighted"] == {"support": 0.5, "live": 0.0, "object": 0.5}
     assert result["sectors"]["government"]["distribution"] == {"support": 3, "live": 0, "object": 0}
-    assert result["sectors"]["government"]["weight"] == result["sectors"]["academia"]["weight"] == 0.5
+    assert (
+        result["sectors"]["government"]["weight"] == result["sectors"]["academia"]["weight"] == 0.5
+    )
     assert result["sectors"]["academia"]["distribution"] == {"support": 0, "live": 0, "object": 1}
     assert set(result["voting_sectors"]) == {"government", "academia"}
     assert result["support"] == 0.5
@@ -501,8 +510,16 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
     # delegate each) are too few to pool, and Ada's ballot, the one outside what is shown,
     # would be government's total subtracted from the room's: neither is shown.
     shown = closed["oscar"]["data"]["result"]
-    assert all(frame["data"]["result"] == shown for who, frame in closed.items() if who not in ("chloe", "mona"))
-    assert (shown["weighted"], shown["support"], shown["outcome"]) == (result["weighted"], 0.5, "no consensus")
+    assert all(
+        frame["data"]["result"] == shown
+        for who, frame in closed.items()
+        if who not in ("chloe", "mona")
+    )
+    assert (shown["weighted"], shown["support"], shown["outcome"]) == (
+        result["weighted"],
+        0.5,
+        "no consensus",
+    )
     assert (shown["sectors"], shown["voting_sectors"], shown["blocking_sectors"]) == ({}, [], [])
     assert shown["explanations"][-1] == {"code": "figures_withheld"}
     assert "academia" not in json.dumps(shown) and POOLED not in json.dumps(shown)
@@ -514,10 +531,14 @@ async def test_a_check_over_sockets_weighs_a_sector_of_three_as_much_as_a_sector
 
 
 async def closed_check_and_a_late_vote(cast, socks) -> tuple[Socket, dict]:
-    done = await ask(socks["chloe"], {"type": "check", "action": "open", "proposition": PROPOSITION})
+    done = await ask(
+        socks["chloe"], {"type": "check", "action": "open", "proposition": PROPOSITION}
+    )
     check = done["check"]
     assert (await vote(socks["ada"], check, "support"))["type"] == "done"
-    assert (await ask(socks["chloe"], {"type": "check", "action": "close", "check": check}))["type"] == "done"
+    assert (await ask(socks["chloe"], {"type": "check", "action": "close", "check": check}))[
+        "type"
+    ] == "done"
     await everyone_gets(socks, "consensus.closed")
     return socks["ada"], {"type": "vote", "check": check, "option": "object", "ref": "bad"}
 
@@ -525,7 +546,12 @@ async def closed_check_and_a_late_vote(cast, socks) -> tuple[Socket, dict]:
 async def a_second_hand(cast, socks) -> tuple[Socket, dict]:
     await raise_hand(socks["cora"])
     await everyone_gets(socks, "floor.hand_raised")
-    return socks["cora"], {"type": "hand", "action": "raise", "kind": "point_of_order", "ref": "bad"}
+    return socks["cora"], {
+        "type": "hand",
+        "action": "raise",
+        "kind": "point_of_order",
+        "ref": "bad",
+    }
 
 
 async def an_observers_hand(cast, socks) -> tuple[Socket, dict]:

@@ -1,5 +1,5 @@
-"""Fuzzing the CSV participant import (issue 7, section 4; the shared parts are in
-fuzz_support).
+"""Fuzzing the CSV participant import (the shared parts are in
+tests/support/fuzz.py).
 
 The properties: generated files never crash the service, the command or the upload page; a
 file is imported whole or refused whole with line-numbered problems, and a refused import
@@ -19,8 +19,8 @@ from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
 
 from forum.models import Seat
-from tests.fuzz_support import FUZZ, NASTY, World, check_refusal, rolled_back, world_snapshot
-from tests.fuzz_support import world as world  # a fixture: pytest finds it by its name here
+from tests.support.fuzz import FUZZ, NASTY, World, check_refusal, rolled_back, world_snapshot
+from tests.support.fuzz import world as world  # a fixture: pytest finds it by its name here
 
 HEADER = ["name", "email", "organization", "sector", "role"]
 ROLES = ["chair", "moderator", "rapporteur", "delegate", "observer"]
@@ -190,7 +190,8 @@ def check_storable(before: dict) -> None:
                     assert "\x00" not in value, f"{label}.{field.name} holds a NUL: {value!r}"
                     if field.max_length:
                         assert len(value) <= field.max_length, (
-                            f"{label}.{field.name} holds {len(value)} characters, more than its {field.max_length}"
+                            f"{label}.{field.name} holds {len(value)} characters, more "
+                            f"than its {field.max_length}"
                         )
 
 
@@ -201,7 +202,10 @@ LONG_EMAIL_CSV = (
     + b"e" * 139
     + b"@example.org,,,observer\r\n"
 )
-NUL_CSV = b"name,email,organization,sector,role\r\nAna\x00Example,ana@example.org,Fresh\x00Chamber,private-sector,delegate\r\n"
+NUL_CSV = (
+    b"name,email,organization,sector,role\r\n"
+    b"Ana\x00Example,ana@example.org,Fresh\x00Chamber,private-sector,delegate\r\n"
+)
 
 
 def decoded(data: bytes) -> str | None:
@@ -232,7 +236,13 @@ def import_and_check(import_room, data: bytes, text: str, reissue: bool) -> None
 
     before = world_snapshot()
     try:
-        results = participants_import(room=import_room, actor=None, via="import_participants", text=text, reissue_links=reissue)
+        results = participants_import(
+            room=import_room,
+            actor=None,
+            via="import_participants",
+            text=text,
+            reissue_links=reissue,
+        )
     except ImportRefused as exc:
         event("refused")
         check_problems(exc.problems, data)

@@ -1,5 +1,5 @@
-"""Fuzzing the secretariat and room-page forms (issue 7, section 4; the shared parts are in
-fuzz_support).
+"""Fuzzing the secretariat and room-page forms (the shared parts are in
+tests/support/fuzz.py).
 
 The properties: generated POST data never gives a 500; a refusal is a 4xx that names the
 problem and changes nothing. The date and time fields get a property of their own, each
@@ -16,8 +16,8 @@ from hypothesis import event, example, given, note
 from hypothesis import strategies as st
 
 from forum.models import Seat
-from forum.secretariat_views import link_fingerprint
-from tests.fuzz_support import (
+from forum.secretariat.room_views import link_fingerprint
+from tests.support.fuzz import (
     FRAME_CODES,
     FUZZ,
     SERVICE_CODES,
@@ -27,7 +27,7 @@ from tests.fuzz_support import (
     strings,
     world_snapshot,
 )
-from tests.fuzz_support import world as world  # a fixture: pytest finds it by its name here
+from tests.support.fuzz import world as world  # a fixture: pytest finds it by its name here
 
 
 def test_the_documented_codes_were_read():
@@ -155,7 +155,7 @@ def world_ids(cast) -> dict:
 
 
 def form_specs(ids: dict) -> list[tuple[str, str, dict]]:
-    """(who posts, where, {field: strategy of valid values}) for every form of issue 7's list."""
+    """(who posts, where, {field: strategy of valid values}) for every form of the forms' list."""
 
     def pick(name: str):
         # An index, not the id: the ids change between examples, the draws must not.

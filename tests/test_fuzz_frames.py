@@ -1,4 +1,4 @@
-"""Fuzzing the room websocket (issue 7, section 4; the shared parts are in fuzz_support).
+"""Fuzzing the room websocket (the shared parts are in tests/support/fuzz.py).
 
 The property: whatever a frame holds (every declared type, fields of the wrong type, numbers
 at their limits, NaN and Infinity, deep nesting, long strings, lone surrogates, NUL,
@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 from forum.models import Seat
 from realtime.frames import FRAME_FIELDS
-from tests.fuzz_support import FRAME_CODES, FUZZ, encode, strict_json, strings, values
-from tests.test_moderation import log_is_valid
-from tests.test_permissions import snapshot
+from tests.support.fuzz import FRAME_CODES, FUZZ, encode, strict_json, strings, values
+from tests.support.moderation import log_is_valid
+from tests.support.state import snapshot
 
 # A frame's own answer, by type (`resume` has none: it replays events).
 ANSWERS = {
@@ -419,7 +419,7 @@ async def test_frames_the_server_fails_to_encode_do_not_lock_the_seat_out(cast, 
     from django.conf import settings as django_settings
 
     from forum.asgi import application
-    from tests.conftest import session_cookie_for
+    from tests.support.personas import session_cookie_for
 
     cookie = await database_sync_to_async(session_cookie_for)(cast.cora.user)
     headers = [

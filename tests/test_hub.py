@@ -35,7 +35,9 @@ async def test_many_sockets_of_a_room_share_one_hub_and_one_group_member(cast, s
     assert list(members) == [hub.channel]
 
 
-async def test_an_event_dropped_by_the_channel_layer_is_refilled_from_the_log(cast, sockets, monkeypatch):
+async def test_an_event_dropped_by_the_channel_layer_is_refilled_from_the_log(
+    cast, sockets, monkeypatch
+):
     await consent(cast.cora)
     gus, _, _ = await sockets(cast.gus.user)
     await gus.recv_type("welcome")
@@ -52,7 +54,9 @@ async def test_an_event_dropped_by_the_channel_layer_is_refilled_from_the_log(ca
     assert [e["seq"] for e in events] == [1, 2, 3]
 
 
-async def test_a_lost_last_event_arrives_through_the_periodic_look_at_the_log(cast, sockets, monkeypatch, settings):
+async def test_a_lost_last_event_arrives_through_the_periodic_look_at_the_log(
+    cast, sockets, monkeypatch, settings
+):
     settings.ROUNDTABLES = {**settings.ROUNDTABLES, "HUB_POLL_SECONDS": 0.1}
     await consent(cast.cora)
     gus, _, _ = await sockets(cast.gus.user)
@@ -75,8 +79,12 @@ async def test_out_of_order_messages_are_delivered_in_order_once(cast, sockets):
         await _post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="first")
         await _post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="second")
     frames = await database_sync_to_async(log.frames_between)(cast.room.pk, 0)
-    await hub._dispatch({"type": log.HUB_MESSAGE, "room": hub.room_id, "seq": 2, "frames": frames[1][1]})
-    await hub._dispatch({"type": log.HUB_MESSAGE, "room": hub.room_id, "seq": 1, "frames": frames[0][1]})
+    await hub._dispatch(
+        {"type": log.HUB_MESSAGE, "room": hub.room_id, "seq": 2, "frames": frames[1][1]}
+    )
+    await hub._dispatch(
+        {"type": log.HUB_MESSAGE, "room": hub.room_id, "seq": 1, "frames": frames[0][1]}
+    )
     events = await gus.events(2)
     assert [e["seq"] for e in events] == [1, 2]
     assert await gus.nothing()

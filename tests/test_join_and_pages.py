@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 from forum.models import Seat
 from forum.services.seats import seat_issue_token, seat_revoke_token
 from moderation.attribution import attribute
-from tests.conftest import PERSONAS, build_cast, client_for
+from tests.support.personas import PERSONAS, build_cast, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from forum.errors import ServiceError
 from forum.models import Intervention, Seat
-from forum.services import moderation
+from forum.services import moderator_actions as moderation
 from forum.services.interventions import intervention_post
-from tests.test_permissions import snapshot
+from tests.support.state import snapshot
 
 CLEAN = "Early warning only works when the alerts reach the districts in time."
 
@@ -84,7 +84,9 @@ def test_a_repeated_client_id_is_acknowledged_even_when_the_bucket_is_empty(cons
     gus = consented.gus
     results = [post_as(gus, client_id=uuid.uuid4()) for _ in range(3)]
     refused(gus)
-    again = post_as(gus, client_id=Intervention.objects.get(public_id=results[-1].intervention_id).client_id)
+    again = post_as(
+        gus, client_id=Intervention.objects.get(public_id=results[-1].intervention_id).client_id
+    )
     assert (again.seq, again.created) == (results[-1].seq, False)
 
 

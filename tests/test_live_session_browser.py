@@ -17,9 +17,9 @@ import re
 import pytest
 
 from forum.management.commands.seed_demo import AGENDA, PERSONAS
-from tests.browser import ROOM, launch_chromium, live_server, open_room
-from tests.test_accessibility import serious_violations
-from tests.test_room_ui import accept_rule, intervention, post
+from tests.support.browser import ROOM, launch_chromium, live_server, open_room
+from tests.support.room_ui import accept_rule, intervention, post
+from tests.support.staff import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +42,21 @@ def chromium():
 
 def screen_link(server) -> str:
     """The secretariat issues the demo room's screen link (a staff account of its own)."""
-    return server.manage(
-        "shell", "-c",
-        "from forum.models import RoundTable, User; "
-        "from forum.services.screens import screen_link_issue; from forum.services.seats import join_url; "
-        "staff = User.objects.create_user('screen-issuer', password='x-long-password-here', is_staff=True); "
-        f"room = RoundTable.objects.get(slug={ROOM!r}); "
-        "print(join_url(screen_link_issue(room=room, actor=staff)[1]))",
-    ).strip().splitlines()[-1]
+    return (
+        server.manage(
+            "shell",
+            "-c",
+            "from forum.models import RoundTable, User; "
+            "from forum.services.screens import screen_link_issue; from "
+            "forum.services.seats import join_url; "
+            "staff = User.objects.create_user('screen-issuer', "
+            "password='x-long-password-here', is_staff=True); "
+            f"room = RoundTable.objects.get(slug={ROOM!r}); "
+            "print(join_url(screen_link_issue(room=room, actor=staff)[1]))",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
 
 
 def test_a_live_session_over_two_items_with_the_venue_screen(chromium, server):
@@ -83,7 +90,9 @@ def test_a_live_session_over_two_items_with_the_venue_screen(chromium, server):
     chair.click("#floor-next")
     expect(ana.locator("#banner")).to_be_visible()
     expect(ana.locator("#banner-text")).to_contain_text("You have the floor")
-    expect(screen.locator("#speaker")).to_have_text(re.compile(r"^Civil society · Delegate \d+ has the floor\.$"))
+    expect(screen.locator("#speaker")).to_have_text(
+        re.compile(r"^Civil society · Delegate \d+ has the floor\.$")
+    )
     expect(screen.locator("#countdown-wrap")).to_be_visible()
     first = screen.locator("#countdown").inner_text()
     expect(screen.locator("#countdown")).not_to_have_text(first)  # it counts down by itself
@@ -103,7 +112,9 @@ def test_a_live_session_over_two_items_with_the_venue_screen(chromium, server):
     chair.get_by_role("button", name="Open a check").click()
     expect(ben.locator("#banner-text")).to_contain_text(PROPOSITION)
     expect(screen.locator("#check-proposition")).to_have_text(PROPOSITION)
-    ben.locator("#checks li", has_text=PROPOSITION).get_by_role("button", name=re.compile("^Support")).click()
+    ben.locator("#checks li", has_text=PROPOSITION).get_by_role(
+        "button", name=re.compile("^Support")
+    ).click()
     expect(screen.locator("#check-votes")).to_have_text("Votes cast: 1")
 
     # Nothing on the screen names anyone.

@@ -17,7 +17,9 @@ from realtime.events import KINDS, PayloadError
 def published(monkeypatch):
     """Capture what goes to the channel layer instead of sending it."""
     sent = []
-    monkeypatch.setattr(log, "publish", lambda room_id, event: sent.append((room_id, event.seq, event.kind)))
+    monkeypatch.setattr(
+        log, "publish", lambda room_id, event: sent.append((room_id, event.seq, event.kind))
+    )
     return sent
 
 
@@ -30,7 +32,9 @@ def test_concurrent_posts_from_many_threads_get_one_gapless_sequence(cast, publi
     def run(seat):
         try:
             for i in range(25):
-                results.append(intervention_post(seat_id=seat.pk, client_id=uuid.uuid4(), body=f"{i}").seq)
+                results.append(
+                    intervention_post(seat_id=seat.pk, client_id=uuid.uuid4(), body=f"{i}").seq
+                )
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -43,7 +47,9 @@ def test_concurrent_posts_from_many_threads_get_one_gapless_sequence(cast, publi
         t.join(timeout=60)
     assert errors == []
     assert sorted(results) == list(range(1, 101))
-    assert list(RoomEvent.objects.filter(room=cast.room).values_list("seq", flat=True)) == list(range(1, 101))
+    assert list(RoomEvent.objects.filter(room=cast.room).values_list("seq", flat=True)) == list(
+        range(1, 101)
+    )
     assert RoundTable.objects.get(pk=cast.room.pk).last_seq == 100
     assert sorted(seq for _, seq, _ in published) == list(range(1, 101))
 
@@ -52,7 +58,12 @@ def test_concurrent_posts_from_many_threads_get_one_gapless_sequence(cast, publi
 def test_a_rolled_back_change_is_neither_logged_nor_published(cast, published):
     with pytest.raises(RuntimeError):
         with transaction.atomic():
-            log.append_event(cast.room, "room.status_changed", participants={"status": "live"}, moderators={"status": "live"})
+            log.append_event(
+                cast.room,
+                "room.status_changed",
+                participants={"status": "live"},
+                moderators={"status": "live"},
+            )
             raise RuntimeError("the service failed after appending")
     assert RoomEvent.objects.count() == 0
     assert RoundTable.objects.get(pk=cast.room.pk).last_seq == 0
@@ -62,7 +73,12 @@ def test_a_rolled_back_change_is_neither_logged_nor_published(cast, published):
 @pytest.mark.django_db(transaction=True)
 def test_events_are_published_after_commit_in_order(cast, published):
     with transaction.atomic():
-        log.append_event(cast.room, "room.status_changed", participants={"status": "closed"}, moderators={"status": "closed"})
+        log.append_event(
+            cast.room,
+            "room.status_changed",
+            participants={"status": "closed"},
+            moderators={"status": "closed"},
+        )
         assert published == []  # not before commit
     assert published == [(cast.room.pk, 1, "room.status_changed")]
 
@@ -70,7 +86,12 @@ def test_events_are_published_after_commit_in_order(cast, published):
 @pytest.mark.django_db(transaction=True)
 def test_append_outside_a_transaction_is_refused(cast):
     with pytest.raises(RuntimeError):
-        log.append_event(cast.room, "room.status_changed", participants={"status": "live"}, moderators={"status": "live"})
+        log.append_event(
+            cast.room,
+            "room.status_changed",
+            participants={"status": "live"},
+            moderators={"status": "live"},
+        )
 
 
 @pytest.mark.django_db
@@ -80,7 +101,11 @@ def test_append_outside_a_transaction_is_refused(cast):
         ("room.exploded", {}, {}),
         ("room.status_changed", {}, {"status": "live"}),
         ("room.status_changed", {"status": 3}, {"status": "live"}),
-        ("seat.consented", {"attribution": {"label": "x", "sector": None}, "at": "t"}, {"attribution": {"label": "x", "sector": None}, "at": "t"}),
+        (
+            "seat.consented",
+            {"attribution": {"label": "x", "sector": None}, "at": "t"},
+            {"attribution": {"label": "x", "sector": None}, "at": "t"},
+        ),
         ("seat.consented", None, None),
     ],
 )
@@ -105,10 +130,20 @@ def test_every_error_code_raised_in_code_is_documented_in_the_protocol():
     root = Path(__file__).resolve().parent.parent
     protocol = (root / "docs" / "protocol.md").read_text()
     codes = set()
-    for path in [*root.glob("realtime/*.py"), *root.glob("forum/services/*.py"), root / "forum" / "errors.py"]:
+    for path in [
+        *root.glob("realtime/*.py"),
+        *root.glob("forum/services/*.py"),
+        root / "forum" / "errors.py",
+    ]:
         text = path.read_text()
         codes.update(re.findall(r'(?:FrameError|ServiceError|send_error)\(\s*"([a-z_]+)"', text))
         codes.update(re.findall(r'super\(\).__init__\("([a-z_]+)"', text))
-    assert {"invalid_json", "invalid_frame", "unknown_type", "too_large", "consent_required"} <= codes
+    assert {
+        "invalid_json",
+        "invalid_frame",
+        "unknown_type",
+        "too_large",
+        "consent_required",
+    } <= codes
     missing = sorted(code for code in codes if f"`{code}`" not in protocol)
     assert missing == [], f"error codes missing from docs/protocol.md: {missing}"

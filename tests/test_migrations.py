@@ -47,8 +47,12 @@ def test_rooms_made_before_retention_get_the_default_period(back_to_latest, sett
 def test_the_held_text_migration_rolls_back_and_forward_again(back_to_latest):
     apps = migrate(LATEST_FORUM)
     dialogue = apps.get_model("forum", "Dialogue").objects.create(slug="d", title="D")
-    room = apps.get_model("forum", "RoundTable").objects.create(dialogue=dialogue, slug="r", title="R")
-    apps.get_model("forum", "HeldText").objects.create(room=room, kind="comment", text_md="Names someone.")
+    room = apps.get_model("forum", "RoundTable").objects.create(
+        dialogue=dialogue, slug="r", title="R"
+    )
+    apps.get_model("forum", "HeldText").objects.create(
+        room=room, kind="comment", text_md="Names someone."
+    )
     migrate(("forum", "0008_seat_link_generation"))
     tables = connection.introspection.table_names()
     assert "forum_heldtext" not in tables

@@ -1,4 +1,4 @@
-"""Minutes draft (issue 5, first slice): the document, its renderings, the leak check and
+"""Minutes draft (first slice): the document, its renderings, the leak check and
 the export view's access rules."""
 
 from __future__ import annotations
@@ -11,64 +11,21 @@ import pytest
 from django.test import RequestFactory
 
 from forum.errors import ServiceError
-from forum.minutes import SCHEMA, minutes_document
-from forum.minutes_render import (
-    leak_check,
-    render_html_minutes,
-    render_json_minutes,
-    render_markdown_minutes,
-)
-from forum.minutes_views import minutes_export
+from forum.minutes.document import SCHEMA, minutes_document
+from forum.minutes.formats.html import render_html_minutes
+from forum.minutes.formats.json import render_json_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
+from forum.minutes.leak import leak_check
+from forum.minutes.views import minutes_export
 from forum.models import Intervention, Recommendation, RoundTable, Seat
-from forum.services.consensus import ballot_cast, check_close, check_open
+from forum.services.consensus import check_open
 from forum.services.interventions import intervention_post
-from forum.services.moderation import intervention_hide, intervention_redact
+from forum.services.moderator_actions import intervention_redact
 from forum.services.recommendations import recommendation_save
-from forum.services.seats import seat_consent
-from tests.conftest import PERSONAS, build_cast, session_of
+from tests.support.minutes import consent_all, identities, post, run_session
+from tests.support.personas import build_cast, session_of
 
 pytestmark = pytest.mark.django_db
-
-
-def consent_all(cast) -> None:
-    for seat in cast.seats.values():
-        seat_consent(seat_id=seat.pk, rule=cast.room.rule)
-
-
-def post(cast, persona: str, body: str) -> str:
-    return intervention_post(seat_id=cast.seats[persona].pk, client_id=uuid.uuid4(), body=body).intervention_id
-
-
-def run_session(cast) -> dict[str, str]:
-    """Interventions (one hidden, one redacted), a closed check, a recommendation."""
-    consent_all(cast)
-    ids = {
-        "cora": post(cast, "cora", "Early warning must reach **village** councils."),
-        "gus": post(cast, "gus", "The ministry can publish data monthly."),
-        "ada": post(cast, "ada", "Research shows <b>local</b> ownership matters."),
-        "chloe": post(cast, "chloe", "Let us move to a check."),
-        "pia": post(cast, "pia", "Something the moderators will hide."),
-        "cyrus": post(cast, "cyrus", "Something offensive to redact."),
-    }
-    mona = cast.mona.pk
-    intervention_hide(actor_seat_id=mona, intervention_id=ids["pia"], reason="Off topic.")
-    intervention_redact(actor_seat_id=mona, intervention_id=ids["cyrus"], reason="Insult.", body="A point on funding.")
-    check = check_open(actor_seat_id=cast.chloe.pk, proposition="Publish the data monthly.")
-    for persona, option in (("gus", "support"), ("greta", "object"), ("cora", "support"), ("cyrus", "live"), ("ada", "support")):
-        ballot_cast(seat_id=cast.seats[persona].pk, check_id=check, option=option)
-    check_close(actor_seat_id=cast.chloe.pk, check_id=check)
-    recommendation_save(
-        actor_seat_id=cast.rita.pk, text="RIGOs should publish data **monthly**.",
-        audience=Recommendation.Audience.RIGOS, consensus_check=check,
-    )
-    return ids
-
-
-def identities(cast) -> list[str]:
-    out = []
-    for persona, (name, org, _sector, _role) in PERSONAS.items():
-        out += [name, f"{persona}@example.org"] + ([org] if org else [])
-    return out
 
 
 def all_renderings(doc: dict) -> dict[str, str]:
@@ -84,15 +41,27 @@ def test_chatham_house_minutes_attribute_by_sector_and_name_no_one(cast):
     doc = minutes_document(cast.room)
     assert doc["schema"] == SCHEMA and doc["status"] == "draft"
     header = doc["header"]
-    assert (header["dialogue"], header["round_table"], header["place"]) == ("Test dialogue", "Test round table", "online")
+    assert (header["dialogue"], header["round_table"], header["place"]) == (
+        "Test dialogue",
+        "Test round table",
+        "online",
+    )
     assert header["rule"]["key"] == "chatham-house" and "identity" in header["rule"]["explanation"]
     assert header["attribution"]["key"] == "sector"
     attendance = header["attendance"]
     # Academia and the private sector seat one delegate each (< k = 3): two in all, too few to
     # pool: not counted by group (the total still counts them).
-    assert {s["slug"]: s["delegates"] for s in attendance["sectors"]} == {"government": 3, "civil-society": 3}
+    assert {s["slug"]: s["delegates"] for s in attendance["sectors"]} == {
+        "government": 3,
+        "civil-society": 3,
+    }
     assert attendance["delegates"] == 8
-    assert (attendance["chair"], attendance["moderators"], attendance["rapporteur"], attendance["observers"]) == (1, 1, 1, 1)
+    assert (
+        attendance["chair"],
+        attendance["moderators"],
+        attendance["rapporteur"],
+        attendance["observers"],
+    ) == (1, 1, 1, 1)
 
     [item] = doc["items"]
     assert item["summary"] == ""
@@ -121,10 +90,16 @@ def test_chatham_house_minutes_attribute_by_sector_and_name_no_one(cast):
     assert set(sectors) == {"civil-society"}
     assert sectors["civil-society"]["distribution"] == {"support": 1, "live": 1, "object": 0}
     [rec] = item["recommendations"]
-    assert rec["audience"] == "rigos" and rec["consensus_check"] == check["id"] and "<strong>monthly</strong>" in rec["text_html"]
+    assert (
+        rec["audience"] == "rigos"
+        and rec["consensus_check"] == check["id"]
+        and "<strong>monthly</strong>" in rec["text_html"]
+    )
     assert doc["parity"]["room"]["sectors"]["civil-society"]["interventions"] == 2
     assert [part["title"] for part in doc["method"]][:3] == [
-        "Attribution", "What these minutes show of each sector", "Parity weighting",
+        "Attribution",
+        "What these minutes show of each sector",
+        "Parity weighting",
     ]
 
     for fmt, text in all_renderings(doc).items():
@@ -172,13 +147,15 @@ def test_open_named_room_attributes_by_name_and_organization(db):
 def test_user_text_is_escaped_in_html_and_markdown(cast):
     consent_all(cast)
     recommendation_save(
-        actor_seat_id=cast.rita.pk, text="Plain text.", audience=Recommendation.Audience.UN,
+        actor_seat_id=cast.rita.pk,
+        text="Plain text.",
+        audience=Recommendation.Audience.UN,
     )
     check_open(actor_seat_id=cast.chloe.pk, proposition="<script>alert(1)</script> # heading")
     texts = all_renderings(minutes_document(cast.room))
     assert "<script>" not in texts["html"] and "&lt;script&gt;" in texts["html"]
     assert "<script>" not in texts["md"]
-    assert "still open" in texts["md"]
+    assert "Still open" in texts["md"]
 
 
 def test_leak_check_refuses_a_name_and_names_the_place(cast, caplog):
@@ -186,10 +163,16 @@ def test_leak_check_refuses_a_name_and_names_the_place(cast, caplog):
     text = render_markdown_minutes(doc)
     leaked = text.replace("## Attendance", "Thanks to Cora Civil for hosting.\n\n## Attendance")
     line = leaked.splitlines().index("Thanks to Cora Civil for hosting.") + 1
-    with caplog.at_level(logging.WARNING, logger="forum.minutes"), pytest.raises(ServiceError) as error:
+    with (
+        caplog.at_level(logging.WARNING, logger="forum.minutes"),
+        pytest.raises(ServiceError) as error,
+    ):
         leak_check(cast.room, leaked)
     assert error.value.code == "export_leak"
-    assert f"line {line}" in error.value.message and "Thanks to Cora Civil for hosting" in error.value.message
+    assert (
+        f"line {line}" in error.value.message
+        and "Thanks to Cora Civil for hosting" in error.value.message
+    )
     [record] = [r for r in caplog.records if r.name == "forum.minutes"]
     assert "refused" in record.getMessage() and "Cora" not in record.getMessage()
     for leak in ("cyrus@example.org", "Women Mediators Forum"):
@@ -200,10 +183,20 @@ def test_leak_check_refuses_a_name_and_names_the_place(cast, caplog):
 def test_a_redacted_leak_does_not_reach_the_minutes(cast):
     consent_all(cast)
     # Naming someone holds the intervention for the moderators; redacting publishes a clean version.
-    result = intervention_post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="As Gustavo Gobierno said, yes.")
-    assert Intervention.objects.get(public_id=result.intervention_id).status == Intervention.Status.HELD
+    result = intervention_post(
+        seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="As Gustavo Gobierno said, yes."
+    )
+    assert (
+        Intervention.objects.get(public_id=result.intervention_id).status
+        == Intervention.Status.HELD
+    )
     assert minutes_document(cast.room)["items"][0]["interventions"] == []
-    intervention_redact(actor_seat_id=cast.mona.pk, intervention_id=result.intervention_id, reason="Names.", body="As was said, yes.")
+    intervention_redact(
+        actor_seat_id=cast.mona.pk,
+        intervention_id=result.intervention_id,
+        reason="Names.",
+        body="As was said, yes.",
+    )
     doc = minutes_document(cast.room)
     [iv] = doc["items"][0]["interventions"]
     assert iv["redacted"] and iv["body_text"] == "As was said, yes."
@@ -219,13 +212,19 @@ def get(user, slug: str, fmt: str):
     request = RequestFactory().get(f"/rooms/{slug}/minutes.{fmt}")
     request.user = user
     # The session the user's join link opened in room `slug` (or, outside it, in test-room).
-    request.session = session_of(user, slug if Seat.objects.filter(room__slug=slug).exists() else "test-room")
+    request.session = session_of(
+        user, slug if Seat.objects.filter(room__slug=slug).exists() else "test-room"
+    )
     return minutes_export(request, slug, fmt)
 
 
 @pytest.mark.parametrize(
     ("fmt", "content_type"),
-    [("md", "text/markdown; charset=utf-8"), ("html", "text/html; charset=utf-8"), ("json", "application/json")],
+    [
+        ("md", "text/markdown; charset=utf-8"),
+        ("html", "text/html; charset=utf-8"),
+        ("json", "application/json"),
+    ],
 )
 def test_chair_moderator_rapporteur_export_the_draft(cast, fmt, content_type):
     run_session(cast)
@@ -251,8 +250,11 @@ def test_other_roles_wait_for_adoption_and_outsiders_are_refused(cast, outsider)
 
 def test_every_contract_format_is_served_and_others_are_a_404(cast):
     run_session(cast)
-    for fmt, content_type in (("pdf", "application/pdf"), ("akn.xml", "application/akn+xml"),
-                              ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")):
+    for fmt, content_type in (
+        ("pdf", "application/pdf"),
+        ("akn.xml", "application/akn+xml"),
+        ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ):
         response = get(cast.chloe.user, cast.room.slug, fmt)
         assert response.status_code == 200 and response["Content-Type"] == content_type, fmt
         assert f'minutes-draft.{fmt}"' in response["Content-Disposition"]

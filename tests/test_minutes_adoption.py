@@ -1,4 +1,4 @@
-"""Minutes versions, review comments and adoption (issue 5): every save is a version with a
+"""Minutes versions, review comments and adoption: every save is a version with a
 diff, delegates comment during review, the chair adopts, the content hash is printed in every
 export and matches the content, and a later edit is a new version that needs adopting again."""
 
@@ -14,8 +14,8 @@ from docx import Document
 from pypdf import PdfReader
 
 from forum.errors import ServiceError
-from forum.minutes import content_sha256
-from forum.minutes_access import version_diff
+from forum.minutes.access import version_diff
+from forum.minutes.document import content_sha256
 from forum.models import HeldText, MinutesVersion, RoomEvent
 from forum.services.minutes import (
     minutes_adopt,
@@ -25,8 +25,8 @@ from forum.services.minutes import (
     minutes_save,
 )
 from moderation.models import AuditEntry
-from tests.conftest import build_cast, sign_in
-from tests.test_minutes import identities, run_session
+from tests.support.minutes import identities, run_session
+from tests.support.personas import build_cast, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +59,14 @@ def item_id(cast) -> str:
 
 def test_every_save_is_a_version_with_a_diff(cast):
     run_session(cast)
-    first = minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "The room agreed on **data**."})
-    assert first.number == 1 and first.document["items"][0]["summary_html"] == "<p>The room agreed on <strong>data</strong>.</p>"
+    first = minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item_id(cast): "The room agreed on **data**."}
+    )
+    assert (
+        first.number == 1
+        and first.document["items"][0]["summary_html"]
+        == "<p>The room agreed on <strong>data</strong>.</p>"
+    )
     with pytest.raises(ServiceError) as unchanged:
         minutes_save(actor_seat_id=cast.rita.pk)
     assert unchanged.value.code == "unchanged" and "version 1" in unchanged.value.message
@@ -76,9 +82,16 @@ def test_every_save_is_a_version_with_a_diff(cast):
     rec.refresh_from_db()
     assert rec.text_md == "RIGOs should publish open data monthly."
     diff = version_diff(first, second)
-    assert "-The room agreed on **data**." in diff and "+The room agreed to publish data monthly." in diff
-    assert "+- RIGOs should publish open data monthly." in diff
-    kinds = list(RoomEvent.objects.filter(room=cast.room, kind="minutes.saved").values_list("participants", flat=True))
+    assert (
+        "-The room agreed on **data**." in diff
+        and "+The room agreed to publish data monthly." in diff
+    )
+    assert "+1. RIGOs should publish open data monthly." in diff
+    kinds = list(
+        RoomEvent.objects.filter(room=cast.room, kind="minutes.saved").values_list(
+            "participants", flat=True
+        )
+    )
     assert [k["version"] for k in kinds] == [1, 2]
     assert AuditEntry.objects.filter(room=cast.room, action="edit_minutes").count() == 2
 
@@ -112,8 +125,16 @@ def test_review_comments_are_attributed_by_the_rooms_policy(cast):
         minutes_comment(seat_id=cast.cora.pk, version=1, body="Too early.")
     assert closed.value.code == "review_closed"
     minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
-    comment = minutes_comment(seat_id=cast.cora.pk, version=1, body="Please mention *village* councils.", agenda_item=item_id(cast))
-    assert comment.attribution["sector"] == "civil-society" and "Cora" not in comment.attribution["label"]
+    comment = minutes_comment(
+        seat_id=cast.cora.pk,
+        version=1,
+        body="Please mention *village* councils.",
+        agenda_item=item_id(cast),
+    )
+    assert (
+        comment.attribution["sector"] == "civil-society"
+        and "Cora" not in comment.attribution["label"]
+    )
     assert comment.body_html == "<p>Please mention <em>village</em> councils.</p>"
     with pytest.raises(ServiceError) as refused:
         minutes_comment(seat_id=cast.oscar.pk, version=1, body="Ask Cora Civil about it.")
@@ -150,7 +171,12 @@ def test_adoption_freezes_and_the_hash_in_every_export_matches(cast):
     adopted = minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     digest = adopted.content_sha256
     assert adopted.review_closed_at is not None
-    assert RoomEvent.objects.filter(room=cast.room, kind="minutes.adopted").get().participants["content_sha256"] == digest
+    assert (
+        RoomEvent.objects.filter(room=cast.room, kind="minutes.adopted")
+        .get()
+        .participants["content_sha256"]
+        == digest
+    )
 
     # The audit chain's head at adoption is the MAC of the adoption's own entry.
     head = AuditEntry.objects.filter(room=cast.room).order_by("-seq").first()
@@ -167,7 +193,9 @@ def test_adoption_freezes_and_the_hash_in_every_export_matches(cast):
         assert digest in HEX64.findall(text) or digest in text, fmt
         assert head.hash in HEX64.findall(text) or head.hash in text, fmt
         if fmt != "json":
-            assert f"Audit log at adoption: entry {head.seq}, chain head" in " ".join(text.split()), fmt
+            assert f"Audit log at adoption: entry {head.seq}, chain head" in " ".join(
+                text.split()
+            ), fmt
         for identity in identities(cast):
             assert identity.lower() not in text.lower(), (fmt, identity)
 
@@ -175,7 +203,9 @@ def test_adoption_freezes_and_the_hash_in_every_export_matches(cast):
     with pytest.raises(ServiceError) as again:
         minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     assert again.value.code == "minutes_adopted"
-    later = minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Agreed, with one reservation."})
+    later = minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Agreed, with one reservation."}
+    )
     assert later.number == 2 and later.adopted_at is None
     assert MinutesVersion.objects.get(number=1).content_sha256 == digest
     assert json.loads(export(cast.gus, "json").content)["version"]["number"] == 1
@@ -209,7 +239,9 @@ def test_the_minutes_page_saves_circulates_and_adopts_through_forms(cast):
     url = f"/rooms/{cast.room.slug}/minutes/"
     page = rita.get(url)
     assert page.status_code == 200 and "live draft" in page.content.decode()
-    saved = rita.post(url, {"action": "save", f"summary:{item_id(cast)}": "From the form.", "note": "first"})
+    saved = rita.post(
+        url, {"action": "save", f"summary:{item_id(cast)}": "From the form.", "note": "first"}
+    )
     assert saved.status_code == 302
     version = MinutesVersion.objects.get()
     assert version.summaries == {item_id(cast): "From the form."} and version.note == "first"
@@ -218,7 +250,12 @@ def test_the_minutes_page_saves_circulates_and_adopts_through_forms(cast):
     assert refused.status_code == 403
     bad = chloe.post(url, {"action": "adopt", "version": "one"})
     assert bad.status_code == 400 and "version" in bad.content.decode()
-    assert chloe.post(url, {"action": "adopt", "version": "1", "content_sha256": version.content_sha256}).status_code == 302
+    assert (
+        chloe.post(
+            url, {"action": "adopt", "version": "1", "content_sha256": version.content_sha256}
+        ).status_code
+        == 302
+    )
     version.refresh_from_db()
     assert version.adopted_at is not None
     page = client_for(cast.gus).get(url).content.decode()
@@ -227,28 +264,42 @@ def test_the_minutes_page_saves_circulates_and_adopts_through_forms(cast):
 
 def test_named_open_rooms_keep_names_and_are_not_leak_checked(db):
     cast = build_cast(slug="open-room", rule="open")
-    from tests.test_minutes import post
+    from tests.support.minutes import post
 
     post(cast, "cora", "On the record.")
-    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Cora Civil opened the debate."})
+    minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Cora Civil opened the debate."}
+    )
     minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     text = export(cast.gus, "md").content.decode()
-    assert "Cora Civil (Peace Network of Nowhere) said:" in text and "Cora Civil opened the debate." in text
+    assert (
+        "Cora Civil (Peace Network of Nowhere) said:" in text
+        and "Cora Civil opened the debate." in text
+    )
 
 
-def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only_draft_readers_see_where(cast):
+def test_a_new_seat_holder_named_in_adopted_minutes_blocks_the_export_and_draft_readers_see_where(
+    cast,
+):
     from forum.models import Sector
     from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
-    from tests.test_minutes import consent_all, post
+    from tests.support.minutes import consent_all, post
 
     consent_all(cast)
     post(cast, "gus", "The Harbour Pilots Guild could run the pilot.")
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "A pilot was proposed."})
     minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     assert export(cast.gus, "pdf").status_code == 200  # the verdict is cached for this roster ...
-    org = organization_get_or_create(name="Harbour Pilots Guild", sector=Sector.objects.get(slug="private-sector"))
-    seat_upsert(room=cast.room, user=user_upsert(email="hal@example.org", name="Hal Harbour"),
-                role="delegate", sector=org.sector, organization=org)
+    org = organization_get_or_create(
+        name="Harbour Pilots Guild", sector=Sector.objects.get(slug="private-sector")
+    )
+    seat_upsert(
+        room=cast.room,
+        user=user_upsert(email="hal@example.org", name="Hal Harbour"),
+        role="delegate",
+        sector=org.sector,
+        organization=org,
+    )
     for fmt in FORMATS:  # ... and a new seat holder makes a new roster: checked again
         response = export(cast.gus, fmt)
         assert response.status_code == 409, fmt
@@ -263,13 +314,13 @@ def test_a_new_seat_holder_named_in_adopted_minutes_blocks_their_export_and_only
 
 
 def test_the_leak_check_reads_link_targets_and_text_split_by_markup(cast):
-    from forum.minutes_render import _VERDICTS, leak_check_document
+    from forum.minutes.leak import _VERDICTS, leak_check_document
     from forum.models import Intervention
-    from tests.test_minutes import consent_all, post
+    from tests.support.minutes import consent_all, post
 
     consent_all(cast)
     post(cast, "gus", "See [the notes](https://example.org/notes) and **Co**ra.")
-    from forum.minutes import minutes_document
+    from forum.minutes.document import minutes_document
 
     row = Intervention.objects.get()
     for body_html in (
@@ -289,10 +340,14 @@ def test_the_editor_resends_every_recommendation_but_only_edits_are_saved(cast):
     run_session(cast)
     [rec] = cast.room.recommendations.all()
     unchanged = {rec.public_id: {"text": rec.text_md, "audience": rec.audience}}
-    minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged)
+    minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged
+    )
     events = RoomEvent.objects.filter(room=cast.room, kind="recommendation.saved").count()
     with pytest.raises(ServiceError) as refused:
-        minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged)
+        minutes_save(
+            actor_seat_id=cast.rita.pk, summaries={item_id(cast): "One."}, recommendations=unchanged
+        )
     assert refused.value.code == "unchanged"
     assert RoomEvent.objects.filter(room=cast.room, kind="recommendation.saved").count() == events
 
@@ -301,11 +356,16 @@ def test_the_editor_resends_every_recommendation_but_only_edits_are_saved(cast):
 
 
 def test_a_version_note_naming_a_participant_waits_and_the_version_is_saved_without_it(cast):
-    version = minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "x"}, note="Added Cora Civil's point")
+    version = minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item_id(cast): "x"}, note="Added Cora Civil's point"
+    )
     assert MinutesVersion.objects.get().note == "" and version.number == 1
     held = HeldText.objects.get(room=cast.room)
     assert (held.kind, held.text_md, held.version_id, held.seat_id) == (
-        "version_note", "Added Cora Civil's point", version.pk, cast.rita.pk,
+        "version_note",
+        "Added Cora Civil's point",
+        version.pk,
+        cast.rita.pk,
     )
 
 
@@ -315,8 +375,13 @@ def test_the_minutes_page_refuses_readers_what_the_exports_refuse(cast):
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Short."})
     minutes_review_open(actor_seat_id=cast.rita.pk, version=1)
     page = client_for(cast.gus).get(f"/rooms/{cast.room.slug}/minutes/")
-    assert page.status_code == 409 and "Peace Network of Nowhere" not in page.content.decode().split("names a participant")[0]
-    assert client_for(cast.rita).get(f"/rooms/{cast.room.slug}/minutes/").status_code == 200  # to fix it
+    assert (
+        page.status_code == 409
+        and "Peace Network of Nowhere" not in page.content.decode().split("names a participant")[0]
+    )
+    assert (
+        client_for(cast.rita).get(f"/rooms/{cast.room.slug}/minutes/").status_code == 200
+    )  # to fix it
 
 
 def test_a_review_ends_at_its_date_and_observers_do_not_read_it(cast):
@@ -325,10 +390,15 @@ def test_a_review_ends_at_its_date_and_observers_do_not_read_it(cast):
     from django.utils import timezone
 
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Draft."})
-    minutes_review_open(actor_seat_id=cast.rita.pk, version=1, until=timezone.now() + dt.timedelta(hours=1))
+    minutes_review_open(
+        actor_seat_id=cast.rita.pk, version=1, until=timezone.now() + dt.timedelta(hours=1)
+    )
     assert export(cast.gus, "json", 1).status_code == 200
     assert export(cast.oscar, "json", 1).status_code == 403  # observers read adopted minutes only
-    assert "Draft." not in client_for(cast.oscar).get(f"/rooms/{cast.room.slug}/minutes/").content.decode()
+    assert (
+        "Draft."
+        not in client_for(cast.oscar).get(f"/rooms/{cast.room.slug}/minutes/").content.decode()
+    )
     MinutesVersion.objects.update(review_until=timezone.now() - dt.timedelta(days=1))
     assert export(cast.gus, "json", 1).status_code == 403
     with pytest.raises(ServiceError) as closed:
@@ -349,8 +419,12 @@ def test_line_breaks_from_a_browser_do_not_make_an_edit(cast):
     run_session(cast)
     [rec] = cast.room.recommendations.all()
     url = f"/rooms/{cast.room.slug}/minutes/"
-    form = {"action": "save", f"summary:{item_id(cast)}": "Line one.\r\n\r\nLine two.",
-            f"rec:{rec.public_id}": rec.text_md.replace("\n", "\r\n"), f"audience:{rec.public_id}": rec.audience}
+    form = {
+        "action": "save",
+        f"summary:{item_id(cast)}": "Line one.\r\n\r\nLine two.",
+        f"rec:{rec.public_id}": rec.text_md.replace("\n", "\r\n"),
+        f"audience:{rec.public_id}": rec.audience,
+    }
     assert client_for(cast.rita).post(url, form).status_code == 302
     assert MinutesVersion.objects.get().summaries[item_id(cast)] == "Line one.\n\nLine two."
     assert client_for(cast.rita).post(url, form).status_code == 409  # unchanged
@@ -364,10 +438,15 @@ def test_the_rapporteur_asks_the_chair_to_adopt_the_latest_version(cast):
         with pytest.raises(ServiceError) as refused:
             minutes_request_adoption(actor_seat_id=cast.seats[persona].pk, version=1)
         assert refused.value.code == "forbidden"
-    page = client_for(cast.rita).post(f"/rooms/{cast.room.slug}/minutes/", {"action": "request_adoption", "version": "1"})
+    page = client_for(cast.rita).post(
+        f"/rooms/{cast.room.slug}/minutes/", {"action": "request_adoption", "version": "1"}
+    )
     assert page.status_code == 302
     event = RoomEvent.objects.filter(room=cast.room, kind="minutes.adoption_requested").get()
-    assert event.participants == {"version": 1, "content_sha256": MinutesVersion.objects.get().content_sha256}
+    assert event.participants == {
+        "version": 1,
+        "content_sha256": MinutesVersion.objects.get().content_sha256,
+    }
     minutes_save(actor_seat_id=cast.rita.pk, summaries={item_id(cast): "Two."})
     with pytest.raises(ServiceError) as stale:
         minutes_request_adoption(actor_seat_id=cast.rita.pk, version=1)

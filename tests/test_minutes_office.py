@@ -13,18 +13,19 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-import forum.minutes_pdf as minutes_pdf
-from forum.minutes import content_sha256, minutes_document
-from forum.minutes_blocks import html_blocks
-from forum.minutes_docx import ZIP_TIME, render_docx_minutes
-from forum.minutes_pdf import render_pdf_minutes
-from forum.minutes_render import status_line
+import forum.minutes.formats.pdf as minutes_pdf
+import forum.minutes.formats.pdf_text as minutes_pdf_text
+from forum.minutes.blocks import html_blocks
+from forum.minutes.document import content_sha256, minutes_document
+from forum.minutes.formats.common import status_line
+from forum.minutes.formats.docx import ZIP_TIME, render_docx_minutes
+from forum.minutes.formats.pdf import render_pdf_minutes
 from forum.models import Recommendation
 from forum.services.consensus import check_open
 from forum.services.interventions import intervention_post
 from forum.services.recommendations import recommendation_save
 from moderation.sanitize import render_markdown
-from tests.test_minutes import consent_all, identities, run_session
+from tests.support.minutes import consent_all, identities, run_session
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,11 @@ def docx_text(data: bytes) -> str:
 def adopt(doc: dict) -> dict:
     doc["status"] = "adopted"
     doc["version"] = {
-        "number": 2, "status": "adopted", "saved_at": "2026-11-28T09:00:00+00:00",
-        "adopted_at": "2026-11-28T10:00:00+00:00", "content_sha256": content_sha256(doc),
+        "number": 2,
+        "status": "adopted",
+        "saved_at": "2026-11-28T09:00:00+00:00",
+        "adopted_at": "2026-11-28T10:00:00+00:00",
+        "content_sha256": content_sha256(doc),
     }
     return doc
 
@@ -76,11 +80,12 @@ def session_doc(cast) -> dict:
 @pytest.fixture
 def builtin_fonts(monkeypatch, tmp_path):
     """Render with Helvetica and Courier, as on a machine without DejaVu."""
+
     def clear():
-        for cached in (minutes_pdf.fonts, minutes_pdf.styles, minutes_pdf._shown_table):
+        for cached in (minutes_pdf_text.fonts, minutes_pdf.styles, minutes_pdf_text._shown_table):
             cached.cache_clear()
 
-    monkeypatch.setattr(minutes_pdf, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(minutes_pdf_text, "FONT_DIR", tmp_path)
     clear()
     assert minutes_pdf.fonts().regular == "Helvetica"
     yield
@@ -125,9 +130,16 @@ def test_pdf_minutes_carry_the_html_content_in_order(session_doc):
     for phrase in expected_phrases(session_doc):
         assert phrase in text, phrase
     at = 0
-    for heading in ("Minutes: Test round table", "Attendance Sector", "Summary The room",
-                    "Interventions A participant", "Consensus checks", "Recommendations",
-                    "Parity figures", "Method Attribution."):
+    for heading in (
+        "Minutes: Test round table",
+        "Attendance Sector",
+        "Summary The room",
+        "Interventions 1.1 A participant",
+        "Consensus checks",
+        "Recommendations",
+        "Parity figures",
+        "Method Attribution.",
+    ):
         at = text.find(heading, at)
         assert at >= 0, heading
     assert "**" not in text and "<strong>" not in text
@@ -222,7 +234,7 @@ def test_docx_minutes_carry_the_html_content_with_real_styles(session_doc):
     ]
     assert ("List Bullet", "publish monthly") in styles
     speakers = [t for name, t in styles if name == "Intervention Speaker"]
-    assert speakers[0] == "A participant from civil society said:"
+    assert speakers[0] == "1.1 A participant from civil society said:"
     assert len(speakers) == len(item["interventions"])
     assert document.core_properties.title == "Minutes: Test round table"
     assert 'w:instr="PAGE"' in document.sections[0].footer._element.xml

@@ -3,7 +3,7 @@
 The chair redacts a held post from a dialog that starts with the names taken out (and shows
 them marked), is refused when a name comes back, and sees an alert when one seat keeps
 naming people; an observer reads nothing until they accept the rule. A real server runs in a
-separate process (tests/browser.py); each person is a separate browser context.
+separate process (tests/support/browser.py); each person is a separate browser context.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import launch_chromium, live_server, open_room
+from tests.support.browser import launch_chromium, live_server, open_room
 
 pytestmark = pytest.mark.browser
 
-HELD_WORDS = "Your intervention waits for the moderators, who may publish it, redact it or decline it."
+HELD_WORDS = (
+    "Your intervention waits for the moderators, who may publish it, redact it or decline it."
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,11 @@ def test_the_chair_redacts_a_held_post_from_the_names_taken_out_and_a_name_put_b
 ):
     from playwright.sync_api import expect
 
-    author, named, reader_persona = server.personas["gov1"], server.personas["gov2"], server.personas["igo1"]
+    author, named, reader_persona = (
+        server.personas["gov1"],
+        server.personas["gov2"],
+        server.personas["igo1"],
+    )
     frames: list[str] = []
     poster = open_room(chromium, author)
     reader = open_room(chromium, reader_persona, frames=frames)
@@ -86,7 +92,9 @@ def test_the_chair_redacts_a_held_post_from_the_names_taken_out_and_a_name_put_b
         expect(dialog).to_be_visible()
         expect(chair.locator("#ask-marked mark")).to_have_text(named.name)
         # Not the raw text ready to send: the name is taken out.
-        expect(chair.locator("#ask-body")).to_have_value("As […] said, the alerts reached the coast too late.")
+        expect(chair.locator("#ask-body")).to_have_value(
+            "As […] said, the alerts reached the coast too late."
+        )
         expect(chair.locator("#ask-vouch-field")).to_be_hidden()
         dialog.screenshot(path=str(shots / "redaction-dialog.png"))
 
@@ -109,8 +117,12 @@ def test_the_chair_redacts_a_held_post_from_the_names_taken_out_and_a_name_put_b
         expect(held_item(chair, "the alerts reached the coast")).to_have_count(0)
         shown = reader.locator("#stream li.intervention", has_text="alerts reached the coast")
         expect(shown).to_have_count(1)
-        expect(shown.locator(".body")).to_have_text("As a participant said, the alerts reached the coast too late.")
-        expect(shown.locator(".redaction")).to_have_text("Redacted by the moderator: It names a fellow participant.")
+        expect(shown.locator(".body")).to_have_text(
+            "As a participant said, the alerts reached the coast too late."
+        )
+        expect(shown.locator(".redaction")).to_have_text(
+            "Redacted by the moderator: It names a fellow participant."
+        )
         for secret in (named.name, "Tuilagi"):
             assert secret not in reader.content()
             assert not [f for f in frames if secret in f], f"{secret!r} reached a reader's socket"
@@ -123,7 +135,9 @@ def intervention_count(page, text: str) -> int:
     return page.locator("#stream li.intervention", has_text=text).count()
 
 
-def test_publishing_a_held_post_as_written_asks_why_the_marked_name_is_not_a_participant(chromium, server):
+def test_publishing_a_held_post_as_written_asks_why_the_marked_name_is_not_a_participant(
+    chromium, server
+):
     from playwright.sync_api import expect
 
     poster = open_room(chromium, server.personas["cso2"])
@@ -145,7 +159,9 @@ def test_publishing_a_held_post_as_written_asks_why_the_marked_name_is_not_a_par
         chair.context.close()
 
 
-def test_a_seat_naming_people_three_times_raises_an_alert_in_the_chairs_console(chromium, server, shots):
+def test_a_seat_naming_people_three_times_raises_an_alert_in_the_chairs_console(
+    chromium, server, shots
+):
     from playwright.sync_api import expect
 
     prober = open_room(chromium, server.personas["priv2"])
@@ -189,16 +205,22 @@ def test_an_observer_reads_the_stream_only_after_accepting_the_rule(chromium, se
         observer.screenshot(path=str(shots / "observer-before-consent.png"), full_page=True)
 
         accept_rule(observer)
-        expect(observer.locator("#stream li.intervention", has_text="Before the observer")).to_have_count(1)
+        expect(
+            observer.locator("#stream li.intervention", has_text="Before the observer")
+        ).to_have_count(1)
         send(poster, "After the observer accepted it.")
-        expect(observer.locator("#stream li.intervention", has_text="After the observer")).to_have_count(1)
+        expect(
+            observer.locator("#stream li.intervention", has_text="After the observer")
+        ).to_have_count(1)
         expect(observer.locator("#consent-done")).to_be_visible()
         observer.screenshot(path=str(shots / "observer-after-consent.png"), full_page=True)
         # A reload does not ask again: the consent is the seat's.
         observer.reload()
         expect(observer.locator("#conn")).to_have_attribute("data-state", "online")
         expect(observer.locator("#consent-box")).to_be_hidden()
-        expect(observer.locator("#stream li.intervention", has_text="After the observer")).to_have_count(1)
+        expect(
+            observer.locator("#stream li.intervention", has_text="After the observer")
+        ).to_have_count(1)
     finally:
         poster.context.close()
         observer.context.close()

@@ -8,99 +8,33 @@ for its audience, and so does every event left in the log.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 
 import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
-from django.utils import timezone
 
-from forum.models import Flag, Intervention, RoomEvent, RoundTable, Seat
+from forum.models import Flag, Intervention, RoomEvent, Seat
 from forum.services.interventions import HELD, HELD_FOR_MENTIONS, HELD_FOR_PREMODERATION
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
-from realtime.events import KINDS, MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import build_cast
-from tests.test_permissions import snapshot
+from realtime.events import MODERATORS, PARTICIPANTS
+from tests.support.moderation import (
+    AUDIENCE,
+    CLEAN,
+    EVERYONE,
+    REASON,
+    held_post,
+    log_is_valid,
+    next_event,
+    post,
+    quiet,
+    room_with,
+)
+from tests.support.personas import build_cast
+from tests.support.state import snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-CLEAN = "Early warning only works when the alerts reach the districts in time."
-REASON = "It names a fellow participant."
-# The sockets most tests open, and the rendering each of them reads.
-EVERYONE = ("chloe", "mona", "gus", "ada", "oscar")
-AUDIENCE = {"chloe": MODERATORS, "mona": MODERATORS, "gus": PARTICIPANTS, "ada": PARTICIPANTS,
-            "oscar": PARTICIPANTS, "cora": PARTICIPANTS, "cyrus": PARTICIPANTS, "rita": PARTICIPANTS}  # fmt: skip
-REDACTED = {"kind": "redacted", "data": {}}
-
-
-def post(body: str = CLEAN, client_id: str | None = None) -> dict:
-    return {"type": "post", "client_id": client_id or str(uuid.uuid4()), "body": body}
-
-
-@database_sync_to_async
-def consent_everyone(room: RoundTable) -> None:
-    Seat.objects.filter(room=room).update(consented_at=timezone.now())
-
-
-async def room_with(cast, sockets, *personas: str) -> dict:
-    """Consent every seat, then open one socket per persona, past its welcome."""
-    await consent_everyone(cast.room)
-    socks = {}
-    for persona in personas:
-        sock, connected, _ = await sockets(cast.seats[persona].user)
-        assert connected
-        await sock.recv_type("welcome")
-        socks[persona] = sock
-    return socks
-
-
-async def next_event(socks: dict, kind: str, seen_by: tuple[str, ...]) -> dict:
-    """The next event on every socket: one seq, `kind` for the audiences in `seen_by` (which
-    must be what realtime/events.py declares), a bare `redacted` stub for the others."""
-    assert KINDS[kind].audiences == seen_by
-    frames = {name: (await sock.events(1))[0] for name, sock in socks.items()}
-    seqs = {frame["seq"] for frame in frames.values()}
-    assert len(seqs) == 1, frames
-    for name, frame in frames.items():
-        if AUDIENCE[name] in seen_by:
-            assert frame["kind"] == kind, (name, frame)
-            validate_payload(kind, AUDIENCE[name], frame["data"])
-        else:
-            assert frame == {"type": "event", "seq": frame["seq"], **REDACTED}, (name, frame)
-    return frames
-
-
-async def quiet(*socks, seconds: float = 0.3) -> None:
-    """None of these sockets has anything pending or gets anything within `seconds`
-    (presence aside). Unlike a receive with a timeout, this leaves the sockets open."""
-    for sock in socks:
-        assert not sock.backlog, sock.backlog
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        for sock in socks:
-            while not sock.comm.output_queue.empty():
-                message = sock.comm.output_queue.get_nowait()
-                assert message["type"] == "websocket.send", message
-                assert json.loads(message["text"])["type"] == "presence", message
-        if loop.time() >= deadline:
-            return
-        await asyncio.sleep(0.02)
-
-
-async def held_post(socks: dict, body: str) -> tuple[dict, dict]:
-    """gus posts `body`, which is held: (his ack, the event as each socket got it)."""
-    frame = post(body)
-    await socks["gus"].send(frame)
-    ack = await socks["gus"].recv_type("ack")
-    assert ack["held"] is True
-    assert ack["client_id"] == frame["client_id"]
-    frames = await next_event(socks, "intervention.held", (MODERATORS,))
-    assert next(iter(frames.values()))["seq"] == ack["seq"]
-    return ack, frames
 
 
 async def published_post(socks: dict, body: str = CLEAN, author: str = "gus") -> dict:
@@ -117,23 +51,16 @@ def audited(room, action: str, actor: Seat, target: str, reason: str | None = No
     """The chain verifies, and its last entry for `action` on `target` names the actor."""
     report = audit_verify(room)
     assert report.ok, report
-    entry = AuditEntry.objects.filter(room_id=room.pk, action=action, target=target).order_by("-seq").first()
+    entry = (
+        AuditEntry.objects.filter(room_id=room.pk, action=action, target=target)
+        .order_by("-seq")
+        .first()
+    )
     assert entry is not None, (action, target)
     assert (entry.actor_role, entry.actor_public_id) == (actor.role, actor.public_id)
     if reason is not None:
         assert entry.reason == reason
     return entry
-
-
-@database_sync_to_async
-def log_is_valid(room) -> None:
-    """Every event of the room's log is what events.py declares, for both audiences."""
-    events = list(RoomEvent.objects.filter(room=room).order_by("seq"))
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    for event in events:
-        validate_payload(event.kind, PARTICIPANTS, event.participants)
-        validate_payload(event.kind, MODERATORS, event.moderators)
-    assert audit_verify(room).ok
 
 
 @database_sync_to_async
@@ -193,7 +120,9 @@ async def test_a_post_naming_a_seat_holder_is_held_for_the_moderators(cast, sock
     await log_is_valid(cast.room)
 
 
-async def test_approving_a_held_intervention_publishes_it_to_everyone_with_the_same_id(cast, sockets):
+async def test_approving_a_held_intervention_publishes_it_to_everyone_with_the_same_id(
+    cast, sockets
+):
     socks = await room_with(cast, sockets, *EVERYONE)
     await socks["chloe"].send({"type": "room", "action": "premoderation", "on": True})
     await socks["chloe"].recv_type("done")
@@ -214,7 +143,9 @@ async def test_approving_a_held_intervention_publishes_it_to_everyone_with_the_s
     await log_is_valid(cast.room)
 
 
-async def test_rejecting_a_held_intervention_tells_only_its_author_and_the_moderators(cast, sockets):
+async def test_rejecting_a_held_intervention_tells_only_its_author_and_the_moderators(
+    cast, sockets
+):
     socks = await room_with(cast, sockets, *EVERYONE)
     second, _, _ = await sockets(cast.gus.user)  # the author's other tab
     await second.recv_type("welcome")
@@ -222,7 +153,9 @@ async def test_rejecting_a_held_intervention_tells_only_its_author_and_the_moder
     _, frames = await held_post(socks, body)
     held_id = frames["mona"]["data"]["id"]
     await second.events(1)
-    await socks["chloe"].send({"type": "moderate", "action": "reject", "id": held_id, "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "moderate", "action": "reject", "id": held_id, "reason": REASON}
+    )
     assert (await socks["chloe"].recv_type("done"))["action"] == "reject"
     rejected = await next_event(socks, "intervention.rejected", (MODERATORS,))
     assert rejected["mona"]["data"] == {"id": held_id, "reason": REASON}
@@ -261,7 +194,9 @@ async def test_redacting_a_held_intervention_publishes_only_the_moderators_versi
     await quiet(*socks.values())
     for persona in ("ada", "oscar", "cyrus"):
         replayed = await replay(cast, persona, sockets)
-        assert any(e["kind"] == "intervention.posted" and e["data"]["id"] == held_id for e in replayed)
+        assert any(
+            e["kind"] == "intervention.posted" and e["data"]["id"] == held_id for e in replayed
+        )
         assert "Peace Network" not in raw(replayed)
         assert "Cora" not in raw(replayed)
     stored = await intervention(held_id)
@@ -275,7 +210,9 @@ async def test_redacting_a_held_intervention_publishes_only_the_moderators_versi
 async def test_redacting_a_published_intervention_replaces_it_for_everyone(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     data = await published_post(socks, "The ceasefire monitors left the district in May.")
-    await socks["chloe"].send({"type": "moderate", "action": "redact", "id": data["id"], "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "moderate", "action": "redact", "id": data["id"], "reason": REASON}
+    )
     await socks["chloe"].recv_type("done")
     redacted = await next_event(socks, "intervention.redacted", (PARTICIPANTS, MODERATORS))
     for frame in redacted.values():
@@ -293,7 +230,9 @@ async def test_redacting_a_published_intervention_replaces_it_for_everyone(cast,
 
 
 @pytest.mark.parametrize("action", ["redact", "hide"])
-async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_took_down(cast, sockets, action):
+async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_took_down(
+    cast, sockets, action
+):
     """Redact and hide exist to take text away from readers; a participant who joins (or
     reconnects with ?after=0) afterwards must not receive the original in the replay."""
     socks = await room_with(cast, sockets, "chloe", "gus")
@@ -301,7 +240,9 @@ async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_t
     ack = await socks["gus"].recv_type("ack")
     (event,) = await socks["chloe"].events(1)
     assert event["seq"] == ack["seq"]
-    await socks["chloe"].send({"type": "moderate", "action": action, "id": event["data"]["id"], "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "moderate", "action": action, "id": event["data"]["id"], "reason": REASON}
+    )
     await socks["chloe"].recv_type("done")
     replayed = await replay(cast, "ada", sockets)
     assert replayed[-1]["kind"] == f"intervention.{'redacted' if action == 'redact' else 'hidden'}"
@@ -314,15 +255,21 @@ async def test_a_late_joiner_replaying_the_log_never_receives_what_a_moderator_t
 async def test_hiding_and_restoring_a_published_intervention(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     data = await published_post(socks)
-    await socks["mona"].send({"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON})
+    await socks["mona"].send(
+        {"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON}
+    )
     await socks["mona"].recv_type("done")
     hidden = await next_event(socks, "intervention.hidden", (PARTICIPANTS, MODERATORS))
-    assert {raw(frame["data"]) for frame in hidden.values()} == {raw({"id": data["id"], "reason": REASON})}
+    assert {raw(frame["data"]) for frame in hidden.values()} == {
+        raw({"id": data["id"], "reason": REASON})
+    }
     assert (await intervention(data["id"])).status == "hidden"
     await audited(cast.room, "hide", cast.mona, data["id"], REASON)
 
     # Hiding it again, or restoring one that is not hidden, does not apply.
-    await socks["mona"].send({"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON})
+    await socks["mona"].send(
+        {"type": "moderate", "action": "hide", "id": data["id"], "reason": REASON}
+    )
     assert (await socks["mona"].recv_type("error"))["code"] == "invalid_state"
 
     await socks["mona"].send({"type": "moderate", "action": "restore", "id": data["id"]})
@@ -347,12 +294,21 @@ async def test_hiding_and_restoring_a_published_intervention(cast, sockets):
 async def test_a_seat_flags_an_intervention_once(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE, "cora")
     data = await published_post(socks)
-    flag = {"type": "flag", "id": data["id"], "reason": "Personal attack on a delegate.", "ref": "f1"}
+    flag = {
+        "type": "flag",
+        "id": data["id"],
+        "reason": "Personal attack on a delegate.",
+        "ref": "f1",
+    }
     await socks["cora"].send(flag)
     answer = await socks["cora"].recv_type("flagged")
     assert (answer["id"], answer["flags"], answer["ref"]) == (data["id"], 1, "f1")
     flagged = await next_event(socks, "intervention.flagged", (MODERATORS,))
-    assert flagged["mona"]["data"] == {"id": data["id"], "reason": "Personal attack on a delegate.", "flags": 1}
+    assert flagged["mona"]["data"] == {
+        "id": data["id"],
+        "reason": "Personal attack on a delegate.",
+        "flags": 1,
+    }
     before = await database_sync_to_async(snapshot)(cast.room)
     await socks["cora"].send(flag)
     error = await socks["cora"].recv_type("error")
@@ -362,11 +318,15 @@ async def test_a_seat_flags_an_intervention_once(cast, sockets):
     await log_is_valid(cast.room)
 
 
-async def test_three_flags_from_different_delegates_hide_an_intervention_pending_review(cast, sockets):
+async def test_three_flags_from_different_delegates_hide_an_intervention_pending_review(
+    cast, sockets
+):
     socks = await room_with(cast, sockets, *EVERYONE, "cora", "cyrus")
     data = await published_post(socks)
     for n, flagger in enumerate(("cora", "cyrus", "ada"), start=1):
-        await socks[flagger].send({"type": "flag", "id": data["id"], "reason": "Off topic and hostile."})
+        await socks[flagger].send(
+            {"type": "flag", "id": data["id"], "reason": "Off topic and hostile."}
+        )
         assert (await socks[flagger].recv_type("flagged"))["flags"] == n
         flagged = await next_event(socks, "intervention.flagged", (MODERATORS,))
         assert flagged["chloe"]["data"]["flags"] == n
@@ -397,7 +357,9 @@ async def test_three_flags_from_different_delegates_hide_an_intervention_pending
 async def test_a_muted_seat_is_told_and_refused_until_unmuted(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     seat = cast.gus.public_id
-    await socks["chloe"].send({"type": "seat", "action": "mute", "seat": seat, "minutes": 10, "reason": REASON})
+    await socks["chloe"].send(
+        {"type": "seat", "action": "mute", "seat": seat, "minutes": 10, "reason": REASON}
+    )
     done = await socks["chloe"].recv_type("done")
     assert (done["action"], done["seat"]) == ("mute", seat)
     muted = await next_event(socks, "seat.muted", (MODERATORS,))
@@ -412,7 +374,11 @@ async def test_a_muted_seat_is_told_and_refused_until_unmuted(cast, sockets):
     frame = post()
     await socks["gus"].send(frame)
     error = await socks["gus"].recv_type("error")
-    assert (error["code"], error["client_id"], error["until"]) == ("muted", frame["client_id"], notice["until"])
+    assert (error["code"], error["client_id"], error["until"]) == (
+        "muted",
+        frame["client_id"],
+        notice["until"],
+    )
     assert 0 < error["retry_after"] <= 600
     assert await database_sync_to_async(snapshot)(cast.room) == before
     await quiet(*socks.values())
@@ -443,7 +409,10 @@ async def test_a_removed_seat_is_disconnected_and_cannot_come_back(cast, sockets
     for gus_socket in (socks["gus"], second):
         error = await gus_socket.recv_type("error")
         assert error["code"] == "forbidden"
-        assert await gus_socket.comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+        assert await gus_socket.comm.receive_output(timeout=3) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
         gus_socket.closed = True
     await audited(cast.room, "remove_seat", cast.mona, seat, REASON)
     stored = await database_sync_to_async(Seat.objects.get)(pk=cast.gus.pk)
@@ -468,7 +437,9 @@ async def test_a_removed_seat_is_disconnected_and_cannot_come_back(cast, sockets
 async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, sockets):
     socks = await room_with(cast, sockets, *EVERYONE)
     seat = cast.gus.public_id
-    await socks["mona"].send({"type": "seat", "action": "reveal", "seat": seat, "reason": REASON, "ref": "v1"})
+    await socks["mona"].send(
+        {"type": "seat", "action": "reveal", "seat": seat, "reason": REASON, "ref": "v1"}
+    )
     revealed = await socks["mona"].recv_type("revealed")
     assert revealed["ref"] == "v1"
     assert revealed["identity"] == {
@@ -486,7 +457,9 @@ async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, socket
     entry = await audited(cast.room, "reveal", cast.mona, seat, REASON)
     for secret in ("Gustavo", "gus@example.org", "Ministry"):
         assert secret not in raw([entry.reason, entry.target, entry.data])
-    stored = await database_sync_to_async(lambda: list(RoomEvent.objects.values_list("participants", "moderators")))()
+    stored = await database_sync_to_async(
+        lambda: list(RoomEvent.objects.values_list("participants", "moderators"))
+    )()
     assert "Gustavo" not in raw(stored)
     await log_is_valid(cast.room)
 
@@ -494,7 +467,9 @@ async def test_reveal_shows_the_identity_to_the_asking_socket_alone(cast, socket
 # -- refusals ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", [None, "", "    ", "ok"], ids=["missing", "empty", "blank", "too-short"])
+@pytest.mark.parametrize(
+    "reason", [None, "", "    ", "ok"], ids=["missing", "empty", "blank", "too-short"]
+)
 @pytest.mark.parametrize("action", ["reject", "hide", "redact", "remove", "reveal"])
 async def test_actions_that_need_a_reason_refuse_without_one(cast, sockets, action, reason):
     socks = await room_with(cast, sockets, "mona", "gus")
@@ -525,21 +500,45 @@ async def test_actions_on_the_wrong_state_or_target_are_refused_and_change_nothi
     other_seat = other.gus.public_id
     refusals = [
         ({"type": "moderate", "action": "approve", "id": data["id"]}, "invalid_state"),
-        ({"type": "moderate", "action": "reject", "id": data["id"], "reason": REASON}, "invalid_state"),
+        (
+            {"type": "moderate", "action": "reject", "id": data["id"], "reason": REASON},
+            "invalid_state",
+        ),
         ({"type": "moderate", "action": "restore", "id": data["id"]}, "invalid_state"),
         ({"type": "moderate", "action": "hide", "id": held_id, "reason": REASON}, "invalid_state"),
-        ({"type": "seat", "action": "mute", "seat": cast.mona.public_id, "minutes": 5}, "invalid_target"),
-        ({"type": "seat", "action": "mute", "seat": cast.chloe.public_id, "minutes": 5}, "invalid_target"),
-        ({"type": "seat", "action": "remove", "seat": cast.mona.public_id, "reason": REASON}, "invalid_target"),
-        ({"type": "seat", "action": "remove", "seat": cast.chloe.public_id, "reason": REASON}, "invalid_target"),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.mona.public_id, "minutes": 5},
+            "invalid_target",
+        ),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.chloe.public_id, "minutes": 5},
+            "invalid_target",
+        ),
+        (
+            {"type": "seat", "action": "remove", "seat": cast.mona.public_id, "reason": REASON},
+            "invalid_target",
+        ),
+        (
+            {"type": "seat", "action": "remove", "seat": cast.chloe.public_id, "reason": REASON},
+            "invalid_target",
+        ),
         ({"type": "moderate", "action": "approve", "id": "no-such-id"}, "not_found"),
         ({"type": "moderate", "action": "hide", "id": "no-such-id", "reason": REASON}, "not_found"),
         ({"type": "seat", "action": "mute", "seat": "no-such-seat", "minutes": 5}, "not_found"),
-        ({"type": "seat", "action": "reveal", "seat": "no-such-seat", "reason": REASON}, "not_found"),
+        (
+            {"type": "seat", "action": "reveal", "seat": "no-such-seat", "reason": REASON},
+            "not_found",
+        ),
         # a seat handle of the same person in another room means nothing here
         ({"type": "seat", "action": "reveal", "seat": other_seat, "reason": REASON}, "not_found"),
-        ({"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 0}, "invalid_frame"),
-        ({"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 1441}, "invalid_frame"),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 0},
+            "invalid_frame",
+        ),
+        (
+            {"type": "seat", "action": "mute", "seat": cast.gus.public_id, "minutes": 1441},
+            "invalid_frame",
+        ),
     ]
     before = await database_sync_to_async(snapshot)(cast.room)
     for frame, code in refusals:
@@ -561,7 +560,11 @@ async def test_premoderation_holds_every_delegate_post_but_not_the_chairs(cast, 
     await socks["chloe"].send({"type": "room", "action": "premoderation", "on": True})
     assert (await socks["chloe"].recv_type("done"))["action"] == "premoderation"
     changed = await next_event(socks, "room.settings_changed", (PARTICIPANTS, MODERATORS))
-    assert changed["gus"]["data"] == {"premoderation": True, "slow_mode_seconds": 0, "locked": False}
+    assert changed["gus"]["data"] == {
+        "premoderation": True,
+        "slow_mode_seconds": 0,
+        "locked": False,
+    }
     entry = await audited(cast.room, "premoderation", cast.chloe, cast.room.slug)
     assert entry.data == {"premoderation": True}
 

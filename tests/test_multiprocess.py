@@ -1,4 +1,4 @@
-"""Two real Daphne processes on one real Redis and one real PostgreSQL (tests/cluster.py).
+"""Two real Daphne processes on one real Redis and one real PostgreSQL (tests/support/cluster.py).
 
 Each test gets its own room, created with the product's commands; sockets are real
 websockets signed in through real join links. The hubs' periodic look at the log is
@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from tests.cluster import Cluster, require_services
+from tests.support.cluster import Cluster, require_services
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 

@@ -32,7 +32,9 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def room() -> RoundTable:
     dialogue = dialogue_get_or_create(slug="parity-dialogue", title="Parity dialogue")
-    return room_create(dialogue=dialogue, slug="parity-room", title="Parity", agenda=["Opening", "Security"])
+    return room_create(
+        dialogue=dialogue, slug="parity-room", title="Parity", agenda=["Opening", "Security"]
+    )
 
 
 def items(room: RoundTable) -> list[str]:
@@ -55,15 +57,22 @@ class Log:
     def _attribution(sector: str | None) -> dict:
         return {"label": "Delegate", "sector": None}  # what an anonymous room shows participants
 
-    def _floor(self, kind: str, request: str, sector: str | None, speaker: dict | None, **extra) -> None:
+    def _floor(
+        self, kind: str, request: str, sector: str | None, speaker: dict | None, **extra
+    ) -> None:
         data = {"request": request, "queue": [], "speaker": speaker, **extra}
         self.append(kind, data, {**data, "sector": sector, "author": f"h-{sector}"})
 
-    def give(self, sector: str | None, at: datetime, *, limit: int = 180, out_of_order: bool = False) -> str:
+    def give(
+        self, sector: str | None, at: datetime, *, limit: int = 180, out_of_order: bool = False
+    ) -> str:
         request = next(self.ids)
         speaker = {
-            "request": request, "kind": "statement", "attribution": self._attribution(sector),
-            "started_at": at.isoformat(), "ends_at": (at + timedelta(seconds=limit)).isoformat(),
+            "request": request,
+            "kind": "statement",
+            "attribution": self._attribution(sector),
+            "started_at": at.isoformat(),
+            "ends_at": (at + timedelta(seconds=limit)).isoformat(),
             "limit_seconds": limit,
         }
         self._floor("floor.given", request, sector, speaker, out_of_order=out_of_order)
@@ -79,20 +88,37 @@ class Log:
         self._floor("floor.request_moved", next(self.ids), sector, None, position=1)
 
     def removed(self, sector: str) -> None:
-        self._floor("floor.request_removed", next(self.ids), sector, None, reason="Off topic, said the chair.")
+        self._floor(
+            "floor.request_removed",
+            next(self.ids),
+            sector,
+            None,
+            reason="Off topic, said the chair.",
+        )
 
     def agenda(self, public_id: str) -> None:
         data = {"agenda_item": public_id, "title": "Item"}
         self.append("agenda.current_changed", data, data)
 
-    def intervention(self, kind: str, public_id: str, sector: str, item: str, body_html: str) -> None:
+    def intervention(
+        self, kind: str, public_id: str, sector: str, item: str, body_html: str
+    ) -> None:
         data = {
-            "id": public_id, "kind": "statement", "attribution": self._attribution(sector),
-            "body_html": body_html, "agenda_item": item, "created_at": T0.isoformat(), "redaction": None,
+            "id": public_id,
+            "kind": "statement",
+            "attribution": self._attribution(sector),
+            "body_html": body_html,
+            "agenda_item": item,
+            "created_at": T0.isoformat(),
+            "redaction": None,
         }
         moderators = {**data, "author": f"h-{sector}", "sector": sector}
         if kind == "intervention.held":
-            self.append(kind, None, {**moderators, "reason": "Pre-moderation.", "body_md": body_html, "mentions": []})
+            self.append(
+                kind,
+                None,
+                {**moderators, "reason": "Pre-moderation.", "body_md": body_html, "mentions": []},
+            )
         else:
             self.append(kind, data, moderators)
 
@@ -118,7 +144,9 @@ def naive_gini(values: list[float]) -> float:
 def test_gini_matches_its_definition_on_fixed_and_random_lists():
     rng = random.Random(4)
     cases = [[1, 3], [0, 0, 5], [2, 2, 2, 2], [0, 1, 2, 3, 4], [7]]
-    cases += [[rng.choice([0, rng.randint(1, 600)]) for _ in range(rng.randint(1, 8))] for _ in range(200)]
+    cases += [
+        [rng.choice([0, rng.randint(1, 600)]) for _ in range(rng.randint(1, 8))] for _ in range(200)
+    ]
     for values in cases:
         assert gini(values) == pytest.approx(naive_gini(values), abs=1e-12), values
     assert gini([1, 3]) == pytest.approx(0.25)
@@ -151,7 +179,14 @@ def test_an_empty_log_gives_zeros_a_balance_of_one_and_json(room):
     assert [i["current"] for i in figures["items"]] == [True, False]
     assert figures["room"]["balance"] == 1.0
     assert all(i["balance"] == 1.0 for i in figures["items"])
-    zero = {"turns": 0, "speaking_seconds": 0.0, "speaking_share": 0.0, "interventions": 0, "words": 0, "overrides": 0}
+    zero = {
+        "turns": 0,
+        "speaking_seconds": 0.0,
+        "speaking_share": 0.0,
+        "interventions": 0,
+        "words": 0,
+        "overrides": 0,
+    }
     assert figures["room"]["sectors"] == {s: zero for s in SECTORS}
     assert figures["room"]["overrides"] == {"total": 0, "out_of_order": 0, "moved": 0, "removed": 0}
     assert json.loads(json.dumps(figures)) == figures
@@ -179,7 +214,9 @@ def test_one_sector_speaking_all_the_time_gives_one_over_the_number_of_sectors(r
     assert figures["room"]["balance"] == pytest.approx(0.2)
     two = Log(room)
     two.turn("academia", 180)
-    assert parity_figures(room, now=T0)["room"]["balance"] == pytest.approx(1 - naive_gini([180, 0, 0, 0, 180]))
+    assert parity_figures(room, now=T0)["room"]["balance"] == pytest.approx(
+        1 - naive_gini([180, 0, 0, 0, 180])
+    )
 
 
 def test_figures_are_kept_per_agenda_item(room):
@@ -195,17 +232,26 @@ def test_figures_are_kept_per_agenda_item(room):
     one, two = figures["items"]
     assert (one["agenda_item"], two["agenda_item"]) == (first, second)
     assert (one["current"], two["current"]) == (False, True)
-    assert {s: f["speaking_seconds"] for s, f in one["sectors"].items() if f["speaking_seconds"]} == {
-        "government": 120.0, "civil-society": 30.0,
+    assert {
+        s: f["speaking_seconds"] for s, f in one["sectors"].items() if f["speaking_seconds"]
+    } == {
+        "government": 120.0,
+        "civil-society": 30.0,
     }
     assert {s: f["turns"] for s, f in two["sectors"].items() if f["turns"]} == {"academia": 2}
     assert two["sectors"]["academia"]["speaking_seconds"] == 60.0
     assert two["balance"] == pytest.approx(0.2)
     assert one["balance"] == pytest.approx(1 - naive_gini([120, 0, 30, 0, 0]))
     assert seconds(figures) == {
-        "government": 120.0, "intergovernmental": 0.0, "civil-society": 30.0, "private-sector": 0.0, "academia": 60.0,
+        "government": 120.0,
+        "intergovernmental": 0.0,
+        "civil-society": 30.0,
+        "private-sector": 0.0,
+        "academia": 60.0,
     }
-    assert figures["room"]["balance"] == pytest.approx(1 - naive_gini([120, 0, 30, 0, 60]), abs=1e-4)
+    assert figures["room"]["balance"] == pytest.approx(
+        1 - naive_gini([120, 0, 30, 0, 60]), abs=1e-4
+    )
     # `upto` gives the figures as they stood: before the agenda moved on.
     before = parity_figures(room, now=T0, upto=3)
     assert [i["current"] for i in before["items"]] == [True, False]
@@ -215,14 +261,24 @@ def test_figures_are_kept_per_agenda_item(room):
 def test_each_intervention_counts_once_with_its_published_words(room):
     first, second = items(room)
     log = Log(room)
-    log.intervention("intervention.posted", "i1", "government", first, "<p>Early warning works.</p>")
-    log.intervention("intervention.posted", "i1", "government", first, "<p>Early warning works.</p>")
+    log.intervention(
+        "intervention.posted", "i1", "government", first, "<p>Early warning works.</p>"
+    )
+    log.intervention(
+        "intervention.posted", "i1", "government", first, "<p>Early warning works.</p>"
+    )
     # Held, then approved: published (and counted) once, when approved.
-    log.intervention("intervention.held", "i2", "civil-society", first, "<p>Held for review here</p>")
+    log.intervention(
+        "intervention.held", "i2", "civil-society", first, "<p>Held for review here</p>"
+    )
     held = parity_figures(room, now=T0)["room"]["sectors"]["civil-society"]
     assert (held["interventions"], held["words"]) == (0, 0)
-    log.intervention("intervention.posted", "i2", "civil-society", first, "<p>Held for review here</p>")
-    log.intervention("intervention.posted", "i2", "civil-society", first, "<p>Held for review here</p>")
+    log.intervention(
+        "intervention.posted", "i2", "civil-society", first, "<p>Held for review here</p>"
+    )
+    log.intervention(
+        "intervention.posted", "i2", "civil-society", first, "<p>Held for review here</p>"
+    )
     # Held and never published (rejected): never counted.
     log.intervention("intervention.held", "i3", "academia", first, "<p>Not published</p>")
     log.append("intervention.rejected", None, {"id": "i3", "reason": "Names a participant."})
@@ -236,8 +292,14 @@ def test_each_intervention_counts_once_with_its_published_words(room):
     log.hidden("i5")
     figures = parity_figures(room, now=T0)
     room_figures = figures["room"]["sectors"]
-    assert (room_figures["government"]["interventions"], room_figures["government"]["words"]) == (2, 5)
-    assert (room_figures["civil-society"]["interventions"], room_figures["civil-society"]["words"]) == (1, 4)
+    assert (room_figures["government"]["interventions"], room_figures["government"]["words"]) == (
+        2,
+        5,
+    )
+    assert (
+        room_figures["civil-society"]["interventions"],
+        room_figures["civil-society"]["words"],
+    ) == (1, 4)
     assert (room_figures["academia"]["interventions"], room_figures["academia"]["words"]) == (0, 0)
     one, two = figures["items"]
     # An intervention belongs to the item its payload names, whatever is current.
@@ -255,10 +317,19 @@ def test_a_running_turn_counts_up_to_now_and_never_past_its_limit(room):
     assert figures["items"][0]["sectors"]["private-sector"]["speaking_seconds"] == 30.5
     assert figures["room"]["sectors"]["private-sector"]["turns"] == 1
     assert figures["running"] == {
-        "sector": "private-sector", "agenda_item": items(room)[0], "started_at": T0.isoformat(), "elapsed_seconds": 30.5,
+        "sector": "private-sector",
+        "agenda_item": items(room)[0],
+        "started_at": T0.isoformat(),
+        "elapsed_seconds": 30.5,
     }
-    assert parity_figures(room, now=at(-5))["room"]["sectors"]["private-sector"]["speaking_seconds"] == 0.0
-    assert parity_figures(room, now=at(900))["room"]["sectors"]["private-sector"]["speaking_seconds"] == 180.0
+    assert (
+        parity_figures(room, now=at(-5))["room"]["sectors"]["private-sector"]["speaking_seconds"]
+        == 0.0
+    )
+    assert (
+        parity_figures(room, now=at(900))["room"]["sectors"]["private-sector"]["speaking_seconds"]
+        == 180.0
+    )
     log.end(request, "private-sector", 45)
     for now in (at(30), at(900)):
         ended = parity_figures(room, now=now)
@@ -290,7 +361,9 @@ def test_overrides_are_counted_per_item_and_per_sector(room):
     assert two["overrides"] == {"total": 2, "out_of_order": 0, "moved": 0, "removed": 2}
     assert figures["room"]["overrides"] == {"total": 4, "out_of_order": 1, "moved": 1, "removed": 2}
     assert {s: f["overrides"] for s, f in figures["room"]["sectors"].items() if f["overrides"]} == {
-        "civil-society": 1, "academia": 1, "government": 2,
+        "civil-society": 1,
+        "academia": 1,
+        "government": 2,
     }
     assert one["sectors"]["government"]["overrides"] == 0
     assert one["sectors"]["government"]["turns"] == 1  # an ordinary turn is no override
@@ -308,19 +381,29 @@ def test_the_projection_reads_the_moderators_payload_not_the_participants(room):
 
 def test_the_intervention_services_payloads_feed_the_figures(cast):
     from forum.services.interventions import intervention_post
-    from forum.services.moderation import intervention_approve, intervention_hide
+    from forum.services.moderator_actions import intervention_approve, intervention_hide
 
     Seat.objects.filter(room=cast.room).update(consented_at=timezone.now())
-    first = intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="Early warning works in *three* districts.")
+    first = intervention_post(
+        seat_id=cast.gus.pk,
+        client_id=uuid.uuid4(),
+        body="Early warning works in *three* districts.",
+    )
     intervention_post(seat_id=cast.gus.pk, client_id=uuid.uuid4(), body="Agreed.")
     RoundTable.objects.filter(pk=cast.room.pk).update(premoderation=True)
-    held = intervention_post(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="Funding must reach women mediators.")
+    held = intervention_post(
+        seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="Funding must reach women mediators."
+    )
     assert held.held_reason
     assert parity_figures(cast.room)["room"]["sectors"]["civil-society"]["interventions"] == 0
     intervention_approve(actor_seat_id=cast.mona.pk, intervention_id=held.intervention_id)
     before = parity_figures(cast.room)["room"]["sectors"]["government"]
     assert (before["interventions"], before["words"]) == (2, 6 + 1)
-    intervention_hide(actor_seat_id=cast.mona.pk, intervention_id=first.intervention_id, reason="Checking a claim here.")
+    intervention_hide(
+        actor_seat_id=cast.mona.pk,
+        intervention_id=first.intervention_id,
+        reason="Checking a claim here.",
+    )
     figures = parity_figures(cast.room)
     # The hidden post leaves the figures: one intervention of one word is what readers can read.
     assert figures["room"]["sectors"]["government"]["interventions"] == 1
@@ -337,7 +420,7 @@ def test_the_room_page_gets_the_figures_as_json_and_outsiders_get_a_json_refusal
     from django.test import Client
 
     from forum.models import RoundTable
-    from tests.conftest import sign_in
+    from tests.support.personas import sign_in
 
     delegate = sign_in(Client(), cast.cora)
     response = delegate.get(f"/rooms/{cast.room.slug}/parity.json")

@@ -30,7 +30,6 @@ from forum.models import (
     FloorRequest,
     HeldText,
     Intervention,
-    MinutesComment,
     MinutesVersion,
     Recommendation,
     RoomEvent,
@@ -46,17 +45,18 @@ from forum.services import (
     holds,
     hybrid,
     minutes,
-    moderation,
     recommendations,
     seats,
 )
+from forum.services import moderator_actions as moderation
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent, seat_issue_token, seat_revoke_token
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from moderation.permissions import PERMISSIONS, Action, allowed, require
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import Cast, build_cast, client_for, observers_consent, session_of
+from tests.support.personas import Cast, build_cast, client_for, observers_consent, session_of
+from tests.support.state import snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -72,9 +72,15 @@ def cast(db) -> Cast:
     cast.tokens["vera"] = seat_issue_token(seat=seat)
     cast.seats["vera"] = seat
     return cast
+
+
 ROLES = list(Seat.Role.values)  # chair, moderator, rapporteur, delegate, observer
 ROLE_PERSONA = {
-    "chair": "chloe", "moderator": "mona", "rapporteur": "rita", "delegate": "cora", "observer": "oscar",
+    "chair": "chloe",
+    "moderator": "mona",
+    "rapporteur": "rita",
+    "delegate": "cora",
+    "observer": "oscar",
     "screen": "vera",  # the venue screen's seat (forum/services/screens.py)
 }
 CLEAN = "Early warning only works when the alerts reach the districts in time."
@@ -87,7 +93,8 @@ RECOMMENDATION = "Fund district alert networks before the next rainy season."
 # a voter). Every case of these actions is audited ...
 AUDITED = {
     Action.APPROVE, Action.REJECT, Action.HIDE, Action.RESTORE, Action.REDACT, Action.MUTE,
-    Action.REMOVE_SEAT, Action.REVEAL, Action.MARK_PRESENCE, Action.PREMODERATION, Action.SLOW_MODE, Action.LOCK,
+    Action.REMOVE_SEAT, Action.REVEAL, Action.MARK_PRESENCE, Action.PREMODERATION, Action.SLOW_MODE,
+    Action.LOCK,
     Action.CLOSE, Action.FLOOR_OVERRIDE, Action.RUN_CHECKS, Action.DRAFT_RECOMMENDATIONS,
     Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES, Action.MODERATE_NOTES,
     Action.RUN_AGENDA, Action.PROXY_FLOOR,
@@ -99,30 +106,6 @@ NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE, Action.COMMENT_MINUTES}
 
 
 # -- the state a refusal must leave untouched ----------------------------------------------
-
-
-SEAT_STATE = [f.attname for f in Seat._meta.concrete_fields if f.name != "joined_at"]
-
-
-def snapshot(room: RoundTable) -> dict:
-    """Every row an action in `room` could touch, as plain values."""
-    return {
-        "room": RoundTable.objects.filter(pk=room.pk).values().get(),
-        # joined_at records a socket's first connection (the attendance), not a frame's effect.
-        "seats": list(Seat.objects.filter(room=room).order_by("pk").values(*SEAT_STATE)),
-        "interventions": list(Intervention.objects.filter(room=room).order_by("pk").values()),
-        "flags": list(Flag.objects.filter(intervention__room=room).order_by("pk").values()),
-        "events": list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind")),
-        "audit": list(AuditEntry.objects.filter(room_id=room.pk).order_by("seq").values_list("seq", "hash")),
-        "floor": list(FloorRequest.objects.filter(room=room).order_by("pk").values()),
-        "checks": list(ConsensusCheck.objects.filter(room=room).order_by("pk").values()),
-        "ballots": list(Ballot.objects.filter(consensus_check__room=room).order_by("pk").values()),
-        "voters": list(Voter.objects.filter(consensus_check__room=room).order_by("pk").values()),
-        "recommendations": list(Recommendation.objects.filter(room=room).order_by("pk").values()),
-        "minutes": list(MinutesVersion.objects.filter(room=room).order_by("pk").values()),
-        "comments": list(MinutesComment.objects.filter(version__room=room).order_by("pk").values()),
-        "held": list(HeldText.objects.filter(room=room).order_by("pk").values()),
-    }
 
 
 def fresh(seat: Seat) -> Seat:
@@ -239,7 +222,9 @@ def with_premoderated(cast: Cast, actor: Seat) -> dict:
 
 def with_hidden(cast: Cast, actor: Seat) -> dict:
     ctx = with_published(cast, actor)
-    moderation.intervention_hide(actor_seat_id=cast.chloe.pk, intervention_id=ctx["id"], reason=REASON)
+    moderation.intervention_hide(
+        actor_seat_id=cast.chloe.pk, intervention_id=ctx["id"], reason=REASON
+    )
     return ctx
 
 
@@ -267,11 +252,23 @@ def with_closed_room(cast: Cast, actor: Seat) -> dict:
 
 
 def moderate(action: str, **fields) -> Callable[[Cast, dict], dict]:
-    return lambda cast, ctx: {"type": "moderate", "action": action, "id": ctx["id"], "ref": "r1", **fields}
+    return lambda cast, ctx: {
+        "type": "moderate",
+        "action": action,
+        "id": ctx["id"],
+        "ref": "r1",
+        **fields,
+    }
 
 
 def seat_frame(action: str, **fields) -> Callable[[Cast, dict], dict]:
-    return lambda cast, ctx: {"type": "seat", "action": action, "seat": ctx["seat"], "ref": "r1", **fields}
+    return lambda cast, ctx: {
+        "type": "seat",
+        "action": action,
+        "seat": ctx["seat"],
+        "ref": "r1",
+        **fields,
+    }
 
 
 def room_frame(action: str, **fields) -> Callable[[Cast, dict], dict]:
@@ -302,7 +299,11 @@ def with_hands(*personas: str) -> Callable[[Cast, Seat], dict]:
 def with_second_item(cast: Cast, actor: Seat) -> dict:
     from forum.models import AgendaItem
 
-    return {"item": AgendaItem.objects.create(room=cast.room, position=2, title="The role of the media").public_id}
+    return {
+        "item": AgendaItem.objects.create(
+            room=cast.room, position=2, title="The role of the media"
+        ).public_id
+    }
 
 
 def with_open_check(cast: Cast, actor: Seat) -> dict:
@@ -310,7 +311,9 @@ def with_open_check(cast: Cast, actor: Seat) -> dict:
 
 
 def with_recommendation(cast: Cast, actor: Seat) -> dict:
-    saved = recommendations.recommendation_save(actor_seat_id=cast.rita.pk, text=RECOMMENDATION, audience="un")
+    saved = recommendations.recommendation_save(
+        actor_seat_id=cast.rita.pk, text=RECOMMENDATION, audience="un"
+    )
     return {"id": saved.public_id}
 
 
@@ -374,296 +377,591 @@ def request_target(persona: str) -> Callable[[Cast, dict], str]:
 
 CASES = [
     Case(
-        "consent", Action.CONSENT, with_nothing,
+        "consent",
+        Action.CONSENT,
+        with_nothing,
         lambda cast, actor, ctx: seat_consent(seat_id=actor.pk, rule="chatham-house"),
         lambda cast, actor, ctx: fresh(actor).consented_at is not None,
         "seat.consented",
-        frame=lambda cast, ctx: {"type": "consent", "rule": "chatham-house"}, answer="consented",
+        frame=lambda cast, ctx: {"type": "consent", "rule": "chatham-house"},
+        answer="consented",
     ),
     Case("post", Action.POST, new_post, run_post, posted, "intervention.posted", post_frame, "ack"),
     Case(
-        "post_when_locked", Action.POST_WHEN_LOCKED, locked_room, run_post, posted,
-        "intervention.posted", post_frame, "ack", limit_code="room_locked",
+        "post_when_locked",
+        Action.POST_WHEN_LOCKED,
+        locked_room,
+        run_post,
+        posted,
+        "intervention.posted",
+        post_frame,
+        "ack",
+        limit_code="room_locked",
     ),
     Case(
-        "skip_limits", Action.SKIP_LIMITS, slow_room_after_a_first_post, run_post, posted,
-        "intervention.posted", post_frame, "ack", limit_code="rate_limited",
+        "skip_limits",
+        Action.SKIP_LIMITS,
+        slow_room_after_a_first_post,
+        run_post,
+        posted,
+        "intervention.posted",
+        post_frame,
+        "ack",
+        limit_code="rate_limited",
     ),
     Case(
-        "flag", Action.FLAG, with_published,
-        lambda cast, actor, ctx: moderation.intervention_flag(seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON),
-        lambda cast, actor, ctx: Flag.objects.filter(seat=actor, intervention__public_id=ctx["id"]).exists(),
+        "flag",
+        Action.FLAG,
+        with_published,
+        lambda cast, actor, ctx: moderation.intervention_flag(
+            seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON
+        ),
+        lambda cast, actor, ctx: Flag.objects.filter(
+            seat=actor, intervention__public_id=ctx["id"]
+        ).exists(),
         "intervention.flagged",
-        frame=lambda cast, ctx: {"type": "flag", "id": ctx["id"], "reason": REASON, "ref": "r1"}, answer="flagged",
+        frame=lambda cast, ctx: {"type": "flag", "id": ctx["id"], "reason": REASON, "ref": "r1"},
+        answer="flagged",
     ),
     Case(
-        "approve", Action.APPROVE, with_premoderated,
-        lambda cast, actor, ctx: moderation.intervention_approve(actor_seat_id=actor.pk, intervention_id=ctx["id"]),
+        "approve",
+        Action.APPROVE,
+        with_premoderated,
+        lambda cast, actor, ctx: moderation.intervention_approve(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"]
+        ),
         lambda cast, actor, ctx: status_of(ctx) == "published",
-        "intervention.posted", moderate("approve"), "done", intervention_target,
-    ),
-    Case(
-        "reject", Action.REJECT, with_held,
-        lambda cast, actor, ctx: moderation.intervention_reject(
-            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON),
-        lambda cast, actor, ctx: status_of(ctx) == "rejected",
-        "intervention.rejected", moderate("reject", reason=REASON), "done", intervention_target,
-    ),
-    Case(
-        "hide", Action.HIDE, with_published,
-        lambda cast, actor, ctx: moderation.intervention_hide(
-            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON),
-        lambda cast, actor, ctx: status_of(ctx) == "hidden",
-        "intervention.hidden", moderate("hide", reason=REASON), "done", intervention_target,
-    ),
-    Case(
-        "restore", Action.RESTORE, with_hidden,
-        lambda cast, actor, ctx: moderation.intervention_restore(actor_seat_id=actor.pk, intervention_id=ctx["id"]),
-        lambda cast, actor, ctx: status_of(ctx) == "published",
-        "intervention.restored", moderate("restore"), "done", intervention_target,
-    ),
-    Case(
-        "redact", Action.REDACT, with_published,
-        lambda cast, actor, ctx: moderation.intervention_redact(
-            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON, body="A shorter version."),
-        lambda cast, actor, ctx: "A shorter version." in Intervention.objects.get(public_id=ctx["id"]).redacted_html,
-        "intervention.redacted", moderate("redact", reason=REASON, body="A shorter version."), "done",
+        "intervention.posted",
+        moderate("approve"),
+        "done",
         intervention_target,
     ),
     Case(
-        "mute", Action.MUTE, with_target,
-        lambda cast, actor, ctx: moderation.seat_mute(actor_seat_id=actor.pk, seat=ctx["seat"], minutes=5),
-        lambda cast, actor, ctx: gus(cast).muted_until is not None and gus(cast).muted_until > timezone.now(),
-        "seat.muted", seat_frame("mute", minutes=5), "done", seat_target,
+        "reject",
+        Action.REJECT,
+        with_held,
+        lambda cast, actor, ctx: moderation.intervention_reject(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON
+        ),
+        lambda cast, actor, ctx: status_of(ctx) == "rejected",
+        "intervention.rejected",
+        moderate("reject", reason=REASON),
+        "done",
+        intervention_target,
     ),
     Case(
-        "unmute", Action.MUTE, with_muted_target,
+        "hide",
+        Action.HIDE,
+        with_published,
+        lambda cast, actor, ctx: moderation.intervention_hide(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"], reason=REASON
+        ),
+        lambda cast, actor, ctx: status_of(ctx) == "hidden",
+        "intervention.hidden",
+        moderate("hide", reason=REASON),
+        "done",
+        intervention_target,
+    ),
+    Case(
+        "restore",
+        Action.RESTORE,
+        with_hidden,
+        lambda cast, actor, ctx: moderation.intervention_restore(
+            actor_seat_id=actor.pk, intervention_id=ctx["id"]
+        ),
+        lambda cast, actor, ctx: status_of(ctx) == "published",
+        "intervention.restored",
+        moderate("restore"),
+        "done",
+        intervention_target,
+    ),
+    Case(
+        "redact",
+        Action.REDACT,
+        with_published,
+        lambda cast, actor, ctx: moderation.intervention_redact(
+            actor_seat_id=actor.pk,
+            intervention_id=ctx["id"],
+            reason=REASON,
+            body="A shorter version.",
+        ),
+        lambda cast, actor, ctx: (
+            "A shorter version." in Intervention.objects.get(public_id=ctx["id"]).redacted_html
+        ),
+        "intervention.redacted",
+        moderate("redact", reason=REASON, body="A shorter version."),
+        "done",
+        intervention_target,
+    ),
+    Case(
+        "mute",
+        Action.MUTE,
+        with_target,
+        lambda cast, actor, ctx: moderation.seat_mute(
+            actor_seat_id=actor.pk, seat=ctx["seat"], minutes=5
+        ),
+        lambda cast, actor, ctx: (
+            gus(cast).muted_until is not None and gus(cast).muted_until > timezone.now()
+        ),
+        "seat.muted",
+        seat_frame("mute", minutes=5),
+        "done",
+        seat_target,
+    ),
+    Case(
+        "unmute",
+        Action.MUTE,
+        with_muted_target,
         lambda cast, actor, ctx: moderation.seat_unmute(actor_seat_id=actor.pk, seat=ctx["seat"]),
         lambda cast, actor, ctx: gus(cast).muted_until is None,
-        "seat.unmuted", seat_frame("unmute"), "done", seat_target,
+        "seat.unmuted",
+        seat_frame("unmute"),
+        "done",
+        seat_target,
     ),
     Case(
-        "remove_seat", Action.REMOVE_SEAT, with_target,
-        lambda cast, actor, ctx: moderation.seat_remove(actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON),
-        lambda cast, actor, ctx: gus(cast).removed_at is not None and gus(cast).token_revoked_at is not None,
-        "seat.removed", seat_frame("remove", reason=REASON), "done", seat_target,
+        "remove_seat",
+        Action.REMOVE_SEAT,
+        with_target,
+        lambda cast, actor, ctx: moderation.seat_remove(
+            actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON
+        ),
+        lambda cast, actor, ctx: (
+            gus(cast).removed_at is not None and gus(cast).token_revoked_at is not None
+        ),
+        "seat.removed",
+        seat_frame("remove", reason=REASON),
+        "done",
+        seat_target,
     ),
     Case(
-        "mark_presence", Action.MARK_PRESENCE, with_target,
-        lambda cast, actor, ctx: seats.seat_set_presence(actor_seat_id=actor.pk, seat=ctx["seat"], presence="in_room"),
+        "mark_presence",
+        Action.MARK_PRESENCE,
+        with_target,
+        lambda cast, actor, ctx: seats.seat_set_presence(
+            actor_seat_id=actor.pk, seat=ctx["seat"], presence="in_room"
+        ),
         lambda cast, actor, ctx: gus(cast).presence == "in_room",
-        "seat.presence_changed", seat_frame("presence", presence="in_room"), "done", seat_target,
+        "seat.presence_changed",
+        seat_frame("presence", presence="in_room"),
+        "done",
+        seat_target,
     ),
     Case(
-        "reveal", Action.REVEAL, with_target,
-        lambda cast, actor, ctx: moderation.seat_reveal(actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON),
-        lambda cast, actor, ctx: AuditEntry.objects.filter(action="reveal", target=ctx["seat"], reason=REASON).exists(),
-        "seat.revealed", seat_frame("reveal", reason=REASON), "revealed", seat_target,
+        "reveal",
+        Action.REVEAL,
+        with_target,
+        lambda cast, actor, ctx: moderation.seat_reveal(
+            actor_seat_id=actor.pk, seat=ctx["seat"], reason=REASON
+        ),
+        lambda cast, actor, ctx: AuditEntry.objects.filter(
+            action="reveal", target=ctx["seat"], reason=REASON
+        ).exists(),
+        "seat.revealed",
+        seat_frame("reveal", reason=REASON),
+        "revealed",
+        seat_target,
     ),
     Case(
-        "premoderation", Action.PREMODERATION, with_nothing,
+        "premoderation",
+        Action.PREMODERATION,
+        with_nothing,
         lambda cast, actor, ctx: moderation.room_set_premoderation(actor_seat_id=actor.pk, on=True),
         lambda cast, actor, ctx: the_room(cast).premoderation,
-        "room.settings_changed", room_frame("premoderation", on=True), "done", room_target,
+        "room.settings_changed",
+        room_frame("premoderation", on=True),
+        "done",
+        room_target,
     ),
     Case(
-        "slow_mode", Action.SLOW_MODE, with_nothing,
+        "slow_mode",
+        Action.SLOW_MODE,
+        with_nothing,
         lambda cast, actor, ctx: moderation.room_set_slow_mode(actor_seat_id=actor.pk, seconds=45),
         lambda cast, actor, ctx: the_room(cast).slow_mode_seconds == 45,
-        "room.settings_changed", room_frame("slow_mode", seconds=45), "done", room_target,
+        "room.settings_changed",
+        room_frame("slow_mode", seconds=45),
+        "done",
+        room_target,
     ),
     Case(
-        "lock", Action.LOCK, with_nothing,
+        "lock",
+        Action.LOCK,
+        with_nothing,
         lambda cast, actor, ctx: moderation.room_set_locked(actor_seat_id=actor.pk, locked=True),
         lambda cast, actor, ctx: the_room(cast).locked,
-        "room.settings_changed", room_frame("lock"), "done", room_target,
+        "room.settings_changed",
+        room_frame("lock"),
+        "done",
+        room_target,
     ),
     Case(
-        "unlock", Action.LOCK, with_lock,
+        "unlock",
+        Action.LOCK,
+        with_lock,
         lambda cast, actor, ctx: moderation.room_set_locked(actor_seat_id=actor.pk, locked=False),
         lambda cast, actor, ctx: not the_room(cast).locked,
-        "room.settings_changed", room_frame("unlock"), "done", room_target,
+        "room.settings_changed",
+        room_frame("unlock"),
+        "done",
+        room_target,
     ),
     Case(
-        "close", Action.CLOSE, with_nothing,
+        "close",
+        Action.CLOSE,
+        with_nothing,
         lambda cast, actor, ctx: moderation.room_close(actor_seat_id=actor.pk),
         lambda cast, actor, ctx: the_room(cast).status == "closed",
-        "room.status_changed", room_frame("close"), "done", room_target,
+        "room.status_changed",
+        room_frame("close"),
+        "done",
+        room_target,
     ),
     Case(
-        "reopen", Action.CLOSE, with_closed_room,
+        "reopen",
+        Action.CLOSE,
+        with_closed_room,
         lambda cast, actor, ctx: moderation.room_close(actor_seat_id=actor.pk, reopen=True),
         lambda cast, actor, ctx: the_room(cast).status == "live",
-        "room.status_changed", room_frame("reopen"), "done", room_target,
+        "room.status_changed",
+        room_frame("reopen"),
+        "done",
+        room_target,
     ),
     # -- the agenda and hybrid rooms -----------------------------------------------------------
     Case(
-        "run_agenda", Action.RUN_AGENDA, with_second_item,
-        lambda cast, actor, ctx: agenda.agenda_set_current(actor_seat_id=actor.pk, item_id=ctx["item"]),
+        "run_agenda",
+        Action.RUN_AGENDA,
+        with_second_item,
+        lambda cast, actor, ctx: agenda.agenda_set_current(
+            actor_seat_id=actor.pk, item_id=ctx["item"]
+        ),
         lambda cast, actor, ctx: the_room(cast).current_item.public_id == ctx["item"],
         "agenda.current_changed",
-        frame=lambda cast, ctx: {"type": "agenda", "action": "set", "item": ctx["item"], "ref": "r1"},
-        answer="done", audit_target=lambda cast, ctx: ctx["item"],
+        frame=lambda cast, ctx: {
+            "type": "agenda",
+            "action": "set",
+            "item": ctx["item"],
+            "ref": "r1",
+        },
+        answer="done",
+        audit_target=lambda cast, ctx: ctx["item"],
     ),
     Case(
-        "proxy_hand", Action.PROXY_FLOOR, with_nothing,
-        lambda cast, actor, ctx: hybrid.hand_raise_for(actor_seat_id=actor.pk, seat=cast.cyrus.public_id),
-        lambda cast, actor, ctx: FloorRequest.objects.filter(seat=cast.cyrus, status="waiting", by_chair=True).exists(),
+        "proxy_hand",
+        Action.PROXY_FLOOR,
+        with_nothing,
+        lambda cast, actor, ctx: hybrid.hand_raise_for(
+            actor_seat_id=actor.pk, seat=cast.cyrus.public_id
+        ),
+        lambda cast, actor, ctx: FloorRequest.objects.filter(
+            seat=cast.cyrus, status="waiting", by_chair=True
+        ).exists(),
         "floor.hand_raised",
-        frame=lambda cast, ctx: {"type": "hand", "action": "raise", "seat": cast.cyrus.public_id, "ref": "r1"},
-        answer="done", audit_target=lambda cast, ctx: cast.cyrus.public_id,
+        frame=lambda cast, ctx: {
+            "type": "hand",
+            "action": "raise",
+            "seat": cast.cyrus.public_id,
+            "ref": "r1",
+        },
+        answer="done",
+        audit_target=lambda cast, ctx: cast.cyrus.public_id,
     ),
     Case(
-        "in_room_turn", Action.PROXY_FLOOR, with_nothing,
-        lambda cast, actor, ctx: hybrid.turn_record(actor_seat_id=actor.pk, seat=cast.cyrus.public_id, note=CLEAN),
-        lambda cast, actor, ctx: Intervention.objects.filter(seat=cast.cyrus, kind="in_room").exists(),
+        "in_room_turn",
+        Action.PROXY_FLOOR,
+        with_nothing,
+        lambda cast, actor, ctx: hybrid.turn_record(
+            actor_seat_id=actor.pk, seat=cast.cyrus.public_id, note=CLEAN
+        ),
+        lambda cast, actor, ctx: Intervention.objects.filter(
+            seat=cast.cyrus, kind="in_room"
+        ).exists(),
         "intervention.posted",
         frame=lambda cast, ctx: {
-            "type": "floor", "action": "spoke", "seat": cast.cyrus.public_id, "note": CLEAN, "ref": "r1",
+            "type": "floor",
+            "action": "spoke",
+            "seat": cast.cyrus.public_id,
+            "note": CLEAN,
+            "ref": "r1",
         },
-        answer="done", audit_target=lambda cast, ctx: cast.cyrus.public_id,
+        answer="done",
+        audit_target=lambda cast, ctx: cast.cyrus.public_id,
     ),
     # -- the floor ---------------------------------------------------------------------------
     Case(
-        "raise_hand", Action.RAISE_HAND, with_nothing,
+        "raise_hand",
+        Action.RAISE_HAND,
+        with_nothing,
         lambda cast, actor, ctx: floor.hand_raise(seat_id=actor.pk, kind="reply"),
-        lambda cast, actor, ctx: FloorRequest.objects.filter(seat=actor, status="waiting", kind="reply").exists(),
+        lambda cast, actor, ctx: FloorRequest.objects.filter(
+            seat=actor, status="waiting", kind="reply"
+        ).exists(),
         "floor.hand_raised",
-        frame=lambda cast, ctx: {"type": "hand", "action": "raise", "kind": "reply", "ref": "r1"}, answer="done",
-    ),
-    Case(
-        "lower_hand", Action.RAISE_HAND, with_hands("cora"),
-        lambda cast, actor, ctx: floor.hand_lower(seat_id=actor.pk),
-        lambda cast, actor, ctx: request_of(ctx, "cora").status == "withdrawn",
-        "floor.hand_lowered",
-        frame=lambda cast, ctx: {"type": "hand", "action": "lower", "ref": "r1"}, answer="done",
-    ),
-    Case(
-        "floor_next", Action.RUN_FLOOR, with_hands("cora", "gus"),
-        lambda cast, actor, ctx: floor.floor_give_next(actor_seat_id=actor.pk),
-        lambda cast, actor, ctx: speaking(cast).public_id == ctx["cora"] and not speaking(cast).out_of_order,
-        "floor.given", floor_frame("next"), "done",
-    ),
-    Case(
-        "floor_mode", Action.RUN_FLOOR, with_nothing,
-        lambda cast, actor, ctx: floor.floor_set_mode(actor_seat_id=actor.pk, floor_mode="queued", turn_seconds=120),
-        lambda cast, actor, ctx: (the_room(cast).floor_mode, the_room(cast).turn_seconds) == ("queued", 120),
-        "floor.mode_changed", floor_frame("mode", floor_mode="queued", turn_seconds=120), "done", room_target,
-    ),
-    Case(
-        "floor_give_out_of_order", Action.FLOOR_OVERRIDE, with_hands("cora", "gus"),
-        lambda cast, actor, ctx: floor.floor_give(actor_seat_id=actor.pk, request_id=ctx["gus"], reason=REASON),
-        lambda cast, actor, ctx: speaking(cast).public_id == ctx["gus"] and speaking(cast).out_of_order,
-        "floor.given", floor_frame("give", "gus", reason=REASON), "done", request_target("gus"),
-        refused_as=Action.RUN_FLOOR,
-    ),
-    Case(
-        "floor_move", Action.FLOOR_OVERRIDE, with_hands("cora", "gus", "ada"),
-        lambda cast, actor, ctx: floor.floor_move(actor_seat_id=actor.pk, request_id=ctx["ada"], position=1, reason=REASON),
-        lambda cast, actor, ctx: request_of(ctx, "ada").pinned_position == 1,
-        "floor.request_moved", floor_frame("move", "ada", position=1, reason=REASON), "done", request_target("ada"),
-    ),
-    Case(
-        "floor_remove", Action.FLOOR_OVERRIDE, with_hands("cora"),
-        lambda cast, actor, ctx: floor.floor_remove(actor_seat_id=actor.pk, request_id=ctx["cora"], reason=REASON),
-        lambda cast, actor, ctx: request_of(ctx, "cora").status == "removed",
-        "floor.request_removed", floor_frame("remove", "cora", reason=REASON), "done", request_target("cora"),
-    ),
-    # -- consensus checks and recommendations ------------------------------------------------
-    Case(
-        "check_open", Action.RUN_CHECKS, with_nothing,
-        lambda cast, actor, ctx: consensus.check_open(actor_seat_id=actor.pk, proposition=PROPOSITION),
-        lambda cast, actor, ctx: ConsensusCheck.objects.get(room=cast.room).status == "open",
-        "consensus.opened",
-        frame=lambda cast, ctx: {"type": "check", "action": "open", "proposition": PROPOSITION, "ref": "r1"},
-        answer="done", audit_target=check_target,
-    ),
-    Case(
-        "check_close", Action.RUN_CHECKS, with_open_check,
-        lambda cast, actor, ctx: consensus.check_close(actor_seat_id=actor.pk, check_id=ctx["check"]),
-        lambda cast, actor, ctx: ConsensusCheck.objects.get(public_id=ctx["check"]).status == "closed",
-        "consensus.closed",
-        frame=lambda cast, ctx: {"type": "check", "action": "close", "check": ctx["check"], "ref": "r1"},
-        answer="done", audit_target=check_target,
-    ),
-    Case(
-        "vote", Action.VOTE, with_open_check,
-        lambda cast, actor, ctx: consensus.ballot_cast(seat_id=actor.pk, check_id=ctx["check"], option="live"),
-        lambda cast, actor, ctx: (
-            Voter.objects.filter(consensus_check__public_id=ctx["check"], seat=actor).exists()
-            and list(Ballot.objects.filter(consensus_check__public_id=ctx["check"]).values_list("option", flat=True))
-            == ["live"]
-        ),
-        "consensus.voted",
-        frame=lambda cast, ctx: {"type": "vote", "check": ctx["check"], "option": "live", "ref": "r1"},
+        frame=lambda cast, ctx: {"type": "hand", "action": "raise", "kind": "reply", "ref": "r1"},
         answer="done",
     ),
     Case(
-        "recommendation_save", Action.DRAFT_RECOMMENDATIONS, with_nothing,
+        "lower_hand",
+        Action.RAISE_HAND,
+        with_hands("cora"),
+        lambda cast, actor, ctx: floor.hand_lower(seat_id=actor.pk),
+        lambda cast, actor, ctx: request_of(ctx, "cora").status == "withdrawn",
+        "floor.hand_lowered",
+        frame=lambda cast, ctx: {"type": "hand", "action": "lower", "ref": "r1"},
+        answer="done",
+    ),
+    Case(
+        "floor_next",
+        Action.RUN_FLOOR,
+        with_hands("cora", "gus"),
+        lambda cast, actor, ctx: floor.floor_give_next(actor_seat_id=actor.pk),
+        lambda cast, actor, ctx: (
+            speaking(cast).public_id == ctx["cora"] and not speaking(cast).out_of_order
+        ),
+        "floor.given",
+        floor_frame("next"),
+        "done",
+    ),
+    Case(
+        "floor_mode",
+        Action.RUN_FLOOR,
+        with_nothing,
+        lambda cast, actor, ctx: floor.floor_set_mode(
+            actor_seat_id=actor.pk, floor_mode="queued", turn_seconds=120
+        ),
+        lambda cast, actor, ctx: (
+            (the_room(cast).floor_mode, the_room(cast).turn_seconds) == ("queued", 120)
+        ),
+        "floor.mode_changed",
+        floor_frame("mode", floor_mode="queued", turn_seconds=120),
+        "done",
+        room_target,
+    ),
+    Case(
+        "floor_give_out_of_order",
+        Action.FLOOR_OVERRIDE,
+        with_hands("cora", "gus"),
+        lambda cast, actor, ctx: floor.floor_give(
+            actor_seat_id=actor.pk, request_id=ctx["gus"], reason=REASON
+        ),
+        lambda cast, actor, ctx: (
+            speaking(cast).public_id == ctx["gus"] and speaking(cast).out_of_order
+        ),
+        "floor.given",
+        floor_frame("give", "gus", reason=REASON),
+        "done",
+        request_target("gus"),
+        refused_as=Action.RUN_FLOOR,
+    ),
+    Case(
+        "floor_move",
+        Action.FLOOR_OVERRIDE,
+        with_hands("cora", "gus", "ada"),
+        lambda cast, actor, ctx: floor.floor_move(
+            actor_seat_id=actor.pk, request_id=ctx["ada"], position=1, reason=REASON
+        ),
+        lambda cast, actor, ctx: request_of(ctx, "ada").pinned_position == 1,
+        "floor.request_moved",
+        floor_frame("move", "ada", position=1, reason=REASON),
+        "done",
+        request_target("ada"),
+    ),
+    Case(
+        "floor_remove",
+        Action.FLOOR_OVERRIDE,
+        with_hands("cora"),
+        lambda cast, actor, ctx: floor.floor_remove(
+            actor_seat_id=actor.pk, request_id=ctx["cora"], reason=REASON
+        ),
+        lambda cast, actor, ctx: request_of(ctx, "cora").status == "removed",
+        "floor.request_removed",
+        floor_frame("remove", "cora", reason=REASON),
+        "done",
+        request_target("cora"),
+    ),
+    # -- consensus checks and recommendations ------------------------------------------------
+    Case(
+        "check_open",
+        Action.RUN_CHECKS,
+        with_nothing,
+        lambda cast, actor, ctx: consensus.check_open(
+            actor_seat_id=actor.pk, proposition=PROPOSITION
+        ),
+        lambda cast, actor, ctx: ConsensusCheck.objects.get(room=cast.room).status == "open",
+        "consensus.opened",
+        frame=lambda cast, ctx: {
+            "type": "check",
+            "action": "open",
+            "proposition": PROPOSITION,
+            "ref": "r1",
+        },
+        answer="done",
+        audit_target=check_target,
+    ),
+    Case(
+        "check_close",
+        Action.RUN_CHECKS,
+        with_open_check,
+        lambda cast, actor, ctx: consensus.check_close(
+            actor_seat_id=actor.pk, check_id=ctx["check"]
+        ),
+        lambda cast, actor, ctx: (
+            ConsensusCheck.objects.get(public_id=ctx["check"]).status == "closed"
+        ),
+        "consensus.closed",
+        frame=lambda cast, ctx: {
+            "type": "check",
+            "action": "close",
+            "check": ctx["check"],
+            "ref": "r1",
+        },
+        answer="done",
+        audit_target=check_target,
+    ),
+    Case(
+        "vote",
+        Action.VOTE,
+        with_open_check,
+        lambda cast, actor, ctx: consensus.ballot_cast(
+            seat_id=actor.pk, check_id=ctx["check"], option="live"
+        ),
+        lambda cast, actor, ctx: (
+            Voter.objects.filter(consensus_check__public_id=ctx["check"], seat=actor).exists()
+            and list(
+                Ballot.objects.filter(consensus_check__public_id=ctx["check"]).values_list(
+                    "option", flat=True
+                )
+            )
+            == ["live"]
+        ),
+        "consensus.voted",
+        frame=lambda cast, ctx: {
+            "type": "vote",
+            "check": ctx["check"],
+            "option": "live",
+            "ref": "r1",
+        },
+        answer="done",
+    ),
+    Case(
+        "recommendation_save",
+        Action.DRAFT_RECOMMENDATIONS,
+        with_nothing,
         lambda cast, actor, ctx: recommendations.recommendation_save(
-            actor_seat_id=actor.pk, text=RECOMMENDATION, audience="states"),
+            actor_seat_id=actor.pk, text=RECOMMENDATION, audience="states"
+        ),
         lambda cast, actor, ctx: Recommendation.objects.get(room=cast.room).audience == "states",
         "recommendation.saved",
         frame=lambda cast, ctx: {
-            "type": "recommendation", "action": "save", "text": RECOMMENDATION, "audience": "states", "ref": "r1",
+            "type": "recommendation",
+            "action": "save",
+            "text": RECOMMENDATION,
+            "audience": "states",
+            "ref": "r1",
         },
-        answer="done", audit_target=recommendation_target,
+        answer="done",
+        audit_target=recommendation_target,
     ),
     Case(
-        "recommendation_delete", Action.DRAFT_RECOMMENDATIONS, with_recommendation,
-        lambda cast, actor, ctx: recommendations.recommendation_delete(actor_seat_id=actor.pk, recommendation_id=ctx["id"]),
+        "recommendation_delete",
+        Action.DRAFT_RECOMMENDATIONS,
+        with_recommendation,
+        lambda cast, actor, ctx: recommendations.recommendation_delete(
+            actor_seat_id=actor.pk, recommendation_id=ctx["id"]
+        ),
         lambda cast, actor, ctx: not Recommendation.objects.filter(room=cast.room).exists(),
         "recommendation.deleted",
-        frame=lambda cast, ctx: {"type": "recommendation", "action": "delete", "id": ctx["id"], "ref": "r1"},
-        answer="done", audit_target=recommendation_target,
+        frame=lambda cast, ctx: {
+            "type": "recommendation",
+            "action": "delete",
+            "id": ctx["id"],
+            "ref": "r1",
+        },
+        answer="done",
+        audit_target=recommendation_target,
     ),
     Case(
-        "minutes_save", Action.EDIT_MINUTES, with_nothing,
+        "minutes_save",
+        Action.EDIT_MINUTES,
+        with_nothing,
         lambda cast, actor, ctx: minutes.minutes_save(
-            actor_seat_id=actor.pk, summaries={cast.room.agenda_items.get().public_id: "A summary."}),
+            actor_seat_id=actor.pk, summaries={cast.room.agenda_items.get().public_id: "A summary."}
+        ),
         lambda cast, actor, ctx: version_of(cast).summaries != {},
-        "minutes.saved", audit_target=version_target,
+        "minutes.saved",
+        audit_target=version_target,
     ),
     Case(
-        "minutes_review_open", Action.REVIEW_MINUTES, with_version,
+        "minutes_review_open",
+        Action.REVIEW_MINUTES,
+        with_version,
         lambda cast, actor, ctx: minutes.minutes_review_open(actor_seat_id=actor.pk, version=1),
         lambda cast, actor, ctx: version_of(cast).in_review,
-        "minutes.review_opened", audit_target=version_target,
+        "minutes.review_opened",
+        audit_target=version_target,
     ),
     Case(
-        "minutes_review_close", Action.REVIEW_MINUTES, with_review,
+        "minutes_review_close",
+        Action.REVIEW_MINUTES,
+        with_review,
         lambda cast, actor, ctx: minutes.minutes_review_close(actor_seat_id=actor.pk, version=1),
         lambda cast, actor, ctx: version_of(cast).review_closed_at is not None,
-        "minutes.review_closed", audit_target=version_target,
+        "minutes.review_closed",
+        audit_target=version_target,
     ),
     Case(
-        "minutes_comment", Action.COMMENT_MINUTES, with_review,
+        "minutes_comment",
+        Action.COMMENT_MINUTES,
+        with_review,
         lambda cast, actor, ctx: minutes.minutes_comment(seat_id=actor.pk, version=1, body=CLEAN),
         lambda cast, actor, ctx: version_of(cast).comments.get().seat_id == actor.pk,
         "minutes.commented",
     ),
     Case(
-        "held_publish", Action.MODERATE_NOTES, with_held_comment,
+        "held_publish",
+        Action.MODERATE_NOTES,
+        with_held_comment,
         lambda cast, actor, ctx: holds.held_text_publish(
-            actor_seat_id=actor.pk, held_id=ctx["held"], body="I agree with what was said about early warning."),
-        lambda cast, actor, ctx: version_of(cast).comments.get().body_md.startswith("I agree with what was said"),
-        "text.published", audit_target=held_target,
+            actor_seat_id=actor.pk,
+            held_id=ctx["held"],
+            body="I agree with what was said about early warning.",
+        ),
+        lambda cast, actor, ctx: (
+            version_of(cast).comments.get().body_md.startswith("I agree with what was said")
+        ),
+        "text.published",
+        audit_target=held_target,
     ),
     Case(
-        "held_decline", Action.MODERATE_NOTES, with_held_comment,
-        lambda cast, actor, ctx: holds.held_text_decline(actor_seat_id=actor.pk, held_id=ctx["held"], reason=REASON),
+        "held_decline",
+        Action.MODERATE_NOTES,
+        with_held_comment,
+        lambda cast, actor, ctx: holds.held_text_decline(
+            actor_seat_id=actor.pk, held_id=ctx["held"], reason=REASON
+        ),
         lambda cast, actor, ctx: HeldText.objects.get(public_id=ctx["held"]).status == "declined",
-        "text.declined", audit_target=held_target,
+        "text.declined",
+        audit_target=held_target,
     ),
     Case(
-        "minutes_adopt", Action.ADOPT_MINUTES, with_version,
+        "minutes_adopt",
+        Action.ADOPT_MINUTES,
+        with_version,
         lambda cast, actor, ctx: minutes.minutes_adopt(actor_seat_id=actor.pk, version=1),
         lambda cast, actor, ctx: version_of(cast).adopted_at is not None,
-        "minutes.adopted", audit_target=version_target,
+        "minutes.adopted",
+        audit_target=version_target,
     ),
 ]
 # Walked by their own tests below: what a page or a socket lets each role read.
-READS = {Action.JOIN, Action.READ_MODERATION, Action.READ_AUDIT, Action.READ_DRAFT_MINUTES, Action.READ_SCREEN}
+READS = {
+    Action.JOIN,
+    Action.READ_MODERATION,
+    Action.READ_AUDIT,
+    Action.READ_DRAFT_MINUTES,
+    Action.READ_SCREEN,
+}
 FRAME_CASES = [case for case in CASES if case.frame is not None]
 
 
@@ -689,7 +987,10 @@ def assert_allowed_effect(cast: Cast, case: Case, actor: Seat, ctx: dict, before
         entry = AuditEntry.objects.filter(room_id=cast.room.pk).order_by("-seq").first()
         assert entry is not None and entry.seq > len(before["audit"])
         assert (entry.action, entry.actor_role, entry.actor_public_id, entry.target) == (
-            str(case.action), actor.role, actor.public_id, case.audit_target(cast, ctx),
+            str(case.action),
+            actor.role,
+            actor.public_id,
+            case.audit_target(cast, ctx),
         )
     else:
         assert len(snapshot(cast.room)["audit"]) == len(before["audit"])
@@ -822,7 +1123,7 @@ def test_someone_without_a_seat_may_not_join(cast, outsider):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_the_audience_of_a_role_follows_read_moderation(cast, role):
-    access = selectors.room_access(session_of(cast.seats[ROLE_PERSONA[role]]), "test-room")
+    access = selectors.access_room_summary(session_of(cast.seats[ROLE_PERSONA[role]]), "test-room")
     expected = MODERATORS if allowed(role, Action.READ_MODERATION) else PARTICIPANTS
     assert access.audience == expected
 
@@ -883,8 +1184,12 @@ def test_only_roles_with_read_audit_may_read_the_audit_log(cast, role):
 def test_only_roles_with_read_draft_minutes_may_read_a_draft(cast, role):
     with_version(cast, cast.rita)
     seat = cast.seats[ROLE_PERSONA[role]]
-    for path in ("/rooms/test-room/minutes.md", "/rooms/test-room/minutes.md?version=1",
-                 "/rooms/test-room/minutes.md?version=live", "/rooms/test-room/minutes/"):
+    for path in (
+        "/rooms/test-room/minutes.md",
+        "/rooms/test-room/minutes.md?version=1",
+        "/rooms/test-room/minutes.md?version=live",
+        "/rooms/test-room/minutes/",
+    ):
         response = page(seat.user, path)
         body = response.content.decode()
         if allowed(role, Action.READ_DRAFT_MINUTES):
@@ -964,7 +1269,7 @@ def test_a_withdrawn_seat_may_not_open_the_room_or_the_audit_page(cast, persona,
     assert page(seat.user).status_code == 403
     assert audit_page(seat.user).status_code == 403
     with pytest.raises(ServiceError) as refused:
-        selectors.room_access(session_of(seat), "test-room")
+        selectors.access_room_summary(session_of(seat), "test-room")
     assert refused.value.code == "forbidden"
     for action in Action:
         with pytest.raises(ServiceError):

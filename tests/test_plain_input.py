@@ -12,7 +12,7 @@ from forum.models import Intervention
 from forum.services.interventions import intervention_post
 from moderation.sanitize import plain_input
 from realtime.frames import parse_frame
-from tests.test_minutes import consent_all
+from tests.support.minutes import consent_all
 
 pytestmark = pytest.mark.django_db
 

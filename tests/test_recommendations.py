@@ -13,13 +13,15 @@ from forum.services.rooms import room_set_current_item
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
-from tests.conftest import build_cast
-from tests.test_permissions import snapshot
+from tests.support.personas import build_cast
+from tests.support.state import snapshot
 
 pytestmark = pytest.mark.django_db
 
 TEXT = "RIGOs should **publish** early-warning data for every district each month."
-HTML = "<p>RIGOs should <strong>publish</strong> early-warning data for every district each month.</p>"
+HTML = (
+    "<p>RIGOs should <strong>publish</strong> early-warning data for every district each month.</p>"
+)
 
 
 def state(room: RoundTable) -> dict:
@@ -71,14 +73,21 @@ def test_the_rapporteur_drafts_a_recommendation_under_the_current_item(cast):
     validate_payload(event.kind, PARTICIPANTS, event.participants)
     validate_payload(event.kind, MODERATORS, event.moderators)
     assert event.participants == {
-        "id": stored.public_id, "text_html": HTML, "text_md": TEXT, "audience": "rigos",
-        "agenda_item": cast.room.current_item.public_id, "consensus_check": None, "consensus_outcome": None,
+        "id": stored.public_id,
+        "text_html": HTML,
+        "text_md": TEXT,
+        "audience": "rigos",
+        "agenda_item": cast.room.current_item.public_id,
+        "consensus_check": None,
+        "consensus_outcome": None,
         "updated_at": stored.updated_at.isoformat(),
-    }  # fmt: skip
+    }
     assert event.moderators == {**event.participants, "author": cast.rita.public_id, "sector": None}
     entry = AuditEntry.objects.filter(room_id=cast.room.pk).order_by("-seq").first()
     assert (entry.action, entry.actor_public_id, entry.target) == (
-        "draft_recommendations", cast.rita.public_id, stored.public_id,
+        "draft_recommendations",
+        cast.rita.public_id,
+        stored.public_id,
     )
     assert audit_verify(cast.room).ok
 
@@ -98,11 +107,15 @@ def test_a_recommendation_cites_the_closed_check_it_came_from_and_its_item(cast)
 def test_an_edit_replaces_text_audience_and_check_and_keeps_the_item(cast):
     check_id = closed_check(cast)
     first = save(cast, consensus_check=check_id)
-    edited = save(cast, recommendation_id=first.public_id, text="States *should* fund it.", audience="states")
+    edited = save(
+        cast, recommendation_id=first.public_id, text="States *should* fund it.", audience="states"
+    )
     assert edited.pk == first.pk and Recommendation.objects.count() == 1
     stored = Recommendation.objects.get(pk=first.pk)
     assert (stored.text_html, stored.audience, stored.consensus_check) == (
-        "<p>States <em>should</em> fund it.</p>", "states", None,
+        "<p>States <em>should</em> fund it.</p>",
+        "states",
+        None,
     )
     assert stored.agenda_item_id == first.agenda_item_id
     assert stored.updated_at >= first.updated_at
@@ -110,7 +123,9 @@ def test_an_edit_replaces_text_audience_and_check_and_keeps_the_item(cast):
 
 
 def test_markdown_is_sanitised(cast):
-    recommendation = save(cast, text='<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>')
+    recommendation = save(
+        cast, text="<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    )
     assert "<script" not in recommendation.text_html
     assert "&lt;script&gt;" in recommendation.text_html  # shown as text
     assert "href" not in recommendation.text_html
@@ -124,7 +139,11 @@ def test_the_rapporteur_withdraws_a_recommendation(cast):
     event = last_event(cast.room)
     assert event.kind == "recommendation.deleted"
     assert event.participants == {"id": recommendation.public_id}
-    assert event.moderators == {"id": recommendation.public_id, "author": cast.rita.public_id, "sector": None}
+    assert event.moderators == {
+        "id": recommendation.public_id,
+        "author": cast.rita.public_id,
+        "sector": None,
+    }
     assert audit_verify(cast.room).ok
 
 
@@ -169,7 +188,14 @@ def test_an_open_check_cannot_be_cited(cast):
 def test_a_check_of_another_item_cannot_be_cited_under_this_one(cast):
     check_id = closed_check(cast)
     second = cast.room.agenda_items.create(position=2, title="The role of the media")
-    refused("invalid_agenda_item", cast, save, cast, consensus_check=check_id, agenda_item=second.public_id)
+    refused(
+        "invalid_agenda_item",
+        cast,
+        save,
+        cast,
+        consensus_check=check_id,
+        agenda_item=second.public_id,
+    )
 
 
 def test_nothing_of_another_room_can_be_reached(cast):
@@ -179,5 +205,11 @@ def test_nothing_of_another_room_can_be_reached(cast):
     refused("not_found", cast, save, cast, consensus_check=elsewhere_check)
     refused("not_found", cast, save, cast, agenda_item=other.room.current_item.public_id)
     refused("not_found", cast, save, cast, recommendation_id=elsewhere.public_id)
-    refused("not_found", cast, recommendation_delete, actor_seat_id=cast.rita.pk, recommendation_id=elsewhere.public_id)
+    refused(
+        "not_found",
+        cast,
+        recommendation_delete,
+        actor_seat_id=cast.rita.pk,
+        recommendation_id=elsewhere.public_id,
+    )
     assert Recommendation.objects.filter(pk=elsewhere.pk).exists()

@@ -30,7 +30,9 @@ async def post_many(seat, count, pause=0.0):
     return seqs
 
 
-async def test_reconnect_with_after_gets_the_200_missed_events_while_new_ones_arrive(cast, sockets, settings):
+async def test_reconnect_with_after_gets_the_200_missed_events_while_new_ones_arrive(
+    cast, sockets, settings
+):
     # Small replay chunks make the replay span many reads, interleaved with new posts.
     settings.ROUNDTABLES = {**settings.ROUNDTABLES, "REPLAY_CHUNK": 15}
     await consent_all(cast.cora, cast.pia)
@@ -54,7 +56,9 @@ async def test_reconnect_with_after_gets_the_200_missed_events_while_new_ones_ar
     assert await back.nothing()
 
 
-async def test_resume_frame_replays_inside_an_open_connection_without_gap_or_duplicate(cast, sockets, settings):
+async def test_resume_frame_replays_inside_an_open_connection_without_gap_or_duplicate(
+    cast, sockets, settings
+):
     settings.ROUNDTABLES = {**settings.ROUNDTABLES, "REPLAY_CHUNK": 7}
     await consent_all(cast.cora)
     ada, _, _ = await sockets(cast.ada.user, after=0)

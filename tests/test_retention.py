@@ -19,8 +19,8 @@ from django.test import Client
 from django.utils import timezone
 
 from forum.errors import ServiceError
-from forum.minutes_access import version_document
-from forum.minutes_render import exports
+from forum.minutes.access import version_document
+from forum.minutes.formats.registry import exports
 from forum.models import (
     Flag,
     Intervention,
@@ -33,7 +33,7 @@ from forum.models import (
     User,
 )
 from forum.services.minutes import minutes_adopt, minutes_save
-from forum.services.moderation import intervention_reject, seat_reveal
+from forum.services.moderator_actions import intervention_reject, seat_reveal
 from forum.services.retention import (
     ERASED,
     purge_due_at,
@@ -51,8 +51,8 @@ from forum.services.seats import (
 from forum.services.submissions import submission_advance, submission_create
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
-from tests.conftest import PERSONAS, sign_in
-from tests.test_minutes import post, run_session
+from tests.support.minutes import post, run_session
+from tests.support.personas import PERSONAS, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -101,18 +101,28 @@ def identity_of(persona: str) -> list[str]:
 
 @pytest.fixture
 def sam(db) -> User:
-    return User.objects.create_user(username="sam", email="sam@example.org", password="x", is_staff=True)
+    return User.objects.create_user(
+        username="sam", email="sam@example.org", password="x", is_staff=True
+    )
 
 
 @pytest.fixture
 def other(cast):
     """Another round table where Cora and Ada also sit, with Zoe who sits only there."""
-    room = RoundTable.objects.create(dialogue=cast.room.dialogue, slug="other-room", title="Other round table")
+    room = RoundTable.objects.create(
+        dialogue=cast.room.dialogue, slug="other-room", title="Other round table"
+    )
     room.dialogue.sectors.set(Sector.objects.all())
     civil = Sector.objects.get(slug="civil-society")
     for persona in SHARED:
         seat = Seat.objects.get(room=cast.room, user__username=f"{persona}@example.org")
-        seat_upsert(room=room, user=seat.user, role="delegate", sector=seat.sector, organization=seat.organization)
+        seat_upsert(
+            room=room,
+            user=seat.user,
+            role="delegate",
+            sector=seat.sector,
+            organization=seat.organization,
+        )
     zoe = user_upsert(email="zoe@example.org", name="Zoe Zephyr")
     org = organization_get_or_create(name="Coalition of Elsewhere", sector=civil)
     seat, _ = seat_upsert(room=room, user=zoe, role="delegate", sector=civil, organization=org)
@@ -124,30 +134,52 @@ def everything_happens(cast, sam) -> MinutesVersion:
     """A session with every place a name can end up in, adopted and submitted."""
     run_session(cast)
     # Held because it names people, then rejected: the original stays for the audit.
-    held = post(cast, "gus", "Ask Cora Civil of the Peace Network of Nowhere, or greta@example.org.")
-    intervention_reject(actor_seat_id=cast.mona.pk, intervention_id=held, reason="It names a participant.")
+    held = post(
+        cast, "gus", "Ask Cora Civil of the Peace Network of Nowhere, or greta@example.org."
+    )
+    intervention_reject(
+        actor_seat_id=cast.mona.pk, intervention_id=held, reason="It names a participant."
+    )
     # A reason that names someone is refused now; one written before that still may.
     Intervention.objects.filter(public_id=held).update(status_reason="It names Greta Government.")
     # A moderator looks behind a pseudonym and writes the name into the audit reason.
-    seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.pia.public_id, reason="Pia Private threatened Celia Collective")
+    seat_reveal(
+        actor_seat_id=cast.mona.pk,
+        seat=cast.pia.public_id,
+        reason="Pia Private threatened Celia Collective",
+    )
     published = Intervention.objects.filter(room=cast.room, status="published").first()
-    Flag.objects.create(intervention=published, seat=cast.ada, reason="Gil Gabinete said this yesterday")
+    Flag.objects.create(
+        intervention=published, seat=cast.ada, reason="Gil Gabinete said this yesterday"
+    )
     # The secretariat changed a seat in the admin; its history names it.
     LogEntry.objects.create(
-        user=sam, content_type=ContentType.objects.get_for_model(Seat), object_id=str(cast.cyrus.pk),
-        object_repr=str(cast.cyrus), action_flag=CHANGE, change_message="",
+        user=sam,
+        content_type=ContentType.objects.get_for_model(Seat),
+        object_id=str(cast.cyrus.pk),
+        object_repr=str(cast.cyrus),
+        action_flag=CHANGE,
+        change_message="",
     )
     item = cast.room.agenda_items.get().public_id
-    minutes_save(actor_seat_id=cast.rita.pk, summaries={item: "The round table agreed on monthly data."})
+    minutes_save(
+        actor_seat_id=cast.rita.pk, summaries={item: "The round table agreed on monthly data."}
+    )
     version = minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     from forum.models import Committee
 
-    committee = Committee.objects.create(name="Forum Regional Security Committee", rigo="Pacific Islands Forum")
+    committee = Committee.objects.create(
+        name="Forum Regional Security Committee", rigo="Pacific Islands Forum"
+    )
     submission = submission_create(
-        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id,
+        user=sam,
+        room_slug=cast.room.slug,
+        committee_id=committee.public_id,
         recommendation_ids=list(cast.room.recommendations.values_list("public_id", flat=True)),
     )
-    submission_advance(user=sam, submission_id=submission.public_id, status="submitted", note="By e-mail.")
+    submission_advance(
+        user=sam, submission_id=submission.public_id, status="submitted", note="By e-mail."
+    )
     return version
 
 
@@ -183,7 +215,9 @@ def test_purge_leaves_no_identity_of_the_room_and_changes_no_record(cast, other,
     package_before = bytes(Submission.objects.get().package)
     head = version.audit_head
     assert audit_verify(cast.room, anchor=head).ok
-    other_seats = list(Seat.objects.filter(room=other).values_list("user__email", "organization__name"))
+    other_seats = list(
+        Seat.objects.filter(room=other).values_list("user__email", "organization__name")
+    )
 
     out = StringIO()
     call_command("purge_identities", stdout=out)
@@ -195,9 +229,17 @@ def test_purge_leaves_no_identity_of_the_room_and_changes_no_record(cast, other,
     # Cora and Ada still sit in the other round table: their accounts and organizations stay
     # for it, and only there; nothing of this round table points to them or names them.
     shared = [text for persona in SHARED for text in identity_of(persona)]
-    assert {table for table, _column, _needle in hits(shared)} == {"forum_user", "forum_organization"}
-    assert not Seat.objects.filter(room=cast.room, user__email__in=["cora@example.org", "ada@example.org"]).exists()
-    assert list(Seat.objects.filter(room=other).values_list("user__email", "organization__name")) == other_seats
+    assert {table for table, _column, _needle in hits(shared)} == {
+        "forum_user",
+        "forum_organization",
+    }
+    assert not Seat.objects.filter(
+        room=cast.room, user__email__in=["cora@example.org", "ada@example.org"]
+    ).exists()
+    assert (
+        list(Seat.objects.filter(room=other).values_list("user__email", "organization__name"))
+        == other_seats
+    )
     assert audit_verify(other).ok
 
     # The record is untouched: minutes and every export byte for byte, the package, the log.
@@ -206,22 +248,41 @@ def test_purge_leaves_no_identity_of_the_room_and_changes_no_record(cast, other,
     report = audit_verify(cast.room, anchor=head)
     assert report.ok and report.anchor_seq == version.audit_seq, report.problem
     last = AuditEntry.objects.filter(room=cast.room).order_by("-seq").first()
-    assert (last.action, last.data["seats"], last.data["retention_days"]) == ("purge_identities", 12, 90)
+    assert (last.action, last.data["seats"], last.data["retention_days"]) == (
+        "purge_identities",
+        12,
+        90,
+    )
     # Pseudonyms, sectors and roles stay; every seat is withdrawn and its link gone.
     seats = Seat.objects.filter(room=cast.room)
     assert seats.filter(identity_erased_at__isnull=True).count() == 0
-    assert seats.filter(removed_at__isnull=True).count() == seats.filter(token_hash__isnull=False).count() == 0
+    assert (
+        seats.filter(removed_at__isnull=True).count()
+        == seats.filter(token_hash__isnull=False).count()
+        == 0
+    )
     assert Seat.objects.get(pk=cast.cora.pk).pseudonym_number == cast.cora.pseudonym_number
     assert Seat.objects.get(pk=cast.cora.pk).sector.slug == "civil-society"
-    assert cast.room.interventions.get(seat=cast.gus, status="rejected").body_md.startswith(f"Ask {ERASED} of")
+    assert cast.room.interventions.get(seat=cast.gus, status="rejected").body_md.startswith(
+        f"Ask {ERASED} of"
+    )
 
 
 def test_reveal_answers_that_the_identity_was_erased(cast, sam):
     seat_erase_identity(seat=cast.cyrus, actor=sam)
-    identity = seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.cyrus.public_id, reason="Checking who it was")
-    assert identity["name"] is None and identity["email"] is None and identity["organization"] is None
-    assert identity["erased"] and (identity["sector"], identity["role"]) == ("civil-society", "delegate")
-    assert AuditEntry.objects.filter(room=cast.room, action="reveal", target=cast.cyrus.public_id).exists()
+    identity = seat_reveal(
+        actor_seat_id=cast.mona.pk, seat=cast.cyrus.public_id, reason="Checking who it was"
+    )
+    assert (
+        identity["name"] is None and identity["email"] is None and identity["organization"] is None
+    )
+    assert identity["erased"] and (identity["sector"], identity["role"]) == (
+        "civil-society",
+        "delegate",
+    )
+    assert AuditEntry.objects.filter(
+        room=cast.room, action="reveal", target=cast.cyrus.public_id
+    ).exists()
 
 
 def test_purge_runs_once_the_period_has_passed_and_never_before(cast, sam):
@@ -321,7 +382,9 @@ def test_a_person_is_erased_at_their_request_in_one_room_only(cast, other, sam):
     assert Seat.objects.get(room=other, user=cora).organization.name == "Peace Network of Nowhere"
     entry = AuditEntry.objects.get(action="erase_identity")
     assert (entry.target, entry.reason, entry.data["sector"]) == (
-        cast.cora.public_id, "Request received on 3 March", "civil-society",
+        cast.cora.public_id,
+        "Request received on 3 March",
+        "civil-society",
     )
     with pytest.raises(ServiceError) as again:
         seat_erase_identity(seat=cast.cora, actor=sam)
@@ -357,14 +420,20 @@ def staff(sam) -> Client:
 def test_the_room_page_sets_the_retention_period(cast, staff):
     page = staff.get(ROOM_PAGE).content.decode()
     assert 'id="retention"' in page and 'name="retention_days"' in page and 'value="90"' in page
-    assert "The minutes are not adopted yet; identities will be erased 90 days after their adoption." in page
+    assert (
+        "The minutes are not adopted yet; identities will be erased 90 days after their adoption."
+        in page
+    )
     response = staff.post(ROOM_PAGE, {"action": "retention", "retention_days": "30"})
     assert response.status_code == 302 and response["Location"].endswith("#retention")
     assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 30
     assert AuditEntry.objects.get(action="set_retention").data == {"before": 90, "after": 30}
     for bad in ("-1", "4000", "soon", ""):
         refused = staff.post(ROOM_PAGE, {"action": "retention", "retention_days": bad})
-        assert refused.status_code == 400 and "<code>invalid_retention</code>" in refused.content.decode(), bad
+        assert (
+            refused.status_code == 400
+            and "<code>invalid_retention</code>" in refused.content.decode()
+        ), bad
     assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 30
     assert AuditEntry.objects.filter(action="set_retention").count() == 1
 
@@ -387,7 +456,10 @@ def test_the_room_page_erases_a_persons_identity_at_their_request(cast, staff):
     assert f'<option value="{cast.gus.public_id}">Gustavo Gobierno &lt;gus@example.org&gt;' in page
     form = {"action": "erase_identity", "seat": cast.gus.public_id, "reason": "Request of 3 March"}
     unconfirmed = staff.post(ROOM_PAGE, form)
-    assert unconfirmed.status_code == 400 and "<code>invalid_form</code>" in unconfirmed.content.decode()
+    assert (
+        unconfirmed.status_code == 400
+        and "<code>invalid_form</code>" in unconfirmed.content.decode()
+    )
     named = staff.post(ROOM_PAGE, {**form, "confirm": "on", "reason": "Gustavo Gobierno asked"})
     assert named.status_code == 400 and "<code>names_participant</code>" in named.content.decode()
     unknown = staff.post(ROOM_PAGE, {**form, "confirm": "on", "seat": "nobody"})
@@ -408,19 +480,28 @@ def test_the_room_page_erases_a_persons_identity_at_their_request(cast, staff):
 
 def test_only_the_secretariat_sets_retention_and_erases(cast):
     chair = sign_in(Client(), cast.chloe)
-    for form in ({"action": "retention", "retention_days": "0"},
-                 {"action": "erase_identity", "seat": cast.gus.public_id, "confirm": "on"}):
+    for form in (
+        {"action": "retention", "retention_days": "0"},
+        {"action": "erase_identity", "seat": cast.gus.public_id, "confirm": "on"},
+    ):
         assert chair.post(ROOM_PAGE, form).status_code == 403
     assert RoundTable.objects.get(pk=cast.room.pk).retention_days == 90
     assert not Seat.objects.filter(identity_erased_at__isnull=False).exists()
 
 
 def test_the_audit_pages_mark_a_reason_erased_with_the_identity_it_named(cast, staff):
-    seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.pia.public_id, reason="Pia Private threatened someone")
-    seat_reveal(actor_seat_id=cast.mona.pk, seat=cast.gus.public_id, reason="A routine check of a seat")
+    seat_reveal(
+        actor_seat_id=cast.mona.pk, seat=cast.pia.public_id, reason="Pia Private threatened someone"
+    )
+    seat_reveal(
+        actor_seat_id=cast.mona.pk, seat=cast.gus.public_id, reason="A routine check of a seat"
+    )
     seat_erase_identity(seat=cast.pia, actor=User.objects.get(username="sam"))
     chair = sign_in(Client(), cast.chloe)
-    for client, url in ((staff, "/secretariat/rooms/test-room/audit/"), (chair, "/rooms/test-room/audit/")):
+    for client, url in (
+        (staff, "/secretariat/rooms/test-room/audit/"),
+        (chair, "/rooms/test-room/audit/"),
+    ):
         page = client.get(url).content.decode()
         assert "Pia Private" not in page and "A routine check of a seat" in page, url
         assert page.count("(erased with the identity it named)") == 1, url
@@ -439,17 +520,25 @@ def test_an_erased_delegate_leaves_the_floor_of_a_live_round_table(cast, sam):
     assert audit_verify(cast.room).ok
 
 
-def test_erasure_scrubs_draft_cover_letters_and_follow_up_texts_but_not_a_submitted_letter(cast, sam):
+def test_erasure_scrubs_draft_cover_letters_and_follow_up_texts_but_not_a_submitted_letter(
+    cast, sam
+):
     from forum.models import Committee, FollowUp
 
     everything_happens(cast, sam)
     submitted = Submission.objects.get()
     letter_before = submitted.cover_letter
     # A follow-up's text is the recommendation as adopted; in an open forum it may name people.
-    FollowUp.objects.filter(submission=submitted).update(text_md="Cora Civil of the Peace Network of Nowhere follows it.")
-    committee = Committee.objects.create(name="OAS General Assembly", rigo="Organization of American States")
+    FollowUp.objects.filter(submission=submitted).update(
+        text_md="Cora Civil of the Peace Network of Nowhere follows it."
+    )
+    committee = Committee.objects.create(
+        name="OAS General Assembly", rigo="Organization of American States"
+    )
     draft = submission_create(
-        user=sam, room_slug=cast.room.slug, committee_id=committee.public_id,
+        user=sam,
+        room_slug=cast.room.slug,
+        committee_id=committee.public_id,
         recommendation_ids=list(cast.room.recommendations.values_list("public_id", flat=True)),
         letter="Dear committee, Cora Civil (cora@example.org) will present this in person.",
     )

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import REPO, ROOM, launch_chromium, live_server, open_room
-from tests.test_accessibility import STAFF, signed_in
-from tests.test_room_ui import accept_rule, choose_author, post
+from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
+from tests.support.room_ui import accept_rule, choose_author, post
+from tests.support.staff import STAFF, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,15 +40,19 @@ def artifacts() -> Path:
 
 def secretariat(chromium, server):
     server.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from forum.models import User; "
-        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r})",
+        f"User.objects.create_superuser(username={STAFF[0]!r}, email='sam@example.org', "
+        f"password={STAFF[1]!r})",
     )
     _context, page = signed_in(chromium, server, "secretariat")
     return page
 
 
-def test_the_secretariat_erases_a_delegates_identity_and_the_room_lets_go_of_them(chromium, server, artifacts):
+def test_the_secretariat_erases_a_delegates_identity_and_the_room_lets_go_of_them(
+    chromium, server, artifacts
+):
     from playwright.sync_api import expect
 
     person = server.personas["cso1"]
@@ -83,7 +87,9 @@ def test_the_secretariat_erases_a_delegates_identity_and_the_room_lets_go_of_the
 
         # The delegate's open page is let go of at once, with the reason in their language.
         expect(delegate.locator("#conn")).to_have_attribute("data-state", "refused")
-        expect(delegate.locator("main")).to_contain_text("Your identity in this round table has been erased")
+        expect(delegate.locator("main")).to_contain_text(
+            "Your identity in this round table has been erased"
+        )
         delegate.screenshot(path=str(artifacts / "03-delegate-let-go.png"), full_page=True)
 
         # The chair looks behind the pseudonym: no one is left to show.
@@ -93,7 +99,9 @@ def test_the_secretariat_erases_a_delegates_identity_and_the_room_lets_go_of_the
         revealed = chair.locator("#revealed")
         expect(revealed).to_contain_text(re.compile(r"identity was erased on \d{4}-\d{2}-\d{2}"))
         expect(revealed).to_contain_text("Civil society")
-        assert person.name not in revealed.inner_text() and person.email not in revealed.inner_text()
+        assert (
+            person.name not in revealed.inner_text() and person.email not in revealed.inner_text()
+        )
         chair.screenshot(path=str(artifacts / "04-chair-reveal-erased.png"), full_page=True)
 
         # The old link opens nothing.

@@ -2,7 +2,7 @@
 
 The chair's console (mute, slow mode, lock, flags, reveal), the post box's Markdown
 preview, the speaker's countdown, the page at 375 px, and a keyboard-only delegate.
-A real server runs in a separate process (tests/browser.py); each person is a separate
+A real server runs in a separate process (tests/support/browser.py); each person is a separate
 browser context. The tests share the module's server and room, so each uses its own
 delegates and puts back the room settings it changes.
 """
@@ -15,12 +15,10 @@ import re
 
 import pytest
 
-from tests.browser import REPO, join_over_http, launch_chromium, live_server, open_room
+from tests.support.browser import join_over_http, launch_chromium, live_server, open_room
+from tests.support.room_ui import ROOM_JS, accept_rule, choose_author, intervention, post
 
 pytestmark = pytest.mark.browser
-
-SEAT_BUTTON = re.compile(r"^Seat")
-ROOM_JS = REPO / "templates" / "static" / "room"  # the room page's ES modules
 
 
 @pytest.fixture(scope="module")
@@ -34,38 +32,6 @@ def chromium():
 
 
 # -- helpers --------------------------------------------------------------------------
-
-
-def accept_rule(page) -> None:
-    from playwright.sync_api import expect
-
-    page.click("#consent-button")
-    expect(page.locator("#consent-box")).to_be_hidden()
-
-
-def post(page, body: str) -> None:
-    from playwright.sync_api import expect
-
-    page.fill("#post-body", body)
-    page.click("#post-button")
-    expect(page.locator("#post-status")).to_have_text("Posted.")
-
-
-def intervention(page, text: str):
-    return page.locator("#stream li.intervention", has_text=text)
-
-
-def choose_author(chair, text: str) -> str:
-    """The chair picks the seat behind an intervention; returns its label."""
-    from playwright.sync_api import expect
-
-    item = intervention(chair, text)
-    expect(item).to_have_count(1)
-    label = item.locator(".attribution strong").inner_text()
-    item.get_by_role("button", name=SEAT_BUTTON).click()
-    expect(chair.locator("#seat-chosen")).to_have_text(f"Chosen seat: {label}")
-    expect(chair.locator("#seat-title")).to_be_focused()
-    return label
 
 
 def no_horizontal_scroll(page) -> None:
@@ -270,9 +236,7 @@ def test_the_reason_dialog_holds_the_focus_and_gives_it_back(chromium, server):
         if chair.locator("#consent-box").is_visible():
             accept_rule(chair)
         post(chair, "Welcome back to the round table.")
-        hide = intervention(chair, "Welcome back").get_by_role(
-            "button", name=re.compile("^Hide")
-        )
+        hide = intervention(chair, "Welcome back").get_by_role("button", name=re.compile("^Hide"))
         hide.focus()
         chair.keyboard.press("Enter")
         expect(chair.locator("#ask")).to_be_visible()
@@ -304,7 +268,7 @@ def test_the_preview_shows_sanitised_html_and_runs_no_script(chromium, server):
     try:
         body = (
             "Some **bold** words <script>window.__ran.push('script')</script>"
-            ' and <img src=x onerror="window.__ran.push(\'img\')"> end.'
+            " and <img src=x onerror=\"window.__ran.push('img')\"> end."
         )
         delegate.fill("#post-body", body)
         toggle = delegate.locator("#preview-button")
@@ -465,6 +429,8 @@ def test_the_room_page_loads_every_module_and_logs_no_error(chromium, server, wh
     try:
         # The start-up ran to its end: the parity figures are fetched last.
         expect(page.locator("#parity")).not_to_have_text("…")
+        # Nobody has had the floor yet: no balance index of 1.00.
+        expect(page.locator("#parity")).to_contain_text("Balance index: not used yet")
         # screen.js is the venue screen's own entry point (it reuses the room's modules).
         files = {path.name for path in ROOM_JS.glob("*.js")} - {"screen.js"}
         assert modules == dict.fromkeys(files, 200), modules
@@ -478,7 +444,9 @@ def test_the_room_page_loads_every_module_and_logs_no_error(chromium, server, wh
 # Keys the room's script builds at run time: `status_${status}`, `audience_${audience}`, the
 # kind of a minutes event, a speaker's function (`role_${a.function}`), a result's reason
 # (`why_${x.code}`), and the entries of its small lookup tables.
-DYNAMIC = re.compile(r"^(status|audience|identity|parity|seat|kind|option|floor_mode|role|why)_|^minutes\.")
+DYNAMIC = re.compile(
+    r"^(status|audience|identity|parity|seat|kind|option|floor_mode|role|why)_|^minutes\."
+)
 
 
 def page_strings(server, persona) -> dict:
@@ -491,14 +459,14 @@ def page_strings(server, persona) -> dict:
 def test_every_string_room_js_shows_comes_from_the_translated_dict(server):
     strings = page_strings(server, server.personas["igo3"])
     # screen.js is the venue screen's page, with its own strings (tests/test_screen.py).
-    source = "\n".join(path.read_text() for path in sorted(ROOM_JS.glob("*.js")) if path.name != "screen.js")
+    source = "\n".join(
+        path.read_text() for path in sorted(ROOM_JS.glob("*.js")) if path.name != "screen.js"
+    )
     asked = set(re.findall(r'\bt\("([\w.-]+)"', source))
     missing = sorted(asked - set(strings))
     assert not missing, f"the room's script asks for strings the page does not give: {missing}"
     # And no translator works on a string nobody shows.
-    unused = sorted(
-        key for key in strings if f'"{key}"' not in source and not DYNAMIC.search(key)
-    )
+    unused = sorted(key for key in strings if f'"{key}"' not in source and not DYNAMIC.search(key))
     assert not unused, f"strings the room's script never uses: {unused}"
     for key, text in strings.items():
         assert isinstance(text, str) and text.strip(), f"{key} is empty"

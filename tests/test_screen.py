@@ -14,9 +14,9 @@ from forum.models import Seat, User
 from forum.services import floor
 from forum.services.screens import room_screen, screen_link_issue, screen_link_revoke
 from forum.services.seats import seat_consent
-from tests.conftest import PERSONAS, Cast
-from tests.test_disclosure import latest_presence
-from tests.test_floor_socket import ask, connect, event_of
+from tests.support.personas import PERSONAS, Cast, client_for
+from tests.support.room_ui import ROOM_JS
+from tests.support.sockets import ask, connect, event_of, latest_presence
 
 NAMES = [name for name, _org, _sector, _role in PERSONAS.values()] + [
     org for _name, org, _sector, _role in PERSONAS.values() if org
@@ -24,7 +24,9 @@ NAMES = [name for name, _org, _sector, _role in PERSONAS.values()] + [
 
 
 def staff_client() -> tuple[Client, User]:
-    staff = User.objects.create_user("sam@secretariat.example", password="pw-for-tests", is_staff=True)
+    staff = User.objects.create_user(
+        "sam@secretariat.example", password="pw-for-tests", is_staff=True
+    )
     client = Client()
     client.force_login(staff)
     return client, staff
@@ -42,7 +44,9 @@ def open_screen(url: str) -> Client:
 
 
 @pytest.mark.django_db
-def test_the_secretariat_issues_a_screen_link_that_opens_the_screen_page_and_nothing_else(cast: Cast):
+def test_the_secretariat_issues_a_screen_link_that_opens_the_screen_page_and_nothing_else(
+    cast: Cast,
+):
     client, _staff = staff_client()
     page = client.get(f"/secretariat/rooms/{cast.room.slug}/")
     assert "Venue screen" in page.content.decode()
@@ -67,8 +71,6 @@ def test_the_secretariat_issues_a_screen_link_that_opens_the_screen_page_and_not
     assert "screen." not in client.get(f"/secretariat/rooms/{cast.room.slug}/").content.decode()
 
     # A person's seat does not open the screen page.
-    from tests.conftest import client_for
-
     assert client_for(cast.chloe).get(f"/rooms/{cast.room.slug}/screen/").status_code == 403
 
     # Revoked: the screen goes dark.
@@ -87,7 +89,9 @@ def test_only_the_secretariat_issues_screen_links_and_a_screen_is_never_a_person
     with pytest.raises(Forbidden):
         screen_link_issue(room=cast.room, actor=cast.chloe.user)
     with pytest.raises(ServiceError) as refused:
-        seat_upsert(room=cast.room, user=cast.oscar.user, role="screen", sector=None, organization=None)
+        seat_upsert(
+            room=cast.room, user=cast.oscar.user, role="screen", sector=None, organization=None
+        )
     assert refused.value.code == "invalid_role"
     _client, staff = staff_client()
     seat, first = screen_link_issue(room=cast.room, actor=staff)
@@ -112,7 +116,9 @@ async def test_the_screen_reads_the_floor_cannot_act_and_is_not_counted_present(
     socks = await connect(sockets, cast, "chloe", "cora")
 
     # Not counted: the chair is the only one of "others", Cora the only delegate.
-    presence = await latest_presence(socks["chloe"], lambda f: f["sectors"].get("civil-society") == 1)
+    presence = await latest_presence(
+        socks["chloe"], lambda f: f["sectors"].get("civil-society") == 1
+    )
     assert presence["others"] == 1 and presence["total"] == 2
 
     # It reads the floor as participants read it: a label, never a name.
@@ -136,8 +142,7 @@ async def test_the_screen_reads_the_floor_cannot_act_and_is_not_counted_present(
 
 
 def test_every_string_the_screen_shows_comes_from_its_translated_dict():
-    from forum.screen_views import screen_strings
-    from tests.test_room_ui import ROOM_JS
+    from forum.room.screen import screen_strings
 
     source = (ROOM_JS / "screen.js").read_text()
     asked = set(re.findall(r'\bt\("([\w.-]+)"', source))

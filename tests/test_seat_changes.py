@@ -12,13 +12,13 @@ from django.test import Client
 
 from forum.errors import ServiceError
 from forum.models import Seat, User
-from forum.services.moderation import seat_remove
+from forum.services.moderator_actions import seat_remove
 from forum.services.participants import ImportRefused, participants_import
 from forum.services.seats import seat_link_issue, seat_save, user_upsert
 from moderation.audit import audit_verify
 from moderation.models import AuditEntry
-from tests.test_seats_quota import errors_of, form_values
-from tests.test_secretariat_pages import csv_upload, page, seat_form
+from tests.support.forms import errors_of, form_values
+from tests.support.secretariat import csv_upload, page, seat_form
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,9 @@ def sam(db) -> User:
 @pytest.fixture
 def root(db) -> User:
     """A superuser whose username is their address, as `createsuperuser` often makes them."""
-    return User.objects.create_superuser("root@example.org", "root@example.org", "pw-for-tests-only")
+    return User.objects.create_superuser(
+        "root@example.org", "root@example.org", "pw-for-tests-only"
+    )
 
 
 @pytest.fixture
@@ -58,7 +60,11 @@ def admin(root) -> Client:
 def snapshot() -> tuple:
     return (
         list(User.objects.order_by("pk").values_list("pk", "username", "is_staff")),
-        list(Seat.objects.order_by("pk").values_list("pk", "user_id", "role", "token_hash", "link_generation")),
+        list(
+            Seat.objects.order_by("pk").values_list(
+                "pk", "user_id", "role", "token_hash", "link_generation"
+            )
+        ),
         list(AuditEntry.objects.order_by("pk").values_list("pk")),
     )
 
@@ -74,9 +80,16 @@ def test_a_staff_address_gets_no_seat_account(cast, sam, root, address):
     assert "another e-mail address" in refused.value.message
 
 
-def test_an_import_refuses_staff_addresses_with_their_line_numbers_and_changes_nothing(cast, sam, root):
+def test_an_import_refuses_staff_addresses_with_their_line_numbers_and_changes_nothing(
+    cast, sam, root
+):
     before = snapshot()
-    text = HEADER + NADIA + "Sam Staff,sam@example.org,,,observer\n" + "Root,Root@Example.org,,,chair\n"
+    text = (
+        HEADER
+        + NADIA
+        + "Sam Staff,sam@example.org,,,observer\n"
+        + "Root,Root@Example.org,,,chair\n"
+    )
     with pytest.raises(ImportRefused) as refused:
         participants_import(room=cast.room, text=text, actor=sam, via="csv_import")
     assert [p.split(":")[0] for p in refused.value.problems] == ["line 3", "line 4"]
@@ -90,14 +103,22 @@ def test_the_import_command_refuses_a_staff_address_with_its_line(cast, root, tm
     path.write_text(HEADER + "Root,root@example.org,,,observer\n", encoding="utf-8")
     before = snapshot()
     with pytest.raises(CommandError) as refused:
-        call_command("import_participants", "test-room", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "import_participants",
+            "test-room",
+            str(path),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     assert "line 2: email root@example.org belongs to a staff account" in str(refused.value)
     assert snapshot() == before
 
 
 def test_the_secretariat_import_form_refuses_a_staff_address_with_its_line(cast, staff, sam):
     before = snapshot()
-    response = staff.post(ROOM, {"action": "import", "file": csv_upload(HEADER + "Sam,sam@example.org,,,observer\n")})
+    response = staff.post(
+        ROOM, {"action": "import", "file": csv_upload(HEADER + "Sam,sam@example.org,,,observer\n")}
+    )
     assert response.status_code == 400
     assert "line 2: email sam@example.org belongs to a staff account" in page(response)
     assert snapshot() == before
@@ -105,9 +126,17 @@ def test_the_secretariat_import_form_refuses_a_staff_address_with_its_line(cast,
 
 def test_the_admin_seat_form_refuses_a_staff_account(cast, admin, sam):
     before = snapshot()
-    data = {"room": cast.room.pk, "user": sam.pk, "role": "observer", "sector": "", "organization": ""}
+    data = {
+        "room": cast.room.pk,
+        "user": sam.pk,
+        "role": "observer",
+        "sector": "",
+        "organization": "",
+    }
     text = errors_of(admin.post("/admin/forum/seat/add/", data))
-    assert "sam is a staff account, and a seat never carries staff rights" in text.replace("&#x27;", "'")
+    assert "sam is a staff account, and a seat never carries staff rights" in text.replace(
+        "&#x27;", "'"
+    )
     assert snapshot() == before
 
 
@@ -129,7 +158,13 @@ def test_the_admin_deletes_no_seat_and_no_seat_holders_account(cast, admin):
 def test_the_admin_edits_only_who_sits_where_and_how(cast, admin):
     data = form_values(admin, f"/admin/forum/seat/{cast.cora.pk}/change/")
     assert {"role", "sector", "organization"} <= set(data)
-    for field in ("removed_at", "muted_until", "token_revoked_at", "link_generation", "consented_at"):
+    for field in (
+        "removed_at",
+        "muted_until",
+        "token_revoked_at",
+        "link_generation",
+        "consented_at",
+    ):
         assert field not in data
 
 
@@ -149,7 +184,13 @@ def entries_since(room, seq: int) -> list[tuple]:
 
 
 def last_seq(room) -> int:
-    return AuditEntry.objects.filter(room_id=room.pk).order_by("-seq").values_list("seq", flat=True).first() or 0
+    return (
+        AuditEntry.objects.filter(room_id=room.pk)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+        or 0
+    )
 
 
 def new_seat(room, email: str) -> Seat:
@@ -170,7 +211,12 @@ def run_import(path: str, room, text: str, sam, tmp_path, reissue: bool = False)
         csv_path.write_text(text, encoding="utf-8")
         args = ["--reissue-links"] if reissue else []
         call_command(
-            "import_participants", room.slug, str(csv_path), *args, stdout=io.StringIO(), stderr=io.StringIO()
+            "import_participants",
+            room.slug,
+            str(csv_path),
+            *args,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
         )
 
 
@@ -183,7 +229,9 @@ def test_each_link_action_of_the_secretariat_page_writes_one_entry(cast, staff, 
         "resend": ("issue_link", {"resend": True}),
         "revoke": ("revoke_link", {}),
     }[action]
-    assert entries_since(cast.room, mark) == [(expected[0], cast.cora.public_id, "secretariat", expected[1])]
+    assert entries_since(cast.room, mark) == [
+        (expected[0], cast.cora.public_id, "secretariat", expected[1])
+    ]
 
 
 @pytest.mark.parametrize("path", ["csv_import", "import_participants"])
@@ -204,19 +252,32 @@ def test_each_import_path_writes_one_entry_per_seat_and_link_change(cast, sam, t
     mark = last_seq(room)
     run_import(path, room, HEADER + NADIA.replace(",delegate", ",observer"), sam, tmp_path)
     assert entries_since(room, mark) == [
-        ("seat_change", nadia.public_id, path, {"changed": ["role"], "before": {"role": "delegate", "sector": "civil-society"}}),
+        (
+            "seat_change",
+            nadia.public_id,
+            path,
+            {"changed": ["role"], "before": {"role": "delegate", "sector": "civil-society"}},
+        ),
     ]
 
     mark = last_seq(room)
     run_import(path, room, HEADER + CORA, sam, tmp_path, reissue=True)  # the CSV re-issue
-    assert entries_since(room, mark) == [("issue_link", cast.cora.public_id, path, {"resend": False})]
+    assert entries_since(room, mark) == [
+        ("issue_link", cast.cora.public_id, path, {"resend": False})
+    ]
 
 
 def test_each_admin_path_writes_one_entry(cast, admin):
     room = cast.room
     person = user_upsert(email="nadia@example.org", name="Nadia Nueva")
     mark = last_seq(room)
-    data = {"room": room.pk, "user": person.pk, "role": "observer", "sector": "", "organization": ""}
+    data = {
+        "room": room.pk,
+        "user": person.pk,
+        "role": "observer",
+        "sector": "",
+        "organization": "",
+    }
     assert errors_of(admin.post("/admin/forum/seat/add/", data)) == ""
     nadia = new_seat(room, "nadia@example.org")
     assert entries_since(room, mark) == [("seat_add", nadia.public_id, "admin", {})]
@@ -227,7 +288,12 @@ def test_each_admin_path_writes_one_entry(cast, admin):
     values["role"] = "rapporteur"
     assert errors_of(admin.post(url, values)) == ""
     assert entries_since(room, mark) == [
-        ("seat_change", cast.oscar.public_id, "admin", {"changed": ["role"], "before": {"role": "observer", "sector": None}}),
+        (
+            "seat_change",
+            cast.oscar.public_id,
+            "admin",
+            {"changed": ["role"], "before": {"role": "observer", "sector": None}},
+        ),
     ]
 
     mark = last_seq(room)
@@ -241,7 +307,9 @@ def test_each_admin_path_writes_one_entry(cast, admin):
 
 def test_a_moderators_removal_writes_one_entry(cast):
     mark = last_seq(cast.room)
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Disrupted the session.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Disrupted the session."
+    )
     [(action, target, _via, _data)] = entries_since(cast.room, mark)
     assert (action, target) == ("remove_seat", cast.pia.public_id)
 
@@ -265,8 +333,13 @@ def test_only_the_secretariat_changes_seats_and_links(cast):
         assert refused.value.code == "forbidden"
         with pytest.raises(ServiceError):
             seat_save(
-                room=cast.room, user=cast.cora.user, role="observer", sector=None, organization=None,
-                actor=actor, via="admin",
+                room=cast.room,
+                user=cast.cora.user,
+                role="observer",
+                sector=None,
+                organization=None,
+                actor=actor,
+                via="admin",
             )
     assert Seat.objects.get(pk=cast.cora.pk).role == "delegate"
 
@@ -277,30 +350,45 @@ def test_only_the_secretariat_changes_seats_and_links(cast):
 @pytest.mark.parametrize("path", ["csv_import", "import_participants"])
 @pytest.mark.parametrize("reissue", [False, True])
 def test_an_import_gives_no_link_to_a_seat_a_moderator_removed(cast, sam, tmp_path, path, reissue):
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session."
+    )
     before = snapshot()
     text = HEADER + NADIA + CORA
     with pytest.raises(ImportRefused) as refused:
         participants_import(room=cast.room, text=text, actor=sam, via=path, reissue_links=reissue)
     assert [p.split(":")[0] for p in refused.value.problems] == ["line 3"]
-    assert "cora@example.org" in refused.value.problems[0] and "removed" in refused.value.problems[0]
+    assert (
+        "cora@example.org" in refused.value.problems[0] and "removed" in refused.value.problems[0]
+    )
     assert snapshot() == before
     cora = Seat.objects.get(pk=cast.cora.pk)
     assert cora.removed_at is not None and cora.token_revoked_at is not None
 
 
 def test_the_import_command_refuses_a_removed_seat_with_its_line(cast, tmp_path):
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session."
+    )
     path = tmp_path / "people.csv"
     path.write_text(HEADER + CORA, encoding="utf-8")
     before = snapshot()
     with pytest.raises(CommandError, match="line 2: "):
-        call_command("import_participants", "test-room", str(path), "--reissue-links", stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "import_participants",
+            "test-room",
+            str(path),
+            "--reissue-links",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     assert snapshot() == before
 
 
 def test_no_path_issues_a_link_for_a_removed_seat(cast, sam):
-    seat_remove(actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session.")
+    seat_remove(
+        actor_seat_id=cast.chloe.pk, seat=cast.cora.public_id, reason="Disrupted the session."
+    )
     cora = Seat.objects.get(pk=cast.cora.pk)
     before = snapshot()
     with pytest.raises(ServiceError) as refused:

@@ -16,11 +16,11 @@ from django.db.models import F
 from django.test import Client
 
 from forum.models import Seat, User
-from forum.services.moderation import seat_remove
+from forum.services.moderator_actions import seat_remove
 from forum.services.participants import participants_import
 from forum.services.seats import seat_end_sessions, seat_link_issue, seat_link_revoke
 from moderation.attribution import attribute
-from tests.conftest import build_cast, client_for
+from tests.support.personas import build_cast, client_for, seat_session
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -80,7 +80,11 @@ def test_the_join_page_names_the_round_table_and_the_seat_label_and_nobody(cast)
 
 
 def test_the_join_page_speaks_the_readers_language(cast):
-    body = Client(headers={"accept-language": "es"}).get(f"/join/{cast.tokens['cora']}/").content.decode()
+    body = (
+        Client(headers={"accept-language": "es"})
+        .get(f"/join/{cast.tokens['cora']}/")
+        .content.decode()
+    )
     number = attribute(cast.cora).as_payload()["number"]
     assert f"Mesa redonda “Test round table”, como Sociedad civil · Delegado {number}" in body
     assert "Entrar en la mesa redonda" in body
@@ -137,11 +141,15 @@ def test_a_cross_site_post_of_the_join_form_is_refused_even_with_a_token(cast):
     page = client.get(f"/join/{cast.tokens['cora']}/").content.decode()
     token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
     foreign = client.post(
-        f"/join/{cast.tokens['cora']}/", {"csrfmiddlewaretoken": token}, headers={"origin": "https://evil.example"}
+        f"/join/{cast.tokens['cora']}/",
+        {"csrfmiddlewaretoken": token},
+        headers={"origin": "https://evil.example"},
     )
     assert foreign.status_code == 403 and signed_in_user(client) is None
     own = client.post(
-        f"/join/{cast.tokens['cora']}/", {"csrfmiddlewaretoken": token}, headers={"origin": "http://testserver"}
+        f"/join/{cast.tokens['cora']}/",
+        {"csrfmiddlewaretoken": token},
+        headers={"origin": "http://testserver"},
     )
     assert own.status_code == 302 and signed_in_user(client) == str(cast.cora.user_id)
 
@@ -151,7 +159,10 @@ def test_signing_in_changes_the_session_key(cast):
     before = session_key(client)
     join(cast.tokens["cora"], client)
     assert session_key(client) != before
-    assert Client(headers={"cookie": f"{SESSION}={before}"}).get("/rooms/test-room/").status_code == 403
+    assert (
+        Client(headers={"cookie": f"{SESSION}={before}"}).get("/rooms/test-room/").status_code
+        == 403
+    )
 
 
 # -- one seat, one link ---------------------------------------------------------------------
@@ -184,7 +195,9 @@ async def test_a_socket_of_one_rooms_link_is_refused_in_another(cast, sockets):
     assert (await here.recv_type("welcome"))["you"]["role"] == "delegate"
 
 
-async def test_a_new_link_ends_the_old_links_session_and_sockets_not_the_new_ones(cast, sockets, sam):
+async def test_a_new_link_ends_the_old_links_session_and_sockets_not_the_new_ones(
+    cast, sockets, sam
+):
     old = await database_sync_to_async(join)(cast.tokens["cora"])
     sock, _, _ = await sockets(None, session=session_key(old))
     await sock.recv_type("welcome")
@@ -220,7 +233,9 @@ async def test_removing_a_seat_ends_its_sessions_on_pages_and_sockets(cast, sock
     old = await database_sync_to_async(join)(cast.tokens["gus"])
     sock, _, _ = await sockets(None, session=session_key(old))
     await sock.recv_type("welcome")
-    await database_sync_to_async(seat_remove)(actor_seat_id=cast.chloe.pk, seat=cast.gus.public_id, reason=REASON)
+    await database_sync_to_async(seat_remove)(
+        actor_seat_id=cast.chloe.pk, seat=cast.gus.public_id, reason=REASON
+    )
     await refused_and_closed(sock, "withdrawn")
     page = await database_sync_to_async(old.get)("/rooms/test-room/")
     assert page.status_code == 403 and "withdrawn" in page.content.decode()
@@ -277,9 +292,9 @@ async def test_a_lost_notice_is_made_up_by_the_hubs_look_at_the_database(cast, s
     await sock.recv_type("welcome")
     other, _, _ = await sockets(cast.gus)
     await other.recv_type("welcome")
-    await database_sync_to_async(
-        Seat.objects.filter(pk=cast.cora.pk).update
-    )(link_generation=F("link_generation") + 1)  # a new link whose notice never came
+    await database_sync_to_async(Seat.objects.filter(pk=cast.cora.pk).update)(
+        link_generation=F("link_generation") + 1
+    )  # a new link whose notice never came
     await refused_and_closed(sock, "no longer opens")
     await still_open(other)
 
@@ -288,7 +303,14 @@ async def test_a_lost_notice_is_made_up_by_the_hubs_look_at_the_database(cast, s
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/rooms/test-room/", "/rooms/test-room/minutes/", "/rooms/test-room/outcomes/", "/rooms/test-room/audit/"]
+    "path",
+    [
+        "/",
+        "/rooms/test-room/",
+        "/rooms/test-room/minutes/",
+        "/rooms/test-room/outcomes/",
+        "/rooms/test-room/audit/",
+    ],
 )
 def test_every_page_of_a_seat_holder_has_the_sign_out_button(cast, path):
     body = join(cast.tokens["chloe"]).get(path).content.decode()
@@ -304,7 +326,9 @@ def test_signing_out_ends_the_session(cast):
     assert "You are signed out." in response.content.decode()
     assert signed_in_user(client) is None
     assert client.get("/rooms/test-room/").status_code == 403
-    assert Client(headers={"cookie": f"{SESSION}={key}"}).get("/rooms/test-room/").status_code == 403
+    assert (
+        Client(headers={"cookie": f"{SESSION}={key}"}).get("/rooms/test-room/").status_code == 403
+    )
     assert "Sign out" not in client.get("/").content.decode()
 
 
@@ -356,9 +380,13 @@ def test_the_sign_in_page_goes_on_to_the_page_asked_for_on_this_site_only(cast, 
 def test_the_sign_in_page_refuses_a_wrong_password_and_accounts_that_are_not_staff(cast, sam):
     wrong = Client().post("/sign-in/", {"username": "sam", "password": "guess"})
     assert wrong.status_code == 200 and "correct username and password" in wrong.content.decode()
-    person = User.objects.create_user(username="pat", email="pat@example.org", password="a-long-password-too")
+    person = User.objects.create_user(
+        username="pat", email="pat@example.org", password="a-long-password-too"
+    )
     client = Client()
-    refused = client.post("/sign-in/", {"username": person.username, "password": "a-long-password-too"})
+    refused = client.post(
+        "/sign-in/", {"username": person.username, "password": "a-long-password-too"}
+    )
     assert refused.status_code == 200
     assert "for the secretariat's staff accounts" in unescape(refused.content.decode())
     assert signed_in_user(client) is None
@@ -425,7 +453,9 @@ async def changed_and_closed(sock) -> dict:
     return error
 
 
-def change_seat(seat: Seat, *, role: str | None = None, sector: str | None = None, actor=None) -> None:
+def change_seat(
+    seat: Seat, *, role: str | None = None, sector: str | None = None, actor=None
+) -> None:
     from forum.models import Sector
     from forum.services.seats import seat_save
 
@@ -433,12 +463,19 @@ def change_seat(seat: Seat, *, role: str | None = None, sector: str | None = Non
     new_sector = Sector.objects.get(slug=sector) if sector else seat.sector
     organization = seat.organization if new_sector == seat.sector else None
     seat_save(
-        room=seat.room, user=seat.user, role=role or seat.role, sector=new_sector,
-        organization=organization, actor=actor, via="import_participants",
+        room=seat.room,
+        user=seat.user,
+        role=role or seat.role,
+        sector=new_sector,
+        organization=organization,
+        actor=actor,
+        via="import_participants",
     )
 
 
-async def test_a_role_change_closes_the_seats_sockets_and_the_next_one_has_the_new_role(cast, sockets):
+async def test_a_role_change_closes_the_seats_sockets_and_the_next_one_has_the_new_role(
+    cast, sockets
+):
     old, _, _ = await sockets(cast.cora)
     welcome = await old.recv_type("welcome")
     assert welcome["you"]["role"] == "delegate"
@@ -470,7 +507,9 @@ async def test_saving_a_seat_as_it_is_leaves_its_sockets_open(cast, sockets):
     await still_open(sock)
 
 
-async def test_a_lost_role_change_notice_is_made_up_by_the_hubs_look_at_the_database(cast, sockets, settings):
+async def test_a_lost_role_change_notice_is_made_up_by_the_hubs_look_at_the_database(
+    cast, sockets, settings
+):
     settings.ROUNDTABLES = {**settings.ROUNDTABLES, "HUB_POLL_SECONDS": 0.2}
     sock, _, _ = await sockets(cast.cora)
     await sock.recv_type("welcome")
@@ -483,8 +522,6 @@ async def test_a_lost_role_change_notice_is_made_up_by_the_hubs_look_at_the_data
 
 
 def session_key_of(seat: Seat) -> str:
-    from tests.conftest import seat_session
-
     return seat_session(seat)
 
 

@@ -1,5 +1,5 @@
 """A session opened with a join link ends everywhere when the link does: two real Daphne
-processes on one Redis and one PostgreSQL (tests/cluster.py), reached as browsers reach
+processes on one Redis and one PostgreSQL (tests/support/cluster.py), reached as browsers reach
 them (the join page's form, the secretariat's sign-in page and its buttons, the chair's
 socket, `manage.py import_participants`).
 
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.cluster import Cluster, SeatLink, require_services, set_cookies
+from tests.support.cluster import Cluster, SeatLink, require_services, set_cookies
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 
@@ -36,7 +36,8 @@ def cluster():
     cluster.start()
     try:
         cluster.manage(
-            "shell", "-c",
+            "shell",
+            "-c",
             "from forum.models import User; "
             f"User.objects.create_user(username={STAFF[0]!r}, email='sam@example.org', "
             f"password={STAFF[1]!r}, is_staff=True)",
@@ -70,7 +71,9 @@ async def peers(cluster):
     await asyncio.gather(*(peer.close() for peer in opened))
 
 
-def import_people(cluster: Cluster, slug: str, rows: list[tuple[str, str, str, str]], *extra: str) -> dict[str, SeatLink]:
+def import_people(
+    cluster: Cluster, slug: str, rows: list[tuple[str, str, str, str]], *extra: str
+) -> dict[str, SeatLink]:
     """Seat people (name, e-mail, sector, role) with `manage.py import_participants`; their
     links by e-mail (empty for a seat that kept its link)."""
     source = cluster.workdir / f"{slug}-{time.monotonic_ns()}.csv"
@@ -82,13 +85,21 @@ def import_people(cluster: Cluster, slug: str, rows: list[tuple[str, str, str, s
         writer.writerow([name, email, f"Org of {sector}" if sector else "", sector, role])
     source.write_text(text.getvalue(), encoding="utf-8")
     cluster.manage(
-        "import_participants", slug, str(source), "--out", str(out),
-        "--base-url", f"http://127.0.0.1:{cluster.ports[A]}", *extra,
+        "import_participants",
+        slug,
+        str(source),
+        "--out",
+        str(out),
+        "--base-url",
+        f"http://127.0.0.1:{cluster.ports[A]}",
+        *extra,
     )
     sector_of = {email: sector for _name, email, sector, _role in rows}
     with open(out, newline="", encoding="utf-8") as fh:
         return {
-            r["email"]: SeatLink(r["name"], r["email"], sector_of[r["email"]], r["role"], r["join_url"])
+            r["email"]: SeatLink(
+                r["name"], r["email"], sector_of[r["email"]], r["role"], r["join_url"]
+            )
             for r in csv.DictReader(fh)
         }
 
@@ -108,7 +119,9 @@ def new_room(cluster: Cluster, slug: str) -> dict[str, SeatLink]:
 
 def staff_session(cluster: Cluster) -> dict[str, str]:
     """The secretariat signs in on the product's own page."""
-    status, headers, body = cluster.post_form("/sign-in/", {"username": STAFF[0], "password": STAFF[1]})
+    status, headers, body = cluster.post_form(
+        "/sign-in/", {"username": STAFF[0], "password": STAFF[1]}
+    )
     assert (status, headers["Location"]) == (302, "/secretariat/"), body[:300]
     return {"sessionid": set_cookies(headers)["sessionid"]}
 
@@ -137,7 +150,9 @@ def secretariat_link_action(cluster: Cluster, slug: str, email: str, action: str
 
 
 def page_status(cluster: Cluster, session: str, slug: str, process: int) -> int:
-    status, _, _ = cluster.http("GET", f"/rooms/{slug}/", process=process, headers={"Cookie": f"sessionid={session}"})
+    status, _, _ = cluster.http(
+        "GET", f"/rooms/{slug}/", process=process, headers={"Cookie": f"sessionid={session}"}
+    )
     return status
 
 
@@ -153,11 +168,15 @@ async def refused_at_connect(peers, session: str, slug: str, process: int) -> No
     assert not peer.first("welcome")
 
 
-async def ended(cluster, peers, sockets, session: str, slug: str, started: float, what: str) -> None:
+async def ended(
+    cluster, peers, sockets, session: str, slug: str, started: float, what: str
+) -> None:
     """Both processes closed their socket of `session` with 4403, refuse its pages and a new
     socket of it."""
     await asyncio.gather(*(closed_with_4403(s) for s in sockets))
-    print(f"{what}: both sockets closed {time.monotonic() - started:.3f} s after the change returned")
+    print(
+        f"{what}: both sockets closed {time.monotonic() - started:.3f} s after the change returned"
+    )
     for process in (A, B):
         assert await asyncio.to_thread(page_status, cluster, session, slug, process) == 403
         await refused_at_connect(peers, session, slug, process)
@@ -177,7 +196,9 @@ def token_of(link: SeatLink) -> str:
     return urlsplit(link.join_url).path.rstrip("/").rsplit("/", 1)[1]
 
 
-async def test_a_new_link_from_the_secretariat_ends_the_old_ones_sessions_on_both_processes(cluster, peers):
+async def test_a_new_link_from_the_secretariat_ends_the_old_ones_sessions_on_both_processes(
+    cluster, peers
+):
     slug = "reissue"
     links = await asyncio.to_thread(new_room, cluster, slug)
     cora = links[f"cora.{slug}@example.org"]
@@ -185,7 +206,13 @@ async def test_a_new_link_from_the_secretariat_ends_the_old_ones_sessions_on_bot
     token = await asyncio.to_thread(secretariat_link_action, cluster, slug, cora.email, "issue")
     started = time.monotonic()
     await ended(cluster, peers, sockets, session, slug, started, "new link")
-    fresh = SeatLink(cora.name, cora.email, cora.sector, cora.role, f"http://127.0.0.1:{cluster.ports[B]}/join/{token}/")
+    fresh = SeatLink(
+        cora.name,
+        cora.email,
+        cora.sector,
+        cora.role,
+        f"http://127.0.0.1:{cluster.ports[B]}/join/{token}/",
+    )
     await signed_in_everywhere(cluster, peers, fresh, slug)
 
 
@@ -207,16 +234,22 @@ async def test_removing_a_seat_ends_its_sessions_on_both_processes(cluster, peer
     slug = "removal"
     links = await asyncio.to_thread(new_room, cluster, slug)
     gus = links[f"gus.{slug}@example.org"]
-    chair_session = await asyncio.to_thread(cluster.sign_in, links[f"chair.{slug}@example.org"], process=B)
+    chair_session = await asyncio.to_thread(
+        cluster.sign_in, links[f"chair.{slug}@example.org"], process=B
+    )
     chair = await peers(chair_session, slug, process=B)
     await chair.wait_for(lambda p: p.first("welcome"), TIMEOUT, "welcome")
     session, sockets = await signed_in_everywhere(cluster, peers, gus, slug)
     # The chair learns the seat's handle from the moderators' rendering of its first post.
     await sockets[0].post("A statement, so the chair sees my seat's handle.")
     posted = await chair.wait_for(
-        lambda p: next((e for e in p.events if e["kind"] == "intervention.posted"), None), TIMEOUT, "the post"
+        lambda p: next((e for e in p.events if e["kind"] == "intervention.posted"), None),
+        TIMEOUT,
+        "the post",
     )
-    await chair.send({"type": "seat", "action": "remove", "seat": posted["data"]["author"], "reason": REASON})
+    await chair.send(
+        {"type": "seat", "action": "remove", "seat": posted["data"]["author"], "reason": REASON}
+    )
     started = time.monotonic()
     await ended(cluster, peers, sockets, session, slug, started, "removal")
 
@@ -227,7 +260,11 @@ async def test_a_csv_reissue_ends_the_old_links_sessions_on_both_processes(clust
     cora = links[f"cora.{slug}@example.org"]
     session, sockets = await signed_in_everywhere(cluster, peers, cora, slug)
     again = await asyncio.to_thread(
-        import_people, cluster, slug, [p for p in people(slug) if p[1] == cora.email], "--reissue-links"
+        import_people,
+        cluster,
+        slug,
+        [p for p in people(slug) if p[1] == cora.email],
+        "--reissue-links",
     )
     started = time.monotonic()
     await ended(cluster, peers, sockets, session, slug, started, "CSV re-issue")
@@ -237,9 +274,13 @@ async def test_a_csv_reissue_ends_the_old_links_sessions_on_both_processes(clust
 async def test_a_link_of_one_room_opens_no_other_room_of_the_same_person(cluster, peers):
     first, second = "room-a", "room-b"
     a_links = await asyncio.to_thread(new_room, cluster, first)
-    await asyncio.to_thread(cluster.manage, "create_room", second, "Round table B", "--rule", "open")
+    await asyncio.to_thread(
+        cluster.manage, "create_room", second, "Round table B", "--rule", "open"
+    )
     email = f"cora.{first}@example.org"
-    await asyncio.to_thread(import_people, cluster, second, [("Cora Civil", email, "civil-society", "delegate")])
+    await asyncio.to_thread(
+        import_people, cluster, second, [("Cora Civil", email, "civil-society", "delegate")]
+    )
     session, _sockets = await signed_in_everywhere(cluster, peers, a_links[email], first)
     for process in (A, B):
         assert await asyncio.to_thread(page_status, cluster, session, second, process) == 403
@@ -265,15 +306,20 @@ async def test_a_message_over_one_mebibyte_drops_the_connection_as_documented(cl
 
 def sign_out(cluster: Cluster, session: str, slug: str, process: int) -> None:
     """Press "Sign out" on the room page, as a browser does (the page's CSRF token)."""
-    from tests.cluster import HOST, cookie_header
+    from tests.support.cluster import HOST, cookie_header
 
     jar = {"sessionid": session}
-    status, headers, page = cluster.http("GET", f"/rooms/{slug}/", process=process, headers=cookie_header(jar))
+    status, headers, page = cluster.http(
+        "GET", f"/rooms/{slug}/", process=process, headers=cookie_header(jar)
+    )
     assert status == 200, page[:300]
     jar.update(set_cookies(headers))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     status, headers, body = cluster.http(
-        "POST", "/sign-out/", process=process, body=f"csrfmiddlewaretoken={token}",
+        "POST",
+        "/sign-out/",
+        process=process,
+        body=f"csrfmiddlewaretoken={token}",
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "Origin": f"http://{HOST}:{cluster.ports[process]}",

@@ -9,7 +9,6 @@ accredited organizations. Every refusal changes nothing.
 from __future__ import annotations
 
 import io
-from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
@@ -21,13 +20,9 @@ from forum.errors import ServiceError
 from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
 from forum.services.participants import participants_import
 from forum.services.rooms import dialogue_get_or_create, room_create
-from forum.services.seats import (
-    organization_get_or_create,
-    seat_upsert,
-    sector_seat_limit,
-    sector_seat_limits,
-    user_upsert,
-)
+from forum.services.seat_rules import sector_seat_limit, sector_seat_limits
+from forum.services.seats import organization_get_or_create, seat_upsert, user_upsert
+from tests.support.forms import errors_of, form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +35,9 @@ HEADER = "name,email,organization,sector,role"
 @pytest.fixture
 def room() -> RoundTable:
     dialogue = dialogue_get_or_create(slug="test-dialogue", title="Test dialogue")
-    return room_create(dialogue=dialogue, slug="quota-room", title="Quota round table", seats_per_sector=3)
+    return room_create(
+        dialogue=dialogue, slug="quota-room", title="Quota round table", seats_per_sector=3
+    )
 
 
 def sector(slug: str) -> Sector:
@@ -52,14 +49,22 @@ def seat(room, email, role="delegate", sector_slug=None, org=None):
     """A person's seat, created with its user in one transaction (a refusal leaves neither)."""
     user = user_upsert(email=email, name=email.split("@")[0].title())
     return seat_upsert(
-        room=room, user=user, role=role, sector=sector(sector_slug) if sector_slug else None, organization=org
+        room=room,
+        user=user,
+        role=role,
+        sector=sector(sector_slug) if sector_slug else None,
+        organization=org,
     )[0]
 
 
 def snapshot() -> dict:
     return {
-        "seats": sorted(Seat.objects.values_list("room_id", "user_id", "role", "sector_id", "organization_id")),
-        "organizations": sorted(Organization.objects.values_list("name", "sector_id", "accreditation")),
+        "seats": sorted(
+            Seat.objects.values_list("room_id", "user_id", "role", "sector_id", "organization_id")
+        ),
+        "organizations": sorted(
+            Organization.objects.values_list("name", "sector_id", "accreditation")
+        ),
         "users": User.objects.count(),
         "sector_seats": sorted(SectorSeats.objects.values_list("room_id", "sector_id", "seats")),
     }
@@ -87,7 +92,11 @@ def test_a_sectors_own_number_replaces_the_equal_one_for_that_sector_only(room):
     assert sector_seat_limit(room, sector("government")) == 1
     assert sector_seat_limit(room, sector("civil-society")) == 3
     assert sector_seat_limits(room) == {
-        "government": 1, "intergovernmental": 3, "civil-society": 3, "private-sector": 3, "academia": 5,
+        "government": 1,
+        "intergovernmental": 3,
+        "civil-society": 3,
+        "private-sector": 3,
+        "academia": 5,
     }
     seat(room, "gus@example.org", sector_slug="government")
     error = refused("sector_full", seat, room, "greta@example.org", sector_slug="government")
@@ -130,10 +139,22 @@ def test_the_import_checks_each_sectors_own_number(room, tmp_path):
     path.write_text(text, encoding="utf-8")
     before = snapshot()
     with pytest.raises(CommandError) as caught:
-        call_command("import_participants", "quota-room", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "import_participants",
+            "quota-room",
+            str(path),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     message = str(caught.value)
-    assert "sector 'government' would have 3 delegates; this round table has 2 seats for sector 'government'" in message
-    assert "sector 'civil-society' would have 4 delegates; this round table has 3 seats per sector" in message
+    assert (
+        "sector 'government' would have 3 delegates; this round table has 2 seats for "
+        "sector 'government'"
+    ) in message
+    assert (
+        "sector 'civil-society' would have 4 delegates; this round table has 3 seats per sector"
+        in message
+    )
     assert "academia" not in message  # four fit its own number of four
     assert snapshot() == before
     ok = csv_text(
@@ -160,7 +181,9 @@ def strict(room) -> RoundTable:
 def orgs(room) -> dict[str, Organization]:
     gov = sector("government")
     return {
-        status: Organization.objects.create(name=f"{status.title()} Ministry", sector=gov, accreditation=status)
+        status: Organization.objects.create(
+            name=f"{status.title()} Ministry", sector=gov, accreditation=status
+        )
         for status in (APPLIED, ACCREDITED, SUSPENDED)
     }
 
@@ -168,11 +191,26 @@ def orgs(room) -> dict[str, Organization]:
 def test_a_round_table_that_requires_accreditation_seats_only_accredited_delegates(strict, orgs):
     seat(strict, "ok@example.org", sector_slug="government", org=orgs[ACCREDITED])
     for status in (APPLIED, SUSPENDED):
-        error = refused("not_accredited", seat, strict, f"{status}@example.org", sector_slug="government", org=orgs[status])
-        assert f"{status}, not accredited" in error.message and error.extra["field"] == "organization"
+        error = refused(
+            "not_accredited",
+            seat,
+            strict,
+            f"{status}@example.org",
+            sector_slug="government",
+            org=orgs[status],
+        )
+        assert (
+            f"{status}, not accredited" in error.message and error.extra["field"] == "organization"
+        )
     refused("not_accredited", seat, strict, "none@example.org", sector_slug="government")
     # Observers sit outside: their organization's status does not matter.
-    seat(strict, "watcher@example.org", role="observer", sector_slug="government", org=orgs[SUSPENDED])
+    seat(
+        strict,
+        "watcher@example.org",
+        role="observer",
+        sector_slug="government",
+        org=orgs[SUSPENDED],
+    )
 
 
 def test_accreditation_is_read_fresh_and_only_where_required(room, orgs):
@@ -210,7 +248,9 @@ def test_an_import_never_accredits_the_organizations_it_creates(room, strict, or
     dialogue = room.dialogue
     open_room = room_create(dialogue=dialogue, slug="open-room", title="Open", seats_per_sector=3)
     participants_import(
-        room=open_room, actor=None, via="import_participants",
+        room=open_room,
+        actor=None,
+        via="import_participants",
         text=csv_text(
             "New,new@example.org,Brand New Network,civil-society,delegate",
             "Old,old@example.org,Suspended Ministry,government,delegate",
@@ -220,69 +260,31 @@ def test_an_import_never_accredits_the_organizations_it_creates(room, strict, or
     assert Organization.objects.get(name="Suspended Ministry").accreditation == SUSPENDED
     # ...so a room that requires accreditation does not take its delegates on the way back.
     with pytest.raises(ServiceError) as caught:
-        participants_import(room=strict, actor=None, via="import_participants", text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"))
+        participants_import(
+            room=strict,
+            actor=None,
+            via="import_participants",
+            text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"),
+        )
     assert "'Brand New Network' is applied, not accredited" in caught.value.problems[0]
     Organization.objects.filter(name="Brand New Network").update(accreditation=ACCREDITED)
-    participants_import(room=strict, actor=None, via="import_participants", text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"))
+    participants_import(
+        room=strict,
+        actor=None,
+        via="import_participants",
+        text=csv_text("New,new@example.org,Brand New Network,civil-society,delegate"),
+    )
     assert Seat.objects.filter(room=strict, user__email="new@example.org", role="delegate").exists()
 
 
 def test_organization_get_or_create_keeps_an_existing_status(orgs):
-    again = organization_get_or_create(name="suspended ministry", sector=sector("government"), accreditation=ACCREDITED)
+    again = organization_get_or_create(
+        name="suspended ministry", sector=sector("government"), accreditation=ACCREDITED
+    )
     assert again.pk == orgs[SUSPENDED].pk and again.accreditation == SUSPENDED
 
 
 # -- the admin ------------------------------------------------------------------------
-
-
-class FormValues(HTMLParser):
-    """What a browser would submit from the page's main form, as it stands."""
-
-    def __init__(self):
-        super().__init__()
-        self.values: dict[str, list[str]] = {}
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        name = a.get("name")
-        if tag == "input" and name and a.get("type") not in {"submit", "button", "file"}:
-            if a.get("type") in {"checkbox", "radio"}:
-                if "checked" in a:
-                    self.values.setdefault(name, []).append(a.get("value") or "on")
-            else:
-                self.values.setdefault(name, []).append(a.get("value") or "")
-        elif tag == "select" and name:
-            self._select = name
-            self.values.setdefault(name, [])
-        elif tag == "option" and self._select and "selected" in a:
-            self.values[self._select].append(a.get("value") or "")
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self.values[name] = [""]
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.values[self._textarea][0] += data.lstrip("\n") if not self.values[self._textarea][0] else data
-
-
-def form_values(client: Client, url: str) -> dict:
-    response = client.get(url)
-    assert response.status_code == 200
-    parser = FormValues()
-    parser.feed(response.content.decode())
-    return {
-        name: values if len(values) > 1 else (values[0] if values else "")
-        for name, values in parser.values.items()
-        if "__prefix__" not in name and name not in {"csrfmiddlewaretoken", "_save", "action"}
-    }
 
 
 def add_inline_row(data: dict, prefix: str, **fields) -> None:
@@ -293,20 +295,12 @@ def add_inline_row(data: dict, prefix: str, **fields) -> None:
         data[f"{prefix}-{index}-{key}"] = str(value)
 
 
-def errors_of(response) -> str:
-    """The page's error texts (the form stays on screen with them), or '' if it saved."""
-    if response.status_code == 302:
-        return ""
-    assert response.status_code == 200
-    text = response.content.decode()
-    assert "errornote" in text or "errorlist" in text
-    return text
-
-
 @pytest.fixture
 def admin_client(db) -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser("sec@example.org", "sec@example.org", "pw-for-tests-only"))
+    client.force_login(
+        User.objects.create_superuser("sec@example.org", "sec@example.org", "pw-for-tests-only")
+    )
     return client
 
 
@@ -321,7 +315,11 @@ def test_the_round_table_page_has_the_seats_per_sector_inline(cast, admin_client
     add_inline_row(data, "sector_seats", sector=sector("government").pk, seats=4)
     assert errors_of(admin_client.post(room_url(cast.room), data)) == ""
     assert sector_seat_limits(cast.room) == {
-        "government": 4, "intergovernmental": 5, "civil-society": 5, "private-sector": 5, "academia": 2,
+        "government": 4,
+        "intergovernmental": 5,
+        "civil-society": 5,
+        "private-sector": 5,
+        "academia": 2,
     }
 
 
@@ -331,14 +329,20 @@ def test_the_admin_refuses_fewer_seats_than_a_sector_has_delegates(cast, admin_c
     add_inline_row(data, "sector_seats", sector=sector("government").pk, seats=2)
     before = snapshot()
     page = errors_of(admin_client.post(room_url(cast.room), data))
-    assert "Sector &#x27;government&#x27; has 3 seated delegates; it cannot have fewer than 3 seats." in page
+    assert (
+        "Sector &#x27;government&#x27; has 3 seated delegates; it cannot have fewer than 3 seats."
+        in page
+    )
     assert snapshot() == before
 
     # Lowering the equal number below a sector without its own number.
     data = form_values(admin_client, room_url(cast.room))
     data["seats_per_sector"] = "2"
     page = errors_of(admin_client.post(room_url(cast.room), data))
-    assert "Sector &#x27;government&#x27; has 3 seated delegates, more than the 2 seats per sector" in page
+    assert (
+        "Sector &#x27;government&#x27; has 3 seated delegates, more than the 2 seats per sector"
+        in page
+    )
     assert "Sector &#x27;civil-society&#x27; has 3 seated delegates" in page
     assert RoundTable.objects.get(pk=cast.room.pk).seats_per_sector == 5
 
@@ -351,7 +355,11 @@ def test_the_admin_refuses_fewer_seats_than_a_sector_has_delegates(cast, admin_c
 
     # Deleting a sector's own number would put it back under the equal 2.
     data = form_values(admin_client, room_url(cast.room))
-    row = next(k[: -len("-sector")] for k, v in data.items() if k.endswith("-sector") and v == str(sector("government").pk))
+    row = next(
+        k[: -len("-sector")]
+        for k, v in data.items()
+        if k.endswith("-sector") and v == str(sector("government").pk)
+    )
     data[f"{row}-DELETE"] = "on"
     before = snapshot()
     page = errors_of(admin_client.post(room_url(cast.room), data))
@@ -402,7 +410,9 @@ def test_the_admin_refuses_to_move_a_seat_into_a_full_sector(cast, admin_client)
 
 def test_the_admin_refuses_a_delegate_of_an_organization_that_is_not_accredited(cast, admin_client):
     RoundTable.objects.filter(pk=cast.room.pk).update(require_accreditation=True)
-    suspended = Organization.objects.create(name="Suspended Office", sector=sector("government"), accreditation=SUSPENDED)
+    suspended = Organization.objects.create(
+        name="Suspended Office", sector=sector("government"), accreditation=SUSPENDED
+    )
     data = form_values(admin_client, seat_url(cast.gus))
     data["organization"] = str(suspended.pk)
     before = snapshot()
@@ -416,10 +426,17 @@ def test_the_admin_refuses_a_delegate_of_an_organization_that_is_not_accredited(
 
 
 def test_adding_a_seat_in_the_admin_keeps_the_quota(cast, admin_client):
-    SectorSeats.objects.create(room=cast.room, sector=sector("private-sector"), seats=1)  # Pia holds it
+    SectorSeats.objects.create(
+        room=cast.room, sector=sector("private-sector"), seats=1
+    )  # Pia holds it
     newcomer = user_upsert(email="pat@example.org", name="Pat")
     data = form_values(admin_client, "/admin/forum/seat/add/")
-    data.update(room=str(cast.room.pk), user=str(newcomer.pk), role="delegate", sector=str(sector("private-sector").pk))
+    data.update(
+        room=str(cast.room.pk),
+        user=str(newcomer.pk),
+        role="delegate",
+        sector=str(sector("private-sector").pk),
+    )
     before = snapshot()
     page = errors_of(admin_client.post("/admin/forum/seat/add/", data))
     assert "already has its 1 seats" in page
@@ -430,19 +447,26 @@ def test_adding_a_seat_in_the_admin_keeps_the_quota(cast, admin_client):
     assert added.sector.slug == "intergovernmental" and added.pseudonym_number is not None
 
 
-def test_the_admin_refuses_to_require_accreditation_over_seated_delegates_of_others(cast, admin_client):
+def test_the_admin_refuses_to_require_accreditation_over_seated_delegates_of_others(
+    cast, admin_client
+):
     Organization.objects.filter(name="Chamber of Mocks").update(accreditation=APPLIED)
     data = form_values(admin_client, room_url(cast.room))
     data["require_accreditation"] = "on"
     page = errors_of(admin_client.post(room_url(cast.room), data))
-    assert "1 seated delegate would break this rule (organizations not accredited: Chamber of Mocks)" in page
+    assert (
+        "1 seated delegate would break this rule (organizations not accredited: Chamber of Mocks)"
+        in page
+    )
     assert RoundTable.objects.get(pk=cast.room.pk).require_accreditation is False
     Organization.objects.filter(name="Chamber of Mocks").update(accreditation=ACCREDITED)
     assert errors_of(admin_client.post(room_url(cast.room), data)) == ""
     assert RoundTable.objects.get(pk=cast.room.pk).require_accreditation is True
 
 
-def test_the_admin_refuses_to_suspend_an_organization_with_seated_delegates_where_it_matters(cast, admin_client):
+def test_the_admin_refuses_to_suspend_an_organization_with_seated_delegates_where_it_matters(
+    cast, admin_client
+):
     org = Organization.objects.get(name="Ministry of Testing")  # Gus and Gil
     url = f"/admin/forum/organization/{org.pk}/change/"
     data = form_values(admin_client, url)
@@ -451,7 +475,10 @@ def test_the_admin_refuses_to_suspend_an_organization_with_seated_delegates_wher
     Organization.objects.filter(pk=org.pk).update(accreditation=ACCREDITED)
     RoundTable.objects.filter(pk=cast.room.pk).update(require_accreditation=True)
     page = errors_of(admin_client.post(url, data))
-    assert "2 delegates of &#x27;Ministry of Testing&#x27; hold seats in round tables that require accreditation (test-room)" in page
+    assert (
+        "2 delegates of &#x27;Ministry of Testing&#x27; hold seats in round tables "
+        "that require accreditation (test-room)"
+    ) in page
     assert Organization.objects.get(pk=org.pk).accreditation == ACCREDITED
     # Nor may it move to another sector than its delegates' seats.
     data = form_values(admin_client, url)
@@ -475,7 +502,10 @@ def test_two_writers_cannot_both_take_a_sectors_last_seat():
     # On SQLite the IMMEDIATE transactions serialise the writers; on PostgreSQL (the second
     # pass of `make test`) it is the room row lock that must do it.
     dialogue = dialogue_get_or_create(slug="race-dialogue", title="Race")
-    rooms = [room_create(dialogue=dialogue, slug=f"race-{n}", title="Race", seats_per_sector=3) for n in range(5)]
+    rooms = [
+        room_create(dialogue=dialogue, slug=f"race-{n}", title="Race", seats_per_sector=3)
+        for n in range(5)
+    ]
     people = [user_upsert(email=f"racer{n}@example.org", name=f"Racer {n}") for n in range(2)]
     government = sector("government")
 
@@ -486,7 +516,9 @@ def test_two_writers_cannot_both_take_a_sectors_last_seat():
         def take(user, room=room, barrier=barrier):
             try:
                 barrier.wait()
-                return seat_upsert(room=room, user=user, role="delegate", sector=government, organization=None)[0].pk
+                return seat_upsert(
+                    room=room, user=user, role="delegate", sector=government, organization=None
+                )[0].pk
             except ServiceError as exc:
                 return exc.code
             finally:
@@ -494,5 +526,7 @@ def test_two_writers_cannot_both_take_a_sectors_last_seat():
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(take, people, timeout=30))
-        assert sorted(map(type, results), key=str) == [int, str] and "sector_full" in results, results
+        assert sorted(map(type, results), key=str) == [int, str] and "sector_full" in results, (
+            results
+        )
         assert Seat.objects.filter(room=room, sector=government, role="delegate").count() == 1

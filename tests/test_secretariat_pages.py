@@ -5,7 +5,6 @@ registry and the audit log, without the admin."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from urllib.parse import unquote
 
 import pytest
@@ -14,11 +13,11 @@ from django.test import Client
 
 from forum.errors import ServiceError
 from forum.models import Committee, Dialogue, RoundTable, Seat, Sector, SectorSeats, User
-from forum.secretariat_views import link_fingerprint
-from forum.services.moderation import seat_mute
+from forum.services.moderator_actions import seat_mute
 from forum.services.rooms import room_set_sector_seats
 from moderation.models import AuditEntry
-from tests.conftest import PERSONAS, sign_in
+from tests.support.personas import PERSONAS, sign_in
+from tests.support.secretariat import csv_upload, page, seat_form
 
 pytestmark = pytest.mark.django_db
 
@@ -52,19 +51,6 @@ def committee(db) -> Committee:
     committee.full_clean()
     committee.save()
     return committee
-
-
-def page(response) -> str:
-    return unescape(response.content.decode())
-
-
-def csv_upload(text: str, name: str = "people.csv") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
-
-
-def seat_form(seat: Seat, action: str) -> dict:
-    seat.refresh_from_db()
-    return {"action": action, "seat": seat.public_id, "link": link_fingerprint(seat)}
 
 
 def state_snapshot() -> tuple:
@@ -322,7 +308,7 @@ def test_resend_issues_a_link_and_prepares_an_email(staff, cast):
 
 
 def test_a_removed_seat_gets_no_new_link(staff, cast):
-    from forum.services.moderation import seat_remove
+    from forum.services.moderator_actions import seat_remove
 
     seat_remove(
         actor_seat_id=cast.chloe.pk, seat=cast.pia.public_id, reason="Disrupted the session."
@@ -343,8 +329,18 @@ def test_issuing_resending_and_revoking_a_link_are_audited_without_the_token(sta
     issued = audited(cast, "issue_link")
     assert [e.data.pop("resend") for e in issued] == [False, True]
     assert [(e.target, e.actor_role, e.actor_public_id, e.data) for e in issued] == [
-        (cast.cora.public_id, "secretariat", "", {"role": "delegate", "sector": "civil-society", "via": "secretariat"}),
-        (cast.oscar.public_id, "secretariat", "", {"role": "observer", "sector": None, "via": "secretariat"}),
+        (
+            cast.cora.public_id,
+            "secretariat",
+            "",
+            {"role": "delegate", "sector": "civil-society", "via": "secretariat"},
+        ),
+        (
+            cast.oscar.public_id,
+            "secretariat",
+            "",
+            {"role": "observer", "sector": None, "via": "secretariat"},
+        ),
     ]
     [revoked] = audited(cast, "revoke_link")
     assert (revoked.target, revoked.data) == (

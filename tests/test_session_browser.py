@@ -1,4 +1,4 @@
-"""A whole short round table in a real browser (issue 6 acceptance): a chair and two
+"""A whole short round table in a real browser: a chair and two
 delegates in separate browser contexts go through consent, a raised hand, the floor given,
 an intervention the others see, the chair hiding it (it disappears for them), a consensus
 check voted and closed, the minutes saved and adopted, and the PDF downloaded.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import REPO, ROOM, launch_chromium, live_server, open_room
-from tests.test_room_ui import accept_rule, intervention, post
+from tests.support.browser import REPO, ROOM, launch_chromium, live_server, open_room
+from tests.support.room_ui import accept_rule, intervention, post
 
 pytestmark = pytest.mark.browser
 
@@ -101,7 +101,9 @@ def test_a_short_session_from_consent_to_the_adopted_minutes(chromium, server, a
             "button", name=re.compile("^Close the check")
         ).click()
         for page in (ana, ben):
-            expect(page.locator("#checks li", has_text=PROPOSITION)).to_contain_text(re.compile("onsensus"))
+            expect(page.locator("#checks li", has_text=PROPOSITION)).to_contain_text(
+                re.compile("onsensus")
+            )
         shot(ben, "check-result")
 
         # The minutes: the chair saves a version and adopts it, then downloads the PDF.
@@ -111,7 +113,9 @@ def test_a_short_session_from_consent_to_the_adopted_minutes(chromium, server, a
         shot(chair, "minutes-saved")
         chair.get_by_role("button", name="Adopt version 1").click()
         expect(chair.locator("[role=status]")).to_contain_text("Version 1 is adopted.")
-        digest = re.search(r"SHA-256: ([0-9a-f]{64})", chair.locator("[role=status]").inner_text()).group(1)
+        digest = re.search(
+            r"SHA-256: ([0-9a-f]{64})", chair.locator("[role=status]").inner_text()
+        ).group(1)
         shot(chair, "minutes-adopted")
         with chair.expect_download() as download_info:
             chair.get_by_role("link", name="pdf", exact=True).click()

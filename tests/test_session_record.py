@@ -14,11 +14,12 @@ from django.test import Client
 from docx import Document
 
 from forum.errors import ServiceError
-from forum.minutes import minutes_document
-from forum.minutes_access import version_document
-from forum.minutes_akn import render_akn_minutes
-from forum.minutes_docx import render_docx_minutes
-from forum.minutes_render import render_html_minutes, render_markdown_minutes
+from forum.minutes.access import version_document
+from forum.minutes.document import minutes_document
+from forum.minutes.formats.akn import render_akn_minutes
+from forum.minutes.formats.docx import render_docx_minutes
+from forum.minutes.formats.html import render_html_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
 from forum.models import MinutesComment, RoomEvent, Seat, User
 from forum.services.minutes import (
     minutes_adopt,
@@ -32,7 +33,7 @@ from forum.services.schedule import room_set_schedule
 from forum.services.seats import seat_consent, seat_mark_joined, seat_set_presence
 from moderation.disclosure import POOLED
 from moderation.models import AuditEntry
-from tests.conftest import build_cast, sign_in
+from tests.support.personas import build_cast, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,9 @@ AUCKLAND = ZoneInfo("Pacific/Auckland")
 
 @pytest.fixture
 def sam(db) -> User:
-    return User.objects.create_user("sam@example.org", "sam@example.org", "a long passphrase 42", is_staff=True)
+    return User.objects.create_user(
+        "sam@example.org", "sam@example.org", "a long passphrase 42", is_staff=True
+    )
 
 
 def came(cast, *personas: str, consent: bool = True) -> None:
@@ -69,7 +72,12 @@ def test_attendance_counts_seats_held_and_delegates_who_joined_per_sector(sam):
     seat_set_presence(seat=cast.pia, presence="in_room", actor=sam)  # no device, in the room
     att = attendance(cast.room)
     by_key = {s["slug"]: s for s in att["sectors"]}
-    assert by_key["government"] == {"slug": "government", "name": "Government", "delegates": 3, "present": 2}
+    assert by_key["government"] == {
+        "slug": "government",
+        "name": "Government",
+        "delegates": 3,
+        "present": 2,
+    }
     assert by_key["civil-society"]["delegates"] == 3 and by_key["civil-society"]["present"] == 1
     assert by_key[POOLED]["delegates"] == 2 and by_key[POOLED]["present"] == 2
     assert "academia" not in by_key and "private-sector" not in by_key
@@ -80,7 +88,12 @@ def test_in_an_open_room_joining_is_enough_and_every_sector_is_named(db):
     cast = build_cast("open-room", rule="open")
     seat_mark_joined(seat_id=cast.ada.pk)
     by_key = {s["slug"]: s for s in attendance(cast.room)["sectors"]}
-    assert by_key["academia"] == {"slug": "academia", "name": "Academia", "delegates": 1, "present": 1}
+    assert by_key["academia"] == {
+        "slug": "academia",
+        "name": "Academia",
+        "delegates": 1,
+        "present": 1,
+    }
 
 
 def test_a_pool_below_the_rule_shows_nothing_but_counts_in_the_totals(cast):
@@ -113,22 +126,38 @@ def test_attendance_is_in_every_format(cast):
     assert "Delegates present: 3" in md
     html = render_html_minutes(doc)
     assert "<td>Government</td><td>3</td><td>3</td>" in html
-    text = "\n".join(c.text for t in Document(io.BytesIO(render_docx_minutes(doc))).tables for r in t.rows for c in r.cells)
+    text = "\n".join(
+        c.text
+        for t in Document(io.BytesIO(render_docx_minutes(doc))).tables
+        for r in t.rows
+        for c in r.cells
+    )
     assert "Present" in text
-    assert "<td>Present</td>" in render_akn_minutes(doc).decode() or ">Present<" in render_akn_minutes(doc).decode()
+    assert (
+        "<td>Present</td>" in render_akn_minutes(doc).decode()
+        or ">Present<" in render_akn_minutes(doc).decode()
+    )
 
 
 def test_presence_is_marked_by_the_chair_and_moderators_and_audited(cast):
     seat_set_presence(seat=cast.gus.public_id, presence="in_room", actor_seat_id=cast.mona.pk)
     assert Seat.objects.get(pk=cast.gus.pk).presence == "in_room"
     entry = AuditEntry.objects.filter(room=cast.room, action="mark_presence").get()
-    assert entry.target == cast.gus.public_id and entry.data["via"] == "room" and entry.data["after"] == "in_room"
+    assert (
+        entry.target == cast.gus.public_id
+        and entry.data["via"] == "room"
+        and entry.data["after"] == "in_room"
+    )
     for persona in ("cora", "oscar", "rita"):
         with pytest.raises(ServiceError) as refused:
-            seat_set_presence(seat=cast.gus.public_id, presence="online", actor_seat_id=getattr(cast, persona).pk)
+            seat_set_presence(
+                seat=cast.gus.public_id, presence="online", actor_seat_id=getattr(cast, persona).pk
+            )
         assert refused.value.code == "forbidden"
     with pytest.raises(ServiceError) as bad:
-        seat_set_presence(seat=cast.gus.public_id, presence="elsewhere", actor_seat_id=cast.chloe.pk)
+        seat_set_presence(
+            seat=cast.gus.public_id, presence="elsewhere", actor_seat_id=cast.chloe.pk
+        )
     assert bad.value.code == "invalid_presence"
     assert Seat.objects.get(pk=cast.gus.pk).presence == "in_room"
 
@@ -136,10 +165,15 @@ def test_presence_is_marked_by_the_chair_and_moderators_and_audited(cast):
 def test_the_secretariat_marks_presence_on_its_page(cast, sam):
     client = Client()
     client.force_login(sam)
-    response = client.post(f"/secretariat/rooms/{cast.room.slug}/", {"action": "presence", "seat": cast.cora.public_id, "presence": "in_room"})
+    response = client.post(
+        f"/secretariat/rooms/{cast.room.slug}/",
+        {"action": "presence", "seat": cast.cora.public_id, "presence": "in_room"},
+    )
     assert response.status_code == 302
     assert Seat.objects.get(pk=cast.cora.pk).presence == "in_room"
-    assert AuditEntry.objects.filter(room=cast.room, action="mark_presence", data__via="secretariat").exists()
+    assert AuditEntry.objects.filter(
+        room=cast.room, action="mark_presence", data__via="secretariat"
+    ).exists()
     page = client.get(f"/secretariat/rooms/{cast.room.slug}/").content.decode()
     assert "Mark online" in page
 
@@ -151,23 +185,38 @@ def test_the_minutes_date_the_session_in_its_own_time_zone(db):
     dialogue = dialogue_get_or_create(slug="pif", title="Pacific dialogue")
     # 09:00 on 4 March in Auckland is still 3 March in UTC.
     room = room_create(
-        dialogue=dialogue, slug="akl", title="Auckland round table", time_zone="Pacific/Auckland",
-        starts_at=dt.datetime(2027, 3, 4, 9, 0), ends_at="2027-03-04T17:30", place="Auckland", online=True,
+        dialogue=dialogue,
+        slug="akl",
+        title="Auckland round table",
+        time_zone="Pacific/Auckland",
+        starts_at=dt.datetime(2027, 3, 4, 9, 0),
+        ends_at="2027-03-04T17:30",
+        place="Auckland",
+        online=True,
     )
     assert room.starts_at == dt.datetime(2027, 3, 3, 20, 0, tzinfo=dt.UTC)
     header = minutes_document(room)["header"]
     assert header["date"] == "2027-03-04"
-    assert header["starts_at"] == "2027-03-04T09:00+13:00" and header["ends_at"] == "2027-03-04T17:30+13:00"
+    assert (
+        header["starts_at"] == "2027-03-04T09:00+13:00"
+        and header["ends_at"] == "2027-03-04T17:30+13:00"
+    )
     assert header["time_zone"] == "Pacific/Auckland" and header["place"] == "Auckland and online"
     md = render_markdown_minutes(minutes_document(room))
-    assert "**Date:** 2027-03-04" in md and "09:00–17:30 (Pacific/Auckland)" in md and "Auckland and online" in md
+    assert (
+        "**Date:** 2027-03-04" in md
+        and "09:00–17:30 (Pacific/Auckland)" in md
+        and "Auckland and online" in md
+    )
 
 
 def test_without_a_schedule_the_date_is_when_it_went_live_in_its_zone_not_the_first_event(db):
     cast = build_cast("akl-live", status="scheduled", time_zone="Pacific/Auckland")
     # An early consent, days before, logged while the room was still scheduled.
     seat_consent(seat_id=cast.gus.pk, rule=cast.room.rule)
-    RoomEvent.objects.filter(room=cast.room).update(created_at=dt.datetime(2027, 2, 25, 1, 0, tzinfo=dt.UTC))
+    RoomEvent.objects.filter(room=cast.room).update(
+        created_at=dt.datetime(2027, 2, 25, 1, 0, tzinfo=dt.UTC)
+    )
     from forum.services.rooms import room_set_status
 
     room_set_status(room=cast.room, status="live")
@@ -208,19 +257,35 @@ def test_a_bad_schedule_is_refused_and_changes_nothing(cast, sam, fields, code):
 def test_the_secretariat_sets_the_schedule_and_it_is_audited(cast, sam):
     client = Client()
     client.force_login(sam)
-    response = client.post(f"/secretariat/rooms/{cast.room.slug}/", {
-        "action": "schedule", "starts_at": "2027-03-04T09:00", "ends_at": "2027-03-04T17:30",
-        "time_zone": "Pacific/Auckland", "place": "Auckland", "online": "on",
-    })
+    response = client.post(
+        f"/secretariat/rooms/{cast.room.slug}/",
+        {
+            "action": "schedule",
+            "starts_at": "2027-03-04T09:00",
+            "ends_at": "2027-03-04T17:30",
+            "time_zone": "Pacific/Auckland",
+            "place": "Auckland",
+            "online": "on",
+        },
+    )
     assert response.status_code == 302
     cast.room.refresh_from_db()
-    assert cast.room.starts_at.astimezone(AUCKLAND).hour == 9 and cast.room.place == "Auckland" and cast.room.online
+    assert (
+        cast.room.starts_at.astimezone(AUCKLAND).hour == 9
+        and cast.room.place == "Auckland"
+        and cast.room.online
+    )
     assert AuditEntry.objects.filter(room=cast.room, action="set_schedule").count() == 1
-    bad = client.post(f"/secretariat/rooms/{cast.room.slug}/", {"action": "schedule", "time_zone": "Mars/Olympus"})
+    bad = client.post(
+        f"/secretariat/rooms/{cast.room.slug}/", {"action": "schedule", "time_zone": "Mars/Olympus"}
+    )
     assert bad.status_code == 400 and "Mars/Olympus" in bad.content.decode()
     assert cast.room.__class__.objects.get(pk=cast.room.pk).time_zone == "Pacific/Auckland"
     # The page shows the local time back.
-    assert 'value="2027-03-04T09:00"' in client.get(f"/secretariat/rooms/{cast.room.slug}/").content.decode()
+    assert (
+        'value="2027-03-04T09:00"'
+        in client.get(f"/secretariat/rooms/{cast.room.slug}/").content.decode()
+    )
 
 
 def test_only_the_secretariat_sets_the_schedule(cast, outsider):
@@ -230,10 +295,25 @@ def test_only_the_secretariat_sets_the_schedule(cast, outsider):
 
 def test_create_room_takes_the_schedule(db):
     out = io.StringIO()
-    call_command("create_room", "akl", "Auckland", "--starts", "2027-03-04T09:00", "--time-zone", "Pacific/Auckland",
-                 "--place", "Auckland", "--hybrid", stdout=out)
+    call_command(
+        "create_room",
+        "akl",
+        "Auckland",
+        "--starts",
+        "2027-03-04T09:00",
+        "--time-zone",
+        "Pacific/Auckland",
+        "--place",
+        "Auckland",
+        "--hybrid",
+        stdout=out,
+    )
     room = __import__("forum.models", fromlist=["RoundTable"]).RoundTable.objects.get(slug="akl")
-    assert room.online and room.place == "Auckland" and minutes_document(room)["header"]["date"] == "2027-03-04"
+    assert (
+        room.online
+        and room.place == "Auckland"
+        and minutes_document(room)["header"]["date"] == "2027-03-04"
+    )
     with pytest.raises(CommandError, match="not a time zone"):
         call_command("create_room", "x", "X", "--time-zone", "Nowhere/City", stdout=io.StringIO())
 
@@ -271,7 +351,9 @@ def test_adopting_with_unanswered_comments_needs_the_chairs_confirmation(cast):
 
 def test_answered_comments_adopt_without_confirmation_and_the_status_line_says_nothing(cast):
     for comment, addressed in zip(reviewed(cast), (True, False), strict=True):
-        minutes_comment_mark(actor_seat_id=cast.rita.pk, comment=comment.public_id, addressed=addressed)
+        minutes_comment_mark(
+            actor_seat_id=cast.rita.pk, comment=comment.public_id, addressed=addressed
+        )
     row = minutes_adopt(actor_seat_id=cast.chloe.pk, version=1)
     assert row.open_comments == 0
     assert "left open" not in render_markdown_minutes(version_document(row))
@@ -297,10 +379,16 @@ def test_the_minutes_page_asks_the_chair_to_confirm(cast):
     reviewed(cast)
     chair = sign_in(Client(), cast.chloe)
     page = chair.get(f"/rooms/{cast.room.slug}/minutes/?version=1").content.decode()
-    assert "2 review comments have not been answered" in page and 'name="confirm_open_comments"' in page
+    assert (
+        "2 review comments have not been answered" in page
+        and 'name="confirm_open_comments"' in page
+    )
     refused = chair.post(f"/rooms/{cast.room.slug}/minutes/", {"action": "adopt", "version": "1"})
     assert refused.status_code == 409 and "Confirm to adopt" in refused.content.decode()
-    done = chair.post(f"/rooms/{cast.room.slug}/minutes/", {"action": "adopt", "version": "1", "confirm_open_comments": "1"})
+    done = chair.post(
+        f"/rooms/{cast.room.slug}/minutes/",
+        {"action": "adopt", "version": "1", "confirm_open_comments": "1"},
+    )
     assert done.status_code == 302
     assert cast.room.minutes_versions.get(number=1).open_comments == 2
 
@@ -308,15 +396,34 @@ def test_the_minutes_page_asks_the_chair_to_confirm(cast):
 def test_the_rapporteur_marks_a_comment_on_the_page(cast):
     first, _ = reviewed(cast)
     rapporteur = sign_in(Client(), cast.rita)
-    assert "Mark addressed" in rapporteur.get(f"/rooms/{cast.room.slug}/minutes/?version=1").content.decode()
-    response = rapporteur.post(f"/rooms/{cast.room.slug}/minutes/", {"action": "mark_comment", "comment": first.public_id, "addressed": "yes"})
+    assert (
+        "Mark addressed"
+        in rapporteur.get(f"/rooms/{cast.room.slug}/minutes/?version=1").content.decode()
+    )
+    response = rapporteur.post(
+        f"/rooms/{cast.room.slug}/minutes/",
+        {"action": "mark_comment", "comment": first.public_id, "addressed": "yes"},
+    )
     assert response.status_code == 302
     assert MinutesComment.objects.get(pk=first.pk).addressed is True
-    assert rapporteur.post(f"/rooms/{cast.room.slug}/minutes/", {"action": "mark_comment", "comment": first.public_id, "addressed": "maybe"}).status_code == 400
+    assert (
+        rapporteur.post(
+            f"/rooms/{cast.room.slug}/minutes/",
+            {"action": "mark_comment", "comment": first.public_id, "addressed": "maybe"},
+        ).status_code
+        == 400
+    )
 
 
 def test_the_pages_show_the_sessions_date_hours_and_place_in_its_time_zone(db):
-    cast = build_cast("akl-page", time_zone="Pacific/Auckland", starts_at="2027-03-04T09:00", ends_at="2027-03-04T17:30", place="Auckland", online=True)
+    cast = build_cast(
+        "akl-page",
+        time_zone="Pacific/Auckland",
+        starts_at="2027-03-04T09:00",
+        ends_at="2027-03-04T17:30",
+        place="Auckland",
+        online=True,
+    )
     when = "2027-03-04 09:00–17:30 (Pacific/Auckland) · Auckland and online"
     assert when in sign_in(Client(), cast.gus).get("/rooms/akl-page/").content.decode()
     assert when in Client().get(f"/join/{cast.tokens['gus']}/").content.decode()

@@ -105,7 +105,9 @@ def test_without_audit_key_and_debug_off_the_settings_refuse_to_load(tmp_path):
     assert "ImproperlyConfigured" in last and "AUDIT_KEY" in last
 
 
-@pytest.mark.parametrize("key", ["   ", "short-key", "dev-only-insecure-audit-key-do-not-use-in-production"])
+@pytest.mark.parametrize(
+    "key", ["   ", "short-key", "dev-only-insecure-audit-key-do-not-use-in-production"]
+)
 def test_a_blank_short_or_development_audit_key_is_refused_when_debug_is_off(tmp_path, key):
     env = {"DEBUG": "0", "SECRET_KEY": "x" * 50, "AUDIT_KEY": key, "DATA_DIR": str(tmp_path)}
     last = refusal(run_settings(env))
@@ -113,7 +115,9 @@ def test_a_blank_short_or_development_audit_key_is_refused_when_debug_is_off(tmp
 
 
 def test_debug_on_allows_the_development_audit_key_and_old_keys_are_a_list(tmp_path):
-    code = DUMP.replace('"debug": s.DEBUG,', '"debug": s.DEBUG, "audit": [s.AUDIT_KEY, s.AUDIT_OLD_KEYS],')
+    code = DUMP.replace(
+        '"debug": s.DEBUG,', '"debug": s.DEBUG, "audit": [s.AUDIT_KEY, s.AUDIT_OLD_KEYS],'
+    )
     env = {"DEBUG": "1", "DATA_DIR": str(tmp_path), "AUDIT_OLD_KEYS": " old-one , old-two,"}
     result = run_settings(env, code)
     assert result.returncode == 0, result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import JOIN_BUTTON, REPO, ROOM, ROOM_PATH, launch_chromium, live_server
+from tests.support.browser import JOIN_BUTTON, REPO, ROOM, ROOM_PATH, launch_chromium, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -22,9 +22,11 @@ STAFF = ("sam-secretariat", "a-long-staff-password-for-tests")
 def server(tmp_path_factory):
     for live in live_server(tmp_path_factory):  # its teardown runs when the loop ends
         live.manage(
-            "shell", "-c",
+            "shell",
+            "-c",
             "from forum.models import User; "
-            f"User.objects.create_user(username={STAFF[0]!r}, email='sam@example.org', password={STAFF[1]!r}, "
+            f"User.objects.create_user(username={STAFF[0]!r}, email='sam@example.org', "
+            f"password={STAFF[1]!r}, "
             "is_staff=True)",
         )
         yield live

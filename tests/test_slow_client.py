@@ -1,6 +1,6 @@
-"""A client that stops reading does not hold up the room, and is let go past a limit (issue 7).
+"""A client that stops reading does not hold up the room, and is let go past a limit.
 
-A real Daphne process (tests/cluster.py) with a small SEND_BUFFER_LIMIT; the slow client is
+A real Daphne process (tests/support/cluster.py) with a small SEND_BUFFER_LIMIT; the slow client is
 a real websocket whose socket has a tiny receive buffer and whose frames are not read, so
 the kernel buffers fill and the server has to keep what is left in its own memory. The
 hub (realtime/hub.py) closes it with `too_slow` once that passes the limit; the others get
@@ -16,7 +16,7 @@ import socket
 
 import pytest
 
-from tests.cluster import HOST, SESSION_COOKIE, Cluster, require_services
+from tests.support.cluster import HOST, SESSION_COOKIE, Cluster, require_services
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.redis, pytest.mark.postgres]
 
@@ -33,7 +33,12 @@ def cluster():
     require_services()
     cluster = Cluster(
         processes=1,
-        env={"SEND_BUFFER_LIMIT": str(LIMIT), "POST_BURST": "5000", "FRAME_BURST": "5000", "FRAME_RATE": "1000"},
+        env={
+            "SEND_BUFFER_LIMIT": str(LIMIT),
+            "POST_BURST": "5000",
+            "FRAME_BURST": "5000",
+            "FRAME_RATE": "1000",
+        },
     )
     cluster.start()
     try:
@@ -73,7 +78,9 @@ def presence_of(peer, sector: str) -> int | None:
 async def test_a_client_that_stops_reading_is_let_go_and_resumes_without_loss(cluster):
     room = await asyncio.to_thread(cluster.add_room, "slow-room", delegates=3)
     poster_seat, fast_seat, slow_seat = room.seats
-    poster_session, fast_session, slow_session = await asyncio.to_thread(cluster.sign_in_many, room.seats)
+    poster_session, fast_session, slow_session = await asyncio.to_thread(
+        cluster.sign_in_many, room.seats
+    )
     poster = await cluster.connect(poster_session, room.slug, label="poster")
     fast = await cluster.connect(fast_session, room.slug, label="fast")
     try:
@@ -82,7 +89,9 @@ async def test_a_client_that_stops_reading_is_let_go_and_resumes_without_loss(cl
         slow, welcome = await stalled_socket(cluster, slow_session, room.slug)
         start = welcome["last_seq"]
         # The fast listener sees the slow one arrive in its sector's presence count.
-        await fast.wait_for(lambda p: (presence_of(p, slow_seat.sector) or 0) >= 1, TIMEOUT, "slow socket present")
+        await fast.wait_for(
+            lambda p: (presence_of(p, slow_seat.sector) or 0) >= 1, TIMEOUT, "slow socket present"
+        )
 
         acked: list[int] = []
         for i in range(MAX_POSTS):
@@ -118,14 +127,20 @@ async def test_a_client_that_stops_reading_is_let_go_and_resumes_without_loss(cl
             pass
         assert slow.close_code in {4408, 1006}, (slow.close_code, slow.close_reason)
         if reason is not None:
-            assert (reason["code"], reason["after"], slow.close_code) == ("too_slow", seen[-1] if seen else start, 4408)
+            assert (reason["code"], reason["after"], slow.close_code) == (
+                "too_slow",
+                seen[-1] if seen else start,
+                4408,
+            )
         assert "closed a socket" in cluster.logs()[0] and "bytes behind" in cluster.logs()[0]
         assert seen == list(range(start + 1, start + 1 + len(seen)))
         assert len(seen) < last - start, "it was let go before it had everything"
         resume_from = seen[-1] if seen else start
 
         # Later it resumes where it stopped and misses nothing.
-        again = await cluster.connect(slow_session, room.slug, after=resume_from, label="slow again")
+        again = await cluster.connect(
+            slow_session, room.slug, after=resume_from, label="slow again"
+        )
         try:
             await again.wait_for(lambda p: last in p.seqs, TIMEOUT, "the rest after resuming")
             assert seen + again.seqs == list(range(start + 1, last + 1))

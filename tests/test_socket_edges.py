@@ -14,7 +14,7 @@ from django.conf import settings
 from forum.services.interventions import intervention_post
 from forum.services.seats import seat_consent
 from realtime.origin import origin_allowed
-from tests.conftest import session_cookie_for
+from tests.support.personas import session_cookie_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -116,15 +116,19 @@ async def test_after_beyond_the_last_seq_is_refused(cast, sockets):
 
 @pytest.mark.parametrize("after", ["%D9%A3", "%C2%B2", "%EF%BC%91", "-1", "1e3", "0x1", "+1"])
 async def test_after_is_written_in_ascii_digits_only(cast, sockets, after):
-    """"٣" (Arabic-Indic three), "²" and "１" (full width) are digits to str.isdigit()."""
+    """ "٣" (Arabic-Indic three), "²" and "１" (full width) are digits to str.isdigit()."""
     await posted(cast, 3)
     from forum.asgi import application
 
     cookie = await database_sync_to_async(session_cookie_for)(cast.gus)
     comm = WebsocketCommunicator(
-        application, f"/ws/rooms/test-room/?after={after}",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"),
-                 (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())],
+        application,
+        f"/ws/rooms/test-room/?after={after}",
+        headers=[
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"host", b"127.0.0.1:8000"),
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+        ],
     )
     await comm.connect(timeout=5)
     error = await comm.receive_json_from(timeout=3)
@@ -179,7 +183,9 @@ async def status_of(path: str) -> int:
 # -- the per-socket frame rate says which frame it refused ----------------------------------
 
 
-async def test_a_frame_refused_by_the_socket_rate_carries_its_client_id_or_ref(cast, sockets, settings):
+async def test_a_frame_refused_by_the_socket_rate_carries_its_client_id_or_ref(
+    cast, sockets, settings
+):
     settings.ROUNDTABLES = {**settings.ROUNDTABLES, "FRAME_BURST": 2, "FRAME_RATE": 0.001}
     sock, _, _ = await sockets(cast.gus)
     await sock.recv_type("welcome")

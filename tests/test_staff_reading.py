@@ -11,11 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from forum.minutes import minutes_document
+from forum.minutes.document import minutes_document
 from forum.models import User
 from forum.services.minutes import minutes_save
 from moderation.models import AuditEntry
-from tests.conftest import client_for
+from tests.support.personas import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +23,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sam(db) -> User:
     """Sam of the secretariat: a staff account, no seat anywhere."""
-    return User.objects.create_user("sam@example.org", "sam@example.org", "a long passphrase 42", is_staff=True)
+    return User.objects.create_user(
+        "sam@example.org", "sam@example.org", "a long passphrase 42", is_staff=True
+    )
 
 
 def staff_openings(room) -> list[dict]:
-    return list(AuditEntry.objects.filter(room=room, action="staff_open").values_list("data", flat=True))
+    return list(
+        AuditEntry.objects.filter(room=room, action="staff_open").values_list("data", flat=True)
+    )
 
 
 def test_the_403_of_a_room_links_the_sign_in_page_back_to_it(cast):
@@ -89,11 +93,19 @@ def test_a_delegate_of_another_room_still_gets_403(cast, outsider):
 
 def test_create_staff_makes_an_account_that_signs_in_on_the_product_page(db):
     out = io.StringIO()
-    call_command("create_staff", "Sec@Example.org", "--password-from-stdin", stdin=io.StringIO("a long passphrase 42\n"), stdout=out)
+    call_command(
+        "create_staff",
+        "Sec@Example.org",
+        "--password-from-stdin",
+        stdin=io.StringIO("a long passphrase 42\n"),
+        stdout=out,
+    )
     user = User.objects.get(email="sec@example.org")
     assert user.is_staff and not user.is_superuser and user.check_password("a long passphrase 42")
     client = Client()
-    response = client.post("/sign-in/", {"username": "sec@example.org", "password": "a long passphrase 42"})
+    response = client.post(
+        "/sign-in/", {"username": "sec@example.org", "password": "a long passphrase 42"}
+    )
     assert response.status_code == 302 and response["Location"] == "/secretariat/"
     assert client.get("/secretariat/").status_code == 200
     assert "/sign-in/" in out.getvalue()
@@ -101,16 +113,40 @@ def test_create_staff_makes_an_account_that_signs_in_on_the_product_page(db):
 
 def test_create_staff_refuses_a_bad_address_a_short_password_and_a_seat_holder(cast):
     with pytest.raises(CommandError, match="not a valid e-mail address"):
-        call_command("create_staff", "nobody", "--password-from-stdin", stdin=io.StringIO("a long passphrase 42\n"))
+        call_command(
+            "create_staff",
+            "nobody",
+            "--password-from-stdin",
+            stdin=io.StringIO("a long passphrase 42\n"),
+        )
     with pytest.raises(CommandError, match="too short"):
-        call_command("create_staff", "x@example.org", "--password-from-stdin", stdin=io.StringIO("short\n"))
+        call_command(
+            "create_staff", "x@example.org", "--password-from-stdin", stdin=io.StringIO("short\n")
+        )
     with pytest.raises(CommandError, match="holds a seat"):
-        call_command("create_staff", "gus@example.org", "--password-from-stdin", stdin=io.StringIO("a long passphrase 42\n"))
+        call_command(
+            "create_staff",
+            "gus@example.org",
+            "--password-from-stdin",
+            stdin=io.StringIO("a long passphrase 42\n"),
+        )
     assert not User.objects.filter(is_staff=True).exists()
 
 
 def test_create_staff_again_sets_a_new_password(db):
-    call_command("create_staff", "sec@example.org", "--password-from-stdin", stdin=io.StringIO("a long passphrase 42\n"), stdout=io.StringIO())
-    call_command("create_staff", "sec@example.org", "--password-from-stdin", stdin=io.StringIO("another passphrase 43\n"), stdout=io.StringIO())
+    call_command(
+        "create_staff",
+        "sec@example.org",
+        "--password-from-stdin",
+        stdin=io.StringIO("a long passphrase 42\n"),
+        stdout=io.StringIO(),
+    )
+    call_command(
+        "create_staff",
+        "sec@example.org",
+        "--password-from-stdin",
+        stdin=io.StringIO("another passphrase 43\n"),
+        stdout=io.StringIO(),
+    )
     assert User.objects.get(email="sec@example.org").check_password("another passphrase 43")
     assert json.dumps(True)

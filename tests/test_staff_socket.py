@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 @database_sync_to_async
 def make_sam() -> User:
-    return User.objects.create_user("sam@example.org", "sam@example.org", "a long passphrase 42", is_staff=True)
+    return User.objects.create_user(
+        "sam@example.org", "sam@example.org", "a long passphrase 42", is_staff=True
+    )
 
 
 async def test_staff_read_the_stream_without_a_seat_and_take_no_part(cast, sockets):
@@ -27,7 +29,9 @@ async def test_staff_read_the_stream_without_a_seat_and_take_no_part(cast, socke
     welcome = await sock.recv_type("welcome")
     assert welcome["you"]["role"] == "observer" and welcome["you"]["sector"] is None
     await database_sync_to_async(seat_consent)(seat_id=cast.cora.pk, rule="chatham-house")
-    await database_sync_to_async(intervention_post)(seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="Hello all")
+    await database_sync_to_async(intervention_post)(
+        seat_id=cast.cora.pk, client_id=uuid.uuid4(), body="Hello all"
+    )
     (event,) = [e for e in await sock.events(2) if e["kind"] != "redacted"]
     assert event["kind"] == "intervention.posted" and "Hello all" in event["data"]["body_html"]
     # Participants' rendering: no seat handle, no name.
@@ -56,4 +60,6 @@ async def test_a_staff_socket_counts_in_no_presence(cast, sockets):
         if frame == expected:
             break
     assert frame == expected
-    assert not await database_sync_to_async(Seat.objects.filter(joined_at__isnull=False).exclude(pk=cast.chloe.pk).exists)()
+    assert not await database_sync_to_async(
+        Seat.objects.filter(joined_at__isnull=False).exclude(pk=cast.chloe.pk).exists
+    )()

@@ -1,4 +1,4 @@
-"""The XSS corpus (tests/xss_corpus.py) comes back inert, on paper and in a real browser.
+"""The XSS corpus (tests/support/xss_corpus.py) comes back inert, on paper and in a real browser.
 
 Unit: every vector goes through moderation.sanitize.render_markdown, and the output is
 parsed the way a browser tokenises it (html.parser decodes entities in attribute values):
@@ -7,7 +7,7 @@ markup declaration, and no href whose scheme, once entities are decoded and the
 whitespace and control characters a browser ignores are removed, is anything but http,
 https or mailto (a relative URL takes the page's http(s) scheme; nh3 keeps those).
 
-Browser: a real server (tests/browser.py), delegates post every vector over the websocket,
+Browser: a real server (tests/support/browser.py), delegates post every vector over the websocket,
 and another delegate's room page in Chromium shows them, with a trap installed before the
 page loads: alert/confirm/prompt and the `__xss` function the vectors call report to the
 test, dialogs and console errors are recorded, and every request the page makes is routed
@@ -31,8 +31,15 @@ from markdown_it import MarkdownIt
 
 from moderation import sanitize
 from moderation.sanitize import render_markdown
-from tests.browser import ROOM, ROOM_PATH, join_over_http, launch_chromium, live_server, open_room
-from tests.xss_corpus import CORPUS, EVIL
+from tests.support.browser import (
+    ROOM,
+    ROOM_PATH,
+    join_over_http,
+    launch_chromium,
+    live_server,
+    open_room,
+)
+from tests.support.xss_corpus import CORPUS, EVIL
 
 VECTORS = [pytest.param(source, id=vid) for vid, source in CORPUS]
 SAFE_SCHEMES = {"http", "https", "mailto"}
@@ -265,7 +272,8 @@ DOM_CHECK = """
         if (!ok) found.push(`${seq}: <${tag} ${a.name}="${a.value}">`);
       }
       if (tag === "a") {
-        if (el.getAttribute("rel") !== rel) found.push(`${seq}: <a rel="${el.getAttribute("rel")}">`);
+        if (el.getAttribute("rel") !== rel)
+          found.push(`${seq}: <a rel="${el.getAttribute("rel")}">`);
         if (el.hasAttribute("href") && !schemes.includes(el.protocol))
           found.push(`${seq}: <a href="${el.getAttribute("href")}"> is ${el.protocol}`);
       }
@@ -278,13 +286,16 @@ DOM_CHECK = """
   }
   const active = "iframe, frame, object, embed, img, svg, math, base, video, audio, style, "
     + "meta[http-equiv], link:not([rel=stylesheet]):not([rel=icon])";
-  for (const el of document.querySelectorAll(active)) found.push(`document holds <${el.localName}>`);
+  for (const el of document.querySelectorAll(active))
+    found.push(`document holds <${el.localName}>`);
   const scripts = [...document.scripts]
     .filter((s) => !(s.type === "application/json" && !s.src))  // json_script data, not code
     .map((s) => s.getAttribute("src") || "inline");
-  if (scripts.length !== 1 || !/\\/room\\/main\\.js$/.test(scripts[0])) found.push(`scripts: ${scripts}`);
+  if (scripts.length !== 1 || !/\\/room\\/main\\.js$/.test(scripts[0]))
+    found.push(`scripts: ${scripts}`);
   const sheets = [...document.querySelectorAll("link[rel=stylesheet]")].map((l) => l.href);
-  if (!sheets.length || !sheets.every((h) => h.startsWith(location.origin))) found.push(`sheets: ${sheets}`);
+  if (!sheets.length || !sheets.every((h) => h.startsWith(location.origin)))
+    found.push(`sheets: ${sheets}`);
   return found;
 }
 """

@@ -26,8 +26,10 @@ if not settings.configured:
         CHANNEL_LAYERS={
             "default": {
                 "BACKEND": "channels.layers.InMemoryChannelLayer",
-                "CONFIG": {"capacity": int(os.environ.get("CHANNEL_CAPACITY", "2000")),
-                           "group_expiry": 300},
+                "CONFIG": {
+                    "capacity": int(os.environ.get("CHANNEL_CAPACITY", "2000")),
+                    "group_expiry": 300,
+                },
             }
         },
     )

@@ -47,12 +47,17 @@ async def on_frame(send, text: str | None) -> None:
     global last_seq
     post = protocol.parse_post(text)
     if post is None:
-        await send({"type": "websocket.send", "text": protocol.encode(protocol.error("not a post"))})
+        await send(
+            {"type": "websocket.send", "text": protocol.encode(protocol.error("not a post"))}
+        )
         return
     client_id, body = post
     last_seq += 1
     seq = last_seq
     await send({"type": "websocket.send", "text": protocol.encode(protocol.ack(client_id, seq))})
-    frame = {"type": "websocket.send", "text": protocol.encode(protocol.event(seq, protocol.posted_data(body)))}
+    frame = {
+        "type": "websocket.send",
+        "text": protocol.encode(protocol.event(seq, protocol.posted_data(body))),
+    }
     for socket_send in list(sockets):
         await socket_send(frame)

@@ -30,9 +30,16 @@ def encode(frame: dict) -> str:
 
 def welcome(last_seq: int) -> dict:
     return {
-        "type": "welcome", "room": ROOM, "last_seq": last_seq,
-        "you": {"role": "delegate", "attribution": "Bench Delegate (Bench organization)",
-                "sector": "government", "rule": "open", "consented": True},
+        "type": "welcome",
+        "room": ROOM,
+        "last_seq": last_seq,
+        "you": {
+            "role": "delegate",
+            "attribution": "Bench Delegate (Bench organization)",
+            "sector": "government",
+            "rule": "open",
+            "consented": True,
+        },
     }
 
 
@@ -60,8 +67,11 @@ def posted_data(body: str) -> dict:
     return {
         "id": uuid.uuid4().hex[:12],
         "kind": "statement",
-        "attribution": {"label": "Bench Delegate (Bench organization)", "sector": "government",
-                        "kind": "named"},
+        "attribution": {
+            "label": "Bench Delegate (Bench organization)",
+            "sector": "government",
+            "kind": "named",
+        },
         "body_html": f"<p>{html.escape(body, quote=False)}</p>",
         "agenda_item": "general00000",
         "created_at": datetime.now(UTC).isoformat(),
@@ -78,7 +88,14 @@ async def http_app(scope, receive, send) -> None:
     if scope["type"] != "http":
         return
     body = b'{"status":"ok"}'
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

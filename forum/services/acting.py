@@ -44,8 +44,14 @@ def require_live(room: RoundTable) -> None:
 
 
 def refuse_names(
-    room: RoundTable, text: str, *, what: str, field: str,
-    actor: Seat | None = None, target: str = "", not_a_participant: str | None = None,
+    room: RoundTable,
+    text: str,
+    *,
+    what: str,
+    field: str,
+    actor: Seat | None = None,
+    target: str = "",
+    not_a_participant: str | None = None,
     rephrase_only: bool = False,
 ) -> None:
     """The one guard of a text someone who runs the room is about to publish (an approved or
@@ -66,13 +72,19 @@ def refuse_names(
             _(
                 "The %(what)s names a participant or an organization of this round table, at "
                 "%(place)s, and it is shown to others: say it without the name."
-            ) % {"what": what, "place": place(text, found[0])},
-            field=field, mentions=spans(text, found),
+            )
+            % {"what": what, "place": place(text, found[0])},
+            field=field,
+            mentions=spans(text, found),
         )
     if not_a_participant is not None and actor is not None:
         reason = clean_reason(not_a_participant, field="not_a_participant")
         audit_append(
-            room=room, action="not_a_participant", actor=actor, target=target, reason=reason,
+            room=room,
+            action="not_a_participant",
+            actor=actor,
+            target=target,
+            reason=reason,
             data={"field": field, "mentions": len(found), "kinds": sorted({m.kind for m in found})},
         )
         # The exports' leak check reads the same words: the statement stands for them there too,
@@ -81,21 +93,32 @@ def refuse_names(
         for mention in found:
             words = text[mention.start : mention.end]
             if not whole_identity(room, words):
-                statement_record(room, words, actor=actor, reason=reason, field=field, target=target)
+                statement_record(
+                    room, words, actor=actor, reason=reason, field=field, target=target
+                )
         return
     raise ServiceError(
         "names_participant",
         _(
             "The %(what)s still names a participant or an organization of this round table, at "
-            "%(place)s. Remove the name; or, if it is not a participant (a common word that is also "
+            "%(place)s. Remove the name; or, if it is not a participant (a common word "
+            "that is also "
             "a surname), say so with a reason."
-        ) % {"what": what, "place": place(text, found[0])},
-        field=field, mentions=spans(text, found),
+        )
+        % {"what": what, "place": place(text, found[0])},
+        field=field,
+        mentions=spans(text, found),
     )
 
 
 def statement_record(
-    room: RoundTable, words: str, *, actor: Seat, reason: str, field: str = "", target: str = "",
+    room: RoundTable,
+    words: str,
+    *,
+    actor: Seat,
+    reason: str,
+    field: str = "",
+    target: str = "",
 ) -> NameStatement:
     """A standing statement that `words` are not a participant (one per words at a time)."""
     key = folded(words)
@@ -103,8 +126,13 @@ def statement_record(
     if standing is not None:
         return standing
     return NameStatement.objects.create(
-        room=room, words=key, shown=" ".join(words.split())[:200], field=field, target=target[:64],
-        reason=reason, stated_by=actor,
+        room=room,
+        words=key,
+        shown=" ".join(words.split())[:200],
+        field=field,
+        target=target[:64],
+        reason=reason,
+        stated_by=actor,
     )
 
 

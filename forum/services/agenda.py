@@ -33,13 +33,12 @@ from forum.models import (
     User,
 )
 from moderation.audit import audit_append
-from moderation.permissions import Action
+from moderation.permissions import Action, StaffAction, require_secretariat
 from realtime.log import append_event
 
 from .acting import load_acting, refuse_names
 from .floor import floor_stop
 from .rooms import room_set_current_item
-from .submissions import require_secretariat
 
 TITLE_MAX = 300
 # A sane bound for one session's agenda (positions are small integers).
@@ -49,14 +48,16 @@ MAX_ITEMS = 100
 _SHIFT = 10_000
 
 
-def _locked_room(*, actor_seat_id: int | None, actor: User | None, room: RoundTable | None) -> tuple[RoundTable, Seat | None]:
+def _locked_room(
+    *, actor_seat_id: int | None, actor: User | None, room: RoundTable | None
+) -> tuple[RoundTable, Seat | None]:
     """The room, locked, and the acting seat (None for the secretariat), or the refusal."""
     if actor_seat_id is not None:
         acting = load_acting(actor_seat_id, Action.RUN_AGENDA)
         if acting.room.status == RoundTable.Status.CLOSED:
             raise ServiceError("room_closed", _("This round table is closed."))
         return acting.room, acting.seat
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.ROOMS)
     if room is None:
         raise ServiceError("not_found", _("There is no round table at this address."))
     locked = RoundTable.objects.select_for_update().get(pk=room.pk)
@@ -77,24 +78,35 @@ def _item(room: RoundTable, public_id) -> AgendaItem:
     if isinstance(public_id, str) and public_id:
         item = AgendaItem.objects.filter(room=room, public_id=public_id).first()
     if item is None:
-        raise ServiceError("not_found", _("There is no such agenda item in this round table."), field="item")
+        raise ServiceError(
+            "not_found", _("There is no such agenda item in this round table."), field="item"
+        )
     return item
 
 
 def _title(room: RoundTable, title, seat: Seat | None, not_a_participant: str | None = None) -> str:
     if not isinstance(title, str):
-        raise ServiceError("invalid_title", _("The title of an agenda item is text."), field="title")
+        raise ServiceError(
+            "invalid_title", _("The title of an agenda item is text."), field="title"
+        )
     title = " ".join(title.split())
     if not title or len(title) > TITLE_MAX:
         raise ServiceError(
             "invalid_title",
             _("The title of an agenda item has 1 to %(max)s characters.") % {"max": TITLE_MAX},
-            field="title", limit=TITLE_MAX,
+            field="title",
+            limit=TITLE_MAX,
         )
     # Everyone reads the agenda: a title that names a participant is refused as any text
     # someone who runs the room publishes.
-    refuse_names(room, title, what=_("agenda item's title"), field="title", actor=seat,
-                 not_a_participant=not_a_participant)
+    refuse_names(
+        room,
+        title,
+        what=_("agenda item's title"),
+        field="title",
+        actor=seat,
+        not_a_participant=not_a_participant,
+    )
     return title
 
 
@@ -104,7 +116,8 @@ def _position(position, count: int) -> int:
         raise ServiceError(
             "invalid_position",
             _("The position is a whole number from 1 to %(max)s.") % {"max": count},
-            field="position", max=count,
+            field="position",
+            max=count,
         )
     return position
 
@@ -112,7 +125,11 @@ def _position(position, count: int) -> int:
 def _renumber(items: list[AgendaItem | None]) -> None:
     """Store `items` at positions 1..n in this order (None: a place left free), never two
     at one position."""
-    changed = [(n, item) for n, item in enumerate(items, start=1) if item is not None and item.position != n]
+    changed = [
+        (n, item)
+        for n, item in enumerate(items, start=1)
+        if item is not None and item.position != n
+    ]
     for _n, item in changed:
         AgendaItem.objects.filter(pk=item.pk).update(position=item.position + _SHIFT)
     for n, item in changed:
@@ -131,7 +148,10 @@ def _changed(room: RoundTable, seat: Seat | None, action: str, item: AgendaItem,
     }
     append_event(room, "agenda.changed", participants=data, moderators=data)
     audit_append(
-        room=room, action=str(Action.RUN_AGENDA), actor=seat, target=item.public_id,
+        room=room,
+        action=str(Action.RUN_AGENDA),
+        actor=seat,
+        target=item.public_id,
         data={"op": action, "via": "room" if seat is not None else "secretariat", **audit},
     )
 
@@ -148,7 +168,10 @@ def agenda_set_current(*, actor_seat_id: int, item_id: str) -> AgendaItem:
     floor_stop(room, timezone.now())
     room_set_current_item(room=room, item=item)
     audit_append(
-        room=room, action=str(Action.RUN_AGENDA), actor=seat, target=item.public_id,
+        room=room,
+        action=str(Action.RUN_AGENDA),
+        actor=seat,
+        target=item.public_id,
         data={"op": "set", "via": "room", "before": before},
     )
     return item
@@ -156,8 +179,13 @@ def agenda_set_current(*, actor_seat_id: int, item_id: str) -> AgendaItem:
 
 @transaction.atomic
 def agenda_add(
-    *, title: str, position: int | None = None, actor_seat_id: int | None = None,
-    actor: User | None = None, room: RoundTable | None = None, not_a_participant: str | None = None,
+    *,
+    title: str,
+    position: int | None = None,
+    actor_seat_id: int | None = None,
+    actor: User | None = None,
+    room: RoundTable | None = None,
+    not_a_participant: str | None = None,
 ) -> AgendaItem:
     """Add an item at `position` (1-based; None: last); the items from there move down."""
     room, seat = _locked_room(actor_seat_id=actor_seat_id, actor=actor, room=room)
@@ -165,10 +193,12 @@ def agenda_add(
     items = _items(room)
     if len(items) >= MAX_ITEMS:
         raise ServiceError(
-            "agenda_full", _("An agenda has at most %(max)s items.") % {"max": MAX_ITEMS}, max=MAX_ITEMS,
+            "agenda_full",
+            _("An agenda has at most %(max)s items.") % {"max": MAX_ITEMS},
+            max=MAX_ITEMS,
         )
     at = len(items) + 1 if position is None else _position(position, len(items) + 1)
-    _renumber(items[: at - 1] + [None] + items[at - 1:])
+    _renumber(items[: at - 1] + [None] + items[at - 1 :])
     item = AgendaItem.objects.create(room=room, position=at, title=title)
     if room.current_item_id is None:
         room.current_item = item
@@ -179,8 +209,13 @@ def agenda_add(
 
 @transaction.atomic
 def agenda_rename(
-    *, item_id: str, title: str, actor_seat_id: int | None = None, actor: User | None = None,
-    room: RoundTable | None = None, not_a_participant: str | None = None,
+    *,
+    item_id: str,
+    title: str,
+    actor_seat_id: int | None = None,
+    actor: User | None = None,
+    room: RoundTable | None = None,
+    not_a_participant: str | None = None,
 ) -> AgendaItem:
     room, seat = _locked_room(actor_seat_id=actor_seat_id, actor=actor, room=room)
     item = _item(room, item_id)
@@ -195,7 +230,11 @@ def agenda_rename(
 
 @transaction.atomic
 def agenda_move(
-    *, item_id: str, position: int, actor_seat_id: int | None = None, actor: User | None = None,
+    *,
+    item_id: str,
+    position: int,
+    actor_seat_id: int | None = None,
+    actor: User | None = None,
     room: RoundTable | None = None,
 ) -> AgendaItem:
     """Move an item to `position` (1-based); the others keep their order around it."""
@@ -207,7 +246,7 @@ def agenda_move(
     if at == before:
         return item
     others = [i for i in items if i.pk != item.pk]
-    _renumber(others[: at - 1] + [item] + others[at - 1:])
+    _renumber(others[: at - 1] + [item] + others[at - 1 :])
     _changed(room, seat, "move", item, before=before, position=at)
     return item
 
@@ -220,14 +259,18 @@ def agenda_remove(*, item_id: str, actor: User, room: RoundTable) -> None:
     item = _item(room, item_id)
     items = _items(room)
     if len(items) == 1:
-        raise ServiceError("agenda_empty", _("A round table keeps at least one agenda item."), field="item")
+        raise ServiceError(
+            "agenda_empty", _("A round table keeps at least one agenda item."), field="item"
+        )
     used = any(
         model.objects.filter(agenda_item=item).exists()
         for model in (Intervention, FloorRequest, ConsensusCheck, Recommendation)
     )
     if used:
         raise ServiceError(
-            "agenda_item_used", _("Something was already said or decided under this item; it stays."), field="item",
+            "agenda_item_used",
+            _("Something was already said or decided under this item; it stays."),
+            field="item",
         )
     rest = [i for i in items if i.pk != item.pk]
     if room.current_item_id == item.pk:

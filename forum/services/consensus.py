@@ -52,47 +52,62 @@ def _check(acting: Acting, check_id: object) -> ConsensusCheck:
             .first()
         )
     if check is None:
-        raise ServiceError("not_found", _("There is no such consensus check in this round table."), field="check")
+        raise ServiceError(
+            "not_found", _("There is no such consensus check in this round table."), field="check"
+        )
     return check
 
 
 def _expect_open(check: ConsensusCheck) -> None:
     if check.status != ConsensusCheck.Status.OPEN:
-        raise ServiceError("check_closed", _("This consensus check is closed; its result is final."), field="check")
+        raise ServiceError(
+            "check_closed", _("This consensus check is closed; its result is final."), field="check"
+        )
 
 
-def clean_text(room: RoundTable, text: object, *, field: str, limit: int, what: str, **vouch) -> str:
+def clean_text(
+    room: RoundTable, text: object, *, field: str, limit: int, what: str, **vouch
+) -> str:
     """Plain or Markdown text written by the chair or the rapporteur: not empty, not too
     long, and through the guard of published text (acting.refuse_names; `vouch`: its actor,
     target and not_a_participant)."""
     if not isinstance(text, str) or not text.strip():
-        raise ServiceError(f"invalid_{field}", _("The %(what)s may not be empty.") % {"what": what}, field=field)
+        raise ServiceError(
+            f"invalid_{field}", _("The %(what)s may not be empty.") % {"what": what}, field=field
+        )
     text = plain_input(text).strip()
     if len(text) > limit:
         raise ServiceError(
             "too_large",
             _("The %(what)s is %(length)s characters; the limit is %(limit)s.")
             % {"what": what, "length": len(text), "limit": limit},
-            field=field, limit=limit,
+            field=field,
+            limit=limit,
         )
     refuse_names(room, text, what=what, field=field, **vouch)
     return text
 
 
 def voter_key(check: ConsensusCheck, seat: Seat) -> str:
-    return hmac.new(check.voter_secret.encode(), seat.public_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        check.voter_secret.encode(), seat.public_id.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def _participating_sectors(check: ConsensusCheck) -> list[str]:
     """The sectors of the room's live delegate seats, and of any ballot, in display order."""
     seated = Seat.objects.filter(
-        room_id=check.room_id, role=Seat.Role.DELEGATE, sector__isnull=False,
-        removed_at__isnull=True, token_revoked_at__isnull=True,
+        room_id=check.room_id,
+        role=Seat.Role.DELEGATE,
+        sector__isnull=False,
+        removed_at__isnull=True,
+        token_revoked_at__isnull=True,
     ).values("sector_id")
     voted = Ballot.objects.filter(consensus_check=check).values("sector_id")
     return list(
         Sector.objects.filter(Q(pk__in=seated) | Q(pk__in=voted))
-        .order_by("position", "slug").values_list("slug", flat=True)
+        .order_by("position", "slug")
+        .values_list("slug", flat=True)
     )
 
 
@@ -101,7 +116,11 @@ def _participating_sectors(check: ConsensusCheck) -> list[str]:
 
 @transaction.atomic
 def check_open(
-    *, actor_seat_id: int, proposition: str, options: list[dict] | None = None, rule: dict | None = None
+    *,
+    actor_seat_id: int,
+    proposition: str,
+    options: list[dict] | None = None,
+    rule: dict | None = None,
 ) -> str:
     """Open a check on the room's current agenda item; return its public id.
 
@@ -111,20 +130,36 @@ def check_open(
     acting = load_acting(actor_seat_id, Action.RUN_CHECKS)
     room = acting.room
     require_live(room)
-    proposition = clean_text(room, proposition, field="proposition", limit=MAX_PROPOSITION_CHARS, what=_("proposition"))
+    proposition = clean_text(
+        room, proposition, field="proposition", limit=MAX_PROPOSITION_CHARS, what=_("proposition")
+    )
     options, rule = clean_check(options, rule)
     item = current_agenda_item(room)
     if item is None:
-        raise ServiceError("no_agenda", _("This round table has no agenda item to hold a check on."))
+        raise ServiceError(
+            "no_agenda", _("This round table has no agenda item to hold a check on.")
+        )
     check = ConsensusCheck.objects.create(
         room=room, agenda_item=item, proposition=proposition, options=options, rule=rule
     )
     data = {
-        "check": check.public_id, "proposition": proposition, "options": options, "rule": rule,
-        "agenda_item": item.public_id, "opened_at": check.opened_at.isoformat(),
+        "check": check.public_id,
+        "proposition": proposition,
+        "options": options,
+        "rule": rule,
+        "agenda_item": item.public_id,
+        "opened_at": check.opened_at.isoformat(),
     }
-    append_event(room, "consensus.opened", participants=data, moderators={**data, **seat_marks(acting.seat)})
-    audit_append(room=room, action=str(Action.RUN_CHECKS), actor=acting.seat, target=check.public_id, data={"step": "open"})
+    append_event(
+        room, "consensus.opened", participants=data, moderators={**data, **seat_marks(acting.seat)}
+    )
+    audit_append(
+        room=room,
+        action=str(Action.RUN_CHECKS),
+        actor=acting.seat,
+        target=check.public_id,
+        data={"step": "open"},
+    )
     return check.public_id
 
 
@@ -148,17 +183,27 @@ def ballot_cast(*, seat_id: int, check_id: str, option: str) -> VoteResult:
     if not isinstance(option, str) or option not in keys:
         raise ServiceError(
             "invalid_option",
-            _("Choose one of the options of this check: %(options)s.") % {"options": ", ".join(keys)},
+            _("Choose one of the options of this check: %(options)s.")
+            % {"options": ", ".join(keys)},
             field="option",
         )
     if not seat.sector_id:
-        raise ServiceError("no_sector", _("Your seat has no sector, so your ballot could not be weighed."))
+        raise ServiceError(
+            "no_sector", _("Your seat has no sector, so your ballot could not be weighed.")
+        )
     key = voter_key(check, seat)
     ballot = Ballot.objects.filter(consensus_check=check, voter_key=key).first()
     if ballot is not None and (ballot.option, ballot.sector_id) == (option, seat.sector_id):
-        return VoteResult(check.public_id, option, Voter.objects.filter(consensus_check=check).count(), changed=False)
+        return VoteResult(
+            check.public_id,
+            option,
+            Voter.objects.filter(consensus_check=check).count(),
+            changed=False,
+        )
     if ballot is None:
-        Ballot.objects.create(consensus_check=check, sector_id=seat.sector_id, option=option, voter_key=key)
+        Ballot.objects.create(
+            consensus_check=check, sector_id=seat.sector_id, option=option, voter_key=key
+        )
         Voter.objects.create(consensus_check=check, seat=seat)
     else:
         ballot.option, ballot.sector_id = option, seat.sector_id
@@ -186,7 +231,11 @@ def check_close(*, actor_seat_id: int, check_id: str) -> dict:
         [choice["key"] for choice in check.options],
         check.rule,
     )
-    check.status, check.closed_at, check.result = ConsensusCheck.Status.CLOSED, timezone.now(), result
+    check.status, check.closed_at, check.result = (
+        ConsensusCheck.Status.CLOSED,
+        timezone.now(),
+        result,
+    )
     fields = ["status", "closed_at", "result"]
     if room.is_chatham_house:
         _unlink(check, rows)
@@ -195,11 +244,16 @@ def check_close(*, actor_seat_id: int, check_id: str) -> dict:
     check.save(update_fields=fields)
     data = {"check": check.public_id, "result": result, "closed_at": check.closed_at.isoformat()}
     # Participants read the result split only by the sectors they may see; the stored result
-    # is whole, and each record projects it again (forum/minutes.py).
+    # is whole, and each record projects it again (forum/minutes/document.py).
     shown = {**data, "result": disclose_result(result, disclosure(room, Reader.PARTICIPANTS))}
-    append_event(room, "consensus.closed", participants=shown, moderators={**data, **seat_marks(acting.seat)})
+    append_event(
+        room, "consensus.closed", participants=shown, moderators={**data, **seat_marks(acting.seat)}
+    )
     audit_append(
-        room=room, action=str(Action.RUN_CHECKS), actor=acting.seat, target=check.public_id,
+        room=room,
+        action=str(Action.RUN_CHECKS),
+        actor=acting.seat,
+        target=check.public_id,
         data={"step": "close", "outcome": result["outcome"]},
     )
     return result
@@ -216,6 +270,8 @@ def _unlink(check: ConsensusCheck, rows: list[Ballot]) -> None:
     bare = sorted((ballot.sector_id, ballot.option) for ballot in rows)
     Ballot.objects.filter(consensus_check=check).delete()
     Ballot.objects.bulk_create(
-        [Ballot(consensus_check=check, sector_id=sector_id, option=option, voter_key=None) for sector_id, option in bare]
+        [
+            Ballot(consensus_check=check, sector_id=sector_id, option=option, voter_key=None)
+            for sector_id, option in bare
+        ]
     )
-

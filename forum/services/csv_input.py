@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.minutes import sector_name
+from forum.minutes.phrases import sector_name
 from forum.models import Sector
 
 DELIMITERS = ",;\t"
@@ -29,7 +29,10 @@ def decode_csv(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ServiceError(
             "not_utf8",
-            _("The file is UTF-16 text, not UTF-8. Save it as “CSV UTF-8” (comma or semicolon separated) and try again."),
+            _(
+                "The file is UTF-16 text, not UTF-8. Save it as “CSV UTF-8” (comma or "
+                "semicolon separated) and try again."
+            ),
         )
     try:
         return data.decode("utf-8-sig")
@@ -39,7 +42,8 @@ def decode_csv(data: bytes) -> str:
             _(
                 "The file is not UTF-8 text (byte %(n)s): it was probably saved in a regional "
                 "encoding such as Windows-1252. Save it as “CSV UTF-8” and try again."
-            ) % {"n": exc.start},
+            )
+            % {"n": exc.start},
         ) from None
 
 

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from forum.models import Committee, DeliveryAttempt, Submission, WebhookDelivery
-from forum.services.submissions import package_url
+from forum.services.packages import package_url
 
 logger = logging.getLogger("forum.delivery")
 
@@ -203,7 +203,9 @@ class _Answer:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def deliver_due(now: datetime | None = None, limit: int = 50, timeout: float = 10.0) -> list[Outcome]:
+def deliver_due(
+    now: datetime | None = None, limit: int = 50, timeout: float = 10.0
+) -> list[Outcome]:
     """Send up to `limit` pending deliveries that are due, one after the other.
 
     `now` fixes the clock (tests); by default each step reads the time. Each delivery is
@@ -266,7 +268,8 @@ def _send(claim: _Claim, timeout: float) -> _Answer:
     delivery = claim.delivery
     if not claim.secret:
         logger.warning(
-            "webhook delivery %s: the committee has no webhook secret, the signature proves nothing",
+            "webhook delivery %s: the committee has no webhook secret, the signature "
+            "proves nothing",
             delivery.pk,
         )
     body = canonical_body(delivery.payload)
@@ -287,7 +290,9 @@ def _post(url: str, headers: dict, body: bytes, timeout: float) -> _Answer:
     """POST once; any failure comes back as an answer, never as an exception."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
-        return _Answer(None, f"unsupported URL scheme {scheme!r}: http or https only", 0, final=True)
+        return _Answer(
+            None, f"unsupported URL scheme {scheme!r}: http or https only", 0, final=True
+        )
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(_NoRedirect)
     started = time.monotonic()
@@ -300,7 +305,11 @@ def _post(url: str, headers: dict, body: bytes, timeout: float) -> _Answer:
     except urllib.error.URLError as exc:
         reason = exc.reason
         code = None
-        error = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else str(reason)
+        error = (
+            f"{type(reason).__name__}: {reason}"
+            if isinstance(reason, BaseException)
+            else str(reason)
+        )
     except Exception as exc:  # the receiver's side of the wire: any failure is just an outcome
         code, error = None, f"{type(exc).__name__}: {exc}".rstrip(": ")
     duration_ms = round((time.monotonic() - started) * 1000)
@@ -344,7 +353,11 @@ def _record(claim: _Claim, answer: _Answer, now: datetime) -> Outcome:
     )
     logger.info(
         "webhook delivery %s to %s attempt %d: %s (%s)",
-        outcome.delivery, outcome.host, number, result, answer.status_code or answer.error,
+        outcome.delivery,
+        outcome.host,
+        number,
+        result,
+        answer.status_code or answer.error,
     )
     return outcome
 

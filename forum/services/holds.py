@@ -10,89 +10,39 @@ would confirm that a name holds a seat.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import HeldText, Intervention, NameStatement, RoundTable, Seat
-from moderation.attribution import attribute
+from forum.models import HeldText, NameStatement, RoundTable
 from moderation.audit import audit_append
-from moderation.guard import mentions_in, names_in, whole_identity
+from moderation.guard import mentions_in, whole_identity
 from moderation.permissions import Action, require
 from moderation.sanitize import plain_input
 from realtime.log import append_event
 
 from .acting import load_acting, refuse_names, statement_record
+from .minutes import COMMENT_LIMIT, NOTE_LIMIT, comment_publish
 from .reasons import clean_reason
-
-# A seat with this many texts held for names within this window raises an alert in the
-# moderators' console: someone may be testing guesses against the roster.
-NAME_HOLDS_ALERT = 3
-NAME_HOLDS_WINDOW = timedelta(minutes=10)
-
-
-def name_hold_alert(seat: Seat, now: datetime, *, named: bool, pending: int = 0) -> dict | None:
-    """After `seat` had a text held: the alert for the moderators when it was held for naming
-    someone and is the NAME_HOLDS_ALERT-th (or later) within NAME_HOLDS_WINDOW, else None.
-    `pending`: holds of this transaction not saved yet.
-
-    The alert rides on the moderators' payload of the hold's own event (`alert`), never as an
-    event of its own: a delegate's socket gets one `redacted` stub per hold, and a second
-    stub after the third name would tell them that what they typed names a seat holder. The
-    count runs for every hold (`named` or not) so that both take the same work."""
-    since = now - NAME_HOLDS_WINDOW
-    holds = pending + (
-        Intervention.objects.filter(seat=seat, held_for="names", created_at__gte=since).count()
-        + HeldText.objects.filter(seat=seat, created_at__gte=since).count()
-    )
-    if not named or holds < NAME_HOLDS_ALERT:
-        return None
-    return {
-        "seat": seat.public_id, "attribution": attribute(seat).as_payload(), "alert": "name_holds",
-        "count": holds, "minutes": int(NAME_HOLDS_WINDOW.total_seconds() // 60),
-    }
-
-
-def hold_if_named(room: RoundTable, text: str, *, kind: str, seat: Seat | None = None, **where) -> bool:
-    """Hold `text` (a comment or a note about to be shown) if it names someone; True if held.
-
-    `where` says where it goes once published (version, agenda_item, step, update) and, for
-    the secretariat's notes, `recorded_by`. The caller stores an empty text meanwhile.
-    """
-    if not names_in(room, text):
-        return False
-    held = HeldText.objects.create(
-        room=room, kind=kind, text_md=text, seat=seat,
-        attribution=attribute(seat).as_payload() if seat is not None else {}, **where,
-    )
-    data = {"id": held.public_id, "kind": kind}
-    if seat is not None:
-        data["author"] = seat.public_id
-        alert = name_hold_alert(seat, held.created_at, named=True)
-        if alert is not None:
-            data["alert"] = alert
-    append_event(room, "text.held", participants=None, moderators=data)
-    return True
+from .submissions import NOTE_MAX
 
 
 def held_texts(room: RoundTable) -> list[HeldText]:
     """What waits for the rapporteur and the chair, oldest first."""
     return list(
-        HeldText.objects.filter(room=room, status=HeldText.Status.HELD)
-        .select_related("version", "agenda_item", "step__submission__committee", "update__follow_up")
+        HeldText.objects.filter(room=room, status=HeldText.Status.HELD).select_related(
+            "version", "agenda_item", "step__submission__committee", "update__follow_up"
+        )
     )
 
 
 def _limits() -> dict[str, int]:
-    from .minutes import COMMENT_LIMIT, NOTE_LIMIT
-    from .submissions import NOTE_MAX
-
     return {
-        HeldText.Kind.COMMENT: COMMENT_LIMIT, HeldText.Kind.VERSION_NOTE: NOTE_LIMIT,
-        HeldText.Kind.STEP_NOTE: NOTE_MAX, HeldText.Kind.FOLLOW_UP_NOTE: NOTE_MAX,
+        HeldText.Kind.COMMENT: COMMENT_LIMIT,
+        HeldText.Kind.VERSION_NOTE: NOTE_LIMIT,
+        HeldText.Kind.STEP_NOTE: NOTE_MAX,
+        HeldText.Kind.FOLLOW_UP_NOTE: NOTE_MAX,
     }
 
 
@@ -106,11 +56,14 @@ def _held(room: RoundTable, public_id: object) -> HeldText:
             .first()
         )
     if held is None:
-        raise ServiceError("not_found", _("There is no such held text in this round table."), field="held")
+        raise ServiceError(
+            "not_found", _("There is no such held text in this round table."), field="held"
+        )
     if held.status != HeldText.Status.HELD:
         raise ServiceError(
             "invalid_state",
-            _("This text is %(status)s; that action does not apply.") % {"status": held.get_status_display().lower()},
+            _("This text is %(status)s; that action does not apply.")
+            % {"status": held.get_status_display().lower()},
             field="held",
         )
     return held
@@ -118,32 +71,48 @@ def _held(room: RoundTable, public_id: object) -> HeldText:
 
 @transaction.atomic
 def held_text_publish(
-    *, actor_seat_id: int, held_id: str, body: str | None = None, reason: str = "",
+    *,
+    actor_seat_id: int,
+    held_id: str,
+    body: str | None = None,
+    reason: str = "",
     not_a_participant: str | None = None,
 ) -> HeldText:
     """Publish a held text: `body` is the redacted version (None: the text as written). The
     text that goes out passes the same guard as every moderated text."""
-    from .minutes import comment_publish  # minutes imports this module
-
     acting = load_acting(actor_seat_id, Action.MODERATE_NOTES)
     held = _held(acting.room, held_id)
     text = held.text_md if body is None else plain_input(body).strip()
     if not text:
-        raise ServiceError("invalid_body", _("The text to publish is empty; decline it instead."), field="body")
+        raise ServiceError(
+            "invalid_body", _("The text to publish is empty; decline it instead."), field="body"
+        )
     limit = _limits()[held.kind]
     if len(text) > limit:
         raise ServiceError(
-            "too_large", _("The text is at most %(limit)s characters.") % {"limit": limit}, field="body", limit=limit,
+            "too_large",
+            _("The text is at most %(limit)s characters.") % {"limit": limit},
+            field="body",
+            limit=limit,
         )
     refuse_names(
-        acting.room, text, what=_("text"), field="body", actor=acting.seat, target=held.public_id,
+        acting.room,
+        text,
+        what=_("text"),
+        field="body",
+        actor=acting.seat,
+        target=held.public_id,
         not_a_participant=not_a_participant,
     )
     reason = clean_reason(reason, required=False)
     if held.kind == HeldText.Kind.COMMENT:
         held.comment = comment_publish(
-            room=acting.room, version=held.version, seat=held.seat, agenda_item=held.agenda_item,
-            body=text, attribution=held.attribution,
+            room=acting.room,
+            version=held.version,
+            seat=held.seat,
+            agenda_item=held.agenda_item,
+            body=text,
+            attribution=held.attribution,
         )
     else:
         target = {
@@ -155,11 +124,17 @@ def held_text_publish(
         target.save(update_fields=["note"])
     _decided(acting, held, HeldText.Status.PUBLISHED)
     append_event(
-        acting.room, "text.published", participants=None,
+        acting.room,
+        "text.published",
+        participants=None,
         moderators={"id": held.public_id, "kind": held.kind, "edited": text != held.text_md},
     )
     audit_append(
-        room=acting.room, action=str(Action.MODERATE_NOTES), actor=acting.seat, target=held.public_id, reason=reason,
+        room=acting.room,
+        action=str(Action.MODERATE_NOTES),
+        actor=acting.seat,
+        target=held.public_id,
+        reason=reason,
         data={"step": "publish", "kind": held.kind, "edited": text != held.text_md},
     )
     return held
@@ -172,9 +147,18 @@ def held_text_decline(*, actor_seat_id: int, held_id: str, reason: str) -> HeldT
     reason = clean_reason(reason)
     held = _held(acting.room, held_id)
     _decided(acting, held, HeldText.Status.DECLINED)
-    append_event(acting.room, "text.declined", participants=None, moderators={"id": held.public_id, "kind": held.kind})
+    append_event(
+        acting.room,
+        "text.declined",
+        participants=None,
+        moderators={"id": held.public_id, "kind": held.kind},
+    )
     audit_append(
-        room=acting.room, action=str(Action.MODERATE_NOTES), actor=acting.seat, target=held.public_id, reason=reason,
+        room=acting.room,
+        action=str(Action.MODERATE_NOTES),
+        actor=acting.seat,
+        target=held.public_id,
+        reason=reason,
         data={"step": "decline", "kind": held.kind},
     )
     return held
@@ -206,19 +190,31 @@ def name_statement_make(*, actor_seat_id: int, words: str, reason: str) -> NameS
     if not words or len(words) > 200 or not mentions_in(acting.room, words):
         raise ServiceError(
             "invalid_words",
-            _("Give the words an export refusal quoted as naming a participant (up to 200 characters)."),
+            _(
+                "Give the words an export refusal quoted as naming a participant (up "
+                "to 200 characters)."
+            ),
             field="words",
         )
     if whole_identity(acting.room, words):
         raise ServiceError(
             "names_participant",
-            _("These words are a participant's whole name, address or organization: remove them from the text."),
+            _(
+                "These words are a participant's whole name, address or organization: "
+                "remove them from the text."
+            ),
             field="words",
         )
-    statement = statement_record(acting.room, words, actor=acting.seat, reason=reason, field="words")
+    statement = statement_record(
+        acting.room, words, actor=acting.seat, reason=reason, field="words"
+    )
     audit_append(
-        room=acting.room, action="not_a_participant", actor=acting.seat, target=statement.public_id,
-        reason=reason, data={"field": "words", "mentions": len(mentions_in(acting.room, words))},
+        room=acting.room,
+        action="not_a_participant",
+        actor=acting.seat,
+        target=statement.public_id,
+        reason=reason,
+        data={"field": "words", "mentions": len(mentions_in(acting.room, words))},
     )
     return statement
 
@@ -231,17 +227,28 @@ def name_statement_withdraw(*, actor_seat_id: int, statement_id: str, reason: st
     _may_state(acting)
     reason = clean_reason(reason)
     statement = (
-        NameStatement.objects.select_for_update().filter(room=acting.room, public_id=statement_id).first()
-        if isinstance(statement_id, str) else None
+        NameStatement.objects.select_for_update()
+        .filter(room=acting.room, public_id=statement_id)
+        .first()
+        if isinstance(statement_id, str)
+        else None
     )
     if statement is None:
-        raise ServiceError("not_found", _("There is no such statement in this round table."), field="statement")
+        raise ServiceError(
+            "not_found", _("There is no such statement in this round table."), field="statement"
+        )
     if statement.withdrawn_at is not None:
-        raise ServiceError("invalid_state", _("This statement has already been withdrawn."), field="statement")
+        raise ServiceError(
+            "invalid_state", _("This statement has already been withdrawn."), field="statement"
+        )
     statement.withdrawn_at, statement.withdrawn_by = timezone.now(), acting.seat
     statement.save(update_fields=["withdrawn_at", "withdrawn_by"])
     audit_append(
-        room=acting.room, action="not_a_participant_withdrawn", actor=acting.seat, target=statement.public_id,
-        reason=reason, data={"field": statement.field},
+        room=acting.room,
+        action="not_a_participant_withdrawn",
+        actor=acting.seat,
+        target=statement.public_id,
+        reason=reason,
+        data={"field": statement.field},
     )
     return statement

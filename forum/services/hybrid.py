@@ -39,19 +39,27 @@ def _delegate(room: RoundTable, handle) -> Seat:
     if isinstance(handle, str) and handle:
         seat = (
             Seat.objects.select_related("user", "sector", "organization")
-            .filter(room=room, public_id=handle, role=Seat.Role.DELEGATE).first()
+            .filter(room=room, public_id=handle, role=Seat.Role.DELEGATE)
+            .first()
         )
     if seat is None:
-        raise ServiceError("not_found", _("There is no such delegate in this round table."), field="seat")
+        raise ServiceError(
+            "not_found", _("There is no such delegate in this round table."), field="seat"
+        )
     if seat.removed_at is not None or seat.token_revoked_at is not None:
-        raise ServiceError("invalid_state", _("That delegate's seat has been withdrawn."), field="seat")
+        raise ServiceError(
+            "invalid_state", _("That delegate's seat has been withdrawn."), field="seat"
+        )
     seat.room = room
     return seat
 
 
 def _audit(acting, target: Seat, op: str, **data) -> None:
     audit_append(
-        room=acting.room, action=str(Action.PROXY_FLOOR), actor=acting.seat, target=target.public_id,
+        room=acting.room,
+        action=str(Action.PROXY_FLOOR),
+        actor=acting.seat,
+        target=target.public_id,
         data={"op": op, "sector": target.sector.slug if target.sector_id else None, **data},
     )
 
@@ -64,12 +72,16 @@ def hand_raise_for(*, actor_seat_id: int, seat: str, kind: str = Kind.STATEMENT,
     room = acting.room
     if kind not in Kind.values:
         raise ServiceError(
-            "invalid_frame", _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Kind.values)}, field="kind"
+            "invalid_frame",
+            _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Kind.values)},
+            field="kind",
         )
     require_live(room)
     target = _delegate(room, seat)
     if FloorRequest.objects.filter(room=room, seat=target, status=Status.WAITING).exists():
-        raise ServiceError("already_raised", _("That delegate's hand is already raised."), field="seat")
+        raise ServiceError(
+            "already_raised", _("That delegate's hand is already raised."), field="seat"
+        )
     item = _current_item_id(room)
     if item is None:
         raise ServiceError("no_agenda", _("This round table has no agenda item to speak to."))
@@ -77,11 +89,19 @@ def hand_raise_for(*, actor_seat_id: int, seat: str, kind: str = Kind.STATEMENT,
     try:
         with transaction.atomic():
             request = FloorRequest.objects.create(
-                room=room, agenda_item_id=item, seat=target, sector_id=target.sector_id, kind=str(kind),
-                requested_at=now, attribution=attribute(target).as_payload(), by_chair=True,
+                room=room,
+                agenda_item_id=item,
+                seat=target,
+                sector_id=target.sector_id,
+                kind=str(kind),
+                requested_at=now,
+                attribution=attribute(target).as_payload(),
+                by_chair=True,
             )
     except IntegrityError:
-        raise ServiceError("already_raised", _("That delegate's hand is already raised."), field="seat")
+        raise ServiceError(
+            "already_raised", _("That delegate's hand is already raised."), field="seat"
+        )
     request.seat = target
     _emit(room, "floor.hand_raised", now, request, kind=str(kind))
     _audit(acting, target, "raise", request=request.public_id, kind=str(kind))
@@ -90,7 +110,12 @@ def hand_raise_for(*, actor_seat_id: int, seat: str, kind: str = Kind.STATEMENT,
 
 @transaction.atomic
 def turn_record(
-    *, actor_seat_id: int, seat: str, note: str, not_a_participant: str | None = None, now=None,
+    *,
+    actor_seat_id: int,
+    seat: str,
+    note: str,
+    not_a_participant: str | None = None,
+    now=None,
 ) -> str:
     """Record that the delegate `seat` spoke in the room, with the chair's short note;
     returns the intervention's public id. A turn that delegate holds ends with it."""
@@ -105,11 +130,19 @@ def turn_record(
         raise ServiceError(
             "invalid_note",
             _("The note on what was said has 1 to %(max)s characters.") % {"max": NOTE_MAX},
-            field="note", limit=NOTE_MAX,
+            field="note",
+            limit=NOTE_MAX,
         )
     # The note is published under the delegate's label: it may not name anyone either.
-    refuse_names(room, note, what=_("note"), field="note", actor=acting.seat, target=target.public_id,
-                 not_a_participant=not_a_participant)
+    refuse_names(
+        room,
+        note,
+        what=_("note"),
+        field="note",
+        actor=acting.seat,
+        target=target.public_id,
+        not_a_participant=not_a_participant,
+    )
     item = current_agenda_item(room)
     if item is None:
         raise ServiceError("no_agenda", _("This round table has no agenda item to speak to."))
@@ -118,12 +151,21 @@ def turn_record(
     if turn is not None and turn.seat_id == target.pk:
         _end(room, turn, "chair", now, now)
     intervention = Intervention(
-        room=room, seat=target, agenda_item=item, kind=Intervention.Kind.IN_ROOM, body_md=note,
-        body_html=render_markdown(note), client_id=uuid.uuid4(), created_at=now,
-        attribution=attribute(target).as_payload(), status=Intervention.Status.PUBLISHED,
+        room=room,
+        seat=target,
+        agenda_item=item,
+        kind=Intervention.Kind.IN_ROOM,
+        body_md=note,
+        body_html=render_markdown(note),
+        client_id=uuid.uuid4(),
+        created_at=now,
+        attribution=attribute(target).as_payload(),
+        status=Intervention.Status.PUBLISHED,
     )
     participants, moderators = intervention_payloads(intervention)
-    event = append_event(room, "intervention.posted", participants=participants, moderators=moderators)
+    event = append_event(
+        room, "intervention.posted", participants=participants, moderators=moderators
+    )
     intervention.seq = event.seq
     intervention.save()
     _audit(acting, target, "spoke", intervention=intervention.public_id)

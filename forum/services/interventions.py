@@ -20,7 +20,7 @@ from realtime.log import append_event
 
 from .acting import current_agenda_item, require_live, seat_marks
 from .floor import floor_may_post
-from .holds import name_hold_alert
+from .hold_guard import name_hold_alert
 from .limits import check_post_limits, consume_post
 
 # What the author of any held intervention is told, whatever held it: a name, pre-moderation
@@ -65,7 +65,8 @@ def check_body(body: str) -> str:
             "too_large",
             _("The intervention is %(length)s characters; the limit is %(limit)s.")
             % {"length": len(body), "limit": limit},
-            field="body", limit=limit,
+            field="body",
+            limit=limit,
         )
     if not body.strip():
         raise ServiceError("invalid_frame", _("The intervention is empty."), field="body")
@@ -100,7 +101,10 @@ def intervention_post(
     this seat is not posted twice."""
     # `in_room` is the chair's note of what a delegate said in the meeting room (hybrid.py).
     if kind not in Intervention.Kind.values or kind == Intervention.Kind.IN_ROOM:
-        raise ServiceError("invalid_frame", _("Unknown intervention kind %(kind)s.") % {"kind": repr(kind)}, field="kind"
+        raise ServiceError(
+            "invalid_frame",
+            _("Unknown intervention kind %(kind)s.") % {"kind": repr(kind)},
+            field="kind",
         )
     seat = Seat.objects.select_related("user", "sector", "organization").get(pk=seat_id)
     # The room row lock serialises posts in the room; append_event takes it again below.
@@ -127,11 +131,18 @@ def intervention_post(
         held_for, held_reason = "premoderation", HELD_FOR_PREMODERATION
 
     intervention = Intervention(
-        room=room, seat=seat, agenda_item=item, kind=kind, body_md=body,
-        body_html=render_markdown(body), client_id=client_id, created_at=now,
+        room=room,
+        seat=seat,
+        agenda_item=item,
+        kind=kind,
+        body_md=body,
+        body_html=render_markdown(body),
+        client_id=client_id,
+        created_at=now,
         attribution=attribute(seat).as_payload(),
         status=Intervention.Status.HELD if held_for else Intervention.Status.PUBLISHED,
-        status_reason=held_reason, held_for=held_for,
+        status_reason=held_reason,
+        held_for=held_for,
     )
     participants, moderators = intervention_payloads(intervention)
     if held_for:
@@ -139,15 +150,24 @@ def intervention_post(
         # when this seat keeps naming people (forum/services/holds.py: in this one event).
         alert = name_hold_alert(seat, now, named=held_for == "names", pending=1)
         event = append_event(
-            room, "intervention.held", participants=None,
+            room,
+            "intervention.held",
+            participants=None,
             moderators={
-                **moderators, "reason": held_reason, "body_md": body, "mentions": spans(body, mentions),
+                **moderators,
+                "reason": held_reason,
+                "body_md": body,
+                "mentions": spans(body, mentions),
                 **({"alert": alert} if alert else {}),
             },
         )
     else:
-        event = append_event(room, "intervention.posted", participants=participants, moderators=moderators)
+        event = append_event(
+            room, "intervention.posted", participants=participants, moderators=moderators
+        )
     intervention.seq = event.seq
     intervention.save()
     seat.save(update_fields=consume_post(seat, now))
-    return PostResult(event.seq, intervention.public_id, created=True, held_reason=HELD if held_for else "")
+    return PostResult(
+        event.seq, intervention.public_id, created=True, held_reason=HELD if held_for else ""
+    )

@@ -35,12 +35,14 @@ def check_post_limits(seat: Seat, room: RoundTable, now: datetime) -> None:
     """Refuse a post that a mute, the lock, slow mode or the rate bucket forbids."""
     if room.locked and not allowed(seat.role, Action.POST_WHEN_LOCKED):
         raise ServiceError(
-            "room_locked", _("The chair has locked the floor; only the chair and moderators post now.")
+            "room_locked",
+            _("The chair has locked the floor; only the chair and moderators post now."),
         )
     if seat.muted_until is not None and seat.muted_until > now:
         raise ServiceError(
             "muted",
-            _("A moderator has muted you until %(time)s UTC.") % {"time": f"{seat.muted_until:%H:%M}"},
+            _("A moderator has muted you until %(time)s UTC.")
+            % {"time": f"{seat.muted_until:%H:%M}"},
             until=seat.muted_until.isoformat(),
             retry_after=_retry((seat.muted_until - now).total_seconds()),
         )
@@ -60,7 +62,8 @@ def check_post_limits(seat: Seat, room: RoundTable, now: datetime) -> None:
         wait = (1 - tokens) * settings.ROUNDTABLES["POST_REFILL_SECONDS"]
         raise ServiceError(
             "rate_limited",
-            _("You are posting faster than the room allows. Try again in %(wait)s s.") % {"wait": _retry(wait)},
+            _("You are posting faster than the room allows. Try again in %(wait)s s.")
+            % {"wait": _retry(wait)},
             retry_after=_retry(wait),
         )
 

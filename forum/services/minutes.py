@@ -1,10 +1,10 @@
 """Minutes: versions, review, comments and adoption.
 
-A save projects the room (forum/minutes.py) with the rapporteur's summaries and freezes the
+A save projects the room (forum/minutes/document.py) with the rapporteur's summaries and freezes the
 result as a new version; versions are never changed afterwards. Only the latest version can be
 circulated for review or adopted, so an adoption always covers what the chair last read; any
 later save is a new draft that needs adopting again. The content hash is computed once, at
-save, over the frozen content (forum.minutes.content_sha256).
+save, over the frozen content (forum.minutes.document.content_sha256).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from forum.errors import ServiceError
-from forum.minutes import UNHASHED, content_sha256, minutes_document
-from forum.minutes_render import leak_check_document
+from forum.minutes.access import version_document
+from forum.minutes.document import UNHASHED, content_sha256, minutes_document
+from forum.minutes.leak import leak_check_document
 from forum.models import HeldText, MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
-from forum.services.holds import hold_if_named
+from forum.services.hold_guard import hold_if_named
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
@@ -43,7 +44,10 @@ def _version(acting: Acting, number: object) -> MinutesVersion:
         raise ServiceError("invalid_version", _("Name the version by its number."), field="version")
     version = acting.room.minutes_versions.filter(number=number).first()
     if version is None:
-        raise ServiceError("not_found", _("There is no version %(number)s of these minutes.") % {"number": number}, field="version"
+        raise ServiceError(
+            "not_found",
+            _("There is no version %(number)s of these minutes.") % {"number": number},
+            field="version",
         )
     return version
 
@@ -51,13 +55,16 @@ def _version(acting: Acting, number: object) -> MinutesVersion:
 def _latest_only(acting: Acting, version: MinutesVersion, what: str) -> None:
     _LATEST_ONLY = {
         "circulated": _(
-            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be circulated."
+            "Version %(number)s is not the latest (version %(latest)s is); only the "
+            "latest can be circulated."
         ),
         "adopted": _(
-            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be adopted."
+            "Version %(number)s is not the latest (version %(latest)s is); only the "
+            "latest can be adopted."
         ),
         "put forward": _(
-            "Version %(number)s is not the latest (version %(latest)s is); only the latest can be put forward for adoption."
+            "Version %(number)s is not the latest (version %(latest)s is); only the "
+            "latest can be put forward for adoption."
         ),
     }
     latest = latest_version(acting.room)
@@ -73,17 +80,25 @@ def _clean_summaries(room: RoundTable, summaries: object, **vouch) -> dict[str, 
     if summaries is None:
         return {}
     if not isinstance(summaries, dict):
-        raise ServiceError("invalid_summaries", _("Summaries go by agenda item: {item id: Markdown}."), field="summaries"
+        raise ServiceError(
+            "invalid_summaries",
+            _("Summaries go by agenda item: {item id: Markdown}."),
+            field="summaries",
         )
     items = dict(room.agenda_items.values_list("public_id", "title"))
     clean = {}
     for item_id, text in summaries.items():
         if item_id not in items:
-            raise ServiceError("not_found", _("There is no agenda item %(item)s in this round table.") % {"item": repr(item_id)},
+            raise ServiceError(
+                "not_found",
+                _("There is no agenda item %(item)s in this round table.")
+                % {"item": repr(item_id)},
                 field="summaries",
             )
         if not isinstance(text, str):
-            raise ServiceError("invalid_summaries", _("The summary of %(item)s must be text.") % {"item": repr(items[item_id])},
+            raise ServiceError(
+                "invalid_summaries",
+                _("The summary of %(item)s must be text.") % {"item": repr(items[item_id])},
                 field="summaries",
             )
         text = plain_input(text).strip()
@@ -95,8 +110,12 @@ def _clean_summaries(room: RoundTable, summaries: object, **vouch) -> dict[str, 
                 field="summaries",
             )
         refuse_names(
-            room, text, what=_("summary of %(item)s") % {"item": repr(items[item_id])}, field="summaries",
-            target=f"summary:{item_id}", **vouch,
+            room,
+            text,
+            what=_("summary of %(item)s") % {"item": repr(items[item_id])},
+            field="summaries",
+            target=f"summary:{item_id}",
+            **vouch,
         )
         clean[item_id] = text
     return clean
@@ -109,7 +128,10 @@ def _clean_note(note: object) -> str:
         raise ServiceError("invalid_note", _("The note must be text."), field="note")
     note = " ".join(plain_input(note).split())
     if len(note) > NOTE_LIMIT:
-        raise ServiceError("too_large", _("The note is at most %(limit)s characters.") % {"limit": NOTE_LIMIT}, field="note"
+        raise ServiceError(
+            "too_large",
+            _("The note is at most %(limit)s characters.") % {"limit": NOTE_LIMIT},
+            field="note",
         )
     return note
 
@@ -138,27 +160,38 @@ def minutes_save(
     clean = _clean_summaries(room, summaries, **vouch)
     if recommendations is not None and not isinstance(recommendations, dict):
         raise ServiceError(
-            "invalid_recommendations", _("Recommendations go by id: {id: {text, audience}}."),
+            "invalid_recommendations",
+            _("Recommendations go by id: {id: {text, audience}}."),
             field="recommendations",
         )
     for rec_id, edit in (recommendations or {}).items():
         if not isinstance(edit, dict):
-            raise ServiceError("invalid_recommendations", _("The edit of %(id)s must be an object.") % {"id": repr(rec_id)},
+            raise ServiceError(
+                "invalid_recommendations",
+                _("The edit of %(id)s must be an object.") % {"id": repr(rec_id)},
                 field="recommendations",
             )
         current = room.recommendations.filter(public_id=rec_id).first()
         if current is None:
-            raise ServiceError("not_found", _("There is no recommendation %(id)s in this round table.") % {"id": repr(rec_id)},
+            raise ServiceError(
+                "not_found",
+                _("There is no recommendation %(id)s in this round table.") % {"id": repr(rec_id)},
                 field="recommendations",
             )
         text, audience = edit.get("text", current.text_md), edit.get("audience", current.audience)
-        if isinstance(text, str) and plain_input(text).strip() == current.text_md and audience == current.audience:
+        if (
+            isinstance(text, str)
+            and plain_input(text).strip() == current.text_md
+            and audience == current.audience
+        ):
             continue  # the editor sends every recommendation: only real edits are saved
         recommendation_save(
             actor_seat_id=actor_seat_id,
             text=text,
             audience=audience,
-            consensus_check=current.consensus_check.public_id if current.consensus_check_id else None,
+            consensus_check=current.consensus_check.public_id
+            if current.consensus_check_id
+            else None,
             recommendation_id=rec_id,
             not_a_participant=not_a_participant,
         )
@@ -190,14 +223,20 @@ def minutes_save(
         saved_at=now,
     )
     # The note is shown with the version to every reader: one that names someone waits.
-    if note and not hold_if_named(room, note, kind=HeldText.Kind.VERSION_NOTE, seat=acting.seat, version=version):
+    if note and not hold_if_named(
+        room, note, kind=HeldText.Kind.VERSION_NOTE, seat=acting.seat, version=version
+    ):
         version.note = note
         version.save(update_fields=["note"])
     data = {"version": version.number, "content_sha256": digest}
     append_event(room, "minutes.saved", participants=data, moderators=data)
     audit_append(
-        room=room, action=str(Action.EDIT_MINUTES), actor=acting.seat, target=f"v{version.number}",
-        reason=version.note, data={"content_sha256": digest},
+        room=room,
+        action=str(Action.EDIT_MINUTES),
+        actor=acting.seat,
+        target=f"v{version.number}",
+        reason=version.note,
+        data={"content_sha256": digest},
     )
     return version
 
@@ -211,7 +250,9 @@ def _until(value: object) -> dt.datetime | None:
         try:
             until = dt.datetime.fromisoformat(str(value))
         except ValueError:
-            raise ServiceError("invalid_date", _("%(value)s is not a date and time (ISO 8601).") % {"value": repr(value)},
+            raise ServiceError(
+                "invalid_date",
+                _("%(value)s is not a date and time (ISO 8601).") % {"value": repr(value)},
                 field="until",
             )
     if timezone.is_naive(until):
@@ -221,34 +262,52 @@ def _until(value: object) -> dt.datetime | None:
         until = until.astimezone(dt.UTC)
     except OverflowError:
         raise ServiceError(
-            "invalid_date", _("%(value)s is beyond the last date and time that can be stored.") % {"value": repr(value)},
+            "invalid_date",
+            _("%(value)s is beyond the last date and time that can be stored.")
+            % {"value": repr(value)},
             field="until",
         ) from None
     if until <= timezone.now():
-        raise ServiceError("invalid_date", _("The end of the review must be in the future."), field="until")
+        raise ServiceError(
+            "invalid_date", _("The end of the review must be in the future."), field="until"
+        )
     return until
 
 
 @transaction.atomic
-def minutes_review_open(*, actor_seat_id: int, version: int, until: object = None) -> MinutesVersion:
+def minutes_review_open(
+    *, actor_seat_id: int, version: int, until: object = None
+) -> MinutesVersion:
     """Circulate the latest version for review, optionally until a date and time."""
     acting = load_acting(actor_seat_id, Action.REVIEW_MINUTES)
     row = _version(acting, version)
     _latest_only(acting, row, "circulated")
     if row.adopted_at:
-        raise ServiceError("minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.number}, field="version"
+        raise ServiceError(
+            "minutes_adopted",
+            _("Version %(number)s is already adopted.") % {"number": row.number},
+            field="version",
         )
     if row.in_review:
-        raise ServiceError("review_open", _("Version %(number)s is already under review.") % {"number": row.number}, field="version"
+        raise ServiceError(
+            "review_open",
+            _("Version %(number)s is already under review.") % {"number": row.number},
+            field="version",
         )
     row.review_opened_at = timezone.now()
     row.review_until = _until(until)
     row.review_closed_at = None
     row.save(update_fields=["review_opened_at", "review_until", "review_closed_at"])
-    data = {"version": row.number, "until": row.review_until.isoformat() if row.review_until else None}
+    data = {
+        "version": row.number,
+        "until": row.review_until.isoformat() if row.review_until else None,
+    }
     append_event(acting.room, "minutes.review_opened", participants=data, moderators=data)
     audit_append(
-        room=acting.room, action=str(Action.REVIEW_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        room=acting.room,
+        action=str(Action.REVIEW_MINUTES),
+        actor=acting.seat,
+        target=f"v{row.number}",
         data={"step": "open", "until": data["until"]},
     )
     return row
@@ -259,7 +318,10 @@ def minutes_review_close(*, actor_seat_id: int, version: int) -> MinutesVersion:
     acting = load_acting(actor_seat_id, Action.REVIEW_MINUTES)
     row = _version(acting, version)
     if not row.in_review:
-        raise ServiceError("review_closed", _("Version %(number)s is not under review.") % {"number": row.number}, field="version"
+        raise ServiceError(
+            "review_closed",
+            _("Version %(number)s is not under review.") % {"number": row.number},
+            field="version",
         )
     row.review_closed_at = timezone.now()
     row.save(update_fields=["review_closed_at"])
@@ -275,12 +337,17 @@ def minutes_request_adoption(*, actor_seat_id: int, version: int) -> MinutesVers
     _latest_only(acting, row, "put forward")
     if row.adopted_at:
         raise ServiceError(
-            "minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.number}, field="version"
+            "minutes_adopted",
+            _("Version %(number)s is already adopted.") % {"number": row.number},
+            field="version",
         )
     data = {"version": row.number, "content_sha256": row.content_sha256}
     append_event(acting.room, "minutes.adoption_requested", participants=data, moderators=data)
     audit_append(
-        room=acting.room, action=str(Action.REVIEW_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        room=acting.room,
+        action=str(Action.REVIEW_MINUTES),
+        actor=acting.seat,
+        target=f"v{row.number}",
         data={"step": "request_adoption"},
     )
     return row
@@ -290,7 +357,10 @@ def _review_closed(acting: Acting, row: MinutesVersion, step: str) -> None:
     data = {"version": row.number}
     append_event(acting.room, "minutes.review_closed", participants=data, moderators=data)
     audit_append(
-        room=acting.room, action=str(Action.REVIEW_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        room=acting.room,
+        action=str(Action.REVIEW_MINUTES),
+        actor=acting.seat,
+        target=f"v{row.number}",
         data={"step": step},
     )
 
@@ -305,36 +375,56 @@ def minutes_comment(
     row = _version(acting, version)
     if not row.in_review:
         raise ServiceError(
-            "review_closed", _("Version %(number)s is not open for comments.") % {"number": row.number},
+            "review_closed",
+            _("Version %(number)s is not open for comments.") % {"number": row.number},
             field="version",
         )
     if not isinstance(body, str) or not plain_input(body).strip():
         raise ServiceError("invalid_body", _("A comment may not be empty."), field="body")
     body = plain_input(body).strip()
     if len(body) > COMMENT_LIMIT:
-        raise ServiceError("too_large", _("A comment is at most %(limit)s characters.") % {"limit": COMMENT_LIMIT},
-            field="body", limit=COMMENT_LIMIT,
+        raise ServiceError(
+            "too_large",
+            _("A comment is at most %(limit)s characters.") % {"limit": COMMENT_LIMIT},
+            field="body",
+            limit=COMMENT_LIMIT,
         )
     item = None
     if agenda_item:
         item = acting.room.agenda_items.filter(public_id=agenda_item).first()
         if item is None:
-            raise ServiceError("not_found", _("There is no agenda item %(item)s in this round table.") % {"item": repr(agenda_item)},
+            raise ServiceError(
+                "not_found",
+                _("There is no agenda item %(item)s in this round table.")
+                % {"item": repr(agenda_item)},
                 field="agenda_item",
             )
     seat = acting.seat
     seat.room = acting.room
     # A comment naming someone waits for the rapporteur and the chair; its author is told
     # only that (a refusal saying why would confirm that the name holds a seat).
-    if hold_if_named(acting.room, body, kind=HeldText.Kind.COMMENT, seat=seat, version=row, agenda_item=item):
+    if hold_if_named(
+        acting.room, body, kind=HeldText.Kind.COMMENT, seat=seat, version=row, agenda_item=item
+    ):
         return None
     return comment_publish(
-        room=acting.room, version=row, seat=seat, agenda_item=item, body=body, attribution=attribute(seat).as_payload(),
+        room=acting.room,
+        version=row,
+        seat=seat,
+        agenda_item=item,
+        body=body,
+        attribution=attribute(seat).as_payload(),
     )
 
 
 def comment_publish(
-    *, room: RoundTable, version: MinutesVersion, seat, agenda_item, body: str, attribution: dict,
+    *,
+    room: RoundTable,
+    version: MinutesVersion,
+    seat,
+    agenda_item,
+    body: str,
+    attribution: dict,
 ) -> MinutesComment:
     """Record a review comment and tell the room (in the caller's transaction)."""
     comment = MinutesComment.objects.create(
@@ -353,7 +443,9 @@ def comment_publish(
         "agenda_item": agenda_item.public_id if agenda_item else None,
         "created_at": comment.created_at.isoformat(),
     }
-    append_event(room, "minutes.commented", participants=data, moderators={**data, **seat_marks(seat)})
+    append_event(
+        room, "minutes.commented", participants=data, moderators={**data, **seat_marks(seat)}
+    )
     return comment
 
 
@@ -362,31 +454,48 @@ def open_comments(room: RoundTable, version: MinutesVersion) -> int:
     addressed) on the versions since the last adopted one, up to `version`."""
     adopted = (
         room.minutes_versions.filter(adopted_at__isnull=False, number__lt=version.number)
-        .order_by("-number").values_list("number", flat=True).first()
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
     ) or 0
     return MinutesComment.objects.filter(
-        version__room=room, version__number__gt=adopted, version__number__lte=version.number,
+        version__room=room,
+        version__number__gt=adopted,
+        version__number__lte=version.number,
         addressed__isnull=True,
     ).count()
 
 
 @transaction.atomic
-def minutes_comment_mark(*, actor_seat_id: int, comment: object, addressed: object) -> MinutesComment:
+def minutes_comment_mark(
+    *, actor_seat_id: int, comment: object, addressed: object
+) -> MinutesComment:
     """The rapporteur's (or the chair's) answer to a review comment: addressed (True), not
     addressed (False), or back to unanswered (None). Audited; the room hears of it."""
     acting = load_acting(actor_seat_id, Action.EDIT_MINUTES)
     if addressed is not None and not isinstance(addressed, bool):
-        raise ServiceError("invalid_frame", _("Say whether the comment was addressed: true, false or null."), field="addressed")
+        raise ServiceError(
+            "invalid_frame",
+            _("Say whether the comment was addressed: true, false or null."),
+            field="addressed",
+        )
     row = (
-        MinutesComment.objects.select_related("version").filter(version__room=acting.room, public_id=comment).first()
-        if isinstance(comment, str) else None
+        MinutesComment.objects.select_related("version")
+        .filter(version__room=acting.room, public_id=comment)
+        .first()
+        if isinstance(comment, str)
+        else None
     )
     if row is None:
-        raise ServiceError("not_found", _("There is no review comment %(id)s in these minutes.") % {"id": repr(comment)},
+        raise ServiceError(
+            "not_found",
+            _("There is no review comment %(id)s in these minutes.") % {"id": repr(comment)},
             field="comment",
         )
     if row.version.adopted_at is not None:
-        raise ServiceError("minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.version.number},
+        raise ServiceError(
+            "minutes_adopted",
+            _("Version %(number)s is already adopted.") % {"number": row.version.number},
             field="comment",
         )
     if row.addressed is addressed:
@@ -396,7 +505,10 @@ def minutes_comment_mark(*, actor_seat_id: int, comment: object, addressed: obje
     data = {"version": row.version.number, "id": row.public_id, "addressed": addressed}
     append_event(acting.room, "minutes.comment_marked", participants=data, moderators=data)
     audit_append(
-        room=acting.room, action="mark_comment", actor=acting.seat, target=row.public_id,
+        room=acting.room,
+        action="mark_comment",
+        actor=acting.seat,
+        target=row.public_id,
         data={"version": row.version.number, "addressed": addressed},
     )
     return row
@@ -404,7 +516,11 @@ def minutes_comment_mark(*, actor_seat_id: int, comment: object, addressed: obje
 
 @transaction.atomic
 def minutes_adopt(
-    *, actor_seat_id: int, version: int, content_sha256: str | None = None, confirm_open_comments: bool = False,
+    *,
+    actor_seat_id: int,
+    version: int,
+    content_sha256: str | None = None,
+    confirm_open_comments: bool = False,
 ) -> MinutesVersion:
     """Adopt the latest version: it freezes (it already is) and is shared with every seat.
 
@@ -418,12 +534,18 @@ def minutes_adopt(
     row = _version(acting, version)
     _latest_only(acting, row, "adopted")
     if row.adopted_at:
-        raise ServiceError("minutes_adopted", _("Version %(number)s is already adopted.") % {"number": row.number}, field="version"
+        raise ServiceError(
+            "minutes_adopted",
+            _("Version %(number)s is already adopted.") % {"number": row.number},
+            field="version",
         )
     if content_sha256 is not None and content_sha256 != row.content_sha256:
         raise ServiceError(
             "stale_version",
-            _("Version %(number)s is not the content you read (its SHA-256 differs); read it again.")
+            _(
+                "Version %(number)s is not the content you read (its SHA-256 differs); "
+                "read it again."
+            )
             % {"number": row.number},
             field="content_sha256",
         )
@@ -432,16 +554,18 @@ def minutes_adopt(
         raise ServiceError(
             "open_comments",
             ngettext(
-                "%(count)s review comment has not been answered by the rapporteur. Confirm to adopt "
+                "%(count)s review comment has not been answered by the rapporteur. "
+                "Confirm to adopt "
                 "version %(number)s all the same; the minutes will say so.",
-                "%(count)s review comments have not been answered by the rapporteur. Confirm to adopt "
+                "%(count)s review comments have not been answered by the rapporteur. "
+                "Confirm to adopt "
                 "version %(number)s all the same; the minutes will say so.",
                 left_open,
-            ) % {"count": left_open, "number": row.number},
-            field="confirm_open_comments", count=left_open,
+            )
+            % {"count": left_open, "number": row.number},
+            field="confirm_open_comments",
+            count=left_open,
         )
-    from forum.minutes_access import version_document
-
     leak_check_document(acting.room, version_document(row))
     now = timezone.now()
     was_in_review = row.in_review
@@ -453,10 +577,17 @@ def minutes_adopt(
     row.save(update_fields=["adopted_at", "adopted_by", "review_closed_at", "open_comments"])
     if was_in_review:
         _review_closed(acting, row, "adopted")
-    data = {"version": row.number, "content_sha256": row.content_sha256, "adopted_at": now.isoformat()}
+    data = {
+        "version": row.number,
+        "content_sha256": row.content_sha256,
+        "adopted_at": now.isoformat(),
+    }
     append_event(acting.room, "minutes.adopted", participants=data, moderators=data)
     entry = audit_append(
-        room=acting.room, action=str(Action.ADOPT_MINUTES), actor=acting.seat, target=f"v{row.number}",
+        room=acting.room,
+        action=str(Action.ADOPT_MINUTES),
+        actor=acting.seat,
+        target=f"v{row.number}",
         data={"content_sha256": row.content_sha256, "open_comments": left_open},
     )
     # The chain's head, this adoption included, goes into every export of the version: the

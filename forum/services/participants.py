@@ -31,18 +31,20 @@ from forum.models import Organization, RoundTable, Seat, User
 from moderation.sanitize import plain_input
 
 from .csv_input import csv_dialect, find_sector, sector_lookup
-from .seats import (
+from .seat_rules import (
     PERSON_ROLES,
     QUOTA_ROLES,
     describe_limit,
     is_accredited,
-    join_url,
-    organization_get_or_create,
     quota_seats,
-    seat_link_issue,
-    seat_save,
     sector_seat_limits,
     staff_addresses,
+)
+from .seats import (
+    join_url,
+    organization_get_or_create,
+    seat_link_issue,
+    seat_save,
     user_upsert,
 )
 
@@ -92,15 +94,26 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportRefused([_line(1, _("the file is empty; expected the header %(header)s") % {"header": columns})]) from None
+        raise ImportRefused(
+            [_line(1, _("the file is empty; expected the header %(header)s") % {"header": columns})]
+        ) from None
     except csv.Error as exc:
         raise ImportRefused([_line(1, str(exc))]) from None
     header = [h.strip().lower() for h in header]
     if sorted(header) != sorted(COLUMNS) or len(header) != len(COLUMNS):
-        raise ImportRefused([_line(1, _(
-            "the header must be %(header)s, its columns separated by commas, semicolons or tabs "
-            "(got %(got)s)"
-        ) % {"header": columns, "got": ",".join(header)})])
+        raise ImportRefused(
+            [
+                _line(
+                    1,
+                    _(
+                        "the header must be %(header)s, its columns separated by "
+                        "commas, semicolons or tabs "
+                        "(got %(got)s)"
+                    )
+                    % {"header": columns, "got": ",".join(header)},
+                )
+            ]
+        )
     index = {name: header.index(name) for name in COLUMNS}
 
     sectors = {s.slug: s for s in room.dialogue.sectors.all()}
@@ -110,7 +123,9 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
     # Seats a moderator removed (or whose identity was erased): withdrawn for good, so an
     # import never hands them a new link nor changes them.
     withdrawn = set(
-        Seat.objects.filter(room=room, removed_at__isnull=False).values_list("user__username", flat=True)
+        Seat.objects.filter(room=room, removed_at__isnull=False).values_list(
+            "user__username", flat=True
+        )
     )
     rows: list[ParticipantRow] = []
     seen_emails: dict[str, int] = {}
@@ -121,18 +136,28 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
             if not any(cell.strip() for cell in record):
                 continue
             if len(rows) >= MAX_ROWS:
-                problems.append(_line(line, _("too many rows (at most %(max)s per file)") % {"max": MAX_ROWS}))
+                problems.append(
+                    _line(line, _("too many rows (at most %(max)s per file)") % {"max": MAX_ROWS})
+                )
                 break
             if len(record) != len(COLUMNS):
-                problems.append(_line(line, _("expected %(expected)s fields, found %(found)s") % {
-                    "expected": len(COLUMNS), "found": len(record)}))
+                problems.append(
+                    _line(
+                        line,
+                        _("expected %(expected)s fields, found %(found)s")
+                        % {"expected": len(COLUMNS), "found": len(record)},
+                    )
+                )
                 continue
             # plain_input: no control characters (PostgreSQL refuses NUL), as typed text elsewhere.
             values = {name: " ".join(plain_input(record[i]).split()) for name, i in index.items()}
             row_problems = []
             for name, value in values.items():
                 if len(value) > MAX_FIELD:
-                    row_problems.append(_("%(column)s is longer than %(max)s characters") % {"column": name, "max": MAX_FIELD})
+                    row_problems.append(
+                        _("%(column)s is longer than %(max)s characters")
+                        % {"column": name, "max": MAX_FIELD}
+                    )
             name, email = values["name"], values["email"].lower()
             org, role = values["organization"], values["role"].lower()
             found = find_sector(lookup, values["sector"])
@@ -142,31 +167,53 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
             try:
                 validate_email(email)
             except ValidationError:
-                row_problems.append(_("email %(email)s is not a valid address") % {"email": repr(values["email"])})
+                row_problems.append(
+                    _("email %(email)s is not a valid address") % {"email": repr(values["email"])}
+                )
             else:
                 if len(email) > MAX_EMAIL:
-                    row_problems.append(_("email is longer than %(max)s characters") % {"max": MAX_EMAIL})
+                    row_problems.append(
+                        _("email is longer than %(max)s characters") % {"max": MAX_EMAIL}
+                    )
             if email in staff:
-                row_problems.append(_(
-                    "email %(email)s belongs to a staff account, and a seat never carries staff rights: "
-                    "give this person's seat another e-mail address (a seat identity of its own)"
-                ) % {"email": email})
+                row_problems.append(
+                    _(
+                        "email %(email)s belongs to a staff account, and a seat never "
+                        "carries staff rights: "
+                        "give this person's seat another e-mail address (a seat "
+                        "identity of its own)"
+                    )
+                    % {"email": email}
+                )
             if email in withdrawn:
-                row_problems.append(_(
-                    "the seat of %(email)s in this round table was removed by a moderator; a removed "
-                    "seat gets no new link: take the line out"
-                ) % {"email": email})
+                row_problems.append(
+                    _(
+                        "the seat of %(email)s in this round table was removed by a "
+                        "moderator; a removed "
+                        "seat gets no new link: take the line out"
+                    )
+                    % {"email": email}
+                )
             if email in seen_emails:
-                row_problems.append(_("email %(email)s already appears on line %(line)s") % {
-                    "email": email, "line": seen_emails[email]})
+                row_problems.append(
+                    _("email %(email)s already appears on line %(line)s")
+                    % {"email": email, "line": seen_emails[email]}
+                )
             else:
                 seen_emails[email] = line
             if role not in PERSON_ROLES:
-                row_problems.append(_("role %(role)s is not one of %(roles)s") % {
-                    "role": repr(values["role"]), "roles": ", ".join(PERSON_ROLES)})
+                row_problems.append(
+                    _("role %(role)s is not one of %(roles)s")
+                    % {"role": repr(values["role"]), "roles": ", ".join(PERSON_ROLES)}
+                )
             if sector and sector not in sectors:
-                row_problems.append(_("sector %(sector)s is not one of %(sectors)s (a short name or a sector's name)") % {
-                    "sector": repr(values["sector"]), "sectors": ", ".join(sectors)})
+                row_problems.append(
+                    _(
+                        "sector %(sector)s is not one of %(sectors)s (a short name or "
+                        "a sector's name)"
+                    )
+                    % {"sector": repr(values["sector"]), "sectors": ", ".join(sectors)}
+                )
             if role in QUOTA_ROLES and not sector:
                 row_problems.append(_("a delegate needs a sector"))
             if org and not sector:
@@ -174,12 +221,20 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
             if org and sector in sectors:
                 existing = known_orgs.get(org.lower())
                 if existing is not None and existing.sector.slug != sector:
-                    row_problems.append(_("organization %(org)s belongs to sector %(sector)s, not %(other)s") % {
-                        "org": repr(existing.name), "sector": repr(existing.sector.slug), "other": repr(sector)})
+                    row_problems.append(
+                        _("organization %(org)s belongs to sector %(sector)s, not %(other)s")
+                        % {
+                            "org": repr(existing.name),
+                            "sector": repr(existing.sector.slug),
+                            "other": repr(sector),
+                        }
+                    )
                 earlier = org_sector_in_file.setdefault(org.lower(), (sector, line))
                 if earlier[0] != sector:
-                    row_problems.append(_("organization %(org)s is in sector %(sector)s on line %(line)s") % {
-                        "org": repr(org), "sector": repr(earlier[0]), "line": earlier[1]})
+                    row_problems.append(
+                        _("organization %(org)s is in sector %(sector)s on line %(line)s")
+                        % {"org": repr(org), "sector": repr(earlier[0]), "line": earlier[1]}
+                    )
             if room.require_accreditation and role in QUOTA_ROLES:
                 row_problems.extend(_accreditation_problems(org, known_orgs))
             for problem in row_problems:
@@ -201,18 +256,31 @@ def parse_participants(text: str, room: RoundTable) -> list[ParticipantRow]:
 def _accreditation_problems(org: str, known_orgs: dict[str, Organization]) -> list[str]:
     """Why a delegate row cannot have a seat in a room that requires accreditation."""
     if not org:
-        return [_("this round table seats only delegates of accredited organizations; the organization is empty")]
+        return [
+            _(
+                "this round table seats only delegates of accredited organizations; "
+                "the organization is empty"
+            )
+        ]
     existing = known_orgs.get(org.lower())
     if existing is None:
-        return [_(
-            "organization %(org)s is not known; this round table seats only delegates of accredited "
-            "organizations, and an import cannot accredit one (the secretariat does, in the admin)"
-        ) % {"org": repr(org)}]
+        return [
+            _(
+                "organization %(org)s is not known; this round table seats only "
+                "delegates of accredited "
+                "organizations, and an import cannot accredit one (the secretariat "
+                "does, in the admin)"
+            )
+            % {"org": repr(org)}
+        ]
     if not is_accredited(existing):
-        return [_(
-            "organization %(org)s is %(state)s, not accredited; "
-            "this round table seats only delegates of accredited organizations"
-        ) % {"org": repr(existing.name), "state": existing.get_accreditation_display().lower()}]
+        return [
+            _(
+                "organization %(org)s is %(state)s, not accredited; "
+                "this round table seats only delegates of accredited organizations"
+            )
+            % {"org": repr(existing.name), "state": existing.get_accreditation_display().lower()}
+        ]
     return []
 
 
@@ -221,9 +289,7 @@ def _quota_problems(rows: list[ParticipantRow], room: RoundTable) -> list[str]:
     in_file = {row.email for row in rows}
     after = Counter(
         sector
-        for sector, username in quota_seats(room).values_list(
-            "sector__slug", "user__username"
-        )
+        for sector, username in quota_seats(room).values_list("sector__slug", "user__username")
         if username not in in_file
     )
     after.update(row.sector for row in rows if row.role in QUOTA_ROLES)
@@ -233,8 +299,15 @@ def _quota_problems(rows: list[ParticipantRow], room: RoundTable) -> list[str]:
         limit = limits.get(sector, room.seats_per_sector)
         if count > limit:
             problems.append(
-                _("sector %(sector)s would have %(count)s delegates; this round table has %(limit)s") % {
-                    "sector": repr(sector), "count": count, "limit": describe_limit(room, sector, limit)}
+                _(
+                    "sector %(sector)s would have %(count)s delegates; this round "
+                    "table has %(limit)s"
+                )
+                % {
+                    "sector": repr(sector),
+                    "count": count,
+                    "limit": describe_limit(room, sector, limit),
+                }
             )
     return problems
 
@@ -267,17 +340,24 @@ def participants_import(
         # An import never accredits: organizations it creates start as applied.
         org = (
             organization_get_or_create(
-                name=row.organization, sector=sector, accreditation=Organization.Accreditation.APPLIED
+                name=row.organization,
+                sector=sector,
+                accreditation=Organization.Accreditation.APPLIED,
             )
             if row.organization
             else None
         )
         seat, created = seat_save(
-            room=room, user=user, role=row.role, sector=sector, organization=org, actor=actor, via=via
+            room=room,
+            user=user,
+            role=row.role,
+            sector=sector,
+            organization=org,
+            actor=actor,
+            via=via,
         )
         url = ""
         if created or reissue_links or seat.token_hash is None or seat.token_revoked_at is not None:
             url = join_url(seat_link_issue(seat=seat, actor=actor, via=via), base_url)
         results.append(ImportedSeat(row.name, row.email, row.role, url, created))
     return results
-

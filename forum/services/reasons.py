@@ -22,6 +22,7 @@ def clean_reason(reason: str | None, *, required: bool = True, field: str = "rea
         raise ServiceError(
             "too_large",
             _("The reason is longer than %(max)s characters.") % {"max": f"{MAX_REASON_CHARS:,}"},
-            field=field, limit=MAX_REASON_CHARS,
+            field=field,
+            limit=MAX_REASON_CHARS,
         )
     return reason

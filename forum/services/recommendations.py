@@ -34,7 +34,9 @@ def _recommendation(acting: Acting, public_id: object) -> Recommendation:
             .first()
         )
     if found is None:
-        raise ServiceError("not_found", _("There is no such recommendation in this round table."), field="id")
+        raise ServiceError(
+            "not_found", _("There is no such recommendation in this round table."), field="id"
+        )
     return found
 
 
@@ -43,7 +45,9 @@ def _agenda_item(acting: Acting, public_id: object) -> AgendaItem:
     if isinstance(public_id, str):
         item = AgendaItem.objects.filter(room=acting.room, public_id=public_id).first()
     if item is None:
-        raise ServiceError("not_found", _("There is no such agenda item in this round table."), field="agenda_item")
+        raise ServiceError(
+            "not_found", _("There is no such agenda item in this round table."), field="agenda_item"
+        )
     return item
 
 
@@ -53,11 +57,14 @@ def _closed_check(acting: Acting, public_id: object) -> ConsensusCheck:
         check = ConsensusCheck.objects.filter(room=acting.room, public_id=public_id).first()
     if check is None:
         raise ServiceError(
-            "not_found", _("There is no such consensus check in this round table."), field="consensus_check"
+            "not_found",
+            _("There is no such consensus check in this round table."),
+            field="consensus_check",
         )
     if check.status != ConsensusCheck.Status.CLOSED:
         raise ServiceError(
-            "check_not_closed", _("A recommendation cites a check once it has closed and has a result."),
+            "check_not_closed",
+            _("A recommendation cites a check once it has closed and has a result."),
             field="consensus_check",
         )
     return check
@@ -102,13 +109,20 @@ def recommendation_save(
     existing = _recommendation(acting, recommendation_id) if recommendation_id is not None else None
     recommendation = existing or Recommendation(room=room)
     text = clean_text(
-        room, text, field="text", limit=settings.ROUNDTABLES["MAX_BODY_CHARS"], what=_("recommendation"),
-        actor=acting.seat, target=recommendation.public_id, not_a_participant=not_a_participant,
+        room,
+        text,
+        field="text",
+        limit=settings.ROUNDTABLES["MAX_BODY_CHARS"],
+        what=_("recommendation"),
+        actor=acting.seat,
+        target=recommendation.public_id,
+        not_a_participant=not_a_participant,
     )
     if audience not in Recommendation.Audience.values:
         raise ServiceError(
             "invalid_audience",
-            _("The audience is one of %(audiences)s.") % {"audiences": ", ".join(Recommendation.Audience.values)},
+            _("The audience is one of %(audiences)s.")
+            % {"audiences": ", ".join(Recommendation.Audience.values)},
             field="audience",
         )
     check = _closed_check(acting, consensus_check) if consensus_check is not None else None
@@ -124,17 +138,31 @@ def recommendation_save(
             raise ServiceError("no_agenda", _("This round table has no agenda item."))
     if check is not None and check.agenda_item_id != item.pk:
         raise ServiceError(
-            "invalid_agenda_item", _("The consensus check was held on another agenda item."), field="agenda_item"
+            "invalid_agenda_item",
+            _("The consensus check was held on another agenda item."),
+            field="agenda_item",
         )
 
     recommendation.text_md, recommendation.text_html = text, render_markdown(text)
-    recommendation.audience, recommendation.agenda_item, recommendation.consensus_check = audience, item, check
+    recommendation.audience, recommendation.agenda_item, recommendation.consensus_check = (
+        audience,
+        item,
+        check,
+    )
     recommendation.updated_at = timezone.now()
     recommendation.save()
     data = recommendation_payload(recommendation)
-    append_event(room, "recommendation.saved", participants=data, moderators={**data, **seat_marks(acting.seat)})
+    append_event(
+        room,
+        "recommendation.saved",
+        participants=data,
+        moderators={**data, **seat_marks(acting.seat)},
+    )
     audit_append(
-        room=room, action=str(Action.DRAFT_RECOMMENDATIONS), actor=acting.seat, target=recommendation.public_id,
+        room=room,
+        action=str(Action.DRAFT_RECOMMENDATIONS),
+        actor=acting.seat,
+        target=recommendation.public_id,
         data={"step": "edit" if existing else "draft"},
     )
     return recommendation
@@ -154,8 +182,16 @@ def recommendation_delete(*, actor_seat_id: int, recommendation_id: str) -> None
     public_id = recommendation.public_id
     recommendation.delete()
     data = {"id": public_id}
-    append_event(acting.room, "recommendation.deleted", participants=data, moderators={**data, **seat_marks(acting.seat)})
+    append_event(
+        acting.room,
+        "recommendation.deleted",
+        participants=data,
+        moderators={**data, **seat_marks(acting.seat)},
+    )
     audit_append(
-        room=acting.room, action=str(Action.DRAFT_RECOMMENDATIONS), actor=acting.seat, target=public_id,
+        room=acting.room,
+        action=str(Action.DRAFT_RECOMMENDATIONS),
+        actor=acting.seat,
+        target=public_id,
         data={"step": "delete"},
     )

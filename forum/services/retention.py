@@ -21,9 +21,9 @@ secretariat's action on the room's page. Both are audited and do the same to eac
   the admin's history of these objects) has the mention replaced by ERASED. Audit entries
   whose reason or data name them lose that text to the keyed digest their MAC covers
   (moderation.audit.audit_erase), so the chain still verifies.
-- Never touched: adopted minutes versions and submissions past their draft (the record a committee holds;
-  under the Chatham House Rule they were leak-checked and name no one), and anything of
-  other round tables.
+- Never touched: adopted minutes versions and submissions past their draft (the record a
+  committee holds; under the Chatham House Rule they were leak-checked and name no one), and
+  anything of other round tables.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from forum.models import (
 from forum.services.floor import floor_release_seat
 from moderation.audit import audit_append, audit_erase
 from moderation.leakguard import Identity, IdentityMatcher
+from moderation.permissions import StaffAction, require_secretariat
 from moderation.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, ALLOWED_URL_SCHEMES, LINK_REL
 from realtime.log import notify_seat
 
@@ -76,20 +77,41 @@ TEXT, HTML, JSON = "text", "html", "json"
 # What is scrubbed of the erased identities: model, its path to the round table, extra
 # filters, and its text fields. Adopted minutes versions and submissions are not here.
 SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
-    (Intervention, "room", {}, {
-        "body_md": TEXT, "body_html": HTML, "redacted_html": HTML, "redaction_reason": TEXT,
-        "status_reason": TEXT, "attribution": JSON,
-    }),
+    (
+        Intervention,
+        "room",
+        {},
+        {
+            "body_md": TEXT,
+            "body_html": HTML,
+            "redacted_html": HTML,
+            "redaction_reason": TEXT,
+            "status_reason": TEXT,
+            "attribution": JSON,
+        },
+    ),
     (Flag, "intervention__room", {}, {"reason": TEXT}),
     (RoomEvent, "room", {}, {"participants": JSON, "moderators": JSON}),
     (FloorRequest, "room", {}, {"attribution": JSON}),
     (ConsensusCheck, "room", {}, {"proposition": TEXT, "options": JSON, "result": JSON}),
     (Recommendation, "room", {}, {"text_md": TEXT, "text_html": HTML}),
     (AgendaItem, "room", {}, {"title": TEXT, "description": TEXT}),
-    (MinutesVersion, "room", {"adopted_at__isnull": True}, {
-        "summaries": JSON, "document": JSON, "note": TEXT,
-    }),
-    (MinutesComment, "version__room", {}, {"body_md": TEXT, "body_html": HTML, "attribution": JSON}),
+    (
+        MinutesVersion,
+        "room",
+        {"adopted_at__isnull": True},
+        {
+            "summaries": JSON,
+            "document": JSON,
+            "note": TEXT,
+        },
+    ),
+    (
+        MinutesComment,
+        "version__room",
+        {},
+        {"body_md": TEXT, "body_html": HTML, "attribution": JSON},
+    ),
     (SubmissionStep, "submission__room", {}, {"note": TEXT}),
     # A draft's cover letter is the secretariat's free text (a submitted one went into the
     # package, the record); a follow-up's text is a recommendation as adopted, shown apart.
@@ -116,9 +138,12 @@ class Erasure:
 
     def as_data(self) -> dict:
         return {
-            "seats": self.seats, "people_deleted": self.people_deleted,
-            "people_kept": self.people_kept, "organizations_deleted": self.organizations_deleted,
-            "texts": self.texts, "audit_fields": self.audit_fields,
+            "seats": self.seats,
+            "people_deleted": self.people_deleted,
+            "people_kept": self.people_kept,
+            "organizations_deleted": self.organizations_deleted,
+            "texts": self.texts,
+            "audit_fields": self.audit_fields,
         }
 
 
@@ -127,7 +152,9 @@ class Erasure:
 
 def adopted_at(room: RoundTable) -> dt.datetime | None:
     """When the room's minutes were last adopted (the retention period runs from then)."""
-    return room.minutes_versions.filter(adopted_at__isnull=False).aggregate(at=Max("adopted_at"))["at"]
+    return room.minutes_versions.filter(adopted_at__isnull=False).aggregate(at=Max("adopted_at"))[
+        "at"
+    ]
 
 
 def purge_due_at(room: RoundTable) -> dt.datetime | None:
@@ -142,9 +169,15 @@ def purge_due_at(room: RoundTable) -> dt.datetime | None:
 def rooms_due(now: dt.datetime | None = None) -> list[RoundTable]:
     """Round tables whose retention period has passed and whose seats are not purged yet."""
     now = now or timezone.now()
-    candidates = RoundTable.objects.filter(
-        identities_purged_at__isnull=True, retention_days__gt=0, minutes_versions__adopted_at__isnull=False
-    ).distinct().order_by("slug")
+    candidates = (
+        RoundTable.objects.filter(
+            identities_purged_at__isnull=True,
+            retention_days__gt=0,
+            minutes_versions__adopted_at__isnull=False,
+        )
+        .distinct()
+        .order_by("slug")
+    )
     return [room for room in candidates if (due := purge_due_at(room)) is not None and due <= now]
 
 
@@ -156,9 +189,7 @@ def room_set_retention(*, room: RoundTable, days: object, actor: User) -> bool:
     """Set the days identities are kept after adoption (0: kept). Audited as
     `set_retention` (before, after). Returns False when nothing changed.
     Refusals: forbidden (not the secretariat), invalid_retention."""
-    from forum.services.submissions import require_secretariat
-
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.IDENTITIES)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_RETENTION_DAYS:
         raise ServiceError(
             "invalid_retention",
@@ -170,7 +201,9 @@ def room_set_retention(*, room: RoundTable, days: object, actor: User) -> bool:
     if locked.retention_days == days:
         return False
     audit_append(
-        room=locked, action="set_retention", actor=None,
+        room=locked,
+        action="set_retention",
+        actor=None,
         data={"before": locked.retention_days, "after": days},
     )
     locked.retention_days = room.retention_days = days
@@ -184,27 +217,39 @@ def seat_erase_identity(*, seat: Seat, actor: User, reason: str = "") -> Erasure
     Audited as `erase_identity` with the seat's handle, role and sector, and `reason` (which
     may not name anyone of the room). Refusals: forbidden, already_erased, names_participant,
     too_large."""
-    from forum.services.submissions import require_secretariat
-
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.IDENTITIES)
     room = RoundTable.objects.select_for_update().get(pk=seat.room_id)
     seat = Seat.objects.select_related("user", "organization", "sector").get(pk=seat.pk)
     if seat.identity_erased_at is not None:
         raise ServiceError("already_erased", _("This seat's identity has already been erased."))
     reason = " ".join((reason or "").split())
     if len(reason) > 1000:
-        raise ServiceError("too_large", _("The reason is at most 1,000 characters."), field="reason")
-    if reason and _matcher(_seats_identities(room.seats.select_related("user", "organization"))).find(reason):
+        raise ServiceError(
+            "too_large", _("The reason is at most 1,000 characters."), field="reason"
+        )
+    if reason and _matcher(
+        _seats_identities(room.seats.select_related("user", "organization"))
+    ).find(reason):
         raise ServiceError(
             "names_participant",
-            _("The reason names a participant or an organization of this round table; the audit "
-              "log must not. Reword it without the name."),
+            _(
+                "The reason names a participant or an organization of this round table; the audit "
+                "log must not. Reword it without the name."
+            ),
             field="reason",
         )
     done = _erase(room, [seat], timezone.now())
     audit_append(
-        room=room, action="erase_identity", actor=None, target=seat.public_id, reason=reason,
-        data={"role": str(seat.role), "sector": seat.sector.slug if seat.sector_id else None, **done.as_data()},
+        room=room,
+        action="erase_identity",
+        actor=None,
+        target=seat.public_id,
+        reason=reason,
+        data={
+            "role": str(seat.role),
+            "sector": seat.sector.slug if seat.sector_id else None,
+            **done.as_data(),
+        },
     )
     return done
 
@@ -247,8 +292,14 @@ def _purge(room: RoundTable, now: dt.datetime, dry_run: bool) -> Erasure:
     room.identities_purged_at = now
     room.save(update_fields=["identities_purged_at"])
     audit_append(
-        room=room, action="purge_identities", actor=None,
-        data={"retention_days": room.retention_days, "adopted_at": adopted_at(room).isoformat(), **done.as_data()},
+        room=room,
+        action="purge_identities",
+        actor=None,
+        data={
+            "retention_days": room.retention_days,
+            "adopted_at": adopted_at(room).isoformat(),
+            **done.as_data(),
+        },
     )
     if dry_run:
         raise DryRun(done)
@@ -259,8 +310,13 @@ def _not_due(room: RoundTable, due: dt.datetime | None) -> str:
     if not room.retention_days:
         return _("This round table keeps its identities (retention period 0).")
     if due is None:
-        return _("The minutes of this round table are not adopted yet; the retention period runs from their adoption.")
-    return _("The retention period of this round table ends on %(date)s.") % {"date": due.date().isoformat()}
+        return _(
+            "The minutes of this round table are not adopted yet; the retention period "
+            "runs from their adoption."
+        )
+    return _("The retention period of this round table ends on %(date)s.") % {
+        "date": due.date().isoformat()
+    }
 
 
 # -- erasing ----------------------------------------------------------------------------------
@@ -275,7 +331,9 @@ def _seats_identities(seats) -> list[Identity]:
         org = seat.organization.name if seat.organization_id else None
         email = user.email or user.username
         names = {str(user), user.get_full_name()} - {""}
-        identities.extend(Identity(name=name, email=email, organization=org) for name in sorted(names))
+        identities.extend(
+            Identity(name=name, email=email, organization=org) for name in sorted(names)
+        )
     return identities
 
 
@@ -298,7 +356,9 @@ def _erase(room: RoundTable, seats: list[Seat], now: dt.datetime) -> Erasure:
     scrub = Scrubber(matcher)
     for model, path, extra, fields in SCRUBBED:
         done.texts += _scrub_rows(model.objects.filter(**{path: room}, **extra), fields, scrub)
-    done.audit_fields = audit_erase(room=room, mentions=lambda text: bool(matcher.find(text))).fields
+    done.audit_fields = audit_erase(
+        room=room, mentions=lambda text: bool(matcher.find(text))
+    ).fields
     _scrub_admin_history(room, seats, scrub)
     people, organizations = set(), set()
     for seat in seats:
@@ -324,16 +384,23 @@ def _detach(seat: Seat, now: dt.datetime) -> None:
     nobody.set_unusable_password()
     nobody.save()
     Seat.objects.filter(pk=seat.pk).update(
-        user=nobody, organization=None, token_hash=None,
-        token_revoked_at=seat.token_revoked_at or now, removed_at=seat.removed_at or now,
+        user=nobody,
+        organization=None,
+        token_hash=None,
+        token_revoked_at=seat.token_revoked_at or now,
+        removed_at=seat.removed_at or now,
         identity_erased_at=now,
         # A new link generation, as for any revocation: the sessions of the seat's link end.
         link_generation=F("link_generation") + 1,
     )
     # Sessions the seat's link opened end now, in every process.
     notify_seat(
-        seat.room_id, seat.pk, {"type": "error", "code": "forbidden"},
-        message=lambda: _("Your identity in this round table has been erased; your seat is closed."),
+        seat.room_id,
+        seat.pk,
+        {"type": "error", "code": "forbidden"},
+        message=lambda: _(
+            "Your identity in this round table has been erased; your seat is closed."
+        ),
         close_code=4403,
     )
 
@@ -344,8 +411,12 @@ def _delete_user(user: User) -> None:
     except ProtectedError:
         # Something of the product's own still points at the account: it stays, as no one.
         User.objects.filter(pk=user.pk).update(
-            username=f"erased-{secrets.token_hex(8)}", email="", display_name=ERASED,
-            first_name="", last_name="", is_active=False,
+            username=f"erased-{secrets.token_hex(8)}",
+            email="",
+            display_name=ERASED,
+            first_name="",
+            last_name="",
+            is_active=False,
         )
 
 
@@ -358,10 +429,13 @@ def _scrub_admin_history(room: RoundTable, seats: list[Seat], scrub: Scrubber) -
     }
     for model, pks in by_model.items():
         LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(model), object_id__in=[str(pk) for pk in pks]
+            content_type=ContentType.objects.get_for_model(model),
+            object_id__in=[str(pk) for pk in pks],
         ).update(object_repr=ERASED, change_message="")
     _scrub_rows(
-        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(RoundTable), object_id=str(room.pk)),
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(RoundTable), object_id=str(room.pk)
+        ),
         {"object_repr": TEXT, "change_message": TEXT},
         scrub,
     )
@@ -414,8 +488,12 @@ class Scrubber:
         # A mention may have spanned markup ("<em>Cora</em> Civil"): sanitise again with the
         # product's allow-list so what remains is well-formed.
         return nh3.clean(
-            scrubbed, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-            url_schemes=ALLOWED_URL_SCHEMES, link_rel=LINK_REL, strip_comments=True,
+            scrubbed,
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes=ALLOWED_URL_SCHEMES,
+            link_rel=LINK_REL,
+            strip_comments=True,
         )
 
     def json(self, value, key: str = ""):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
@@ -9,9 +11,9 @@ from django.utils.translation import ngettext
 from forum.errors import ServiceError
 from forum.models import AgendaItem, Dialogue, RoundTable, Sector, SectorSeats, User
 from forum.services.schedule import check_schedule
-from forum.services.seats import quota_seats
-from forum.services.submissions import require_secretariat
+from forum.services.seat_rules import quota_seats
 from moderation.audit import audit_append
+from moderation.permissions import StaffAction, require_secretariat
 from realtime.log import append_event
 
 # A sector's own number of seats: a sane bound for one round table (the form says so too).
@@ -36,10 +38,53 @@ def sectors_ensure_defaults() -> list[Sector]:
     return sectors
 
 
+# An Akoma Ntoso author id is a short slug; a country, an ISO 3166-1 alpha-2 code with an
+# optional locality ("aa", "un", "br-sp"), as the FRBR naming convention writes them.
+AKN_AUTHOR = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+AKN_COUNTRY = re.compile(r"[a-z]{2}(?:-[a-z0-9]{1,7})?")
+DEFAULT_AKN_COUNTRY = "aa"
+
+
+def akn_identity_check(*, akn_author: str, akn_country: str) -> None:
+    """Refuses an Akoma Ntoso author id or country that cannot stand in a FRBR URI."""
+    if akn_author and (len(akn_author) > 40 or not AKN_AUTHOR.fullmatch(akn_author)):
+        raise ServiceError(
+            "invalid_akn_author",
+            _(
+                "%(value)s is not a valid Akoma Ntoso author id (up to 40 lowercase letters, "
+                "digits and single hyphens, e.g. oas)."
+            )
+            % {"value": repr(akn_author[:50])},
+        )
+    if not AKN_COUNTRY.fullmatch(akn_country or ""):
+        raise ServiceError(
+            "invalid_akn_country",
+            _(
+                "%(value)s is not a valid Akoma Ntoso country (a two-letter ISO 3166-1 code in "
+                "lowercase, e.g. aa or br)."
+            )
+            % {"value": repr((akn_country or "")[:20])},
+        )
+
+
 @transaction.atomic
-def dialogue_get_or_create(*, slug: str, title: str, convener: str = "") -> Dialogue:
+def dialogue_get_or_create(
+    *,
+    slug: str,
+    title: str,
+    convener: str = "",
+    akn_author: str = "",
+    akn_country: str = DEFAULT_AKN_COUNTRY,
+) -> Dialogue:
+    akn_identity_check(akn_author=akn_author, akn_country=akn_country)
     dialogue, created = Dialogue.objects.get_or_create(
-        slug=slug, defaults={"title": title, "convener": convener}
+        slug=slug,
+        defaults={
+            "title": title,
+            "convener": convener,
+            "akn_author": akn_author,
+            "akn_country": akn_country,
+        },
     )
     if created:
         dialogue.sectors.set(sectors_ensure_defaults())
@@ -74,24 +119,36 @@ def room_create(
     if slugify(slug) != slug or not slug or len(slug) > 80:
         raise ServiceError(
             "invalid_slug",
-            _("%(slug)s is not a valid slug (up to 80 lowercase letters, digits, hyphens).") % {"slug": repr(slug[:90])},
+            _("%(slug)s is not a valid slug (up to 80 lowercase letters, digits, hyphens).")
+            % {"slug": repr(slug[:90])},
         )
     if RoundTable.objects.filter(slug=slug).exists():
-        raise ServiceError("slug_taken", _("A round table with slug %(slug)s already exists.") % {"slug": repr(slug)})
+        raise ServiceError(
+            "slug_taken",
+            _("A round table with slug %(slug)s already exists.") % {"slug": repr(slug)},
+        )
     if not title.strip() or len(title.strip()) > 300:
-        raise ServiceError("invalid_title", _("The title may not be empty, nor longer than 300 characters."))
+        raise ServiceError(
+            "invalid_title", _("The title may not be empty, nor longer than 300 characters.")
+        )
     if any(not item.strip() or len(item.strip()) > 300 for item in agenda or []):
-        raise ServiceError("invalid_agenda_item", _("Each agenda item has a title of 1 to 300 characters."))
-    schedule = check_schedule(starts_at=starts_at, ends_at=ends_at, place=place, online=online, time_zone=time_zone)
+        raise ServiceError(
+            "invalid_agenda_item", _("Each agenda item has a title of 1 to 300 characters.")
+        )
+    schedule = check_schedule(
+        starts_at=starts_at, ends_at=ends_at, place=place, online=online, time_zone=time_zone
+    )
     if rule not in RoundTable.Rule.values:
         raise ServiceError(
-            "invalid_rule", _("Rule must be one of %(rules)s.") % {"rules": ", ".join(RoundTable.Rule.values)}
+            "invalid_rule",
+            _("Rule must be one of %(rules)s.") % {"rules": ", ".join(RoundTable.Rule.values)},
         )
     attribution = attribution or default_attribution(rule)
     if attribution not in RoundTable.Attribution.values:
         raise ServiceError(
             "invalid_attribution",
-            _("Attribution must be one of %(values)s.") % {"values": ", ".join(RoundTable.Attribution.values)},
+            _("Attribution must be one of %(values)s.")
+            % {"values": ", ".join(RoundTable.Attribution.values)},
         )
     if rule == RoundTable.Rule.CHATHAM_HOUSE and attribution == RoundTable.Attribution.NAMED:
         raise ServiceError(
@@ -104,11 +161,14 @@ def room_create(
     if language not in dict(settings.LANGUAGES):
         raise ServiceError(
             "invalid_language",
-            _("The language of the minutes is one of %(values)s.") % {"values": ", ".join(dict(settings.LANGUAGES))},
+            _("The language of the minutes is one of %(values)s.")
+            % {"values": ", ".join(dict(settings.LANGUAGES))},
         )
     if status not in RoundTable.Status.values:
         raise ServiceError(
-            "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
+            "invalid_status",
+            _("Status must be one of %(values)s.")
+            % {"values": ", ".join(RoundTable.Status.values)},
         )
     room = RoundTable.objects.create(
         dialogue=dialogue,
@@ -139,7 +199,9 @@ def room_create(
 def room_set_status(*, room: RoundTable, status: str) -> RoundTable:
     if status not in RoundTable.Status.values:
         raise ServiceError(
-            "invalid_status", _("Status must be one of %(values)s.") % {"values": ", ".join(RoundTable.Status.values)}
+            "invalid_status",
+            _("Status must be one of %(values)s.")
+            % {"values": ", ".join(RoundTable.Status.values)},
         )
     if room.status == status:
         return room
@@ -176,7 +238,7 @@ def room_set_sector_seats(
     Returns the changes, sector slug -> (own number before, own number after), None
     meaning the room's seats_per_sector; the same goes to the room's audit log.
     """
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.ROOMS)
     locked = (
         RoundTable.objects.select_for_update()
         .only("id", "seats_per_sector", "dialogue_id")

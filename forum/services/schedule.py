@@ -1,7 +1,7 @@
 """When and where a round table sits: scheduled start and end, place and time zone.
 
 The secretariat sets them (its room pages, `create_room`); the minutes' header and the pages
-read them (forum/minutes.py: the session's date in its own time zone, not the server's).
+read them (forum/minutes/document.py: the session's date in its own time zone, not the server's).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from forum.errors import ServiceError
 from forum.models import RoundTable, User
 from moderation.audit import audit_append
+from moderation.permissions import StaffAction, require_secretariat
 
 PLACE_LIMIT = 200
 
@@ -38,7 +39,9 @@ def zone_names() -> frozenset[str]:
 def check_time_zone(name: object) -> str:
     """An IANA time zone name zoneinfo knows ("Pacific/Auckland"), or refuse."""
     if not isinstance(name, str) or not name.strip() or len(name) > 64:
-        raise ServiceError("invalid_time_zone", _("Give the time zone by its IANA name, such as Pacific/Auckland."),
+        raise ServiceError(
+            "invalid_time_zone",
+            _("Give the time zone by its IANA name, such as Pacific/Auckland."),
             field="time_zone",
         )
     name = name.strip()
@@ -46,7 +49,8 @@ def check_time_zone(name: object) -> str:
     if name not in zone_names():
         raise ServiceError(
             "invalid_time_zone",
-            _("%(zone)s is not a time zone; give its IANA name, such as Pacific/Auckland.") % {"zone": repr(name[:64])},
+            _("%(zone)s is not a time zone; give its IANA name, such as Pacific/Auckland.")
+            % {"zone": repr(name[:64])},
             field="time_zone",
         )
     try:
@@ -54,7 +58,8 @@ def check_time_zone(name: object) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ServiceError(
             "invalid_time_zone",
-            _("%(zone)s is not a time zone; give its IANA name, such as Pacific/Auckland.") % {"zone": repr(name)},
+            _("%(zone)s is not a time zone; give its IANA name, such as Pacific/Auckland.")
+            % {"zone": repr(name)},
             field="time_zone",
         ) from None
     return name
@@ -70,7 +75,8 @@ def local_moment(value: object, zone: str, field: str) -> dt.datetime | None:
             value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             raise ServiceError(
-                "invalid_date", _("%(value)s is not a date and time (ISO 8601).") % {"value": repr(value[:40])},
+                "invalid_date",
+                _("%(value)s is not a date and time (ISO 8601).") % {"value": repr(value[:40])},
                 field=field,
             ) from None
     if not isinstance(value, dt.datetime):
@@ -81,7 +87,11 @@ def local_moment(value: object, zone: str, field: str) -> dt.datetime | None:
 
 
 def check_schedule(
-    *, starts_at: object = None, ends_at: object = None, place: object = "", online: object = None,
+    *,
+    starts_at: object = None,
+    ends_at: object = None,
+    place: object = "",
+    online: object = None,
     time_zone: object = "UTC",
 ) -> Schedule:
     """The schedule, validated: a known time zone; an end after the start; a place of up to
@@ -89,18 +99,24 @@ def check_schedule(
     The word "online" as a place means online only."""
     zone = check_time_zone(time_zone)
     if not isinstance(place, str):
-        raise ServiceError("invalid_place", _("The place is a city or \"online\"."), field="place")
+        raise ServiceError("invalid_place", _('The place is a city or "online".'), field="place")
     place = " ".join(place.split())
     if len(place) > PLACE_LIMIT:
-        raise ServiceError("invalid_place", _("The place is at most 200 characters."), field="place")
+        raise ServiceError(
+            "invalid_place", _("The place is at most 200 characters."), field="place"
+        )
     if place.casefold() == "online":
         place, online = "", True
     if online is None:
         online = not place
     if not isinstance(online, bool):
-        raise ServiceError("invalid_place", _("Say whether the round table is also online."), field="online")
+        raise ServiceError(
+            "invalid_place", _("Say whether the round table is also online."), field="online"
+        )
     if not place and not online:
-        raise ServiceError("invalid_place", _("A round table sits in a city, online, or both."), field="place")
+        raise ServiceError(
+            "invalid_place", _("A round table sits in a city, online, or both."), field="place"
+        )
     start = local_moment(starts_at, zone, "starts_at")
     end = local_moment(ends_at, zone, "ends_at")
     if end is not None and start is None:
@@ -118,9 +134,7 @@ def room_set_schedule(*, room: RoundTable, actor: User, **fields) -> list[str]:
     """Set the round table's schedule, place and time zone (check_schedule's rules); returns
     the names of the fields that changed, audited as `set_schedule`. Refusals: forbidden
     (not the secretariat), invalid_time_zone, invalid_date, invalid_place."""
-    from forum.services.submissions import require_secretariat
-
-    require_secretariat(actor)
+    require_secretariat(actor, StaffAction.ROOMS)
     locked = RoundTable.objects.select_for_update().get(pk=room.pk)
     wanted = check_schedule(**{name: fields.get(name, getattr(locked, name)) for name in FIELDS})
     changed = [name for name in FIELDS if getattr(locked, name) != getattr(wanted, name)]
@@ -130,12 +144,16 @@ def room_set_schedule(*, room: RoundTable, actor: User, **fields) -> list[str]:
         setattr(locked, name, getattr(wanted, name))
     locked.save(update_fields=changed)
     audit_append(
-        room=locked, action="set_schedule", actor=None,
+        room=locked,
+        action="set_schedule",
+        actor=None,
         data={
             "changed": changed,
             "starts_at": wanted.starts_at.isoformat() if wanted.starts_at else None,
             "ends_at": wanted.ends_at.isoformat() if wanted.ends_at else None,
-            "place": wanted.place, "online": wanted.online, "time_zone": wanted.time_zone,
+            "place": wanted.place,
+            "online": wanted.online,
+            "time_zone": wanted.time_zone,
         },
     )
     for name in changed:

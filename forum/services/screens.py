@@ -22,11 +22,17 @@ SCREEN_NAME = "Venue screen"
 
 def room_screen(room: RoundTable) -> Seat | None:
     """The room's screen seat, if one was ever issued."""
-    return Seat.objects.filter(room=room, role=Seat.Role.SCREEN).select_related("room", "sector").first()
+    return (
+        Seat.objects.filter(room=room, role=Seat.Role.SCREEN)
+        .select_related("room", "sector")
+        .first()
+    )
 
 
 @transaction.atomic
-def screen_link_issue(*, room: RoundTable, actor: User | None, via: str = "secretariat") -> tuple[Seat, str]:
+def screen_link_issue(
+    *, room: RoundTable, actor: User | None, via: str = "secretariat"
+) -> tuple[Seat, str]:
     """A new screen link for `room` (the screen seat is created the first time); the
     earlier link and its sessions end. Returns the seat and the token, shown once.
     Refusal: forbidden (not the secretariat)."""

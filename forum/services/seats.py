@@ -14,14 +14,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
-from forum.models import Organization, RoundTable, Seat, Sector, SectorSeats, User
+from forum.models import Organization, RoundTable, Seat, Sector, User
+from forum.services.acting import load_acting
+from forum.services.seat_rules import (
+    check_seat,
+    draw_pseudonym_number,
+    staff_account_refusal,
+)
 from moderation.attribution import attribute
+from moderation.audit import audit_append
+from moderation.permissions import Action, StaffAction, require, require_secretariat
 from realtime.log import SEAT_CHANGED_CLOSE, append_event, notify_seat
-
-# Roles that hold a sector's seat and count against its quota; the others sit outside.
-QUOTA_ROLES = {Seat.Role.DELEGATE}
-# The roles a person holds; the venue screen's seat is issued on its own (screens.py).
-PERSON_ROLES = [role for role in Seat.Role.values if role != Seat.Role.SCREEN]
 
 
 def hash_token(token: str) -> str:
@@ -34,25 +37,6 @@ def base_url() -> str:
 
 def join_url(token: str, base: str | None = None) -> str:
     return f"{(base or base_url()).rstrip('/')}/join/{token}/"
-
-
-def staff_addresses() -> set[str]:
-    """Every e-mail address (and address-like username) of a staff or superuser account,
-    in lower case: none of them may hold a seat."""
-    pairs = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).values_list("username", "email")
-    return {value.strip().lower() for pair in pairs for value in pair if value and "@" in value}
-
-
-def staff_account_refusal(email: str) -> ServiceError:
-    return ServiceError(
-        "staff_account",
-        _(
-            "%(email)s belongs to a staff account, and a seat never carries staff rights. Give this "
-            "person's seat another e-mail address: a seat identity of its own, opened only by its "
-            "join link."
-        ) % {"email": email},
-        field="email",
-    )
 
 
 def user_upsert(*, email: str, name: str) -> User:
@@ -82,7 +66,9 @@ def user_upsert(*, email: str, name: str) -> User:
     return user
 
 
-def organization_get_or_create(*, name: str, sector: Sector, accreditation: str | None = None) -> Organization:
+def organization_get_or_create(
+    *, name: str, sector: Sector, accreditation: str | None = None
+) -> Organization:
     """The organization called `name` (case-insensitive), created in `sector` if new.
 
     `accreditation` is the status a NEW organization starts with (default: the model's);
@@ -97,157 +83,13 @@ def organization_get_or_create(*, name: str, sector: Sector, accreditation: str 
         raise ServiceError(
             "organization_sector",
             _("Organization %(organization)s belongs to sector %(sector)s, not %(other)s.")
-            % {"organization": repr(org.name), "sector": repr(org.sector.slug), "other": repr(sector.slug)},
+            % {
+                "organization": repr(org.name),
+                "sector": repr(org.sector.slug),
+                "other": repr(sector.slug),
+            },
         )
     return org
-
-
-def quota_seats(room: RoundTable):
-    """The seats that count against sector quotas: delegates not removed by a moderator
-    (a sector may replace a delegate who was removed)."""
-    return Seat.objects.filter(room=room, role__in=QUOTA_ROLES, removed_at__isnull=True)
-
-
-def delegates_in_sector(room: RoundTable, sector: Sector, exclude_user: User | None = None) -> int:
-    qs = quota_seats(room).filter(sector=sector)
-    if exclude_user is not None:
-        qs = qs.exclude(user=exclude_user)
-    return qs.count()
-
-
-def delegates_per_sector(room: RoundTable) -> dict[str, int]:
-    """Seated delegates (the seats that count against quotas) per sector slug."""
-    counts: dict[str, int] = {}
-    for slug in quota_seats(room).filter(sector__isnull=False).values_list(
-        "sector__slug", flat=True
-    ):
-        counts[slug] = counts.get(slug, 0) + 1
-    return counts
-
-
-def sector_seat_limit(room: RoundTable, sector: Sector) -> int:
-    """How many delegates `sector` may seat in `room`: the secretariat's own number for
-    that sector (a SectorSeats row) if there is one, else the room's equal seats_per_sector."""
-    if room.pk is None:
-        return room.seats_per_sector
-    own = SectorSeats.objects.filter(room=room, sector=sector).values_list("seats", flat=True).first()
-    return room.seats_per_sector if own is None else own
-
-
-def sector_seat_limits(room: RoundTable) -> dict[str, int]:
-    """sector slug -> seats, for every sector of the room's dialogue (and any sector with
-    its own number)."""
-    limits = {slug: room.seats_per_sector for slug in room.dialogue.sectors.values_list("slug", flat=True)}
-    limits.update(SectorSeats.objects.filter(room=room).values_list("sector__slug", "seats"))
-    return limits
-
-
-def describe_limit(room: RoundTable, sector_slug: str, limit: int) -> str:
-    """"3 seats per sector" for the equal number, "2 seats for sector 'x'" for a sector's own."""
-    own = SectorSeats.objects.filter(room=room, sector__slug=sector_slug).exists()
-    if own:
-        return _("%(limit)s seats for sector %(sector)s") % {"limit": limit, "sector": repr(sector_slug)}
-    return _("%(limit)s seats per sector") % {"limit": limit}
-
-
-def is_accredited(organization: Organization | None) -> bool:
-    return organization is not None and organization.accreditation == Organization.Accreditation.ACCREDITED
-
-
-def check_accreditation(room: RoundTable, role: str, organization: Organization | None) -> None:
-    """Refuse a delegate's seat in a room that requires accreditation unless the delegate's
-    organization is accredited. Observers, the chair, moderators and the rapporteur sit
-    outside the quotas and are not checked."""
-    if not room.require_accreditation or role not in QUOTA_ROLES:
-        return
-    if organization is None:
-        raise ServiceError(
-            "not_accredited",
-            _(
-                "This round table seats only delegates of accredited organizations; give the delegate's "
-                "organization."
-            ),
-            field="organization",
-        )
-    if not is_accredited(organization):
-        raise ServiceError(
-            "not_accredited",
-            _(
-                "Organization %(organization)s is %(status)s, not accredited; this round table seats only "
-                "delegates of accredited organizations."
-            ) % {"organization": repr(organization.name), "status": organization.get_accreditation_display().lower()},
-            field="organization",
-        )
-
-
-def check_seat(
-    *, room: RoundTable, user: User | None, role: str, sector: Sector | None, organization: Organization | None
-) -> None:
-    """Every rule a seat must keep, without changing anything: raise ServiceError or return.
-
-    seat_upsert calls it under the room lock; the admin's forms call it to show the same
-    refusal as a form error.
-    """
-    if role not in PERSON_ROLES:
-        # A screen seat comes from its own link (forum/services/screens.py), never a person's.
-        raise ServiceError(
-            "invalid_role", _("Role must be one of %(roles)s.") % {"roles": ", ".join(PERSON_ROLES)}, field="role"
-        )
-    if user is not None and (user.is_staff or user.is_superuser):
-        raise ServiceError(
-            "staff_account",
-            _(
-                "%(user)s is a staff account, and a seat never carries staff rights. Seat this person "
-                "under another e-mail address: a seat identity of its own, opened only by its join link."
-            ) % {"user": user.get_username()},
-            field="user",
-        )
-    if role == Seat.Role.DELEGATE and sector is None:
-        raise ServiceError("sector_required", _("A delegate needs a sector."), field="sector")
-    if sector is not None and not room.dialogue.sectors.filter(pk=sector.pk).exists():
-        raise ServiceError(
-            "invalid_sector",
-            _("Sector %(sector)s does not take part in this dialogue.") % {"sector": repr(sector.slug)},
-            field="sector",
-        )
-    if organization is not None and sector is not None and organization.sector_id != sector.pk:
-        raise ServiceError(
-            "organization_sector",
-            _("Organization %(organization)s belongs to another sector.") % {"organization": repr(organization.name)},
-            field="organization",
-        )
-    check_accreditation(room, role, organization)
-    if role in QUOTA_ROLES:
-        limit = sector_seat_limit(room, sector)
-        if delegates_in_sector(room, sector, exclude_user=user) >= limit:
-            raise ServiceError(
-                "sector_full",
-                _("Sector %(sector)s already has its %(limit)s seats.") % {"sector": repr(sector.slug), "limit": limit},
-                field="sector",
-                limit=limit,
-            )
-
-
-def draw_pseudonym_number(room: RoundTable, sector: Sector, seat: Seat) -> int:
-    """The seat's number in "Civil society · Delegate N".
-
-    Derived from the room's secret and the seat's random per-room handle, never from
-    database ids: the free numbers are ordered by HMAC(room secret, handle:number) and the
-    first is taken. Stable once stored, and nothing links the numbers of one person in two
-    rooms (different secrets, different handles).
-    """
-    taken = set(
-        Seat.objects.filter(room=room, sector=sector, pseudonym_number__isnull=False)
-        .exclude(pk=seat.pk)
-        .values_list("pseudonym_number", flat=True)
-    )
-    pool_size = max(sector_seat_limit(room, sector), len(taken) + 1)
-    free = [n for n in range(1, pool_size + 1) if n not in taken]
-    key = room.secret.encode()
-    return min(
-        free,
-        key=lambda n: hmac.new(key, f"{seat.public_id}:{n}".encode(), hashlib.sha256).digest(),
-    )
 
 
 _draw_pseudonym_number = draw_pseudonym_number  # the earlier private name
@@ -305,9 +147,12 @@ def seat_access_changed(seat: Seat) -> None:
     process (`seat_changed`, 4409): what a socket may read and do was fixed when it opened.
     The page reloads and opens a socket under the new role; the session carries on."""
     notify_seat(
-        seat.room_id, seat.pk,
+        seat.room_id,
+        seat.pk,
         {"type": "error", "code": "seat_changed"},
-        message=lambda: _("Your role or sector in this round table has changed; the page reloads with it."),
+        message=lambda: _(
+            "Your role or sector in this round table has changed; the page reloads with it."
+        ),
         close_code=SEAT_CHANGED_CLOSE,
         unless_access=(str(seat.role), seat.sector.slug if seat.sector_id else None),
     )
@@ -330,7 +175,8 @@ def seat_end_sessions(seat: Seat, message) -> None:
     """After commit, close the sockets opened with an earlier link of `seat`, in every
     process, with `forbidden` and `message` (a callable: it is worded once per language)."""
     notify_seat(
-        seat.room_id, seat.pk,
+        seat.room_id,
+        seat.pk,
         {"type": "error", "code": "forbidden"},
         message=message,
         close_code=4403,
@@ -348,11 +194,17 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
     if Seat.objects.filter(pk=seat.pk, removed_at__isnull=False).exists():
         # Removal is for good: a new link would reopen a seat a moderator closed.
         raise ServiceError(
-            "seat_removed", _("This seat was withdrawn from the round table; it gets no new join link.")
+            "seat_removed",
+            _("This seat was withdrawn from the round table; it gets no new join link."),
         )
     token = token or secrets.token_urlsafe(32)
     seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
-    seat_end_sessions(seat, lambda: _("Your join link has been replaced; open the newest link the secretariat sent you."))
+    seat_end_sessions(
+        seat,
+        lambda: _(
+            "Your join link has been replaced; open the newest link the secretariat sent you."
+        ),
+    )
     return token
 
 
@@ -374,19 +226,17 @@ VIA = ("secretariat", "csv_import", "import_participants", "admin", "room")
 def _require_actor(actor: User | None, via: str) -> None:
     """The secretariat (a staff account) acts on its pages and in the admin; None is a
     management command run on the server (whoever runs it holds the database)."""
-    from forum.services.submissions import require_secretariat
-
     if via not in VIA:
         raise ValueError(f"unknown path {via!r} for a seat change")
     if actor is not None or via != "import_participants":
-        require_secretariat(actor)
+        require_secretariat(actor, StaffAction.SEATS)
 
 
-def _seat_audit(seat: Seat, action: str, via: str, *, actor_seat: Seat | None = None, **data) -> None:
+def _seat_audit(
+    seat: Seat, action: str, via: str, *, actor_seat: Seat | None = None, **data
+) -> None:
     """The room's audit entry for a seat or link change: the seat's handle, role and sector
     and the path it came through, never the person, the organization, the token or its hash."""
-    from moderation.audit import audit_append
-
     audit_append(
         room=seat.room,
         action=action,
@@ -420,17 +270,32 @@ def seat_save(
     _require_actor(actor, via)
     # The room lock (seat_upsert takes it too) first, so that `before` is what this change changes.
     RoundTable.objects.select_for_update().values_list("pk", flat=True).get(pk=room.pk)
-    before = Seat.objects.filter(room=room, user=user).values("role", "sector_id", "organization_id").first()
-    seat, created = seat_upsert(room=room, user=user, role=role, sector=sector, organization=organization)
+    before = (
+        Seat.objects.filter(room=room, user=user)
+        .values("role", "sector_id", "organization_id")
+        .first()
+    )
+    seat, created = seat_upsert(
+        room=room, user=user, role=role, sector=sector, organization=organization
+    )
     if created:
         _seat_audit(seat, "seat_add", via)
         return seat, created
-    after = {"role": seat.role, "sector_id": seat.sector_id, "organization_id": seat.organization_id}
+    after = {
+        "role": seat.role,
+        "sector_id": seat.sector_id,
+        "organization_id": seat.organization_id,
+    }
     changed = sorted(name.removesuffix("_id") for name in after if after[name] != before[name])
     if changed:
-        before_sector = Sector.objects.filter(pk=before["sector_id"]).values_list("slug", flat=True).first()
+        before_sector = (
+            Sector.objects.filter(pk=before["sector_id"]).values_list("slug", flat=True).first()
+        )
         _seat_audit(
-            seat, "seat_change", via, changed=changed,
+            seat,
+            "seat_change",
+            via,
+            changed=changed,
             before={"role": before["role"], "sector": before_sector},
         )
     return seat, created
@@ -438,7 +303,11 @@ def seat_save(
 
 @transaction.atomic
 def seat_set_presence(
-    *, seat: Seat | str, presence: object, actor: User | None = None, actor_seat_id: int | None = None,
+    *,
+    seat: Seat | str,
+    presence: object,
+    actor: User | None = None,
+    actor_seat_id: int | None = None,
     via: str = "secretariat",
 ) -> Seat:
     """Mark a seat "in the room" or "online" (the attendance counts a delegate in the room as
@@ -446,15 +315,16 @@ def seat_set_presence(
     (`actor_seat_id`, `seat` then the seat's handle; via "room"). One audit entry,
     `mark_presence`, when it changes. Refusals: forbidden, not_found, invalid_presence."""
     if actor_seat_id is not None:
-        from forum.services.acting import load_acting
-        from moderation.permissions import Action
-
         acting = load_acting(actor_seat_id, Action.MARK_PRESENCE)
         room, actor_seat = acting.room, acting.seat
         public_id = seat if isinstance(seat, str) else seat.public_id
-        target = Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
+        target = (
+            Seat.objects.select_related("sector").filter(room=room, public_id=public_id).first()
+        )
         if target is None:
-            raise ServiceError("not_found", _("There is no such seat in this round table."), field="seat")
+            raise ServiceError(
+                "not_found", _("There is no such seat in this round table."), field="seat"
+            )
         via = "room"
     else:
         _require_actor(actor, via)
@@ -463,7 +333,8 @@ def seat_set_presence(
     if presence not in Seat.Presence.values:
         raise ServiceError(
             "invalid_presence",
-            _("A seat is marked %(values)s.") % {"values": " or ".join(repr(v) for v in Seat.Presence.values)},
+            _("A seat is marked %(values)s.")
+            % {"values": " or ".join(repr(v) for v in Seat.Presence.values)},
             field="presence",
         )
     target.room = room
@@ -471,10 +342,18 @@ def seat_set_presence(
         before = target.presence
         target.presence = presence
         target.save(update_fields=["presence"])
-        _seat_audit(target, "mark_presence", via, actor_seat=actor_seat, before=before, after=presence)
+        _seat_audit(
+            target, "mark_presence", via, actor_seat=actor_seat, before=before, after=presence
+        )
         append_event(
-            room, "seat.presence_changed", participants=None,
-            moderators={"seat": target.public_id, "attribution": attribute(target).as_payload(), "presence": presence},
+            room,
+            "seat.presence_changed",
+            participants=None,
+            moderators={
+                "seat": target.public_id,
+                "attribution": attribute(target).as_payload(),
+                "presence": presence,
+            },
         )
     return target
 
@@ -482,11 +361,15 @@ def seat_set_presence(
 def seat_mark_joined(*, seat_id: int) -> bool:
     """Record the first time a socket of the seat was let into its room (the attendance's
     "joined"); later connections write nothing. True when this call recorded it."""
-    return bool(Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now()))
+    return bool(
+        Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now())
+    )
 
 
 @transaction.atomic
-def seat_link_issue(*, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False) -> str:
+def seat_link_issue(
+    *, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False
+) -> str:
     """A new join link for the seat (seat_issue_token: the old one and its sessions end),
     audited as `issue_link`; returns the token once. Refusals: forbidden (not the
     secretariat), seat_removed (a withdrawn seat gets no link)."""
@@ -513,7 +396,9 @@ def seat_by_token(token: str) -> Seat | None:
     # Looking up the hash, not the token, means timing the index reveals nothing useful.
     return (
         Seat.objects.select_related("room", "user", "sector")
-        .filter(token_hash=hash_token(token), token_revoked_at__isnull=True, removed_at__isnull=True)
+        .filter(
+            token_hash=hash_token(token), token_revoked_at__isnull=True, removed_at__isnull=True
+        )
         .exclude(Q(user__is_staff=True) | Q(user__is_superuser=True))
         .first()
     )
@@ -530,8 +415,6 @@ def demo_token(room_slug: str, email: str) -> str:
 @transaction.atomic
 def seat_consent(*, seat_id: int, rule: str) -> Seat:
     """Record that the seat accepts its room's rule. Repeating it changes nothing."""
-    from moderation.permissions import Action, require
-
     seat = (
         # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
         Seat.objects.select_for_update(of=("self",))
@@ -542,7 +425,8 @@ def seat_consent(*, seat_id: int, rule: str) -> Seat:
     if rule != seat.room.rule:
         raise ServiceError(
             "invalid_rule",
-            _("This room runs under the rule %(rule)s, not %(other)s.") % {"rule": repr(seat.room.rule), "other": repr(rule)},
+            _("This room runs under the rule %(rule)s, not %(other)s.")
+            % {"rule": repr(seat.room.rule), "other": repr(rule)},
             field="rule",
         )
     if seat.consented_at is None:
@@ -552,6 +436,9 @@ def seat_consent(*, seat_id: int, rule: str) -> Seat:
             seat.room,
             "seat.consented",
             participants=None,
-            moderators={"attribution": attribute(seat).as_payload(), "at": seat.consented_at.isoformat()},
+            moderators={
+                "attribution": attribute(seat).as_payload(),
+                "at": seat.consented_at.isoformat(),
+            },
         )
     return seat

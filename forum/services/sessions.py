@@ -2,7 +2,7 @@
 
 A seat holder's session is for one seat, opened with one join link: it stores the seat and
 the seat's link generation (forum/selectors.py: SEAT_SESSION_KEY), and access_room refuses
-it once either no longer matches. Staff sign in with a password instead (forum/views.py:
+it once either no longer matches. Staff sign in with a password instead (forum/site/views.py:
 sign_in); their sessions never name a seat.
 """
 
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from forum.models import Seat
 from forum.selectors import SEAT_SESSION_KEY, session_tag, signed_in_seat
+from moderation.audit import audit_append
 from realtime.log import notify_seat
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -41,7 +42,8 @@ def session_sign_out(*, request: HttpRequest) -> None:
         room_id = Seat.objects.filter(pk=bound.seat_id).values_list("room_id", flat=True).first()
         if room_id is not None:
             notify_seat(
-                room_id, bound.seat_id,
+                room_id,
+                bound.seat_id,
                 {"type": "error", "code": "forbidden"},
                 message=lambda: _("You signed out."),
                 close_code=4403,
@@ -54,9 +56,10 @@ def session_sign_out(*, request: HttpRequest) -> None:
 def staff_opened(*, room, user, what: str) -> None:
     """A staff account opened a room's page or export without a seat (read-only): one entry
     in the room's audit log, naming the account and what it opened."""
-    from moderation.audit import audit_append
-
     audit_append(
-        room=room, action="staff_open", actor=None, target=what[:100],
+        room=room,
+        action="staff_open",
+        actor=None,
+        target=what[:100],
         data={"staff": user.get_username(), "what": what[:200]},
     )

@@ -25,12 +25,17 @@ def staff_account_save(*, email: str, password: str) -> tuple[User, bool]:
         if len(email) > User._meta.get_field("username").max_length:
             raise ValidationError("too long")
     except ValidationError:
-        raise ServiceError("invalid_email", _("%(email)s is not a valid e-mail address.") % {"email": repr(email)}) from None
+        raise ServiceError(
+            "invalid_email", _("%(email)s is not a valid e-mail address.") % {"email": repr(email)}
+        ) from None
     user = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).first()
     if user is not None and Seat.objects.filter(user=user).exists():
         raise ServiceError(
             "seat_holder",
-            _("%(email)s holds a seat in a round table; a staff account needs an e-mail address of its own.")
+            _(
+                "%(email)s holds a seat in a round table; a staff account needs an "
+                "e-mail address of its own."
+            )
             % {"email": email},
         )
     try:

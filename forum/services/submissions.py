@@ -2,7 +2,7 @@
 
 The secretariat (staff users) files them; `submission_advance` walks the status history in
 order (draft, submitted, received, under consideration, then endorsed, noted or declined)
-and refuses any other step. Submitting builds the package once (forum/package.py) and, when
+and refuses any other step. Submitting builds the package once (forum/minutes/package.py) and, when
 the committee has a webhook, queues its announcement in the outbox in the same transaction
 (forum/services/delivery.py sends it).
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from forum.errors import Forbidden, NotFound, ServiceError
+from forum.errors import NotFound, ServiceError
+from forum.minutes.blocks import plain_text
+from forum.minutes.document import RULE_EXPLANATIONS
+from forum.minutes.package import build_package
 from forum.models import (
     Committee,
     FollowUp,
@@ -33,7 +33,9 @@ from forum.models import (
     User,
 )
 from forum.services.acting import refuse_names
-from forum.services.holds import hold_if_named
+from forum.services.delivery import enqueue_submission_webhook
+from forum.services.hold_guard import hold_if_named
+from moderation.permissions import StaffAction, require_secretariat
 from moderation.sanitize import plain_input
 
 Status = Submission.Status
@@ -49,46 +51,7 @@ NEXT: dict[str, frozenset[str]] = {
     Status.DECLINED: frozenset(),
 }
 
-PACKAGE_SALT = "roundtables.submission-package"
-PACKAGE_LINK_DAYS = 90
 NOTE_MAX = 5000
-
-
-def require_secretariat(user: User | None) -> User:
-    """The secretariat is the organization's staff: the one check for submissions."""
-    if user is None or not user.is_authenticated:
-        raise Forbidden(_("Sign in as the secretariat to manage submissions."))
-    if not user.is_staff:
-        raise Forbidden(_("Only the secretariat manages committees and submissions."))
-    return user
-
-
-def access_submission(user: User | None, public_id: str) -> Submission:
-    require_secretariat(user)
-    submission = (
-        Submission.objects.select_related("room", "committee", "version").filter(public_id=public_id).first()
-    )
-    if submission is None:
-        raise NotFound(_("There is no submission at this address."))
-    return submission
-
-
-def package_key(submission: Submission) -> str:
-    return signing.dumps({"s": submission.public_id}, salt=PACKAGE_SALT, compress=True)
-
-
-def package_key_valid(submission: Submission, key: str) -> bool:
-    try:
-        data = signing.loads(key, salt=PACKAGE_SALT, max_age=dt.timedelta(days=PACKAGE_LINK_DAYS))
-    except signing.BadSignature:
-        return False
-    return data.get("s") == submission.public_id
-
-
-def package_url(submission: Submission) -> str:
-    """The package's download link for the committee: signed, no account needed, 90 days."""
-    path = reverse("submission_package", args=[submission.public_id])
-    return f"{settings.BASE_URL}{path}?key={package_key(submission)}"
 
 
 def latest_adopted(room: RoundTable) -> MinutesVersion | None:
@@ -98,7 +61,9 @@ def latest_adopted(room: RoundTable) -> MinutesVersion | None:
 def _clean_note(note: str) -> str:
     note = plain_input(note or "").strip()
     if len(note) > NOTE_MAX:
-        raise ServiceError("too_large", _("A note is at most %(limit)s characters.") % {"limit": NOTE_MAX})
+        raise ServiceError(
+            "too_large", _("A note is at most %(limit)s characters.") % {"limit": NOTE_MAX}
+        )
     return note
 
 
@@ -110,31 +75,80 @@ def _date(value: dt.date | str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ServiceError("invalid_date", _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)})
+        raise ServiceError(
+            "invalid_date", _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)}
+        )
 
 
-def cover_letter(room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]) -> str:
-    """The cover letter from its template (templates/submissions/cover_letter.txt)."""
+LETTER_LANGUAGES = frozenset({"en", "es", "fr", "pt"})
+
+
+def letter_language(committee: Committee, room: RoundTable) -> str:
+    """The language a cover letter is written in: the committee's first working language
+    that has a letter template, else the room's (the minutes') language, else English."""
+    for code in committee.languages:
+        code = code.lower().split("-")[0]
+        if code in LETTER_LANGUAGES:
+            return code
+    return room.language if room.language in LETTER_LANGUAGES else "en"
+
+
+def cover_letter(
+    room: RoundTable, committee: Committee, version: MinutesVersion, recommendations: list[dict]
+) -> str:
+    """The cover letter from its template in the committee's working language
+    (templates/secretariat/submissions/cover_letter.<language>.txt).
+
+    Recommendations keep the number the minutes give them (documents adopted before
+    recommendations were numbered: their place in the minutes), and their Markdown is
+    rendered to plain text: a letter never shows `**`."""
     header = version.document["header"]
-    return render_to_string(
-        "submissions/cover_letter.txt",
-        {
-            "committee": committee,
-            "header": header,
-            "version": version,
-            "recommendations": recommendations,
-            "today": timezone.localdate(),
-        },
-    ).strip() + "\n"
+    language = letter_language(committee, room)
+    order = {rid: n for n, rid in enumerate(adopted_recommendations(version), start=1)}
+    # "online" is a word of the minutes' language, not a name: the letter says it in its own.
+    with translation.override(header.get("language") or "en"):
+        online = header["place"] == _("online")
+    with translation.override(language):
+        if online:
+            header = {**header, "place": _("online")}
+        rule = (
+            {
+                "name": str(RoundTable.Rule(header["rule"]["key"]).label),
+                "explanation": str(RULE_EXPLANATIONS[header["rule"]["key"]]),
+            }
+            if header["rule"]["key"] in RoundTable.Rule.values
+            else header["rule"]
+        )
+        listed = [
+            {
+                "number": rec.get("number") or str(order.get(rec["id"], "")),
+                "text": plain_text(rec.get("text_html") or "", indent="   ").strip()
+                or rec["text_md"],
+                "audience_label": str(Recommendation.Audience(rec["audience"]).label)
+                if rec["audience"] in Recommendation.Audience.values
+                else rec["audience_label"],
+            }
+            for rec in recommendations
+        ]
+        return (
+            render_to_string(
+                f"secretariat/submissions/cover_letter.{language}.txt",
+                {
+                    "committee": committee,
+                    "header": header,
+                    "rule": rule,
+                    "version": version,
+                    "recommendations": listed,
+                    "today": timezone.localdate(),
+                },
+            ).strip()
+            + "\n"
+        )
 
 
 def adopted_recommendations(version: MinutesVersion) -> dict[str, dict]:
     """The recommendations as the adopted minutes state them, by public id, in order."""
-    return {
-        rec["id"]: rec
-        for item in version.document["items"]
-        for rec in item["recommendations"]
-    }
+    return {rec["id"]: rec for item in version.document["items"] for rec in item["recommendations"]}
 
 
 @transaction.atomic
@@ -147,7 +161,7 @@ def submission_create(
     letter: str | None = None,
 ) -> Submission:
     """A draft submission of the room's latest adopted minutes to a committee."""
-    require_secretariat(user)
+    require_secretariat(user, StaffAction.SUBMISSIONS)
     room = RoundTable.objects.filter(slug=room_slug).first()
     if room is None:
         raise NotFound(_("There is no round table at this address."))
@@ -156,7 +170,10 @@ def submission_create(
         raise NotFound(_("There is no such committee in the registry."))
     version = latest_adopted(room)
     if version is None:
-        raise ServiceError("not_adopted", _("Only adopted minutes are submitted; the chair has not adopted them yet."))
+        raise ServiceError(
+            "not_adopted",
+            _("Only adopted minutes are submitted; the chair has not adopted them yet."),
+        )
     adopted = adopted_recommendations(version)
     chosen = list(dict.fromkeys(recommendation_ids or []))
     unknown = [rid for rid in chosen if rid not in adopted]
@@ -173,35 +190,55 @@ def submission_create(
             "unknown_recommendation",
             _("Withdrawn since the minutes were adopted: %(ids)s.") % {"ids": ", ".join(missing)},
         )
-    letter = plain_input(letter or "").strip() or cover_letter(room, committee, version, [adopted[rid] for rid in chosen])
+    letter = plain_input(letter or "").strip() or cover_letter(
+        room, committee, version, [adopted[rid] for rid in chosen]
+    )
     submission = Submission.objects.create(
-        room=room, version=version, committee=committee, cover_letter=letter, created_by=user,
+        room=room,
+        version=version,
+        committee=committee,
+        cover_letter=letter,
+        created_by=user,
     )
     for rid in chosen:
-        FollowUp.objects.create(submission=submission, recommendation=rows[rid], text_md=adopted[rid]["text_md"])
+        FollowUp.objects.create(
+            submission=submission, recommendation=rows[rid], text_md=adopted[rid]["text_md"]
+        )
     SubmissionStep.objects.create(
-        submission=submission, status=Status.DRAFT, date=timezone.localdate(), note="", recorded_by=user,
+        submission=submission,
+        status=Status.DRAFT,
+        date=timezone.localdate(),
+        note="",
+        recorded_by=user,
     )
     return submission
 
 
 @transaction.atomic
 def submission_advance(
-    *, user: User, submission_id: str, status: str, date: dt.date | str | None = None, note: str = ""
+    *,
+    user: User,
+    submission_id: str,
+    status: str,
+    date: dt.date | str | None = None,
+    note: str = "",
 ) -> Submission:
     """Move a submission one step along its history; out-of-order steps are refused."""
-    require_secretariat(user)
+    require_secretariat(user, StaffAction.SUBMISSIONS)
     submission = Submission.objects.select_for_update().filter(public_id=submission_id).first()
     if submission is None:
         raise NotFound(_("There is no submission at this address."))
     if status not in Status.values:
         raise ServiceError(
             "invalid_status",
-            _("Unknown status %(status)s; one of: %(values)s.") % {"status": repr(status), "values": ", ".join(Status.values)},
+            _("Unknown status %(status)s; one of: %(values)s.")
+            % {"status": repr(status), "values": ", ".join(Status.values)},
         )
     allowed = NEXT[submission.status]
     if status not in allowed:
-        after = _(" or ").join(Status(s).label.lower() for s in sorted(allowed)) or _("nothing (it is final)")
+        after = _(" or ").join(Status(s).label.lower() for s in sorted(allowed)) or _(
+            "nothing (it is final)"
+        )
         raise ServiceError(
             "invalid_transition",
             _("A submission that is %(status)s can become %(after)s, not %(other)s.")
@@ -213,27 +250,33 @@ def submission_advance(
         )
     day = _date(date)
     if day > timezone.localdate():
-        raise ServiceError("invalid_date", _("A step is recorded once it has happened: the date is in the future."))
+        raise ServiceError(
+            "invalid_date", _("A step is recorded once it has happened: the date is in the future.")
+        )
     last = submission.steps.order_by("-recorded_at", "-pk").first()
     if last and day < last.date:
         raise ServiceError(
             "invalid_date",
-            _("This step cannot be dated before the previous one (%(date)s).") % {"date": last.date.isoformat()},
+            _("This step cannot be dated before the previous one (%(date)s).")
+            % {"date": last.date.isoformat()},
         )
     note = _clean_note(note)
     if status == Status.SUBMITTED:
-        from forum.package import build_package
-        from forum.services.delivery import enqueue_submission_webhook
-
-        submission.package, submission.package_sha256, submission.manifest = build_package(submission)
+        submission.package, submission.package_sha256, submission.manifest = build_package(
+            submission
+        )
         submission.status = status
         submission.save(update_fields=["package", "package_sha256", "manifest", "status"])
         enqueue_submission_webhook(submission)
     else:
         submission.status = status
         submission.save(update_fields=["status"])
-    step = SubmissionStep.objects.create(submission=submission, status=status, date=day, note="", recorded_by=user)
-    submission.note_held = _note(submission.room, step, note, kind=HeldText.Kind.STEP_NOTE, user=user, step=step)
+    step = SubmissionStep.objects.create(
+        submission=submission, status=status, date=day, note="", recorded_by=user
+    )
+    submission.note_held = _note(
+        submission.room, step, note, kind=HeldText.Kind.STEP_NOTE, user=user, step=step
+    )
     return submission
 
 
@@ -256,14 +299,15 @@ FOLLOW_UP_FIELDS = ("status", "reference", "owner", "due_date")
 @transaction.atomic
 def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **changes) -> FollowUp:
     """Record what happened to a recommendation: a dated note, and any field it changes."""
-    require_secretariat(user)
+    require_secretariat(user, StaffAction.SUBMISSIONS)
     follow_up = FollowUp.objects.select_for_update().filter(public_id=follow_up_id).first()
     if follow_up is None:
         raise NotFound(_("There is no such follow-up."))
     unknown = sorted(set(changes) - set(FOLLOW_UP_FIELDS))
     if unknown:
         raise ServiceError(
-            "invalid_field", _("Unknown follow-up field(s): %(fields)s.") % {"fields": ", ".join(unknown)}
+            "invalid_field",
+            _("Unknown follow-up field(s): %(fields)s.") % {"fields": ", ".join(unknown)},
         )
     note = _clean_note(note)
     if not note:
@@ -294,9 +338,15 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
             setattr(follow_up, field, value)
     follow_up.save()
     update = FollowUpUpdate.objects.create(
-        follow_up=follow_up, date=_date(date), note="", changes=diff, recorded_by=user,
+        follow_up=follow_up,
+        date=_date(date),
+        note="",
+        changes=diff,
+        recorded_by=user,
     )
-    follow_up.note_held = _note(room, update, note, kind=HeldText.Kind.FOLLOW_UP_NOTE, user=user, update=update)
+    follow_up.note_held = _note(
+        room, update, note, kind=HeldText.Kind.FOLLOW_UP_NOTE, user=user, update=update
+    )
     return follow_up
 
 

@@ -18,9 +18,12 @@ class Command(BaseCommand):
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
-        parser.add_argument("email", help="the account's e-mail address, which is also what it signs in with")
         parser.add_argument(
-            "--password-from-stdin", action="store_true",
+            "email", help="the account's e-mail address, which is also what it signs in with"
+        )
+        parser.add_argument(
+            "--password-from-stdin",
+            action="store_true",
             help="read the password from the first line of standard input instead of asking for it",
         )
 

@@ -42,7 +42,9 @@ class Command(BaseCommand):
             "--loop", action="store_true", help="keep polling until interrupted (Ctrl-C)"
         )
         parser.add_argument(
-            "--interval", type=positive_int, default=None,
+            "--interval",
+            type=positive_int,
+            default=None,
             help="seconds between passes with --loop (default 30)",
         )
         parser.add_argument(

@@ -26,14 +26,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("file")
-        parser.add_argument("--out", help="write name,email,role,join_url rows here (default: stdout)")
+        parser.add_argument(
+            "--out", help="write name,email,role,join_url rows here (default: stdout)"
+        )
         parser.add_argument("--base-url", help="e.g. https://roundtables.example.org")
         parser.add_argument(
-            "--reissue-links", action="store_true",
+            "--reissue-links",
+            action="store_true",
             help="give every seat in the file a new link (revokes links already sent)",
         )
         parser.add_argument(
-            "--language", choices=[code for code, _name in settings.LANGUAGES], default=settings.LANGUAGE_CODE,
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default=settings.LANGUAGE_CODE,
             help="language of the messages (en, es, fr, pt; default: the site's)",
         )
 
@@ -46,12 +51,17 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         room = RoundTable.objects.filter(slug=opts["slug"]).first()
         if room is None:
-            raise CommandError(_("There is no round table with slug %(slug)s.") % {"slug": repr(opts["slug"])})
+            raise CommandError(
+                _("There is no round table with slug %(slug)s.") % {"slug": repr(opts["slug"])}
+            )
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(_("%(path)s: no such file.") % {"path": path})
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise CommandError(_("%(path)s: larger than %(max)s MiB.") % {"path": path, "max": MAX_FILE_BYTES // (1024 * 1024)})
+            raise CommandError(
+                _("%(path)s: larger than %(max)s MiB.")
+                % {"path": path, "max": MAX_FILE_BYTES // (1024 * 1024)}
+            )
         try:
             text = decode_csv(path.read_bytes())
         except ServiceError as exc:
@@ -60,8 +70,12 @@ class Command(BaseCommand):
             # The new links exist only in this output: if it cannot be written, import nothing.
             with transaction.atomic():
                 results = participants_import(
-                    room=room, text=text, actor=None, via="import_participants",
-                    base_url=opts["base_url"], reissue_links=opts["reissue_links"],
+                    room=room,
+                    text=text,
+                    actor=None,
+                    via="import_participants",
+                    base_url=opts["base_url"],
+                    reissue_links=opts["reissue_links"],
                 )
                 rows = io.StringIO()
                 writer = csv.writer(rows)
@@ -73,7 +87,8 @@ class Command(BaseCommand):
         except ImportRefused as exc:
             raise CommandError(
                 _("%(path)s: nothing was imported; fix these rows and try again:") % {"path": path}
-                + "\n  " + "\n  ".join(exc.problems)
+                + "\n  "
+                + "\n  ".join(exc.problems)
             ) from None
         except OSError as exc:
             raise CommandError(
@@ -84,7 +99,9 @@ class Command(BaseCommand):
             self.stdout.write(rows.getvalue(), ending="")
         created = sum(r.created for r in results)
         kept = sum(1 for r in results if not r.join_url)
-        summary = f"{len(results)} participants: {created} new seats, {len(results) - created} updated"
+        summary = (
+            f"{len(results)} participants: {created} new seats, {len(results) - created} updated"
+        )
         if kept:
             summary += f"; {kept} existing seats kept their links (--reissue-links to replace them)"
         self.stderr.write(summary)

@@ -25,16 +25,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug", help="the round table's slug")
         parser.add_argument(
-            "--head", metavar="HEX", nargs="?", const=CURRENT,
+            "--head",
+            metavar="HEX",
+            nargs="?",
+            const=CURRENT,
             help="alone: print the chain's current head; with the 64 hex digits of a MAC printed "
             "in a document: check that the log still holds that entry",
         )
         parser.add_argument(
-            "--record-heads", metavar="FILE",
+            "--record-heads",
+            metavar="FILE",
             help="append 'SLUG SEQ MAC TIME' (the current head) to FILE once the log verifies",
         )
         parser.add_argument(
-            "--heads", metavar="FILE",
+            "--heads",
+            metavar="FILE",
             help="check the log against every head of this round table recorded in FILE: it must "
             "be at least that long and still hold each of those entries",
         )
@@ -59,7 +64,9 @@ class Command(BaseCommand):
         noun = "entry" if report.entries == 1 else "entries"
         line = f"audit log of {slug}: {report.entries} {noun}, chain intact"
         if report.anchor_seq is not None:
-            line += f"; the head {anchor} is entry {report.anchor_seq}: nothing up to it was rewritten"
+            line += (
+                f"; the head {anchor} is entry {report.anchor_seq}: nothing up to it was rewritten"
+            )
         self.stdout.write(line)
         if recorded is not None:
             if recorded:
@@ -74,7 +81,9 @@ class Command(BaseCommand):
             self.stdout.write(f"head of {slug}: entry {report.head_seq}, {report.head_mac}")
         if opts["record_heads"]:
             record_head(opts["record_heads"], slug, report.head_seq, report.head_mac)
-            self.stdout.write(f"recorded the head of {slug} (entry {report.head_seq}) in {opts['record_heads']}")
+            self.stdout.write(
+                f"recorded the head of {slug} (entry {report.head_seq}) in {opts['record_heads']}"
+            )
 
 
 def read_heads(path: str, slug: str) -> list[RecordedHead]:

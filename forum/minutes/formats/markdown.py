@@ -1,0 +1,145 @@
+"""The minutes in Markdown: user text is set as plain text (Markdown specials escaped)."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext as _
+
+from forum.minutes.formats.common import (
+    attendance_head,
+    attendance_line,
+    attendance_rows,
+    header_labels,
+    headings,
+    in_minutes_language,
+    minutes_title,
+    outcome_text,
+    parity_head,
+    parity_table,
+    percent,
+    rec_number,
+    said_line,
+    sectors_head,
+    status_line,
+    support_text,
+    weighted_head,
+)
+from forum.minutes.when import time_text
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def _md(text: object) -> str:
+    """User text as literal Markdown: no markup, no raw HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
+def _md_block(text: str) -> str:
+    paragraphs = [_md(p) for p in (text or "").split("\n\n") if p.strip()]
+    return "\n>\n".join(f"> {p}" for p in paragraphs) or ">"
+
+
+def _check_lines(check: dict) -> list[str]:
+    words = headings()
+    labels = {o["key"]: o["label"] for o in check["options"]}
+    outcome = outcome_text(check)
+    lines = [
+        f"**{words['consensus_check']}:** {_md(check['proposition'])}",
+        "",
+        f"{words['outcome']}: **{_md(outcome)}**",
+    ]
+    if support_text(check):
+        lines.append(support_text(check))
+    lines[-1] += "."
+    if check["weighted"]:
+        lines += ["", "| " + " | ".join(weighted_head()) + " |", "|---|---|"]
+        lines += [
+            f"| {_md(labels.get(k, k))} | {percent(v)} |" for k, v in check["weighted"].items()
+        ]
+    if check["sectors"]:
+        keys = [o["key"] for o in check["options"]]
+        head = sectors_head(check)
+        lines += ["", "| " + " | ".join(head[:3] + [_md(label) for label in head[3:]]) + " |"]
+        lines.append("|---" * (3 + len(keys)) + "|")
+        for sector in check["sectors"]:
+            counts = " | ".join(str(sector["distribution"].get(k, 0)) for k in keys)
+            lines.append(
+                f"| {_md(sector['name'])} | {sector['voters']} | {sector['weight']:.3f} "
+                f"| {counts} |"
+            )
+    for reason in check["reasons"]:
+        lines += ["", f"- {_md(reason)}"]
+    return lines
+
+
+def render_markdown_minutes(doc: dict) -> str:
+    with in_minutes_language(doc):
+        return _markdown(doc)
+
+
+def _markdown(doc: dict) -> str:
+    h = doc["header"]
+    att = h["attendance"]
+    label = header_labels()
+    words = headings()
+    out = [
+        f"# {_md(minutes_title(doc))}",
+        "",
+        f"**{label['dialogue']}:** {_md(h['dialogue'])}  ",
+        f"**{label['date']}:** {h['date']}  ",
+        *([f"**{label['time']}:** {_md(time_text(h))}  "] if time_text(h) else []),
+        f"**{label['place']}:** {_md(h['place'])}  ",
+        f"**{label['status']}:** {_md(status_line(doc))}",
+        "",
+        f"**{label['rule']}:** {_md(h['rule']['name'])}. {_md(h['rule']['explanation'])}",
+        "",
+        f"**{label['attribution']}:** {_md(h['attribution']['name'])}. "
+        f"{_md(h['attribution']['explanation'])}",
+        "",
+        f"## {words['attendance']}",
+        "",
+        "| " + " | ".join(attendance_head(att)) + " |",
+        "|---" * len(attendance_head(att)) + "|",
+    ]
+    out += [
+        "| " + " | ".join([_md(row[0])] + [str(n) for n in row[1:]]) + " |"
+        for row in attendance_rows(att)
+    ]
+    out += ["", attendance_line(att)]
+    for item in doc["items"]:
+        out += ["", f"## {item['position']}. {_md(item['title'])}"]
+        if item["description"]:
+            out += ["", _md(item["description"])]
+        if item["summary"]:
+            # The rapporteur's own Markdown keeps its formatting; raw HTML is neutralised.
+            out += ["", f"### {words['summary']}", "", item["summary"].strip().replace("<", "&lt;")]
+        out += ["", f"### {words['interventions']}", ""]
+        if not item["interventions"]:
+            out.append(words["no_interventions"])
+        for iv in item["interventions"]:
+            note = f" *{words['redacted']}*" if iv["redacted"] else ""
+            out += [f"{_md(said_line(iv))}{note}", "", _md_block(iv["body_text"]), ""]
+        if item["consensus_checks"]:
+            out += ["", f"### {words['consensus_checks']}"]
+            for check in item["consensus_checks"]:
+                out += [""] + _check_lines(check)
+        if item["recommendations"]:
+            out += ["", f"### {words['recommendations']}", ""]
+            for rec in item["recommendations"]:
+                note = _("(to: %(audience)s)") % {"audience": _md(rec["audience_label"])}
+                out.append(f"{rec_number(rec) or '-'} {_md(rec['text_md'])} {note}")
+    out += ["", f"## {words['parity']}", ""]
+    out += _parity_md(doc["parity"])
+    out += ["", f"## {words['method']}", ""]
+    for part in doc["method"]:
+        out += [f"**{_md(part['title'])}.** {_md(part['text'])}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _parity_md(parity: dict) -> list[str]:
+    rows, closing = parity_table(parity)
+    head = parity_head()
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    lines += ["| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows]
+    return [*lines, "", closing]

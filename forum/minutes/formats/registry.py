@@ -1,0 +1,28 @@
+"""Every minutes format: the registry. It imports each format; no format imports it."""
+
+from __future__ import annotations
+
+from forum.minutes.formats.akn import render_akn_minutes
+from forum.minutes.formats.docx import render_docx_minutes
+from forum.minutes.formats.html import render_html_minutes
+from forum.minutes.formats.json import render_json_minutes
+from forum.minutes.formats.markdown import render_markdown_minutes
+from forum.minutes.formats.pdf import render_pdf_minutes
+
+
+def exports() -> dict:
+    """Format -> (renderer, content type): the contract's six minutes formats.
+
+    The PDF, DOCX and AKN renderers live in their own modules (and import this one)."""
+
+    return {
+        "md": (render_markdown_minutes, "text/markdown; charset=utf-8"),
+        "html": (render_html_minutes, "text/html; charset=utf-8"),
+        "pdf": (render_pdf_minutes, "application/pdf"),
+        "docx": (
+            render_docx_minutes,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        "json": (render_json_minutes, "application/json"),
+        "akn.xml": (render_akn_minutes, "application/akn+xml"),
+    }

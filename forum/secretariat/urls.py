@@ -1,0 +1,18 @@
+"""The secretariat's pages (staff accounts), under /secretariat/."""
+
+from django.urls import path
+
+from forum.secretariat import room_views, views
+
+urlpatterns = [
+    path("", views.index, name="secretariat"),
+    path("rooms/<slug:slug>/", room_views.room_detail, name="secretariat_room"),
+    path("rooms/<slug:slug>/audit/", room_views.room_audit, name="secretariat_audit"),
+    path(
+        "rooms/<slug:slug>/participants-template.csv",
+        room_views.participants_template,
+        name="secretariat_participants_template",
+    ),
+    path("committees/", views.committees, name="secretariat_committees"),
+    path("committees/<str:public_id>/", views.committee_edit, name="secretariat_committee"),
+]
