@@ -269,3 +269,23 @@ def test_the_view_refuses_a_leaking_export_with_409(cast):
     assert response.status_code == 409
     assert "names a participant in header \u203a round_table" in response.content.decode()
     assert "Hearing with Greta Government" in response.content.decode()
+
+
+def test_a_random_id_that_spells_a_surname_does_not_refuse_the_export(cast):
+    """Public ids are random: one read with its underscores as soft gaps ("…P_ia_P_rivate")
+    spells a participant's name by chance. Ids, hashes and keys are the product's, not
+    words of the room: the export goes out; the same letters in a text are still refused."""
+    from forum.minutes.leak import leak_check_document
+
+    run_session(cast)
+    doc = minutes_document(cast.room)
+    spelled = "x3P_ia_P_rivate"
+    with pytest.raises(ServiceError):  # read as text, the id names Pia Private
+        leak_check(cast.room, f"See {spelled}.")
+    doc["items"][0]["id"] = spelled
+    doc["items"][0]["interventions"][0]["id"] = spelled
+    leak_check_document(cast.room, doc)  # no refusal
+    doc["items"][0]["interventions"][0]["body_text"] = "Thanks to Pia Private."
+    with pytest.raises(ServiceError) as refused:
+        leak_check_document(cast.room, doc)
+    assert refused.value.code == "export_leak"
