@@ -81,7 +81,6 @@ messages: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check forum realtime moderation tests bench
 	$(VENV)/bin/ruff format --check forum realtime moderation tests bench
-	$(VENV)/bin/ruff format --check forum realtime moderation tests bench
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
