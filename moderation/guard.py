@@ -112,3 +112,17 @@ def whole_identity(room: RoundTable, words: str) -> bool:
         key in {folded(i.name), folded(i.email), folded(i.organization or "")}
         for i in room_identities(room)
     )
+
+
+def mentions_of_others(room: RoundTable, text: str, seat: Seat | None) -> list[Mention]:
+    """The mentions in `text` of a seat holder of `room` other than `seat`'s own (a message to
+    a participant may greet them by name), that no standing statement covers."""
+    own = None
+    if seat is not None and seat.identity_erased_at is None:
+        own = Identity(
+            name=str(seat.user),
+            email=seat.user.email or seat.user.username,
+            organization=seat.organization.name if seat.organization_id else None,
+        )
+    others = tuple(i for i in room_identities(room) if i != own)
+    return unstated(text, _matcher(others).find(text), stated_words(room))

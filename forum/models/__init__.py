@@ -2,10 +2,12 @@
 here, so `from forum.models import X` and the migrations find every model in one place.
 
 rooms: people, round tables, seats, the floor, checks, recommendations and the event log.
+mail: the e-mail outbox and its attempts.
 outcomes: minutes versions, committees, submissions, follow-ups, webhooks, held text.
 Outcomes import rooms, never the other way round.
 """
 
+from forum.models.mail import MailAttempt, OutboxMessage
 from forum.models.outcomes import (
     Committee,
     DeliveryAttempt,
@@ -54,10 +56,12 @@ __all__ = [
     "FollowUpUpdate",
     "HeldText",
     "Intervention",
+    "MailAttempt",
     "MinutesComment",
     "MinutesVersion",
     "NameStatement",
     "Organization",
+    "OutboxMessage",
     "Recommendation",
     "RoomEvent",
     "RoundTable",

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import RoundTable, User
+from forum.services.invitations import schedule_changed
 from moderation.audit import audit_append
 from moderation.permissions import StaffAction, require_secretariat
 
@@ -158,4 +159,7 @@ def room_set_schedule(*, room: RoundTable, actor: User, **fields) -> list[str]:
     )
     for name in changed:
         setattr(room, name, getattr(wanted, name))
+    # Invitees' calendars move with it: a raised SEQUENCE and a message each.
+    schedule_changed(room=locked, changed=changed)
+    room.calendar_sequence = locked.calendar_sequence
     return changed

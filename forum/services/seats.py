@@ -198,7 +198,8 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
             _("This seat was withdrawn from the round table; it gets no new join link."),
         )
     token = token or secrets.token_urlsafe(32)
-    seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
+    # A new link has not been opened yet (the secretariat's page shows when it is).
+    seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None, link_opened_at=None)
     seat_end_sessions(
         seat,
         lambda: _(
