@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from forum.minutes import views as minutes_views
+from forum.room import notices as notices_views
 from forum.room import preview as preview_views
 from forum.room import screen as screen_views
 from forum.room import views
@@ -28,6 +29,7 @@ urlpatterns = [
         submission_views.submission_package,
         name="submission_package",
     ),
+    path("rooms/<slug:slug>/notices/", notices_views.room_notices, name="room_notices"),
     path("rooms/<slug:slug>/preview", preview_views.markdown_preview, name="room_preview"),
     path("secretariat/", include("forum.secretariat.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

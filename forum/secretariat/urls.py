@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forum.secretariat import room_views, views
+from forum.secretariat import outbox, room_views, views
 
 urlpatterns = [
     path("", views.index, name="secretariat"),
@@ -13,6 +13,9 @@ urlpatterns = [
         room_views.participants_template,
         name="secretariat_participants_template",
     ),
+    path("outbox/", outbox.outbox, name="secretariat_outbox"),
+    path("outbox/<int:pk>/", outbox.outbox_message, name="secretariat_outbox_message"),
+    path("outbox/<int:pk>.eml", outbox.outbox_eml, name="secretariat_outbox_eml"),
     path("committees/", views.committees, name="secretariat_committees"),
     path("committees/<str:public_id>/", views.committee_edit, name="secretariat_committee"),
 ]

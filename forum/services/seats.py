@@ -367,6 +367,14 @@ def seat_mark_joined(*, seat_id: int) -> bool:
     )
 
 
+def seat_mark_link_opened(*, seat_id: int) -> None:
+    """Record the first time the join page of the seat's current link was shown (for the
+    secretariat's "link opened"); later views write nothing."""
+    Seat.objects.filter(pk=seat_id, link_opened_at__isnull=True).update(
+        link_opened_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def seat_link_issue(
     *, seat: Seat, actor: User | None, via: str = "secretariat", resend: bool = False
