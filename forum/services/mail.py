@@ -22,6 +22,7 @@ import smtplib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.charset import QP, Charset
 from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 from email.utils import make_msgid
@@ -137,7 +138,10 @@ def email_of(message: OutboxMessage) -> EmailMultiAlternatives:
 def _part(item: dict) -> MIMEBase:
     main, _, params = item["content_type"].partition(";")
     subtype = main.strip().split("/", 1)[1]
-    part = MIMEText(item["content"], subtype, "utf-8")
+    # Quoted-printable: a calendar file stays readable in the .eml and the outbox download.
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    part = MIMEText(item["content"], subtype, charset)
     for param in filter(None, (p.strip() for p in params.split(";"))):
         name, _, value = param.partition("=")
         part.set_param(name.strip(), value.strip())
