@@ -38,10 +38,26 @@ def invite_post(request: HttpRequest, room: RoundTable, action: str, render_page
     except ServiceError as exc:
         problem = {"form": "invite", "code": exc.code, "message": exc.message}
         return render_page(request, room, status=400, problem=problem)
-    return invited(request, room, len(queued))
+    return invited(request, room, queued)
 
 
-def invited(request: HttpRequest, room: RoundTable, count: int) -> HttpResponse:
+def invited(request: HttpRequest, room: RoundTable, queued: list[OutboxMessage]) -> HttpResponse:
+    held = sum(m.status == OutboxMessage.Status.HELD for m in queued)
+    count = len(queued) - held
+    if held:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s invitation names another participant (in the agenda or the title) "
+                "and is held, not sent: correct it and invite again; the outbox says more.",
+                "%(count)s invitations name another participant (in the agenda or the title) "
+                "and are held, not sent: correct it and invite again; the outbox says more.",
+                held,
+            )
+            % {"count": held},
+        )
+    if not count:
+        return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
     messages.success(
         request,
         ngettext(

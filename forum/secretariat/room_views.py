@@ -79,7 +79,10 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
     action = request.POST.get("action", "")
     if action in ("open", "close"):
         status = RoundTable.Status.LIVE if action == "open" else RoundTable.Status.CLOSED
-        room_set_status(room=room, status=status)
+        try:
+            room_set_status(room=room, status=status)
+        except ServiceError as exc:
+            return refusal(request, 409, exc.code, exc.message)
         messages.success(
             request,
             _("The round table is open: it is live.")
@@ -324,11 +327,11 @@ def _seat_link_action(request: HttpRequest, room: RoundTable, action: str) -> Ht
     if action == "resend":
         # The invitation again, by e-mail, with a new link (the old one stops working).
         try:
-            seats_invite(room=room, seats=[seat], actor=request.user)
+            queued = seats_invite(room=room, seats=[seat], actor=request.user)
         except ServiceError as exc:
             problem = {"form": "seats", "code": exc.code, "message": exc.message}
             return _render_room(request, room, status=409, problem=problem)
-        return invited(request, room, 1)
+        return invited(request, room, queued)
     url = join_url(seat_link_issue(seat=seat, actor=request.user))
     return render(
         request,
