@@ -264,3 +264,61 @@ def test_with_nothing_configured_eml_files_are_written_and_listed(
     parsed = email.message_from_bytes(eml.content, policy=email.policy.default)
     assert "BEGIN:VCALENDAR" in next(parsed.iter_attachments()).get_content()
     assert Client().get("/secretariat/outbox/").status_code in (302, 403)
+
+
+def test_a_bad_email_url_stops_the_start_and_none_writes_eml_files(tmp_path):
+    from tests.test_settings import run_settings
+
+    env = {"DEBUG": "1", "DATA_DIR": str(tmp_path)}
+    bad = run_settings({**env, "EMAIL_URL": "smtps://user:secret@host"})
+    last = bad.stderr.strip().splitlines()[-1]
+    assert bad.returncode != 0 and "ImproperlyConfigured" in last and "EMAIL_URL" in last
+    assert "secret" not in bad.stderr  # the password is never echoed
+
+    dump = "import forum.settings as s; print(s.EMAIL_BACKEND, s.EMAIL_FILE_PATH)"
+    default = run_settings(env, dump)
+    assert default.stdout.split() == [
+        "forum.services.mail_files.EmlFileBackend",
+        str(tmp_path / "mail"),
+    ]
+    tls = run_settings({**env, "EMAIL_URL": "smtp+tls://u:p@mail.example.org:587"}, dump)
+    assert tls.stdout.split()[0] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_send_each_message_once(settings):
+    import threading
+
+    from django.db import connections
+
+    from tests.support.personas import build_cast
+
+    cast = build_cast()
+    for n in range(12):
+        queue_mail(
+            kind="minutes_adopted",
+            recipient=f"reader{n}@example.org",
+            language="en",
+            subject=f"Notice {n}",
+            text="Minutes adopted.",
+            room=cast.room,
+        )
+    results: list = []
+
+    def sender():
+        try:
+            results.extend(send_due())
+        finally:
+            connections.close_all()
+
+    with smtp_server(settings) as inbox:
+        threads = [threading.Thread(target=sender) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert sorted(m["To"] for m in inbox.received) == sorted(
+        f"reader{n}@example.org" for n in range(12)
+    )
+    assert len(results) == 12 and {o.result for o in results} == {"sent"}
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}

@@ -181,6 +181,10 @@ def send_due(now: datetime | None = None, limit: int = 50) -> list[Outcome]:
     seen: set[int] = set()
     backend = get_connection(fail_silently=False)
     try:
+        if OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=clock()
+        ).exists():
+            _open(backend)
         while len(outcomes) < limit:
             claim = _claim(clock(), seen)
             if claim is None:
@@ -194,6 +198,15 @@ def send_due(now: datetime | None = None, limit: int = 50) -> list[Outcome]:
         except Exception:  # a server that hung up already: nothing to close
             pass
     return outcomes
+
+
+def _open(backend) -> None:
+    """One connection for the pass; a server that does not answer now is met again by each
+    message's own attempt, which records it."""
+    try:
+        backend.open()
+    except Exception:
+        backend.connection = None
 
 
 def _due(now: datetime, seen: set[int]):
