@@ -51,10 +51,12 @@ from forum.models import (
     FollowUpUpdate,
     HeldText,
     Intervention,
+    MailAttempt,
     MinutesComment,
     MinutesVersion,
     NameStatement,
     Organization,
+    OutboxMessage,
     Recommendation,
     RoomEvent,
     RoundTable,
@@ -96,6 +98,15 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     (ConsensusCheck, "room", {}, {"proposition": TEXT, "options": JSON, "result": JSON}),
     (Recommendation, "room", {}, {"text_md": TEXT, "text_html": HTML}),
     (AgendaItem, "room", {}, {"title": TEXT, "description": TEXT}),
+    # E-mail: the outbox keeps what was sent to whom; the mail's HTML is a whole document,
+    # scrubbed as text (the allow-list would strip its head and body).
+    (
+        OutboxMessage,
+        "room",
+        {},
+        {"recipient": TEXT, "subject": TEXT, "text": TEXT, "html": TEXT, "attachments": JSON},
+    ),
+    (MailAttempt, "message__room", {}, {"error": TEXT}),
     (
         MinutesVersion,
         "room",
@@ -352,6 +363,10 @@ def _erase(room: RoundTable, seats: list[Seat], now: dt.datetime) -> Erasure:
             # appends are scrubbed with the rest.
             seat.room = room
             floor_release_seat(room, seat, now)
+    # Mail not sent yet to these holders never will be: they are no one's any more.
+    OutboxMessage.objects.filter(seat__in=seats, status=OutboxMessage.Status.QUEUED).update(
+        status=OutboxMessage.Status.FAILED, status_reason="not sent: the identity was erased"
+    )
     matcher = _matcher(_seats_identities(seats))
     scrub = Scrubber(matcher)
     for model, path, extra, fields in SCRUBBED:
