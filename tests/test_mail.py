@@ -203,13 +203,30 @@ def test_no_message_to_a_delegate_of_a_chatham_house_room_names_another_particip
 ):
     cast = scheduled
     others = [p for p in PERSONAS if p != "cyrus"]
-    # An agenda item naming a participant: the invitation carries the agenda, so it is held.
+    # An agenda item naming a participant: the invitation carries the agenda, so it is refused
+    # (held, it would have cut Cyrus off: the old link is replaced with every invitation).
     cast.room.agenda_items.create(position=9, title="Statement by Cora Civil")
-    seats_invite(room=cast.room, seats=[cast.cyrus], actor=sam)
-    held = OutboxMessage.objects.get(seat=cast.cyrus)
+    with pytest.raises(ServiceError) as refused:
+        seats_invite(room=cast.room, seats=[cast.cyrus], actor=sam)
+    assert refused.value.code == "names_participant"
+    assert not OutboxMessage.objects.exists()
+    assert seat_by_token(cast.tokens["cyrus"]).pk == cast.cyrus.pk  # the old link still works
+
+    # A notice that would name someone is held (the change that caused it stands).
+    cast.room.refresh_from_db()
+    held = queue_mail(
+        kind="minutes_adopted",
+        recipient="cyrus@example.org",
+        language="en",
+        subject="About Greta Government",
+        text="Minutes adopted.",
+        room=cast.room,
+        seat=cast.cyrus,
+    )
     assert held.status == "held" and "leak guard" in held.status_reason
     send_due()
     assert inbox.received == []
+    held.delete()
 
     cast.room.agenda_items.filter(position=9).delete()
     seats_invite(room=cast.room, seats=[cast.cyrus], actor=sam)

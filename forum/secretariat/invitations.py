@@ -42,22 +42,7 @@ def invite_post(request: HttpRequest, room: RoundTable, action: str, render_page
 
 
 def invited(request: HttpRequest, room: RoundTable, queued: list[OutboxMessage]) -> HttpResponse:
-    held = sum(m.status == OutboxMessage.Status.HELD for m in queued)
-    count = len(queued) - held
-    if held:
-        messages.warning(
-            request,
-            ngettext(
-                "%(count)s invitation names another participant (in the agenda or the title) "
-                "and is held, not sent: correct it and invite again; the outbox says more.",
-                "%(count)s invitations name another participant (in the agenda or the title) "
-                "and are held, not sent: correct it and invite again; the outbox says more.",
-                held,
-            )
-            % {"count": held},
-        )
-    if not count:
-        return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
+    count = len(queued)
     messages.success(
         request,
         ngettext(
@@ -88,8 +73,8 @@ def _without_link(room: RoundTable) -> list[Seat]:
 
 
 def invitation_states(room: RoundTable) -> dict[int, dict]:
-    """Per seat id: when the latest invitation was queued and whether it bounced (failed for
-    good) or is held."""
+    """Per seat id: when the latest invitation was queued and whether it was sent or bounced
+    (failed for good). An invitation is never held: one the leak guard stops is refused."""
     states: dict[int, dict] = {}
     rows = OutboxMessage.objects.filter(
         room=room, kind=OutboxMessage.Kind.INVITATION, seat__isnull=False
@@ -98,7 +83,6 @@ def invitation_states(room: RoundTable) -> dict[int, dict]:
         states[row["seat_id"]] = {
             "at": row["created_at"],
             "bounced": row["status"] == OutboxMessage.Status.FAILED,
-            "held": row["status"] == OutboxMessage.Status.HELD,
             "sent": row["status"] == OutboxMessage.Status.SENT,
         }
     return states

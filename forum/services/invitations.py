@@ -73,7 +73,9 @@ def seats_invite(*, room: RoundTable, seats: list[Seat], actor: User) -> list[Ou
     """Invite each seat: a new join link and its message, queued. A seat with a link already
     is re-invited (its old link stops working and the message says so). Refusals: forbidden
     (not the secretariat), no_seats (none chosen), not_invitable (a seat without an e-mail
-    address, withdrawn or erased: nothing is queued for any)."""
+    address, withdrawn or erased: nothing is queued for any), not_found (a seat of another
+    room), room_cancelled, names_participant (in a Chatham House room, the invitation would
+    name another participant: the leak guard; nothing changes)."""
     require_secretariat(actor, StaffAction.SEATS)
     if not seats:
         raise ServiceError("no_seats", _("Choose at least one seat to invite."))
@@ -89,12 +91,26 @@ def seats_invite(*, room: RoundTable, seats: list[Seat], actor: User) -> list[Ou
             )
             % {"names": ", ".join(str(s.user) for s in blocked)},
         )
+    if any(s.room_id != room.pk for s in seats):
+        raise ServiceError("not_found", _("One of the chosen seats is not in this round table."))
     invited = invited_seat_ids(room)
     messages = []
     for seat in seats:
         again = bool(seat.token_hash) or seat.pk in invited
         url = join_url(seat_link_issue(seat=seat, actor=actor, resend=again))
-        messages.append(_queue_invitation(room, seat, url, again))
+        message = _queue_invitation(room, seat, url, again)
+        if message.status == OutboxMessage.Status.HELD:
+            # Held, the invitation would have cut the holder off: their old link is replaced.
+            # Refused instead, the whole call rolls back and every link stays as it was.
+            raise ServiceError(
+                "names_participant",
+                _(
+                    "Nothing was sent and no link changed: the invitation names another "
+                    "participant (in the round table's title or agenda), which the Chatham "
+                    "House Rule forbids. Correct it and invite again."
+                ),
+            )
+        messages.append(message)
     return messages
 
 
@@ -126,6 +142,7 @@ def _queue_invitation(room: RoundTable, seat: Seat, url: str, again: bool) -> Ou
         kind=Kind.INVITATION,
         write=write,
         attach=calendar(room, seat, url=url),
+        machine=(url,),
     )
 
 

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from forum.models import OutboxMessage, RoundTable, Seat
+from forum.services.calendar import event_uid
 from forum.services.mail import Attachment, queue_mail
 
 
@@ -35,10 +36,12 @@ def queue_to_seat(
     kind: str,
     write: Callable[[], dict],
     attach: Callable[[], list[Attachment]] | None = None,
+    machine: tuple[str, ...] = (),
 ) -> OutboxMessage:
     """Queue one message to `seat`: `write` (called in the holder's language) returns the
     template's context: subject, paragraphs, and optionally link, details, agenda, rule,
-    after, footer; `attach` (same language) returns the attachments."""
+    after, footer; `attach` (same language) returns the attachments; `machine` lists the
+    values the product made (the join link) that the leak guard skips, the calendar UID too."""
     language = seat_language(seat)
     with translation.override(language):
         context = {
@@ -69,4 +72,5 @@ def queue_to_seat(
         room=room,
         seat=seat,
         attachments=attachments,
+        machine=(*machine, event_uid(room, seat)),
     )
