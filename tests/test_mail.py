@@ -126,6 +126,11 @@ def test_invitations_arrive_with_the_seats_link_language_and_calendar(scheduled,
     assert gus["Content-Language"] == "en"
     assert event_of(gus)["uid"] != event["uid"]  # one event per seat
 
+    # Sent, the message keeps no key to the seat: the database holds links as hashes only.
+    stored = OutboxMessage.objects.get(seat=cast.cora)
+    kept = stored.text + stored.html + "".join(a["content"] for a in stored.attachments)
+    assert token not in kept and "/join/(link-not-kept)/" in stored.text
+
 
 def test_a_new_date_raises_the_sequence_under_the_same_uid_and_cancel_cancels(
     scheduled, sam, inbox

@@ -18,6 +18,7 @@ same Message-ID both times, which mail programs use to drop the copy.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import time
 from dataclasses import dataclass
@@ -160,6 +161,32 @@ def _part(item: dict) -> MIMEBase:
         part.set_param(name.strip(), value.strip())
     part.add_header("Content-Disposition", "attachment", filename=item["filename"])
     return part
+
+
+# A join link in a message: the token is the key to a seat, which the database otherwise keeps
+# only as a hash. It stays while the message may still go out, and is forgotten once it has.
+JOIN_TOKEN = re.compile(r"/join/[A-Za-z0-9_-]{16,}/")
+FORGOTTEN = "/join/(link-not-kept)/"
+
+
+def forget_links(message: OutboxMessage) -> list[str]:
+    """Replace the join links of a message that has gone out (or never will) by a
+    placeholder; returns the fields changed. A calendar file is unfolded for it (a folded line
+    may split the token) and kept so: it is the record, no longer a file to send."""
+    changed = []
+    for name in ("text", "html"):
+        value = JOIN_TOKEN.sub(FORGOTTEN, getattr(message, name))
+        if value != getattr(message, name):
+            setattr(message, name, value)
+            changed.append(name)
+    attachments = [
+        {**a, "content": JOIN_TOKEN.sub(FORGOTTEN, a["content"].replace("\r\n ", ""))}
+        for a in message.attachments
+    ]
+    if attachments != message.attachments:
+        message.attachments = attachments
+        changed.append("attachments")
+    return changed
 
 
 # Sending ------------------------------------------------------------------------------------
@@ -323,7 +350,7 @@ def _next_state(message: OutboxMessage, number: int, answer: _Answer, now: datet
     if answer.ok:
         if queued:
             message.status, message.sent_at = OutboxMessage.Status.SENT, now
-            return "sent", ["status", "sent_at"]
+            return "sent", ["status", "sent_at", *forget_links(message)]
         return "sent", []
     final = answer.final or number >= MAX_ATTEMPTS
     result = "failed" if final else "retry"
@@ -331,6 +358,6 @@ def _next_state(message: OutboxMessage, number: int, answer: _Answer, now: datet
         return result, []  # another sender took the row over after our lease: its outcome stands
     if final:
         message.status, message.status_reason = OutboxMessage.Status.FAILED, answer.error
-        return result, ["status", "status_reason"]
+        return result, ["status", "status_reason", *forget_links(message)]
     message.next_attempt_at = now + BACKOFF[number - 1]
     return result, ["next_attempt_at"]
