@@ -16,6 +16,7 @@ from forum.minutes.when import session_when
 from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
 from forum.parity import parity_figures
+from forum.room.contributions import contributions_context
 from forum.room.strings import room_strings
 from forum.services.acting import current_agenda_item
 from forum.services.seats import seat_by_token
@@ -113,6 +114,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             },
             "strings": room_strings(),
             "when": session_when(room),
+            "contributions": contributions_context(room, seat),
         },
     )
 

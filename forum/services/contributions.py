@@ -86,15 +86,20 @@ def _check_text(body: object, summary: object, limit: int) -> tuple[str, str, in
     return body, summary, words
 
 
-def _check_attachment(data: bytes, limit: int) -> tuple[str, list[dict]]:
-    if len(data) > MAX_BYTES:
+def check_attachment_size(size: int) -> None:
+    """Refuse an attachment over 10 MiB (a view asks before reading the upload)."""
+    if size > MAX_BYTES:
         raise ServiceError(
             "too_large",
             _("The attachment is %(size)s MiB; the limit is 10 MiB.")
-            % {"size": f"{len(data) / 1048576:.1f}"},
+            % {"size": f"{size / 1048576:.1f}"},
             field="attachment",
             limit=MAX_BYTES,
         )
+
+
+def _check_attachment(data: bytes, limit: int) -> tuple[str, list[dict]]:
+    check_attachment_size(len(data))
     try:
         kind = attachment_kind(data)
         parts = extract_parts(data, kind)
