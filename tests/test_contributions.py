@@ -325,3 +325,30 @@ def test_published_contributions_appear_on_the_room_page_by_their_label(schedule
     event = RoomEvent.objects.filter(room=scheduled.room).order_by("-seq").first()
     assert event.kind == "contribution.published"
     assert "author" not in event.participants and event.moderators["author"]
+
+
+def test_the_secretariat_sets_a_window_in_the_round_tables_time_zone(scheduled):
+    from django.test import Client
+
+    from tests.support.contributions import secretariat
+
+    staff = Client()
+    staff.force_login(secretariat())
+    url = f"/secretariat/rooms/{scheduled.room.slug}/contributions/"
+    assert staff.get(url).status_code == 200
+    item = first_item(scheduled)
+    response = staff.post(
+        url, {"agenda_item": item, "closes_at": "2031-03-01T17:00", "word_limit": "1500"}
+    )
+    assert response.status_code == 302
+    window = ContributionWindow.objects.get(agenda_item__public_id=item)
+    assert (window.closes_at.isoformat(), window.word_limit) == ("2031-03-01T17:00:00+00:00", 1500)
+    refused = staff.post(url, {"agenda_item": "", "closes_at": "soon", "word_limit": "0"})
+    assert refused.status_code == 400
+    assert "is not a date and time" in refused.content.decode()
+    assert ContributionWindow.objects.count() == 1
+    assert (
+        client_for(scheduled.chloe).post(url, {"closes_at": "2031-03-01T17:00"}).status_code == 403
+    )
+    entry = AuditEntry.objects.filter(room_id=scheduled.room.pk).order_by("-seq").first()
+    assert entry.action == "set_contribution_window" and entry.target == item
