@@ -52,10 +52,15 @@ def contributions_context(room: RoundTable, seat: Seat) -> dict:
     items = []
     for item in room.agenda_items.order_by("position"):
         window = window_for(room, item)
-        published = [
-            {"row": c, "label": _label(room, seat, c, names)}
+        mine = [
+            c
             for c in rows
             if c.agenda_item_id == item.pk and c.status == Contribution.Status.PUBLISHED
+        ]
+        # Numbered as the minutes' annex numbers them (forum/minutes/annex.py).
+        published = [
+            {"row": c, "label": _label(room, seat, c, names), "number": f"{item.position}.{n}"}
+            for n, c in enumerate(mine, start=1)
         ]
         items.append(
             {
