@@ -352,3 +352,27 @@ def test_the_secretariat_sets_a_window_in_the_round_tables_time_zone(scheduled):
     )
     entry = AuditEntry.objects.filter(room_id=scheduled.room.pk).order_by("-seq").first()
     assert entry.action == "set_contribution_window" and entry.target == item
+
+
+def test_erasing_a_person_scrubs_the_contributions_that_name_them(scheduled):
+    from forum.services.retention import seat_erase_identity
+    from tests.support.contributions import secretariat
+
+    open_window(scheduled)
+    sent = send(scheduled, body="As Greta Government said, alerts are late.")
+    assert sent.mentions
+    seat_erase_identity(seat=scheduled.greta, actor=secretariat(), reason="Her request.")
+    row = Contribution.objects.get(pk=sent.pk)
+    assert "Greta" not in row.body_md + row.body_html + str(row.mentions)
+    assert "[…]" in row.body_md
+
+
+def test_a_contributions_markup_is_sanitised_on_the_room_page(scheduled):
+    open_window(scheduled)
+    body = '<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror="alert(3)">'
+    published_contribution(scheduled, "cora", body=body, summary="<b onclick=alert(4)>s</b>")
+    html = client_for(scheduled.gus).get(f"/rooms/{scheduled.room.slug}/").content.decode()
+    assert "<script>alert(1)" not in html
+    # What is left of them is text, escaped: no element, no attribute, no link.
+    assert 'href="javascript' not in html and "<img" not in html and "<b onclick" not in html
+    assert "&lt;script&gt;alert(1)" in html
