@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.browser import launch_chromium, live_server
 from tests.support.contributions import pdf_bytes
-from tests.support.staff import STAFF
+from tests.support.staff import STAFF, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -82,6 +82,7 @@ def test_a_contribution_sent_before_the_session_is_published_and_read(chromium, 
     staff.click("form.sign-in-form button[type=submit]")
     staff.wait_for_url(f"{server.base_url}/")
     staff.goto(f"{server.base_url}/secretariat/rooms/{SLUG}/contributions/")
+    assert serious_violations(staff) == []
     staff.fill("#closes-room", "2040-01-31T17:00")
     staff.fill("#limit-room", "2000")
     staff.locator("#window-room button[value=set]").click()
@@ -109,6 +110,7 @@ def test_a_contribution_sent_before_the_session_is_published_and_read(chromium, 
         "Your contribution waits for the moderators"
     )
     expect(author.locator("[data-mine]")).to_contain_text("Waiting for the moderators")
+    assert serious_violations(author) == []
 
     # Gil, another delegate, has the room open while the moderator decides.
     reader = person(chromium, links["gil"])
@@ -118,6 +120,7 @@ def test_a_contribution_sent_before_the_session_is_published_and_read(chromium, 
     moderator = person(chromium, links["mara"])
     pending = moderator.locator(".pending-contribution")
     expect(pending).to_contain_text(PAPER)
+    assert serious_violations(moderator) == []
     pending.locator("button", has_text="Publish").first.click()
     expect(moderator.locator(".pending-contribution")).to_have_count(0)
 
@@ -133,6 +136,7 @@ def test_a_contribution_sent_before_the_session_is_published_and_read(chromium, 
     expect(shown).to_contain_text(SUMMARY)
     html = reader.content()
     assert "Tala" not in html and "Ocean Voices" not in html and "tala-paper" not in html
+    assert serious_violations(reader) == []
     with reader.expect_download() as download:
         shown.locator("a").click()
     assert download.value.suggested_filename.startswith("contribution-1-")
