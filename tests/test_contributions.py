@@ -376,3 +376,15 @@ def test_a_contributions_markup_is_sanitised_on_the_room_page(scheduled):
     # What is left of them is text, escaped: no element, no attribute, no link.
     assert 'href="javascript' not in html and "<img" not in html and "<b onclick" not in html
     assert "&lt;script&gt;alert(1)" in html
+
+
+def test_an_agenda_item_with_a_contribution_is_not_removed(scheduled):
+    from forum.services.agenda import agenda_add, agenda_remove
+    from tests.support.contributions import secretariat
+
+    agenda_add(actor=secretariat(), room=scheduled.room, title="Funding")
+    open_window(scheduled)
+    send(scheduled)
+    with pytest.raises(ServiceError) as refused:
+        agenda_remove(item_id=first_item(scheduled), actor=secretariat(), room=scheduled.room)
+    assert refused.value.code == "agenda_item_used"
