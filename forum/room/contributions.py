@@ -111,6 +111,8 @@ def _form_page(request, room, seat, exc: ServiceError, contribution=None) -> Htt
             "room": room,
             "contribution": contribution,
             "error": exc,
+            "code": exc.code,
+            "message": exc.message,
             "values": request.POST,
             "open_items": contributions_context(room, seat)["open_items"],
             "max_mib": MAX_BYTES // (1024 * 1024),

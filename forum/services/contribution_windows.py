@@ -115,6 +115,13 @@ def contribution_window_set(
     if closes is None:
         raise ServiceError("invalid_date", _("Give the deadline."), field="closes_at")
     opens = local_moment(opens_at, zone, "opens_at")
+    for moment, field in ((opens, "opens_at"), (closes, "closes_at")):
+        # Shown in the round table's time zone on every page: a date at the calendar's edge
+        # would not be.
+        if moment is not None and not 1900 <= moment.year <= 9998:
+            raise ServiceError(
+                "invalid_date", _("Give a date between the years 1900 and 9998."), field=field
+            )
     if opens is not None and opens >= closes:
         raise ServiceError(
             "invalid_date", _("The deadline must come after the opening."), field="closes_at"
