@@ -17,6 +17,7 @@ from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
 from forum.parity import parity_figures
 from forum.room.notices import notices_choices
+from forum.room.contributions import contributions_context
 from forum.room.strings import room_strings
 from forum.services.acting import current_agenda_item
 from forum.services.notices import seat_set_language
@@ -118,6 +119,7 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "strings": room_strings(),
             "when": session_when(room),
             "notices": notices_choices(request, seat),
+            "contributions": contributions_context(room, seat),
         },
     )
 

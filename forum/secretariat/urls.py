@@ -3,11 +3,17 @@
 from django.urls import path
 
 from forum.secretariat import outbox, room_views, views
+from forum.secretariat import contributions, room_views, views
 
 urlpatterns = [
     path("", views.index, name="secretariat"),
     path("rooms/<slug:slug>/", room_views.room_detail, name="secretariat_room"),
     path("rooms/<slug:slug>/audit/", room_views.room_audit, name="secretariat_audit"),
+    path(
+        "rooms/<slug:slug>/contributions/",
+        contributions.room_contributions,
+        name="secretariat_contributions",
+    ),
     path(
         "rooms/<slug:slug>/participants-template.csv",
         room_views.participants_template,

@@ -45,6 +45,7 @@ from forum.errors import ServiceError
 from forum.models import (
     AgendaItem,
     ConsensusCheck,
+    Contribution,
     Flag,
     FloorRequest,
     FollowUp,
@@ -131,6 +132,24 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     (FollowUpUpdate, "follow_up__submission__room", {}, {"note": TEXT, "changes": JSON}),
     # Comments and notes held because they name someone: the originals, kept for the audit.
     (HeldText, "room", {}, {"text_md": TEXT, "attribution": JSON}),
+    # Written contributions: their texts, the moderators' notes, the attachment's text as
+    # extracted and the places the leak check marked. The attached file itself is kept as
+    # sent (a PDF cannot be scrubbed here); a published one is part of the record.
+    (
+        Contribution,
+        "room",
+        {},
+        {
+            "body_md": TEXT,
+            "body_html": HTML,
+            "summary_md": TEXT,
+            "summary_html": HTML,
+            "note": TEXT,
+            "attribution": JSON,
+            "attachment_parts": JSON,
+            "mentions": JSON,
+        },
+    ),
     # Words stated not to be a participant match a name by definition.
     (NameStatement, "room", {}, {"words": TEXT, "shown": TEXT, "reason": TEXT}),
 ]

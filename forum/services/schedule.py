@@ -84,7 +84,12 @@ def local_moment(value: object, zone: str, field: str) -> dt.datetime | None:
         raise ServiceError("invalid_date", _("Give a date and a time."), field=field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(zone))
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59-12:00 is past the last moment Python counts
+        raise ServiceError(
+            "invalid_date", _("Give a date and a time between the years 1 and 9999."), field=field
+        ) from None
 
 
 def check_schedule(

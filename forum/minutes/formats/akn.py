@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from lxml import etree
 
 from forum.minutes.document import html_to_text
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -502,6 +503,29 @@ def _method(body, eid: str, method: list[dict]) -> None:
         _el(p, "b", f"{part['title']}.").tail = clean(f" {part['text']}")
 
 
+def _annex(body, eid: str, doc: dict, speakers: Speakers) -> None:
+    """The annex of written contributions: a section of speeches, each by the speaker
+    reference an intervention of the same attribution has, numbered as in every format."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return
+    section = _section(body, eid, "contributions", annex_words.annex_title())
+    _el(section, "p", annex_words.annex_intro(), **{"class": "note"})
+    for entry in entries:
+        by, role = speakers.ref(clean(entry["speaker"]), entry.get("speaker_key"))
+        attrs = {"as": f"#{role}"} if role else {}
+        speech_id = f"{eid}__speech_{id_part(entry['id'])}"
+        speech = _el(section, "speech", eId=speech_id, by=f"#{by}", **attrs)
+        _el(speech, "num", entry["number"])
+        _el(speech, "from", annex_words.contribution_heading(entry))
+        for text in _paragraphs(entry.get("summary_text", "")):
+            _el(speech, "p", text, **{"class": "summary"})
+        for text in _paragraphs(entry.get("body_text", "")) or [""]:
+            _el(speech, "p", text)
+        if entry.get("attachment"):
+            _el(speech, "p", annex_words.attachment_line(entry), **{"class": "attachment"})
+
+
 # -- the document --------------------------------------------------------------------------------
 
 
@@ -528,6 +552,7 @@ def _render(doc: dict) -> bytes:
         _item(body, f"dbsect_{id_part(item['id'])}", item, speakers, concepts, analysis)
     _parity(body, "dbsect_parity", doc["parity"])
     _method(body, "dbsect_method", doc["method"])
+    _annex(body, "dbsect_contributions", doc, speakers)
     # <analysis> and <references> follow <identification> but are known only once the body
     # is built.
     if analysis:

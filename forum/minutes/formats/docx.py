@@ -30,6 +30,7 @@ from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -259,6 +260,23 @@ def _summary(w: Writer, fragment: str, fallback: str) -> None:
         _runs(paragraph, block.runs, mono=block.kind == "pre")
 
 
+def _annex(w: Writer, doc: dict) -> None:
+    """The annex of written contributions, their text with its formatting (as summaries)."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return
+    w.heading(annex_words.annex_title(), level=1)
+    _note(w.paragraph(), annex_words.annex_intro())
+    for entry in entries:
+        w.heading(annex_words.contribution_heading(entry), level=2)
+        if entry["summary_html"]:
+            w.paragraph(annex_words.summary_label(), SPEAKER_STYLE)
+            _summary(w, entry["summary_html"], entry["summary_text"])
+        _summary(w, entry["body_html"], entry["body_text"])
+        if entry.get("attachment"):
+            _note(w.paragraph(), annex_words.attachment_line(entry))
+
+
 def _check(w: Writer, check: dict) -> None:
     words = headings()
     labels = {o["key"]: o["label"] for o in check["options"]}
@@ -365,6 +383,7 @@ def _render(doc: dict) -> bytes:
     w.heading(words["method"], level=1)
     for part in doc["method"]:
         w.labelled(part["title"], part["text"], sep=". ")
+    _annex(w, doc)
     buffer = io.BytesIO()
     document.save(buffer)
     return _fixed_zip(buffer.getvalue())

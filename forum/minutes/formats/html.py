@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -181,7 +182,35 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
     out.append(_parity_html(doc["parity"]))
     out.append(f"<h2>{_e(words['method'])}</h2>")
     out += [f"<p><strong>{_e(p['title'])}.</strong> {_e(p['text'])}</p>" for p in doc["method"]]
+    out += _annex_html(doc)
     return "\n".join(out)
+
+
+def _annex_html(doc: dict) -> list[str]:
+    """The annex of written contributions; their HTML is the product's sanitised HTML."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return []
+    out = [
+        f'<section class="annex" id="contributions"><h2>{_e(annex_words.annex_title())}</h2>',
+        f'<p class="note">{_e(annex_words.annex_intro())}</p>',
+    ]
+    for entry in entries:
+        out.append(
+            f'<section class="contribution" id="contribution-{_e(entry["number"])}">'
+            f"<h3>{_e(annex_words.contribution_heading(entry))}</h3>"
+        )
+        if entry["summary_html"]:
+            out.append(
+                f"<p><strong>{_e(annex_words.summary_label())}</strong></p>"
+                f'<div class="summary">{entry["summary_html"]}</div>'
+            )
+        out.append(f'<div class="body">{entry["body_html"]}</div>')
+        if entry.get("attachment"):
+            out.append(f'<p class="note">{_e(annex_words.attachment_line(entry))}</p>')
+        out.append("</section>")
+    out.append("</section>")
+    return out
 
 
 def _parity_html(parity: dict) -> str:

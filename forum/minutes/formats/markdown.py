@@ -6,6 +6,7 @@ import re
 
 from django.utils.translation import gettext as _
 
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -134,7 +135,24 @@ def _markdown(doc: dict) -> str:
     out += ["", f"## {words['method']}", ""]
     for part in doc["method"]:
         out += [f"**{_md(part['title'])}.** {_md(part['text'])}", ""]
+    out += _annex_md(doc)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _annex_md(doc: dict) -> list[str]:
+    """The annex of written contributions (their text as plain text, like interventions)."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return []
+    out = [f"## {annex_words.annex_title()}", "", _md(annex_words.annex_intro()), ""]
+    for entry in entries:
+        out += [f"### {_md(annex_words.contribution_heading(entry))}", ""]
+        if entry["summary_text"]:
+            out += [f"**{annex_words.summary_label()}**", "", _md_block(entry["summary_text"]), ""]
+        out += [_md_block(entry["body_text"]), ""]
+        if entry.get("attachment"):
+            out += [_md(annex_words.attachment_line(entry)), ""]
+    return out
 
 
 def _parity_md(parity: dict) -> list[str]:

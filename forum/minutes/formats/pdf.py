@@ -25,6 +25,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -219,6 +220,27 @@ def _intervention(pen: _Pen, iv: dict) -> TextBlock:
     return TextBlock(pen, [(0.0, said)] + body)
 
 
+def _annex(doc: dict) -> list:
+    """The annex of written contributions, their text with its formatting (as summaries)."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return []
+    st = styles()
+    out = [
+        Paragraph(esc(annex_words.annex_title()), st["h1"]),
+        Paragraph(_note(esc(annex_words.annex_intro())), st["body"]),
+    ]
+    for entry in entries:
+        out.append(Paragraph(esc(annex_words.contribution_heading(entry)), st["h2"]))
+        if entry["summary_html"]:
+            out.append(Paragraph(f"<b>{esc(annex_words.summary_label())}</b>", st["body"]))
+            out += summary_flowables(entry["summary_html"])
+        out += summary_flowables(entry["body_html"])
+        if entry.get("attachment"):
+            out.append(Paragraph(_note(esc(annex_words.attachment_line(entry))), st["body"]))
+    return out
+
+
 def _check(check: dict) -> list:
     st = styles()
     words = headings()
@@ -315,6 +337,7 @@ def _render(doc: dict) -> bytes:
     story += [
         Paragraph(f"<b>{esc(p['title'])}.</b> {esc(p['text'])}", st["body"]) for p in doc["method"]
     ]
+    story += _annex(doc)
     buffer = io.BytesIO()
     template = SimpleDocTemplate(
         buffer,
