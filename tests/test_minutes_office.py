@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 import forum.minutes.formats.pdf as minutes_pdf
 import forum.minutes.formats.pdf_text as minutes_pdf_text
-from forum.minutes.blocks import html_blocks
+from forum.minutes.blocks import blocks_text, html_blocks
 from forum.minutes.document import content_sha256, minutes_document
 from forum.minutes.formats.common import status_line
 from forum.minutes.formats.docx import ZIP_TIME, render_docx_minutes
@@ -300,13 +300,11 @@ def test_summary_html_becomes_blocks_with_emphasis_lists_and_literal_text():
     fragment = render_markdown(
         "A **bold** & <b>raw</b> start.\n\n- one\n- two\n\n3. three\n\n> quoted\n\n```\n  code\n```"
     )
-    blocks = [(b.kind, b.label, "".join(text for text, _ in b.runs)) for b in html_blocks(fragment)]
-    assert blocks == [
-        ("p", "", "A bold & <b>raw</b> start."),
-        ("li", "\u2022", "one"),
-        ("li", "\u2022", "two"),
-        ("li", "3.", "three"),
-        ("quote", "", "quoted"),
-        ("pre", "", "  code"),
-    ]
-    assert ("bold", frozenset({"b"})) in html_blocks(fragment)[0].runs
+    blocks = html_blocks(fragment)
+    assert (
+        blocks_text(blocks)
+        == "A bold & <b>raw</b> start.\n- one\n- two\n3. three\n> quoted\n  code"
+    )
+    assert [block["type"] for block in blocks] == ["p", "list", "list", "quote", "code"]
+    assert {"text": "bold", "marks": ["b"]} in blocks[0]["runs"]
+    assert blocks[2]["start"] == 3 and blocks[4]["text"] == "  code"

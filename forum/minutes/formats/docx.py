@@ -29,7 +29,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.blocks import html_blocks, recommendation_text, runs_text
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -232,9 +232,10 @@ def _interventions_xml(interventions: list[dict], speaker_id: str, text_id: str)
     return "".join(out)
 
 
-def _runs(paragraph, runs: list[tuple[str, frozenset[str]]], mono: bool = False) -> None:
-    for text, marks in runs:
-        run = paragraph.add_run(clean(text))
+def _runs(paragraph, runs: list[dict], mono: bool = False) -> None:
+    for part in runs:
+        run = paragraph.add_run(clean(part["text"]))
+        marks = part["marks"]
         run.bold = "b" in marks or None
         run.italic = "i" in marks or None
         run.font.strike = "s" in marks or None
@@ -242,21 +243,38 @@ def _runs(paragraph, runs: list[tuple[str, frozenset[str]]], mono: bool = False)
             run.font.name = MONO
 
 
+def _blocks(w: Writer, blocks: list[dict], quote: bool = False) -> None:
+    for block in blocks:
+        kind = block["type"]
+        if kind == "h":
+            _runs(w.heading("", level=3), block["runs"])
+        elif kind == "p":
+            _runs(w.paragraph(style="Quote" if quote else None), block["runs"])
+        elif kind == "code":
+            w.paragraph(style="Quote" if quote else None).add_run(
+                clean(block["text"])
+            ).font.name = MONO
+        elif kind == "quote":
+            _blocks(w, block["blocks"], quote=True)
+        elif kind == "table":
+            w.table([[runs_text(cell) for cell in row["cells"]] for row in block["rows"]])
+        elif kind == "list":
+            for number, item in enumerate(block["items"], start=block["start"]):
+                first = item[0]["runs"] if item and item[0]["type"] == "p" else []
+                if block["ordered"]:
+                    paragraph = w.paragraph(f"{number}. ", style="List Paragraph")
+                else:
+                    paragraph = w.paragraph(style="List Bullet")
+                _runs(paragraph, first)
+                _blocks(w, item[1:] if first else item, quote)
+
+
 def _summary(w: Writer, fragment: str, fallback: str) -> None:
     """The rapporteur's summary (sanitised HTML) with its lists, quotes and emphasis."""
     blocks = html_blocks(fragment)
     if not blocks:
         w.paragraph(fallback)
-    for block in blocks:
-        if block.kind == "h":
-            paragraph = w.heading("", level=3)
-        elif block.kind == "li" and block.label == "\u2022":
-            paragraph = w.paragraph(style="List Bullet")
-        elif block.kind == "li":
-            paragraph = w.paragraph(f"{block.label} ", style="List Paragraph")
-        else:
-            paragraph = w.paragraph(style="Quote" if block.kind == "quote" else None)
-        _runs(paragraph, block.runs, mono=block.kind == "pre")
+    _blocks(w, blocks)
 
 
 def _check(w: Writer, check: dict) -> None:

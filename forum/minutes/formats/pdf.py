@@ -24,7 +24,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.blocks import html_blocks, recommendation_text, runs_text
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -157,18 +157,45 @@ def _markup(runs: list[tuple[str, frozenset[str]]], pre: bool = False) -> str:
     return "".join(out)
 
 
+def _pairs(runs: list[dict]) -> list[tuple[str, frozenset[str]]]:
+    return [(run["text"], frozenset(run["marks"])) for run in runs]
+
+
+def _paragraphs(blocks: list[dict], quote: bool = False):
+    """The block tree as flat (kind, label, runs) paragraphs, the shape this renderer lays out:
+    kind "p", "h", "li", "pre" or "quote"; a table's rows as lines with cells apart."""
+    for block in blocks:
+        kind = block["type"]
+        if kind in {"p", "h"}:
+            yield ("quote" if quote and kind == "p" else kind), "", _pairs(block["runs"])
+        elif kind == "code":
+            yield "pre", "", [(block["text"], frozenset())]
+        elif kind == "quote":
+            yield from _paragraphs(block["blocks"], True)
+        elif kind == "table":
+            for row in block["rows"]:
+                cells = [runs_text(cell) for cell in row["cells"]]
+                yield "p", "", [(" | ".join(cells), frozenset({"b"} if row["header"] else ()))]
+        elif kind == "list":
+            for number, item in enumerate(block["items"], start=block["start"]):
+                label = f"{number}." if block["ordered"] else "\u2022"
+                first = item[0] if item and item[0]["type"] == "p" else None
+                yield "li", label, _pairs(first["runs"]) if first else []
+                yield from _paragraphs(item[1:] if first else item, quote)
+
+
 def summary_flowables(fragment: str) -> list[Paragraph]:
     """The rapporteur's summary (sanitised HTML) as paragraphs, lists and quotes."""
     st = styles()
     out = []
-    for block in html_blocks(fragment):
-        text = _markup(block.runs, pre=block.kind == "pre")
-        if block.kind == "li":
-            out.append(Paragraph(text, st["bullet"], bulletText=block.label))
-        elif block.kind == "h":
+    for kind, label, runs in _paragraphs(html_blocks(fragment)):
+        text = _markup(runs, pre=kind == "pre")
+        if kind == "li":
+            out.append(Paragraph(text, st["bullet"], bulletText=label))
+        elif kind == "h":
             out.append(Paragraph(f"<b>{text}</b>", st["body"]))
         else:
-            out.append(Paragraph(text, st["body" if block.kind == "p" else block.kind]))
+            out.append(Paragraph(text, st["body" if kind == "p" else kind]))
     return out
 
 
