@@ -3,6 +3,7 @@ and parity figures; and signing out. Views parse, call one selector or service, 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -113,6 +114,8 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             },
             "strings": room_strings(),
             "when": session_when(room),
+            # What the composer offers to say an intervention is written in.
+            "post_languages": settings.INTERVENTION_LANGUAGES,
         },
     )
 
