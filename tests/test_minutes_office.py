@@ -13,8 +13,7 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-import forum.minutes.formats.pdf as minutes_pdf
-import forum.minutes.formats.pdf_text as minutes_pdf_text
+import forum.minutes.formats.pdf_fonts as pdf_fonts
 from forum.minutes.blocks import blocks_text, html_blocks
 from forum.minutes.document import content_sha256, minutes_document
 from forum.minutes.formats.common import status_line
@@ -78,16 +77,15 @@ def session_doc(cast) -> dict:
 
 
 @pytest.fixture
-def builtin_fonts(monkeypatch, tmp_path):
-    """Render with Helvetica and Courier, as on a machine without DejaVu."""
+def no_system_fonts(monkeypatch, tmp_path):
+    """Render with typst's own fonts only, as on a machine without DejaVu or Noto."""
 
     def clear():
-        for cached in (minutes_pdf_text.fonts, minutes_pdf.styles, minutes_pdf_text._shown_table):
+        for cached in (pdf_fonts._coverage, pdf_fonts._table, pdf_fonts.typst_fonts):
             cached.cache_clear()
 
-    monkeypatch.setattr(minutes_pdf_text, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(pdf_fonts, "FONT_DIRS", (tmp_path,))
     clear()
-    assert minutes_pdf.fonts().regular == "Helvetica"
     yield
     monkeypatch.undo()
     clear()
@@ -173,11 +171,11 @@ def test_pdf_keeps_accents_and_survives_scripts_its_font_lacks(cast):
     doc["header"]["round_table"] = f"Diálogo {NON_LATIN}"
     text = pdf_text(render_pdf_minutes(doc))
     assert ACCENTS in text and "Diálogo" in text and "bell end" in text
-    assert "Ελληνικά Русский" in text  # DejaVu shows Greek and Cyrillic; CJK and emoji are "?"
-    assert "中" not in text and "??" in text
+    # DejaVu shows Greek and Cyrillic, Noto CJK the Chinese; no font has the party popper.
+    assert "Ελληνικά Русский 中文 测试 \ufffd" in text
 
 
-def test_pdf_with_builtin_fonts_keeps_latin_accents(cast, builtin_fonts):
+def test_pdf_with_typst_fonts_only_keeps_latin_accents(cast, no_system_fonts):
     consent_all(cast)
     post(cast, "cora", f"{ACCENTS} {NON_LATIN} {INJECTION}")
     doc = adopt(minutes_document(cast.room))
@@ -190,7 +188,7 @@ def test_pdf_with_builtin_fonts_keeps_latin_accents(cast, builtin_fonts):
 def test_a_long_intervention_flows_over_pages_and_long_words_are_cut(session_doc):
     doc = copy.deepcopy(session_doc)
     words = " ".join(f"word{i}" for i in range(3000))
-    doc["items"][0]["interventions"][0]["body_text"] = f"{'x' * 400} {words} the-last-word"
+    doc["items"][0]["interventions"][0]["body_html"] = f"<p>{'x' * 400} {words} the-last-word</p>"
     data = render_pdf_minutes(doc)
     assert len(PdfReader(io.BytesIO(data)).pages) > 3
     text = pdf_text(data)

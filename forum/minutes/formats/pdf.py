@@ -259,7 +259,8 @@ def minutes_data(doc: dict) -> dict:
         return {
             "title": minutes_title(doc),
             "lang": language,
-            "author": (doc["header"].get("convener") or {}).get("name") or doc["header"]["dialogue"],
+            "author": (doc["header"].get("convener") or {}).get("name")
+            or doc["header"]["dialogue"],
             "date": _creation_date(doc),
             "fonts": list(TEXT_FONTS),
             "running": _running(doc),
