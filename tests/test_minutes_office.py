@@ -25,6 +25,7 @@ from forum.services.interventions import intervention_post
 from forum.services.recommendations import recommendation_save
 from moderation.sanitize import render_markdown
 from tests.support.minutes import consent_all, identities, run_session
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +172,7 @@ def test_pdf_keeps_accents_and_survives_scripts_its_font_lacks(cast):
     doc["header"]["round_table"] = f"Diálogo {NON_LATIN}"
     text = pdf_text(render_pdf_minutes(doc))
     assert ACCENTS in text and "Diálogo" in text and "bell end" in text
+    require("fonts-noto-cjk", pdf_fonts.covered(ord("中")), "no CJK font (.ci/run installs it)")
     # DejaVu shows Greek and Cyrillic, Noto CJK the Chinese; no font has the party popper.
     assert "Ελληνικά Русский 中文 测试 \ufffd" in text
 

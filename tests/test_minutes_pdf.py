@@ -19,10 +19,12 @@ from pypdf.generic import IndirectObject
 
 from forum.minutes.access import version_document
 from forum.minutes.formats.pdf import minutes_data, render_pdf_minutes
+from forum.minutes.formats.pdf_fonts import covered
 from forum.models import Intervention
 from forum.services.interventions import intervention_post
 from forum.services.minutes import minutes_adopt, minutes_save
 from tests.support.minutes import consent_all, run_session
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +113,7 @@ def pdf_text(data: bytes) -> str:
 
 def poppler_text(data: bytes, *args: str) -> str:
     """What poppler's pdftotext reads (it puts right-to-left text in logical order)."""
-    assert shutil.which("pdftotext"), "poppler-utils is needed (.ci/run installs it)"
+    require("poppler-utils", bool(shutil.which("pdftotext")), "no pdftotext (.ci/run installs it)")
     out = subprocess.run(
         ["pdftotext", *args, "-", "-"], input=data, capture_output=True, check=True
     )
@@ -241,6 +243,11 @@ def test_tables_lists_links_quotes_and_code_keep_their_structure(record):
 
 
 def test_interventions_in_other_languages_are_marked_and_shaped(record):
+    require(
+        "fonts-noto-core and fonts-noto-cjk",
+        covered(ord(ARABIC[0])) and covered(ord(CHINESE[0])),
+        "no Arabic or CJK font (.ci/run installs them)",
+    )
     _doc, data = record
     langs = {str(element.get("/Lang")) for element in structure(data) if "/Lang" in element}
     assert {"es", "ar", "zh"} <= langs
