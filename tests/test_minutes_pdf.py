@@ -192,7 +192,8 @@ def test_bookmarks_running_header_and_page_x_of_y(record):
 
 def test_long_minutes_get_a_table_of_contents_and_short_ones_do_not(record):
     doc, data = record
-    assert minutes_data(doc)["toc"] is None and "Contents" not in pdf_text(data)
+    contents = [b for b in minutes_data(doc)["body"] if b["type"] == "contents"]
+    assert not contents and "Contents" not in pdf_text(data)
     two_items = copy.deepcopy(doc)
     second = copy.deepcopy(two_items["items"][0])
     second.update(position=2, title="Second item")
@@ -200,7 +201,9 @@ def test_long_minutes_get_a_table_of_contents_and_short_ones_do_not(record):
     text = pdf_text(render_pdf_minutes(two_items))
     assert "Contents" in text
     first = f"1. {doc['items'][0]['title']}"
-    assert text.index("Contents") < text.index(first) < text.index("2. Second item")
+    assert text.index("Status:") < text.index("Contents") < text.index(first)
+    assert text.index(first) < text.index("2. Second item")
+    assert re.search(r"Contents Attendance \.[ .]* 1 1\. ", text)
 
 
 # -- what delegates wrote, faithfully --------------------------------------------------------

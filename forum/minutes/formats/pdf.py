@@ -112,6 +112,12 @@ def _status(doc: dict) -> list[dict]:
 # -- the document ------------------------------------------------------------------------------
 
 
+def _long(doc: dict) -> bool:
+    """Whether the minutes get a table of contents."""
+    interventions = sum(len(item["interventions"]) for item in doc["items"])
+    return len(doc["items"]) > 1 or interventions > CONTENTS_FROM_INTERVENTIONS
+
+
 def _header(doc: dict) -> list[dict]:
     h = doc["header"]
     att = h["attendance"]
@@ -129,6 +135,8 @@ def _header(doc: dict) -> list[dict]:
         ),
     ]
     out = [_p(_run(f"{name}:", "b"), _run(" "), *value) for name, value in fields]
+    if _long(doc):
+        out.append({"type": "contents", "title": _("Contents")})
     out.append(_heading(1, headings()["attendance"]))
     out.append(_table([attendance_head(att), *attendance_rows(att)]))
     out.append(_p(_run(attendance_line(att))))
@@ -254,8 +262,6 @@ def minutes_data(doc: dict) -> dict:
         body += [_heading(1, words["parity"]), _table([parity_head(), *rows]), _p(_run(closing))]
         body.append(_heading(1, words["method"]))
         body += [_p(_run(f"{p['title']}.", "b"), _run(" " + p["text"])) for p in doc["method"]]
-        interventions = sum(len(item["interventions"]) for item in doc["items"])
-        long = len(doc["items"]) > 1 or interventions > CONTENTS_FROM_INTERVENTIONS
         return {
             "title": minutes_title(doc),
             "lang": language,
@@ -265,7 +271,6 @@ def minutes_data(doc: dict) -> dict:
             "fonts": list(TEXT_FONTS),
             "running": _running(doc),
             "page": _page_label(),
-            "toc": _("Contents") if long else None,
             "body": body,
         }
 
