@@ -19,6 +19,7 @@ from pypdf.generic import IndirectObject
 
 from forum.minutes.access import version_document
 from forum.minutes.formats.pdf import minutes_data, render_pdf_minutes
+from forum.minutes.formats import pdf_fonts
 from forum.minutes.formats.pdf_fonts import covered
 from forum.models import Intervention
 from forum.services.interventions import intervention_post
@@ -297,3 +298,18 @@ def test_the_same_document_gives_the_same_bytes(cast):
     run_session(cast)
     doc = adopted_document(cast)
     assert render_pdf_minutes(doc) == render_pdf_minutes(copy.deepcopy(doc))
+
+
+def test_a_character_a_font_map_promised_but_typst_could_not_show_is_replaced(cast):
+    """The fonts' character maps are read once; should one list a character its font cannot
+    show after all, typst refuses the PDF/A: the renderer replaces that character and
+    typesets again rather than failing the export."""
+    consent_all(cast)
+    post(cast, "cora", "Party \U0001f389 time")
+    doc = adopted_document(cast)
+    pdf_fonts._table()[0x1F389] = "\U0001f389"  # as if some font showed it
+    try:
+        text = pdf_text(render_pdf_minutes(doc))
+    finally:
+        pdf_fonts._table.cache_clear()
+    assert "Party ? time" in text

@@ -281,6 +281,7 @@ def minutes_data(doc: dict) -> dict:
 # too, so that the one after it is never read as the start of an escape.
 _CONTROL_ESCAPES = re.compile(r"\\\\|\\u00[01][0-9a-fA-F]|\\[bfr]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}|\\(.)")
 _UNSHOWN = re.compile(r'the text `"(.+?)"` could not be displayed|codepoint `"(.+?)"`')
 
 
@@ -289,6 +290,14 @@ def _json(data: dict) -> str:
     text = json.dumps(data, ensure_ascii=False)
     text = _CONTROL_ESCAPES.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else "", text)
     return _NON_ASCII.sub(lambda m: shown(m.group(0)), text)
+
+
+def _unescape(quoted: str) -> str:
+    """The text of a typst message's quoted string (Rust's escapes: `\\u{301}`, `\\"`)."""
+    return _ESCAPE.sub(
+        lambda m: chr(int(m.group(1), 16)) if m.group(1) else m.group(2).replace("n", "\n"),
+        quoted,
+    )
 
 
 def _compile(data: dict) -> bytes:
@@ -314,7 +323,7 @@ def _compile(data: dict) -> bytes:
             if not unshown:
                 raise
             log.warning("minutes PDF: %s; replaced and typeset again", error)
-            forget((unshown.group(1) or "") + (unshown.group(2) or ""))
+            forget(_unescape(unshown.group(1) or unshown.group(2)))
     raise RuntimeError("the minutes PDF could not be typeset: characters no font shows")
 
 

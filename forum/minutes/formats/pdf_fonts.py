@@ -200,4 +200,5 @@ def forget(text: str) -> None:
     did not give): from now on they are replaced too."""
     table = _table()
     for char in text:
-        table[ord(char)] = "" if unicodedata.category(char) in {"Cf", "Mn", "Me"} else "?"
+        if not _PRINTABLE_ASCII.fullmatch(char):  # never a letter of every text
+            table[ord(char)] = "" if unicodedata.category(char) in {"Cf", "Mn", "Me"} else "?"
