@@ -18,8 +18,8 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
 from forum.minutes.access import version_document
-from forum.minutes.formats.pdf import minutes_data, render_pdf_minutes
 from forum.minutes.formats import pdf_fonts
+from forum.minutes.formats.pdf import minutes_data, render_pdf_minutes
 from forum.minutes.formats.pdf_fonts import covered
 from forum.models import Intervention
 from forum.services.interventions import intervention_post
