@@ -16,6 +16,7 @@ from forum.minutes.blocks import BREAK, runs_text
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _A = f"{{{AKN_NS}}}"
+_P = _A + "p"
 # Characters XML 1.0 forbids (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/FFFF):
 # lxml refuses them outright, so they are dropped from user text.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -29,8 +30,10 @@ def clean(text: object) -> str:
 
 def element(parent, tag: str, text: object = None, **attrs) -> etree._Element:
     """An AKN child element; every text and attribute value passes through `clean`."""
-    values = {key: clean(value) for key, value in attrs.items() if value is not None}
-    node = etree.SubElement(parent, _A + tag, values)
+    node = etree.SubElement(parent, _A + tag)
+    for key, value in attrs.items():
+        if value is not None:
+            node.set(key, clean(value))
     if text is not None:
         node.text = clean(text)
     return node
@@ -48,6 +51,9 @@ def _append_text(node, text: str) -> None:
 def _run(parent, run: dict) -> None:
     if run["text"] == BREAK:
         element(parent, "eol")
+        return
+    if not run["marks"] and "href" not in run:
+        _append_text(parent, run["text"])
         return
     target = parent
     if run.get("href"):
@@ -85,7 +91,10 @@ class BlockBuilder:
 
     def add(self, parent, blocks: list[dict], lang: str = "") -> None:
         for block in blocks:
-            self.block(parent, block, block.get("lang") or lang)
+            if block["type"] == "p" and not lang and "lang" not in block:
+                runs(etree.SubElement(parent, _P), block["runs"])  # most of a long session
+            else:
+                self.block(parent, block, block.get("lang") or lang)
 
     def block(self, parent, block: dict, lang: str = "", in_list: bool = False) -> None:
         kind = block["type"]
@@ -125,6 +134,9 @@ class BlockBuilder:
             li = element(listed, "li")
             if block["ordered"] and number == block["start"] and number != 1:
                 li.set("value", str(number))  # where the numbering starts
+            if len(item) == 1 and item[0]["type"] == "p" and not item[0].get("lang"):
+                runs(li, item[0]["runs"])  # a tight item: its text, as HTML has it
+                continue
             for sub in item:
                 self.block(li, sub, sub.get("lang") or "", in_list=True)
 
