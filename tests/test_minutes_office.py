@@ -232,7 +232,9 @@ def test_docx_minutes_carry_the_html_content_with_real_styles(session_doc):
         ("Heading 1", "Parity figures"),
         ("Heading 1", "Method"),
     ]
-    assert ("List Bullet", "publish monthly") in styles
+    # The summary's bullets are a Word list (numbering), not typed bullets.
+    [bullet] = [p for p in document.paragraphs if p.text == "publish monthly"]
+    assert bullet.style.name == "List Paragraph" and bullet._p.pPr.numPr is not None
     speakers = [t for name, t in styles if name == "Intervention Speaker"]
     assert speakers[0] == "1.1 A participant from civil society said:"
     assert len(speakers) == len(item["interventions"])
