@@ -313,3 +313,19 @@ def test_a_character_a_font_map_promised_but_typst_could_not_show_is_replaced(ca
     finally:
         pdf_fonts._table.cache_clear()
     assert "Party ? time" in text
+
+
+def test_a_link_typst_would_refuse_keeps_its_text(cast):
+    consent_all(cast)
+    long = "https://example.org/" + "a" * 9000
+    post(
+        cast, "cora", f"An [empty]() link, a [long]({long}) one and [a good one](https://oas.org/)."
+    )
+    data = render_pdf_minutes(adopted_document(cast))
+    assert "An empty link, a long one and a good one." in pdf_text(data)
+    uris = [
+        annot.get_object()["/A"]["/URI"]
+        for page in reader(data).pages
+        for annot in page.get("/Annots", [])
+    ]
+    assert uris == ["https://oas.org/"]
