@@ -329,3 +329,17 @@ def test_a_link_typst_would_refuse_keeps_its_text(cast):
         for annot in page.get("/Annots", [])
     ]
     assert uris == ["https://oas.org/"]
+
+
+def test_what_pdf_ua_would_refuse_is_fitted_not_failed(cast):
+    """A heading five levels down, an empty one and quotes nested fifty deep are all a
+    delegate's to type; PDF/UA refuses skipped heading levels and typst deep nesting, so the
+    headings are moved up under their section and the deepest quotes set as text."""
+    consent_all(cast)
+    post(cast, "cora", "##### A deep heading\n\n###\n\nAfter it.")
+    post(cast, "gus", "> " * 50 + "Deeply quoted.")
+    data = render_pdf_minutes(adopted_document(cast))
+    text = pdf_text(data)
+    assert "A deep heading After it." in text and "Deeply quoted." in text
+    levels = [element.get("/S") for element in structure(data)]
+    assert "/H3" in levels and "/H5" not in levels

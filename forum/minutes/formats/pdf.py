@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.blocks import blocks_text, html_blocks, recommendation_text, runs_text
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -62,6 +62,10 @@ DRAFT_STANDARDS = ["ua-1"]
 # Minutes with more agenda items than one or more interventions than this get a table of
 # contents: beyond a few pages a printed copy needs one (on screen the bookmarks do the work).
 CONTENTS_FROM_INTERVENTIONS = 20
+
+# Lists and quotes nested deeper than this are set as their plain text (typst stops at a call
+# depth of 80, two calls a level; Markdown lets a delegate nest as deep as a post is long).
+MAX_DEPTH = 12
 
 _HEX = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -109,6 +113,41 @@ def _status(doc: dict) -> list[dict]:
     return runs + [_run(line[at:])]
 
 
+def _fit(blocks: list[dict], level: int = 2, depth: int = 0) -> tuple[list[dict], int]:
+    """What a speaker wrote, as PDF/UA takes it (else typst refuses the whole file): headings
+    that never skip a level below the section they sit in (level 2: "Interventions") and are
+    never empty, no table without columns, and lists and quotes nested at most MAX_DEPTH deep
+    (typst's call depth), deeper ones as their plain text. Returns the blocks and the level of
+    the last heading. The blocks are shared (forum/minutes/blocks.py): changed ones are copies."""
+    out = []
+    for block in blocks:
+        kind = block["type"]
+        if kind == "h":
+            if not runs_text(block["runs"]).strip():
+                continue
+            level = min(block["level"], level + 1)
+            block = {**block, "level": level} if level != block["level"] else block
+        elif kind == "table" and not block["align"]:
+            continue
+        elif kind in {"list", "quote"} and depth >= MAX_DEPTH:
+            block = _p(_run(blocks_text([block])), lang=block.get("lang", ""))
+        elif kind == "quote":
+            inner, level = _fit(block["blocks"], level, depth + 1)
+            block = {**block, "blocks": inner}
+        elif kind == "list":
+            items = []
+            for item in block["items"]:
+                inner, level = _fit(item, level, depth + 1)
+                items.append(inner)
+            block = {**block, "items": items}
+        out.append(block)
+    return out, level
+
+
+def _user_blocks(fragment: str, lang: str = "") -> list[dict]:
+    return _fit(html_blocks(fragment, lang))[0]
+
+
 # -- the document ------------------------------------------------------------------------------
 
 
@@ -148,7 +187,7 @@ def _intervention(iv: dict, language: str) -> dict:
     if iv["redacted"]:
         runs += [_run(" "), _run(headings()["redacted"], "note")]
     lang = iv.get("lang") or language
-    blocks = html_blocks(iv["body_html"], lang if lang != language else "")
+    blocks = _user_blocks(iv["body_html"], lang if lang != language else "")
     return {"type": "said", "runs": runs, "blocks": blocks}
 
 
@@ -184,7 +223,7 @@ def _recommendations(recs: list[dict]) -> dict:
     on across items); documents saved before they were numbered count from 1."""
     items = []
     for rec in recs:
-        blocks = html_blocks(rec["text_html"]) if rec.get("text_html") else []
+        blocks = _user_blocks(rec["text_html"]) if rec.get("text_html") else []
         blocks = blocks or [_p(_run(recommendation_text(rec)))]
         items.append([*blocks, _p(_run(audience_note(rec), "note"))])
     numbers = [rec.get("number") for rec in recs]
@@ -201,7 +240,7 @@ def _item(item: dict, language: str) -> list[dict]:
         out.append(_p(_run(item["description"])))
     if item["summary"]:
         out.append(_heading(2, words["summary"]))
-        summary = html_blocks(item["summary_html"])
+        summary = _user_blocks(item["summary_html"])
         out += summary or [_p(_run(item["summary_text"]))]
     out.append(_heading(2, words["interventions"]))
     if not item["interventions"]:
