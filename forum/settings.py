@@ -207,6 +207,15 @@ DEFAULT_FROM_EMAIL = (
 LANGUAGE_CODE = "en"
 # The four official languages of the OAS; every interface string has all four (a test checks).
 LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("pt", "Português")]
+# The languages an intervention may be written in (Intervention.language, the post frame's
+# "lang"): the interface languages and the other official languages of the United Nations, so
+# the minutes can mark a statement in Arabic, Chinese or Russian as such (lang, right to left).
+INTERVENTION_LANGUAGES = [
+    *LANGUAGES,
+    ("ar", "العربية"),
+    ("zh", "中文"),
+    ("ru", "Русский"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from forum.minutes import views as minutes_views
-from forum.room import notices as notices_views
 from forum.room import contributions as contribution_views
+from forum.room import notices as notices_views
 from forum.room import preview as preview_views
 from forum.room import screen as screen_views
 from forum.room import views

@@ -39,8 +39,8 @@ Shape (schema "roundtables.minutes/1"):
      "items": [{"id", "position", "title", "description",
                 "summary" (the rapporteur's Markdown, "" when none), "summary_html", "summary_text",
                 "interventions": [{"id", "number" ("2.3"), "kind", "speaker", "speaker_key",
-                                   "sentence", "body_html",
-                                   "body_text", "redacted"}],
+                                   "sentence", "body_html", "body_text", "redacted",
+                                   "lang" (what it is written in, else the room's language)}],
                 "consensus_checks": [{"id", "proposition", "status", "outcome", "options",
                                       "rule", "voters", "weighted", "support", "sectors":
                                       [{"slug", "name", "voters", "weight", "distribution"}],
@@ -249,6 +249,7 @@ def _intervention(
         "body_html": body_html,
         "body_text": html_to_text(body_html),
         "redacted": redacted,
+        "lang": row.language or room.language or DEFAULT_LANGUAGE,
     }
 
 

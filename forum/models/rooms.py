@@ -318,6 +318,9 @@ class Intervention(models.Model):
     # `redacted_html`.
     body_md = models.TextField()
     body_html = models.TextField()
+    # What it is written in (a code of settings.INTERVENTION_LANGUAGES); blank: the room's.
+    # The minutes mark a statement in another language so each format can set it as such.
+    language = models.CharField(max_length=8, blank=True, default="")
     redacted_html = models.TextField(null=True, blank=True)
     redaction_reason = models.TextField(blank=True)
     # Why it is held or hidden, in words the moderators can read.

@@ -3,6 +3,7 @@ and parity figures; and signing out. Views parse, call one selector or service, 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,8 +17,8 @@ from forum.minutes.when import session_when
 from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
 from forum.parity import parity_figures
-from forum.room.notices import notices_choices
 from forum.room.contributions import contributions_context
+from forum.room.notices import notices_choices
 from forum.room.strings import room_strings
 from forum.services.acting import current_agenda_item
 from forum.services.notices import seat_set_language
@@ -120,6 +121,8 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             "when": session_when(room),
             "notices": notices_choices(request, seat),
             "contributions": contributions_context(room, seat),
+            # What the composer offers to say an intervention is written in.
+            "post_languages": settings.INTERVENTION_LANGUAGES,
         },
     )
 

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from forum.secretariat import outbox, room_views, views
-from forum.secretariat import contributions, room_views, views
+from forum.secretariat import contributions, outbox, room_views, views
 
 urlpatterns = [
     path("", views.index, name="secretariat"),

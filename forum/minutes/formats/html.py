@@ -7,6 +7,7 @@ from html import escape
 
 from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
+    RIGHT_TO_LEFT,
     attendance_head,
     attendance_line,
     attendance_rows,
@@ -15,6 +16,7 @@ from forum.minutes.formats.common import (
     headings,
     in_minutes_language,
     minutes_title,
+    other_language,
     outcome_text,
     parity_head,
     parity_table,
@@ -53,6 +55,14 @@ def _e(text: object) -> str:
 
 def _ths(cells: list[str]) -> str:
     return "".join(f"<th>{_e(cell)}</th>" for cell in cells)
+
+
+def _lang(part: dict, doc: dict) -> str:
+    """lang (and dir for a right-to-left script) of a part in another language."""
+    lang = other_language(part, doc)
+    if not lang:
+        return ""
+    return f' lang="{_e(lang)}"' + (' dir="rtl"' if lang in RIGHT_TO_LEFT else "")
 
 
 def _check_html(check: dict) -> str:
@@ -163,7 +173,7 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
             # body_html is the product's sanitised HTML (moderation/sanitize.py).
             out.append(
                 f'<div class="intervention"><p class="said">{_e(said_line(iv))}{note}</p>'
-                f'<div class="body">{iv["body_html"]}</div></div>'
+                f'<div class="body"{_lang(iv, doc)}>{iv["body_html"]}</div></div>'
             )
         if item["consensus_checks"]:
             out.append(f"<h3>{_e(words['consensus_checks'])}</h3>")
