@@ -28,6 +28,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from forum.minutes.blocks import blocks_text, html_blocks, recommendation_text, runs_text
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -256,6 +257,25 @@ def _item(item: dict, language: str) -> list[dict]:
     return out
 
 
+def _annex(doc: dict, language: str) -> list[dict]:
+    """The annex of written contributions, their structure kept as in interventions."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return []
+    out = [_heading(1, annex_words.annex_title()), _p(_run(annex_words.annex_intro(), "note"))]
+    for entry in entries:
+        out.append(_heading(2, annex_words.contribution_heading(entry)))
+        lang = entry.get("lang") or language
+        lang = lang if lang != language else ""
+        if entry.get("summary_html"):
+            out.append(_p(_run(annex_words.summary_label(), "b")))
+            out += _user_blocks(entry["summary_html"], lang)
+        out += _user_blocks(entry["body_html"], lang)
+        if entry.get("attachment"):
+            out.append(_p(_run(annex_words.attachment_line(entry), "note")))
+    return out
+
+
 def _creation_date(doc: dict) -> list[int] | None:
     """The version's adoption (else its saving) in UTC, as the template's [y, m, d, h, min, s];
     None for a live draft."""
@@ -301,6 +321,7 @@ def minutes_data(doc: dict) -> dict:
         body += [_heading(1, words["parity"]), _table([parity_head(), *rows]), _p(_run(closing))]
         body.append(_heading(1, words["method"]))
         body += [_p(_run(f"{p['title']}.", "b"), _run(" " + p["text"])) for p in doc["method"]]
+        body += _annex(doc, language)
         return {
             "title": minutes_title(doc),
             "lang": language,
