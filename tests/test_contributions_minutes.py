@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -75,6 +76,8 @@ def _text(fmt: str, data) -> str:
         return " ".join(etree.fromstring(data).itertext())
     if fmt == "json":
         return json.dumps(json.loads(data), ensure_ascii=False)
+    if fmt == "md":
+        return re.sub(r"\\(.)", r"\1", data)  # Markdown escapes speakers' punctuation
     return data
 
 

@@ -41,18 +41,18 @@ def first_item(cast) -> str:
 
 
 def pdf_bytes(pages: list[str], author: str = "") -> bytes:
-    """A real PDF (ReportLab), one page per string."""
-    from reportlab.pdfgen import canvas
+    """A real PDF (typst, the pages given as data), one page per string."""
+    import json
 
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer)
-    if author:
-        pdf.setAuthor(author)
-    for text in pages:
-        pdf.drawString(72, 720, text)
-        pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    import typst
+
+    source = (
+        b"#let data = json(bytes(sys.inputs.data))\n"
+        b"#set document(author: data.author)\n"
+        b"#for (i, text) in data.pages.enumerate() { if i > 0 { pagebreak() }; text }\n"
+    )
+    data = json.dumps({"pages": pages, "author": author})
+    return typst.compile(source, format="pdf", sys_inputs={"data": data})
 
 
 def docx_bytes(paragraphs: list[str], author: str = "Secretariat template") -> bytes:
