@@ -306,7 +306,7 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             "contribution.published",
             "A moderator published a written contribution: `summary_html` (may be empty), "
-            "`body_html`, `attachment` ({\"kind\", \"bytes\", \"url\"} or null).",
+            '`body_html`, `attachment` ({"kind", "bytes", "url"} or null).',
             CONTRIBUTION,
         ),
         EventKind(
