@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.urls import reverse
@@ -98,14 +99,28 @@ def check_attachment_size(size: int) -> None:
         )
 
 
-def _check_attachment(data: bytes, limit: int) -> tuple[str, list[dict]]:
+@dataclass(frozen=True)
+class ReadAttachment:
+    data: bytes
+    kind: str
+    parts: list[dict]
+
+
+def read_attachment(data: bytes | None) -> ReadAttachment | None:
+    """The attachment's kind and text, read before any transaction: parsing a long PDF takes
+    about a second (300 pages), and the room's lock is held for none of it."""
+    if data is None:
+        return None
     check_attachment_size(len(data))
     try:
         kind = attachment_kind(data)
-        parts = extract_parts(data, kind)
+        return ReadAttachment(data, kind, extract_parts(data, kind))
     except AttachmentError as exc:
         raise ServiceError("invalid_attachment", str(exc), field="attachment") from None
-    words = sum(count_words(p["text"]) for p in parts if p["place"] != "properties")
+
+
+def _attachment_words(read: ReadAttachment, limit: int) -> None:
+    words = sum(count_words(p["text"]) for p in read.parts if p["place"] != "properties")
     if words > limit:
         raise ServiceError(
             "too_many_words",
@@ -114,7 +129,6 @@ def _check_attachment(data: bytes, limit: int) -> tuple[str, list[dict]]:
             field="attachment",
             limit=limit,
         )
-    return kind, parts
 
 
 def find_mentions(room: RoundTable, contribution: Contribution) -> list[dict]:
@@ -144,15 +158,15 @@ def find_mentions(room: RoundTable, contribution: Contribution) -> list[dict]:
     return found
 
 
-def _set_attachment(contribution: Contribution, data: bytes | None, limit: int) -> None:
-    if data is None:
+def _set_attachment(contribution: Contribution, read: ReadAttachment | None, limit: int) -> None:
+    if read is None:
         return
-    kind, parts = _check_attachment(data, limit)
-    contribution.attachment = data
-    contribution.attachment_kind = kind
-    contribution.attachment_bytes = len(data)
-    contribution.attachment_sha256 = hashlib.sha256(data).hexdigest()
-    contribution.attachment_parts = parts
+    _attachment_words(read, limit)
+    contribution.attachment = read.data
+    contribution.attachment_kind = read.kind
+    contribution.attachment_bytes = len(read.data)
+    contribution.attachment_sha256 = hashlib.sha256(read.data).hexdigest()
+    contribution.attachment_parts = read.parts
     contribution.attachment_withheld = False
 
 
@@ -190,7 +204,6 @@ def _author(seat_id: int) -> tuple[Seat, RoundTable]:
     return seat, room
 
 
-@transaction.atomic
 def contribution_submit(
     *,
     seat_id: int,
@@ -203,6 +216,19 @@ def contribution_submit(
     moderators. Refusals: forbidden, room_closed, consent_required, not_found,
     contributions_closed, contributions_not_open, deadline_passed, invalid_body, too_large,
     too_many_words, invalid_attachment."""
+    return _submit(
+        seat_id=seat_id,
+        agenda_item=agenda_item,
+        body=body,
+        summary=summary,
+        read=read_attachment(attachment),
+    )
+
+
+@transaction.atomic
+def _submit(
+    *, seat_id: int, agenda_item: str, body: str, summary: str, read: ReadAttachment | None
+) -> Contribution:
     seat, room = _author(seat_id)
     item = AgendaItem.objects.filter(room=room, public_id=agenda_item).first()
     if item is None:
@@ -225,7 +251,7 @@ def contribution_submit(
         attribution=attribute(seat).as_payload(),
         submitted_at=now,
     )
-    _set_attachment(contribution, attachment, window.word_limit)
+    _set_attachment(contribution, read, window.word_limit)
     _held(room, contribution)
     return contribution
 
@@ -246,7 +272,6 @@ def _own(seat: Seat, public_id: object) -> Contribution:
     return contribution
 
 
-@transaction.atomic
 def contribution_resubmit(
     *,
     seat_id: int,
@@ -259,6 +284,26 @@ def contribution_resubmit(
     """Send an edited contribution again, after the moderators asked for changes (also after
     the deadline: they asked). `attachment` None keeps the one sent before, unless
     `remove_attachment`. Refusals as contribution_submit's, and invalid_state."""
+    return _resubmit(
+        seat_id=seat_id,
+        contribution_id=contribution_id,
+        body=body,
+        summary=summary,
+        read=read_attachment(attachment),
+        remove_attachment=remove_attachment,
+    )
+
+
+@transaction.atomic
+def _resubmit(
+    *,
+    seat_id: int,
+    contribution_id: str,
+    body: str,
+    summary: str,
+    read: ReadAttachment | None,
+    remove_attachment: bool,
+) -> Contribution:
     seat, room = _author(seat_id)
     contribution = _own(seat, contribution_id)
     if contribution.status != Contribution.Status.CHANGES_REQUESTED:
@@ -274,11 +319,11 @@ def contribution_resubmit(
     contribution.summary_md = summary
     contribution.summary_html = render_markdown(summary) if summary else ""
     contribution.words = words
-    if remove_attachment and attachment is None:
+    if remove_attachment and read is None:
         contribution.attachment, contribution.attachment_kind = None, ""
         contribution.attachment_bytes, contribution.attachment_sha256 = 0, ""
         contribution.attachment_parts = []
-    _set_attachment(contribution, attachment, limit)
+    _set_attachment(contribution, read, limit)
     contribution.revision += 1
     contribution.submitted_at = timezone.now()
     _held(room, contribution)
