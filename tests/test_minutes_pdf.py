@@ -159,6 +159,7 @@ def test_adopted_minutes_are_a_tagged_pdfa_and_pdfua_file_with_title_date_and_la
     xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
     assert "<pdfaid:part>2</pdfaid:part>" in xmp and "<pdfaid:conformance>A" in xmp
     assert "<pdfuaid:part>1</pdfuaid:part>" in xmp
+    assert b"/ByteRange" not in data  # only the submission package's copy is signed
     assert pdf.metadata.title == "Minutes: Test round table"
     adopted = doc["version"]["adopted_at"]  # "2026-...T10:00:00.123+00:00"
     stamp = re.sub(r"[-:T]", "", adopted[:19])

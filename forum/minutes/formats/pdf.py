@@ -12,6 +12,9 @@ blocks and runs (forum/minutes/blocks.py), handed over in `sys.inputs`, and the 
 typesetting/minutes.typ shows each string as text. Nothing of the document is ever spliced
 into typst markup, so markup typed by a delegate prints as typed and does nothing.
 
+typst runs in a process of its own (typeset.py: its memoized work, hundreds of megabytes for
+long minutes, goes back when it ends; a run that hangs is stopped).
+
 A pure function of the document: the same document gives the same bytes (typst takes its
 date from the document and nothing from the clock), because the submission package hashes
 its files.
@@ -22,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,13 +53,14 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
-from forum.minutes.formats.pdf_fonts import TEXT_FONTS, fonts_for, forget, shown
+from forum.minutes.formats.pdf_fonts import TEXT_FONTS, forget, needs_system_fonts, shown
 from forum.minutes.when import time_text
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_DIR = Path(__file__).resolve().with_name("typesetting")
-TEMPLATE = TEMPLATE_DIR / "minutes.typ"
+PROJECT_DIR = Path(__file__).resolve().parents[3]  # where `python -m forum...` finds forum
+# Minutes of 5,000 interventions take seconds; a loaded machine may take ten times as long.
+TYPESET_TIMEOUT = 300
 
 # A saved version is an archival record; a live draft (no date of its own) is accessible only.
 ARCHIVE_STANDARDS = ["a-2a", "ua-1"]
@@ -360,30 +366,36 @@ def _unescape(quoted: str) -> str:
     )
 
 
-def _compile(data: dict) -> bytes:
-    import typst
+def _typeset(text: str, standards: list[str]) -> subprocess.CompletedProcess:
+    """typst in a process of its own (forum/minutes/formats/typeset.py says why)."""
+    fonts = "system" if needs_system_fonts(text) else "embedded"
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "forum.minutes.formats.typeset", ",".join(standards), fonts],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            cwd=PROJECT_DIR,
+            timeout=TYPESET_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"typst took over {TYPESET_TIMEOUT} s for the minutes PDF") from None
 
+
+def _compile(data: dict) -> bytes:
     standards = ARCHIVE_STANDARDS if data["date"] else DRAFT_STANDARDS
     for _attempt in range(5):
-        text = _json(data)
-        compiler = typst.Compiler(
-            root=str(TEMPLATE_DIR), font_paths=fonts_for(text), ignore_system_fonts=True
-        )
-        try:
-            return compiler.compile(
-                input=str(TEMPLATE),
-                format="pdf",
-                sys_inputs={"minutes": text},
-                pdf_standards=standards,
-            )
-        except typst.TypstError as error:
-            # A character a font's map lists but its shaping could not show: replace it
-            # from now on and typeset again. Anything else is a bug of the template.
-            unshown = _UNSHOWN.search(str(error))
-            if not unshown:
-                raise
-            log.warning("minutes PDF: %s; replaced and typeset again", error)
-            forget(_unescape(unshown.group(1) or unshown.group(2)))
+        done = _typeset(_json(data), standards)
+        if done.returncode == 0:
+            return done.stdout
+        message = done.stderr.decode("utf-8", "replace")
+        # A character a font's map lists but its shaping could not show: replace it from now
+        # on and typeset again. Anything else is a bug of the template.
+        unshown = _UNSHOWN.search(message)
+        if not unshown:
+            raise RuntimeError(f"typst could not typeset the minutes: {message}")
+        log.warning("minutes PDF: %s; replaced and typeset again", message)
+        forget(_unescape(unshown.group(1) or unshown.group(2)))
     raise RuntimeError("the minutes PDF could not be typeset: characters no font shows")
 
 

@@ -62,9 +62,9 @@ def typst_fonts(system: bool = True):
     return typst.Fonts(include_system_fonts=False, font_paths=font_dirs() if system else [])
 
 
-def fonts_for(text: str):
-    """The fonts for typesetting `text` (already `shown`): typst's own when they show it all."""
-    return typst_fonts(bool(_BEYOND_EMBEDDED.search(text)))
+def needs_system_fonts(text: str) -> bool:
+    """Whether `text` (already `shown`) needs more than typst's own fonts."""
+    return bool(_BEYOND_EMBEDDED.search(text))
 
 
 # -- coverage ----------------------------------------------------------------------------------
