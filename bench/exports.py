@@ -115,9 +115,11 @@ def build(interventions: int) -> tuple:
 
 
 def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, float, int]]]:
-    """(the leak check's time, {format: (load, render, bytes)}), best of `repeat` each."""
+    """(the leak check's time, {format: (load, render, bytes)}, the six formats rendered
+    together as a package renders them: the PDF typeset beside the others), best of `repeat`
+    each."""
     from forum.minutes.access import version_document
-    from forum.minutes.formats.registry import exports
+    from forum.minutes.formats.registry import exports, render_formats
     from forum.minutes.leak import _VERDICTS, leak_check_document
     from forum.models import MinutesVersion
 
@@ -145,7 +147,12 @@ def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, f
             if best is None or t2 - t0 < best[0] + best[1]:
                 best = (t1 - t0, t2 - t1, size)
         results[fmt] = best
-    return check, results
+    together = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        render_formats(load(), tuple(exports()))
+        together = min(together or 1e9, time.perf_counter() - t0)
+    return check, results, together
 
 
 def main() -> int:
@@ -161,7 +168,7 @@ def main() -> int:
         t0 = time.perf_counter()
         room, version, saved = build(args.interventions)
         built = time.perf_counter() - t0
-        check, results = measure(room, version, args.repeat)
+        check, results, together = measure(room, version, args.repeat)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(
@@ -180,8 +187,13 @@ def main() -> int:
             f"{fmt:<9} {load * 1000:8.0f} {render * 1000:10.0f} "
             f"{(load + render) * 1000:9.0f} {size / 1024:9.0f}K"
         )
+    print(f"the six formats one after another, with the leak check: {total * 1000:.0f} ms")
+    total = check + together
     verdict = "within" if total < 5 else "OVER"
-    print(f"all six formats with the leak check: {total * 1000:.0f} ms ({verdict} the 5 s aim)")
+    print(
+        f"the six formats together (the PDF typeset beside the others, as a package is made), "
+        f"with the leak check: {total * 1000:.0f} ms ({verdict} the 5 s aim)"
+    )
     return 0
 
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from forum.minutes import signing
 from forum.minutes.access import version_document
-from forum.minutes.formats.registry import exports
+from forum.minutes.formats.registry import render_formats
 from forum.minutes.leak import leak_check, leak_check_document
 from forum.models import Contribution, RoundTable, Submission
 
@@ -68,12 +68,7 @@ def _recommendations(submission: Submission, doc: dict) -> list[dict]:
 def package_files(submission: Submission) -> dict[str, bytes]:
     """Every file of the package but the manifest, by name."""
     doc = version_document(submission.version)
-    rendered = exports()
-    files = {}
-    for fmt in MINUTES_FILES:
-        render, _content_type = rendered[fmt]
-        data = render(doc)
-        files[f"minutes.{fmt}"] = data if isinstance(data, bytes) else data.encode("utf-8")
+    files = {f"minutes.{fmt}": data for fmt, data in render_formats(doc, MINUTES_FILES).items()}
     files["minutes.pdf"] = signing.sign_pdf(files["minutes.pdf"])
     recommendations = _recommendations(submission, doc)
     files["recommendations.json"] = (

@@ -27,6 +27,7 @@ import logging
 import re
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -401,3 +402,14 @@ def _compile(data: dict) -> bytes:
 
 def render_pdf_minutes(doc: dict) -> bytes:
     return _compile(minutes_data(doc))
+
+
+# Typesetting waits on typst's process: a thread per PDF being made is all it takes to let
+# the caller render other formats on the machine's other core meanwhile.
+_TYPESETTERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="typeset")
+
+
+def start_pdf_minutes(doc: dict) -> Future:
+    """Start typesetting the PDF and return at once: `.result()` is the PDF, or raises what
+    render_pdf_minutes would. The data is made here, in the caller's thread and language."""
+    return _TYPESETTERS.submit(_compile, minutes_data(doc))

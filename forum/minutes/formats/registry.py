@@ -7,7 +7,7 @@ from forum.minutes.formats.docx import render_docx_minutes
 from forum.minutes.formats.html import render_html_minutes
 from forum.minutes.formats.json import render_json_minutes
 from forum.minutes.formats.markdown import render_markdown_minutes
-from forum.minutes.formats.pdf import render_pdf_minutes
+from forum.minutes.formats.pdf import render_pdf_minutes, start_pdf_minutes
 
 
 def exports() -> dict:
@@ -26,3 +26,19 @@ def exports() -> dict:
         "json": (render_json_minutes, "application/json"),
         "akn.xml": (render_akn_minutes, "application/akn+xml"),
     }
+
+
+def render_formats(doc: dict, formats: tuple[str, ...]) -> dict[str, bytes]:
+    """The document in each of `formats`, as bytes. The PDF is typeset in typst's own process
+    while the others render here, so a package of all of them takes about as long as its
+    slowest format rather than the sum (the PDF of long minutes is most of it)."""
+    renderers = exports()
+    pending = start_pdf_minutes(doc) if "pdf" in formats else None
+    out = {}
+    for fmt in formats:
+        if fmt != "pdf":
+            data = renderers[fmt][0](doc)
+            out[fmt] = data if isinstance(data, bytes) else data.encode("utf-8")
+    if pending is not None:
+        out["pdf"] = pending.result()
+    return {fmt: out[fmt] for fmt in formats}
