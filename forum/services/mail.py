@@ -22,7 +22,7 @@ import re
 import smtplib
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.charset import QP, Charset
 from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
@@ -34,23 +34,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from forum.models import MailAttempt, OutboxMessage, RoundTable, Seat
+from forum.services.delivery import BACKOFF, LEASE, MAX_ATTEMPTS
 from moderation.guard import mentions_of_others, place
 
 logger = logging.getLogger("forum.mail")
 
-# The wait after failed attempt n before attempt n + 1, as for webhooks: about 44.6 hours from
-# the first attempt to the last.
-BACKOFF = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=6),
-    timedelta(hours=12),
-    timedelta(hours=24),
-)
-MAX_ATTEMPTS = len(BACKOFF) + 1  # 8
-LEASE = timedelta(minutes=5)
+# Retries follow the webhooks' schedule (about 44.6 hours from the first attempt to the last)
+# and claim a message for as long as a delivery.
 INTERRUPTED = "interrupted: the sender stopped before recording an outcome"
 ERROR_EXCERPT = 300
 
