@@ -69,7 +69,9 @@ def _one_of(*choices: str):
 
 
 def _language(value: Any) -> str:
-    if value not in {code for code, _name in settings.INTERVENTION_LANGUAGES}:
+    # A set lookup of a list or a dict would raise TypeError, not the refusal: check the type.
+    codes = {code for code, _name in settings.INTERVENTION_LANGUAGES}
+    if not isinstance(value, str) or value not in codes:
         raise ValueError
     return value
 

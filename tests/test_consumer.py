@@ -93,7 +93,7 @@ async def test_a_post_in_an_unknown_language_is_refused_and_posts_nothing(cast, 
     sock, _, _ = await sockets(cast.cora.user)
     await sock.recv_type("welcome")
     await consent(sock)
-    for lang in ("xx", "EN", 3, ""):
+    for lang in ("xx", "EN", 3, "", {"code": "en"}, ["en"]):
         frame = post("Hello", lang=lang)
         await sock.send(frame)
         error = await sock.recv_type("error")
