@@ -47,12 +47,20 @@ staff: $(VENV)/.installed
 ENGINE_NEUTRAL_TESTS := test_xss test_sanitize test_leakguard test_permissions test_translations \
   test_plain_input test_fuzz_frames test_fuzz_forms test_fuzz_csv test_leak_property \
   test_disclosure_property test_settings test_architecture
+# Both passes run on TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=1: one process, in the
+# collected order). A worker takes a whole module at a time (--dist loadfile), so a module's
+# live server, browser or cluster starts once; the modules that start real processes are
+# handed out first (tests/conftest.py). Each worker has its own SQLite file and PostgreSQL
+# test database; clusters, live servers and private Redis servers pick their own free ports,
+# databases and Redis key prefixes.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: $(VENV)/.installed-test lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 	@problem="$$($(PY) -c 'from tests.support.cluster import postgres_problem; print(postgres_problem() or "")')"; \
 	if [ -z "$$problem" ]; then \
 	  echo "== the in-process suite again, on PostgreSQL =="; \
-	  TEST_DATABASE=postgres $(PY) -m pytest -m "not multiprocess and not browser" \
+	  TEST_DATABASE=postgres $(PY) -m pytest $(XDIST) -m "not multiprocess and not browser" \
 	    $(foreach t,$(ENGINE_NEUTRAL_TESTS),--ignore=tests/$(t).py) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "FAILED: PostgreSQL is required when CI=true: $$problem"; exit 1; \
