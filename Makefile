@@ -30,6 +30,9 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py signing_keys
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@echo "Sending e-mail every 5 s: .eml files under var/mail/ unless EMAIL_URL is set (log: var/send_mail.log)"
+	@$(RUN_ENV) $(PY) manage.py send_mail --loop --interval 5 >>"$${DATA_DIR:-var}/send_mail.log" 2>&1 & mailer=$$!; \
+	trap 'kill $$mailer 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 forum.asgi:application
 
 # A staff account for the secretariat, in the database `make run` serves (asks for the password).

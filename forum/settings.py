@@ -185,9 +185,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
+# E-mail (forum/services/mail.py queues it, `manage.py send_mail` sends it). EMAIL_URL names the
+# SMTP server (forum/mail_url.py: smtp://, smtp+tls://, smtp+ssl://); without it every message
+# is written as an .eml file under DATA_DIR/mail, so the whole flow works with nothing installed.
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
+if EMAIL_URL:
+    from forum.mail_url import EmailUrlError, parse_email_url
+
+    try:
+        globals().update(parse_email_url(EMAIL_URL))
+    except EmailUrlError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+else:
+    EMAIL_BACKEND = "forum.services.mail_files.EmlFileBackend"
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = (
+    os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "Round tables <noreply@localhost>"
+)
+
 LANGUAGE_CODE = "en"
 # The four official languages of the OAS; every interface string has all four (a test checks).
 LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("pt", "Português")]
+# The languages an intervention may be written in (Intervention.language, the post frame's
+# "lang"): the interface languages and the other official languages of the United Nations, so
+# the minutes can mark a statement in Arabic, Chinese or Russian as such (lang, right to left).
+INTERVENTION_LANGUAGES = [
+    *LANGUAGES,
+    ("ar", "العربية"),
+    ("zh", "中文"),
+    ("ru", "Русский"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True

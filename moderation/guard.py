@@ -112,3 +112,22 @@ def whole_identity(room: RoundTable, words: str) -> bool:
         key in {folded(i.name), folded(i.email), folded(i.organization or "")}
         for i in room_identities(room)
     )
+
+
+def mentions_of_others(room: RoundTable, text: str, seat: Seat | None) -> list[Mention]:
+    """The mentions in `text` of a seat holder of `room` other than `seat`'s own (a message to
+    a participant may greet them by name), that no standing statement covers.
+
+    The room's one cached matcher finds every mention; those lying within a match of the
+    recipient's own identity are theirs. (A matcher per recipient without them would cost
+    a tenth of a second each in a room of 200.)"""
+    found = mentions_in(room, text)
+    if found and seat is not None and seat.identity_erased_at is None:
+        own = Identity(
+            name=str(seat.user),
+            email=seat.user.email or seat.user.username,
+            organization=None,  # never written into a message, so never excused either
+        )
+        spans = IdentityMatcher((own,)).find(text)
+        found = [m for m in found if not any(o.start <= m.start and m.end <= o.end for o in spans)]
+    return unstated(text, found, stated_words(room))

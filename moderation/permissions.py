@@ -66,6 +66,10 @@ class Action(StrEnum):
         "moderate_notes"  # publish (redacted) or decline a comment or note held for a name
     )
     ADOPT_MINUTES = "adopt_minutes"
+    CONTRIBUTE = "contribute"  # send a written contribution to an agenda item, edit it if asked
+    MODERATE_CONTRIBUTIONS = (
+        "moderate_contributions"  # publish a written contribution, ask for changes, decline it
+    )
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -105,6 +109,8 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.COMMENT_MINUTES: frozenset({CHAIR, MODERATOR, RAPPORTEUR, DELEGATE}),
     Action.MODERATE_NOTES: frozenset({CHAIR, RAPPORTEUR}),
     Action.ADOPT_MINUTES: frozenset({CHAIR}),
+    Action.CONTRIBUTE: frozenset({DELEGATE}),
+    Action.MODERATE_CONTRIBUTIONS: RUNS_THE_ROOM,
 }
 
 _REFUSALS = {
@@ -141,6 +147,10 @@ _REFUSALS = {
     Action.ADOPT_MINUTES: gettext_noop("Only the chair adopts the minutes."),
     Action.MODERATE_NOTES: gettext_noop(
         "Only the rapporteur and the chair publish or decline held comments and notes."
+    ),
+    Action.CONTRIBUTE: gettext_noop("Only delegates send written contributions."),
+    Action.MODERATE_CONTRIBUTIONS: gettext_noop(
+        "Only the chair and the moderators publish, return or decline written contributions."
     ),
 }
 

@@ -323,6 +323,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             client_id=fields["client_id"],
             body=fields["body"],
             kind=fields.get("kind", "statement"),
+            # Unsaid, what the poster reads the interface in (the service checks it is one
+            # of the intervention languages, else takes the room's).
+            language=fields.get("lang") or self.language,
         )
         ack = {"type": "ack", "client_id": frame.client_id, "seq": result.seq}
         if result.held_reason:

@@ -51,6 +51,15 @@ INTERVENTION = {
     "agenda_item": str,
     "created_at": str,
 }
+CONTRIBUTION = {
+    "id": str,
+    "agenda_item": str,
+    "attribution": ATTRIBUTION,
+    "summary_html": str,
+    "body_html": str,
+    "attachment": (dict, type(None)),
+    "published_at": str,
+}
 SEAT = {"seat": str, "attribution": ATTRIBUTION}  # seat: opaque per-room handle
 MODERATORS_ONLY = (MODERATORS,)
 # Every floor event carries the whole floor after the change, so a client just redraws it.
@@ -278,6 +287,39 @@ KINDS: dict[str, EventKind] = {
             "minutes.adopted",
             "The chair adopted a version of the minutes: frozen, with the SHA-256 of its content.",
             {"version": int, "content_sha256": str, "adopted_at": str},
+        ),
+        EventKind(
+            "contribution.submitted",
+            "A delegate sent (or, `revision` > 1, sent again) a written contribution to an "
+            "agenda item; it waits for the moderators. `mentions` counts the places where it "
+            "names a participant (the room page lists them).",
+            {
+                "id": str,
+                "agenda_item": str,
+                "attribution": ATTRIBUTION,
+                "author": str,
+                "revision": int,
+                "mentions": int,
+            },
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "contribution.published",
+            "A moderator published a written contribution: `summary_html` (may be empty), "
+            '`body_html`, `attachment` ({"kind", "bytes", "url"} or null).',
+            CONTRIBUTION,
+        ),
+        EventKind(
+            "contribution.returned",
+            "A moderator asked the author of a written contribution for changes.",
+            {"id": str, "author": str},
+            audiences=MODERATORS_ONLY,
+        ),
+        EventKind(
+            "contribution.declined",
+            "A moderator declined a written contribution.",
+            {"id": str, "author": str},
+            audiences=MODERATORS_ONLY,
         ),
         EventKind(
             "agenda.current_changed",

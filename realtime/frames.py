@@ -68,6 +68,12 @@ def _one_of(*choices: str):
     return parse
 
 
+def _language(value: Any) -> str:
+    if value not in {code for code, _name in settings.INTERVENTION_LANGUAGES}:
+        raise ValueError
+    return value
+
+
 def _list(value: Any) -> list:
     if not isinstance(value, list) or len(value) > 20:
         raise ValueError
@@ -109,6 +115,11 @@ FRAME_FIELDS: dict[str, dict[str, tuple]] = {
         "client_id": (_uuid, True, gettext_noop("a UUID chosen by the client")),
         "body": (_text, True, gettext_noop("Markdown text")),
         "kind": (_text, False, gettext_noop("statement, question, reply or point_of_order")),
+        "lang": (
+            _language,
+            False,
+            gettext_noop("the language it is written in: en, es, fr, pt, ar, zh or ru"),
+        ),
     },
     "consent": {"rule": (_text, True, gettext_noop("the room's rule, e.g. chatham-house"))},
     "resume": {

@@ -69,6 +69,40 @@ async def test_repeated_client_id_is_acknowledged_again_and_not_posted_twice(cas
     assert count == 1
 
 
+async def test_a_post_says_its_language_else_the_posters_interface_language(cast, sockets):
+    sock, _, _ = await sockets(cast.cora.user, language="fr")
+    await sock.recv_type("welcome")
+    await consent(sock)
+    said = [post("مرحبا", lang="ar"), post("Bonjour à tous")]
+    for frame in said:
+        await sock.send(frame)
+        await sock.recv_type("ack")
+    stored = await database_sync_to_async(
+        lambda: {
+            str(row.client_id): row.language
+            for row in Intervention.objects.filter(client_id__in=[f["client_id"] for f in said])
+        }
+    )()
+    assert stored == {said[0]["client_id"]: "ar", said[1]["client_id"]: "fr"}
+    events = await sock.events(3)  # the consent, then both posts
+    posted = [e["data"]["lang"] for e in events if e["kind"] == "intervention.posted"]
+    assert posted == ["ar", "fr"]
+
+
+async def test_a_post_in_an_unknown_language_is_refused_and_posts_nothing(cast, sockets):
+    sock, _, _ = await sockets(cast.cora.user)
+    await sock.recv_type("welcome")
+    await consent(sock)
+    for lang in ("xx", "EN", 3, ""):
+        frame = post("Hello", lang=lang)
+        await sock.send(frame)
+        error = await sock.recv_type("error")
+        assert (error["code"], error["field"]) == ("invalid_frame", "lang")
+        assert "en, es, fr, pt, ar, zh or ru" in error["message"]
+        assert error["client_id"] == frame["client_id"]
+    assert not await database_sync_to_async(Intervention.objects.exists)()
+
+
 @pytest.mark.parametrize(
     "raw, code, field",
     [

@@ -13,9 +13,8 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-import forum.minutes.formats.pdf as minutes_pdf
-import forum.minutes.formats.pdf_text as minutes_pdf_text
-from forum.minutes.blocks import html_blocks
+import forum.minutes.formats.pdf_fonts as pdf_fonts
+from forum.minutes.blocks import blocks_text, html_blocks
 from forum.minutes.document import content_sha256, minutes_document
 from forum.minutes.formats.common import status_line
 from forum.minutes.formats.docx import ZIP_TIME, render_docx_minutes
@@ -26,6 +25,7 @@ from forum.services.interventions import intervention_post
 from forum.services.recommendations import recommendation_save
 from moderation.sanitize import render_markdown
 from tests.support.minutes import consent_all, identities, run_session
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -78,16 +78,15 @@ def session_doc(cast) -> dict:
 
 
 @pytest.fixture
-def builtin_fonts(monkeypatch, tmp_path):
-    """Render with Helvetica and Courier, as on a machine without DejaVu."""
+def no_system_fonts(monkeypatch, tmp_path):
+    """Render with typst's own fonts only, as on a machine without DejaVu or Noto."""
 
     def clear():
-        for cached in (minutes_pdf_text.fonts, minutes_pdf.styles, minutes_pdf_text._shown_table):
+        for cached in (pdf_fonts._coverage, pdf_fonts._table, pdf_fonts.typst_fonts):
             cached.cache_clear()
 
-    monkeypatch.setattr(minutes_pdf_text, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(pdf_fonts, "FONT_DIRS", (tmp_path,))
     clear()
-    assert minutes_pdf.fonts().regular == "Helvetica"
     yield
     monkeypatch.undo()
     clear()
@@ -173,11 +172,12 @@ def test_pdf_keeps_accents_and_survives_scripts_its_font_lacks(cast):
     doc["header"]["round_table"] = f"Diálogo {NON_LATIN}"
     text = pdf_text(render_pdf_minutes(doc))
     assert ACCENTS in text and "Diálogo" in text and "bell end" in text
-    assert "Ελληνικά Русский" in text  # DejaVu shows Greek and Cyrillic; CJK and emoji are "?"
-    assert "中" not in text and "??" in text
+    require("fonts-noto-cjk", pdf_fonts.covered(ord("中")), "no CJK font (.ci/run installs it)")
+    # DejaVu shows Greek and Cyrillic, Noto CJK the Chinese; no font has the party popper.
+    assert "Ελληνικά Русский 中文 测试 \ufffd" in text
 
 
-def test_pdf_with_builtin_fonts_keeps_latin_accents(cast, builtin_fonts):
+def test_pdf_with_typst_fonts_only_keeps_latin_accents(cast, no_system_fonts):
     consent_all(cast)
     post(cast, "cora", f"{ACCENTS} {NON_LATIN} {INJECTION}")
     doc = adopt(minutes_document(cast.room))
@@ -190,7 +190,7 @@ def test_pdf_with_builtin_fonts_keeps_latin_accents(cast, builtin_fonts):
 def test_a_long_intervention_flows_over_pages_and_long_words_are_cut(session_doc):
     doc = copy.deepcopy(session_doc)
     words = " ".join(f"word{i}" for i in range(3000))
-    doc["items"][0]["interventions"][0]["body_text"] = f"{'x' * 400} {words} the-last-word"
+    doc["items"][0]["interventions"][0]["body_html"] = f"<p>{'x' * 400} {words} the-last-word</p>"
     data = render_pdf_minutes(doc)
     assert len(PdfReader(io.BytesIO(data)).pages) > 3
     text = pdf_text(data)
@@ -232,7 +232,9 @@ def test_docx_minutes_carry_the_html_content_with_real_styles(session_doc):
         ("Heading 1", "Parity figures"),
         ("Heading 1", "Method"),
     ]
-    assert ("List Bullet", "publish monthly") in styles
+    # The summary's bullets are a Word list (numbering), not typed bullets.
+    [bullet] = [p for p in document.paragraphs if p.text == "publish monthly"]
+    assert bullet.style.name == "List Paragraph" and bullet._p.pPr.numPr is not None
     speakers = [t for name, t in styles if name == "Intervention Speaker"]
     assert speakers[0] == "1.1 A participant from civil society said:"
     assert len(speakers) == len(item["interventions"])
@@ -300,13 +302,11 @@ def test_summary_html_becomes_blocks_with_emphasis_lists_and_literal_text():
     fragment = render_markdown(
         "A **bold** & <b>raw</b> start.\n\n- one\n- two\n\n3. three\n\n> quoted\n\n```\n  code\n```"
     )
-    blocks = [(b.kind, b.label, "".join(text for text, _ in b.runs)) for b in html_blocks(fragment)]
-    assert blocks == [
-        ("p", "", "A bold & <b>raw</b> start."),
-        ("li", "\u2022", "one"),
-        ("li", "\u2022", "two"),
-        ("li", "3.", "three"),
-        ("quote", "", "quoted"),
-        ("pre", "", "  code"),
-    ]
-    assert ("bold", frozenset({"b"})) in html_blocks(fragment)[0].runs
+    blocks = html_blocks(fragment)
+    assert (
+        blocks_text(blocks)
+        == "A bold & <b>raw</b> start.\n- one\n- two\n3. three\n> quoted\n  code"
+    )
+    assert [block["type"] for block in blocks] == ["p", "list", "list", "quote", "code"]
+    assert {"text": "bold", "marks": ["b"]} in blocks[0]["runs"]
+    assert blocks[2]["start"] == 3 and blocks[4]["text"] == "  code"

@@ -134,9 +134,7 @@ def test_numbers_are_the_same_in_every_format(open_cast):
 
     markdown = render_markdown_minutes(doc)
     assert "1.3 A participant from government replied:" in markdown
-    assert (
-        "2. Fund early warning." in markdown and "1. Publish data \\*\\*monthly\\*\\*." in markdown
-    )
+    assert "2. Fund early warning." in markdown and "1. Publish data **monthly**." in markdown
     page = render_html_minutes(doc)
     assert "1.4 A participant from academia raised a point of order:" in page
     assert '<li value="2">' in page

@@ -26,6 +26,7 @@ from forum.errors import ServiceError
 from forum.models import (
     Ballot,
     ConsensusCheck,
+    Contribution,
     Flag,
     FloorRequest,
     HeldText,
@@ -41,6 +42,7 @@ from forum.models import (
 from forum.services import (
     agenda,
     consensus,
+    contributions,
     floor,
     holds,
     hybrid,
@@ -55,6 +57,7 @@ from moderation.audit import audit_verify
 from moderation.models import AuditEntry
 from moderation.permissions import PERMISSIONS, Action, allowed, require
 from realtime.events import MODERATORS, PARTICIPANTS, validate_payload
+from tests.support.contributions import first_item, open_window
 from tests.support.personas import Cast, build_cast, client_for, observers_consent, session_of
 from tests.support.state import snapshot
 
@@ -97,12 +100,12 @@ AUDITED = {
     Action.LOCK,
     Action.CLOSE, Action.FLOOR_OVERRIDE, Action.RUN_CHECKS, Action.DRAFT_RECOMMENDATIONS,
     Action.EDIT_MINUTES, Action.REVIEW_MINUTES, Action.ADOPT_MINUTES, Action.MODERATE_NOTES,
-    Action.RUN_AGENDA, Action.PROXY_FLOOR,
+    Action.RUN_AGENDA, Action.PROXY_FLOOR, Action.MODERATE_CONTRIBUTIONS,
 }  # fmt: skip
 # ... of these, some cases are: the floor mode and turn time are audited, giving the floor by the
 # rule is the floor's ordinary course (its events are the record).
 PARTLY_AUDITED = {Action.RUN_FLOOR}
-NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE, Action.COMMENT_MINUTES}
+NOT_AUDITED = {Action.RAISE_HAND, Action.VOTE, Action.COMMENT_MINUTES, Action.CONTRIBUTE}
 
 
 # -- the state a refusal must leave untouched ----------------------------------------------
@@ -337,6 +340,28 @@ def with_held_comment(cast: Cast, actor: Seat) -> dict:
 
 def held_target(cast: Cast, ctx: dict) -> str:
     return ctx["held"]
+
+
+def with_window(cast: Cast, actor: Seat) -> dict:
+    consent_everyone(cast.room)
+    open_window(cast)
+    return {"item": first_item(cast)}
+
+
+def with_contribution(cast: Cast, actor: Seat) -> dict:
+    ctx = with_window(cast, actor)
+    sent = contributions.contribution_submit(
+        seat_id=cast.gus.pk, agenda_item=ctx["item"], body=CLEAN
+    )
+    return {**ctx, "id": sent.public_id}
+
+
+def contribution_status(ctx: dict) -> str:
+    return Contribution.objects.get(public_id=ctx["id"]).status
+
+
+def contribution_target(cast: Cast, ctx: dict) -> str:
+    return ctx["id"]
 
 
 def version_of(cast: Cast) -> MinutesVersion:
@@ -952,6 +977,49 @@ CASES = [
         lambda cast, actor, ctx: version_of(cast).adopted_at is not None,
         "minutes.adopted",
         audit_target=version_target,
+    ),
+    Case(
+        "contribution_submit",
+        Action.CONTRIBUTE,
+        with_window,
+        lambda cast, actor, ctx: contributions.contribution_submit(
+            seat_id=actor.pk, agenda_item=ctx["item"], body=CLEAN
+        ),
+        lambda cast, actor, ctx: Contribution.objects.filter(seat=actor).exists(),
+        "contribution.submitted",
+    ),
+    Case(
+        "contribution_publish",
+        Action.MODERATE_CONTRIBUTIONS,
+        with_contribution,
+        lambda cast, actor, ctx: contributions.contribution_publish(
+            actor_seat_id=actor.pk, contribution_id=ctx["id"]
+        ),
+        lambda cast, actor, ctx: contribution_status(ctx) == "published",
+        "contribution.published",
+        audit_target=contribution_target,
+    ),
+    Case(
+        "contribution_return",
+        Action.MODERATE_CONTRIBUTIONS,
+        with_contribution,
+        lambda cast, actor, ctx: contributions.contribution_request_changes(
+            actor_seat_id=actor.pk, contribution_id=ctx["id"], note=REASON
+        ),
+        lambda cast, actor, ctx: contribution_status(ctx) == "changes_requested",
+        "contribution.returned",
+        audit_target=contribution_target,
+    ),
+    Case(
+        "contribution_decline",
+        Action.MODERATE_CONTRIBUTIONS,
+        with_contribution,
+        lambda cast, actor, ctx: contributions.contribution_decline(
+            actor_seat_id=actor.pk, contribution_id=ctx["id"], reason=REASON
+        ),
+        lambda cast, actor, ctx: contribution_status(ctx) == "declined",
+        "contribution.declined",
+        audit_target=contribution_target,
     ),
 ]
 # Walked by their own tests below: what a page or a socket lets each role read.

@@ -479,3 +479,24 @@ def test_every_string_room_js_shows_comes_from_the_translated_dict(server):
     # Literals of the lookup tables must be keys too.
     tables = set(re.findall(r'"((?:identity|parity|seat|kind|option|floor_mode)_\w+)"', source))
     assert tables <= set(strings), sorted(tables - set(strings))
+
+
+# -- the language an intervention is written in ---------------------------------------------------
+
+
+def test_the_composer_says_what_language_an_intervention_is_written_in(chromium, server):
+    from playwright.sync_api import expect
+
+    page = open_room(chromium, server.personas["priv2"])
+    try:
+        accept_rule(page)
+        choice = page.locator("#post-lang")
+        expect(choice).to_have_value("en")  # the interface language, by default
+        expect(choice.locator("option")).to_have_count(7)
+        choice.select_option("ar")
+        post(page, "يجب أن تصل الإنذارات المبكرة إلى المجالس القروية.")
+        body = intervention(page, "الإنذارات").locator(".body")
+        expect(body).to_have_attribute("lang", "ar")
+        expect(body).to_have_attribute("dir", "rtl")
+    finally:
+        page.context.close()

@@ -39,8 +39,8 @@ Shape (schema "roundtables.minutes/1"):
      "items": [{"id", "position", "title", "description",
                 "summary" (the rapporteur's Markdown, "" when none), "summary_html", "summary_text",
                 "interventions": [{"id", "number" ("2.3"), "kind", "speaker", "speaker_key",
-                                   "sentence", "body_html",
-                                   "body_text", "redacted"}],
+                                   "sentence", "body_html", "body_text", "redacted",
+                                   "lang" (what it is written in, else the room's language)}],
                 "consensus_checks": [{"id", "proposition", "status", "outcome", "options",
                                       "rule", "voters", "weighted", "support", "sectors":
                                       [{"slug", "name", "voters", "weight", "distribution"}],
@@ -49,7 +49,8 @@ Shape (schema "roundtables.minutes/1"):
                 "recommendations": [{"id", "number" ("3"), "text_md", "text_html", "audience",
                                      "audience_label", "consensus_check"}]}],
      "parity": forum.parity.parity_figures(room) (balance None when nobody had the floor),
-     "method": [{"title", "text"}]}
+     "method": [{"title", "text"}],
+     "contributions": the annex of written contributions (forum/minutes/annex.py)}
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from forum.minutes.annex import contributions_annex
 from forum.minutes.phrases import kind_sentence, option_label, sector_name, speaker_phrase
 from forum.minutes.when import _date, _local, place_text
 from forum.models import (
@@ -247,6 +249,7 @@ def _intervention(
         "body_html": body_html,
         "body_text": html_to_text(body_html),
         "redacted": redacted,
+        "lang": row.language or room.language or DEFAULT_LANGUAGE,
     }
 
 
@@ -588,4 +591,7 @@ def _minutes_document(room: RoundTable, summaries: dict[str, str] | None) -> dic
         ],
         "parity": _parity(room, shown),
         "method": _method(room),
+        "contributions": contributions_annex(
+            room, items, names, shown, text_of=html_to_text, speaker_key=_speaker_key
+        ),
     }

@@ -74,6 +74,9 @@ MACHINE_KEYS = frozenset(
         "mac",
         "speaker_key",
         "schema",
+        # A written contribution's attachment: its file name in the package and its hash.
+        "file",
+        "sha256",
     }
 )
 
@@ -188,6 +191,7 @@ DOC_KEYS = frozenset(
         "text_md",
         "text_html",
         "proposition",
+        "contributions",
     }
 )
 

@@ -3,6 +3,8 @@
     minutes.pdf, minutes.docx, minutes.akn.xml, minutes.json   the adopted minutes
     recommendations.json                                     the chosen recommendations
     cover-letter.txt                                         the letter to the committee
+    contributions/contribution-2.1-<id>.pdf (or .docx)       the attachments of the written
+                                                             contributions the minutes annex
     manifest.json                                            every other file's SHA-256
     manifest.sig                                             the secretariat's signature of it
 
@@ -27,7 +29,7 @@ from forum.minutes import signing
 from forum.minutes.access import version_document
 from forum.minutes.formats.registry import exports
 from forum.minutes.leak import leak_check, leak_check_document
-from forum.models import Submission
+from forum.models import Contribution, RoundTable, Submission
 
 MANIFEST_SCHEMA = "roundtables.submission-manifest/1"
 MINUTES_FILES = ("pdf", "docx", "akn.xml", "json")
@@ -85,9 +87,28 @@ def package_files(submission: Submission) -> dict[str, bytes]:
     files["cover-letter.txt"] = (
         submission.cover_letter.rstrip("\n") + "\n\n" + signature_note(submission)
     ).encode("utf-8")
+    files.update(contribution_files(submission.room, doc))
     # The leak check of a Chatham House room covers what the package adds to the minutes.
     leak_check_document(submission.room, doc)
     leak_check(submission.room, submission.cover_letter)
+    return files
+
+
+def contribution_files(room: RoundTable, doc: dict) -> dict[str, bytes]:
+    """The attachments of the contributions the minutes annex, by their name in the package:
+    the bytes the version's document hashed (a file changed since is refused), each checked
+    for names as the rest of the package is."""
+    entries = [entry for entry in doc.get("contributions") or [] if entry.get("attachment")]
+    rows = Contribution.objects.filter(room=room, public_id__in=[e["id"] for e in entries])
+    by_id = {row.public_id: row for row in rows}
+    files = {}
+    for entry in entries:
+        row, attachment = by_id.get(entry["id"]), entry["attachment"]
+        data = bytes(row.attachment) if row is not None and row.attachment is not None else b""
+        if sha256(data) != attachment["sha256"]:
+            raise ValueError(f"the attachment of contribution {entry['number']} has changed")
+        leak_check(room, "\n\n".join(part["text"] for part in row.attachment_parts))
+        files[attachment["file"]] = data
     return files
 
 
@@ -135,6 +156,15 @@ def build_manifest(submission: Submission, files: dict[str, bytes]) -> dict:
         "recommendations": [
             f.recommendation.public_id
             for f in submission.follow_ups.select_related("recommendation")
+        ],
+        # The written contributions the minutes annex; an attachment is one of `files`.
+        "contributions": [
+            {
+                "id": entry["id"],
+                "number": entry["number"],
+                "attachment": (entry.get("attachment") or {}).get("file"),
+            }
+            for entry in version_document(submission.version).get("contributions") or []
         ],
         # Inside what is signed: a recipient learns which key to expect before checking it.
         "signature": {

@@ -2,10 +2,14 @@
 here, so `from forum.models import X` and the migrations find every model in one place.
 
 rooms: people, round tables, seats, the floor, checks, recommendations and the event log.
+mail: the e-mail outbox and its attempts.
+contributions: written contributions and their windows.
 outcomes: minutes versions, committees, submissions, follow-ups, webhooks, held text.
 Outcomes import rooms, never the other way round.
 """
 
+from forum.models.contributions import DEFAULT_WORD_LIMIT, Contribution, ContributionWindow
+from forum.models.mail import MailAttempt, OutboxMessage
 from forum.models.outcomes import (
     Committee,
     DeliveryAttempt,
@@ -46,6 +50,9 @@ __all__ = [
     "Ballot",
     "Committee",
     "ConsensusCheck",
+    "Contribution",
+    "ContributionWindow",
+    "DEFAULT_WORD_LIMIT",
     "DeliveryAttempt",
     "Dialogue",
     "Flag",
@@ -54,10 +61,12 @@ __all__ = [
     "FollowUpUpdate",
     "HeldText",
     "Intervention",
+    "MailAttempt",
     "MinutesComment",
     "MinutesVersion",
     "NameStatement",
     "Organization",
+    "OutboxMessage",
     "Recommendation",
     "RoomEvent",
     "RoundTable",

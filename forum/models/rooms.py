@@ -153,6 +153,10 @@ class RoundTable(models.Model):
     )
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
+    # The calendar files' SEQUENCE (RFC 5545): raised when the date or place changes and on
+    # cancellation, so a calendar replaces the event it already holds (forum/services/calendar.py).
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     current_item = models.ForeignKey(
         "AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -256,6 +260,21 @@ class Seat(models.Model):
     # Set when the holder's name, e-mail and organization were erased (retention or a
     # request): `user` is then a placeholder of no one, and the seat is withdrawn.
     identity_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The holder's interface language, for their e-mail (blank: the round table's language);
+    # set when they sign in with their link and when they change the page's language.
+    language = models.CharField(max_length=8, blank=True, default="")
+
+    class Notices(models.TextChoices):
+        ROUND_TABLE = "round_table", _("Review and adoption of the minutes")
+        OUTCOMES = "outcomes", _("Those and what becomes of the outcomes")
+        NONE = "none", _("No notices")
+
+    # Which notices by e-mail the holder wants (forum/services/notices.py); invitations and
+    # changes of date or place come whatever this says.
+    notices = models.CharField(max_length=12, choices=Notices.choices, default=Notices.ROUND_TABLE)
+    # The first time the join page of the seat's current link was shown (a mail scanner that
+    # opens links counts too: "opened" is a hint, "joined" is the fact).
+    link_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -299,6 +318,9 @@ class Intervention(models.Model):
     # `redacted_html`.
     body_md = models.TextField()
     body_html = models.TextField()
+    # What it is written in (a code of settings.INTERVENTION_LANGUAGES); blank: the room's.
+    # The minutes mark a statement in another language so each format can set it as such.
+    language = models.CharField(max_length=8, blank=True, default="")
     redacted_html = models.TextField(null=True, blank=True)
     redaction_reason = models.TextField(blank=True)
     # Why it is held or hidden, in words the moderators can read.

@@ -36,6 +36,10 @@ def room_strings() -> dict[str, str]:
             "· version %(version)s of the minutes awaits the chair's adoption"
         ),
         "minutes.adopted": _("· version %(version)s of the minutes adopted"),
+        # written contributions published while the page is open
+        "contribution_number": _("Contribution %(number)s"),
+        "executive_summary": _("Executive summary"),
+        "contribution_attachment": _("Attachment (%(kind)s, %(size)s)"),
         # posting and the preview
         "sending": _("Sending…"),
         "posted": _("Posted."),

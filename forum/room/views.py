@@ -3,6 +3,7 @@ and parity figures; and signing out. Views parse, call one selector or service, 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,9 +17,12 @@ from forum.minutes.when import session_when
 from forum.models import Seat
 from forum.pages import refusal, seat_holder_page
 from forum.parity import parity_figures
+from forum.room.contributions import contributions_context
+from forum.room.notices import notices_choices
 from forum.room.strings import room_strings
 from forum.services.acting import current_agenda_item
-from forum.services.seats import seat_by_token
+from forum.services.notices import seat_set_language
+from forum.services.seats import seat_by_token, seat_mark_link_opened
 from forum.services.sessions import seat_sign_in, session_sign_out
 from moderation.audit import audit_entries, audit_verify
 from moderation.disclosure import POOLED, disclosure, pooled_name, reader_of
@@ -48,9 +52,11 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         seat_sign_in(request=request, seat=seat)
+        seat_set_language(seat_id=seat.pk, language=request.LANGUAGE_CODE)
         if seat.role == Seat.Role.SCREEN:
             return redirect("room_screen", slug=seat.room.slug)
         return redirect("room", slug=seat.room.slug)
+    seat_mark_link_opened(seat_id=seat.pk)
     return render(
         request,
         "room/join.html",
@@ -113,6 +119,10 @@ def room(request: HttpRequest, room, seat) -> HttpResponse:
             },
             "strings": room_strings(),
             "when": session_when(room),
+            "notices": notices_choices(request, seat),
+            "contributions": contributions_context(room, seat),
+            # What the composer offers to say an intervention is written in.
+            "post_languages": settings.INTERVENTION_LANGUAGES,
         },
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -37,6 +36,8 @@ from forum.secretariat.forms import (
     ScheduleForm,
     SectorSeatsForm,
 )
+from forum.secretariat.invitations import ACTIONS as INVITE_ACTIONS
+from forum.secretariat.invitations import invitation_states, invite_post, invited
 from forum.secretariat.pages import (
     ROLE_ORDER,
     error_field,
@@ -47,6 +48,7 @@ from forum.secretariat.pages import (
 )
 from forum.secretariat.retention import ACTIONS as RETENTION_ACTIONS
 from forum.secretariat.retention import retention_card, retention_post
+from forum.services.invitations import seats_invite
 from forum.services.participants import COLUMNS, ImportRefused, participants_import
 from forum.services.rooms import (
     room_set_sector_seats,
@@ -77,7 +79,10 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
     action = request.POST.get("action", "")
     if action in ("open", "close"):
         status = RoundTable.Status.LIVE if action == "open" else RoundTable.Status.CLOSED
-        room_set_status(room=room, status=status)
+        try:
+            room_set_status(room=room, status=status)
+        except ServiceError as exc:
+            return refusal(request, 409, exc.code, exc.message)
         messages.success(
             request,
             _("The round table is open: it is live.")
@@ -95,6 +100,8 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return _schedule(request, room)
     if action == "presence":
         return _presence(request, room)
+    if action in INVITE_ACTIONS:
+        return invite_post(request, room, action, render_page=_render_room)
     if action in RETENTION_ACTIONS:
         return retention_post(request, room, action, render=_render_room)
     if action in AGENDA_ACTIONS:
@@ -178,6 +185,7 @@ def _render_room(
         ),
     )
     sectors = _sectors(room, seats)
+    invitations = invitation_states(room)
     return render(
         request,
         "secretariat/room.html",
@@ -193,6 +201,7 @@ def _render_room(
                     "role": LABELS["role"].get(s.role, s.role),
                     "state": _link_state(s),
                     "fingerprint": link_fingerprint(s),
+                    "invitation": invitations.get(s.pk),
                 }
                 for s in seats
             ],
@@ -315,7 +324,15 @@ def _seat_link_action(request: HttpRequest, room: RoundTable, action: str) -> Ht
             % {"name": seat.user},
         )
         return redirect(reverse("secretariat_room", args=[room.slug]) + "#seats")
-    url = join_url(seat_link_issue(seat=seat, actor=request.user, resend=action == "resend"))
+    if action == "resend":
+        # The invitation again, by e-mail, with a new link (the old one stops working).
+        try:
+            queued = seats_invite(room=room, seats=[seat], actor=request.user)
+        except ServiceError as exc:
+            problem = {"form": "seats", "code": exc.code, "message": exc.message}
+            return _render_room(request, room, status=409, problem=problem)
+        return invited(request, room, queued)
+    url = join_url(seat_link_issue(seat=seat, actor=request.user))
     return render(
         request,
         "secretariat/link.html",
@@ -323,30 +340,9 @@ def _seat_link_action(request: HttpRequest, room: RoundTable, action: str) -> Ht
             "room": room,
             "seat": seat,
             "url": url,
-            "resend": action == "resend",
-            "mailto": _mailto(seat, room, url) if action == "resend" else "",
             "strings": copy_strings(),
         },
     )
-
-
-def _mailto(seat: Seat, room: RoundTable, url: str) -> str:
-    names = {"name": seat.user, "title": room.title, "url": url}
-    subject = _("Your personal link to the round table “%(title)s”") % names
-    body = (
-        _(
-            "Dear %(name)s,\n\n"
-            "Here is your personal link to the round table “%(title)s”:\n\n%(url)s\n\n"
-            "It signs you in: please do not share it. "
-            "Any link you received before no longer works.\n\n"
-            "The secretariat"
-        )
-        % names
-    )
-    # RFC 6068: percent-encoding, with spaces as %20 (not +) and line breaks as %0D%0A.
-    body = body.replace("\n", "\r\n")
-    address = quote(seat.user.email, safe="@")
-    return f"mailto:{address}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
 
 
 def copy_strings() -> dict[str, str]:

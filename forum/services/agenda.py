@@ -25,6 +25,7 @@ from forum.errors import ServiceError
 from forum.models import (
     AgendaItem,
     ConsensusCheck,
+    Contribution,
     FloorRequest,
     Intervention,
     Recommendation,
@@ -264,7 +265,8 @@ def agenda_remove(*, item_id: str, actor: User, room: RoundTable) -> None:
         )
     used = any(
         model.objects.filter(agenda_item=item).exists()
-        for model in (Intervention, FloorRequest, ConsensusCheck, Recommendation)
+        # A written contribution sent before the session counts: it was sent to this item.
+        for model in (Intervention, FloorRequest, ConsensusCheck, Recommendation, Contribution)
     )
     if used:
         raise ServiceError(

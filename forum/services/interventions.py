@@ -73,6 +73,11 @@ def check_body(body: str) -> str:
     return body
 
 
+def _language(language: str, room: RoundTable) -> str:
+    codes = {code for code, _name in settings.INTERVENTION_LANGUAGES}
+    return language if language in codes else room.language
+
+
 def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
     """(participants, moderators) renderings of a published intervention."""
     redacted = intervention.redacted_html is not None
@@ -81,6 +86,7 @@ def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
         "kind": intervention.kind,
         "attribution": intervention.attribution,
         "body_html": intervention.redacted_html if redacted else intervention.body_html,
+        "lang": intervention.language or intervention.room.language,
         "agenda_item": intervention.agenda_item.public_id,
         "created_at": intervention.created_at.isoformat(),
         "redaction": {"reason": intervention.redaction_reason} if redacted else None,
@@ -95,10 +101,16 @@ def intervention_payloads(intervention: Intervention) -> tuple[dict, dict]:
 
 @transaction.atomic
 def intervention_post(
-    *, seat_id: int, client_id: uuid.UUID, body: str, kind: str = Intervention.Kind.STATEMENT
+    *,
+    seat_id: int,
+    client_id: uuid.UUID,
+    body: str,
+    kind: str = Intervention.Kind.STATEMENT,
+    language: str = "",
 ) -> PostResult:
     """Publish an intervention, or hold it for the moderators; a client_id seen before from
-    this seat is not posted twice."""
+    this seat is not posted twice. `language` is what it is written in: a code of
+    settings.INTERVENTION_LANGUAGES, else the room's language."""
     # `in_room` is the chair's note of what a delegate said in the meeting room (hybrid.py).
     if kind not in Intervention.Kind.values or kind == Intervention.Kind.IN_ROOM:
         raise ServiceError(
@@ -135,6 +147,7 @@ def intervention_post(
         seat=seat,
         agenda_item=item,
         kind=kind,
+        language=_language(language, room),
         body_md=body,
         body_html=render_markdown(body),
         client_id=client_id,

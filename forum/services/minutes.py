@@ -23,6 +23,7 @@ from forum.minutes.leak import leak_check_document
 from forum.models import HeldText, MinutesComment, MinutesVersion, RoundTable
 from forum.services.acting import Acting, load_acting, refuse_names, seat_marks
 from forum.services.hold_guard import hold_if_named
+from forum.services.notices import notify_minutes_adopted, notify_review_opened
 from forum.services.recommendations import recommendation_save
 from moderation.attribution import attribute
 from moderation.audit import audit_append
@@ -303,6 +304,7 @@ def minutes_review_open(
         "until": row.review_until.isoformat() if row.review_until else None,
     }
     append_event(acting.room, "minutes.review_opened", participants=data, moderators=data)
+    notify_review_opened(room=acting.room, version=row)
     audit_append(
         room=acting.room,
         action=str(Action.REVIEW_MINUTES),
@@ -583,6 +585,7 @@ def minutes_adopt(
         "adopted_at": now.isoformat(),
     }
     append_event(acting.room, "minutes.adopted", participants=data, moderators=data)
+    notify_minutes_adopted(room=acting.room, version=row)
     entry = audit_append(
         room=acting.room,
         action=str(Action.ADOPT_MINUTES),

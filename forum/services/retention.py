@@ -45,16 +45,19 @@ from forum.errors import ServiceError
 from forum.models import (
     AgendaItem,
     ConsensusCheck,
+    Contribution,
     Flag,
     FloorRequest,
     FollowUp,
     FollowUpUpdate,
     HeldText,
     Intervention,
+    MailAttempt,
     MinutesComment,
     MinutesVersion,
     NameStatement,
     Organization,
+    OutboxMessage,
     Recommendation,
     RoomEvent,
     RoundTable,
@@ -96,6 +99,15 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     (ConsensusCheck, "room", {}, {"proposition": TEXT, "options": JSON, "result": JSON}),
     (Recommendation, "room", {}, {"text_md": TEXT, "text_html": HTML}),
     (AgendaItem, "room", {}, {"title": TEXT, "description": TEXT}),
+    # E-mail: the outbox keeps what was sent to whom; the mail's HTML is a whole document,
+    # scrubbed as text (the allow-list would strip its head and body).
+    (
+        OutboxMessage,
+        "room",
+        {},
+        {"recipient": TEXT, "subject": TEXT, "text": TEXT, "html": TEXT, "attachments": JSON},
+    ),
+    (MailAttempt, "message__room", {}, {"error": TEXT}),
     (
         MinutesVersion,
         "room",
@@ -120,6 +132,24 @@ SCRUBBED: list[tuple[type, str, dict, dict[str, str]]] = [
     (FollowUpUpdate, "follow_up__submission__room", {}, {"note": TEXT, "changes": JSON}),
     # Comments and notes held because they name someone: the originals, kept for the audit.
     (HeldText, "room", {}, {"text_md": TEXT, "attribution": JSON}),
+    # Written contributions: their texts, the moderators' notes, the attachment's text as
+    # extracted and the places the leak check marked. The attached file itself is kept as
+    # sent (a PDF cannot be scrubbed here); a published one is part of the record.
+    (
+        Contribution,
+        "room",
+        {},
+        {
+            "body_md": TEXT,
+            "body_html": HTML,
+            "summary_md": TEXT,
+            "summary_html": HTML,
+            "note": TEXT,
+            "attribution": JSON,
+            "attachment_parts": JSON,
+            "mentions": JSON,
+        },
+    ),
     # Words stated not to be a participant match a name by definition.
     (NameStatement, "room", {}, {"words": TEXT, "shown": TEXT, "reason": TEXT}),
 ]
@@ -352,6 +382,10 @@ def _erase(room: RoundTable, seats: list[Seat], now: dt.datetime) -> Erasure:
             # appends are scrubbed with the rest.
             seat.room = room
             floor_release_seat(room, seat, now)
+    # Mail not sent yet to these holders never will be: they are no one's any more.
+    OutboxMessage.objects.filter(seat__in=seats, status=OutboxMessage.Status.QUEUED).update(
+        status=OutboxMessage.Status.FAILED, status_reason="not sent: the identity was erased"
+    )
     matcher = _matcher(_seats_identities(seats))
     scrub = Scrubber(matcher)
     for model, path, extra, fields in SCRUBBED:

@@ -205,6 +205,8 @@ def room_set_status(*, room: RoundTable, status: str) -> RoundTable:
         )
     if room.status == status:
         return room
+    if room.cancelled_at and status == RoundTable.Status.LIVE:
+        raise ServiceError("room_cancelled", _("This round table is cancelled: it cannot open."))
     room.status = status
     room.save(update_fields=["status"])
     data = {"status": status}

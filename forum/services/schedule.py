@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.models import RoundTable, User
+from forum.services.invitations import schedule_changed
 from moderation.audit import audit_append
 from moderation.permissions import StaffAction, require_secretariat
 
@@ -83,7 +84,12 @@ def local_moment(value: object, zone: str, field: str) -> dt.datetime | None:
         raise ServiceError("invalid_date", _("Give a date and a time."), field=field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(zone))
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59-12:00 is past the last moment Python counts
+        raise ServiceError(
+            "invalid_date", _("Give a date and a time between the years 1 and 9999."), field=field
+        ) from None
 
 
 def check_schedule(
@@ -158,4 +164,7 @@ def room_set_schedule(*, room: RoundTable, actor: User, **fields) -> list[str]:
     )
     for name in changed:
         setattr(room, name, getattr(wanted, name))
+    # Invitees' calendars move with it: a raised SEQUENCE and a message each.
+    schedule_changed(room=locked, changed=changed)
+    room.calendar_sequence = locked.calendar_sequence
     return changed

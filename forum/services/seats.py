@@ -198,7 +198,8 @@ def seat_issue_token(*, seat: Seat, token: str | None = None) -> str:
             _("This seat was withdrawn from the round table; it gets no new join link."),
         )
     token = token or secrets.token_urlsafe(32)
-    seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None)
+    # A new link has not been opened yet (the secretariat's page shows when it is).
+    seat_next_link(seat, token_hash=hash_token(token), token_revoked_at=None, link_opened_at=None)
     seat_end_sessions(
         seat,
         lambda: _(
@@ -363,6 +364,14 @@ def seat_mark_joined(*, seat_id: int) -> bool:
     "joined"); later connections write nothing. True when this call recorded it."""
     return bool(
         Seat.objects.filter(pk=seat_id, joined_at__isnull=True).update(joined_at=timezone.now())
+    )
+
+
+def seat_mark_link_opened(*, seat_id: int) -> None:
+    """Record the first time the join page of the seat's current link was shown (for the
+    secretariat's "link opened"); later views write nothing."""
+    Seat.objects.filter(pk=seat_id, link_opened_at__isnull=True).update(
+        link_opened_at=timezone.now()
     )
 
 

@@ -26,6 +26,7 @@ from forum.models import (
     FollowUpUpdate,
     HeldText,
     MinutesVersion,
+    OutboxMessage,
     Recommendation,
     RoundTable,
     Submission,
@@ -35,6 +36,7 @@ from forum.models import (
 from forum.services.acting import refuse_names
 from forum.services.delivery import enqueue_submission_webhook
 from forum.services.hold_guard import hold_if_named
+from forum.services.notices import notify_outcome
 from moderation.permissions import StaffAction, require_secretariat
 from moderation.sanitize import plain_input
 
@@ -277,6 +279,7 @@ def submission_advance(
     submission.note_held = _note(
         submission.room, step, note, kind=HeldText.Kind.STEP_NOTE, user=user, step=step
     )
+    notify_outcome(submission=submission, kind=OutboxMessage.Kind.SUBMISSION_STEP)
     return submission
 
 
@@ -347,6 +350,7 @@ def follow_up_update(*, user: User, follow_up_id: str, note: str, date=None, **c
     follow_up.note_held = _note(
         room, update, note, kind=HeldText.Kind.FOLLOW_UP_NOTE, user=user, update=update
     )
+    notify_outcome(submission=follow_up.submission, kind=OutboxMessage.Kind.FOLLOW_UP)
     return follow_up
 
 

@@ -16,6 +16,7 @@
 //   floor.js    hands, queue, speaker and countdown
 //   checks.js, recommendations.js, parity.js
 //   agenda.js   the current item and, for moderators, the console's agenda
+//   contributions.js  written contributions published while the page is open
 //   hybrid.js   hands raised and turns recorded for delegates in the meeting room
 //   alerts.js   the banner, the optional sound, the moderators' count of what waits
 // Imports form no cycle: main.js calls the parts, the parts call socket.js, dialog.js and
@@ -29,6 +30,7 @@ import { showCheck, setupCheckForm } from "./checks.js";
 import {
   interventionHidden, interventionShown, removeHeld, showAlert, showFlag, showHeld,
 } from "./console.js";
+import { showContribution } from "./contributions.js";
 import { setupDialog } from "./dialog.js";
 import { setupFloorControls, showFloor, showFloorMode } from "./floor.js";
 import { setupHybrid } from "./hybrid.js";
@@ -133,6 +135,9 @@ function place(frame, live) {
     case "recommendation.saved":
     case "recommendation.deleted":
       showRecommendation(frame.kind, d);
+      break;
+    case "contribution.published":
+      showContribution(d);
       break;
     case "room.settings_changed":
       showSettings(d);

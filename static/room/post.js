@@ -138,6 +138,8 @@ export function setupPostForm() {
     const clientId = uuid4();
     const kind = $("post-kind")?.value || "statement";
     const frame = kind === "statement" ? { body } : { body, kind };
+    const lang = $("post-lang")?.value;
+    if (lang) frame.lang = lang;
     pending.set(clientId, frame);
     bodyInput.value = "";
     if (previewShown()) renderPreview();

@@ -88,6 +88,11 @@ export function renderIntervention(seq, d, { inStream = true } = {}) {
   if (actions.childElementCount) head.append(" ", actions);
   const body = el("div", { cls: "body" });
   body.innerHTML = d.body_html;  // sanitised by the server (moderation/sanitize.py)
+  // Screen readers and hyphenation follow the language it is written in; Arabic reads right to left.
+  if (d.lang) {
+    body.lang = d.lang;
+    if (d.lang === "ar") body.dir = "rtl";
+  }
   li.append(head, body);
   if (d.redaction) li.append(redactionNote(d.redaction.reason));
   return li;

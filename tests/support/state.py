@@ -5,6 +5,8 @@ from __future__ import annotations
 from forum.models import (
     Ballot,
     ConsensusCheck,
+    Contribution,
+    ContributionWindow,
     Flag,
     FloorRequest,
     HeldText,
@@ -44,4 +46,8 @@ def snapshot(room: RoundTable) -> dict:
         "minutes": list(MinutesVersion.objects.filter(room=room).order_by("pk").values()),
         "comments": list(MinutesComment.objects.filter(version__room=room).order_by("pk").values()),
         "held": list(HeldText.objects.filter(room=room).order_by("pk").values()),
+        "contributions": list(Contribution.objects.filter(room=room).order_by("pk").values()),
+        "contribution_windows": list(
+            ContributionWindow.objects.filter(room=room).order_by("pk").values()
+        ),
     }

@@ -21,7 +21,10 @@ from urllib.parse import quote
 from django.utils.text import slugify
 from lxml import etree
 
-from forum.minutes.document import html_to_text
+from forum.minutes.blocks import html_blocks
+from forum.minutes.formats import annex_words
+from forum.minutes.formats.akn_blocks import BlockBuilder
+from forum.minutes.formats.akn_blocks import runs as block_runs
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -31,6 +34,7 @@ from forum.minutes.formats.common import (
     headings,
     in_minutes_language,
     minutes_title,
+    other_language,
     outcome_text,
     parity_head,
     parity_table,
@@ -76,10 +80,6 @@ def _el(parent, tag: str, text: object = None, **attrs) -> etree._Element:
 
 def _attrs(attrs: dict) -> dict[str, str]:
     return {key: clean(value) for key, value in attrs.items() if value is not None}
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in (text or "").split("\n\n") if p.strip()]
 
 
 def _table(parent, eid: str, head: list[str], rows: list[list[object]]) -> None:
@@ -368,7 +368,7 @@ SPEECH_ELEMENTS = {
 }
 
 
-def _speech(section, base: str, iv: dict, speakers: Speakers) -> None:
+def _speech(section, base: str, iv: dict, speakers: Speakers, lang: str) -> None:
     by, role = speakers.ref(clean(iv["speaker"]), iv.get("speaker_key"))
     attrs = {"as": f"#{role}"} if role else {}
     ident = id_part(iv["id"])
@@ -383,8 +383,10 @@ def _speech(section, base: str, iv: dict, speakers: Speakers) -> None:
     _el(speech, "from", iv["speaker"])
     if iv.get("redacted"):
         _el(speech, "p", headings()["redacted"], **{"class": "note"})
-    for text in _paragraphs(iv.get("body_text", "")) or [""]:  # a speech needs one block
-        _el(speech, "p", text)
+    # What the speaker wrote, its structure kept, in its language when not the document's.
+    BlockBuilder(speech.get("eId")).add(speech, html_blocks(iv.get("body_html", "")), lang)
+    if speech[-1].tag in (_A + "num", _A + "from"):
+        _el(speech, "p")  # a speech needs one block
 
 
 def _check(parent, eid: str, check: dict, concepts: Concepts, analysis: list) -> None:
@@ -459,9 +461,8 @@ def _voting(parliamentary, eid: str, check: dict, options: dict, concepts: Conce
             )
 
 
-def _item(
-    body, eid: str, item: dict, speakers: Speakers, concepts: Concepts, analysis: list
-) -> None:
+def _item(body, eid: str, item: dict, doc: dict, context: tuple) -> None:
+    speakers, concepts, analysis = context
     section = _section(body, eid, "agendaItem", item["title"], num=f"{item['position']}.")
     if item.get("description"):
         _el(section, "p", item["description"], **{"class": "description"})
@@ -472,20 +473,28 @@ def _item(
     words = headings()
     if item.get("summary"):
         summary = subsection("summary", words["summary"])
-        for text in _paragraphs(item.get("summary_text", "")) or [""]:
-            _el(summary, "p", text)
+        BlockBuilder(summary.get("eId")).add(summary, html_blocks(item.get("summary_html", "")))
+        if summary[-1].tag == _A + "heading":
+            _el(summary, "p")
     if not item["interventions"]:
         _el(section, "p", words["no_interventions"], **{"class": "note"})
     for iv in item["interventions"]:
-        _speech(section, eid, iv, speakers)
+        _speech(section, eid, iv, speakers, other_language(iv, doc))
     for check in item["consensus_checks"]:
         _check(section, f"{eid}__dbsect_{id_part(check['id'])}", check, concepts, analysis)
     if item["recommendations"]:
         recs = subsection("recommendations", words["recommendations"])
+        builder = BlockBuilder(recs.get("eId"))
         for rec in item["recommendations"]:
-            text = " ".join(html_to_text(rec["text_html"]).split()) or rec["text_md"]
-            number = f"{rec['number']}. " if rec.get("number") else ""
-            _el(recs, "p", f"{number}{text} {audience_note(rec)}", **{"class": "recommendation"})
+            # "3. <text> (to: ...)": its first paragraph on the numbered line, then the rest.
+            blocks = html_blocks(rec["text_html"]) if rec.get("text_html") else []
+            first = blocks.pop(0)["runs"] if blocks and blocks[0]["type"] == "p" else []
+            if not first and not blocks:
+                first = [{"text": rec["text_md"], "marks": []}]
+            p = _el(recs, "p", f"{rec['number']}. " if rec.get("number") else "")
+            p.set("class", "recommendation")
+            block_runs(p, [*first, {"text": f" {audience_note(rec)}", "marks": []}])
+            builder.add(recs, blocks)
 
 
 def _parity(body, eid: str, parity: dict) -> None:
@@ -500,6 +509,32 @@ def _method(body, eid: str, method: list[dict]) -> None:
     for part in method:
         p = _el(section, "p")
         _el(p, "b", f"{part['title']}.").tail = clean(f" {part['text']}")
+
+
+def _annex(body, eid: str, doc: dict, speakers: Speakers) -> None:
+    """The annex of written contributions: a section of speeches, each by the speaker
+    reference an intervention of the same attribution has, numbered as in every format."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return
+    section = _section(body, eid, "contributions", annex_words.annex_title())
+    _el(section, "p", annex_words.annex_intro(), **{"class": "note"})
+    for entry in entries:
+        by, role = speakers.ref(clean(entry["speaker"]), entry.get("speaker_key"))
+        attrs = {"as": f"#{role}"} if role else {}
+        speech_id = f"{eid}__speech_{id_part(entry['id'])}"
+        speech = _el(section, "speech", eId=speech_id, by=f"#{by}", **attrs)
+        _el(speech, "num", entry["number"])
+        _el(speech, "from", annex_words.contribution_heading(entry))
+        builder = BlockBuilder(speech_id)
+        if entry.get("summary_html"):
+            _el(speech, "p", annex_words.summary_label(), **{"class": "summary"})
+            builder.add(speech, html_blocks(entry["summary_html"]))
+        builder.add(speech, html_blocks(entry.get("body_html", "")))
+        if speech[-1].tag in (_A + "num", _A + "from"):
+            _el(speech, "p")  # a speech needs one block
+        if entry.get("attachment"):
+            _el(speech, "p", annex_words.attachment_line(entry), **{"class": "attachment"})
 
 
 # -- the document --------------------------------------------------------------------------------
@@ -525,9 +560,10 @@ def _render(doc: dict) -> bytes:
     body = _el(debate, "debateBody")
     analysis: list = []
     for item in doc["items"]:
-        _item(body, f"dbsect_{id_part(item['id'])}", item, speakers, concepts, analysis)
+        _item(body, f"dbsect_{id_part(item['id'])}", item, doc, (speakers, concepts, analysis))
     _parity(body, "dbsect_parity", doc["parity"])
     _method(body, "dbsect_method", doc["method"])
+    _annex(body, "dbsect_contributions", doc, speakers)
     # <analysis> and <references> follow <identification> but are known only once the body
     # is built.
     if analysis:

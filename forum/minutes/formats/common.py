@@ -34,6 +34,17 @@ def in_minutes_language(doc: dict) -> Iterator[str]:
         yield language
 
 
+# Languages written right to left, of those an intervention may be in (and a few more).
+RIGHT_TO_LEFT = {"ar", "fa", "he", "ur"}
+
+
+def other_language(part: dict, doc: dict) -> str:
+    """The language of a part of the document (an intervention) when it differs from the
+    document's, else "": what a format marks (lang, xml:lang, w:lang)."""
+    lang = part.get("lang") or ""
+    return lang if lang and lang != minutes_language(doc) else ""
+
+
 def status_line(doc: dict) -> str:
     """The version line every export prints near its top (the hash only once adopted)."""
     with in_minutes_language(doc):

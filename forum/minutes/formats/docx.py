@@ -18,8 +18,6 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import UTC, datetime
-from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
 from docx import Document
@@ -30,6 +28,7 @@ from docx.oxml.ns import nsdecls
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from forum.minutes.blocks import html_blocks, recommendation_text
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -38,7 +37,6 @@ from forum.minutes.formats.common import (
     header_labels,
     headings,
     in_minutes_language,
-    minutes_language,
     minutes_title,
     outcome_text,
     parity_head,
@@ -51,52 +49,28 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.formats.docx_blocks import (
+    MONO,
+    BlockWriter,
+    Numbering,
+    body_elements,
+    clean,
+    run_xml,
+)
+from forum.minutes.formats.docx_properties import clean_package
 from forum.minutes.when import time_text
 
 GREY = RGBColor(0x55, 0x55, 0x55)
-MONO = "Courier New"
 SPEAKER_STYLE = "Intervention Speaker"
 TEXT_STYLE = "Intervention Text"
+TEXT_INDENT = 340  # twips: the intervention text's indent (0.6 cm)
 # A fixed zip entry time (the zip epoch): the bytes must not depend on when they were made.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HEX = re.compile(r"\b([0-9a-f]{64})\b")
 
 
-def clean(text: object) -> str:
-    """User text that XML can carry (python-docx refuses control characters)."""
-    return _NOT_XML.sub("", str(text if text is not None else ""))
-
-
 # -- setup -------------------------------------------------------------------------------------
-
-
-def _stamp(doc: dict) -> datetime:
-    """The date the file says it was made: adoption, else the last save, else the session day."""
-    version = doc.get("version") or {}
-    for value in (version.get("adopted_at"), version.get("saved_at")):
-        try:
-            return datetime.fromisoformat(value).astimezone(UTC)
-        except (TypeError, ValueError):
-            continue
-    try:
-        return datetime.fromisoformat(doc["header"]["date"]).replace(tzinfo=UTC)
-    except (KeyError, TypeError, ValueError):
-        return datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def _properties(document, doc: dict) -> None:
-    props = document.core_properties
-    stamp = _stamp(doc)
-    props.title = clean(minutes_title(doc))
-    props.subject = clean(doc["header"]["dialogue"])
-    props.author = props.last_modified_by = "Round tables"
-    props.comments = clean(status_line(doc))
-    props.keywords = _("minutes")
-    props.language = minutes_language(doc)
-    props.created = props.modified = stamp
-    props.revision = (doc.get("version") or {}).get("number") or 1
 
 
 _PAGE_FIELD = "\x00"  # where the page number field goes in the translated "Page %(n)s"
@@ -130,6 +104,9 @@ class Writer:
         "Heading 1",
         "Heading 2",
         "Heading 3",
+        "Heading 4",
+        "Heading 5",
+        "Heading 6",
         "List Bullet",
         "List Paragraph",
         "Quote",
@@ -151,6 +128,14 @@ class Writer:
         text.paragraph_format.left_indent = Cm(0.6)
         text.paragraph_format.space_after = Pt(2)
         self.ids.update({SPEAKER_STYLE: speaker.style_id, TEXT_STYLE: text.style_id})
+        self.numbering = Numbering(document)
+        self.blocks = BlockWriter(document, self.ids, self.numbering)
+
+    def append_xml(self, xml: str) -> None:
+        """WordprocessingML (paragraphs, tables) added at the end of the body in one batch."""
+        end = self.document.element.body.sectPr  # the body's last child: content goes before
+        for element in body_elements(xml):
+            end.addprevious(element)
 
     def paragraph(self, text: object = "", style: str | None = None):
         """A paragraph of user text (cleaned), in the named style (Normal if None)."""
@@ -186,11 +171,7 @@ class Writer:
         if not interventions:
             _note(self.paragraph(), headings()["no_interventions"])
             return
-        xml = _interventions_xml(interventions, self.ids[SPEAKER_STYLE], self.ids[TEXT_STYLE])
-        batch = parse_xml(f"<w:body {nsdecls('w')}>{xml}</w:body>")
-        end = self.document.element.body.sectPr  # the body's last child: content goes before
-        for paragraph in list(batch):
-            end.addprevious(paragraph)
+        self.append_xml(_interventions_xml(self, interventions))
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -215,48 +196,61 @@ def _status(w: Writer, doc: dict):
     return paragraph
 
 
-def _run_xml(text: str, props: str = "") -> str:
-    rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
-    return f'<w:r>{rpr}<w:t xml:space="preserve">{escape(clean(text))}</w:t></w:r>'
-
-
-def _interventions_xml(interventions: list[dict], speaker_id: str, text_id: str) -> str:
-    speaker = f'<w:p><w:pPr><w:pStyle w:val="{speaker_id}"/></w:pPr>'
-    text = f'<w:p><w:pPr><w:pStyle w:val="{text_id}"/></w:pPr>'
-    note = _run_xml(f" {headings()['redacted']}", '<w:b w:val="0"/><w:i/><w:color w:val="555555"/>')
+def _interventions_xml(w: Writer, interventions: list[dict]) -> str:
+    """Each intervention: its attribution line, then what the speaker wrote with its
+    structure (formats/docx_blocks.py), marked with its language when not the document's."""
+    speaker = f'<w:p><w:pPr><w:pStyle w:val="{w.ids[SPEAKER_STYLE]}"/></w:pPr>'
+    note = run_xml(f" {headings()['redacted']}", '<w:b w:val="0"/><w:i/><w:color w:val="555555"/>')
     out = []
     for iv in interventions:
-        out.append(speaker + _run_xml(said_line(iv)) + (note if iv["redacted"] else "") + "</w:p>")
-        parts = [part for part in iv["body_text"].split("\n") if part.strip()]
-        out += [text + _run_xml(part) + "</w:p>" for part in parts]
+        out.append(speaker + run_xml(said_line(iv)) + (note if iv["redacted"] else "") + "</w:p>")
+        out.append(
+            w.blocks.blocks(
+                html_blocks(iv["body_html"]), base=TEXT_INDENT, style=TEXT_STYLE, lang=iv["lang"]
+            )
+        )
     return "".join(out)
 
 
-def _runs(paragraph, runs: list[tuple[str, frozenset[str]]], mono: bool = False) -> None:
-    for text, marks in runs:
-        run = paragraph.add_run(clean(text))
-        run.bold = "b" in marks or None
-        run.italic = "i" in marks or None
-        run.font.strike = "s" in marks or None
-        if mono or "code" in marks:
-            run.font.name = MONO
-
-
 def _summary(w: Writer, fragment: str, fallback: str) -> None:
-    """The rapporteur's summary (sanitised HTML) with its lists, quotes and emphasis."""
+    """The rapporteur's summary (sanitised HTML) with its lists, tables, links and emphasis."""
     blocks = html_blocks(fragment)
     if not blocks:
         w.paragraph(fallback)
-    for block in blocks:
-        if block.kind == "h":
-            paragraph = w.heading("", level=3)
-        elif block.kind == "li" and block.label == "\u2022":
-            paragraph = w.paragraph(style="List Bullet")
-        elif block.kind == "li":
-            paragraph = w.paragraph(f"{block.label} ", style="List Paragraph")
-        else:
-            paragraph = w.paragraph(style="Quote" if block.kind == "quote" else None)
-        _runs(paragraph, block.runs, mono=block.kind == "pre")
+    w.append_xml(w.blocks.blocks(blocks))
+
+
+def _recommendation(w: Writer, rec: dict) -> None:
+    """ "3. <text> (to: ...)": the number as the minutes number it everywhere (typed: Word would
+    renumber it per list), the text's first paragraph after it, further blocks under it."""
+    number = rec_number(rec)
+    blocks = html_blocks(rec["text_html"]) if rec.get("text_html") else []
+    first = blocks.pop(0)["runs"] if blocks and blocks[0]["type"] == "p" else None
+    if first is None and not blocks:
+        first = [{"text": recommendation_text(rec), "marks": []}]
+    style = w.ids["List Paragraph" if number else "List Bullet"]
+    runs = run_xml(f"{number} ") if number else ""
+    runs += w.blocks.runs(first or [])
+    note = run_xml(f" {audience_note(rec)}", '<w:i/><w:color w:val="555555"/>')
+    xml = f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{runs}{note}</w:p>'
+    w.append_xml(xml + w.blocks.blocks(blocks, base=720))
+
+
+def _annex(w: Writer, doc: dict) -> None:
+    """The annex of written contributions, their text with its formatting (as summaries)."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return
+    w.heading(annex_words.annex_title(), level=1)
+    _note(w.paragraph(), annex_words.annex_intro())
+    for entry in entries:
+        w.heading(annex_words.contribution_heading(entry), level=2)
+        if entry["summary_html"]:
+            w.paragraph(annex_words.summary_label(), SPEAKER_STYLE)
+            _summary(w, entry["summary_html"], entry["summary_text"])
+        _summary(w, entry["body_html"], entry["body_text"])
+        if entry.get("attachment"):
+            _note(w.paragraph(), annex_words.attachment_line(entry))
 
 
 def _check(w: Writer, check: dict) -> None:
@@ -302,10 +296,7 @@ def _item(w: Writer, item: dict) -> None:
     if item["recommendations"]:
         w.heading(words["recommendations"], level=2)
         for rec in item["recommendations"]:
-            number = rec_number(rec)
-            text = f"{number} {recommendation_text(rec)}" if number else recommendation_text(rec)
-            paragraph = w.paragraph(text, style="List Paragraph" if number else "List Bullet")
-            _note(paragraph, f" {audience_note(rec)}")
+            _recommendation(w, rec)
 
 
 def _header(w: Writer, doc: dict) -> None:
@@ -353,7 +344,6 @@ def render_docx_minutes(doc: dict) -> bytes:
 
 def _render(doc: dict) -> bytes:
     document = Document()
-    _properties(document, doc)
     _page(document)
     w = Writer(document)
     _header(w, doc)
@@ -365,6 +355,9 @@ def _render(doc: dict) -> bytes:
     w.heading(words["method"], level=1)
     for part in doc["method"]:
         w.labelled(part["title"], part["text"], sep=". ")
+    _annex(w, doc)
+    w.numbering.flush()
+    clean_package(document, doc)
     buffer = io.BytesIO()
     document.save(buffer)
     return _fixed_zip(buffer.getvalue())

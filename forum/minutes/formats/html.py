@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from html import escape
 
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
+    RIGHT_TO_LEFT,
     attendance_head,
     attendance_line,
     attendance_rows,
@@ -14,6 +16,7 @@ from forum.minutes.formats.common import (
     headings,
     in_minutes_language,
     minutes_title,
+    other_language,
     outcome_text,
     parity_head,
     parity_table,
@@ -52,6 +55,14 @@ def _e(text: object) -> str:
 
 def _ths(cells: list[str]) -> str:
     return "".join(f"<th>{_e(cell)}</th>" for cell in cells)
+
+
+def _lang(part: dict, doc: dict) -> str:
+    """lang (and dir for a right-to-left script) of a part in another language."""
+    lang = other_language(part, doc)
+    if not lang:
+        return ""
+    return f' lang="{_e(lang)}"' + (' dir="rtl"' if lang in RIGHT_TO_LEFT else "")
 
 
 def _check_html(check: dict) -> str:
@@ -162,7 +173,7 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
             # body_html is the product's sanitised HTML (moderation/sanitize.py).
             out.append(
                 f'<div class="intervention"><p class="said">{_e(said_line(iv))}{note}</p>'
-                f'<div class="body">{iv["body_html"]}</div></div>'
+                f'<div class="body"{_lang(iv, doc)}>{iv["body_html"]}</div></div>'
             )
         if item["consensus_checks"]:
             out.append(f"<h3>{_e(words['consensus_checks'])}</h3>")
@@ -181,7 +192,35 @@ def _html_fragment(doc: dict, *, heading: str) -> str:
     out.append(_parity_html(doc["parity"]))
     out.append(f"<h2>{_e(words['method'])}</h2>")
     out += [f"<p><strong>{_e(p['title'])}.</strong> {_e(p['text'])}</p>" for p in doc["method"]]
+    out += _annex_html(doc)
     return "\n".join(out)
+
+
+def _annex_html(doc: dict) -> list[str]:
+    """The annex of written contributions; their HTML is the product's sanitised HTML."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return []
+    out = [
+        f'<section class="annex" id="contributions"><h2>{_e(annex_words.annex_title())}</h2>',
+        f'<p class="note">{_e(annex_words.annex_intro())}</p>',
+    ]
+    for entry in entries:
+        out.append(
+            f'<section class="contribution" id="contribution-{_e(entry["number"])}">'
+            f"<h3>{_e(annex_words.contribution_heading(entry))}</h3>"
+        )
+        if entry["summary_html"]:
+            out.append(
+                f"<p><strong>{_e(annex_words.summary_label())}</strong></p>"
+                f'<div class="summary">{entry["summary_html"]}</div>'
+            )
+        out.append(f'<div class="body">{entry["body_html"]}</div>')
+        if entry.get("attachment"):
+            out.append(f'<p class="note">{_e(annex_words.attachment_line(entry))}</p>')
+        out.append("</section>")
+    out.append("</section>")
+    return out
 
 
 def _parity_html(parity: dict) -> str:

@@ -1,4 +1,5 @@
-"""The minutes in Markdown: user text is set as plain text (Markdown specials escaped)."""
+"""The minutes in Markdown. What speakers wrote keeps its structure (formats/markdown_blocks.py
+walks the block model); every other user text is set as plain text (Markdown specials escaped)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 
 from django.utils.translation import gettext as _
 
+from forum.minutes.blocks import html_blocks
+from forum.minutes.formats import annex_words
 from forum.minutes.formats.common import (
     attendance_head,
     attendance_line,
@@ -25,6 +28,7 @@ from forum.minutes.formats.common import (
     support_text,
     weighted_head,
 )
+from forum.minutes.formats.markdown_blocks import inline, lines_of
 from forum.minutes.when import time_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
@@ -35,9 +39,24 @@ def _md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
 
 
-def _md_block(text: str) -> str:
-    paragraphs = [_md(p) for p in (text or "").split("\n\n") if p.strip()]
-    return "\n>\n".join(f"> {p}" for p in paragraphs) or ">"
+def _quoted(fragment: str) -> str:
+    """What a speaker wrote (sanitised HTML), its structure kept, as a block quote."""
+    lines = lines_of(html_blocks(fragment))
+    return "\n".join(f"> {line}" if line else ">" for line in lines) or ">"
+
+
+def _recommendation(rec: dict) -> list[str]:
+    """ "3. <text> (to: ...)": the text's first paragraph on the numbered line, any further
+    blocks (a list, a table) indented under it."""
+    blocks = html_blocks(rec["text_html"]) if rec.get("text_html") else []
+    first = inline(blocks.pop(0)["runs"]) if blocks and blocks[0]["type"] == "p" else ""
+    if not rec.get("text_html"):
+        first = _md(rec["text_md"])
+    label = rec_number(rec) or "-"
+    note = _("(to: %(audience)s)") % {"audience": _md(rec["audience_label"])}
+    head = " ".join(part for part in (label, first.replace("\n", " "), note) if part)
+    indent = " " * (len(label) + 1)
+    return [head, *(f"{indent}{line}" if line else "" for line in lines_of(blocks))]
 
 
 def _check_lines(check: dict) -> list[str]:
@@ -112,14 +131,13 @@ def _markdown(doc: dict) -> str:
         if item["description"]:
             out += ["", _md(item["description"])]
         if item["summary"]:
-            # The rapporteur's own Markdown keeps its formatting; raw HTML is neutralised.
-            out += ["", f"### {words['summary']}", "", item["summary"].strip().replace("<", "&lt;")]
+            out += ["", f"### {words['summary']}", "", *lines_of(html_blocks(item["summary_html"]))]
         out += ["", f"### {words['interventions']}", ""]
         if not item["interventions"]:
             out.append(words["no_interventions"])
         for iv in item["interventions"]:
             note = f" *{words['redacted']}*" if iv["redacted"] else ""
-            out += [f"{_md(said_line(iv))}{note}", "", _md_block(iv["body_text"]), ""]
+            out += [f"{_md(said_line(iv))}{note}", "", _quoted(iv["body_html"]), ""]
         if item["consensus_checks"]:
             out += ["", f"### {words['consensus_checks']}"]
             for check in item["consensus_checks"]:
@@ -127,14 +145,31 @@ def _markdown(doc: dict) -> str:
         if item["recommendations"]:
             out += ["", f"### {words['recommendations']}", ""]
             for rec in item["recommendations"]:
-                note = _("(to: %(audience)s)") % {"audience": _md(rec["audience_label"])}
-                out.append(f"{rec_number(rec) or '-'} {_md(rec['text_md'])} {note}")
+                out += _recommendation(rec)
     out += ["", f"## {words['parity']}", ""]
     out += _parity_md(doc["parity"])
     out += ["", f"## {words['method']}", ""]
     for part in doc["method"]:
         out += [f"**{_md(part['title'])}.** {_md(part['text'])}", ""]
+    out += _annex_md(doc)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _annex_md(doc: dict) -> list[str]:
+    """The annex of written contributions, their structure kept as in interventions."""
+    entries = annex_words.contributions(doc)
+    if not entries:
+        return []
+    out = [f"## {annex_words.annex_title()}", "", _md(annex_words.annex_intro()), ""]
+    for entry in entries:
+        out += [f"### {_md(annex_words.contribution_heading(entry))}", ""]
+        if entry["summary_html"]:
+            summary = lines_of(html_blocks(entry["summary_html"]))
+            out += [f"**{annex_words.summary_label()}**", "", *summary, ""]
+        out += [*lines_of(html_blocks(entry["body_html"])), ""]
+        if entry.get("attachment"):
+            out += [_md(annex_words.attachment_line(entry)), ""]
+    return out
 
 
 def _parity_md(parity: dict) -> list[str]:
