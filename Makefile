@@ -46,16 +46,30 @@ staff: $(VENV)/.installed
 # the second pass is skipped with its reason; with CI=true it fails instead.
 # The second pass leaves out the modules whose assertions cannot depend on the database engine
 # (sanitising, the leak guard's text rules, the permission table, catalogs, fuzzing and property
-# runs of pure projections, the tree's shape): run twice they only doubled the suite's time.
+# runs of pure projections, the tree's shape; the renderers of a minutes document built by
+# code test_minutes runs on both engines: PDF and Word, Akoma Ntoso, the JSON schemas, the
+# room's language; and the signatures over the rendered bytes): run twice they only doubled
+# the suite's time. What can differ by engine stays in it: locks, transactions, constraints,
+# counters, raw SQL, migrations, ordering and case-insensitive matching (the CSV dialects'
+# non-ASCII organization names, the wording's numbering across the package and cover letter).
 ENGINE_NEUTRAL_TESTS := test_xss test_sanitize test_leakguard test_permissions test_translations \
   test_plain_input test_fuzz_frames test_fuzz_forms test_fuzz_csv test_leak_property \
-  test_disclosure_property test_settings test_architecture
+  test_disclosure_property test_settings test_architecture \
+  test_minutes_office test_minutes_akn test_minutes_schemas test_minutes_language test_signing
+# Both passes run on TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=1: one process, in the
+# collected order). A worker takes a whole module at a time (--dist loadfile), so a module's
+# live server, browser or cluster starts once; the modules that start real processes are
+# handed out first (tests/conftest.py). Each worker has its own SQLite file and PostgreSQL
+# test database; clusters, live servers and private Redis servers pick their own free ports,
+# databases and Redis key prefixes.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: $(VENV)/.installed-test lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 	@problem="$$($(PY) -c 'from tests.support.cluster import postgres_problem; print(postgres_problem() or "")')"; \
 	if [ -z "$$problem" ]; then \
 	  echo "== the in-process suite again, on PostgreSQL =="; \
-	  TEST_DATABASE=postgres $(PY) -m pytest -m "not multiprocess and not browser" \
+	  TEST_DATABASE=postgres $(PY) -m pytest $(XDIST) -m "not multiprocess and not browser" \
 	    $(foreach t,$(ENGINE_NEUTRAL_TESTS),--ignore=tests/$(t).py) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "FAILED: PostgreSQL is required when CI=true: $$problem"; exit 1; \

@@ -1,9 +1,11 @@
-"""Fixtures only (the helpers they use live in tests/support/): the cast of personas, an
-outsider, sockets that are closed after the test, English again after each test."""
+"""Fixtures (the helpers they use live in tests/support/): the cast of personas, an outsider,
+sockets that are closed after the test, English again after each test; and the order in which
+`make test`'s workers take the modules."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from channels.db import database_sync_to_async
@@ -16,6 +18,33 @@ from tests.support.personas import (
     build_cast,
 )
 from tests.support.sockets import Socket, open_socket
+
+# Under pytest-xdist (`make test` runs `-n 2 --dist loadfile --no-loadscope-reorder`) each
+# worker takes a whole module at a time, in the order the modules first appear. The modules
+# that start real processes (Daphne clusters, a live server and Chromium) take minutes each:
+# handed out first, they run side by side and the many short modules fill in around them,
+# instead of one of them starting last on its own. Within a module the order stays as collected
+# (pytest-django's: plain tests, then transactional ones, then those without a database).
+HEAVY_MARKS = ("multiprocess", "browser")
+
+
+def module_weight(items: list[pytest.Item]) -> tuple[int, int]:
+    """Sort key of one module's items: those with real processes first, then bigger ones."""
+    for rank, mark in enumerate(HEAVY_MARKS):
+        if any(item.get_closest_marker(mark) for item in items):
+            return rank, -len(items)
+    return len(HEAVY_MARKS), -len(items)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # one process: the collected order (nothing to balance)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    weight = {path: module_weight(group) for path, group in modules.items()}
+    items.sort(key=lambda item: weight[item.nodeid.split("::", 1)[0]])  # stable
 
 
 @pytest.fixture(autouse=True)

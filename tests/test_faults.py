@@ -172,8 +172,19 @@ class Delegate:
 
     # -- talking ---------------------------------------------------------------------
 
-    async def start(self) -> Delegate:
-        await self._open(self.process)
+    async def start(self, attempts: int = 5) -> Delegate:
+        """Open the first socket. A handshake that a busy machine lets outlast Daphne's 5 s
+        timeout (the other test worker may be running a browser meanwhile) is tried again
+        after room.js's delay, as room.js does: the join is the setting of these tests, and
+        reconnects they are about keep their own loop and count their refusals."""
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._open(self.process)
+                break
+            except (OSError, TimeoutError, InvalidHandshake, WebSocketException):
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(room_js_delay(attempt))
         self._supervisor = asyncio.create_task(self._supervise(), name=f"supervise-{self.label}")
         return self
 

@@ -2,7 +2,8 @@
 tests/test_xss.py).
 
 A real server runs in a separate process: a temporary DATA_DIR with SQLite, `migrate`,
-`seed_demo` (whose printed join links are the personas), then Daphne on a free port.
+`seed_demo` (whose printed join links are the personas; made once per process and copied for
+each server), then Daphne on a free port.
 Each person is a separate browser context, so each has its own session cookie.
 
 Each test module declares its own module-scoped `server` and `chromium` fixtures that
@@ -13,6 +14,7 @@ and room.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -100,16 +102,33 @@ class LiveServer:
         return done.stdout
 
     def seed(self) -> None:
-        from forum.management.commands.seed_demo import PERSONAS
 
         self.manage("migrate", "--noinput", "-v", "0")
-        out = self.manage("seed_demo")
+        self.read_personas(self.manage("seed_demo"))
+
+    def read_personas(self, out: str, base_url: str | None = None) -> None:
+        """The personas from seed_demo's output (links printed for `base_url`, ours if None)."""
+        from forum.management.commands.seed_demo import PERSONAS
+
+        printed = base_url or self.base_url
         for name, email, org, sector, role in PERSONAS:
             line = next((ln for ln in out.splitlines() if name in ln), None)
             assert line is not None, f"seed_demo printed no line for {name}:\n{out}"
             link = line.split()[-1]
-            assert link.startswith(f"{self.base_url}/join/"), line
+            assert link.startswith(f"{printed}/join/"), line
+            link = self.base_url + link.removeprefix(printed)
             self.personas[email.split("@")[0]] = Persona(name, email, org, sector, role, link)
+
+    def seed_from(self, template: LiveServer, out: str) -> None:
+        """What `seed` makes, copied from a server that ran it (stopped): its data directory
+        (database, signing keys) and the join links seed_demo printed, on our port. The demo's
+        tokens come from the room, the e-mail and the secret key, the same for every server."""
+        for path in template.data_dir.iterdir():
+            if path.name.startswith("daphne-"):
+                continue  # the template's own logs
+            copy = shutil.copytree if path.is_dir() else shutil.copy2
+            copy(path, self.data_dir / path.name)
+        self.read_personas(out, template.base_url)
 
     def start(self) -> None:
         self.starts += 1
@@ -172,11 +191,26 @@ class LiveServer:
         ]
 
 
+# The migrated and seeded demo, made once per process (each pytest-xdist worker has its own):
+# `migrate` and `seed_demo` are two Django start-ups and a dozen migrations, seconds of CPU that
+# every browser module would otherwise spend again on the same result.
+_seeded: list[tuple[LiveServer, str]] = []
+
+
+def seeded_template(tmp_path_factory) -> tuple[LiveServer, str]:
+    if not _seeded:
+        template = LiveServer(data_dir=tmp_path_factory.mktemp("browser-seeded"))
+        template.manage("migrate", "--noinput", "-v", "0")
+        _seeded.append((template, template.manage("seed_demo")))
+    return _seeded[0]
+
+
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """The body of a module-scoped `server` fixture: seeded, started, stopped at the end."""
+    """The body of a module-scoped `server` fixture: seeded (a copy of the process's seeded
+    demo), started, stopped at the end."""
     require_chromium()
     live = LiveServer(data_dir=tmp_path_factory.mktemp("browser-server"))
-    live.seed()
+    live.seed_from(*seeded_template(tmp_path_factory))
     live.start()
     yield live
     live.stop()

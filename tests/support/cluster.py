@@ -335,6 +335,54 @@ class TcpProxy:
             self._loop = None
 
 
+# -- the migrated template database ----------------------------------------------------
+
+_templates: dict[str, str] = {}  # PostgreSQL server URL -> this process's template database
+
+
+def migrated_template(postgres_url: str, env: dict[str, str]) -> str:
+    """The name of a database on `postgres_url` with every migration applied and nothing else,
+    made once per process with the product's own `manage.py migrate` and dropped when the
+    process exits. Each process (each pytest-xdist worker) has its own: PostgreSQL copies a
+    template only while nobody else is connected to it."""
+    if postgres_url in _templates:
+        return _templates[postgres_url]
+    import atexit
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"rt_cluster_template_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    atexit.register(drop_database, postgres_url, name)
+    done = subprocess.run(
+        [python(), "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**env, "DATABASE_URL": with_database(postgres_url, name)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if done.returncode != 0:
+        raise ClusterError(f"manage.py migrate failed ({done.returncode}):\n{done.stderr}")
+    _templates[postgres_url] = name
+    return name
+
+
+def drop_database(postgres_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(postgres_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    except Exception:  # noqa: BLE001 - at exit, PostgreSQL may be gone already
+        pass
+
+
 # -- rooms and seats --------------------------------------------------------------------
 
 
@@ -584,7 +632,6 @@ class Cluster:
     def start(self) -> Cluster:
         try:
             self._create_database()
-            self.manage("migrate", "--noinput", "-v0")
             for index, port in enumerate(self.ports):
                 self.processes.append(self._spawn(index, port))
             for proc in self.processes:
@@ -620,11 +667,19 @@ class Cluster:
         self.stop()
 
     def _create_database(self) -> None:
+        """A fresh database with every migration applied: a copy of this process's migrated
+        template (`manage.py migrate` into a new database once per process, not per cluster:
+        it costs seconds of CPU and every cluster would run the same migrations)."""
         import psycopg
         from psycopg import sql
 
+        template = migrated_template(self.postgres_url, self.env())
         with psycopg.connect(self.postgres_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.db_name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(self.db_name), sql.Identifier(template)
+                )
+            )
         self._db_created = True
 
     def _drop_database(self) -> None:
