@@ -10,8 +10,10 @@ the post rate limit is lifted for the run), spread over the five agenda items, w
 consensus check and a recommendation per item, saves and adopts the minutes, then times,
 for the adopted version, what GET /rooms/<slug>/minutes.<fmt> does: load the frozen document,
 render it, and run the Chatham House leak check. Reported figures are the best of
-`--repeat` runs (the machine's noise only ever adds time). The aim: all six
-formats together in under 5 seconds for 5,000 interventions.
+`--repeat` runs (the machine's noise only ever adds time). Then the six formats together as
+a submission package makes them (forum/minutes/formats/registry.py: render_formats): the PDF
+typeset in typst's process while the leak check and the other formats run. The aim: that
+in under 5 seconds for 5,000 interventions.
 """
 
 from __future__ import annotations
@@ -116,8 +118,8 @@ def build(interventions: int) -> tuple:
 
 def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, float, int]]]:
     """(the leak check's time, {format: (load, render, bytes)}, the six formats rendered
-    together as a package renders them: the PDF typeset beside the others), best of `repeat`
-    each."""
+    together as a package renders them: the PDF typeset while the leak check and the other
+    formats run), best of `repeat` each."""
     from forum.minutes.access import version_document
     from forum.minutes.formats.registry import exports, render_formats
     from forum.minutes.leak import _VERDICTS, leak_check_document
@@ -149,8 +151,10 @@ def measure(room, version, repeat: int) -> tuple[float, dict[str, tuple[float, f
         results[fmt] = best
     together = None
     for _ in range(repeat):
+        _VERDICTS.clear()
         t0 = time.perf_counter()
-        render_formats(load(), tuple(exports()))
+        doc = load()
+        render_formats(doc, tuple(exports()), lambda doc=doc: leak_check_document(room, doc))
         together = min(together or 1e9, time.perf_counter() - t0)
     return check, results, together
 
@@ -188,11 +192,12 @@ def main() -> int:
             f"{(load + render) * 1000:9.0f} {size / 1024:9.0f}K"
         )
     print(f"the six formats one after another, with the leak check: {total * 1000:.0f} ms")
-    total = check + together
+    total = together
     verdict = "within" if total < 5 else "OVER"
     print(
-        f"the six formats together (the PDF typeset beside the others, as a package is made), "
-        f"with the leak check: {total * 1000:.0f} ms ({verdict} the 5 s aim)"
+        f"the six formats together (the PDF typeset while the leak check and the others run, "
+        f"as a package is made): "
+        f"{total * 1000:.0f} ms ({verdict} the 5 s aim)"
     )
     return 0
 

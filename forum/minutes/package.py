@@ -68,7 +68,10 @@ def _recommendations(submission: Submission, doc: dict) -> list[dict]:
 def package_files(submission: Submission) -> dict[str, bytes]:
     """Every file of the package but the manifest, by name."""
     doc = version_document(submission.version)
-    files = {f"minutes.{fmt}": data for fmt, data in render_formats(doc, MINUTES_FILES).items()}
+    # The leak check of a Chatham House room covers what the package adds to the minutes;
+    # the document's own check runs while typst typesets the PDF.
+    rendered = render_formats(doc, MINUTES_FILES, lambda: leak_check_document(submission.room, doc))
+    files = {f"minutes.{fmt}": data for fmt, data in rendered.items()}
     files["minutes.pdf"] = signing.sign_pdf(files["minutes.pdf"])
     recommendations = _recommendations(submission, doc)
     files["recommendations.json"] = (
@@ -83,8 +86,6 @@ def package_files(submission: Submission) -> dict[str, bytes]:
         submission.cover_letter.rstrip("\n") + "\n\n" + signature_note(submission)
     ).encode("utf-8")
     files.update(contribution_files(submission.room, doc))
-    # The leak check of a Chatham House room covers what the package adds to the minutes.
-    leak_check_document(submission.room, doc)
     leak_check(submission.room, submission.cover_letter)
     return files
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from forum.minutes.formats.akn import render_akn_minutes
 from forum.minutes.formats.docx import render_docx_minutes
 from forum.minutes.formats.html import render_html_minutes
@@ -28,12 +30,16 @@ def exports() -> dict:
     }
 
 
-def render_formats(doc: dict, formats: tuple[str, ...]) -> dict[str, bytes]:
+def render_formats(
+    doc: dict, formats: tuple[str, ...], meanwhile: Callable[[], object] | None = None
+) -> dict[str, bytes]:
     """The document in each of `formats`, as bytes. The PDF is typeset in typst's own process
-    while the others render here, so a package of all of them takes about as long as its
-    slowest format rather than the sum (the PDF of long minutes is most of it)."""
+    while `meanwhile` (a package's leak check) and the other formats run here, so a package
+    takes about as long as its PDF, the slowest part, rather than the sum of them all."""
     renderers = exports()
     pending = start_pdf_minutes(doc) if "pdf" in formats else None
+    if meanwhile is not None:
+        meanwhile()
     out = {}
     for fmt in formats:
         if fmt != "pdf":
