@@ -41,6 +41,7 @@ from forum.models.rooms import (
     User,
     Voter,
     default_retention_days,
+    is_public_id,
     new_public_id,
     new_room_secret,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "Voter",
     "WebhookDelivery",
     "default_retention_days",
+    "is_public_id",
     "new_public_id",
     "new_room_secret",
 ]

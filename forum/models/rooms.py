@@ -6,6 +6,7 @@ realtime/log.py); the tables here hold current state, the log holds history.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
@@ -23,6 +24,15 @@ def new_room_secret() -> str:
 def new_public_id() -> str:
     # Opaque, random, per-room: safe to show to any client, links to nothing else.
     return secrets.token_urlsafe(9)
+
+
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_public_id(value: object) -> bool:
+    """Whether a client's value can be a public id at all: looked up otherwise, a NUL in it
+    is an error of PostgreSQL rather than "no such thing"."""
+    return isinstance(value, str) and _PUBLIC_ID.fullmatch(value) is not None
 
 
 def default_retention_days() -> int:

@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 
 from forum.errors import ServiceError
 from forum.minutes.when import room_zone
-from forum.models import DEFAULT_WORD_LIMIT, AgendaItem, ContributionWindow, RoundTable, User
+from forum.models import (
+    DEFAULT_WORD_LIMIT,
+    AgendaItem,
+    ContributionWindow,
+    RoundTable,
+    User,
+    is_public_id,
+)
 from moderation.audit import audit_append
 from moderation.permissions import StaffAction, require_secretariat
 
@@ -105,7 +112,8 @@ def contribution_window_set(
     locked = RoundTable.objects.select_for_update().get(pk=room.pk)
     item = None
     if agenda_item:
-        item = AgendaItem.objects.filter(room=locked, public_id=agenda_item).first()
+        if is_public_id(agenda_item):
+            item = AgendaItem.objects.filter(room=locked, public_id=agenda_item).first()
         if item is None:
             raise ServiceError(
                 "not_found", _("There is no such agenda item here."), field="agenda_item"

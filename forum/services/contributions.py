@@ -27,7 +27,14 @@ from forum.attachments import (
 )
 from forum.errors import ServiceError
 from forum.minutes.document import html_to_text
-from forum.models import DEFAULT_WORD_LIMIT, AgendaItem, Contribution, RoundTable, Seat
+from forum.models import (
+    DEFAULT_WORD_LIMIT,
+    AgendaItem,
+    Contribution,
+    RoundTable,
+    Seat,
+    is_public_id,
+)
 from moderation.attribution import attribute
 from moderation.audit import audit_append
 from moderation.disclosure import Reader, attribution_for
@@ -230,7 +237,9 @@ def _submit(
     *, seat_id: int, agenda_item: str, body: str, summary: str, read: ReadAttachment | None
 ) -> Contribution:
     seat, room = _author(seat_id)
-    item = AgendaItem.objects.filter(room=room, public_id=agenda_item).first()
+    item = None
+    if is_public_id(agenda_item):
+        item = AgendaItem.objects.filter(room=room, public_id=agenda_item).first()
     if item is None:
         raise ServiceError(
             "not_found", _("There is no such agenda item here."), field="agenda_item"
@@ -262,7 +271,7 @@ def _own(seat: Seat, public_id: object) -> Contribution:
         .select_related("agenda_item", "seat")
         .filter(seat=seat, public_id=public_id)
         .first()
-        if isinstance(public_id, str)
+        if is_public_id(public_id)
         else None
     )
     if contribution is None:
@@ -339,7 +348,7 @@ def _pending(acting, public_id: object) -> Contribution:
         .select_related("agenda_item", "seat")
         .filter(room=acting.room, public_id=public_id)
         .first()
-        if isinstance(public_id, str)
+        if is_public_id(public_id)
         else None
     )
     if contribution is None:
