@@ -48,14 +48,15 @@ staff: $(VENV)/.installed
 # (sanitising, the leak guard's text rules, the permission table, catalogs, fuzzing and property
 # runs of pure projections, the tree's shape; the renderers of a minutes document built by
 # code test_minutes runs on both engines: PDF and Word, Akoma Ntoso, the JSON schemas, the
-# room's language; and the signatures over the rendered bytes): run twice they only doubled
-# the suite's time. What can differ by engine stays in it: locks, transactions, constraints,
+# room's language, the block model of what speakers wrote; and the signatures over the
+# rendered bytes): run twice they only doubled the suite's time. What can differ by engine stays in it: locks, transactions, constraints,
 # counters, raw SQL, migrations, ordering and case-insensitive matching (the CSV dialects'
 # non-ASCII organization names, the wording's numbering across the package and cover letter).
 ENGINE_NEUTRAL_TESTS := test_xss test_sanitize test_leakguard test_permissions test_translations \
   test_plain_input test_fuzz_frames test_fuzz_forms test_fuzz_csv test_leak_property \
   test_disclosure_property test_settings test_architecture \
-  test_minutes_office test_minutes_akn test_minutes_schemas test_minutes_language test_signing
+  test_minutes_office test_minutes_akn test_minutes_schemas test_minutes_language test_signing \
+  test_minutes_pdf test_minutes_blocks test_blocks
 # Both passes run on TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=1: one process, in the
 # collected order). A worker takes a whole module at a time (--dist loadfile), so a module's
 # live server, browser or cluster starts once; the modules that start real processes are
