@@ -2,14 +2,19 @@
 its text, by place, for the leak check and the word count.
 
 Pure: bytes in, parts out. A part is {"place": "page" | "paragraph" | "table" | "header" |
-"footer" | "properties", "number": N or None, "text": ...}; the moderators read a match's place
-as "attachment, page 2". The document's properties (author, title, ...) are a part of their
-own: a file's author field names its writer more often than its text does.
+"footer" | "properties" | "hidden", "number": N or None, "text": ...}; the moderators read a
+match's place as "attachment, page 2". The document's properties (author, title, ...) are a
+part of their own: a file's author field names its writer more often than its text does. So
+is what a reader does not see but a downloaded file still carries ("hidden"): the authors and
+text of comments, tracked changes and annotations, notes, and metadata beyond the core
+properties (a DOCX's app and custom properties, a PDF's XMP).
 """
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import zipfile
 
 from django.utils.translation import gettext as _
@@ -73,7 +78,25 @@ def _pdf_parts(data: bytes) -> list[dict]:
     meta = reader.metadata or {}
     parts = [_properties(meta.get(key) for key in ("/Author", "/Title", "/Subject", "/Creator"))]
     parts += [_part("page", n, page.extract_text()) for n, page in enumerate(reader.pages, 1)]
+    parts.append(_part("hidden", None, " · ".join(_pdf_hidden(reader, meta))))
     return [p for p in parts if p]
+
+
+def _pdf_hidden(reader, meta) -> list[str]:
+    """The Info dictionary's other strings, the XMP metadata's text, and every annotation's
+    author (/T) and text (/Contents)."""
+    shown = {str(meta.get(key)) for key in ("/Author", "/Title", "/Subject", "/Creator")}
+    found = [str(v) for v in meta.values()]
+    xmp = reader.xmp_metadata
+    if xmp is not None:
+        xml = xmp.stream.get_data().decode("utf-8", "replace")
+        found += [html.unescape(s) for s in _XML_TEXT.findall(xml)]
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            found += [str(annotation[k]) for k in ("/T", "/Contents") if k in annotation]
+    # What the properties part holds already (XMP repeats the author) is not said twice.
+    return [s for s in found if s.strip() and s not in shown]
 
 
 def _docx_parts(data: bytes) -> list[dict]:
@@ -92,7 +115,31 @@ def _docx_parts(data: bytes) -> list[dict]:
     for section in document.sections:
         parts.append(_part("header", None, " ".join(p.text for p in section.header.paragraphs)))
         parts.append(_part("footer", None, " ".join(p.text for p in section.footer.paragraphs)))
+    parts.append(_part("hidden", None, " · ".join(_docx_hidden(data))))
     return [p for p in parts if p]
+
+
+# Text nodes of an XML part, and the attributes that name a person in WordprocessingML
+# (w:author of comments and tracked changes, w:initials, w15:userId of people.xml).
+_XML_TEXT = re.compile(r">([^<>]*[^\s<>][^<>]*)<")
+_PERSON_ATTRIBUTES = re.compile(r'\b(?:author|initials|userId)="([^"]*)"')
+# Parts whose whole text a reader of the document body never sees.
+_HIDDEN_TEXT_PARTS = re.compile(
+    r"word/(comments[A-Za-z]*|footnotes|endnotes|people)\.xml|docProps/(app|custom)\.xml"
+)
+
+
+def _docx_hidden(data: bytes) -> list[str]:
+    found = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".xml"):
+                continue
+            xml = archive.read(name).decode("utf-8", "replace")
+            found += _PERSON_ATTRIBUTES.findall(xml)
+            if _HIDDEN_TEXT_PARTS.fullmatch(name):
+                found += _XML_TEXT.findall(xml)
+    return [html.unescape(s) for s in found if s.strip()]
 
 
 def place_label(where: str, place: str | None = None, number: int | None = None) -> str:
@@ -109,5 +156,6 @@ def place_label(where: str, place: str | None = None, number: int | None = None)
         "header": _("attachment, page header"),
         "footer": _("attachment, page footer"),
         "properties": _("attachment, document properties (author, title)"),
+        "hidden": _("attachment, comments, notes, tracked changes or metadata"),
     }.get(place or "", _("attachment"))
     return label % {"number": number} if "%(number)s" in label else label

@@ -184,6 +184,54 @@ def test_a_pdf_whose_author_field_names_a_participant_is_held(scheduled):
     assert mention["place"] == "properties"
 
 
+def test_a_docx_whose_comment_author_is_a_participant_is_held(scheduled):
+    """A reviewer's comment carries its author's name: no reader of the text sees it, but
+    every delegate who downloads the file would."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("A clean paper on early warning.")
+    document.add_comment(paragraph.runs, text="Fine by me.", author="Cora Civil", initials="CC")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    open_window(scheduled)
+    sent = send(scheduled, attachment=buffer.getvalue())
+    [mention] = sent.mentions
+    assert (mention["place"], mention["text"]) == ("hidden", "Cora Civil")
+    page = client_for(scheduled.mona).get(f"/rooms/{scheduled.room.slug}/")
+    assert "attachment, comments, notes, tracked changes or metadata" in page.content.decode()
+
+
+def test_a_pdf_whose_annotation_author_is_a_participant_is_held(scheduled):
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf_bytes(["A clean paper."])))
+    note = {"/Type": NameObject("/Annot"), "/Subtype": NameObject("/Text")}
+    note["/Rect"] = ArrayObject([FloatObject(v) for v in (10, 10, 30, 30)])
+    note["/T"] = TextStringObject("Greta Government")
+    note["/Contents"] = TextStringObject("Check the figures.")
+    writer.add_annotation(
+        page_number=0, annotation=DictionaryObject({NameObject(k): v for k, v in note.items()})
+    )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    open_window(scheduled)
+    sent = send(scheduled, attachment=buffer.getvalue())
+    [mention] = sent.mentions
+    assert (mention["place"], mention["text"]) == ("hidden", "Greta Government")
+
+
 def test_a_docx_naming_an_organization_is_held_with_the_paragraph(scheduled):
     open_window(scheduled)
     paper = docx_bytes(["Our proposal.", "", "The Chamber of Mocks agreed with it."])

@@ -127,7 +127,9 @@ def read_attachment(data: bytes | None) -> ReadAttachment | None:
 
 
 def _attachment_words(read: ReadAttachment, limit: int) -> None:
-    words = sum(count_words(p["text"]) for p in read.parts if p["place"] != "properties")
+    words = sum(
+        count_words(p["text"]) for p in read.parts if p["place"] not in ("properties", "hidden")
+    )
     if words > limit:
         raise ServiceError(
             "too_many_words",
